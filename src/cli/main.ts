@@ -1,0 +1,73 @@
+/**
+ * The tsdocker CLI: global flags, command registration, and the one place that exits.
+ * Failures map to Docker's exit codes: 125 for tsdocker's own failure (bad flags included),
+ * 126/127 for a command that cannot be invoked / is not found, else the container's status.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ExitError, TsdError } from '../sys/errors.js';
+import { log, setLogLevel } from '../sys/log.js';
+import { setRoot } from '../state/paths.js';
+import { registerAll } from './commands/index.js';
+
+export function buildProgram(): Command {
+  const program = new Command('tsdocker');
+  program
+    .description('A container runtime in TypeScript with networking built in')
+    .version(process.env.npm_package_version ?? '0.1.0', '-v, --version')
+    .option('--root <dir>', 'directory for all of tsdocker\'s state (env TSDOCKER_ROOT)', process.env.TSDOCKER_ROOT)
+    .addOption(
+      new Option('--log-level <level>', 'log level on stderr').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
+    )
+    .option('-D, --debug', 'debug logging (same as --log-level debug)')
+    .enablePositionalOptions()
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `tsdocker: ${s.slice(7)}` : s),
+    })
+    .hook('preAction', (thisCommand) => {
+      const opts = thisCommand.opts<{ root?: string; logLevel?: string; debug?: boolean }>();
+      if (opts.root) setRoot(opts.root);
+      if (opts.debug) setLogLevel('debug');
+      else if (opts.logLevel) setLogLevel(opts.logLevel);
+    });
+  registerAll(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/** Commands that must run as root: every command that touches state or the kernel. */
+export function requireRoot(): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new TsdError('NOT_ROOT', 'tsdocker must run as root', { hint: 'run it with sudo, or as the root user' });
+  }
+}
+
+export function report(err: unknown): number {
+  if (err instanceof ExitError) return err.exitCode;
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    return err.exitCode === 0 ? 0 : 125;
+  }
+  if (err instanceof TsdError) {
+    process.stderr.write(`tsdocker: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    log.debug({ code: err.code, cause: err.cause instanceof Error ? err.cause.message : err.cause }, 'error detail');
+    return err.exitCode;
+  }
+  const e = err as Error;
+  process.stderr.write(`tsdocker: internal error: ${e?.stack ?? String(err)}\nplease report this as a bug\n`);
+  return 125;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    return report(err);
+  }
+}
+
+const code = await main(process.argv);
+process.exit(code);

@@ -1,0 +1,139 @@
+/**
+ * The only importer of koffi. Loads native/build/libtsdocker.so, checks that its protocol
+ * version matches ours, and turns negative errno returns into TsdErrors. Nothing here
+ * changes a namespace of the Node process (DESIGN.md: no namespace syscall on a Node thread).
+ */
+import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
+import { nativeLibPath } from './paths.js';
+import { TsdError } from '../sys/errors.js';
+
+export const PROTO_VERSION = 1;
+
+type Koffi = typeof import('koffi');
+const require = createRequire(import.meta.url);
+
+interface Lib {
+  tsd_proto_version: () => number;
+  tsd_spawn: (path: string, argv: (string | null)[], envp: (string | null)[], fds: number[], nfds: number) => number;
+  tsd_flock: (fd: number, op: number) => number;
+  tsd_socketpair: (out: number[]) => number;
+  tsd_mkwhiteout: (path: string) => number;
+  tsd_mknod: (path: string, mode: number, major: number, minor: number) => number;
+  tsd_lsetxattr: (path: string, name: string, value: string, len: number) => number;
+  tsd_kill: (pid: number, sig: number) => number;
+  tsd_close: (fd: number) => number;
+}
+
+let lib: Lib | undefined;
+
+function load(): Lib {
+  if (lib) return lib;
+  let koffi: Koffi;
+  let handle: ReturnType<Koffi['load']>;
+  try {
+    koffi = require('koffi') as Koffi;
+    handle = koffi.load(nativeLibPath());
+  } catch (err) {
+    throw new TsdError('NATIVE', `cannot load ${nativeLibPath()}: ${(err as Error).message}`, {
+      hint: 'build the native part with `make -C native` (the README quick start does it)',
+      cause: err,
+    });
+  }
+  const l: Lib = {
+    tsd_proto_version: handle.func('int tsd_proto_version(void)'),
+    tsd_spawn: handle.func('int tsd_spawn(const char *path, const char **argv, const char **envp, const int *fds, int nfds)'),
+    tsd_flock: handle.func('int tsd_flock(int fd, int op)'),
+    tsd_socketpair: handle.func('int tsd_socketpair(_Out_ int *out)'),
+    tsd_mkwhiteout: handle.func('int tsd_mkwhiteout(const char *path)'),
+    tsd_mknod: handle.func('int tsd_mknod(const char *path, unsigned int mode, unsigned int major, unsigned int minor)'),
+    tsd_lsetxattr: handle.func('int tsd_lsetxattr(const char *path, const char *name, const char *value, int len)'),
+    tsd_kill: handle.func('int tsd_kill(int pid, int sig)'),
+    tsd_close: handle.func('int tsd_close(int fd)'),
+  };
+  const v = l.tsd_proto_version();
+  if (v !== PROTO_VERSION) {
+    throw new TsdError('NATIVE', `native library speaks protocol ${v}, this tsdocker speaks ${PROTO_VERSION}`, {
+      hint: 'rebuild the native part with `make -C native`',
+    });
+  }
+  lib = l;
+  return l;
+}
+
+const errnoNames: Record<number, string> = Object.fromEntries(
+  Object.entries(osConstants.errno).map(([name, num]) => [num, name]),
+);
+
+export function errnoName(errno: number): string {
+  return errnoNames[errno] ?? `errno ${errno}`;
+}
+
+function check(rc: number, what: string): number {
+  if (rc < 0) {
+    throw new TsdError('NATIVE', `${what}: ${errnoName(-rc)}`, { errno: -rc });
+  }
+  return rc;
+}
+
+export interface SpawnRequest {
+  path: string;
+  argv: readonly string[];
+  env: readonly string[];
+  /** fds[i] becomes descriptor i of the new process; -1 means /dev/null. */
+  fds: readonly number[];
+}
+
+/** Start a detached daemon (double fork, new session); returns its pid. */
+export function spawnDetached(req: SpawnRequest): number {
+  const l = load();
+  return check(l.tsd_spawn(req.path, [...req.argv, null], [...req.env, null], [...req.fds], req.fds.length), `spawn ${req.path}`);
+}
+
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+
+/** flock(2); returns false when LOCK_NB was given and the lock is held elsewhere. */
+export function flock(fd: number, op: number): boolean {
+  const rc = load().tsd_flock(fd, op);
+  if (rc === -osConstants.errno.EWOULDBLOCK) return false;
+  check(rc, 'flock');
+  return true;
+}
+
+/** A connected AF_UNIX stream socket pair, both ends close-on-exec. */
+export function socketpair(): [number, number] {
+  const out = [0, 0];
+  check(load().tsd_socketpair(out), 'socketpair');
+  return [out[0]!, out[1]!];
+}
+
+export function mkWhiteout(path: string): void {
+  check(load().tsd_mkwhiteout(path), `mknod whiteout ${path}`);
+}
+
+export function mknod(path: string, mode: number, major: number, minor: number): void {
+  check(load().tsd_mknod(path, mode, major, minor), `mknod ${path}`);
+}
+
+export function lsetxattr(path: string, name: string, value: string): void {
+  check(load().tsd_lsetxattr(path, name, value, Buffer.byteLength(value)), `setxattr ${name} on ${path}`);
+}
+
+/** kill(2) that reports ESRCH as false instead of throwing. */
+export function kill(pid: number, sig: number): boolean {
+  const rc = load().tsd_kill(pid, sig);
+  if (rc === -osConstants.errno.ESRCH) return false;
+  check(rc, `kill ${pid}`);
+  return true;
+}
+
+export function closeFd(fd: number): void {
+  load().tsd_close(fd);
+}
+
+export function protoVersion(): number {
+  return load().tsd_proto_version();
+}

@@ -1,0 +1,35 @@
+/**
+ * Named locks under <root>/locks, held with flock(2): the kernel releases them when the
+ * holder dies, so a crash can never leave a stale lock behind. Acquisition polls with
+ * LOCK_NB so the event loop keeps running and a second acquisition in the same process
+ * times out with a clear error instead of hanging.
+ */
+import { openSync, closeSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { paths } from './paths.js';
+import { flock, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/index.js';
+import { TsdError } from '../sys/errors.js';
+
+export async function withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const fd = openSync(paths.lock(name), 'a', 0o600);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    let wait = 1;
+    while (!flock(fd, LOCK_EX | LOCK_NB)) {
+      if (Date.now() > deadline) {
+        throw new TsdError('STATE', `timed out waiting for the ${name} lock`, {
+          hint: 'another tsdocker command holds it; retry when it has finished',
+        });
+      }
+      await sleep(wait);
+      wait = Math.min(wait * 2, 25);
+    }
+    try {
+      return await fn();
+    } finally {
+      flock(fd, LOCK_UN);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * THE on-disk layout. The only module that joins tsdocker's state directories; everything
+ * else asks it for a path. `--root DIR` (or TSDOCKER_ROOT) moves all of it, runtime files
+ * included, so tests and simulated hosts never share state.
+ *
+ *   <root>/images/            image store (image/store.ts owns the inside)
+ *   <root>/containers/<id>/   config.json, state.json, exit.json, upper/, work/, rootfs/, etc/, ctr.log
+ *   <root>/networks/          network records and IPAM leases (net/ owns the inside)
+ *   <root>/volumes/<name>/    named volumes
+ *   <root>/locks/             lock files (state/lock.ts)
+ *   <run>/                    runtime files: /run/tsdocker by default, <root>/run with --root
+ */
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+
+export const DEFAULT_ROOT = '/var/lib/tsdocker';
+export const DEFAULT_RUN = '/run/tsdocker';
+
+let root = process.env.TSDOCKER_ROOT || DEFAULT_ROOT;
+
+export function setRoot(dir: string): void {
+  root = dir;
+}
+
+export function rootDir(): string {
+  return root;
+}
+
+export function runDir(): string {
+  return root === DEFAULT_ROOT ? DEFAULT_RUN : join(root, 'run');
+}
+
+export const paths = {
+  images: () => join(root, 'images'),
+  containers: () => join(root, 'containers'),
+  container: (id: string) => join(root, 'containers', id),
+  networks: () => join(root, 'networks'),
+  volumes: () => join(root, 'volumes'),
+  volume: (name: string) => join(root, 'volumes', name),
+  locks: () => join(root, 'locks'),
+  lock: (name: string) => join(root, 'locks', `${name}.lock`),
+  run: () => runDir(),
+};
+
+/** Create the top-level directories once; cheap when they exist. */
+export function ensureLayout(): void {
+  for (const dir of [paths.images(), paths.containers(), paths.networks(), paths.volumes(), paths.locks(), runDir()]) {
+    mkdirSync(dir, { recursive: true, mode: 0o711 });
+  }
+}

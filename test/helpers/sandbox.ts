@@ -1,0 +1,115 @@
+/**
+ * A throwaway "host" for integration tests: a process holding its own network and mount
+ * namespaces (`unshare -n -m --propagation private`), and a temporary --root. tsdocker runs
+ * inside it through nsenter, so bridges, veths, nft tables and mounts never touch the real
+ * host, and everything disappears with the namespace. `close()` removes the containers
+ * first (their monitors live in the sandbox), then ends the holder and the state dir.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const PROJECT = resolve(import.meta.dirname, '..', '..');
+export const CLI = join(PROJECT, 'bin', 'tsdocker');
+export const BUSYBOX_TAR = join(PROJECT, 'images', 'busybox.tar');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Sandbox {
+  root: string;
+  holderPid: number;
+  /** argv prefix that enters the sandbox's namespaces */
+  enter: string[];
+  /** run tsdocker inside the sandbox with this sandbox's --root */
+  tsd(args: string[], opts?: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
+  /** run any command inside the sandbox's namespaces */
+  sh(argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<RunResult>;
+  /** start tsdocker inside the sandbox without waiting (for signals, ptys, concurrency) */
+  spawnTsd(args: string[]): ChildProcess;
+  close(): Promise<void>;
+}
+
+export function run(argv: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const [file, ...args] = argv;
+    const child = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`timed out: ${argv.join(' ')}\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? 128 + (signal ? 9 : 0), stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+export async function createSandbox(name = 'tsd-test'): Promise<Sandbox> {
+  const root = mkdtempSync(join(tmpdir(), `${name}-`));
+  const holder = spawn('unshare', ['--net', '--mount', '--propagation', 'private', 'sleep', 'infinity'], {
+    stdio: 'ignore',
+    detached: false,
+  });
+  const holderPid = holder.pid!;
+  // wait until the holder is in its own namespaces
+  for (let i = 0; i < 200; i++) {
+    try {
+      if (readFileSync(`/proc/${holderPid}/comm`, 'utf8').trim() === 'sleep') break;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const enter = ['nsenter', `--net=/proc/${holderPid}/ns/net`, `--mount=/proc/${holderPid}/ns/mnt`, '--'];
+  execFileSync(enter[0]!, [...enter.slice(1), 'ip', 'link', 'set', 'lo', 'up']);
+  const sb: Sandbox = {
+    root,
+    holderPid,
+    enter,
+    tsd: (args, opts) => run([...enter, process.execPath, CLI, '--root', root, ...args], opts),
+    sh: (argv, opts) => run([...enter, ...argv], opts),
+    spawnTsd: (args) => spawn(enter[0]!, [...enter.slice(1), process.execPath, CLI, '--root', root, ...args], { stdio: 'pipe' }),
+    async close() {
+      try {
+        const ids = await sb.tsd(['ps', '-aq']);
+        const list = ids.stdout.split('\n').filter(Boolean);
+        if (list.length) await sb.tsd(['rm', '-f', '-v', ...list]);
+      } catch {
+        /* the sandbox may have no containers or no ps yet */
+      }
+      holder.kill('SIGKILL');
+      await new Promise((r) => holder.once('exit', r));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  return sb;
+}
+
+/** The host's state that tests must leave as they found it. */
+export function hostSnapshot(): { links: string; mounts: string; netns: string } {
+  const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(':')[1]?.trim() ?? '')
+    .filter(Boolean)
+    .sort()
+    .join('\n');
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.includes('tsd'))
+    .sort()
+    .join('\n');
+  const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  return { links, mounts, netns };
+}

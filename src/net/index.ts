@@ -20,6 +20,8 @@ export interface NetworkOptions {
   dns: string[];
   dnsSearch: string[];
   addHosts: string[];
+  /** --hostname was given explicitly (refused in container: mode) */
+  hostnameGiven?: boolean;
 }
 
 export interface NetworkPlan {

@@ -87,3 +87,8 @@ export async function attachNetwork(_plan: NetworkPlan, _ctx: AttachContext): Pr
 export async function detachNetwork(_containerId: string, _state: NetworkState | undefined): Promise<void> {
   /* none and host leave nothing on the host */
 }
+
+/** Published ports of a running container, as `ps` shows them (none in none/host mode). */
+export function formatPorts(_state: NetworkState | undefined): string {
+  return '';
+}

@@ -1,0 +1,139 @@
+/*
+ * tsdocker-monitor internals (not part of libtsdocker.so). crun's convention: a function
+ * that can fail takes `struct tsd_error *err`, fills it and returns a negative errno.
+ */
+#ifndef TSD_MONITOR_H
+#define TSD_MONITOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tsd.h"
+
+/* Exit codes that travel to Node (Docker's meaning). */
+#define TSD_EXIT_RUNTIME 125
+#define TSD_EXIT_CANNOT_INVOKE 126
+#define TSD_EXIT_NOT_FOUND 127
+
+struct tsd_error {
+  int code;      /* 125, 126, 127 */
+  int err;       /* errno, 0 when none */
+  char msg[256]; /* one line */
+};
+
+/* error.c */
+int tsd_fail(struct tsd_error *e, int code, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+const char *tsd_errname(int err);
+
+/* spec.c */
+struct tsd_mount { const char *src, *dst, *fstype, *data; unsigned long flags; };
+struct tsd_device { const char *path; unsigned mode, major, minor; };
+struct tsd_symlink { const char *target, *path; };
+struct tsd_join { int nstype; const char *path; };
+struct tsd_rlimit { int resource; long long soft, hard; };
+
+#define TSD_MAX_ITEMS 256
+
+struct tsd_spec {
+  char *buf; /* the file; every string points into it */
+  const char *id;
+  unsigned long clone_flags;
+  struct tsd_join joins[16];
+  int njoins;
+  const char *rootfs;
+  const char *ovl_lower, *ovl_upper, *ovl_work;
+  struct tsd_mount mounts[TSD_MAX_ITEMS];
+  int nmounts;
+  struct tsd_device devices[64];
+  int ndevices;
+  struct tsd_symlink symlinks[64];
+  int nsymlinks;
+  const char *masks[TSD_MAX_ITEMS];
+  int nmasks;
+  const char *readonly[TSD_MAX_ITEMS];
+  int nreadonly;
+  int rootfs_ro;
+  const char *hostname;
+  int lo;
+  const char *cwd;
+  uid_t uid;
+  gid_t gid;
+  gid_t groups[64];
+  int ngroups;
+  int has_user;
+  const char *env[TSD_MAX_ITEMS + 1];
+  int nenv;
+  const char *argv[TSD_MAX_ITEMS + 1];
+  int nargv;
+  uint64_t caps;
+  int has_caps;
+  int nnp;
+  struct tsd_rlimit rlimits[32];
+  int nrlimits;
+  const char *oom_score_adj;
+  const char *seccomp;
+  int tty;
+  int stdin_open;
+  const char *log;
+  const char *exit_path;
+  const char *hook[64 + 1];
+  int nhook;
+};
+
+int tsd_spec_load(const char *path, struct tsd_spec *spec, struct tsd_error *err);
+
+/* seccomp.c: compiled in the monitor (it can still read host paths), loaded in the child */
+int tsd_seccomp_prepare(const char *path, void **ctx, struct tsd_error *err);
+int tsd_seccomp_load(void *ctx, struct tsd_error *err);
+void tsd_seccomp_free(void *ctx);
+
+/* mounts.c: run in the container child, in its own mount namespace */
+int tsd_setup_rootfs(const struct tsd_spec *spec, struct tsd_error *err);
+int tsd_finish_rootfs(const struct tsd_spec *spec, struct tsd_error *err);
+int tsd_open_in_root(int rootfd, const char *path, int create, int isfile, struct tsd_error *err);
+int tsd_enter_cwd(const char *cwd, struct tsd_error *err);
+
+/* pty.c */
+int tsd_pty_open_in_container(int *master, int *slave, struct tsd_error *err);
+int tsd_send_fd(int sock, int fd, struct tsd_error *err);
+int tsd_recv_fd(int sock, void *buf, size_t len, int *fd);
+int tsd_raw_mode(int fd);
+void tsd_restore_mode(void);
+void tsd_set_winsize(int fd, unsigned rows, unsigned cols);
+
+/* log.c: CRI log lines */
+struct tsd_log_stream {
+  const char *name; /* "stdout" / "stderr" */
+  char buf[16384];
+  size_t len;
+};
+void tsd_log_feed(int logfd, struct tsd_log_stream *s, const char *data, size_t n);
+void tsd_log_flush(int logfd, struct tsd_log_stream *s);
+void tsd_rfc3339nano(char *out, size_t len);
+
+/* container.c: the child between clone and execve */
+struct tsd_child_ctx {
+  const struct tsd_spec *spec;
+  int exec_mode;
+  int sync;          /* SOCK_SEQPACKET to the monitor */
+  int join_fds[16];  /* opened by the monitor, -1 for namespaces the monitor joined itself */
+  int stdio[3];      /* fds to install as 0/1/2 when no tty */
+  void *seccomp;     /* scmp_filter_ctx or NULL */
+  pid_t ppid;        /* getppid() right after clone, for the PDEATHSIG check */
+};
+
+/* child -> monitor messages on the private SEQPACKET socket */
+enum { TSD_MSG_ERROR = 1, TSD_MSG_PTY = 2 };
+struct tsd_msg {
+  int type;
+  struct tsd_error e;
+};
+
+__attribute__((noreturn)) void tsd_child_main(struct tsd_child_ctx *c);
+
+/* util */
+int tsd_write_all(int fd, const void *buf, size_t len);
+
+#endif

@@ -45,6 +45,8 @@ export interface ContainerState {
   startedAt: string;
   /** the host-side network state attached at start (net/index.ts) */
   network?: Record<string, unknown>;
+  /** set once the post-exit cleanup (network detach) has run */
+  cleanedUp?: boolean;
 }
 
 export interface ExitRecord {

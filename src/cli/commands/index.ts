@@ -4,10 +4,17 @@
  * only what it needs.
  */
 import type { Command } from 'commander';
+import { register as run } from './run.js';
+import { register as container } from './container.js';
+import { register as exec } from './exec.js';
 
 type Register = (program: Command) => void;
 
-const modules: Register[] = [];
+const modules: Register[] = [
+  run,
+  container,
+  exec,
+];
 
 export function registerAll(program: Command): void {
   for (const register of modules) register(program);

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything tsdocker needs on a Debian machine (as root), builds it, loads the
+# default busybox image and links `tsdocker` into /usr/local/bin. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Debian packages: compiler and make (native part), nftables and iproute2 (networking),
+# util-linux (nsenter), static busybox (the default image), libseccomp (syscall filter),
+# etcd (overlay control plane), iperf3 (benchmarks and throughput tests).
+pkgs=(gcc make libc6-dev nftables iproute2 util-linux busybox-static libseccomp-dev etcd-server etcd-client iperf3 iptables)
+need_pkgs=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
+done
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "install.sh: installing ${need_pkgs[*]}" >&2
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund >&2
+fi
+npm run -s build >&2
+./bin/tsdocker load -i images/busybox.tar >&2
+ln -sf "$PWD/bin/tsdocker" /usr/local/bin/tsdocker
+echo "install.sh: tsdocker is ready" >&2

@@ -1,0 +1,114 @@
+/** `tsdocker run` and `tsdocker create`. */
+import type { Command } from 'commander';
+import { collect, parseLabels, requireRoot, out } from './common.js';
+import type { RunOptions } from '../../runtime/types.js';
+
+interface RunFlags {
+  name?: string;
+  rm?: boolean;
+  detach?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  env: string[];
+  envFile: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  entrypoint?: string;
+  network?: string;
+  publish: string[];
+  ip?: string;
+  networkAlias: string[];
+  dns: string[];
+  dnsSearch: string[];
+  addHost: string[];
+  securityOpt: string[];
+  label: string[];
+  [resourceFlag: string]: unknown;
+}
+
+/** Flags the resource module consumes (runtime/resources.ts), passed through untouched. */
+const RESOURCE_FLAGS = [
+  'memory', 'memorySwap', 'cpus', 'cpuShares', 'cpusetCpus', 'pidsLimit', 'ulimit', 'volume', 'mount', 'tmpfs',
+  'readOnly', 'capAdd', 'capDrop', 'privileged',
+] as const;
+
+export function toRunOptions(image: string, command: string[], f: RunFlags): RunOptions {
+  const resources: Record<string, unknown> = {};
+  for (const k of RESOURCE_FLAGS) if (f[k] !== undefined) resources[k] = f[k];
+  return {
+    image,
+    command,
+    name: f.name,
+    rm: Boolean(f.rm),
+    detach: Boolean(f.detach),
+    interactive: Boolean(f.interactive),
+    tty: Boolean(f.tty),
+    env: f.env,
+    envFiles: f.envFile,
+    workdir: f.workdir,
+    user: f.user,
+    hostname: f.hostname,
+    entrypoint: f.entrypoint,
+    network: f.network,
+    publish: f.publish,
+    ip: f.ip,
+    aliases: f.networkAlias,
+    dns: f.dns,
+    dnsSearch: f.dnsSearch,
+    addHosts: f.addHost,
+    securityOpt: f.securityOpt,
+    labels: parseLabels(f.label),
+    resources,
+  };
+}
+
+function declareCreateFlags(cmd: Command): Command {
+  return cmd
+    .helpOption('--help', 'display help for command')
+    .argument('<image>', 'image name[:tag] or id')
+    .argument('[command...]', 'command and arguments (default: the image\'s Entrypoint/Cmd)')
+    .passThroughOptions()
+    .option('--name <name>', 'assign a name to the container')
+    .option('--rm', 'remove the container when it exits')
+    .option('-i, --interactive', 'keep STDIN open')
+    .option('-t, --tty', 'allocate a pseudo-TTY')
+    .option('-e, --env <NAME=VALUE>', 'set an environment variable (repeatable)', collect, [])
+    .option('--env-file <file>', 'read environment variables from a file (repeatable)', collect, [])
+    .option('-w, --workdir <dir>', 'working directory inside the container')
+    .option('-u, --user <uid[:gid]>', 'user (name or uid) and optional group')
+    .option('-h, --hostname <name>', 'container host name')
+    .option('--entrypoint <cmd>', 'override the image entrypoint')
+    .option('--network, --net <mode>', 'network: none, host (more modes with networking)')
+    .option('-p, --publish <[ip:]host:container[/proto]>', 'publish a port (repeatable)', collect, [])
+    .option('--ip <address>', 'IPv4 address on the network')
+    .option('--network-alias <alias>', 'DNS alias on the network (repeatable)', collect, [])
+    .option('--dns <ip>', 'DNS server (repeatable)', collect, [])
+    .option('--dns-search <domain>', 'DNS search domain (repeatable)', collect, [])
+    .option('--add-host <host:ip>', 'add a line to /etc/hosts (repeatable)', collect, [])
+    .option('--security-opt <opt>', 'security option, e.g. no-new-privileges (repeatable)', collect, [])
+    .option('-l, --label <key=value>', 'set metadata (repeatable)', collect, []);
+}
+
+export function register(program: Command): void {
+  declareCreateFlags(
+    program
+      .command('run')
+      .description('Create and run a new container from an image')
+      .option('-d, --detach', 'run in the background and print the container id'),
+  ).action(async (image: string, command: string[], flags: RunFlags) => {
+    requireRoot();
+    const { runContainer } = await import('../../runtime/run.js');
+    const status = await runContainer(toRunOptions(image, command, flags), { onDetached: (id) => out(id) });
+    process.exitCode = status;
+  });
+
+  declareCreateFlags(program.command('create').description('Create a new container without starting it')).action(
+    async (image: string, command: string[], flags: RunFlags) => {
+      requireRoot();
+      const { createContainer } = await import('../../runtime/create.js');
+      const config = await createContainer(toRunOptions(image, command, flags));
+      out(config.id);
+    },
+  );
+}

@@ -1,0 +1,78 @@
+/**
+ * `create`: validate everything first (image, process, network plan), then, under the
+ * containers lock, reserve the name and write the record. Nothing is created on the host
+ * before validation has passed; if writing the record fails, the directory goes too.
+ */
+import { rmSync } from 'node:fs';
+import { resolveImage } from '../image/index.js';
+import { withLock } from '../state/lock.js';
+import { ensureLayout } from '../state/paths.js';
+import { containerNames, writeConfig, type ContainerConfig } from '../state/containers.js';
+import { createContainerDir } from '../rootfs/prepare.js';
+import { planNetwork } from '../net/index.js';
+import { TsdError } from '../sys/errors.js';
+import { generateName, newContainerId, validateName } from './names.js';
+import { resolveProcess, resolveUser } from './options.js';
+import type { RunOptions } from './types.js';
+
+export async function createContainer(opts: RunOptions): Promise<ContainerConfig> {
+  ensureLayout();
+  const image = await resolveImage(opts.image);
+  const proc = resolveProcess(image.config, opts);
+  resolveUser(proc.user, image.layerDirs); // validate now: an unknown user is a create-time error
+  const id = newContainerId();
+  const name = opts.name !== undefined ? validateName(opts.name) : undefined;
+  const hostname = opts.hostname ?? (opts.network === 'host' ? (await import('node:os')).hostname() : id.slice(0, 12));
+  const network = await planNetwork({
+    containerId: id,
+    name: name ?? '',
+    hostname,
+    network: opts.network,
+    publish: opts.publish,
+    ip: opts.ip,
+    aliases: opts.aliases,
+    dns: opts.dns,
+    dnsSearch: opts.dnsSearch,
+    addHosts: opts.addHosts,
+    hostnameGiven: opts.hostname !== undefined,
+  });
+  const resources = { ...opts.resources, securityOpt: opts.securityOpt };
+  return withLock('containers', async () => {
+    const names = containerNames();
+    if (name !== undefined && names.has(name)) {
+      throw new TsdError(
+        'CONTAINER_EXISTS',
+        `Conflict. The container name "/${name}" is already in use by container "${names.get(name)}"`,
+        { hint: 'remove (or rename) that container to be able to reuse that name' },
+      );
+    }
+    const config: ContainerConfig = {
+      id,
+      name: name ?? generateName(names),
+      created: new Date().toISOString(),
+      image: { id: image.id, ref: opts.image },
+      path: proc.argv[0]!,
+      args: proc.argv.slice(1),
+      entrypoint: proc.entrypoint,
+      cmd: proc.cmd,
+      env: proc.env,
+      workingDir: proc.workingDir,
+      user: proc.user,
+      hostname,
+      tty: opts.tty,
+      interactive: opts.interactive,
+      autoRemove: opts.rm,
+      network: network as Record<string, unknown>,
+      resources,
+      labels: opts.labels,
+    };
+    const dirs = createContainerDir(id);
+    try {
+      await writeConfig(config);
+    } catch (err) {
+      rmSync(dirs.dir, { recursive: true, force: true });
+      throw err;
+    }
+    return config;
+  });
+}

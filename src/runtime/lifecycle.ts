@@ -1,0 +1,162 @@
+/**
+ * stop, kill, wait, rm, prune, and the cleanup that follows every exit. Cleanup runs once
+ * per exit, under the container's own lock, from whoever gets there first: the foreground
+ * `run`, the monitor's exit hook (`tsdocker internal cleanup ID`), or the reconcile pass
+ * of a later command after a crash. It is idempotent.
+ */
+import { promises as fsp } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { withLock } from '../state/lock.js';
+import {
+  containerFiles,
+  findContainer,
+  listContainers,
+  readContainer,
+  writeState,
+  type ContainerView,
+} from '../state/containers.js';
+import { detachNetwork } from '../net/index.js';
+import { kill as sendSignal } from '../native/index.js';
+import { TsdError, errorMessage } from '../sys/errors.js';
+import { log } from '../sys/log.js';
+import { runAll } from '../sys/undo.js';
+import { releaseContainerResources, recordExitFacts } from './hooks.js';
+
+const lg = log.child({ mod: 'runtime.lifecycle' });
+
+export function parseSignal(sig: string | undefined, fallback = 'SIGKILL'): number {
+  const s = (sig ?? fallback).toUpperCase();
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n >= 1 && n <= 64) return n;
+  } else {
+    const name = s.startsWith('SIG') ? s : `SIG${s}`;
+    const n = (osConstants.signals as Record<string, number>)[name];
+    if (n !== undefined) return n;
+  }
+  throw new TsdError('BAD_ARGS', `invalid signal: ${sig}`, { hint: 'use a signal name such as SIGTERM or TERM, or a number' });
+}
+
+function requireRunning(v: ContainerView): asserts v is ContainerView & { state: NonNullable<ContainerView['state']> } {
+  if (v.status !== 'running' || !v.state) {
+    throw new TsdError('CONTAINER_NOT_RUNNING', `container ${v.config.name} is not running`, {
+      hint: 'start it first with `tsdocker start`',
+    });
+  }
+}
+
+export async function killContainer(ref: string, signal?: string): Promise<ContainerView> {
+  const v = await findContainer(ref);
+  requireRunning(v);
+  sendSignal(v.state.pid, parseSignal(signal));
+  return v;
+}
+
+/** Wait until the container is no longer running; returns false on timeout. */
+export async function waitForExit(id: string, timeoutMs = Infinity): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 5;
+  for (;;) {
+    const v = await readContainer(id);
+    if (!v || v.status !== 'running') return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(delay);
+    delay = Math.min(delay * 2, 50);
+  }
+}
+
+/** SIGTERM, then SIGKILL after `timeoutSec` (Docker's stop). Stopping a stopped container is fine. */
+export async function stopContainer(ref: string, timeoutSec = 10, signal = 'SIGTERM'): Promise<ContainerView> {
+  const v = await findContainer(ref);
+  if (v.status !== 'running' || !v.state) return v;
+  sendSignal(v.state.pid, parseSignal(signal));
+  if (!(await waitForExit(v.config.id, timeoutSec * 1000))) {
+    lg.info({ id: v.config.id }, `container did not stop within ${timeoutSec}s, killing it`);
+    sendSignal(v.state.pid, osConstants.signals.SIGKILL);
+    await waitForExit(v.config.id, 10_000);
+  }
+  await cleanupAfterExit(v.config.id);
+  return v;
+}
+
+/** The exit status as Docker reports it (exit.json written by the monitor; 137 if it died unrecorded). */
+export function exitCodeOf(v: ContainerView): number {
+  return v.exit?.exitCode ?? (v.state ? 137 : 0);
+}
+
+/**
+ * Release what a container held while it ran (network attachments), once, after it
+ * exited; then remove it if it was started with --rm.
+ */
+export async function cleanupAfterExit(id: string): Promise<void> {
+  const removed = await withLock(`ctr-${id}`, async () => {
+    const v = await readContainer(id);
+    if (!v || v.status === 'running' || !v.state) return false;
+    if (!v.state.cleanedUp) {
+      await runAll([
+        ['detach network', () => detachNetwork(id, v.state!.network)],
+        ['record exit', () => recordExitFacts(id)],
+      ]);
+      await writeState(id, { ...v.state, network: undefined, cleanedUp: true });
+    }
+    return v.config.autoRemove;
+  });
+  if (removed) await removeContainer(id, { force: false, volumes: true });
+}
+
+export interface RemoveOptions {
+  force: boolean;
+  volumes: boolean;
+}
+
+export async function removeContainer(ref: string, opts: RemoveOptions): Promise<string> {
+  const v = await findContainer(ref);
+  const id = v.config.id;
+  if (v.status === 'running') {
+    if (!opts.force) {
+      throw new TsdError(
+        'CONTAINER_RUNNING',
+        `cannot remove container "${v.config.name}": container is running`,
+        { hint: 'stop the container before removing it, or force the removal with `rm -f`' },
+      );
+    }
+    sendSignal(v.state!.pid, osConstants.signals.SIGKILL);
+    if (!(await waitForExit(id, 10_000))) {
+      throw new TsdError('CONTAINER_RUNNING', `container ${v.config.name} did not die after SIGKILL`, {
+        hint: 'it may be stuck in the kernel (uninterruptible sleep); retry shortly',
+      });
+    }
+  }
+  await withLock(`ctr-${id}`, async () => {
+    const cur = await readContainer(id);
+    if (!cur) return; // someone else removed it meanwhile
+    await runAll([
+      ['detach network', () => detachNetwork(id, cur.state?.network)],
+      ['release resources', () => releaseContainerResources(id, { removeVolumes: opts.volumes })],
+      ['remove state', () => fsp.rm(containerFiles.dir(id), { recursive: true, force: true })],
+    ]);
+  });
+  return id;
+}
+
+/** Clean up containers that exited while nobody was watching (monitor killed, host crash). */
+export async function reconcile(): Promise<void> {
+  for (const v of await listContainers()) {
+    if (v.status === 'exited' && v.state && !v.state.cleanedUp) {
+      try {
+        await cleanupAfterExit(v.config.id);
+      } catch (err) {
+        lg.warn({ id: v.config.id, err: errorMessage(err) }, 'reconcile: cleanup failed');
+      }
+    }
+  }
+}
+
+export async function pruneContainers(): Promise<string[]> {
+  const removed: string[] = [];
+  for (const v of await listContainers()) {
+    if (v.status !== 'running') removed.push(await removeContainer(v.config.id, { force: false, volumes: false }));
+  }
+  return removed;
+}

@@ -1,0 +1,74 @@
+/**
+ * Start a created (or stopped) container. The order matters:
+ *   spec -> monitor clones the container (it waits) -> record pids -> cgroups -> network -> go
+ * so that cgroups and network are in place before the container runs its first instruction,
+ * and a crash at any point leaves a record that the next command can clean up from.
+ */
+import { resolveImage } from '../image/index.js';
+import { containerFiles, clearRunState, writeState, type ContainerConfig, type ContainerState } from '../state/containers.js';
+import { containerDirs, writeEtcFiles } from '../rootfs/prepare.js';
+import { attachNetwork, detachNetwork, type NetworkPlan } from '../net/index.js';
+import { processStartTime } from '../sys/proc.js';
+import { createUndoStack } from '../sys/undo.js';
+import { log } from '../sys/log.js';
+import { kill as sendSignal } from '../native/index.js';
+import { startMonitor, type MonitorHandle } from './monitor.js';
+import { buildRunSpec } from './build-spec.js';
+import { prepareContainerResources, joinContainerCgroups } from './hooks.js';
+
+const lg = log.child({ mod: 'runtime.start' });
+
+export interface StartMode {
+  /** foreground: the container's stdio is ours; otherwise it is logged */
+  foreground: boolean;
+}
+
+export interface StartedContainer {
+  id: string;
+  pid: number;
+  handle: MonitorHandle;
+}
+
+export async function startContainer(config: ContainerConfig, mode: StartMode): Promise<StartedContainer> {
+  const id = config.id;
+  const image = await resolveImage(config.image.id);
+  const plan = config.network as unknown as NetworkPlan;
+  const dirs = containerDirs(id);
+  writeEtcFiles(dirs, { hostname: config.hostname, hosts: plan.hosts, resolvConf: plan.resolvConf });
+  await clearRunState(id);
+
+  const undo = createUndoStack();
+  try {
+    const resources = await prepareContainerResources(config, image);
+    undo.push('release resources', resources.undo);
+    const spec = buildRunSpec({ config, image, dirs, plan, resources, logPath: mode.foreground ? undefined : containerFiles.log(id) });
+    const stdio: [number, number, number] = mode.foreground
+      ? [config.interactive ? 0 : -1, 1, 2]
+      : [-1, -1, -1];
+    const handle = await startMonitor({ spec, specPath: containerFiles.spec(id), mode: 'run', stdio });
+    undo.push('stop monitor', () => handle.detach());
+    const pid = await handle.pid;
+    undo.push('kill container', () => void sendSignal(pid, 9));
+    const state: ContainerState = {
+      monitorPid: handle.monitorPid,
+      monitorStartTime: processStartTime(handle.monitorPid) ?? 0,
+      pid,
+      pidStartTime: processStartTime(pid) ?? 0,
+      startedAt: new Date().toISOString(),
+    };
+    await writeState(id, state);
+    await joinContainerCgroups(id, pid);
+    const network = await attachNetwork(plan, { containerId: id, pid });
+    undo.push('detach network', () => detachNetwork(id, network));
+    await writeState(id, { ...state, network });
+    handle.go();
+    await handle.started;
+    undo.clear();
+    lg.debug({ id, pid }, 'container started');
+    return { id, pid, handle };
+  } catch (err) {
+    await undo.run(lg);
+    await clearRunState(id);
+    throw err;
+  }
+}

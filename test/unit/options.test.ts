@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mergeEnv, parseEnvArg, readEnvFile, resolveProcess, resolveUser, DEFAULT_PATH } from '../../src/runtime/options.js';
+import { TsdError } from '../../src/sys/errors.js';
+
+const base = { command: [], env: [], envFiles: [] };
+
+describe('resolveProcess (Docker rules for Entrypoint and Cmd)', () => {
+  const image = { Entrypoint: ['/entry'], Cmd: ['default'], Env: ['PATH=/bin', 'A=1'], WorkingDir: '/app' };
+
+  it('uses the image entrypoint and cmd by default', () => {
+    expect(resolveProcess(image, base).argv).toEqual(['/entry', 'default']);
+  });
+  it('a command replaces Cmd but keeps Entrypoint', () => {
+    expect(resolveProcess(image, { ...base, command: ['x', 'y'] }).argv).toEqual(['/entry', 'x', 'y']);
+  });
+  it('--entrypoint replaces Entrypoint and drops the image Cmd', () => {
+    expect(resolveProcess(image, { ...base, entrypoint: 'sh' }).argv).toEqual(['sh']);
+    expect(resolveProcess(image, { ...base, entrypoint: 'sh', command: ['-c', 'true'] }).argv).toEqual(['sh', '-c', 'true']);
+  });
+  it('refuses an empty command with a clear error', () => {
+    expect(() => resolveProcess({}, base)).toThrow(/no command specified/);
+  });
+  it('-e overrides image Env and PATH gets a default', () => {
+    const p = resolveProcess({ Cmd: ['sh'], Env: ['A=1'] }, { ...base, env: ['A=2', 'B=3'] });
+    expect(p.env).toEqual([`PATH=${DEFAULT_PATH}`, 'A=2', 'B=3']);
+  });
+  it('working dir: -w, image WorkingDir, then /; relative is refused', () => {
+    expect(resolveProcess(image, base).workingDir).toBe('/app');
+    expect(resolveProcess(image, { ...base, workdir: '/x/../y' }).workingDir).toBe('/y');
+    expect(resolveProcess({ Cmd: ['sh'] }, base).workingDir).toBe('/');
+    expect(() => resolveProcess(image, { ...base, workdir: 'rel' })).toThrow(TsdError);
+  });
+});
+
+describe('environment', () => {
+  it('-e NAME copies from our environment, or is dropped', () => {
+    expect(parseEnvArg('HOME', { HOME: '/root' })).toBe('HOME=/root');
+    expect(parseEnvArg('NOPE', {})).toBeUndefined();
+    expect(() => parseEnvArg('=x')).toThrow(TsdError);
+  });
+  it('mergeEnv keeps the last value of each name', () => {
+    expect(mergeEnv(['A=1', 'B=1'], ['A=2'])).toEqual(['B=1', 'A=2']);
+  });
+  it('reads env files with comments and blank lines', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'envf-'));
+    try {
+      writeFileSync(join(dir, 'e'), '# comment\nA=1\n\n  B=two words\nC\n');
+      expect(readEnvFile(join(dir, 'e'), { C: 'c' })).toEqual(['A=1', 'B=two words', 'C=c']);
+      expect(() => readEnvFile(join(dir, 'missing'))).toThrow(/--env-file|open/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+});
+
+describe('resolveUser', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'user-'));
+  mkdirSync(join(dir, 'etc'));
+  writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/false\n');
+  writeFileSync(join(dir, 'etc/group'), 'root:x:0:\nwww:x:33:\nstaff:x:50:www\n');
+
+  it('numbers are taken as they are', () => {
+    expect(resolveUser('1000:1001', [dir])).toMatchObject({ uid: 1000, gid: 1001 });
+  });
+  it('names come from the image passwd and group, with supplementary groups', () => {
+    expect(resolveUser('www', [dir])).toEqual({ uid: 33, gid: 33, groups: [50], home: '/var/www' });
+    expect(resolveUser('33:staff', [dir])).toMatchObject({ uid: 33, gid: 50 });
+  });
+  it('an unknown name is refused', () => {
+    expect(() => resolveUser('nobody', [dir])).toThrow(/unable to find user nobody/);
+    expect(() => resolveUser('0:nogroup', [dir])).toThrow(/unable to find group/);
+  });
+});

@@ -7,10 +7,20 @@ import type { Command } from 'commander';
 import { register as run } from './run.js';
 import { register as container } from './container.js';
 import { register as exec } from './exec.js';
+import { register as load } from './load.js';
+import { register as importCmd } from './import.js';
+import { register as images } from './images.js';
+import { register as rmi } from './rmi.js';
+import { register as tag } from './tag.js';
 
 type Register = (program: Command) => void;
 
 const modules: Register[] = [
+  load,
+  importCmd,
+  images,
+  rmi,
+  tag,
   run,
   container,
   exec,

@@ -1,0 +1,28 @@
+/** `tsdocker load`: images from a `docker save` or OCI layout archive (file or stdin). */
+import type { Command } from 'commander';
+import { out, requireRoot } from './common.js';
+import { TsdError } from '../../sys/errors.js';
+
+export function register(program: Command): void {
+  program
+    .command('load')
+    .description('Load images from a tar archive (docker save or OCI layout), from a file or stdin')
+    .option('-i, --input <file>', 'read from a tar archive file instead of stdin')
+    .option('-q, --quiet', 'suppress the load output')
+    .action(async (opts: { input?: string; quiet?: boolean }) => {
+      requireRoot();
+      if (!opts.input && process.stdin.isTTY) {
+        throw new TsdError('BAD_ARGS', 'requested load from stdin, but stdin is a terminal', {
+          hint: 'tsdocker load -i FILE, or tsdocker load < FILE',
+        });
+      }
+      const { loadArchive } = await import('../../image/index.js');
+      const res = await loadArchive(opts.input ?? process.stdin);
+      if (opts.quiet) return;
+      for (const n of res.notes) out(n);
+      for (const img of res.images) {
+        if (img.repoTags.length === 0) out(`Loaded image ID: ${img.id}`);
+        for (const t of img.repoTags) out(`Loaded image: ${t}`);
+      }
+    });
+}

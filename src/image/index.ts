@@ -1,0 +1,7 @@
+/**
+ * The image room's public face: what the runtime and the CLI use. Everything else in
+ * src/image is internal.
+ */
+export { resolveImage, listImages, tagImage, removeImages, containersUsing, type ImageRecord } from './ops.js';
+export { loadArchive, importTarball, type LoadedImage, type LoadOutcome } from './load.js';
+export { parseImageRef, parseNameRef, shortId, type ImageRef, type NameRef, type IdRef } from './reference.js';

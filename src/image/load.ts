@@ -1,0 +1,157 @@
+/**
+ * `load` and `import`: stage the input in the store's tmp/, extract each missing layer into
+ * tmp/ while hashing it, check the hash against the config's diff-id, then, under
+ * withLock('images'), rename the layers into place and write records and tags. A failure
+ * at any point removes the whole tmp dir, so nothing half-stored remains.
+ */
+import { promises as fsp, createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { withLock } from '../state/lock.js';
+import { TsdError } from '../sys/errors.js';
+import { log } from '../sys/log.js';
+import { rmIfExists, writeJsonAtomic } from '../sys/fs.js';
+import { extractLayer } from './extract.js';
+import { stageArchive } from './archive.js';
+import { imagesIn, type ImageSpec } from './formats.js';
+import { openSource, type Source } from './source.js';
+import { limits } from './tar-rules.js';
+import { parseNameRef } from './reference.js';
+import {
+  cleanStaleTmp, commitLayer, ensureStore, hasLayer, hexOf, layerMeta, readRecord, readRepos, storeDirs, writeRecord, writeRepos,
+  type ImageConfigJson, type LayerMeta,
+} from './store.js';
+
+const mlog = log.child({ mod: 'image.load' });
+
+export interface LoadedImage {
+  id: string;
+  repoTags: string[];
+}
+
+export interface LoadOutcome {
+  images: LoadedImage[];
+  /** lines Docker prints besides "Loaded image" (tags taken from another image) */
+  notes: string[];
+}
+
+type Input = string | NodeJS.ReadableStream;
+
+function inputBytes(input: Input): AsyncIterable<Buffer> {
+  return (typeof input === 'string' ? createReadStream(input, { highWaterMark: 1 << 20 }) : input) as AsyncIterable<Buffer>;
+}
+
+async function withTmp<T>(fn: (tmp: string) => Promise<T>): Promise<T> {
+  ensureStore();
+  await cleanStaleTmp();
+  const tmp = await fsp.mkdtemp(join(storeDirs.tmp(), `${process.pid}-`));
+  try {
+    return await fn(tmp);
+  } finally {
+    await rmIfExists(tmp);
+  }
+}
+
+/** Extract one layer source into tmp/l-<n>/diff and write its layer.json; returns the diff-id found. */
+async function extractInto(src: Source, tmpLayer: string, what: string): Promise<LayerMeta> {
+  await fsp.mkdir(join(tmpLayer, 'diff'), { recursive: true });
+  const res = await extractLayer(src.reader, join(tmpLayer, 'diff'), what);
+  const meta: LayerMeta = { diffId: src.digest(), size: res.size, entries: res.entries };
+  await writeJsonAtomic(join(tmpLayer, 'layer.json'), meta);
+  return meta;
+}
+
+interface Pending {
+  spec: { id: string; config: ImageConfigJson; diffIds: string[]; repoTags: string[] };
+}
+
+/** Under the lock: layers into place, records, tags. */
+async function commit(tmp: string, extracted: Map<string, LayerMeta>, images: Pending[]): Promise<LoadOutcome> {
+  return withLock('images', async () => {
+    for (const hex of extracted.keys()) await commitLayer(join(tmp, `l-${hex}`), hex);
+    const repos = await readRepos();
+    const notes: string[] = [];
+    for (const { spec } of images) {
+      let size = 0;
+      for (const d of spec.diffIds) {
+        const meta = extracted.get(hexOf(d)) ?? (await layerMeta(hexOf(d)));
+        if (!meta) throw new TsdError('STATE', `layer ${d} vanished from the store while loading`);
+        size += meta.size;
+      }
+      const prev = await readRecord(hexOf(spec.id));
+      await writeRecord({
+        id: spec.id,
+        created: typeof spec.config.created === 'string' ? spec.config.created : '',
+        diffIds: spec.diffIds,
+        size,
+        config: spec.config,
+        loadedAt: prev?.loadedAt ?? new Date().toISOString(),
+      });
+      for (const tag of spec.repoTags) {
+        const old = repos[tag];
+        if (old && old !== spec.id) {
+          notes.push(`The image ${tag} already exists, renaming the old one with ID ${old} to empty string`);
+        }
+        repos[tag] = spec.id;
+      }
+    }
+    await writeRepos(repos);
+    return { images: images.map(({ spec }) => ({ id: spec.id, repoTags: spec.repoTags })), notes };
+  });
+}
+
+/** `tsdocker load`: a docker-save or OCI layout archive from a file path or a stream. */
+export async function loadArchive(input: Input, label = typeof input === 'string' ? input : 'stdin'): Promise<LoadOutcome> {
+  const lim = limits();
+  return withTmp(async (tmp) => {
+    const staging = join(tmp, 'archive');
+    await fsp.mkdir(staging);
+    const outer = await openSource(inputBytes(input), label, lim.maxBytes);
+    const staged = await stageArchive(outer.reader, staging, label, lim.maxEntries);
+    const specs: ImageSpec[] = await imagesIn(staged);
+    const extracted = new Map<string, LayerMeta>();
+    for (const spec of specs) {
+      for (const [i, layer] of spec.layers.entries()) {
+        const hex = hexOf(layer.diffId);
+        if (extracted.has(hex) || (await hasLayer(hex))) continue;
+        const what = `${label}: layer ${i + 1} of ${spec.repoTags[0] ?? spec.id}`;
+        const src = await openSource(createReadStream(layer.file, { highWaterMark: 1 << 20 }), what, lim.maxBytes);
+        const meta = await extractInto(src, join(tmp, `l-${hex}`), what);
+        if (meta.diffId !== layer.diffId) {
+          throw new TsdError('IMAGE_INVALID', `${what}: content is ${meta.diffId} but the image config says ${layer.diffId}`, {
+            hint: 'the archive is corrupt or was tampered with; do not trust its source',
+          });
+        }
+        extracted.set(hex, meta);
+        mlog.debug({ layer: layer.diffId, size: meta.size }, 'layer extracted');
+      }
+    }
+    await rmIfExists(staging);
+    return commit(tmp, extracted, specs.map((s) => ({ spec: { id: s.id, config: s.config, diffIds: s.layers.map((l) => l.diffId), repoTags: s.repoTags } })));
+  });
+}
+
+/** `tsdocker import`: a flat root filesystem tar (gzip or not) becomes a one-layer image. */
+export async function importTarball(input: Input, ref: string | undefined, label = typeof input === 'string' ? input : 'stdin'): Promise<LoadedImage> {
+  const tag = ref ? parseNameRef(ref).full : undefined;
+  const lim = limits();
+  return withTmp(async (tmp) => {
+    const src = await openSource(inputBytes(input), label, lim.maxBytes);
+    const work = join(tmp, 'l-new');
+    const meta = await extractInto(src, work, label);
+    const hex = hexOf(meta.diffId);
+    await fsp.rename(work, join(tmp, `l-${hex}`));
+    const now = new Date().toISOString();
+    const config: ImageConfigJson = {
+      architecture: process.arch === 'x64' ? 'amd64' : process.arch,
+      os: 'linux',
+      created: now,
+      config: {},
+      rootfs: { type: 'layers', diff_ids: [meta.diffId] },
+      history: [{ created: now, comment: `Imported from ${typeof input === 'string' ? input : '-'}` }],
+    };
+    const id = `sha256:${createHash('sha256').update(JSON.stringify(config)).digest('hex')}`;
+    const out = await commit(tmp, new Map([[hex, meta]]), [{ spec: { id, config, diffIds: [meta.diffId], repoTags: tag ? [tag] : [] } }]);
+    return out.images[0]!;
+  });
+}

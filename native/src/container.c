@@ -88,8 +88,11 @@ static int set_creds(const struct tsd_spec *sp, struct tsd_error *err) {
     struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct d[2];
     uint64_t eff = uid == 0 ? sp->caps : 0;
-    d[0].permitted = d[0].inheritable = (uint32_t)sp->caps;
-    d[1].permitted = d[1].inheritable = (uint32_t)(sp->caps >> 32);
+    /* inheritable stays empty, as Docker does since CVE-2022-24769 (file inheritable caps
+       must not turn into permitted ones on exec) */
+    d[0].permitted = (uint32_t)sp->caps;
+    d[1].permitted = (uint32_t)(sp->caps >> 32);
+    d[0].inheritable = d[1].inheritable = 0;
     d[0].effective = (uint32_t)eff;
     d[1].effective = (uint32_t)(eff >> 32);
     if (syscall(SYS_capset, &h, d) < 0) return tsd_fail(err, 125, errno, "capset: %s", tsd_errname(errno));

@@ -34,7 +34,7 @@ struct tsd_symlink { const char *target, *path; };
 struct tsd_join { int nstype; const char *path; };
 struct tsd_rlimit { int resource; long long soft, hard; };
 
-#define TSD_MAX_ITEMS 256
+#define TSD_MAX_ITEMS 1024
 
 struct tsd_spec {
   char *buf; /* the file; every string points into it */

@@ -1,0 +1,161 @@
+/**
+ * The spec file the monitor reads (native/PROTOCOL.md): a typed ContainerSpec, rendered
+ * as a flat sequence of NUL-terminated strings, a key followed by its fields. Keys come
+ * out in one fixed order, mounts before devices before symlinks, as the monitor applies them.
+ */
+import { TsdError } from '../sys/errors.js';
+import type { DeviceEntry, MountEntry, SymlinkEntry } from '../rootfs/mounts.js';
+
+/** CLONE_NEW* flags (linux/sched.h) */
+export const CLONE = {
+  NEWNS: 0x00020000,
+  NEWCGROUP: 0x02000000,
+  NEWUTS: 0x04000000,
+  NEWIPC: 0x08000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+} as const;
+
+/** RLIMIT_* numbers (asm-generic/resource.h) */
+export const RLIMIT = {
+  cpu: 0, fsize: 1, data: 2, stack: 3, core: 4, rss: 5, nproc: 6, nofile: 7,
+  memlock: 8, as: 9, locks: 10, sigpending: 11, msgqueue: 12, nice: 13, rtprio: 14, rttime: 15,
+} as const;
+
+export type NsType = 'net' | 'ipc' | 'uts' | 'pid' | 'mnt' | 'cgroup';
+
+export interface Rlimit {
+  resource: number;
+  /** -1 = unlimited */
+  soft: number;
+  hard: number;
+}
+
+export interface ContainerSpec {
+  /** container id (64 hex) */
+  id: string;
+  /** CLONE_NEW* flags for the container (run mode) */
+  cloneFlags?: number;
+  /** namespaces to join before clone, in order (exec mode: all of the target's, mnt last) */
+  join?: { type: NsType; path: string }[];
+  /** directory that becomes / (run mode) */
+  rootfs?: string;
+  /** overlay on rootfs; lower is top layer first */
+  overlay?: { lower: string[]; upper: string; work: string };
+  mounts?: MountEntry[];
+  devices?: DeviceEntry[];
+  symlinks?: SymlinkEntry[];
+  masked?: string[];
+  readonly?: string[];
+  rootfsReadonly?: boolean;
+  hostname?: string;
+  /** bring lo up (own network namespace) */
+  loopback?: boolean;
+  cwd?: string;
+  user?: { uid: number; gid: number; groups?: number[] };
+  env: string[];
+  /** argv; argv[0] is looked up in the container's PATH */
+  args: string[];
+  /** hex capability mask (caps.ts capMask) */
+  caps?: string;
+  noNewPrivileges?: boolean;
+  rlimits?: Rlimit[];
+  oomScoreAdj?: number;
+  /** path of a rendered seccomp spec */
+  seccomp?: string;
+  tty?: boolean;
+  /** -i: the container reads stdin */
+  stdin?: boolean;
+  /** detached: CRI log file; absent: stdio handed to the container */
+  logPath?: string;
+  /** exit record path */
+  exitPath?: string;
+  /** exit hook argv, exec'd by the monitor unless Node acks the exit */
+  hook?: string[];
+}
+
+function str(key: string, v: string): string {
+  if (v.includes('\0')) throw new TsdError('BAD_ARGS', `${key}: value contains a NUL byte`);
+  return v;
+}
+
+function int(key: string, v: number): string {
+  if (!Number.isSafeInteger(v)) throw new TsdError('INTERNAL', `spec ${key}: ${v} is not an integer`);
+  return String(v);
+}
+
+function bool(v: boolean | undefined): string {
+  return v ? '1' : '0';
+}
+
+/** The spec as [key, ...fields] records, in the order they are written. */
+export function specRecords(s: ContainerSpec): string[][] {
+  const r: string[][] = [['version', '1'], ['id', s.id]];
+  if (s.cloneFlags !== undefined) r.push(['clone', int('clone', s.cloneFlags)]);
+  for (const j of s.join ?? []) r.push(['join', j.type, j.path]);
+  if (s.rootfs) r.push(['rootfs', s.rootfs]);
+  if (s.overlay) {
+    for (const l of [...s.overlay.lower, s.overlay.upper, s.overlay.work]) {
+      if (/[:,]/.test(l)) throw new TsdError('BAD_ARGS', `overlay directory ${l} contains ':' or ','`);
+    }
+    r.push(['overlay', s.overlay.lower.join(':'), s.overlay.upper, s.overlay.work]);
+  }
+  for (const m of s.mounts ?? []) r.push(['mount', m.source, m.destination, m.fstype, int('mount', m.flags), m.data]);
+  for (const d of s.devices ?? []) r.push(['device', d.path, int('device', d.mode), int('device', d.major), int('device', d.minor)]);
+  for (const l of s.symlinks ?? []) r.push(['symlink', l.target, l.path]);
+  for (const p of s.masked ?? []) r.push(['mask', p]);
+  for (const p of s.readonly ?? []) r.push(['readonly', p]);
+  if (s.rootfsReadonly !== undefined) r.push(['rootfs_ro', bool(s.rootfsReadonly)]);
+  if (s.hostname !== undefined) r.push(['hostname', s.hostname]);
+  if (s.loopback !== undefined) r.push(['lo', bool(s.loopback)]);
+  if (s.cwd !== undefined) r.push(['cwd', s.cwd]);
+  if (s.user) r.push(['user', int('user', s.user.uid), int('user', s.user.gid), (s.user.groups ?? []).map((g) => int('user', g)).join(',')]);
+  for (const e of s.env) r.push(['env', e]);
+  if (s.args.length === 0) throw new TsdError('BAD_ARGS', 'no command to run', { hint: 'give a command, or use an image with a CMD' });
+  for (const a of s.args) r.push(['arg', a]);
+  if (s.caps !== undefined) {
+    if (!/^[0-9a-f]+$/i.test(s.caps)) throw new TsdError('INTERNAL', `spec caps: "${s.caps}" is not a hex mask`);
+    r.push(['caps', s.caps]);
+  }
+  if (s.noNewPrivileges !== undefined) r.push(['nnp', bool(s.noNewPrivileges)]);
+  for (const l of s.rlimits ?? []) r.push(['rlimit', int('rlimit', l.resource), int('rlimit', l.soft), int('rlimit', l.hard)]);
+  if (s.oomScoreAdj !== undefined) r.push(['oom_score_adj', int('oom_score_adj', s.oomScoreAdj)]);
+  if (s.seccomp) r.push(['seccomp', s.seccomp]);
+  if (s.tty !== undefined) r.push(['tty', bool(s.tty)]);
+  if (s.stdin !== undefined) r.push(['stdin', bool(s.stdin)]);
+  if (s.logPath) r.push(['log', s.logPath]);
+  if (s.exitPath) r.push(['exit', s.exitPath]);
+  for (const h of s.hook ?? []) r.push(['hook', h]);
+  return r;
+}
+
+/** NUL-separated encoding the monitor reads. */
+export function renderSpec(spec: ContainerSpec): Buffer {
+  const parts: Buffer[] = [];
+  for (const rec of specRecords(spec)) for (const f of rec) parts.push(Buffer.from(str(rec[0]!, f) + '\0', 'utf8'));
+  return Buffer.concat(parts);
+}
+
+/** Fields per key, for decodeSpec (and the unit test that keeps both sides in step). */
+export const SPEC_ARITY: Readonly<Record<string, number>> = {
+  version: 1, id: 1, clone: 1, join: 2, rootfs: 1, overlay: 3, mount: 5, device: 4, symlink: 2,
+  mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
+  caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, exit: 1, hook: 1,
+};
+
+/** Parse a rendered spec back into records (debugging, tests). */
+export function decodeSpec(buf: Buffer): string[][] {
+  if (buf.length && buf[buf.length - 1] !== 0) throw new TsdError('INTERNAL', 'spec does not end with NUL');
+  const words = buf.length ? buf.subarray(0, buf.length - 1).toString('utf8').split('\0') : [];
+  const out: string[][] = [];
+  for (let i = 0; i < words.length; ) {
+    const key = words[i]!;
+    const n = SPEC_ARITY[key];
+    if (n === undefined) throw new TsdError('INTERNAL', `spec: unknown key ${key}`);
+    if (i + n >= words.length) throw new TsdError('INTERNAL', `spec: key ${key} is short of fields`);
+    out.push(words.slice(i, i + 1 + n));
+    i += 1 + n;
+  }
+  return out;
+}

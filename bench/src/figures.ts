@@ -1,0 +1,35 @@
+/** Every figure the bench reports, in the order of the table. */
+import type { Figure } from './results.js';
+
+export interface Scale {
+  /** containers already running while start latency is measured again */
+  levels: number[];
+  /** containers started at once */
+  burst: number;
+}
+
+export type FigureDef = Omit<Figure, 'cells'>;
+
+export function figureDefs(s: Scale): FigureDef[] {
+  const start = (id: string, what: string): FigureDef => ({ id, label: `start \`run --rm busybox true\`, ${what}`, unit: 'ms', better: 'lower' });
+  return [
+    start('start.none', '--network none'),
+    start('start.bridge', 'default bridge'),
+    start('start.publish', 'bridge + `-p`'),
+    ...s.levels.map((n) => start(`start.with${n}`, `bridge, ${n} others running`)),
+    { id: 'burst.wall', label: `${s.burst} \`run -d\` at once: wall time until all answer`, unit: 'ms', better: 'lower' },
+    { id: 'burst.distinct', label: `${s.burst} at once: distinct addresses that answered`, unit: 'count', better: 'higher' },
+    { id: 'teardown.rm', label: `\`rm -f\` of those ${s.burst} (one command)`, unit: 'ms', better: 'lower' },
+    { id: 'teardown.left', label: `left behind after that \`rm -f\` (links, nft tables, mounts, processes)`, unit: 'count', better: 'lower' },
+    { id: 'mem.pss', label: 'memory per idle detached container, runtime processes outside it (PSS)', unit: 'MiB', better: 'lower' },
+    { id: 'mem.rss', label: 'same, RSS', unit: 'MiB', better: 'lower' },
+    { id: 'mem.base', label: 'runtime memory with no container (daemons; PSS)', unit: 'MiB', better: 'lower' },
+    { id: `teardown.rmAll`, label: `\`rm -f\` of the ${Math.max(0, ...s.levels)} idle containers`, unit: 'ms', better: 'lower' },
+    { id: 'net.c2c.gbps', label: 'TCP throughput container → container, one bridge (iperf3, 1 stream)', unit: 'Gbit/s', better: 'higher' },
+    { id: 'net.c2c.rtt', label: 'ping RTT container → container', unit: 'µs', better: 'lower' },
+    { id: 'net.pub.gbps', label: 'TCP throughput host → container via published port, host address', unit: 'Gbit/s', better: 'higher' },
+    { id: 'net.publo.gbps', label: 'TCP throughput host → container via published port, 127.0.0.1', unit: 'Gbit/s', better: 'higher' },
+    { id: 'net.lo.gbps', label: 'TCP throughput over loopback (the ceiling)', unit: 'Gbit/s', better: 'higher' },
+    { id: 'net.lo.rtt', label: 'ping RTT over loopback', unit: 'µs', better: 'lower' },
+  ];
+}

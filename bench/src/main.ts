@@ -1,0 +1,168 @@
+/**
+ * `npm run bench`: tsdocker against Docker, Podman, runc, `node -e 0` and the bare kernel,
+ * side by side in one run. Every runtime runs inside its own throwaway network + mount
+ * namespace; whatever cannot run here is reported as "skipped: <reason>".
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, USAGE, type Options } from './args.js';
+import { figureDefs } from './figures.js';
+import { findImage, type ImageArchive } from './image.js';
+import { installPeers } from './install.js';
+import { log, reasonOf } from './log.js';
+import { machine } from './machine.js';
+import { run } from './proc.js';
+import { renderJson, renderTable, type Report } from './report.js';
+import { attempt, newResults, put, skip, type Results } from './results.js';
+import { sample } from './stats.js';
+import { BARE, bareFigures } from './measures/bare.js';
+import { burstFigures } from './measures/burst.js';
+import { netFigures } from './measures/net.js';
+import { scaleFigures } from './measures/scale.js';
+import { startLatency } from './measures/start.js';
+import { openDocker } from './runtimes/docker.js';
+import { openFloors } from './runtimes/floors.js';
+import { openPodman } from './runtimes/podman.js';
+import { openTsdocker } from './runtimes/tsdocker.js';
+import type { Runtime } from './runtimes/types.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const helpers = join(repo, 'bench', 'helpers');
+
+/** Closers of whatever is open now, so that Ctrl-C still stops dockerd and ends sandboxes. */
+const open = new Set<() => Promise<unknown>>();
+
+async function measureRuntime(res: Results, opts: Options, rt: Runtime): Promise<void> {
+  const c = rt.name;
+  await attempt(res, ['start.none'], c, async () => put(res, 'start.none', c, await startLatency(rt, opts.start, 'none')));
+  await attempt(res, ['start.bridge'], c, async () => put(res, 'start.bridge', c, await startLatency(rt, opts.start, 'bridge')));
+  await attempt(res, ['start.publish'], c, async () => put(res, 'start.publish', c, await startLatency(rt, opts.start, 'bridge', true)));
+  await netFigures(res, rt, opts.net);
+  await burstFigures(res, rt, opts.scale.burst, helpers);
+  await scaleFigures(res, rt, opts.scale.levels, opts.loaded);
+}
+
+async function withRuntime(res: Results, opts: Options, name: string, opener: () => Promise<Runtime>, versions: Record<string, string>): Promise<void> {
+  if (opts.only.length && !opts.only.includes(name)) return;
+  log(`== ${name}`);
+  let rt: Runtime;
+  try {
+    rt = await opener();
+  } catch (err) {
+    const reason = reasonOf(err);
+    log(`${name}: skipped: ${reason}`);
+    skip(res, res.figures.filter((f) => !f.id.startsWith('net.lo')).map((f) => f.id), name, reason);
+    return;
+  }
+  versions[name] = rt.version;
+  const closer = (): Promise<string[]> => rt.close();
+  open.add(closer);
+  try {
+    await measureRuntime(res, opts, rt);
+  } finally {
+    open.delete(closer);
+    const left = await rt.close();
+    if (left.length) res.notes.push(`${name}: at the end, the bench had to end ${left.length} process(es) left in its sandbox: ${left.slice(0, 5).join(', ')}`);
+  }
+}
+
+async function floors(res: Results, opts: Options, image: ImageArchive, versions: Record<string, string>): Promise<void> {
+  if (opts.only.length && !opts.only.includes('runc')) return;
+  log('== floors: runc run, node -e 0');
+  const f = await openFloors(image);
+  open.add(f.close);
+  try {
+    await attempt(res, ['start.none'], 'node -e 0', async () => {
+      put(res, 'start.none', 'node -e 0', await sample('node -e 0', opts.start, async () => (await run(f.node.argv(0))).ms));
+    });
+    if (!f.runc) {
+      skip(res, ['start.none'], 'runc', f.runcSkip ?? 'runc unavailable');
+      return;
+    }
+    versions.runc = f.runc.version;
+    const runc = f.runc;
+    let i = 0;
+    await attempt(res, ['start.none'], 'runc', async () => {
+      put(res, 'start.none', 'runc', await sample('runc run', opts.start, async () => {
+        const r = await run(runc.argv(i++));
+        if (r.code !== 0) throw new Error(`runc run: exit ${r.code}: ${r.stderr.trim().slice(0, 160)}`);
+        return r.ms;
+      }));
+    });
+  } finally {
+    open.delete(f.close);
+    await f.close();
+  }
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const opts = parseArgs(argv);
+  if (process.getuid?.() !== 0) throw new Error('the bench needs root (namespaces, dockerd, runc)');
+  if (opts.installPeers) await installPeers();
+  const tmp = mkdtempSync(join(tmpdir(), 'tsd-bench-'));
+  open.add(async () => rmSync(tmp, { recursive: true, force: true }));
+  const image = await findImage(repo, tmp, opts.devImage);
+  const res = newResults(figureDefs(opts.scale));
+  const versions: Record<string, string> = {};
+  const iperf = await run(['iperf3', '--version']);
+  if (iperf.code === 0) versions.iperf3 = iperf.stdout.split(' ')[1] ?? '?';
+  const m = machine();
+  const t0 = Date.now();
+
+  if (!opts.only.length || opts.only.includes('bare')) {
+    log('== bare kernel: two namespaces on a bare bridge, loopback');
+    await bareFigures(res, opts.net).catch((err) => skip(res, ['net.c2c.gbps', 'net.c2c.rtt', 'net.lo.gbps', 'net.lo.rtt'], BARE, reasonOf(err)));
+  }
+  await floors(res, opts, image, versions);
+  await withRuntime(res, opts, 'tsdocker', () => openTsdocker(repo, image), versions);
+  await withRuntime(res, opts, 'docker', () => openDocker(image), versions);
+  await withRuntime(res, opts, 'podman', () => openPodman(image), versions);
+  if (image.dev) res.notes.push('image: development stand-in built from /bin/busybox (images/busybox.tar was missing)');
+  res.notes.push(`the whole run took ${((Date.now() - t0) / 60000).toFixed(1)} min`);
+
+  const report: Report = {
+    machine: m,
+    versions,
+    image: image.dev ? `${image.path} (dev stand-in)` : 'images/busybox.tar',
+    mode: opts.quick ? 'quick' : 'default',
+    results: res,
+  };
+  const out = opts.json ? renderJson(report) : renderTable(report);
+  process.stdout.write(out);
+  const dir = join(repo, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), renderJson(report));
+  writeFileSync(join(dir, 'latest.md'), renderTable(report));
+  log(`results also in ${join(dir, 'latest.md')} and latest.json`);
+  return 0;
+}
+
+async function closeAll(): Promise<void> {
+  for (const c of [...open].reverse()) await c().catch((err) => log(`cleanup: ${reasonOf(err)}`));
+  open.clear();
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: cleaning up (stopping dockerd, ending sandboxes)`);
+    void closeAll().then(() => process.exit(130));
+  });
+}
+
+main()
+  .then(async (code) => {
+    await closeAll();
+    process.exitCode = code;
+  })
+  .catch(async (err) => {
+    log(`error: ${reasonOf(err)}`);
+    await closeAll();
+    process.exitCode = 1;
+  });

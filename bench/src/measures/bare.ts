@@ -1,0 +1,42 @@
+/**
+ * The kernel without any runtime: two bare network namespaces on a bare Linux bridge
+ * (198.51.100.0/24), and loopback, all inside a throwaway sandbox namespace.
+ */
+import { attempt, put, type Results } from '../results.js';
+import { background, sleep } from '../proc.js';
+import { netNsOf } from '../procfs.js';
+import { openSandbox } from '../sandbox.js';
+import { rtt, throughput, withServer, type NetPlan } from './iperf.js';
+
+export const BARE = 'bare kernel';
+
+export async function bareFigures(res: Results, plan: NetPlan): Promise<void> {
+  const sb = await openSandbox('bare');
+  try {
+    await attempt(res, ['net.c2c.gbps', 'net.c2c.rtt'], BARE, async () => {
+      await sb.sh(['ip', 'link', 'add', 'tsdb-br0', 'type', 'bridge']);
+      await sb.sh(['ip', 'link', 'set', 'tsdb-br0', 'up']);
+      const ends: number[] = [];
+      for (const [i, addr] of ['198.51.100.2', '198.51.100.3'].entries()) {
+        const h = background(sb.enter(['unshare', '--net', 'sleep', 'infinity']));
+        for (let k = 0; k < 100 && netNsOf(h.pid) === netNsOf(sb.pid); k++) await sleep(10);
+        await sb.sh(['ip', 'link', 'add', `tsdb-v${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(h.pid)]);
+        await sb.sh(['ip', 'link', 'set', `tsdb-v${i}`, 'master', 'tsdb-br0', 'up']);
+        const inside = ['nsenter', `--net=/proc/${h.pid}/ns/net`, '--', 'ip'];
+        await sb.sh([...inside, 'addr', 'add', `${addr}/24`, 'dev', 'eth0']);
+        await sb.sh([...inside, 'link', 'set', 'eth0', 'up']);
+        await sb.sh([...inside, 'link', 'set', 'lo', 'up']);
+        ends.push(h.pid);
+      }
+      const [a, b] = ends as [number, number];
+      put(res, 'net.c2c.gbps', BARE, await withServer(a, () => throughput(b, '198.51.100.2', 5201, plan)));
+      put(res, 'net.c2c.rtt', BARE, await rtt(b, '198.51.100.2', plan));
+    });
+    await attempt(res, ['net.lo.gbps', 'net.lo.rtt'], BARE, async () => {
+      put(res, 'net.lo.gbps', BARE, await withServer(sb.pid, () => throughput(sb.pid, '127.0.0.1', 5201, plan)));
+      put(res, 'net.lo.rtt', BARE, await rtt(sb.pid, '127.0.0.1', plan));
+    });
+  } finally {
+    await sb.close();
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Many idle detached containers on the default bridge: start latency with N others
+ * running, and the memory of the runtime's own processes (monitors, shims, conmon,
+ * daemons; never the containers' processes) per container, (PSS(N) − PSS(0)) / N.
+ */
+import { log } from '../log.js';
+import { failure, pool, run, sleep } from '../proc.js';
+import { memSum, sandboxTree } from '../procfs.js';
+import { attempt, put, type Results } from '../results.js';
+import type { Runtime } from '../runtimes/types.js';
+import { summarize, type Plan } from '../stats.js';
+import { removeAll } from './containers.js';
+import { diff, snapshot } from './leftovers.js';
+import { startLatency } from './start.js';
+
+const MiB = 1024;
+
+export async function scaleFigures(res: Results, rt: Runtime, levels: number[], plan: Plan): Promise<void> {
+  const col = rt.name;
+  const names: string[] = [];
+  const before = await snapshot(rt.sandbox);
+  const base = memSum(sandboxTree(rt.sandbox.pid).runtime);
+  put(res, 'mem.base', col, summarize([base.pssKiB / MiB], 'MiB'));
+  const ids = levels.map((n) => `start.with${n}`);
+  const perPss: number[] = [];
+  const perRss: number[] = [];
+  try {
+    for (const [li, n] of levels.entries()) {
+      const ok = await attempt(res, ids.slice(li), col, async () => {
+        const todo = Array.from({ length: n - names.length }, (_, i) => `tsdb-idle-${names.length + i}`);
+        log(`${col}: starting ${todo.length} idle containers (to ${n})`);
+        await pool(todo, 4, async (name) => {
+          const argv = rt.runArgv({ name, detach: true, net: 'bridge', cmd: ['sleep', '3600'] });
+          names.push(name);
+          const r = await run(argv, { timeoutMs: 120_000 });
+          if (r.code !== 0) throw failure(argv, r);
+        });
+        await sleep(2000);
+        const m = memSum(sandboxTree(rt.sandbox.pid).runtime);
+        perPss.push((m.pssKiB - base.pssKiB) / MiB / n);
+        perRss.push((m.rssKiB - base.rssKiB) / MiB / n);
+        log(`${col}: ${n} idle: runtime PSS ${(m.pssKiB / MiB).toFixed(1)} MiB, ${perPss.at(-1)?.toFixed(2)} MiB per container`);
+        put(res, `start.with${n}`, col, await startLatency(rt, plan, 'bridge'));
+      });
+      if (!ok) break;
+    }
+    if (perPss.length) {
+      put(res, 'mem.pss', col, summarize(perPss, 'MiB'), `at ${levels.slice(0, perPss.length).join(', ')} containers`);
+      put(res, 'mem.rss', col, summarize(perRss, 'MiB'));
+    }
+  } finally {
+    await attempt(res, ['teardown.rmAll'], col, async () => {
+      if (!names.length) throw new Error('no idle containers were started');
+      const ms = await removeAll(rt, names);
+      put(res, 'teardown.rmAll', col, summarize([ms], 'ms'));
+      const left = diff(before, await snapshot(rt.sandbox));
+      log(`${col}: rm -f of ${names.length} took ${ms.toFixed(0)} ms; ${left.detail}`);
+    });
+  }
+}

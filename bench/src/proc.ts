@@ -1,0 +1,130 @@
+/** External commands: argv arrays only, never a shell string. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+
+export interface RunResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  /** wall time from spawn to exit, milliseconds */
+  ms: number;
+}
+
+export interface RunOptions {
+  timeoutMs?: number;
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const [file, ...args] = argv;
+    const t0 = process.hrtime.bigint();
+    const child = spawn(file ?? 'false', args, {
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: 127, signal: null, stdout, stderr: stderr + String(err.message), ms: 0 });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      resolve({ code, signal, stdout, stderr, ms });
+    });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+export function failure(argv: readonly string[], r: RunResult): Error {
+  const tail = (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' / ');
+  const how = r.signal ? `signal ${r.signal}` : `exit ${r.code}`;
+  return new Error(`${argv.slice(0, 4).join(' ')}${argv.length > 4 ? ' …' : ''}: ${how}${tail ? `: ${tail}` : ''}`);
+}
+
+/** Runs argv, throws on a non-zero exit, returns stdout. */
+export async function must(argv: readonly string[], opts: RunOptions = {}): Promise<string> {
+  const r = await run(argv, opts);
+  if (r.code !== 0) throw failure(argv, r);
+  return r.stdout;
+}
+
+/** Runs argv, throws on failure, returns its wall time in ms. */
+export async function timed(argv: readonly string[], opts: RunOptions = {}): Promise<number> {
+  const r = await run(argv, opts);
+  if (r.code !== 0) throw failure(argv, r);
+  return r.ms;
+}
+
+/** A long-running process (daemon, namespace holder, server) whose pid we own. */
+export interface Background {
+  pid: number;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+export function background(argv: readonly string[], logFile?: string, pipeStdout = false): Background {
+  const [file, ...args] = argv;
+  const fd = logFile ? openSync(logFile, 'a') : undefined;
+  const out = pipeStdout ? 'pipe' : (fd ?? 'ignore');
+  const child = spawn(file ?? 'false', args, { stdio: ['ignore', out, fd ?? 'ignore'] });
+  if (fd !== undefined) closeSync(fd);
+  if (child.pid === undefined) throw new Error(`cannot start ${file}`);
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  child.on('error', () => undefined);
+  return { pid: child.pid, child, exited };
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Ends a process we started, by pid: TERM, then KILL after graceMs. */
+export async function stop(pid: number, graceMs = 5000): Promise<void> {
+  if (!alive(pid)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const end = Date.now() + graceMs;
+  while (Date.now() < end) {
+    if (!alive(pid)) return;
+    await sleep(50);
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
+/** Runs fn over items with at most `limit` in flight. */
+export async function pool<T, R>(items: readonly T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -1,0 +1,38 @@
+/** tsdocker under test: its own temp --root, inside a throwaway network + mount namespace. */
+import { join } from 'node:path';
+import { log } from '../log.js';
+import { run, failure } from '../proc.js';
+import { openSandbox } from '../sandbox.js';
+import type { ImageArchive } from '../image.js';
+import { runFlags, type Runtime } from './types.js';
+
+export async function openTsdocker(repo: string, image: ImageArchive): Promise<Runtime> {
+  const sandbox = await openSandbox('tsdocker');
+  const root = join(sandbox.dir, 'root');
+  const cli = ['node', join(repo, 'bin', 'tsdocker'), '--root', root];
+  const close = async (): Promise<string[]> => {
+    const ls = await run(sandbox.enter([...cli, 'ps', '-aq']), { timeoutMs: 30_000 });
+    const ids = ls.code === 0 ? ls.stdout.split('\n').filter(Boolean) : [];
+    if (ids.length) await run(sandbox.enter([...cli, 'rm', '-f', ...ids]), { timeoutMs: 120_000 });
+    return sandbox.close();
+  };
+  try {
+    const v = await run([...cli, '--version'], { timeoutMs: 30_000 });
+    const version = v.code === 0 ? v.stdout.trim().split('\n')[0] ?? '?' : 'unknown';
+    const load = sandbox.enter([...cli, 'load', '-i', image.path]);
+    const r = await run(load, { timeoutMs: 120_000 });
+    if (r.code !== 0) throw failure(load, r);
+    log(`tsdocker ${version}: image loaded`);
+    return {
+      name: 'tsdocker',
+      version,
+      sandbox,
+      runArgv: (spec) => sandbox.enter([...cli, 'run', ...runFlags(spec), image.ref, ...spec.cmd]),
+      rmArgv: (names) => sandbox.enter([...cli, 'rm', '-f', ...names]),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,34 @@
+import type { Sandbox } from '../sandbox.js';
+
+export type NetMode = 'none' | 'bridge';
+
+export interface RunSpec {
+  name?: string;
+  rm?: boolean;
+  detach?: boolean;
+  net: NetMode;
+  /** -p hostPort:containerPort */
+  publish?: string;
+  cmd: string[];
+}
+
+/** A container runtime under test: tsdocker, docker, podman. */
+export interface Runtime {
+  name: string;
+  version: string;
+  sandbox: Sandbox;
+  runArgv(spec: RunSpec): string[];
+  rmArgv(names: string[]): string[];
+  /** removes every container, stops daemons, closes the sandbox; returns what had to be ended */
+  close(): Promise<string[]>;
+}
+
+export function runFlags(spec: RunSpec): string[] {
+  const f: string[] = [];
+  if (spec.rm) f.push('--rm');
+  if (spec.detach) f.push('-d');
+  if (spec.name) f.push('--name', spec.name);
+  f.push('--network', spec.net);
+  if (spec.publish) f.push('-p', spec.publish);
+  return f;
+}

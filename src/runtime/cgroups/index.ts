@@ -1,0 +1,244 @@
+/**
+ * Per-container cgroups: created before the container runs its first instruction, joined
+ * by its first process (before `go`), read for OOM kills and stats, removed on `rm`.
+ * Paths are derived from (layout, parent, id), so a crashed run can always be cleaned up.
+ *   v1/hybrid: <controller mount>/<parent>/<id> for each wanted controller that is mounted
+ *              (+ <unified>/<parent>/<id> without controllers in hybrid mode, as runc does)
+ *   v2:        <unified>/<parent>/<id>, its controllers enabled in every ancestor's subtree_control
+ */
+import { promises as fsp } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TsdError, errorMessage, isErrno } from '../../sys/errors.js';
+import { cgroupParent, detectLayout, type CgroupLayout, type CgroupMode } from './layout.js';
+import { requiredControllers, v1Writes, v2Writes, V1_WANTED, V2_WANTED, type CgroupLimits, type CgroupWrite } from './limits.js';
+
+export type { CgroupLimits } from './limits.js';
+
+export interface CgroupHandle {
+  mode: CgroupMode;
+  /** controller -> directory; '' is the cgroup2 directory (v2 and hybrid) */
+  dirs: Record<string, string>;
+}
+
+export interface CgroupOptions {
+  layout?: CgroupLayout;
+  parent?: string;
+}
+
+/** Every directory the container's cgroup may have (created or not): what `remove` looks at. */
+export function cgroupHandle(id: string, opts: CgroupOptions = {}): CgroupHandle {
+  const layout = opts.layout ?? detectLayout();
+  const parent = opts.parent ?? cgroupParent();
+  const dirs: Record<string, string> = {};
+  if (layout.mode !== 'v2') {
+    for (const c of V1_WANTED) if (layout.v1[c]) dirs[c] = join(layout.v1[c], parent, id);
+  }
+  if (layout.unified) dirs[''] = join(layout.unified, parent, id);
+  return { mode: layout.mode, dirs };
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(path, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await readText(path).catch(() => '')) !== undefined;
+}
+
+/** mkdir -p that returns the directories it created (deepest last), for undo. */
+async function mkdirs(dir: string, created: string[]): Promise<void> {
+  try {
+    await fsp.mkdir(dir);
+    created.push(dir);
+  } catch (err) {
+    if (isErrno(err, 'EEXIST')) return;
+    if (!isErrno(err, 'ENOENT')) throw err;
+    await mkdirs(dirname(dir), created);
+    await mkdirs(dir, created);
+  }
+}
+
+/** rmdir that waits briefly for exiting processes (EBUSY) and accepts "already gone". */
+async function rmdirPatiently(dir: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await fsp.rmdir(dir);
+      return;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return;
+      if (!isErrno(err, 'EBUSY') || i >= 40) throw err;
+      await sleep(50);
+    }
+  }
+}
+
+/** v1 cpuset: a new cgroup starts with empty cpus/mems and refuses tasks until they are set. */
+async function initCpuset(created: string[], cpusetDir: string): Promise<void> {
+  for (const dir of created.filter((d) => d === cpusetDir || cpusetDir.startsWith(`${d}/`))) {
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+      if (((await readText(join(dir, f))) ?? '').trim() === '') {
+        await fsp.writeFile(join(dir, f), ((await readText(join(dirname(dir), f))) ?? '').trim());
+      }
+    }
+  }
+}
+
+/** v2: make `controllers` available in `dir` by enabling them in every ancestor up to the mount root. */
+async function enableV2(root: string, dir: string, controllers: string[]): Promise<void> {
+  const chain = [root];
+  for (const part of relative(root, dirname(dir)).split('/').filter(Boolean)) chain.push(join(chain[chain.length - 1]!, part));
+  for (const level of chain) {
+    const enabled = new Set(((await readText(join(level, 'cgroup.subtree_control'))) ?? '').split(/\s+/).filter(Boolean));
+    for (const c of controllers) {
+      if (enabled.has(c)) continue;
+      try {
+        await fsp.writeFile(join(level, 'cgroup.subtree_control'), `+${c}`);
+      } catch (err) {
+        throw new TsdError('RESOURCE', `cannot enable the ${c} cgroup controller in ${level}: ${errorMessage(err)}`, {
+          hint: isErrno(err, 'EBUSY')
+            ? 'that cgroup has processes of its own (cgroup v2 forbids controllers there): set TSDOCKER_CGROUP_PARENT to a cgroup without processes'
+            : 'delegate the controller to this cgroup (systemd: Delegate=yes) or run tsdocker as root on the host',
+          cause: err,
+        });
+      }
+    }
+  }
+}
+
+function notAvailable(flag: string, controller: string, where: string): TsdError {
+  return new TsdError('RESOURCE', `cannot apply ${flag} on this host: the ${controller} cgroup controller is not available in ${where}`, {
+    hint: 'enable the controller (cgroup v2: it must not be bound to a v1 hierarchy, and must be delegated), or leave the flag out',
+  });
+}
+
+async function applyWrites(writes: CgroupWrite[], dirs: Record<string, string>): Promise<void> {
+  for (const w of writes) {
+    const dir = dirs[w.controller];
+    if (!dir) continue; // controller not mounted and not required (checked before)
+    const path = join(dir, w.file);
+    if (!(await exists(path))) {
+      if (w.optional) continue;
+      throw new TsdError('RESOURCE', `cannot apply ${w.flag} on this host: ${path} does not exist`, {
+        hint: w.file.includes('sw') ? 'the kernel has no swap accounting (boot with swapaccount=1), or leave --memory-swap out' : 'this kernel lacks the feature; leave the flag out',
+      });
+    }
+    try {
+      await fsp.writeFile(path, w.value);
+    } catch (err) {
+      throw new TsdError('RESOURCE', `cannot apply ${w.flag}: writing "${w.value}" to ${path}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+}
+
+/** Create the container's cgroup(s) and apply the limits. On failure nothing is left behind. */
+export async function createCgroup(id: string, limits: CgroupLimits, opts: CgroupOptions = {}): Promise<CgroupHandle> {
+  const layout = opts.layout ?? detectLayout();
+  const handle = cgroupHandle(id, { ...opts, layout });
+  const need = requiredControllers(limits);
+  const created: string[] = [];
+  try {
+    if (layout.mode === 'v2') {
+      const root = layout.unified!;
+      const available = ((await readText(join(root, 'cgroup.controllers'))) ?? '').split(/\s+/).filter(Boolean);
+      for (const [c, flag] of need) if (!available.includes(c)) throw notAvailable(flag, c, `the cgroup v2 hierarchy at ${root}`);
+      const dir = handle.dirs['']!;
+      await mkdirs(dirname(dir), created);
+      await enableV2(root, dir, V2_WANTED.filter((c) => available.includes(c)));
+      await mkdirs(dir, created);
+      const dirs = Object.fromEntries(V2_WANTED.map((c) => [c, dir]));
+      await applyWrites(v2Writes(limits), dirs);
+    } else {
+      for (const [c, flag] of need) if (!layout.v1[c]) throw notAvailable(flag, c, 'the cgroup v1 hierarchies of this host');
+      for (const dir of Object.values(handle.dirs)) await mkdirs(dir, created);
+      if (handle.dirs.cpuset) await initCpuset(created, handle.dirs.cpuset);
+      await applyWrites(v1Writes(limits), handle.dirs);
+    }
+    return handle;
+  } catch (err) {
+    for (const dir of created.reverse()) await rmdirPatiently(dir).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Move `pid` (and its threads) into every directory of the container's cgroup. */
+export async function joinCgroup(handle: CgroupHandle, pid: number): Promise<void> {
+  for (const dir of new Set(Object.values(handle.dirs))) {
+    try {
+      await fsp.writeFile(join(dir, 'cgroup.procs'), String(pid));
+    } catch (err) {
+      throw new TsdError('RESOURCE', `cannot move process ${pid} into cgroup ${dir}: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+}
+
+/** Remove the container's cgroup directories; idempotent; keeps going and reports every failure. */
+export async function removeCgroup(handle: CgroupHandle): Promise<void> {
+  const errors: string[] = [];
+  for (const dir of new Set(Object.values(handle.dirs))) {
+    await rmdirPatiently(dir).catch((err: unknown) => errors.push(`${dir}: ${errorMessage(err)}`));
+  }
+  if (errors.length) throw new TsdError('RESOURCE', `cannot remove cgroup ${errors.join('; ')}`, { hint: 'a process still runs in it' });
+}
+
+function counter(text: string | undefined, key: string): number {
+  const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(text ?? '');
+  return m ? Number(m[1]) : 0;
+}
+
+/** How many processes of the container the kernel's OOM killer has killed. */
+export async function oomKillCount(handle: CgroupHandle): Promise<number> {
+  if (handle.mode === 'v2') return counter(await readText(join(handle.dirs['']!, 'memory.events')), 'oom_kill');
+  if (!handle.dirs.memory) return 0;
+  return counter(await readText(join(handle.dirs.memory, 'memory.oom_control')), 'oom_kill');
+}
+
+export interface CgroupSample {
+  /** cumulative CPU time in nanoseconds */
+  cpuNs: number;
+  /** memory in use without inactive file cache (as `docker stats`) */
+  memUsage: number;
+  /** the limit in bytes, undefined when unlimited */
+  memLimit?: number;
+  pids: number;
+}
+
+function num(text: string | undefined): number {
+  const n = Number((text ?? '').trim());
+  return Number.isFinite(n) ? n : 0;
+}
+
+export async function sampleCgroup(handle: CgroupHandle): Promise<CgroupSample> {
+  const UNLIMITED = 2 ** 62;
+  if (handle.mode === 'v2') {
+    const d = handle.dirs['']!;
+    const stat = await readText(join(d, 'memory.stat'));
+    const max = ((await readText(join(d, 'memory.max'))) ?? 'max').trim();
+    return {
+      cpuNs: counter(await readText(join(d, 'cpu.stat')), 'usage_usec') * 1000,
+      memUsage: Math.max(0, num(await readText(join(d, 'memory.current'))) - counter(stat, 'inactive_file')),
+      memLimit: max === 'max' ? undefined : Number(max),
+      pids: num(await readText(join(d, 'pids.current'))),
+    };
+  }
+  const mem = handle.dirs.memory;
+  const stat = mem ? await readText(join(mem, 'memory.stat')) : undefined;
+  const limit = mem ? num(await readText(join(mem, 'memory.limit_in_bytes'))) : 0;
+  return {
+    cpuNs: handle.dirs.cpuacct ? num(await readText(join(handle.dirs.cpuacct, 'cpuacct.usage'))) : 0,
+    memUsage: mem ? Math.max(0, num(await readText(join(mem, 'memory.usage_in_bytes'))) - counter(stat, 'total_inactive_file')) : 0,
+    memLimit: limit > 0 && limit < UNLIMITED ? limit : undefined,
+    pids: handle.dirs.pids ? num(await readText(join(handle.dirs.pids, 'pids.current'))) : 0,
+  };
+}
+
+/** Does the container's cgroup exist (for tests and `rm` reports)? */
+export async function cgroupExists(handle: CgroupHandle): Promise<boolean> {
+  for (const dir of Object.values(handle.dirs)) if (await exists(join(dir, 'cgroup.procs'))) return true;
+  return false;
+}

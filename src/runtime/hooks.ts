@@ -3,6 +3,8 @@
  * seccomp): one place, so the lifecycle reads the same whichever features are present.
  */
 import type { ContainerConfig } from '../state/containers.js';
+import type { MountEntry } from '../rootfs/mounts.js';
+import type { Rlimit } from './spec.js';
 
 export interface ImageView {
   id: string;
@@ -12,8 +14,8 @@ export interface ImageView {
 
 /** What the resource module contributes to the container's spec. */
 export interface PreparedResources {
-  mounts: { source: string; destination: string; type: string; flags: number; data: string }[];
-  rlimits: { resource: number; soft: number; hard: number }[];
+  mounts: MountEntry[];
+  rlimits: Rlimit[];
   /** hex mask; undefined means Docker's default set */
   capsMask?: string;
   noNewPrivileges: boolean;
@@ -33,6 +35,17 @@ export async function prepareContainerResources(config: ContainerConfig, _image:
     readonlyRootfs: false,
     privileged: false,
     undo: async () => {},
+  };
+}
+
+/** The privileges a process in the container runs with (for exec: the same as the container's). */
+export function securityFor(config: ContainerConfig): Omit<PreparedResources, 'mounts' | 'undo' | 'readonlyRootfs'> {
+  // resources: capabilities, seccomp and rlimits of an existing container are derived here
+  const securityOpt = (config.resources.securityOpt as string[] | undefined) ?? [];
+  return {
+    rlimits: [],
+    noNewPrivileges: securityOpt.some((o) => /^no-new-privileges(:true|=true)?$/.test(o)),
+    privileged: false,
   };
 }
 

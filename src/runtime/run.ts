@@ -36,11 +36,15 @@ export async function runContainer(opts: RunOptions, hooks: RunHooks): Promise<n
     hooks.onDetached(config.id);
     return 0;
   }
-  return attachForeground(started, opts.tty);
+  return attachForeground(started, { tty: opts.tty, cleanup: true });
 }
 
 /** Forward our signals and window size to the container until it exits; returns its status. */
-export async function attachForeground(started: StartedContainer, tty: boolean): Promise<number> {
+export async function attachForeground(
+  started: { id: string; pid: number; handle: StartedContainer['handle'] },
+  opts: { tty: boolean; cleanup: boolean },
+): Promise<number> {
+  const tty = opts.tty;
   const { handle, pid } = started;
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -64,7 +68,7 @@ export async function attachForeground(started: StartedContainer, tty: boolean):
   try {
     const status = await handle.exit;
     handle.ack();
-    await cleanupAfterExit(started.id);
+    if (opts.cleanup) await cleanupAfterExit(started.id);
     return status;
   } finally {
     for (const s of FORWARDED) process.off(s, onSignal);

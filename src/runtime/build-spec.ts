@@ -1,0 +1,121 @@
+/**
+ * From a container's record to the monitor's spec: the plan as data (runc's "config.json"
+ * moment). Pure apart from reading the image's passwd file for -u names.
+ */
+import { projectDir } from '../native/paths.js';
+import { rootDir } from '../state/paths.js';
+import { containerFiles, type ContainerConfig } from '../state/containers.js';
+import type { ContainerDirs } from '../rootfs/prepare.js';
+import {
+  bindMount,
+  defaultDevices,
+  defaultMounts,
+  defaultSymlinks,
+  maskedPaths,
+  readonlyPaths,
+} from '../rootfs/mounts.js';
+import type { NetworkPlan } from '../net/index.js';
+import { capMask, DEFAULT_CAPS } from './caps.js';
+import { CLONE, type ContainerSpec, type NsType } from './spec.js';
+import { resolveUser } from './options.js';
+import type { PreparedResources } from './hooks.js';
+
+export interface RunSpecInput {
+  config: ContainerConfig;
+  image: { layerDirs: string[] };
+  dirs: ContainerDirs;
+  plan: NetworkPlan;
+  resources: PreparedResources;
+  /** detached: capture output here */
+  logPath?: string;
+}
+
+/** The exit hook: `tsdocker --root R internal cleanup ID`, run by the monitor after the exit. */
+export function exitHook(id: string): string[] {
+  return [process.execPath, `${projectDir()}/bin/tsdocker`, '--root', rootDir(), 'internal', 'cleanup', id];
+}
+
+/** Container env plus what Docker adds: HOSTNAME, and HOME from the user's passwd entry. */
+function withDefaults(env: string[], hostname: string, home: string): string[] {
+  const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));
+  return [...env, ...(has('HOSTNAME') ? [] : [`HOSTNAME=${hostname}`]), ...(has('HOME') ? [] : [`HOME=${home}`])];
+}
+
+export function buildRunSpec(input: RunSpecInput): ContainerSpec {
+  const { config, image, dirs, plan, resources } = input;
+  const creds = resolveUser(config.user, image.layerDirs);
+  const privileged = resources.privileged;
+  let cloneFlags = CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWCGROUP;
+  if (plan.newNetns) cloneFlags |= CLONE.NEWNET;
+  const join: { type: NsType; path: string }[] = plan.joinNetns ? [{ type: 'net', path: plan.joinNetns }] : [];
+  const etc = [
+    bindMount(dirs.hostname, '/etc/hostname'),
+    bindMount(dirs.hosts, '/etc/hosts'),
+    bindMount(dirs.resolvConf, '/etc/resolv.conf'),
+  ];
+  return {
+    id: config.id,
+    cloneFlags,
+    join,
+    rootfs: dirs.rootfs,
+    overlay: { lower: [...image.layerDirs].reverse(), upper: dirs.upper, work: dirs.work },
+    mounts: [...defaultMounts({ privileged }), ...etc, ...resources.mounts],
+    devices: defaultDevices(),
+    symlinks: defaultSymlinks(),
+    masked: maskedPaths({ privileged }),
+    readonly: readonlyPaths({ privileged }),
+    rootfsReadonly: resources.readonlyRootfs,
+    hostname: config.hostname,
+    loopback: plan.loopbackUp,
+    cwd: config.workingDir,
+    user: { uid: creds.uid, gid: creds.gid, groups: creds.groups },
+    env: withDefaults(config.env, config.hostname, creds.home),
+    args: [config.path, ...config.args],
+    caps: resources.capsMask ?? capMask(DEFAULT_CAPS),
+    noNewPrivileges: resources.noNewPrivileges,
+    rlimits: resources.rlimits,
+    seccomp: resources.seccompPath,
+    tty: config.tty,
+    stdin: config.interactive,
+    logPath: input.logPath,
+    exitPath: containerFiles.exit(config.id),
+    hook: exitHook(config.id),
+  };
+}
+
+export interface ExecSpecInput {
+  config: ContainerConfig;
+  image: { layerDirs: string[] };
+  targetPid: number;
+  command: string[];
+  env: string[];
+  workdir?: string;
+  user?: string;
+  tty: boolean;
+  interactive: boolean;
+  resources: PreparedResources;
+  logPath?: string;
+}
+
+/** `exec`: join every namespace of the container's first process (mnt last), same privileges. */
+export function buildExecSpec(input: ExecSpecInput): ContainerSpec {
+  const { config, targetPid } = input;
+  const creds = resolveUser(input.user ?? config.user, input.image.layerDirs);
+  const plan = config.network as unknown as NetworkPlan;
+  const types: NsType[] = ['ipc', 'uts', ...(plan.newNetns || plan.joinNetns ? (['net'] as NsType[]) : []), 'pid', 'cgroup', 'mnt'];
+  return {
+    id: config.id,
+    join: types.map((type) => ({ type, path: `/proc/${targetPid}/ns/${type}` })),
+    cwd: input.workdir ?? config.workingDir,
+    user: { uid: creds.uid, gid: creds.gid, groups: creds.groups },
+    env: withDefaults([...config.env.filter((e) => !input.env.some((o) => o.split('=')[0] === e.split('=')[0])), ...input.env], config.hostname, creds.home),
+    args: input.command,
+    caps: input.resources.capsMask ?? capMask(DEFAULT_CAPS),
+    noNewPrivileges: input.resources.noNewPrivileges,
+    rlimits: input.resources.rlimits,
+    seccomp: input.resources.seccompPath,
+    tty: input.tty,
+    stdin: input.interactive,
+    logPath: input.logPath,
+  };
+}

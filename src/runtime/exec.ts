@@ -1,0 +1,73 @@
+/**
+ * `exec`: a second monitor joins every namespace of the running container (mount last),
+ * forks into its pid namespace, joins its cgroups and execs the command with the
+ * container's privileges. The exit status is the command's.
+ */
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolveImage } from '../image/index.js';
+import { containerFiles, findContainer } from '../state/containers.js';
+import { TsdError } from '../sys/errors.js';
+import { startMonitor } from './monitor.js';
+import { buildExecSpec } from './build-spec.js';
+import { joinContainerCgroups, securityFor } from './hooks.js';
+import { attachForeground } from './run.js';
+
+export interface ExecOptions {
+  command: string[];
+  interactive: boolean;
+  tty: boolean;
+  detach: boolean;
+  env: string[];
+  workdir?: string;
+  user?: string;
+}
+
+export async function execInContainer(ref: string, opts: ExecOptions): Promise<number> {
+  const v = await findContainer(ref);
+  if (v.status !== 'running' || !v.state) {
+    throw new TsdError('CONTAINER_NOT_RUNNING', `container ${v.config.name} is not running`, {
+      hint: 'start it first with `tsdocker start`',
+    });
+  }
+  if (opts.workdir !== undefined && !opts.workdir.startsWith('/')) {
+    throw new TsdError('BAD_ARGS', `the working directory '${opts.workdir}' is invalid, it needs to be an absolute path`, {
+      hint: 'give -w an absolute path',
+    });
+  }
+  const image = await resolveImage(v.config.image.id);
+  const security = securityFor(v.config);
+  const spec = buildExecSpec({
+    config: v.config,
+    image,
+    targetPid: v.state.pid,
+    command: opts.command,
+    env: opts.env.map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`)),
+    workdir: opts.workdir,
+    user: opts.user,
+    tty: opts.tty,
+    interactive: opts.interactive,
+    resources: { ...security, mounts: [], readonlyRootfs: false, undo: async () => {} },
+  });
+  const specPath = join(containerFiles.dir(v.config.id), `exec-${randomBytes(6).toString('hex')}.spec`);
+  try {
+    const handle = await startMonitor({
+      spec,
+      specPath,
+      mode: 'exec',
+      stdio: opts.detach ? [-1, -1, -1] : [opts.interactive ? 0 : -1, 1, 2],
+    });
+    const pid = await handle.pid;
+    await joinContainerCgroups(v.config.id, pid);
+    handle.go();
+    await handle.started;
+    if (opts.detach) {
+      handle.detach();
+      return 0;
+    }
+    return await attachForeground({ id: v.config.id, pid, handle }, { tty: opts.tty, cleanup: false });
+  } finally {
+    rmSync(specPath, { force: true });
+  }
+}

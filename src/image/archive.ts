@@ -29,10 +29,10 @@ export function invalid(what: string, why: string): TsdError {
   });
 }
 
-/** Archive member name as a key: no leading ./ or /, `..` resolved; undefined if it leaves the root. */
+/** Archive member name as a key: no leading ./ or /, `..` resolved within the root; undefined for the root. */
 export function memberKey(name: string): string | undefined {
   const n = posix.normalize('/' + name).slice(1).replace(/\/$/, '');
-  return n === '' || n.startsWith('..') ? undefined : n;
+  return n === '' ? undefined : n;
 }
 
 export async function stageArchive(r: ByteReader, dir: string, what: string, maxEntries: number): Promise<Staged> {

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import { openSource } from '../../src/image/source.js';
+import { readTar, type TarHeader } from '../../src/image/tar-read.js';
+import { memberKey } from '../../src/image/archive.js';
+import { tar, sha256 } from '../helpers/archives.js';
+
+async function* chunks(b: Buffer, size = 7): AsyncGenerator<Buffer> {
+  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
+}
+
+async function list(b: Buffer, size?: number): Promise<(TarHeader & { body: string })[]> {
+  const src = await openSource(chunks(b, size), 'test', 1 << 30);
+  const out: (TarHeader & { body: string })[] = [];
+  for await (const e of readTar(src.reader, 'test')) {
+    let body = '';
+    for await (const c of e.body()) body += c.toString();
+    out.push({ ...e.header, body });
+  }
+  await src.reader.drain();
+  return out;
+}
+
+describe('tar reader', () => {
+  const sample = tar([
+    { name: 'd/', type: 'dir', mode: 0o1777 },
+    { name: 'd/f', data: 'hello', mode: 0o4755, uid: 1000, gid: 100, mtime: 1234567 },
+    { name: 'd/l', type: 'symlink', linkname: '/x/y' },
+    { name: 'd/h', type: 'hardlink', linkname: 'd/f' },
+    { name: 'n/'.repeat(70) + 'long', data: 'p' },
+    { name: 'c', type: 'char', devmajor: 1, devminor: 3 },
+  ]);
+
+  it('reads headers and bodies, across odd chunk sizes', async () => {
+    for (const size of [1, 7, 512, 100000]) {
+      const got = await list(sample, size);
+      expect(got.map((e) => [e.path, e.type])).toEqual([
+        ['d/', 'dir'], ['d/f', 'file'], ['d/l', 'symlink'], ['d/h', 'hardlink'], ['n/'.repeat(70) + 'long', 'file'], ['c', 'char'],
+      ]);
+      expect(got[1]).toMatchObject({ body: 'hello', mode: 0o4755, uid: 1000, gid: 100, mtime: 1234567 });
+      expect(got[0]!.mode).toBe(0o1777);
+      expect(got[2]!.linkpath).toBe('/x/y');
+      expect(got[5]).toMatchObject({ devmajor: 1, devminor: 3 });
+    }
+  });
+
+  it('decompresses gzip and hashes the uncompressed stream', async () => {
+    const src = await openSource(chunks(gzipSync(sample), 100), 'test', 1 << 30);
+    for await (const e of readTar(src.reader, 'test')) for await (const _ of e.body()) void _;
+    await src.reader.drain();
+    expect(src.digest()).toBe(`sha256:${sha256(sample)}`);
+  });
+
+  it('reports truncation as a one-line IMAGE_INVALID', async () => {
+    await expect(list(sample.subarray(0, 700))).rejects.toMatchObject({ code: 'IMAGE_INVALID', message: 'test: archive is truncated' });
+    await expect(list(gzipSync(sample).subarray(0, 60))).rejects.toMatchObject({ code: 'IMAGE_INVALID' });
+  });
+
+  it('rejects a bad checksum and garbage', async () => {
+    const bad = Buffer.from(sample);
+    bad[10] = 0x41;
+    await expect(list(bad)).rejects.toThrow(/checksum/);
+    await expect(list(Buffer.alloc(1024, 0x61))).rejects.toThrow(/malformed/);
+  });
+
+  it('caps the decompressed size', async () => {
+    const bomb = gzipSync(Buffer.alloc(4 << 20));
+    const src = await openSource(chunks(bomb, 4096), 'bomb', 1 << 20);
+    await expect(src.reader.drain()).rejects.toThrow(/more than 1048576 bytes/);
+  });
+
+  it('turns archive member names into keys without escaping', () => {
+    expect(memberKey('./manifest.json')).toBe('manifest.json');
+    expect(memberKey('/blobs/sha256/ab')).toBe('blobs/sha256/ab');
+    expect(memberKey('a/../b/')).toBe('b');
+    expect(memberKey('../x')).toBe('x'); // contained: keys never leave the archive root
+    expect(memberKey('./')).toBeUndefined();
+  });
+});

@@ -2,17 +2,32 @@
  * The network module's face to the runtime. The runtime calls, in order:
  *   planNetwork(opts)           validate every network option; no side effects; throws TsdError
  *   attachNetwork(plan, ctx)    after the container's first process exists (ctx.pid), before it runs
- *   detachNetwork(id, state)    when the container is gone; idempotent
- * Modes here: `none` (own netns, lo up by the monitor) and `host` (the host's namespace).
+ *   detachNetwork(id, state)    when the container is gone; idempotent, needs no state
+ * Modes: `bridge` (default) and user-defined bridge networks, `none`, `host`, `container:X`.
  */
 import { readFileSync } from 'node:fs';
 import { TsdError } from '../sys/errors.js';
+import { createUndoStack, runAll } from '../sys/undo.js';
+import { log } from '../sys/log.js';
+import { withLock } from '../state/lock.js';
+import { findContainer } from '../state/containers.js';
+import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
+import { attachEndpoint, networksOf, releaseEndpoint, rewriteContainerFile, type EndpointState } from './endpoint.js';
+import { checkPorts, parsePublish, releasePorts, reservePorts, formatPortsColumn, type PortSpec, type PublishedPort } from './ports.js';
+import { containerPortsScript, nftApply, teardownContainerRules } from './nft.js';
+import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';
+import { pokeDns } from './dns.js';
+import { DEFAULT_NETWORK, NET_LOCK, lookupNetwork, netFiles } from './store.js';
+
+const ilog = log.child({ mod: 'net' });
 
 export interface NetworkOptions {
   containerId: string;
   name: string;
   hostname: string;
-  /** --network value as given (default: none until bridge networking lands) */
+  /** true when --hostname was given (container: mode refuses it) */
+  hostnameGiven?: boolean;
+  /** --network value as given (default: bridge) */
   network?: string;
   publish: string[];
   ip?: string;
@@ -20,8 +35,6 @@ export interface NetworkOptions {
   dns: string[];
   dnsSearch: string[];
   addHosts: string[];
-  /** --hostname was given explicitly (refused in container: mode) */
-  hostnameGiven?: boolean;
 }
 
 export interface NetworkPlan {
@@ -38,57 +51,197 @@ export interface NetworkPlan {
   [key: string]: unknown;
 }
 
+/** What bridge-mode planning adds to the plan (kept in config.json: plain data). */
+interface BridgePlan extends NetworkPlan {
+  network: string;
+  containerName: string;
+  hostname: string;
+  ip?: string;
+  aliases: string[];
+  publish: PortSpec[];
+  dns: string[];
+  extraHosts: string[];
+}
+
 export interface AttachContext {
   containerId: string;
   pid: number;
 }
 
-export type NetworkState = Record<string, unknown>;
-
-function hostResolvConf(): string {
-  try {
-    return readFileSync('/etc/resolv.conf', 'utf8');
-  } catch {
-    return '';
-  }
+export interface NetworkState {
+  mode?: string;
+  endpoints?: EndpointState[];
+  ports?: PublishedPort[];
+  [key: string]: unknown;
 }
 
 function hostsFile(hostname: string, extra: string[]): string {
-  return [
-    '127.0.0.1\tlocalhost',
-    '::1\tlocalhost ip6-localhost ip6-loopback',
-    ...extra,
-    `127.0.1.1\t${hostname}`,
-    '',
-  ].join('\n');
+  return renderHosts(hostname, undefined, extra);
+}
+
+function conflict(what: string): TsdError {
+  return new TsdError('BAD_ARGS', `conflicting options: ${what} and the container type network mode`, {
+    hint: 'a container that joins another container\'s network uses that container\'s settings',
+  });
+}
+
+async function planContainerMode(opts: NetworkOptions, ref: string): Promise<NetworkPlan> {
+  if (opts.publish.length) throw conflict('port publishing');
+  if (opts.hostnameGiven) throw conflict('hostname');
+  if (opts.dns.length || opts.dnsSearch.length) throw conflict('dns');
+  if (opts.addHosts.length) throw conflict('custom host-to-IP mapping');
+  if (opts.ip) throw new TsdError('BAD_ARGS', 'conflicting options: user specified IP address and the container type network mode');
+  if (opts.aliases.length) throw conflict('network-scoped alias');
+  if (!ref) throw new TsdError('BAD_ARGS', 'invalid network mode "container:": a container name or id is needed');
+  const target = await findContainer(ref);
+  if (target.config.id === opts.containerId) throw new TsdError('BAD_ARGS', 'cannot join own network');
+  if (target.status !== 'running' || !target.state) {
+    throw new TsdError('CONTAINER_NOT_RUNNING', `cannot join network of a non running container: ${ref}`, {
+      hint: `start ${ref} first`,
+    });
+  }
+  const read = (name: 'hosts' | 'resolv.conf', fallback: string) => {
+    try {
+      return readFileSync(netFiles.containerFile(target.config.id, name), 'utf8');
+    } catch {
+      return fallback;
+    }
+  };
+  return {
+    mode: `container:${target.config.id}`,
+    newNetns: false,
+    joinNetns: `/proc/${target.state.pid}/ns/net`,
+    loopbackUp: false,
+    targetId: target.config.id,
+    hosts: read('hosts', hostsFile(target.config.hostname, [])),
+    resolvConf: read('resolv.conf', hostResolvConf()),
+  };
 }
 
 export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
-  const mode = opts.network ?? 'none';
+  const mode = opts.network ?? DEFAULT_NETWORK;
   if (mode === 'none') {
-    return { mode, newNetns: true, loopbackUp: true, hosts: hostsFile(opts.hostname, []), resolvConf: '' };
+    return { mode, newNetns: true, loopbackUp: true, hosts: hostsFile(opts.hostname, parseAddHosts(opts.addHosts)), resolvConf: '' };
   }
   if (mode === 'host') {
     return {
       mode,
       newNetns: false,
       loopbackUp: false,
-      hosts: readFileSync('/etc/hosts', 'utf8'),
+      hosts: readFileSync('/etc/hosts', 'utf8') + parseAddHosts(opts.addHosts).map((l) => l + '\n').join(''),
       resolvConf: hostResolvConf(),
     };
   }
-  throw new TsdError('BAD_ARGS', `network mode "${mode}" is not supported yet`, { hint: 'use --network none or --network host' });
+  if (mode.startsWith('container:')) return planContainerMode(opts, mode.slice('container:'.length));
+
+  // bridge: the default network or a user-defined one
+  validateDns(opts.dns);
+  const extraHosts = parseAddHosts(opts.addHosts);
+  const publish = opts.publish.flatMap(parsePublish);
+  const isDefault = mode === DEFAULT_NETWORK;
+  if (isDefault && opts.ip) {
+    throw new TsdError('BAD_ARGS', 'user specified IP address is supported on user defined networks only', {
+      hint: 'create a network with `tsdocker network create --subnet ...` and run with --network NAME --ip IP',
+    });
+  }
+  if (isDefault && opts.aliases.length) {
+    throw new TsdError('BAD_ARGS', 'network-scoped alias is supported only for containers in user defined networks');
+  }
+  const net = isDefault ? lookupNetwork(DEFAULT_NETWORK) : lookupNetwork(mode);
+  if (!isDefault && !net) {
+    throw new TsdError('NETWORK_NOT_FOUND', `network ${mode} not found`, { hint: 'see `tsdocker network ls`, or create it with `tsdocker network create`' });
+  }
+  if (opts.ip !== undefined && net) {
+    const ip = parseIp(opts.ip);
+    if (ip === undefined) throw new TsdError('BAD_ARGS', `invalid IPv4 address: ${opts.ip}`);
+    const subnet = parseCidr(net.subnet)!;
+    if (!contains(subnet, ip) || ip === first(subnet) || ip === last(subnet)) {
+      throw new TsdError('NETWORK_INVALID', `no configured subnet or ip-range contain the IP address ${opts.ip}`, {
+        hint: `network ${net.name} has subnet ${net.subnet}`,
+      });
+    }
+  }
+  checkPorts(publish);
+  const resolvConf = net?.dns
+    ? renderResolvConf({ nameservers: [net.gateway], search: opts.dnsSearch, base: hostResolvConf(), ndots0: true })
+    : renderResolvConf({ nameservers: opts.dns.length ? opts.dns : undefined, search: opts.dnsSearch, base: hostResolvConf() });
+  const plan: BridgePlan = {
+    mode: 'bridge',
+    newNetns: true,
+    loopbackUp: true,
+    network: net?.name ?? DEFAULT_NETWORK,
+    containerName: opts.name,
+    hostname: opts.hostname,
+    ...(opts.ip ? { ip: opts.ip } : {}),
+    aliases: opts.aliases,
+    publish,
+    dns: opts.dns,
+    extraHosts,
+    hosts: hostsFile(opts.hostname, extraHosts),
+    resolvConf,
+  };
+  return plan;
 }
 
-export async function attachNetwork(_plan: NetworkPlan, _ctx: AttachContext): Promise<NetworkState> {
-  return {};
+export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Promise<NetworkState> {
+  if (plan.mode !== 'bridge') return { mode: plan.mode };
+  const p = plan as BridgePlan;
+  const undo = createUndoStack();
+  try {
+    const ep = await attachEndpoint({
+      containerId: ctx.containerId,
+      containerName: p.containerName,
+      pid: ctx.pid,
+      network: p.network,
+      ifname: 'eth0',
+      ...(p.ip ? { ip: p.ip } : {}),
+      aliases: p.aliases,
+      defaultRoute: true,
+      dns: p.dns,
+    });
+    undo.push('endpoint', () => releaseEndpoint(ctx.containerId, ep.networkId));
+    let ports: PublishedPort[] = [];
+    if (p.publish.length) {
+      ports = await withLock(NET_LOCK, async () => reservePorts(ctx.containerId, p.publish));
+      undo.push('ports', () => releasePorts(ctx.containerId));
+      undo.push('port rules', () => teardownContainerRules(ctx.containerId));
+      await nftApply(
+        containerPortsScript(
+          ctx.containerId,
+          ports.map((x) => ({ ...x, containerIp: ep.ip })),
+        ),
+      );
+    }
+    plan.hosts = renderHosts(p.hostname, ep.ip, p.extraHosts);
+    rewriteContainerFile(ctx.containerId, 'hosts', plan.hosts);
+    undo.clear();
+    return { mode: 'bridge', endpoints: [ep], ports };
+  } catch (err) {
+    const errors = await undo.run(ilog);
+    if (errors.length) ilog.warn({ errors: errors.map((e) => e.message) }, 'network setup undo left errors');
+    throw err;
+  }
 }
 
-export async function detachNetwork(_containerId: string, _state: NetworkState | undefined): Promise<void> {
-  /* none and host leave nothing on the host */
+/**
+ * Remove everything the container had on the host: port rules, host ports, veths, leases,
+ * DNS records. Works from the container id alone (state is only a hint), so it is correct
+ * after a crash, when run twice, and when the namespace is already gone.
+ */
+export async function detachNetwork(containerId: string, _state: NetworkState | undefined): Promise<void> {
+  const nets = networksOf(containerId);
+  await runAll([
+    ['port rules', () => teardownContainerRules(containerId)],
+    ['host ports', () => releasePorts(containerId)],
+    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id)] as const),
+    ['dns', () => (nets.some((n) => n.dns) ? pokeDns() : undefined)],
+  ]);
 }
 
-/** Published ports of a running container, as `ps` shows them (none in none/host mode). */
-export function formatPorts(_state: NetworkState | undefined): string {
-  return '';
+/** The PORTS column of `ps` for a container's recorded network state. */
+export function formatPorts(state: NetworkState | Record<string, unknown> | undefined): string {
+  const ports = (state as NetworkState | undefined)?.ports;
+  return Array.isArray(ports) ? formatPortsColumn(ports) : '';
 }
+
+export { hostNameservers };

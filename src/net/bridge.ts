@@ -1,0 +1,147 @@
+/**
+ * The bridge driver's link work, batched: one `ip -batch -` in the host namespace and one
+ * `nsenter --net=/proc/PID/ns/net ip -batch -` in the container's (7 separate `ip` calls
+ * cost ~13 ms, two batches ~3 ms). The container side of the veth is created directly in
+ * the container's namespace under its final name (`peer name eth0 netns PID`), so no
+ * temporary name ever appears on the host and nothing needs renaming.
+ */
+import { writeFileSync, readFileSync } from 'node:fs';
+import { exec, inNetns } from '../sys/exec.js';
+import { TsdError } from '../sys/errors.js';
+import { log } from '../sys/log.js';
+import { parseCidr } from './ipv4.js';
+import { shortHash, readHostSettings, writeHostSettings, type NetworkRecord } from './store.js';
+
+const blog = log.child({ mod: 'net.bridge' });
+
+/** Host-side veth name: tsd + 12 hex of (container, network): 15 chars, IFNAMSIZ-safe, derivable after a crash. */
+export function hostIfname(containerId: string, netId: string): string {
+  return `tsd${shortHash(`${containerId}:${netId}`)}`;
+}
+
+export function bridgeNameFor(netId: string): string {
+  return `tsdbr-${netId.slice(0, 8)}`;
+}
+
+function gone(err: unknown): boolean {
+  const m = err instanceof Error ? err.message : String(err);
+  return /Cannot find device|does not exist|No such device|Cannot open network namespace|No such file or directory|No such process/.test(m);
+}
+
+export async function linkExists(name: string): Promise<boolean> {
+  const r = await exec(['ip', '-o', 'link', 'show', 'dev', name], { okCodes: [0, 1] });
+  return r.code === 0;
+}
+
+function writeSysctl(path: string, value: string): void {
+  try {
+    writeFileSync(path, value);
+  } catch (err) {
+    blog.debug({ path, err: (err as Error).message }, 'sysctl not set');
+  }
+}
+
+/** ip_forward on, only if it was off, and remember that we changed it (to undo only ours). */
+export function enableForwarding(): void {
+  const path = '/proc/sys/net/ipv4/ip_forward';
+  if (readFileSync(path, 'utf8').trim() === '1') return;
+  writeFileSync(path, '1');
+  writeHostSettings({ ...readHostSettings(), ipForwardChanged: true });
+  blog.info('enabled net.ipv4.ip_forward (was 0); tsdocker records that it changed it');
+}
+
+/** Turn ip_forward back off only when tsdocker turned it on. */
+export function restoreForwarding(): void {
+  const h = readHostSettings();
+  if (!h.ipForwardChanged) return;
+  writeSysctl('/proc/sys/net/ipv4/ip_forward', '0');
+  writeHostSettings({ ...h, ipForwardChanged: false });
+}
+
+/** Create the network's bridge (or verify an existing one), address it, bring it up. */
+export async function ensureBridge(net: NetworkRecord): Promise<boolean> {
+  const cidr = parseCidr(net.subnet)!;
+  let created = false;
+  if (!(await linkExists(net.bridge))) {
+    await exec(['ip', '-batch', '-'], {
+      input: [
+        `link add name ${net.bridge} mtu ${net.mtu} type bridge`,
+        `addr add ${net.gateway}/${cidr.prefix} dev ${net.bridge}`,
+        `link set ${net.bridge} up`,
+        '',
+      ].join('\n'),
+    });
+    created = true;
+  } else {
+    const r = await exec(['ip', '-j', '-d', 'addr', 'show', 'dev', net.bridge]);
+    const info = (JSON.parse(r.stdout) as { linkinfo?: { info_kind?: string }; addr_info?: { local: string }[] }[])[0];
+    if (info?.linkinfo?.info_kind !== 'bridge') {
+      throw new TsdError('NETWORK_INVALID', `${net.bridge} already exists but is not a bridge`, {
+        hint: `remove or rename the link ${net.bridge}`,
+      });
+    }
+    if (!info.addr_info?.some((a) => a.local === net.gateway)) {
+      await exec(['ip', 'addr', 'add', `${net.gateway}/${cidr.prefix}`, 'dev', net.bridge], { okCodes: [0, 2] });
+    }
+    await exec(['ip', 'link', 'set', net.bridge, 'up']);
+  }
+  // 127.0.0.1 -> published port: locally generated packets with a loopback source may leave
+  // through this bridge after DNAT (they are masqueraded); rogue RAs from containers are ignored.
+  writeSysctl(`/proc/sys/net/ipv4/conf/${net.bridge}/route_localnet`, '1');
+  writeSysctl(`/proc/sys/net/ipv6/conf/${net.bridge}/accept_ra`, '0');
+  if (!net.internal) enableForwarding();
+  return created;
+}
+
+export async function deleteLink(name: string): Promise<void> {
+  try {
+    await exec(['ip', 'link', 'del', 'dev', name]);
+  } catch (err) {
+    if (!gone(err)) throw err;
+  }
+}
+
+export interface VethRequest {
+  pid: number;
+  net: NetworkRecord;
+  hostIf: string;
+  ifname: string;
+  ip: string;
+  defaultRoute: boolean;
+}
+
+/** veth into the bridge, address, up, default route: two batched `ip` runs. */
+export async function attachVeth(req: VethRequest): Promise<void> {
+  const { net, hostIf, ifname, pid } = req;
+  const prefix = parseCidr(net.subnet)!.prefix;
+  await exec(['ip', '-batch', '-'], {
+    input: [
+      `link add name ${hostIf} mtu ${net.mtu} type veth peer name ${ifname} mtu ${net.mtu} netns ${pid}`,
+      `link set ${hostIf} master ${net.bridge} up`,
+      '',
+    ].join('\n'),
+  });
+  try {
+    const lines = [
+      'link set lo up',
+      `addr add ${req.ip}/${prefix} dev ${ifname}`,
+      `link set ${ifname} up`,
+    ];
+    if (req.defaultRoute && !net.internal) lines.push(`route add default via ${net.gateway} dev ${ifname}`);
+    await exec(inNetns(pid, ['ip', '-batch', '-']), { input: lines.join('\n') + '\n' });
+  } catch (err) {
+    await deleteLink(hostIf).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Remove the container-side interface (network disconnect on a running container). */
+export async function removeContainerIf(pid: number, ifname: string): Promise<void> {
+  try {
+    await exec(inNetns(pid, ['ip', 'link', 'del', 'dev', ifname]));
+  } catch (err) {
+    if (!gone(err)) throw err;
+  }
+}
+
+export { gone as isGoneError };

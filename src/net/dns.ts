@@ -1,0 +1,72 @@
+/**
+ * Starting and poking the embedded DNS (dnsd.ts). At most one per root: its pid file lives
+ * in the runtime dir; attach and detach send SIGHUP so a new container's name is served at
+ * once. The daemon is started detached in the namespace the CLI runs in (the host's), with
+ * its log in <run>/dnsd.log, and exits by itself when no user network has containers.
+ */
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { rootDir } from '../state/paths.js';
+import { log } from '../sys/log.js';
+import { parseIp, procHex } from './ipv4.js';
+import { netFiles } from './store.js';
+
+const dlog = log.child({ mod: 'net.dns' });
+
+function daemonPid(): number | undefined {
+  try {
+    const pid = Number(readFileSync(netFiles.dnsPid(), 'utf8').trim());
+    if (!pid) return undefined;
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes('dnsd.js') && cmd.includes(rootDir()) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function bound(ip: string): boolean {
+  const hex = `${procHex(parseIp(ip)!)}:0035`;
+  try {
+    return readFileSync('/proc/net/udp', 'utf8').includes(hex);
+  } catch {
+    return false;
+  }
+}
+
+/** Make sure the resolver serves `gateway` (call after the endpoint record is written). */
+export async function ensureDns(gateway: string): Promise<void> {
+  const pid = daemonPid();
+  if (pid) {
+    try {
+      process.kill(pid, 'SIGHUP');
+    } catch {
+      /* exiting: start another below */
+    }
+  }
+  if (!pid || !daemonPid()) {
+    mkdirSync(dirname(netFiles.dnsLog()), { recursive: true });
+    const out = openSync(netFiles.dnsLog(), 'a');
+    const script = join(dirname(fileURLToPath(import.meta.url)), 'dnsd.js');
+    const child = spawn(process.execPath, [script, rootDir()], { detached: true, stdio: ['ignore', out, out] });
+    child.unref();
+    closeSync(out);
+    dlog.debug({ pid: child.pid }, 'started the embedded DNS');
+  }
+  for (let i = 0; i < 100 && !bound(gateway); i++) await sleep(10);
+  if (!bound(gateway)) dlog.warn({ gateway }, 'embedded DNS is not listening yet; names may resolve a moment later');
+}
+
+/** Tell the resolver that endpoints changed (it exits by itself when none are left). */
+export function pokeDns(): void {
+  const pid = daemonPid();
+  if (pid) {
+    try {
+      process.kill(pid, 'SIGHUP');
+    } catch {
+      /* gone */
+    }
+  }
+}

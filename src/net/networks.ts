@@ -1,0 +1,254 @@
+/**
+ * Network objects: create (validate everything, then record, bridge, firewall; undone in
+ * reverse when a step fails), remove, list, inspect, prune. The default `bridge` network is
+ * created on first use; its bridge `tsd0` and its rules exist only while containers use it
+ * (netavark's rule: the bridge goes with its last endpoint), so an idle host carries nothing.
+ */
+import { existsSync } from 'node:fs';
+import { paths } from '../state/paths.js';
+import { withLock } from '../state/lock.js';
+import { TsdError } from '../sys/errors.js';
+import { createUndoStack } from '../sys/undo.js';
+import { log } from '../sys/log.js';
+import { contains, first, formatCidr, formatIp, last, overlaps, parseCidr, parseIp, within } from './ipv4.js';
+import { hostRoutes, pickSubnet } from './pool.js';
+import { bridgeNameFor, deleteLink, ensureBridge, linkExists, restoreForwarding } from './bridge.js';
+import { networkScript, nftApply, teardownNetworkRules } from './nft.js';
+import { allowBridgeThroughForward, removeBridgeAccept } from './compat.js';
+import {
+  DEFAULT_BRIDGE,
+  DEFAULT_NETWORK,
+  NET_LOCK,
+  deleteNetworkRecord,
+  listEndpoints,
+  listNetworks,
+  lookupNetwork,
+  findNetwork,
+  newNetworkId,
+  saveNetwork,
+  removeEndpoint,
+  type EndpointRecord,
+  type NetworkRecord,
+} from './store.js';
+
+const nlog = log.child({ mod: 'net.networks' });
+export const PREDEFINED = new Set(['bridge', 'host', 'none']);
+
+export interface CreateOptions {
+  name: string;
+  driver?: string;
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  internal?: boolean;
+  options?: Record<string, string>;
+  labels?: Record<string, string>;
+}
+
+function invalid(msg: string, hint?: string): TsdError {
+  return new TsdError('NETWORK_INVALID', msg, { hint });
+}
+
+function parseMtu(options: Record<string, string>): number {
+  const raw = options['mtu'] ?? options['com.docker.network.driver.mtu'];
+  if (raw === undefined) return 1500;
+  const n = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || n < 68 || n > 65535) throw invalid(`invalid MTU ${raw}: must be between 68 and 65535`);
+  return n;
+}
+
+/** Everything a record needs, validated; no side effects. `taken` = subnets in use (networks, host routes). */
+export function buildRecord(o: CreateOptions, existing: NetworkRecord[], routes: ReturnType<typeof parseCidr>[], bridge?: string): NetworkRecord {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(o.name)) {
+    throw invalid(`invalid network name "${o.name}"`, 'names start with a letter or digit and contain only [a-zA-Z0-9_.-]');
+  }
+  if ((o.driver ?? 'bridge') !== 'bridge') {
+    throw invalid(`network driver "${o.driver}" is not supported here`, 'use -d bridge (the default)');
+  }
+  if (existing.some((n) => n.name === o.name)) {
+    throw new TsdError('NETWORK_EXISTS', `network with name ${o.name} already exists`, { hint: 'choose another name, or remove the old network' });
+  }
+  const options = o.options ?? {};
+  const mtu = parseMtu(options);
+  const nets = existing.map((n) => parseCidr(n.subnet)!);
+  let subnet;
+  if (o.subnet !== undefined) {
+    subnet = parseCidr(o.subnet);
+    if (!subnet) throw invalid(`invalid CIDR address: ${o.subnet}`, 'give the subnet as a.b.c.d/len, e.g. 10.89.0.0/24');
+    if (subnet.prefix > 30) throw invalid(`subnet ${o.subnet} is too small: at most /30`, 'a network needs a gateway and at least one container address');
+    const clash = existing.find((n) => overlaps(parseCidr(n.subnet)!, subnet!));
+    if (clash) throw invalid(`Pool overlaps with other one on this address space: ${o.subnet} overlaps ${clash.subnet} of network ${clash.name}`);
+  } else {
+    if (o.gateway !== undefined || o.ipRange !== undefined) throw invalid('--gateway and --ip-range need --subnet');
+    subnet = pickSubnet([...nets, ...routes.filter((r): r is NonNullable<typeof r> => r !== undefined)]);
+  }
+  let gateway = first(subnet) + 1;
+  if (o.gateway !== undefined) {
+    const g = parseIp(o.gateway);
+    if (g === undefined) throw invalid(`invalid gateway address: ${o.gateway}`);
+    if (!contains(subnet, g) || g === first(subnet) || g === last(subnet)) {
+      throw invalid(`no matching subnet for gateway ${o.gateway}`, `the gateway must be a host address inside ${formatCidr(subnet)}`);
+    }
+    gateway = g;
+  }
+  let ipRange: string | undefined;
+  if (o.ipRange !== undefined) {
+    const r = parseCidr(o.ipRange);
+    if (!r) throw invalid(`invalid CIDR address: ${o.ipRange}`);
+    if (!within(r, subnet)) throw invalid(`no matching subnet for range ${o.ipRange}`, `--ip-range must lie inside ${formatCidr(subnet)}`);
+    ipRange = formatCidr(r);
+  }
+  const id = newNetworkId();
+  return {
+    id,
+    name: o.name,
+    driver: 'bridge',
+    created: new Date().toISOString(),
+    subnet: formatCidr(subnet),
+    gateway: formatIp(gateway),
+    ...(ipRange ? { ipRange } : {}),
+    internal: !!o.internal,
+    mtu,
+    bridge: bridge ?? bridgeNameFor(id),
+    dns: o.name !== DEFAULT_NETWORK,
+    options,
+    labels: o.labels ?? {},
+  };
+}
+
+/** Bridge + rules for a network (create, or recreate after a reboot). Caller holds the lock. */
+export async function ensureInfra(net: NetworkRecord): Promise<void> {
+  const undo = createUndoStack();
+  try {
+    const created = await ensureBridge(net);
+    if (created) undo.push(`delete bridge ${net.bridge}`, () => deleteLink(net.bridge));
+    await nftApply(networkScript(net, listNetworks().map((n) => n.bridge)));
+    undo.push(`firewall of ${net.name}`, () => teardownNetworkRules(net, 1));
+    await allowBridgeThroughForward(net.bridge);
+    undo.clear();
+  } catch (err) {
+    await undo.run(nlog);
+    throw err;
+  }
+}
+
+export async function teardownInfra(net: NetworkRecord, remaining: number): Promise<void> {
+  const errors: string[] = [];
+  for (const [what, fn] of [
+    ['firewall', () => teardownNetworkRules(net, remaining)],
+    ['iptables accept rules', () => removeBridgeAccept(net.bridge)],
+    ['bridge', () => deleteLink(net.bridge)],
+  ] as const) {
+    try {
+      await fn();
+    } catch (err) {
+      errors.push(`${what}: ${(err as Error).message}`);
+    }
+  }
+  if (remaining === 0) restoreForwarding();
+  if (errors.length) throw new TsdError('INTERNAL', `removing network ${net.name}: ${errors.join('; ')}`);
+}
+
+export async function createNetwork(o: CreateOptions): Promise<NetworkRecord> {
+  if (PREDEFINED.has(o.name)) {
+    throw new TsdError('NETWORK_EXISTS', `network with name ${o.name} already exists`, { hint: `${o.name} is a pre-defined network` });
+  }
+  return withLock(NET_LOCK, async () => {
+    const existing = listNetworks();
+    const rec = buildRecord(o, existing, o.subnet ? [] : await hostRoutes());
+    saveNetwork(rec);
+    try {
+      await ensureInfra(rec);
+    } catch (err) {
+      await deleteNetworkRecord(rec.id);
+      throw err;
+    }
+    return rec;
+  });
+}
+
+/** The default `bridge` network's record, created on first use (caller holds the lock). */
+export async function defaultNetworkLocked(): Promise<NetworkRecord> {
+  const cur = listNetworks().find((n) => n.name === DEFAULT_NETWORK);
+  if (cur) return cur;
+  const rec = buildRecord({ name: DEFAULT_NETWORK }, listNetworks(), await hostRoutes(), DEFAULT_BRIDGE);
+  saveNetwork(rec);
+  return rec;
+}
+
+/** Endpoints whose container still exists (a removed container's record is stale). */
+export function liveEndpoints(netId: string): EndpointRecord[] {
+  return listEndpoints(netId).filter((e) => existsSync(paths.container(e.containerId)));
+}
+
+/** After a detach from the default network: drop tsd0 and its rules when nobody uses it. Caller holds the lock. */
+export async function releaseDefaultIfIdle(net: NetworkRecord): Promise<void> {
+  if (net.name !== DEFAULT_NETWORK || listEndpoints(net.id).length > 0) return;
+  if (!(await linkExists(net.bridge))) return;
+  await teardownInfra(net, listNetworks().filter((n) => n.name !== DEFAULT_NETWORK).length);
+}
+
+export async function removeNetwork(ref: string): Promise<NetworkRecord> {
+  return withLock(NET_LOCK, async () => {
+    const net = findNetwork(ref);
+    if (net.name === DEFAULT_NETWORK) {
+      throw new TsdError('NETWORK_IN_USE', `bridge is a pre-defined network and cannot be removed`);
+    }
+    for (const e of listEndpoints(net.id)) if (!existsSync(paths.container(e.containerId))) await removeEndpoint(net.id, e.containerId);
+    const eps = listEndpoints(net.id);
+    if (eps.length) {
+      throw new TsdError(
+        'NETWORK_IN_USE',
+        `error while removing network: network ${net.name} id ${net.id} has active endpoints (${eps.map((e) => `name:"${e.name}" id:"${e.containerId.slice(0, 12)}"`).join(', ')})`,
+        { hint: 'stop or disconnect those containers first (`tsdocker network disconnect`)' },
+      );
+    }
+    const others = listNetworks().filter((n) => n.id !== net.id);
+    const remaining = others.filter((n) => n.name !== DEFAULT_NETWORK || listEndpoints(n.id).length > 0).length;
+    await teardownInfra(net, remaining);
+    await deleteNetworkRecord(net.id);
+    return net;
+  });
+}
+
+export async function pruneNetworks(): Promise<string[]> {
+  const removed: string[] = [];
+  for (const n of listNetworks()) {
+    if (n.name === DEFAULT_NETWORK || liveEndpoints(n.id).length > 0) continue;
+    try {
+      await removeNetwork(n.id);
+      removed.push(n.name);
+    } catch (err) {
+      nlog.warn({ network: n.name, err: (err as Error).message }, 'prune: not removed');
+    }
+  }
+  return removed;
+}
+
+export function inspectNetwork(ref: string): Record<string, unknown> {
+  const n = findNetwork(ref);
+  const containers: Record<string, unknown> = {};
+  for (const e of listEndpoints(n.id)) {
+    containers[e.containerId] = {
+      Name: e.name,
+      IPv4Address: `${e.ip}/${parseCidr(n.subnet)!.prefix}`,
+      Aliases: e.aliases,
+      Interface: e.ifname,
+      HostInterface: e.hostIfname,
+    };
+  }
+  return {
+    Name: n.name,
+    Id: n.id,
+    Created: n.created,
+    Driver: n.driver,
+    Internal: n.internal,
+    IPAM: { Driver: 'default', Config: [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange ? { IPRange: n.ipRange } : {}) }] },
+    Options: { ...n.options, 'tsdocker.bridge': n.bridge, mtu: String(n.mtu) },
+    Labels: n.labels,
+    DNS: n.dns,
+    Containers: containers,
+  };
+}
+
+export { lookupNetwork, findNetwork, listNetworks };

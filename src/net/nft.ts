@@ -1,0 +1,178 @@
+/**
+ * The firewall: one nftables table that tsdocker owns, `table inet tsdocker`, changed only by
+ * atomic `nft -f -` batches. Dispatch is by verdict maps, so nothing ever needs a rule handle:
+ *
+ *   forward (filter):     ct status dnat accept; iifname/oifname vmap @netfwd -> net-<id12>
+ *   prerouting/output:    fib daddr type local  meta l4proto . th dport vmap @ports -> ctr-<id12>
+ *   postrouting (nat):    loopback sources leaving through our bridges: masquerade;
+ *                         iifname vmap @netnat -> nat-<id12> (masquerade out, hairpin)
+ *
+ * A network's chains are net-<12 hex of its id> and nat-<…>; a container's DNAT chain is
+ * ctr-<12 hex of its id>. Teardown lists the table once and removes exactly what carries
+ * those names (map elements first, then the chains), so it works after a crash, twice, or
+ * when part of it is already gone. Nothing outside our table is touched; the base chains
+ * accept by default, so another program's traffic never changes fate because of us.
+ */
+import { exec } from '../sys/exec.js';
+import { log } from '../sys/log.js';
+import type { NetworkRecord } from './store.js';
+
+export const TABLE = 'tsdocker';
+const T = `inet ${TABLE}`;
+const flog = log.child({ mod: 'net.nft' });
+
+export const netChain = (netId: string) => `net-${netId.slice(0, 12)}`;
+export const natChain = (netId: string) => `nat-${netId.slice(0, 12)}`;
+export const ctrChain = (ctrId: string) => `ctr-${ctrId.slice(0, 12)}`;
+
+export function baseScript(): string[] {
+  return [
+    `add table ${T}`,
+    `add set ${T} bridges { type ifname; }`,
+    `add map ${T} netfwd { type ifname : verdict; }`,
+    `add map ${T} netnat { type ifname : verdict; }`,
+    `add map ${T} ports { type inet_proto . inet_service : verdict; }`,
+    `add chain ${T} forward { type filter hook forward priority filter; policy accept; }`,
+    `add chain ${T} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+    `add chain ${T} output { type nat hook output priority -100; policy accept; }`,
+    `add chain ${T} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+    // base rules are rewritten as a whole (flush + add in the same transaction): idempotent
+    `flush chain ${T} forward`,
+    `add rule ${T} forward ct status dnat accept`,
+    `add rule ${T} forward iifname vmap @netfwd`,
+    `add rule ${T} forward oifname vmap @netfwd`,
+    `flush chain ${T} prerouting`,
+    `add rule ${T} prerouting fib daddr type local meta l4proto . th dport vmap @ports`,
+    `flush chain ${T} output`,
+    `add rule ${T} output fib daddr type local meta l4proto . th dport vmap @ports`,
+    `flush chain ${T} postrouting`,
+    `add rule ${T} postrouting oifname @bridges ip saddr 127.0.0.0/8 masquerade`,
+    `add rule ${T} postrouting iifname vmap @netnat`,
+  ];
+}
+
+export function networkScript(net: NetworkRecord, allBridges: string[]): string[] {
+  const nc = netChain(net.id);
+  const xc = natChain(net.id);
+  const br = JSON.stringify(net.bridge);
+  const lines = [
+    ...baseScript(),
+    `add element ${T} bridges { ${[...new Set([...allBridges, net.bridge])].map((b) => JSON.stringify(b)).join(', ')} }`,
+    `add chain ${T} ${nc}`,
+    `flush chain ${T} ${nc}`,
+    `add chain ${T} ${xc}`,
+    `flush chain ${T} ${xc}`,
+  ];
+  if (net.internal) {
+    // no way out and no way in, except within the bridge
+    lines.push(`add rule ${T} ${nc} iifname ${br} oifname != ${br} drop`);
+    lines.push(`add rule ${T} ${nc} oifname ${br} iifname != ${br} drop`);
+  } else {
+    // isolation: nothing from this network into another tsdocker network (published ports excepted)
+    lines.push(`add rule ${T} ${nc} iifname ${br} oifname != ${br} oifname @bridges drop`);
+    lines.push(`add rule ${T} ${xc} oifname != ${br} masquerade`);
+  }
+  // hairpin: a container reaching a published port on its own network
+  lines.push(`add rule ${T} ${xc} oifname ${br} ct status dnat masquerade`);
+  lines.push(`add element ${T} netfwd { ${br} : jump ${nc} }`);
+  lines.push(`add element ${T} netnat { ${br} : jump ${xc} }`);
+  return lines;
+}
+
+export interface PortRule {
+  proto: 'tcp' | 'udp';
+  hostIp: string;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+}
+
+export function containerPortsScript(ctrId: string, rules: PortRule[]): string[] {
+  if (rules.length === 0) return [];
+  const cc = ctrChain(ctrId);
+  const lines = [`add chain ${T} ${cc}`, `flush chain ${T} ${cc}`];
+  const keys = new Set<string>();
+  for (const r of rules) {
+    const dst = r.hostIp && r.hostIp !== '0.0.0.0' ? `ip daddr ${r.hostIp} ` : '';
+    lines.push(
+      `add rule ${T} ${cc} ${dst}meta l4proto ${r.proto} th dport ${r.hostPort} dnat ip to ${r.containerIp}:${r.containerPort}`,
+    );
+    keys.add(`${r.proto} . ${r.hostPort}`);
+  }
+  lines.push(`add element ${T} ports { ${[...keys].map((k) => `${k} : jump ${cc}`).join(', ')} }`);
+  return lines;
+}
+
+export async function nftApply(lines: string[]): Promise<void> {
+  if (lines.length === 0) return;
+  await exec(['nft', '-f', '-'], { input: lines.join('\n') + '\n' });
+}
+
+interface TableView {
+  chains: Set<string>;
+  /** map name -> [key expression as nft text, verdict target] */
+  elems: Map<string, { key: string; target: string }[]>;
+}
+
+type NftJson = { nftables: Record<string, any>[] };
+
+function keyText(k: unknown): string {
+  if (typeof k === 'string') return JSON.stringify(k);
+  if (typeof k === 'number') return String(k);
+  if (k && typeof k === 'object' && 'concat' in k) return (k as { concat: unknown[] }).concat.map((x) => (typeof x === 'string' ? x : String(x))).join(' . ');
+  return String(k);
+}
+
+export async function readTable(): Promise<TableView | undefined> {
+  const r = await exec(['nft', '-j', 'list', 'table', 'inet', TABLE], { okCodes: [0, 1] });
+  if (r.code !== 0) return undefined;
+  const j = JSON.parse(r.stdout) as NftJson;
+  const view: TableView = { chains: new Set(), elems: new Map() };
+  for (const o of j.nftables) {
+    if (o.chain) view.chains.add(o.chain.name as string);
+    if (o.map && Array.isArray(o.map.elem)) {
+      const list = (o.map.elem as [unknown, Record<string, { target: string }>][]).map(([k, v]) => ({
+        key: keyText(k),
+        target: (v.jump ?? v.goto)?.target ?? '',
+      }));
+      view.elems.set(o.map.name as string, list);
+    }
+  }
+  return view;
+}
+
+function dropChainScript(view: TableView, chain: string): string[] {
+  const lines: string[] = [];
+  for (const [map, list] of view.elems) {
+    const keys = list.filter((e) => e.target === chain).map((e) => e.key);
+    if (keys.length) lines.push(`delete element ${T} ${map} { ${keys.join(', ')} }`);
+  }
+  if (view.chains.has(chain)) lines.push(`flush chain ${T} ${chain}`, `delete chain ${T} ${chain}`);
+  return lines;
+}
+
+/** Remove a container's DNAT chain and its port dispatch entries: idempotent. */
+export async function teardownContainerRules(ctrId: string): Promise<void> {
+  const view = await readTable();
+  if (!view) return;
+  await nftApply(dropChainScript(view, ctrChain(ctrId)));
+}
+
+/** Remove a network's chains and map entries; drops the whole table once no network is left. */
+export async function teardownNetworkRules(net: NetworkRecord, remainingNetworks: number): Promise<void> {
+  const view = await readTable();
+  if (!view) return;
+  const lines = [...dropChainScript(view, netChain(net.id)), ...dropChainScript(view, natChain(net.id))];
+  // `bridges` is a plain set (no verdicts): look the member up directly
+  const r = await exec(['nft', '-j', 'list', 'set', 'inet', TABLE, 'bridges'], { okCodes: [0, 1] });
+  if (r.code === 0 && r.stdout.includes(JSON.stringify(net.bridge))) {
+    lines.push(`delete element ${T} bridges { ${JSON.stringify(net.bridge)} }`);
+  }
+  const ctrChainsLeft = [...view.chains].some((c) => c.startsWith('ctr-'));
+  if (remainingNetworks === 0 && !ctrChainsLeft) {
+    lines.length = 0;
+    lines.push(`delete table ${T}`);
+    flog.info('last tsdocker network removed: deleting table inet tsdocker');
+  }
+  await nftApply(lines);
+}

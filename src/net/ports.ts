@@ -1,0 +1,218 @@
+/**
+ * Published ports: parsing `-p`, the host-port registry, and formatting for `port` and `ps`.
+ *
+ * A host port is taken when another container holds it (networks/ports/<proto>-<port>,
+ * one O_EXCL file per port, like IPAM leases) or when a socket of the host listens on it
+ * (/proc/net/{tcp,tcp6,udp,udp6} of the namespace we run in, which is the host's). Both are
+ * checked under the `net` lock before the container runs. No proxy process exists: DNAT only,
+ * so a listening check is the only way to see the host's own users of a port.
+ */
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { paths } from '../state/paths.js';
+import { isErrno, TsdError } from '../sys/errors.js';
+import { parseIp } from './ipv4.js';
+import { netFiles } from './store.js';
+
+export type Proto = 'tcp' | 'udp';
+
+export interface PortSpec {
+  hostIp: string;
+  /** 0: choose a free port */
+  hostPort: number;
+  /** host range end when a range maps onto one container port (Docker picks one of them) */
+  hostPortEnd?: number;
+  containerPort: number;
+  proto: Proto;
+}
+
+export interface PublishedPort {
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  proto: Proto;
+}
+
+function bad(spec: string, why: string): TsdError {
+  return new TsdError('BAD_ARGS', `invalid publish spec "${spec}": ${why}`, {
+    hint: 'use -p [IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp], -p CONTAINERPORT, or ranges like 8000-8001:80-81',
+  });
+}
+
+function parseRange(text: string, what: string, spec: string): [number, number] {
+  const m = /^([0-9]{1,5})(?:-([0-9]{1,5}))?$/.exec(text);
+  if (!m) throw bad(spec, `invalid ${what} "${text}"`);
+  const a = Number(m[1]);
+  const b = m[2] === undefined ? a : Number(m[2]);
+  for (const v of [a, b]) if (v < 1 || v > 65535) throw bad(spec, `invalid ${what} ${v}: must be between 1 and 65535`);
+  if (b < a) throw bad(spec, `invalid ${what} range ${text}`);
+  return [a, b];
+}
+
+export function parsePublish(spec: string): PortSpec[] {
+  let rest = spec.trim();
+  let proto: Proto = 'tcp';
+  const slash = rest.lastIndexOf('/');
+  if (slash >= 0) {
+    const p = rest.slice(slash + 1).toLowerCase();
+    if (p !== 'tcp' && p !== 'udp') throw bad(spec, `unsupported protocol "${p}" (tcp or udp)`);
+    proto = p;
+    rest = rest.slice(0, slash);
+  }
+  const parts = rest.split(':');
+  let hostIp = '0.0.0.0';
+  let hostText = '';
+  let ctrText: string;
+  if (parts.length === 1) ctrText = parts[0]!;
+  else if (parts.length === 2) [hostText, ctrText] = parts as [string, string];
+  else if (parts.length === 3) {
+    hostIp = parts[0]!.replace(/^\[|\]$/g, '');
+    hostText = parts[1]!;
+    ctrText = parts[2]!;
+    if (parseIp(hostIp) === undefined) throw bad(spec, `invalid host IP "${hostIp}" (IPv4 only)`);
+  } else throw bad(spec, 'too many colons');
+  const [c1, c2] = parseRange(ctrText, 'container port', spec);
+  const count = c2 - c1 + 1;
+  if (hostText === '') {
+    return Array.from({ length: count }, (_, i) => ({ hostIp, hostPort: 0, containerPort: c1 + i, proto }));
+  }
+  const [h1, h2] = parseRange(hostText, 'host port', spec);
+  if (count === 1 && h2 > h1) return [{ hostIp, hostPort: h1, hostPortEnd: h2, containerPort: c1, proto }];
+  if (h2 - h1 + 1 !== count) throw bad(spec, 'host and container port ranges differ in length');
+  return Array.from({ length: count }, (_, i) => ({ hostIp, hostPort: h1 + i, containerPort: c1 + i, proto }));
+}
+
+/** Ports the host itself listens on (TCP LISTEN, any bound UDP), from /proc/net of our namespace. */
+export function hostListening(proto: Proto): Set<number> {
+  const out = new Set<number>();
+  for (const file of [`/proc/net/${proto}`, `/proc/net/${proto}6`]) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 4) continue;
+      const port = parseInt(f[1]!.split(':')[1] ?? '', 16);
+      const state = f[3];
+      if (proto === 'tcp' ? state === '0A' : true) out.add(port);
+    }
+  }
+  return out;
+}
+
+function owner(proto: Proto, port: number): string | undefined {
+  try {
+    const id = readFileSync(netFiles.port(proto, port), 'utf8').split('\n')[0];
+    // a record whose container is gone for good (removed after a crash) does not count
+    return id && existsSync(paths.container(id)) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function inUse(proto: Proto, port: number, listening: Set<number>, self?: string): string | undefined {
+  const o = owner(proto, port);
+  if (o && o !== self) return `a container (${o.slice(0, 12)})`;
+  if (listening.has(port)) return 'a process on the host';
+  return undefined;
+}
+
+function portTaken(spec: PortSpec, port: number, why: string): TsdError {
+  return new TsdError('PORT_IN_USE', `Bind for ${spec.hostIp}:${port} failed: port is already allocated (by ${why})`, {
+    hint: 'choose another host port, or -p CONTAINERPORT to get a free one',
+  });
+}
+
+/** Read-only check (planNetwork): explicit ports that are visibly taken. */
+export function checkPorts(specs: PortSpec[]): void {
+  const listening = { tcp: hostListening('tcp'), udp: hostListening('udp') };
+  for (const s of specs) {
+    if (s.hostPort === 0 || s.hostPortEnd !== undefined) continue;
+    const why = inUse(s.proto, s.hostPort, listening[s.proto]);
+    if (why) throw portTaken(s, s.hostPort, why);
+  }
+}
+
+function claim(proto: Proto, port: number, ctr: string, hostIp: string): boolean {
+  mkdirSync(netFiles.ports(), { recursive: true });
+  const path = netFiles.port(proto, port);
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o644);
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) throw err;
+    if (owner(proto, port)) return false;
+    writeFileSync(path, `${ctr}\n${hostIp}\n`);
+    return true;
+  }
+  try {
+    writeSync(fd, `${ctr}\n${hostIp}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+
+/** Reserve host ports for every spec (caller holds the `net` lock); all or nothing. */
+export function reservePorts(ctr: string, specs: PortSpec[]): PublishedPort[] {
+  const listening = { tcp: hostListening('tcp'), udp: hostListening('udp') };
+  const done: PublishedPort[] = [];
+  try {
+    for (const s of specs) {
+      let chosen = 0;
+      if (s.hostPort === 0 || s.hostPortEnd !== undefined) {
+        const lo = s.hostPort || 32768;
+        const hi = s.hostPortEnd ?? 60999;
+        for (let p = lo; p <= hi && !chosen; p++) {
+          if (done.some((d) => d.proto === s.proto && d.hostPort === p)) continue;
+          if (!inUse(s.proto, p, listening[s.proto], ctr) && claim(s.proto, p, ctr, s.hostIp)) chosen = p;
+        }
+        if (!chosen) throw portTaken(s, lo, `others: no free port in ${lo}-${hi}`);
+      } else {
+        const why = inUse(s.proto, s.hostPort, listening[s.proto], ctr);
+        if (why || !claim(s.proto, s.hostPort, ctr, s.hostIp)) throw portTaken(s, s.hostPort, why ?? 'a container');
+        chosen = s.hostPort;
+      }
+      done.push({ hostIp: s.hostIp, hostPort: chosen, containerPort: s.containerPort, proto: s.proto });
+    }
+  } catch (err) {
+    releasePorts(ctr);
+    throw err;
+  }
+  return done;
+}
+
+/** Free every host port `ctr` holds. Idempotent. */
+export function releasePorts(ctr: string): void {
+  let files: string[];
+  try {
+    files = readdirSync(netFiles.ports());
+  } catch {
+    return;
+  }
+  for (const f of files) {
+    const path = join(netFiles.ports(), f);
+    try {
+      if (readFileSync(path, 'utf8').split('\n')[0] === ctr) rmSync(path, { force: true });
+    } catch {
+      /* raced with another release */
+    }
+  }
+}
+
+/** `tsdocker port` lines: "80/tcp -> 0.0.0.0:8080" (Docker's format). */
+export function formatPortLines(ports: PublishedPort[], filter?: string): string[] {
+  const want = filter ? (filter.includes('/') ? filter : `${filter}/tcp`) : undefined;
+  return ports
+    .filter((p) => !want || `${p.containerPort}/${p.proto}` === want)
+    .map((p) => (want ? `${p.hostIp}:${p.hostPort}` : `${p.containerPort}/${p.proto} -> ${p.hostIp}:${p.hostPort}`));
+}
+
+/** The PORTS column of `ps`: "0.0.0.0:8080->80/tcp, 0.0.0.0:5353->53/udp". */
+export function formatPortsColumn(ports: PublishedPort[]): string {
+  return ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`).join(', ');
+}

@@ -1,0 +1,161 @@
+/**
+ * Network records on disk. net/ owns the inside of <root>/networks:
+ *
+ *   networks/<id>/network.json        the record (written atomically, under the `net` lock)
+ *   networks/<id>/leases/<ip>         one file per leased address: "<containerId>\n<ifname>\n"
+ *   networks/<id>/endpoints/<ctr>.json  who is attached (name, aliases, address): DNS reads these
+ *   networks/ports/<proto>-<port>     one file per published host port: "<containerId>\n<hostIp>\n"
+ *   networks/host.json                host settings tsdocker changed (ip_forward), to undo only ours
+ *
+ * Every mutation happens under withLock(NET_LOCK); readers need no lock (atomic renames).
+ */
+import { mkdirSync, readdirSync, promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { paths } from '../state/paths.js';
+import { readJsonIfExistsSync, writeJsonAtomicSync } from '../sys/fs.js';
+import { TsdError } from '../sys/errors.js';
+
+export const NET_LOCK = 'net';
+export const DEFAULT_NETWORK = 'bridge';
+export const DEFAULT_BRIDGE = 'tsd0';
+
+export interface NetworkRecord {
+  id: string;
+  name: string;
+  driver: 'bridge';
+  created: string;
+  subnet: string;
+  gateway: string;
+  ipRange?: string;
+  internal: boolean;
+  mtu: number;
+  bridge: string;
+  /** user-defined networks get the embedded DNS; the default bridge does not (as Docker) */
+  dns: boolean;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+export interface EndpointRecord {
+  containerId: string;
+  name: string;
+  aliases: string[];
+  ip: string;
+  ifname: string;
+  hostIfname: string;
+  /** --dns servers of the container: the embedded DNS forwards its queries there first */
+  dns?: string[];
+}
+
+export const netFiles = {
+  dir: (id: string) => join(paths.networks(), id),
+  record: (id: string) => join(paths.networks(), id, 'network.json'),
+  leases: (id: string) => join(paths.networks(), id, 'leases'),
+  lease: (id: string, ip: string) => join(paths.networks(), id, 'leases', ip),
+  cursor: (id: string) => join(paths.networks(), id, 'leases', '.cursor'),
+  endpoints: (id: string) => join(paths.networks(), id, 'endpoints'),
+  endpoint: (id: string, ctr: string) => join(paths.networks(), id, 'endpoints', `${ctr}.json`),
+  ports: () => join(paths.networks(), 'ports'),
+  port: (proto: string, port: number) => join(paths.networks(), 'ports', `${proto}-${port}`),
+  host: () => join(paths.networks(), 'host.json'),
+  dnsPid: () => join(paths.run(), 'dnsd.pid'),
+  dnsLog: () => join(paths.run(), 'dnsd.log'),
+  containerFile: (ctr: string, name: 'hosts' | 'resolv.conf') => join(paths.container(ctr), name),
+};
+
+export function newNetworkId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+/** 12 hex chars derived from a long id: names of chains, veths and bridges. */
+export function shortHash(text: string, n = 12): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, n);
+}
+
+export function listNetworks(): NetworkRecord[] {
+  let ids: string[];
+  try {
+    ids = readdirSync(paths.networks()).filter((d) => /^[0-9a-f]{64}$/.test(d));
+  } catch {
+    return [];
+  }
+  const out: NetworkRecord[] = [];
+  for (const id of ids) {
+    const r = readJsonIfExistsSync<NetworkRecord>(netFiles.record(id));
+    if (r) out.push(r);
+  }
+  return out.sort((a, b) => a.created.localeCompare(b.created));
+}
+
+/** Docker's lookup order: exact name, full id, unique id prefix. */
+export function lookupNetwork(ref: string): NetworkRecord | undefined {
+  const all = listNetworks();
+  const byName = all.find((n) => n.name === ref);
+  if (byName) return byName;
+  const byId = all.find((n) => n.id === ref);
+  if (byId) return byId;
+  if (/^[0-9a-f]+$/.test(ref)) {
+    const m = all.filter((n) => n.id.startsWith(ref));
+    if (m.length === 1) return m[0];
+  }
+  return undefined;
+}
+
+export function findNetwork(ref: string): NetworkRecord {
+  const n = lookupNetwork(ref);
+  if (!n) {
+    throw new TsdError('NETWORK_NOT_FOUND', `network ${ref} not found`, { hint: 'see `tsdocker network ls`' });
+  }
+  return n;
+}
+
+export function saveNetwork(rec: NetworkRecord): void {
+  mkdirSync(netFiles.leases(rec.id), { recursive: true });
+  mkdirSync(netFiles.endpoints(rec.id), { recursive: true });
+  writeJsonAtomicSync(netFiles.record(rec.id), rec);
+}
+
+export async function deleteNetworkRecord(id: string): Promise<void> {
+  await fsp.rm(netFiles.dir(id), { recursive: true, force: true });
+}
+
+export function listEndpoints(netId: string): EndpointRecord[] {
+  let files: string[];
+  try {
+    files = readdirSync(netFiles.endpoints(netId)).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const out: EndpointRecord[] = [];
+  for (const f of files) {
+    const e = readJsonIfExistsSync<EndpointRecord>(join(netFiles.endpoints(netId), f));
+    if (e) out.push(e);
+  }
+  return out;
+}
+
+export function saveEndpoint(netId: string, e: EndpointRecord): void {
+  mkdirSync(netFiles.endpoints(netId), { recursive: true });
+  writeJsonAtomicSync(netFiles.endpoint(netId, e.containerId), e);
+}
+
+export async function removeEndpoint(netId: string, ctr: string): Promise<void> {
+  await fsp.rm(netFiles.endpoint(netId, ctr), { force: true });
+}
+
+export interface HostSettings {
+  /** tsdocker turned net.ipv4.ip_forward on (it was 0) */
+  ipForwardChanged?: boolean;
+  /** bridges for which narrow iptables ACCEPT rules were inserted (FORWARD policy DROP) */
+  iptablesAccept?: string[];
+}
+
+export function readHostSettings(): HostSettings {
+  return readJsonIfExistsSync<HostSettings>(netFiles.host()) ?? {};
+}
+
+export function writeHostSettings(h: HostSettings): void {
+  mkdirSync(paths.networks(), { recursive: true });
+  writeJsonAtomicSync(netFiles.host(), h);
+}

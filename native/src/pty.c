@@ -78,8 +78,7 @@ int tsd_raw_mode(int fd) {
   if (tcgetattr(fd, &t) < 0) return -errno;
   saved = t;
   saved_fd = fd;
-  cfmakeraw(&t);
-  t.c_oflag |= OPOST; /* keep output processing of our own terminal sane */
+  cfmakeraw(&t); /* the container's pty does the line discipline; ours passes bytes through */
   if (tcsetattr(fd, TCSADRAIN, &t) < 0) return -errno;
   return 0;
 }

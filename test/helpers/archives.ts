@@ -6,6 +6,11 @@
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, lstatSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, run, type RunResult } from './sandbox.js';
 
 export interface Entry {
   name: string;
@@ -215,4 +220,87 @@ export function ociLayout(defs: ImageDef[], opts: OciOptions = {}): Buffer {
 /** docker save since Docker 25: an OCI layout plus manifest.json pointing into blobs/. */
 export function dockerSaveOci(defs: ImageDef[]): Buffer {
   return ociLayout(defs, { dockerManifest: true });
+}
+
+/**
+ * A throwaway place for image tests: a temp dir holding a --root, an "outside" directory
+ * that hostile archives aim at, and the archives themselves; `tsd` runs the CLI against that
+ * root, `store()` shows what the image store holds. `close()` removes it all.
+ */
+export interface ImageEnv {
+  base: string;
+  root: string;
+  outside: string;
+  tsd(args: string[], env?: NodeJS.ProcessEnv): Promise<RunResult>;
+  /** run the CLI with `file` as stdin */
+  tsdStdin(args: string[], file: string): Promise<RunResult>;
+  write(name: string, data: Buffer): string;
+  store(): { tmp: string[]; layers: string[]; records: string[]; repos: Record<string, string> };
+  layerDir(diffId: string): string;
+  /** every path under base (relative), for "nothing escaped" checks */
+  walk(): string[];
+  close(): void;
+}
+
+function ls(dir: string): string[] {
+  try {
+    return readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+export function imageEnv(): ImageEnv {
+  const base = mkdtempSync(join(tmpdir(), 'tsd-img-'));
+  const root = join(base, 'root');
+  const outside = join(base, 'outside');
+  mkdirSync(outside);
+  const env: ImageEnv = {
+    base,
+    root,
+    outside,
+    tsd: (args, e) => run([process.execPath, CLI, '--root', root, ...args], { env: e ? { ...process.env, ...e } : process.env }),
+    tsdStdin: (args, file) =>
+      new Promise((resolve, reject) => {
+        const fd = openSync(file, 'r');
+        const child = spawn(process.execPath, [CLI, '--root', root, ...args], { stdio: [fd, 'pipe', 'pipe'] });
+        closeSync(fd);
+        let stdout = '';
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code: code ?? 128, stdout, stderr }));
+      }),
+    write(name, data) {
+      const p = join(base, name);
+      writeFileSync(p, data);
+      return p;
+    },
+    store() {
+      const images = join(root, 'images');
+      let repos: Record<string, string> = {};
+      try {
+        repos = JSON.parse(readFileSync(join(images, 'repositories.json'), 'utf8')) as Record<string, string>;
+      } catch {
+        /* none yet */
+      }
+      return { tmp: ls(join(images, 'tmp')), layers: ls(join(images, 'layers')), records: ls(join(images, 'records')), repos };
+    },
+    layerDir: (diffId) => join(root, 'images', 'layers', diffId.replace(/^sha256:/, ''), 'diff'),
+    walk() {
+      const out: string[] = [];
+      const rec = (rel: string): void => {
+        for (const n of ls(join(base, rel))) {
+          const r = rel ? `${rel}/${n}` : n;
+          out.push(r);
+          if (lstatSync(join(base, r)).isDirectory()) rec(r);
+        }
+      };
+      rec('');
+      return out;
+    },
+    close: () => rmSync(base, { recursive: true, force: true }),
+  };
+  return env;
 }

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMonitor, type MonitorHandle } from '../../src/runtime/monitor.js';
@@ -237,6 +237,30 @@ describe.skipIf(!isRoot)('tsdocker-monitor', () => {
     const r = await run(['pwd'], { cwd: '/srv/app' });
     expect(r.stdout).toBe('/srv/app\n');
     expect(existsSync(join(r.dir, 'upper', 'srv', 'app'))).toBe(true);
+  });
+
+  it('installs a seccomp filter last, with or without no_new_privs, and skips unknown syscalls', async () => {
+    const profile = join(work, 'seccomp.txt');
+    writeFileSync(profile, 'default allow\nrule errno:1 mkdir\nrule errno:1 mkdirat\nrule errno:1 no_such_syscall_here\nrule errno:38 personality 0 eq 8\n');
+    const cmd = ['sh', '-c', 'grep -E "^(Seccomp|NoNewPrivs):" /proc/self/status; mkdir /tmp/d 2>&1; id -u'];
+    const root = await run(cmd, { seccomp: profile });
+    expect(root.stdout).toMatch(/NoNewPrivs:\s+1\nSeccomp:\s+2\n.*Operation not permitted\n0\n/);
+    // without no_new_privs the filter is loaded while we still hold CAP_SYS_ADMIN
+    const user = await run(cmd, { seccomp: profile, noNewPrivileges: false, user: { uid: 1000, gid: 1000 } });
+    expect(user.stdout).toMatch(/NoNewPrivs:\s+0\nSeccomp:\s+2\n.*Operation not permitted\n1000\n/);
+    writeFileSync(profile, 'rule allow read\n');
+    expect((await startError(['true'], { seccomp: profile })).message).toMatch(/must start with default/);
+  });
+
+  it('sets oom_score_adj and enters a new cgroup namespace after go', async () => {
+    const r = await run(['sh', '-c', 'cat /proc/self/oom_score_adj; readlink /proc/self/ns/cgroup'], {
+      oomScoreAdj: 500,
+      cloneFlags: CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWNET | CLONE.NEWCGROUP,
+    });
+    const [adj, cgns] = r.stdout.trim().split('\n');
+    expect(adj).toBe('500');
+    expect(cgns).toMatch(/^cgroup:\[\d+\]$/);
+    expect(cgns).not.toBe(readlinkSync('/proc/self/ns/cgroup'));
   });
 
   it('hands the container only fds 0, 1 and 2', async () => {

@@ -65,7 +65,7 @@ export async function extractLayer(r: ByteReader, dest: string, what: string, li
       if (known.has(rel)) continue;
       const st = await lstatOrNull(join(dest, rel));
       if (!st) {
-        if (!create) throw unsafe(what, h.path, `link target directory '${rel}' does not exist in this layer`);
+        if (!create) throw unsafe(what, h.path, `hard link target '${h.linkpath}' is not in this layer`);
         await fsp.mkdir(join(dest, rel), 0o755);
       } else if (st.isSymbolicLink()) {
         throw unsafe(what, h.path, `'${rel}' is a symlink and entries below a symlink are refused`);

@@ -51,6 +51,7 @@ export function run(argv: string[], opts: { input?: string; timeoutMs?: number; 
       clearTimeout(timer);
       resolvePromise({ code: code ?? 128 + (signal ? 9 : 0), stdout, stderr });
     });
+    child.stdin.on('error', () => {}); // the command may not read its stdin
     child.stdin.end(opts.input ?? '');
   });
 }

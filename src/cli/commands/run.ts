@@ -1,5 +1,5 @@
 /** `tsdocker run` and `tsdocker create`. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { collect, parseLabels, requireRoot, out } from './common.js';
 import type { RunOptions } from '../../runtime/types.js';
 
@@ -16,6 +16,7 @@ interface RunFlags {
   hostname?: string;
   entrypoint?: string;
   network?: string;
+  net?: string;
   publish: string[];
   ip?: string;
   networkAlias: string[];
@@ -50,7 +51,7 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     user: f.user,
     hostname: f.hostname,
     entrypoint: f.entrypoint,
-    network: f.network,
+    network: f.network ?? f.net,
     publish: f.publish,
     ip: f.ip,
     aliases: f.networkAlias,
@@ -79,7 +80,8 @@ function declareCreateFlags(cmd: Command): Command {
     .option('-u, --user <uid[:gid]>', 'user (name or uid) and optional group')
     .option('-h, --hostname <name>', 'container host name')
     .option('--entrypoint <cmd>', 'override the image entrypoint')
-    .option('--network, --net <mode>', 'network: none, host (more modes with networking)')
+    .option('--network <mode>', 'network: bridge (default), none, host, container:NAME, or a network name')
+    .addOption(new Option('--net <mode>', 'alias of --network').hideHelp())
     .option('-p, --publish <[ip:]host:container[/proto]>', 'publish a port (repeatable)', collect, [])
     .option('--ip <address>', 'IPv4 address on the network')
     .option('--network-alias <alias>', 'DNS alias on the network (repeatable)', collect, [])

@@ -445,6 +445,46 @@ describe.skipIf(!isRoot)('tsdocker-monitor', () => {
     expect(alive(target.pid)).toBe(true);
   });
 
+  it('exec with a tty gets a pty from the container devpts', async () => {
+    const target = await start(['sleep', '30']);
+    const dir = mkdtempSync(join(work, 'x-'));
+    const log = join(dir, 'log');
+    const x = await startMonitor({
+      spec: {
+        id: 'f'.repeat(64),
+        join: (['ipc', 'uts', 'net', 'pid', 'mnt'] as const).map((type) => ({ type, path: `/proc/${target.pid}/ns/${type}` })),
+        env: ['PATH=/bin'],
+        args: ['sh', '-c', 'tty; [ -t 1 ] && echo TTY'],
+        tty: true,
+        logPath: log,
+      },
+      specPath: join(dir, 'spec'),
+      mode: 'exec',
+      stdio: [-1, -1, -1],
+    });
+    live.push({ handle: x, pid: await x.pid });
+    x.go();
+    await x.started;
+    expect(await x.exit).toBe(0);
+    x.ack();
+    const body = readFileSync(log, 'utf8').trim().split('\n').map((l) => l.split(' ').slice(3).join(' ').replace(/\r$/, ''));
+    expect(body).toEqual(['/dev/pts/0', 'TTY']);
+  });
+
+  it('reports an error before the pid when a namespace to join does not exist', async () => {
+    const dir = mkdtempSync(join(work, 'c-'));
+    const h = await startMonitor({
+      spec: containerSpec(dir, ['true'], { join: [{ type: 'net', path: '/proc/self/ns/nope' }] }),
+      specPath: join(dir, 'spec'),
+      mode: 'run',
+      stdio: [-1, -1, -1],
+    });
+    live.push({ handle: h });
+    await expect(h.pid).rejects.toThrow(/open namespace \/proc\/self\/ns\/nope: ENOENT/);
+    await expect(h.started).rejects.toMatchObject({ exitCode: 125, code: 'CONTAINER_START' });
+    expect(await waitGone(h.monitorPid)).toBe(true);
+  });
+
   it('stays small: idle monitor RSS, and time from startMonitor to ok', async () => {
     const t0 = performance.now();
     const quick = await start(['true']);

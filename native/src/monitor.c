@@ -130,7 +130,11 @@ static int open_joins(struct tsd_child_ctx *c, struct tsd_error *e) {
 static int prepare_stdio(struct tsd_child_ctx *c, struct tsd_error *e) {
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull < 0) return tsd_fail(e, 125, errno, "open /dev/null: %s", tsd_errname(errno));
-  c->stdio[0] = M.spec.stdin_open ? 0 : devnull;
+  if (M.spec.stdin_open) {
+    close(devnull);
+    devnull = 0;
+  }
+  c->stdio[0] = devnull;
   c->stdio[1] = 1;
   c->stdio[2] = 2;
   if (M.spec.log) {

@@ -363,7 +363,7 @@ describe.skipIf(!isRoot)('tsdocker-monitor', () => {
     const log = join(dir, 'log');
     const hookOut = join(dir, 'hook');
     const h = await startMonitor({
-      spec: containerSpec(dir, ['sh', '-c', 'echo out1; echo err1 >&2; printf partial; sleep 0.2'], {
+      spec: containerSpec(dir, ['sh', '-c', 'echo out1; echo err1 >&2; head -c 20000 /dev/zero | tr "\\\\0" a; echo; printf partial; sleep 0.2'], {
         logPath: log,
         hook: ['/bin/sh', '-c', `cat ${join(dir, 'exit.json')} > ${hookOut}.tmp && mv ${hookOut}.tmp ${hookOut}`],
       }),
@@ -385,6 +385,9 @@ describe.skipIf(!isRoot)('tsdocker-monitor', () => {
     expect(body).toContain('stdout F out1');
     expect(body).toContain('stderr F err1');
     expect(body).toContain('stdout F partial');
+    // a line longer than the monitor's 16 KiB buffer: P(artial) pieces, then F
+    expect(body).toContain(`stdout P ${'a'.repeat(16384)}`);
+    expect(body).toContain(`stdout F ${'a'.repeat(20000 - 16384)}`);
   });
 
   it('does not run the hook when Node acknowledges the exit, and kills the container when Node gives up before go', async () => {

@@ -12,6 +12,8 @@ import { register as importCmd } from './import.js';
 import { register as images } from './images.js';
 import { register as rmi } from './rmi.js';
 import { register as tag } from './tag.js';
+import { register as network } from './network.js';
+import { register as port } from './port.js';
 
 type Register = (program: Command) => void;
 
@@ -24,6 +26,8 @@ const modules: Register[] = [
   run,
   container,
   exec,
+  network,
+  port,
 ];
 
 export function registerAll(program: Command): void {

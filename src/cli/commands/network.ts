@@ -1,0 +1,142 @@
+/** `tsdocker network create|ls|inspect|rm|prune|connect|disconnect`: thin wrappers over src/net. */
+import type { Command } from 'commander';
+import { TsdError } from '../../sys/errors.js';
+import { table, ago } from '../format.js';
+import { collect, out, requireRoot } from './common.js';
+
+function parseOpts(list: string[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (const kv of list) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw new TsdError('BAD_ARGS', `invalid option "${kv}": expected KEY=VALUE`, { hint: 'e.g. -o mtu=1400' });
+    o[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return o;
+}
+
+export function register(program: Command): void {
+  const net = program.command('network').description('Manage networks');
+
+  net
+    .command('create')
+    .description('Create a bridge network')
+    .argument('<name>')
+    .option('-d, --driver <driver>', 'driver (bridge)', 'bridge')
+    .option('--subnet <cidr>', 'subnet, e.g. 10.89.0.0/24 (default: a free one from the pool)')
+    .option('--gateway <ip>', 'gateway address (default: the first host address)')
+    .option('--ip-range <cidr>', 'allocate container addresses from this sub-range')
+    .option('--internal', 'no route to or from the outside')
+    .option('-o, --opt <k=v>', 'driver option (mtu=N)', collect, [])
+    .option('--label <k=v>', 'label', collect, [])
+    .action(async (name: string, f: { driver: string; subnet?: string; gateway?: string; ipRange?: string; internal?: boolean; opt: string[]; label: string[] }) => {
+      requireRoot();
+      const { ensureLayout } = await import('../../state/paths.js');
+      ensureLayout();
+      const { createNetwork } = await import('../../net/networks.js');
+      const rec = await createNetwork({
+        name,
+        driver: f.driver,
+        subnet: f.subnet,
+        gateway: f.gateway,
+        ipRange: f.ipRange,
+        internal: !!f.internal,
+        options: parseOpts(f.opt),
+        labels: parseOpts(f.label),
+      });
+      out(rec.id);
+    });
+
+  net
+    .command('ls')
+    .alias('list')
+    .description('List networks')
+    .option('-q, --quiet', 'only ids')
+    .option('--no-trunc', 'full ids')
+    .action(async (f: { quiet?: boolean; trunc: boolean }) => {
+      requireRoot();
+      const { listNetworks } = await import('../../net/store.js');
+      const nets = listNetworks();
+      const rows = [
+        ...nets,
+      ];
+      if (f.quiet) {
+        for (const n of rows) out(f.trunc ? n.id.slice(0, 12) : n.id);
+        return;
+      }
+      const lines = rows.map((n) => [f.trunc ? n.id.slice(0, 12) : n.id, n.name, n.driver, n.subnet, n.internal ? 'internal' : '', ago(n.created)]);
+      if (!nets.some((n) => n.name === 'bridge')) lines.unshift(['-', 'bridge', 'bridge', '(created on first use)', '', '']);
+      lines.push(['-', 'host', 'host', '', '', ''], ['-', 'none', 'null', '', '', '']);
+      out(table(['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'SCOPE', 'CREATED'], lines));
+    });
+
+  net
+    .command('inspect')
+    .description('Show networks in detail (JSON)')
+    .argument('<network...>')
+    .action(async (refs: string[]) => {
+      requireRoot();
+      const { inspectNetwork } = await import('../../net/networks.js');
+      out(JSON.stringify(refs.map((r) => inspectNetwork(r)), null, 2));
+    });
+
+  net
+    .command('rm')
+    .alias('remove')
+    .description('Remove networks (refused while containers are attached)')
+    .argument('<network...>')
+    .action(async (refs: string[]) => {
+      requireRoot();
+      const { removeNetwork } = await import('../../net/networks.js');
+      let firstErr: unknown;
+      for (const r of refs) {
+        try {
+          await removeNetwork(r);
+          out(r);
+        } catch (err) {
+          if (refs.length === 1) throw err;
+          process.stderr.write(`tsdocker: ${(err as Error).message}\n`);
+          firstErr ??= err;
+        }
+      }
+      if (firstErr) throw firstErr;
+    });
+
+  net
+    .command('prune')
+    .description('Remove every user-defined network without containers')
+    .option('-f, --force', 'do not prompt (tsdocker never prompts)')
+    .action(async () => {
+      requireRoot();
+      const { pruneNetworks } = await import('../../net/networks.js');
+      const removed = await pruneNetworks();
+      if (removed.length) {
+        out('Deleted Networks:');
+        for (const n of removed) out(n);
+      }
+    });
+
+  net
+    .command('connect')
+    .description('Connect a running container to a network (a new interface appears)')
+    .argument('<network>')
+    .argument('<container>')
+    .option('--ip <ip>', 'IPv4 address on that network')
+    .option('--alias <name>', 'network-scoped alias', collect, [])
+    .action(async (netRef: string, ctr: string, f: { ip?: string; alias: string[] }) => {
+      requireRoot();
+      const { connectContainer } = await import('../../net/connect.js');
+      await connectContainer(netRef, ctr, { ...(f.ip ? { ip: f.ip } : {}), aliases: f.alias });
+    });
+
+  net
+    .command('disconnect')
+    .description('Disconnect a container from a network (its interface goes)')
+    .argument('<network>')
+    .argument('<container>')
+    .option('-f, --force', 'accepted for compatibility')
+    .action(async (netRef: string, ctr: string) => {
+      requireRoot();
+      const { disconnectContainer } = await import('../../net/connect.js');
+      await disconnectContainer(netRef, ctr);
+    });
+}

@@ -13,6 +13,9 @@ import { CLONE, type ContainerSpec } from '../../src/runtime/spec.js';
 import { capMask, DEFAULT_CAPS } from '../../src/runtime/caps.js';
 import { defaultDevices, defaultMounts, defaultSymlinks, maskedPaths, readonlyPaths } from '../../src/rootfs/mounts.js';
 import { TsdError } from '../../src/sys/errors.js';
+import { closeFd, socketpair, spawnDetached } from '../../src/native/index.js';
+import { monitorPath } from '../../src/native/paths.js';
+import net from 'node:net';
 
 const isRoot = process.getuid?.() === 0;
 let work: string;
@@ -486,6 +489,21 @@ describe.skipIf(!isRoot)('tsdocker-monitor', () => {
     await expect(h.pid).rejects.toThrow(/open namespace \/proc\/self\/ns\/nope: ENOENT/);
     await expect(h.started).rejects.toMatchObject({ exitCode: 125, code: 'CONTAINER_START' });
     expect(await waitGone(h.monitorPid)).toBe(true);
+  });
+
+  it('refuses a spec with an unknown key, so both sides stay in step', async () => {
+    const dir = mkdtempSync(join(work, 'c-'));
+    const specPath = join(dir, 'spec');
+    writeFileSync(specPath, ['version', '1', 'id', 'x', 'arg', 'true', 'frobnicate', '1'].map((w) => `${w}\0`).join(''));
+    const [ours, theirs] = socketpair();
+    const pid = spawnDetached({ path: monitorPath(), argv: ['tsdocker-monitor', 'run', specPath], env: [], fds: [-1, -1, -1, theirs] });
+    closeFd(theirs);
+    const sock = new net.Socket({ fd: ours, readable: true, writable: true });
+    let text = '';
+    sock.setEncoding('utf8').on('data', (d: string) => (text += d));
+    await new Promise((r) => sock.once('close', r));
+    expect(text).toBe('error 125 22 spec: unknown key "frobnicate"\n');
+    expect(await waitGone(pid)).toBe(true);
   });
 
   it('stays small: idle monitor RSS, and time from startMonitor to ok', async () => {

@@ -36,12 +36,16 @@ async function peek(src: Bytes, n: number): Promise<{ head: Buffer; rest: AsyncI
   }
   const head = Buffer.concat(got);
   async function* rest(): AsyncGenerator<Buffer> {
-    if (head.length) yield head;
-    if (done) return;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+    try {
+      if (head.length) yield head;
+      if (done) return;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value);
+      }
+    } finally {
+      if (!done) await it.return?.(); // abandoned early (an error): close the file
     }
   }
   return { head, rest: rest() };
@@ -49,6 +53,8 @@ async function peek(src: Bytes, n: number): Promise<{ head: Buffer; rest: AsyncI
 
 function gunzip(src: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   const gz = createGunzip();
+  // a consumer that gave up (malformed tar) no longer listens; a late zlib error must not crash us
+  gz.on('error', () => undefined);
   pipeline(Readable.from(src), gz, () => {
     /* errors surface through the iteration of gz */
   });

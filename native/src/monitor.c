@@ -347,6 +347,8 @@ int main(int argc, char **argv) {
   M.exec_mode = !strcmp(argv[1], "exec");
   c.exec_mode = M.exec_mode;
   if (tsd_spec_load(argv[2], &M.spec, &e) < 0) fail_early(&e);
+  /* never pin Node's working directory (it may be a mount someone wants to unmount) */
+  if (chdir("/") < 0) { tsd_fail(&e, 125, errno, "chdir /: %s", tsd_errname(errno)); fail_early(&e); }
   if (M.spec.seccomp && tsd_seccomp_prepare(M.spec.seccomp, &c.seccomp, &e) < 0) fail_early(&e);
   if (open_joins(&c, &e) < 0 || prepare_stdio(&c, &e) < 0 || block_signals(&e) < 0) fail_early(&e);
   M.child = start_child(&c, &e);

@@ -121,6 +121,30 @@ describe.skipIf(!isRoot)('image load', () => {
     expect(env.store().records).toHaveLength(2);
   });
 
+  it('follows the layer.tar symlinks that classic docker save writes for repeated layers', async () => {
+    const img = buildImage({ layers: [base] });
+    const { tar } = await import('../helpers/archives.js');
+    const archive = tar([
+      { name: 'aaa/', type: 'dir' },
+      { name: 'aaa/layer.tar', data: img.layerTars[0]! },
+      { name: 'bbb/', type: 'dir' },
+      { name: 'bbb/layer.tar', type: 'symlink', linkname: '../aaa/layer.tar' },
+      { name: `${img.configHex}.json`, data: img.config },
+      { name: 'manifest.json', data: JSON.stringify([{ Config: `${img.configHex}.json`, RepoTags: ['linked:1'], Layers: ['bbb/layer.tar'] }]) },
+    ]);
+    await loadOk(archive, 'Loaded image: linked:1\n');
+    expect(env.store().layers).toEqual([img.diffIds[0]!.slice(7)]);
+  });
+
+  it('survives two concurrent loads of the same archive', async () => {
+    const file = env.write('img.tar', dockerSaveClassic([def()]));
+    const [a, b] = await Promise.all([env.tsd(['load', '-i', file]), env.tsd(['load', '-i', file])]);
+    expect([a.code, b.code, a.stdout, b.stdout]).toEqual([0, 0, 'Loaded image: tsdtest/app:v1\n', 'Loaded image: tsdtest/app:v1\n']);
+    checkLayers(def());
+    expect(env.store().layers).toHaveLength(2);
+    expect(env.store().records).toHaveLength(1);
+  });
+
   it('produces lowerdirs that overlayfs merges with the whiteouts honoured', async () => {
     await loadOk(dockerSaveClassic([def()]), 'Loaded image: tsdtest/app:v1\n');
     const [l1, l2] = buildImage(def()).diffIds.map((id) => env.layerDir(id));

@@ -213,7 +213,8 @@ void tsd_child_main(struct tsd_child_ctx *c) {
   if (!c->exec_mode) {
     if (tsd_setup_rootfs(sp, &e) < 0) die(c, &e);
   }
-  if (tsd_enter_cwd(sp->cwd, &e) < 0) die(c, &e);
+  int cwdfd = tsd_open_cwd(sp->cwd, &e);
+  if (cwdfd < 0) die(c, &e);
   if (!c->exec_mode) {
     if (tsd_finish_rootfs(sp, &e) < 0) die(c, &e);
     if (sp->hostname && sethostname(sp->hostname, strlen(sp->hostname)) < 0) {
@@ -227,6 +228,7 @@ void tsd_child_main(struct tsd_child_ctx *c) {
   /* without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while we have it (runc does the same) */
   if (c->seccomp && !sp->nnp && tsd_seccomp_load(c->seccomp, &e) < 0) die(c, &e);
   if (set_creds(sp, &e) < 0) die(c, &e);
+  if (tsd_enter_cwd(cwdfd, sp->cwd, &e) < 0) die(c, &e);
   if (sp->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
     tsd_fail(&e, 125, errno, "no_new_privs: %s", tsd_errname(errno));
     die(c, &e);

@@ -297,8 +297,9 @@ int tsd_finish_rootfs(const struct tsd_spec *sp, struct tsd_error *err) {
   return r;
 }
 
-/* chdir to the working directory, created when missing, resolved inside the root */
-int tsd_enter_cwd(const char *cwd, struct tsd_error *err) {
+/* The working directory, created when missing (as Docker does), resolved inside the root.
+   Returns an O_PATH handle; tsd_enter_cwd changes into it once we have the final credentials. */
+int tsd_open_cwd(const char *cwd, struct tsd_error *err) {
   if (!cwd || !*cwd) cwd = "/";
   int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return tsd_fail(err, 125, errno, "open /: %s", tsd_errname(errno));
@@ -306,14 +307,23 @@ int tsd_enter_cwd(const char *cwd, struct tsd_error *err) {
   close(rootfd);
   if (fd < 0) return fd;
   struct stat st;
-  int r = fstat(fd, &st) < 0 ? -1 : !S_ISDIR(st.st_mode) ? (errno = ENOTDIR, -1) : fchdir(fd);
+  if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+    close(fd);
+    return tsd_fail(err, 125, ENOTDIR, "working directory %s: not a directory", cwd);
+  }
+  return fd;
+}
+
+/* chdir as the container user (runc: "chdir to cwd ... failed: permission denied") */
+int tsd_enter_cwd(int fd, const char *cwd, struct tsd_error *err) {
+  if (!cwd || !*cwd) cwd = "/";
+  int r = fchdir(fd);
   int e = errno;
   close(fd);
-  if (r < 0) return tsd_fail(err, 125, e, "chdir %s: %s", cwd, tsd_errname(e));
+  if (r < 0) return tsd_fail(err, e == EACCES ? 126 : 125, e, "chdir to working directory %s: %s", cwd, tsd_errname(e));
   char buf[PATH_MAX];
   /* getcwd fails (or says "(unreachable)") when the cwd is outside our root (CVE-2024-21626) */
   if (!getcwd(buf, sizeof buf) || buf[0] != '/')
     return tsd_fail(err, 125, EPERM, "working directory %s is outside the container", cwd);
   return 0;
 }
-

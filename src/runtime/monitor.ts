@@ -71,7 +71,7 @@ export function monitorError(code: number, errno: number, message: string): TsdE
     return new TsdError('CMD_NOT_FOUND', message, { exitCode: 127, errno, hint: "check the command name and the image's PATH" });
   }
   if (code === 126) {
-    return new TsdError('CMD_NOT_EXECUTABLE', message, { exitCode: 126, errno, hint: 'the command exists but cannot be run: check its mode and type' });
+    return new TsdError('CMD_NOT_EXECUTABLE', message, { exitCode: 126, errno, hint: "the container's user cannot run the command (or enter the working directory): check modes and -u" });
   }
   return new TsdError('CONTAINER_START', `cannot start container: ${message}`, { exitCode: 125, errno });
 }

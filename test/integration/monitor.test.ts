@@ -48,6 +48,7 @@ function makeLower(dir: string): void {
     if (applet !== 'busybox') symlinkSync('busybox', join(dir, 'bin', applet));
   }
   for (const d of ['proc', 'dev', 'sys', 'etc', 'tmp', 'root']) mkdirSync(join(dir, d), { recursive: true });
+  chmodSync(join(dir, 'root'), 0o700);
   writeFileSync(join(dir, 'etc', 'notexec'), '#!/bin/sh\necho no\n', { mode: 0o644 });
 }
 
@@ -240,6 +241,10 @@ describe.skipIf(!isRoot)('tsdocker-monitor', () => {
     const r = await run(['pwd'], { cwd: '/srv/app' });
     expect(r.stdout).toBe('/srv/app\n');
     expect(existsSync(join(r.dir, 'upper', 'srv', 'app'))).toBe(true);
+    // the change into it happens with the container user's credentials, as runc does
+    const denied = await startError(['pwd'], { cwd: '/root', user: { uid: 1000, gid: 1000 } });
+    expect(denied.exitCode).toBe(126);
+    expect(denied.message).toBe('chdir to working directory /root: EACCES');
   });
 
   it('installs a seccomp filter last, with or without no_new_privs, and skips unknown syscalls', async () => {

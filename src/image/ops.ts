@@ -47,8 +47,24 @@ function toRecord(rec: StoredImage, repos: Record<string, string>): ImageRecord 
     created: rec.created,
     size: rec.size,
     config: pick,
-    layerDirs: rec.diffIds.map((d) => layerDiffDir(hexOf(d))),
+    layerDirs: lowerDirs(rec.diffIds),
   };
+}
+
+/**
+ * One dir per distinct layer, lowest first. A layer repeated in an image (Docker's empty
+ * layer is common) appears once, at its highest position: overlayfs refuses the same
+ * lowerdir twice, and the highest copy is the one whose content wins anyway.
+ */
+export function lowerDirs(diffIds: string[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const d of [...diffIds].reverse()) {
+    if (seen.has(d)) continue;
+    seen.add(d);
+    out.push(layerDiffDir(hexOf(d)));
+  }
+  return out.reverse();
 }
 
 function notFound(ref: string): TsdError {

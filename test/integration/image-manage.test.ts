@@ -140,6 +140,15 @@ describe.skipIf(!isRoot)('image management', () => {
     }
   });
 
+  it('lists a layer repeated in an image once, at its highest position', async () => {
+    const empty: Entry[] = [];
+    const d: ImageDef = { tags: ['repeat:1'], layers: [empty, baseLayer, empty] };
+    expect((await env.tsd(['load', '-i', env.write('rep.tar', dockerSaveClassic([d]))])).code).toBe(0);
+    const [e, b] = buildImage(d).diffIds.map((x) => join(env.root, 'images', 'layers', x.slice(7), 'diff'));
+    setRoot(env.root);
+    expect((await resolveImage('repeat:1')).layerDirs).toEqual([b, e]);
+  });
+
   it('refuses to run as a non-root user', async () => {
     const r = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, '--root', env.root, 'images']);
     expect(r.code).toBe(125);

@@ -46,7 +46,7 @@ function blobName(st: Staged, digest: unknown): string {
 }
 
 /** Check a config and pair its diff-ids with the layer files. */
-function imageSpec(st: Staged, configBytes: Buffer, configSha: string, config: ImageConfigJson, layerFiles: string[], tags: string[]): ImageSpec {
+function imageSpec(st: Staged, configSha: string, config: ImageConfigJson, layerFiles: string[], tags: string[]): ImageSpec {
   const diffIds = config.rootfs?.diff_ids;
   if (config.rootfs?.type !== 'layers' || !Array.isArray(diffIds) || !diffIds.every((d) => typeof d === 'string' && DIGEST.test(d))) {
     throw invalid(st.what, `image config sha256:${configSha} has no valid rootfs.diff_ids`);
@@ -54,7 +54,6 @@ function imageSpec(st: Staged, configBytes: Buffer, configSha: string, config: I
   if (diffIds.length !== layerFiles.length) {
     throw invalid(st.what, `image sha256:${configSha} lists ${diffIds.length} diff-ids but ${layerFiles.length} layers`);
   }
-  void configBytes;
   const repoTags: string[] = [];
   for (const t of tags) {
     try {
@@ -89,7 +88,7 @@ async function fromDockerSave(st: Staged): Promise<ImageSpec[]> {
     }
     const layers = (item.Layers as string[]).map((l) => member(st, l).file);
     const tags = Array.isArray(item.RepoTags) ? item.RepoTags.filter((t): t is string => typeof t === 'string') : [];
-    out.push(imageSpec(st, cfg.bytes, cfg.sha256, cfg.value, layers, tags));
+    out.push(imageSpec(st, cfg.sha256, cfg.value, layers, tags));
   }
   return out;
 }
@@ -129,7 +128,7 @@ async function walk(st: Staged, d: Descriptor, tags: string[], depth: number, ou
     if (typeof l.size === 'number' && l.size !== f.size) throw invalid(st.what, `layer ${l.digest} has the wrong size`);
     return f.file;
   });
-  out.push(imageSpec(st, cfg.bytes, cfg.sha256, cfg.value, layers, tags));
+  out.push(imageSpec(st, cfg.sha256, cfg.value, layers, tags));
 }
 
 async function fromOciLayout(st: Staged): Promise<ImageSpec[]> {

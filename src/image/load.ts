@@ -4,7 +4,7 @@
  * withLock('images'), rename the layers into place and write records and tags. A failure
  * at any point removes the whole tmp dir, so nothing half-stored remains.
  */
-import { promises as fsp, createReadStream } from 'node:fs';
+import { promises as fsp, createReadStream, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { withLock } from '../state/lock.js';
@@ -38,6 +38,15 @@ export interface LoadOutcome {
 type Input = string | NodeJS.ReadableStream;
 
 function inputBytes(input: Input): AsyncIterable<Buffer> {
+  if (typeof input === 'string') {
+    let ok = false;
+    try {
+      ok = statSync(input).isFile();
+    } catch {
+      /* reported below */
+    }
+    if (!ok) throw new TsdError('BAD_ARGS', `${input}: no such file`, { hint: 'give the path of a tar archive, or - for stdin' });
+  }
   return (typeof input === 'string' ? createReadStream(input, { highWaterMark: 1 << 20 }) : input) as AsyncIterable<Buffer>;
 }
 

@@ -117,8 +117,6 @@ describe.skipIf(!isRoot)('hostile image archives', () => {
     // a gzip layer cut short inside a complete outer archive
     const layerTar = buildImage({ layers: [[{ name: 'big', data: randomBytes(50_000) }]] }).layerTars[0]!;
     const gz = gzipSync(layerTar);
-    const img = buildImage({ layers: [[{ name: 'big', data: randomBytes(10) }]] });
-    void img;
     const cfg = Buffer.from(JSON.stringify({ os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${'0'.repeat(64)}`] } }));
     const { tar, sha256 } = await import('../helpers/archives.js');
     const outer = tar([
@@ -179,6 +177,9 @@ describe.skipIf(!isRoot)('hostile image archives', () => {
     const { tar } = await import('../helpers/archives.js');
     await refused(tar([{ name: 'readme', data: 'x' }]), /not an image archive/);
     await refused(Buffer.alloc(0), /empty/);
+    const missing = await env.tsd(['load', '-i', join(env.base, 'nope.tar')]);
+    expect(missing.stderr).toMatch(/^tsdocker: .*nope\.tar: no such file\nhint: /);
+    expect(missing.code).toBe(125);
   });
 });
 

@@ -2,18 +2,76 @@
  * The root logger: pino, synchronous, on stderr (fd 2), so stdout carries only container
  * output and command results, and lines survive process.exit. Modules take a child:
  * `log.child({ mod: 'net.bridge' })`.
+ *
+ * pino is loaded on the first message that passes the level: most commands log nothing at
+ * the default level, and loading pino costs ~18 ms of the 150 ms a `run --rm` may take.
  */
-import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger as PinoLogger } from 'pino';
 
-export type { Logger };
+const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity } as const;
+type LevelName = keyof typeof LEVELS;
 
-const initialLevel = process.env.TSDOCKER_LOG_LEVEL ?? 'warn';
+interface LogFn {
+  (msg: string): void;
+  (obj: object, msg?: string): void;
+}
 
-export const log: Logger = pino(
-  { level: initialLevel, base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
-  pino.destination({ fd: 2, sync: true }),
-);
+export interface Logger {
+  child(bindings: Record<string, unknown>): Logger;
+  trace: LogFn;
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  fatal: LogFn;
+  readonly level: string;
+}
+
+const require = createRequire(import.meta.url);
+let levelName: LevelName = (process.env.TSDOCKER_LOG_LEVEL as LevelName) in LEVELS ? (process.env.TSDOCKER_LOG_LEVEL as LevelName) : 'warn';
+let root: PinoLogger | undefined;
+
+function pinoRoot(): PinoLogger {
+  if (!root) {
+    const pino = require('pino') as typeof import('pino');
+    root = pino.pino(
+      { level: levelName, base: undefined, timestamp: pino.stdTimeFunctions.isoTime },
+      pino.destination({ fd: 2, sync: true }),
+    );
+  }
+  return root;
+}
+
+function make(bindings: Record<string, unknown>[]): Logger {
+  let real: PinoLogger | undefined;
+  const get = (): PinoLogger => (real ??= bindings.reduce<PinoLogger>((l, b) => l.child(b), pinoRoot()));
+  const at =
+    (name: Exclude<LevelName, 'silent'>): LogFn =>
+    (a: string | object, msg?: string) => {
+      if (LEVELS[name] < LEVELS[levelName]) return;
+      const l = get();
+      if (typeof a === 'string') l[name](a);
+      else l[name](a, msg);
+    };
+  return {
+    child: (b) => make([...bindings, b]),
+    trace: at('trace'),
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    fatal: at('fatal'),
+    get level() {
+      return levelName;
+    },
+  };
+}
+
+export const log: Logger = make([]);
 
 export function setLogLevel(level: string): void {
-  log.level = level;
+  if (!(level in LEVELS)) return;
+  levelName = level as LevelName;
+  if (root) root.level = levelName;
 }

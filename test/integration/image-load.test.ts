@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { lstatSync, readFileSync, readlinkSync, existsSync, mkdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { buildImage, dockerSaveClassic, dockerSaveOci, imageEnv, ociLayout, type Entry, type ImageDef, type ImageEnv } from '../helpers/archives.js';
 import { PROJECT, run } from '../helpers/sandbox.js';
 
@@ -103,6 +104,14 @@ describe.skipIf(!isRoot)('image load', () => {
   it('loads an untagged OCI layout and prints its id', async () => {
     const d = def({ tags: [] });
     await loadOk(ociLayout([d]), `Loaded image ID: sha256:${buildImage(d).configHex}\n`);
+  });
+
+  it('reads a gzip-compressed archive, and removes what a crashed load left in tmp/', async () => {
+    const stale = join(env.root, 'images', 'tmp', '999999999-crashed');
+    mkdirSync(join(stale, 'l-x', 'diff'), { recursive: true });
+    await loadOk(gzipSync(dockerSaveClassic([def()])), 'Loaded image: tsdtest/app:v1\n');
+    checkLayers(def());
+    expect(existsSync(stale)).toBe(false);
   });
 
   it('reads the archive from stdin', async () => {

@@ -131,8 +131,10 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
   await withLock(`ctr-${id}`, async () => {
     const cur = await readContainer(id);
     if (!cur) return; // someone else removed it meanwhile
+    // a container that never started, or was cleaned up after its exit, holds no network
+    const attached = cur.state !== undefined && !cur.state.cleanedUp;
     await runAll([
-      ['detach network', () => detachNetwork(id, cur.state?.network)],
+      ['detach network', () => (attached ? detachNetwork(id, cur.state?.network) : undefined)],
       ['release resources', () => releaseContainerResources(id, { removeVolumes: opts.volumes })],
       ['remove state', () => fsp.rm(containerFiles.dir(id), { recursive: true, force: true })],
     ]);

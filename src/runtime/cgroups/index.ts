@@ -242,3 +242,19 @@ export async function cgroupExists(handle: CgroupHandle): Promise<boolean> {
   for (const dir of Object.values(handle.dirs)) if (await exists(join(dir, 'cgroup.procs'))) return true;
   return false;
 }
+
+/** Check, without creating anything, that this host can apply the limits (plan time: bad input leaves nothing behind). */
+export async function checkCgroupSupport(limits: CgroupLimits, layout: CgroupLayout = detectLayout()): Promise<void> {
+  const need = requiredControllers(limits);
+  if (layout.mode === 'v2') {
+    const available = ((await readText(join(layout.unified!, 'cgroup.controllers'))) ?? '').split(/\s+/);
+    for (const [c, flag] of need) if (!available.includes(c)) throw notAvailable(flag, c, `the cgroup v2 hierarchy at ${layout.unified}`);
+  } else {
+    for (const [c, flag] of need) if (!layout.v1[c]) throw notAvailable(flag, c, 'the cgroup v1 hierarchies of this host');
+    if (limits.memorySwap !== undefined && layout.v1.memory && !(await exists(join(layout.v1.memory, 'memory.memsw.limit_in_bytes')))) {
+      throw new TsdError('RESOURCE', 'cannot apply --memory-swap on this host: the kernel has no swap accounting', {
+        hint: 'boot with swapaccount=1, or leave --memory-swap out',
+      });
+    }
+  }
+}

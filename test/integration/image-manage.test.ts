@@ -3,7 +3,7 @@
  * and the runtime's API (resolveImage, listImages) against a temp --root.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync, readFileSync, rmSync, lstatSync, readlinkSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { buildImage, dockerSaveClassic, imageEnv, tar, type Entry, type ImageDef, type ImageEnv } from '../helpers/archives.js';
@@ -115,6 +115,28 @@ describe.skipIf(!isRoot)('image management', () => {
     const bad = await env.tsd(['import', env.write('bad.tgz', rootfs.subarray(0, 40)), 'bad']);
     expect({ code: bad.code, stderr: bad.stderr }).toMatchObject({ code: 125, stderr: expect.stringMatching(/^tsdocker: .*bad\.tgz: .*\nhint: /) });
     expect(env.store().tmp).toEqual([]);
+  });
+
+  it.each(['gnu', 'posix', 'ustar'])('imports what GNU tar writes in %s format', async (format) => {
+    const tree = join(env.base, `tree-${format}`);
+    const long = 'd'.repeat(60) + '/' + 'e'.repeat(60) + '/' + 'f'.repeat(30);
+    mkdirSync(join(tree, long), { recursive: true });
+    writeFileSync(join(tree, long, 'file'), 'deep');
+    writeFileSync(join(tree, 'suid'), 'x');
+    await run(['chmod', '4755', join(tree, 'suid')]);
+    await run(['ln', join(tree, 'suid'), join(tree, 'hard')]);
+    await run(['ln', '-s', 'suid', join(tree, 'sym')]);
+    const file = join(env.base, `${format}.tar`);
+    const t = await run(['tar', '-C', tree, `--format=${format}`, '--owner=0', '--group=0', '-cf', file, '.']);
+    expect(t.code).toBe(0);
+    const r = await env.tsd(['import', file, `gnutar:${format}`]);
+    expect(r.code).toBe(0);
+    setRoot(env.root);
+    const dir = (await resolveImage(`gnutar:${format}`)).layerDirs[0]!;
+    expect(readFileSync(join(dir, long, 'file'), 'utf8')).toBe('deep');
+    const suid = lstatSync(join(dir, 'suid'));
+    expect([suid.mode & 0o7777, suid.nlink]).toEqual([0o4755, 2]);
+    expect(readlinkSync(join(dir, 'sym'))).toBe('suid');
   });
 
   it('resolves images for the runtime by name, id and prefix', async () => {

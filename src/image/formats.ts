@@ -45,6 +45,21 @@ function blobName(st: Staged, digest: unknown): string {
   return `blobs/sha256/${m[1]}`;
 }
 
+const isStrList = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const isObj = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What is wrong with an image config's run settings (the `config` object), or undefined. */
+export function runConfigProblem(c: unknown): string | undefined {
+  if (c === undefined || c === null) return undefined;
+  if (!isObj(c)) return 'config is not an object';
+  const o = c as Record<string, unknown>;
+  for (const k of ['Env', 'Cmd', 'Entrypoint']) if (o[k] != null && !isStrList(o[k])) return `config.${k} is not a list of strings`;
+  for (const k of ['WorkingDir', 'User']) if (o[k] != null && typeof o[k] !== 'string') return `config.${k} is not a string`;
+  for (const k of ['ExposedPorts', 'Volumes', 'Labels']) if (o[k] != null && !isObj(o[k])) return `config.${k} is not an object`;
+  if (o.Labels != null && !Object.values(o.Labels as object).every((v) => typeof v === 'string')) return 'config.Labels has a non-string value';
+  return undefined;
+}
+
 /** Check a config and pair its diff-ids with the layer files. */
 function imageSpec(st: Staged, configSha: string, config: ImageConfigJson, layerFiles: string[], tags: string[]): ImageSpec {
   const diffIds = config.rootfs?.diff_ids;
@@ -54,6 +69,8 @@ function imageSpec(st: Staged, configSha: string, config: ImageConfigJson, layer
   if (diffIds.length !== layerFiles.length) {
     throw invalid(st.what, `image sha256:${configSha} lists ${diffIds.length} diff-ids but ${layerFiles.length} layers`);
   }
+  const problem = runConfigProblem(config.config);
+  if (problem) throw invalid(st.what, `image config sha256:${configSha}: ${problem}`);
   const repoTags: string[] = [];
   for (const t of tags) {
     try {

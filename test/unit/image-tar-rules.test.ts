@@ -72,3 +72,23 @@ describe('modes and limits', () => {
     expect(limits().maxBytes).toBeGreaterThan(1 << 30);
   });
 });
+
+describe('image run config', () => {
+  it('accepts what Docker writes, and nothing', async () => {
+    const { runConfigProblem } = await import('../../src/image/formats.js');
+    expect(runConfigProblem(undefined)).toBeUndefined();
+    expect(runConfigProblem(null)).toBeUndefined();
+    expect(runConfigProblem({ Env: ['A=1'], Cmd: ['sh'], Entrypoint: null, WorkingDir: '/', User: '1', ExposedPorts: { '80/tcp': {} }, Labels: { a: 'b' } })).toBeUndefined();
+  });
+  it.each([
+    [{ Cmd: 'sh' }, /Cmd is not a list/],
+    [{ Env: [1] }, /Env is not a list/],
+    [{ User: 0 }, /User is not a string/],
+    [{ Volumes: ['/data'] }, /Volumes is not an object/],
+    [{ Labels: { a: 1 } }, /non-string/],
+    [[], /not an object/],
+  ])('refuses %j', async (cfg, why) => {
+    const { runConfigProblem } = await import('../../src/image/formats.js');
+    expect(runConfigProblem(cfg)).toMatch(why);
+  });
+});

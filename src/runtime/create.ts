@@ -14,6 +14,7 @@ import { TsdError } from '../sys/errors.js';
 import { generateName, newContainerId, validateName } from './names.js';
 import { resolveProcess, resolveUser } from './options.js';
 import type { RunOptions } from './types.js';
+import { validateContainerResources } from './hooks.js';
 
 export async function createContainer(opts: RunOptions): Promise<ContainerConfig> {
   ensureLayout();
@@ -37,6 +38,7 @@ export async function createContainer(opts: RunOptions): Promise<ContainerConfig
     hostnameGiven: opts.hostname !== undefined,
   });
   const resources = { ...opts.resources, securityOpt: opts.securityOpt };
+  await validateContainerResources(resources, image); // resources: bad flags fail here, before anything exists
   return withLock('containers', async () => {
     const names = containerNames();
     if (name !== undefined && names.has(name)) {

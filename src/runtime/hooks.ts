@@ -5,6 +5,8 @@
 import type { ContainerConfig } from '../state/containers.js';
 import type { MountEntry } from '../rootfs/mounts.js';
 import type { Rlimit } from './spec.js';
+import { containerFiles } from '../state/containers.js';
+import * as res from './resources.js';
 
 export interface ImageView {
   id: string;
@@ -25,38 +27,34 @@ export interface PreparedResources {
   undo: () => Promise<void>;
 }
 
-export async function prepareContainerResources(config: ContainerConfig, _image: ImageView): Promise<PreparedResources> {
+export async function prepareContainerResources(config: ContainerConfig, image: ImageView): Promise<PreparedResources> {
   // resources: cgroups, volumes, seccomp and capabilities are prepared here (runtime/resources.ts)
-  const securityOpt = (config.resources.securityOpt as string[] | undefined) ?? [];
-  return {
-    mounts: [],
-    rlimits: [],
-    noNewPrivileges: securityOpt.some((o) => /^no-new-privileges(:true|=true)?$/.test(o)),
-    readonlyRootfs: false,
-    privileged: false,
-    undo: async () => {},
-  };
+  const plan = await res.planResources(config.resources as res.ResourceOptions, image);
+  return res.prepareResources(config.id, plan, image);
+}
+
+/** Validate the resource flags at create time (no side effects; TsdError exit 125). */
+export async function validateContainerResources(resources: Record<string, unknown>, image: ImageView): Promise<void> {
+  await res.planResources(resources as res.ResourceOptions, image);
 }
 
 /** The privileges a process in the container runs with (for exec: the same as the container's). */
 export function securityFor(config: ContainerConfig): Omit<PreparedResources, 'mounts' | 'undo' | 'readonlyRootfs'> {
   // resources: capabilities, seccomp and rlimits of an existing container are derived here
-  const securityOpt = (config.resources.securityOpt as string[] | undefined) ?? [];
-  return {
-    rlimits: [],
-    noNewPrivileges: securityOpt.some((o) => /^no-new-privileges(:true|=true)?$/.test(o)),
-    privileged: false,
-  };
+  return res.securityForExec(config.id, config.resources as res.ResourceOptions);
 }
 
-export async function joinContainerCgroups(_id: string, _pid: number): Promise<void> {
+export async function joinContainerCgroups(id: string, pid: number): Promise<void> {
   // resources: the container's first process joins its cgroups here, before `go`
+  await res.joinCgroups(id, pid);
 }
 
-export async function releaseContainerResources(_id: string, _opts: { removeVolumes: boolean }): Promise<void> {
+export async function releaseContainerResources(id: string, opts: { removeVolumes: boolean }): Promise<void> {
   // resources: cgroups and anonymous volumes are released here (runtime/resources.ts)
+  await res.releaseResources(id, opts);
 }
 
-export async function recordExitFacts(_id: string): Promise<void> {
+export async function recordExitFacts(id: string): Promise<void> {
   // resources: the OOM verdict is added to exit.json here (runtime/resources.ts)
+  await res.recordOomVerdict(containerFiles.exit(id), id);
 }

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { TsdError } from '../sys/errors.js';
 import { createUndoStack, runAll } from '../sys/undo.js';
-import { writeFileAtomic, rmIfExists } from '../sys/fs.js';
+import { writeFileAtomic, rmIfExists, readJsonIfExists, writeJsonAtomic } from '../sys/fs.js';
 import { log } from '../sys/log.js';
 import { withLock } from '../state/lock.js';
 import {
@@ -266,4 +266,31 @@ export async function releaseResources(id: string, opts: { removeVolumes: boolea
   }
   steps.push(['remove seccomp spec', () => rmIfExists(seccompFile(id))]);
   await runAll(steps);
+}
+
+/** The privileges of a further process in an existing container (`exec`): the container's own. */
+export function securityForExec(id: string, opts: ResourceOptions): {
+  rlimits: { resource: number; soft: number; hard: number }[];
+  capsMask: string;
+  noNewPrivileges: boolean;
+  seccompPath?: string;
+  privileged: boolean;
+} {
+  const security = planSecurity(opts);
+  const rlimits = planRlimits(opts.ulimit ?? [], { hostCaps: hostEffectiveCaps() });
+  const seccompPath = security.seccomp.kind !== 'unconfined' && existsSync(seccompFile(id)) ? seccompFile(id) : undefined;
+  return {
+    rlimits: rlimits.map(({ resource, soft, hard }) => ({ resource, soft, hard })),
+    capsMask: security.capsMask,
+    noNewPrivileges: security.noNewPrivileges,
+    seccompPath,
+    privileged: security.privileged,
+  };
+}
+
+/** After the exit, before release: add Docker's OOMKilled verdict to the exit record. */
+export async function recordOomVerdict(exitPath: string, id: string): Promise<void> {
+  const exit = await readJsonIfExists<Record<string, unknown>>(exitPath);
+  if (!exit || exit.oomKilled !== undefined) return;
+  await writeJsonAtomic(exitPath, { ...exit, oomKilled: await oomKilled(id) });
 }

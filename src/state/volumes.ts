@@ -123,3 +123,61 @@ export async function readResourceRecord(id: string): Promise<ResourceRecord | u
 export async function writeResourceRecord(id: string, rec: ResourceRecord): Promise<void> {
   await writeJsonAtomic(resourceFile(id), rec);
 }
+
+/** `volume create [NAME]`: a named volume (random name when none is given); existing ones are returned as is. */
+export async function createVolumeCommand(name: string | undefined, labels: Record<string, string>): Promise<VolumeRecord> {
+  const { withLock } = await import('./lock.js');
+  const { randomBytes } = await import('node:crypto');
+  return withLock('volumes', async () => (await ensureVolume(name ?? randomBytes(32).toString('hex'), { labels })).volume);
+}
+
+/** `volume rm`: refuses a volume any container (running or not) uses, as Docker does. */
+export async function removeVolumeCommand(name: string, opts: { force: boolean }): Promise<void> {
+  const { withLock } = await import('./lock.js');
+  await withLock('volumes', async () => {
+    if (!(await readVolume(name))) {
+      if (opts.force) return;
+      throw new TsdError('VOLUME_NOT_FOUND', `no such volume: ${name}`, { hint: 'see `tsdocker volume ls`' });
+    }
+    const users = (await volumeUsers()).get(name);
+    if (users?.length) {
+      throw new TsdError('VOLUME_IN_USE', `remove ${name}: volume is in use - [${users.join(', ')}]`, {
+        hint: 'remove the containers that use it first (tsdocker rm)',
+      });
+    }
+    await deleteVolume(name);
+  });
+}
+
+/** `volume prune`: unused anonymous volumes, or every unused volume with `all`. Returns the names and bytes freed. */
+export async function pruneVolumes(opts: { all: boolean }): Promise<{ names: string[]; bytes: number }> {
+  const { withLock } = await import('./lock.js');
+  return withLock('volumes', async () => {
+    const users = await volumeUsers();
+    const names: string[] = [];
+    let bytes = 0;
+    for (const v of await listVolumes()) {
+      if (users.get(v.Name)?.length || (!opts.all && !v.Anonymous)) continue;
+      bytes += await diskUsage(paths.volume(v.Name));
+      await deleteVolume(v.Name);
+      names.push(v.Name);
+    }
+    return { names, bytes };
+  });
+}
+
+async function diskUsage(dir: string): Promise<number> {
+  let total = 0;
+  let entries;
+  try {
+    entries = await fsp.readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += await diskUsage(p);
+    else total += (await fsp.lstat(p).catch(() => ({ size: 0 }))).size;
+  }
+  return total;
+}

@@ -14,6 +14,7 @@ import { register as rmi } from './rmi.js';
 import { register as tag } from './tag.js';
 import { register as network } from './network.js';
 import { register as port } from './port.js';
+import { register as volume } from './volume.js';
 
 type Register = (program: Command) => void;
 
@@ -28,6 +29,7 @@ const modules: Register[] = [
   exec,
   network,
   port,
+  volume,
 ];
 
 export function registerAll(program: Command): void {

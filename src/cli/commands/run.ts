@@ -89,7 +89,22 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--dns-search <domain>', 'DNS search domain (repeatable)', collect, [])
     .option('--add-host <host:ip>', 'add a line to /etc/hosts (repeatable)', collect, [])
     .option('--security-opt <opt>', 'security option, e.g. no-new-privileges (repeatable)', collect, [])
-    .option('-l, --label <key=value>', 'set metadata (repeatable)', collect, []);
+    .option('-l, --label <key=value>', 'set metadata (repeatable)', collect, [])
+    // resources flags (runtime/resources.ts)
+    .option('-m, --memory <bytes>', 'memory limit, e.g. 512m or 1g')
+    .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap')
+    .option('--cpus <number>', 'number of CPUs, e.g. 0.5')
+    .option('-c, --cpu-shares <number>', 'CPU shares (relative weight)')
+    .option('--cpuset-cpus <list>', 'CPUs the container may run on, e.g. 0-1 or 0,2')
+    .option('--pids-limit <number>', 'process limit (-1 for unlimited)')
+    .option('--ulimit <name=soft[:hard]>', 'ulimit, e.g. nofile=1024:2048 (repeatable)', collect, [])
+    .option('-v, --volume <[source:]target[:opts]>', 'bind mount a host path or mount a volume (repeatable)', collect, [])
+    .option('--mount <type=...,target=...>', 'mount: type=bind|volume|tmpfs,source=,target=,readonly (repeatable)', collect, [])
+    .option('--tmpfs <path[:opts]>', 'mount a tmpfs, e.g. /run:size=64m (repeatable)', collect, [])
+    .option('--read-only', "mount the container's root filesystem read-only")
+    .option('--cap-add <capability>', 'add a Linux capability, or ALL (repeatable)', collect, [])
+    .option('--cap-drop <capability>', 'drop a Linux capability, or ALL (repeatable)', collect, [])
+    .option('--privileged', "every capability the host allows, all devices, no seccomp, no masked paths");
 }
 
 export function register(program: Command): void {

@@ -1,11 +1,9 @@
 /** Where the native artefacts live: native/build beside dist/ (dev tree and installed tree alike). */
-import { fileURLToPath } from 'node:url';
-import { join, dirname } from 'node:path';
-
-const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { join } from 'node:path';
+import { projectDir } from '../sys/project.js';
 
 export function nativeDir(): string {
-  return process.env.TSDOCKER_NATIVE_DIR ?? join(projectRoot, 'native', 'build');
+  return process.env.TSDOCKER_NATIVE_DIR ?? join(projectDir(), 'native', 'build');
 }
 
 export function nativeLibPath(): string {
@@ -16,6 +14,4 @@ export function monitorPath(): string {
   return join(nativeDir(), 'tsdocker-monitor');
 }
 
-export function projectDir(): string {
-  return projectRoot;
-}
+export { projectDir };

@@ -5,9 +5,9 @@
  * its log in <run>/dnsd.log, and exits by itself when no user network has containers.
  */
 import { spawn } from 'node:child_process';
+import { distFile } from '../sys/project.js';
 import { openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rootDir } from '../state/paths.js';
 import { log } from '../sys/log.js';
@@ -49,7 +49,7 @@ export async function ensureDns(gateway: string): Promise<void> {
   if (!pid || !daemonPid()) {
     mkdirSync(dirname(netFiles.dnsLog()), { recursive: true });
     const out = openSync(netFiles.dnsLog(), 'a');
-    const script = join(dirname(fileURLToPath(import.meta.url)), 'dnsd.js');
+    const script = distFile('net', 'dnsd.js');
     const child = spawn(process.execPath, [script, rootDir()], { detached: true, stdio: ['ignore', out, out] });
     child.unref();
     closeSync(out);

@@ -3,19 +3,15 @@
  * a copy of that content. The merge of the image layers happens in a helper process in a
  * private mount namespace (copyup-helper.ts), never on the host and never on a Node thread.
  */
-import { existsSync, mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { exec } from '../sys/exec.js';
+import { distFile } from '../sys/project.js';
 import { TsdError, errorMessage } from '../sys/errors.js';
 
 function helperPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const beside = join(here, 'copyup-helper.js');
-  if (existsSync(beside)) return beside;
-  // running from the TypeScript sources (tests): the compiled helper lives in dist/
-  return join(here, '..', '..', 'dist', 'rootfs', 'copyup-helper.js');
+  return distFile('rootfs', 'copyup-helper.js');
 }
 
 export function isEmptyDir(dir: string): boolean {

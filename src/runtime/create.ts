@@ -68,13 +68,18 @@ export async function createContainer(opts: RunOptions): Promise<ContainerConfig
       resources,
       labels: opts.labels,
     };
-    const dirs = createContainerDir(id);
-    try {
-      await writeConfig(config);
-    } catch (err) {
-      rmSync(dirs.dir, { recursive: true, force: true });
-      throw err;
-    }
-    return config;
+    // rmi checks container records under the images lock: hold it while the record
+    // appears, so an image can never lose its layers to an rmi racing this create
+    return withLock('images', async () => {
+      await resolveImage(image.id);
+      const dirs = createContainerDir(id);
+      try {
+        await writeConfig(config);
+      } catch (err) {
+        rmSync(dirs.dir, { recursive: true, force: true });
+        throw err;
+      }
+      return config;
+    });
   });
 }

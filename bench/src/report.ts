@@ -13,12 +13,13 @@ export interface Report {
   results: Results;
 }
 
-function cellText(c: Cell | undefined, foot: (reason: string) => string): string {
+function cellText(c: Cell | undefined, unit: string, foot: (reason: string) => string): string {
   if (!c) return '';
   if ('skipped' in c) return `skipped${foot(c.skipped)}`;
   const s = c.summary;
-  if (s.n <= 1 || s.min === s.max) return fmt(s.median);
-  return `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
+  const f = unit === 'count' ? (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '—') : fmt;
+  if (s.n <= 1 || s.min === s.max) return f(s.median);
+  return `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
 }
 
 function ratio(a: Cell | undefined, b: Cell | undefined): string {
@@ -48,7 +49,7 @@ export function renderTable(r: Report): string {
     if (!cols.some((c) => f.cells[c])) continue;
     const row = [f.label, f.unit];
     for (const c of cols) {
-      row.push(cellText(f.cells[c], foot));
+      row.push(cellText(f.cells[c], f.unit, foot));
       if (c !== 'tsdocker' && cols.includes('tsdocker')) row.push(ratio(f.cells.tsdocker, f.cells[c]));
     }
     rows.push(row);

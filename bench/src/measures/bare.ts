@@ -19,7 +19,8 @@ export async function bareFigures(res: Results, plan: NetPlan): Promise<void> {
       const ends: number[] = [];
       for (const [i, addr] of ['198.51.100.2', '198.51.100.3'].entries()) {
         const h = background(sb.enter(['unshare', '--net', 'sleep', 'infinity']));
-        for (let k = 0; k < 100 && netNsOf(h.pid) === netNsOf(sb.pid); k++) await sleep(10);
+        const outer = new Set([netNsOf('self'), netNsOf(sb.pid)]);
+        for (let k = 0; k < 200 && outer.has(netNsOf(h.pid)); k++) await sleep(10);
         await sb.sh(['ip', 'link', 'add', `tsdb-v${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(h.pid)]);
         await sb.sh(['ip', 'link', 'set', `tsdb-v${i}`, 'master', 'tsdb-br0', 'up']);
         const inside = ['nsenter', `--net=/proc/${h.pid}/ns/net`, '--', 'ip'];

@@ -26,8 +26,9 @@ export async function burstFigures(res: Results, rt: Runtime, n: number, helpers
   const names = Array.from({ length: n }, (_, i) => `tsdb-burst-${i}`);
   const before = await snapshot(rt.sandbox);
   let launched = false;
+  let allRan = false;
   await attempt(res, ['burst.wall', 'burst.distinct'], col, async () => {
-    const coll = background(rt.sandbox.enterNet([process.execPath, join(helpers, 'collector.mjs'), String(PORT), String(n), '300000']), undefined, true);
+    const coll = background(rt.sandbox.enterNet([process.execPath, join(helpers, 'collector.mjs'), String(PORT), String(n), '180000']), undefined, true);
     try {
       const lines = createInterface({ input: coll.child.stdout! });
       const it = lines[Symbol.asyncIterator]();
@@ -40,23 +41,26 @@ export async function burstFigures(res: Results, rt: Runtime, n: number, helpers
       const runs = Promise.all(
         names.map((name) => run(rt.runArgv({ name, detach: true, net: 'bridge', cmd: ['sh', '-c', SCRIPT] }), { timeoutMs: 300_000 })),
       );
+      // a failed `run -d` ends the wait at once: its container will never answer
+      const failedRuns = runs.then((rs) => rs.filter((r) => r.code !== 0));
+      const failedEarly = failedRuns.then((f) => (f.length ? ('failed' as const) : new Promise<never>(() => undefined)));
       for (;;) {
-        const next = await it.next();
-        if (next.done) break;
+        const next = await Promise.race([it.next(), failedEarly]);
+        if (next === 'failed' || next.done) break;
         seen.add(next.value);
         if (seen.size >= n) {
           wall = Number(process.hrtime.bigint() - t0) / 1e6;
           break;
         }
       }
-      const results = await runs;
-      const failed = results.filter((r) => r.code !== 0);
+      const failed = await failedRuns;
       if (failed.length) {
         const why = (failed[0]?.stderr ?? '').trim().split('\n').slice(-1)[0] ?? '';
         throw new Error(`${failed.length}/${n} run -d failed: ${why}`);
       }
+      allRan = true;
       put(res, 'burst.distinct', col, summarize([seen.size], 'count'));
-      if (!Number.isFinite(wall)) throw new Error(`only ${seen.size}/${n} containers answered within 300 s`);
+      if (!Number.isFinite(wall)) throw new Error(`only ${seen.size}/${n} containers answered within 180 s`);
       log(`${col} burst: ${n} answered in ${wall.toFixed(0)} ms from ${seen.size} addresses`);
       put(res, 'burst.wall', col, summarize([wall], 'ms'));
     } finally {
@@ -64,6 +68,10 @@ export async function burstFigures(res: Results, rt: Runtime, n: number, helpers
     }
   });
   if (!launched) return;
+  if (!allRan) {
+    await removeAll(rt, names).catch(() => undefined);
+    return;
+  }
   await attempt(res, ['teardown.rm', 'teardown.left'], col, async () => {
     const ms = await removeAll(rt, names);
     put(res, 'teardown.rm', col, summarize([ms], 'ms'));

@@ -5,17 +5,14 @@ import { run } from '../proc.js';
 import { ipv4Of, removeAll, startOne } from './containers.js';
 import { rtt, throughput, withServer, type NetPlan } from './iperf.js';
 
-/** The sandbox's own address (a dummy link), the "host address" a published port is reached on. */
+/** The sandbox's own non-loopback address (on lo), the "host address" a published port is reached on. */
 export const HOST_ADDR = '203.0.113.1';
 const PUB_PORT = 15201;
 
 async function addHostAddr(rt: Runtime): Promise<void> {
-  const sh = rt.sandbox.sh;
-  const have = await run(rt.sandbox.enter(['ip', 'link', 'show', 'tsdb-host0']));
-  if (have.code === 0) return;
-  await sh(['ip', 'link', 'add', 'tsdb-host0', 'type', 'dummy']);
-  await sh(['ip', 'addr', 'add', `${HOST_ADDR}/32`, 'dev', 'tsdb-host0']);
-  await sh(['ip', 'link', 'set', 'tsdb-host0', 'up']);
+  const have = await run(rt.sandbox.enter(['ip', '-4', '-o', 'addr', 'show', 'dev', 'lo']));
+  if (have.stdout.includes(`${HOST_ADDR}/`)) return;
+  await rt.sandbox.sh(['ip', 'addr', 'add', `${HOST_ADDR}/32`, 'dev', 'lo']);
 }
 
 export async function netFigures(res: Results, rt: Runtime, plan: NetPlan): Promise<void> {

@@ -50,7 +50,10 @@ export async function scaleFigures(res: Results, rt: Runtime, levels: number[], 
     }
   } finally {
     await attempt(res, ['teardown.rmAll'], col, async () => {
-      if (!names.length) throw new Error('no idle containers were started');
+      if (!perPss.length) {
+        await removeAll(rt, names).catch(() => undefined);
+        throw new Error('no level of idle containers could be started');
+      }
       const ms = await removeAll(rt, names);
       put(res, 'teardown.rmAll', col, summarize([ms], 'ms'));
       const left = diff(before, await snapshot(rt.sandbox));

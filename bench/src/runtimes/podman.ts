@@ -2,7 +2,11 @@
  * Podman as a peer: storage, run state and tmp in a temp dir; every podman command runs
  * inside a throwaway network + mount namespace whose /run/netns, /var/lib/cni and /dev/shm
  * are private tmpfs, so its CNI rules, leases and locks never reach the real host.
+ * ULIMITS: podman's defaults for root (nofile 1048576, nproc 4194304) are above what this
+ * VM lets runc set (no CAP_SYS_RESOURCE: "error setting rlimit type 7/6: operation not
+ * permitted"); 1024 is what `runc spec` sets too.
  */
+const ULIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { log } from '../log.js';
@@ -24,7 +28,7 @@ export async function openPodman(image: ImageArchive): Promise<Runtime> {
     '--events-backend', 'file',
   ];
   const close = async (): Promise<string[]> => {
-    await run(sandbox.enter([...cli, 'rm', '-f', '--all']), { timeoutMs: 300_000 });
+    await run(sandbox.enter([...cli, 'rm', '-f', '-t', '0', '--all']), { timeoutMs: 300_000 });
     return sandbox.close();
   };
   try {
@@ -37,8 +41,8 @@ export async function openPodman(image: ImageArchive): Promise<Runtime> {
       name: 'podman',
       version,
       sandbox,
-      runArgv: (spec) => sandbox.enter([...cli, 'run', '--pull', 'never', ...runFlags(spec), image.ref, ...spec.cmd]),
-      rmArgv: (names) => sandbox.enter([...cli, 'rm', '-f', ...names]),
+      runArgv: (spec) => sandbox.enter([...cli, 'run', '--pull', 'never', ...ULIMITS, ...runFlags(spec), image.ref, ...spec.cmd]),
+      rmArgv: (names) => sandbox.enter([...cli, 'rm', '-f', '-t', '0', ...names]),
       close,
     };
   } catch (err) {

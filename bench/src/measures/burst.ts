@@ -12,7 +12,7 @@ import { attempt, put, type Results } from '../results.js';
 import type { Runtime } from '../runtimes/types.js';
 import { summarize } from '../stats.js';
 import { removeAll } from './containers.js';
-import { diff, snapshot } from './leftovers.js';
+import { describe, settle, snapshot } from './leftovers.js';
 
 const PORT = 17777;
 const SCRIPT =
@@ -76,8 +76,8 @@ export async function burstFigures(res: Results, rt: Runtime, n: number, helpers
     const ms = await removeAll(rt, names);
     put(res, 'teardown.rm', col, summarize([ms], 'ms'));
     log(`${col}: rm -f of ${n} took ${ms.toFixed(0)} ms`);
-    const left = diff(before, await snapshot(rt.sandbox));
-    put(res, 'teardown.left', col, summarize([left.count], 'count'), left.detail);
-    if (left.count) log(`${col}: left behind after rm -f: ${left.detail}`);
+    const left = await settle(rt.sandbox, before);
+    put(res, 'teardown.left', col, summarize([left.atReturn.count], 'count'), describe(left));
+    if (left.atReturn.count) log(`${col}: after rm -f: ${describe(left)}`);
   });
 }

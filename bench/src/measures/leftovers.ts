@@ -1,5 +1,5 @@
 /** What a runtime leaves behind in its sandbox: links, nft tables, mounts, processes. */
-import { run } from '../proc.js';
+import { run, sleep } from '../proc.js';
 import { sandboxTree } from '../procfs.js';
 import type { Sandbox } from '../sandbox.js';
 import { mountsOf } from './containers.js';
@@ -51,4 +51,30 @@ export function diff(before: Snapshot, after: Snapshot): Leftovers {
     .map(([k, xs]) => `${xs.length} ${k} (${xs.slice(0, 4).join(', ')}${xs.length > 4 ? ', …' : ''})`)
     .join('; ');
   return { count, detail: detail || 'nothing left' };
+}
+
+export interface Settled {
+  /** what was left the moment the removal command returned */
+  atReturn: Leftovers;
+  /** ...and after waiting for it to go (at most maxMs) */
+  settled: Leftovers;
+  settleMs: number;
+}
+
+/** Checks right away, then waits up to maxMs for late teardown (monitors, helpers) to finish. */
+export async function settle(sb: Sandbox, before: Snapshot, maxMs = 10_000): Promise<Settled> {
+  const t0 = Date.now();
+  const atReturn = diff(before, await snapshot(sb));
+  let settled = atReturn;
+  while (settled.count > 0 && Date.now() - t0 < maxMs) {
+    await sleep(250);
+    settled = diff(before, await snapshot(sb));
+  }
+  return { atReturn, settled, settleMs: Date.now() - t0 };
+}
+
+export function describe(s: Settled): string {
+  if (s.atReturn.count === 0) return 'nothing left';
+  const later = s.settled.count === 0 ? `all gone ${(s.settleMs / 1000).toFixed(1)} s later` : `still there ${(s.settleMs / 1000).toFixed(0)} s later: ${s.settled.detail}`;
+  return `when rm -f returned: ${s.atReturn.detail}; ${later}`;
 }

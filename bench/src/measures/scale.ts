@@ -10,7 +10,7 @@ import { attempt, put, type Results } from '../results.js';
 import type { Runtime } from '../runtimes/types.js';
 import { summarize, type Plan } from '../stats.js';
 import { removeAll } from './containers.js';
-import { diff, snapshot } from './leftovers.js';
+import { describe, settle, snapshot } from './leftovers.js';
 import { startLatency } from './start.js';
 
 const MiB = 1024;
@@ -55,9 +55,9 @@ export async function scaleFigures(res: Results, rt: Runtime, levels: number[], 
         throw new Error('no level of idle containers could be started');
       }
       const ms = await removeAll(rt, names);
-      put(res, 'teardown.rmAll', col, summarize([ms], 'ms'));
-      const left = diff(before, await snapshot(rt.sandbox));
-      log(`${col}: rm -f of ${names.length} took ${ms.toFixed(0)} ms; ${left.detail}`);
+      const left = await settle(rt.sandbox, before);
+      put(res, 'teardown.rmAll', col, summarize([ms], 'ms'), describe(left));
+      log(`${col}: rm -f of ${names.length} took ${ms.toFixed(0)} ms; ${describe(left)}`);
     });
   }
 }

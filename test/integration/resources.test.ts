@@ -109,6 +109,25 @@ describe('cpu', () => {
   });
 });
 
+describe('stats', () => {
+  it('stats --no-stream shows CPU %, memory use/limit and pids from the cgroup', async () => {
+    const r = await tsd(['run', '-d', '--name', 'st', '--cpus', '0.5', '-m', '64m', 'busybox', 'sh', '-c', 'sleep 60 & while :; do :; done']);
+    expect(r.code, r.stderr).toBe(0);
+    await sleep(300);
+    const json = await tsd(['stats', '--no-stream', '--format', 'json', 'st']);
+    expect(json.code, json.stderr).toBe(0);
+    const row = JSON.parse(json.stdout.trim());
+    expect(row).toMatchObject({ id: r.stdout.trim(), name: 'st', memLimit: 64 << 20, pids: 2 });
+    expect(row.cpuPercent).toBeGreaterThan(30);
+    expect(row.cpuPercent).toBeLessThan(70);
+    expect(row.memUsage).toBeGreaterThan(0);
+    const tbl = await tsd(['stats', '--no-stream']);
+    expect(tbl.stdout.split('\n')[0]).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+PIDS$/);
+    expect(tbl.stdout).toMatch(/ st\s+\d+\.\d\d%\s+[\d.]+[KMG]?i?B \/ 64MiB\s+[\d.]+%\s+2$/m);
+    expect((await tsd(['rm', '-f', 'st'])).code).toBe(0);
+  });
+});
+
 describe('ulimits', () => {
   it('--ulimit sets soft and hard limits inside the container', async () => {
     const r = await tsd(['run', '--rm', '--ulimit', 'nofile=100:200', '--ulimit', 'core=0', 'busybox', 'sh', '-c', 'ulimit -n; ulimit -Hn; ulimit -c']);

@@ -15,6 +15,7 @@ import { register as tag } from './tag.js';
 import { register as network } from './network.js';
 import { register as port } from './port.js';
 import { register as volume } from './volume.js';
+import { register as stats } from './stats.js';
 
 type Register = (program: Command) => void;
 
@@ -30,6 +31,7 @@ const modules: Register[] = [
   network,
   port,
   volume,
+  stats,
 ];
 
 export function registerAll(program: Command): void {

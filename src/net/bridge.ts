@@ -110,6 +110,21 @@ export interface VethRequest {
   defaultRoute: boolean;
 }
 
+/**
+ * br_netfilter (loaded where Docker runs, and on this machine) sends bridged frames through
+ * the IP hooks: a container's packet DNATed back to itself is then bridged, not routed, and
+ * the bridge never sends a frame out of the port it came in on unless that port has
+ * hairpin mode (moby#6810). Without br_netfilter the packet is routed and needs nothing, and
+ * hairpin mode would echo every broadcast back to its sender, so it is set only when needed.
+ */
+export function brNetfilterActive(): boolean {
+  try {
+    return readFileSync('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8').trim() === '1';
+  } catch {
+    return false;
+  }
+}
+
 /** veth into the bridge, address, up, default route: two batched `ip` runs. */
 export async function attachVeth(req: VethRequest): Promise<void> {
   const { net, hostIf, ifname, pid } = req;
@@ -118,6 +133,7 @@ export async function attachVeth(req: VethRequest): Promise<void> {
     input: [
       `link add name ${hostIf} mtu ${net.mtu} type veth peer name ${ifname} mtu ${net.mtu} netns ${pid}`,
       `link set ${hostIf} master ${net.bridge} up`,
+      ...(brNetfilterActive() ? [`link set ${hostIf} type bridge_slave hairpin on`] : []),
       '',
     ].join('\n'),
   });

@@ -11,6 +11,7 @@ import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
 import { attachVeth, deleteLink, hostIfname, linkExists } from './bridge.js';
 import { allocate, release } from './ipam.js';
+import { allowBridgeThroughForward } from './compat.js';
 import { ensureDns } from './dns.js';
 import { defaultNetworkLocked, ensureInfra, releaseDefaultIfIdle } from './networks.js';
 import { DEFAULT_NETWORK, NET_LOCK, findNetwork, listNetworks, netFiles, removeEndpoint, saveEndpoint, type NetworkRecord } from './store.js';
@@ -47,6 +48,8 @@ async function reserve(req: EndpointRequest): Promise<{ net: NetworkRecord; ip: 
   return withLock(NET_LOCK, async () => {
     const net = req.network === DEFAULT_NETWORK ? await defaultNetworkLocked() : findNetwork(req.network);
     if (!(await linkExists(net.bridge))) await ensureInfra(net);
+    // Docker may have started since the bridge was made: its FORWARD policy DROP is checked per attach (~1.5 ms)
+    else await allowBridgeThroughForward(net.bridge);
     const hostIf = hostIfname(req.containerId, net.id);
     const ip = allocate(net, req.containerId, req.ifname, req.ip);
     saveEndpoint(net.id, {

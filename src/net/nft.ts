@@ -5,7 +5,7 @@
  *   forward (filter):     ct status dnat accept; iifname/oifname vmap @netfwd -> net-<id12>
  *   prerouting/output:    fib daddr type local  meta l4proto . th dport vmap @ports -> ctr-<id12>
  *   postrouting (nat):    loopback sources leaving through our bridges: masquerade;
- *                         iifname vmap @netnat -> nat-<id12> (masquerade out, hairpin)
+ *                         iifname/oifname vmap @netnat -> nat-<id12> (masquerade out, hairpin)
  *
  * A network's chains are net-<12 hex of its id> and nat-<…>; a container's DNAT chain is
  * ctr-<12 hex of its id>. Teardown lists the table once and removes exactly what carries
@@ -48,6 +48,8 @@ export function baseScript(): string[] {
     `flush chain ${T} postrouting`,
     `add rule ${T} postrouting oifname @bridges ip saddr 127.0.0.0/8 masquerade`,
     `add rule ${T} postrouting iifname vmap @netnat`,
+    // br_netfilter bridges (not routes) a DNATed hairpin packet, and then postrouting has no iif
+    `add rule ${T} postrouting oifname vmap @netnat`,
   ];
 }
 
@@ -73,7 +75,7 @@ export function networkScript(net: NetworkRecord, allBridges: string[]): string[
     lines.push(`add rule ${T} ${xc} oifname != ${br} masquerade`);
   }
   // hairpin: a container reaching a published port on its own network
-  lines.push(`add rule ${T} ${xc} oifname ${br} ct status dnat masquerade`);
+  lines.push(`add rule ${T} ${xc} oifname ${br} ip saddr ${net.subnet} ct status dnat masquerade`);
   lines.push(`add element ${T} netfwd { ${br} : jump ${nc} }`);
   lines.push(`add element ${T} netnat { ${br} : jump ${xc} }`);
   return lines;

@@ -50,6 +50,7 @@ export async function createWorld(sb: Sandbox, hostIp = '203.0.113.1', ip = '203
     sh: (argv, opts) => run([...enter, ...argv], opts),
     spawn(argv) {
       const c = spawn(enter[0]!, [...enter.slice(1), ...argv], { stdio: 'pipe' });
+      output(c);
       children.push(c);
       return c;
     },
@@ -80,21 +81,29 @@ export function nodeArgv(script: string, args: string[]): string[] {
   return [process.execPath, '-e', script, ...args];
 }
 
-/** Wait until a spawned process printed `text` on stdout. */
-export function waitOutput(c: ChildProcess, text: string, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const t = setTimeout(() => reject(new Error(`no "${text}" in: ${buf}`)), timeoutMs);
-    const on = (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes(text)) {
-        clearTimeout(t);
-        c.stdout!.off('data', on);
-        resolve(buf);
-      }
-    };
-    c.stdout!.on('data', on);
-  });
+const outputs = new WeakMap<ChildProcess, { buf: string }>();
+
+/** Everything a spawned process printed on stdout so far (collection starts at the first call). */
+export function output(c: ChildProcess): { buf: string } {
+  let o = outputs.get(c);
+  if (!o) {
+    const rec = { buf: '' };
+    c.stdout!.on('data', (d: Buffer) => (rec.buf += d.toString()));
+    outputs.set(c, rec);
+    o = rec;
+  }
+  return o;
+}
+
+/** Wait until a spawned process has printed `text` on stdout (at any time since it started). */
+export async function waitOutput(c: ChildProcess, text: string, timeoutMs = 5000): Promise<string> {
+  const o = output(c);
+  const deadline = Date.now() + timeoutMs;
+  while (!o.buf.includes(text)) {
+    if (Date.now() > deadline) throw new Error(`no "${text}" in: ${o.buf}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return o.buf;
 }
 
 const UDP_ECHO_C = `

@@ -1,0 +1,182 @@
+/**
+ * Bridge networking end to end, through the CLI, in a sandbox host plus a "world" namespace
+ * (203.0.113.0/24): default bridge, NAT, published TCP/UDP ports (outside, 127.0.0.1, the
+ * host's own address, hairpin), port conflicts, and that everything is gone afterwards.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { createSandbox, hostSnapshot, BUSYBOX_TAR, type Sandbox } from '../helpers/sandbox.js';
+import { createWorld, buildUdpEcho, nodeArgv, TCP_WHO, UDP_ASK, waitOutput, type World } from '../helpers/netns.js';
+
+let sb: Sandbox;
+let world: World;
+let udpecho: { path: string; cleanup: () => void };
+let before: { nft: string; links: string };
+const realBefore = { snap: hostSnapshot(), nft: execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8' }) };
+
+async function sandboxState(): Promise<{ nft: string; links: string }> {
+  const nft = (await sb.sh(['nft', 'list', 'ruleset'])).stdout;
+  const links = (await sb.sh(['ip', '-o', 'link', 'show'])).stdout
+    .split('\n')
+    .map((l) => l.split(':')[1]?.trim() ?? '')
+    .filter(Boolean)
+    .sort()
+    .join('\n');
+  return { nft, links };
+}
+
+async function ok(args: string[]): Promise<string> {
+  const r = await sb.tsd(args);
+  if (r.code !== 0) throw new Error(`tsdocker ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Retry a command until its stdout is `want` (servers in fresh containers need a moment to bind). */
+async function until(fn: () => Promise<{ stdout: string }>, want: string, ms = 4000): Promise<string> {
+  const deadline = Date.now() + ms;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = (await fn()).stdout;
+    if (last === want) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return last;
+}
+
+async function ipOf(name: string, idx = 0): Promise<string> {
+  const j = JSON.parse(await ok(['inspect', name])) as { NetworkSettings: { endpoints: { ip: string }[] } }[];
+  return j[0]!.NetworkSettings.endpoints[idx]!.ip;
+}
+
+beforeAll(async () => {
+  sb = await createSandbox('tsd-net');
+  world = await createWorld(sb);
+  udpecho = buildUdpEcho();
+  before = await sandboxState();
+  await ok(['load', '-i', BUSYBOX_TAR]);
+});
+
+afterAll(async () => {
+  await sb?.close();
+  await world?.close();
+  udpecho?.cleanup();
+});
+
+describe('default bridge', () => {
+  it('container to container by IP, and to the outside through NAT (the outside sees the host address)', async () => {
+    await ok(['run', '-d', '--name', 'a1', 'busybox', 'sleep', '300']);
+    const ip = await ipOf('a1');
+    expect(ip).toMatch(/^172\.\d+\.0\.\d+$/);
+    const ping = await sb.tsd(['run', '--rm', 'busybox', 'ping', '-c', '1', '-W', '2', ip]);
+    expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+
+    const who = world.spawn(nodeArgv(TCP_WHO, ['9000']));
+    await waitOutput(who, 'listening');
+    const r = await sb.tsd(['run', '--rm', 'busybox', 'sh', '-c', 'nc -w 3 203.0.113.2 9000 </dev/null']);
+    expect(r.stdout, JSON.stringify(r) + (await sb.sh(['nft', 'list', 'ruleset'])).stdout + (await sb.sh(['ip', 'r'])).stdout).toContain('hello');
+    const seen = await waitOutput(who, '203.');
+    expect(seen).toContain('203.0.113.1');
+    expect(seen).not.toContain('172.');
+    who.kill('SIGKILL');
+    await ok(['rm', '-f', 'a1']);
+  });
+
+  it('publishes a TCP port: from the outside, from the host via 127.0.0.1 and its own address, and by hairpin', async () => {
+    await ok(['run', '-d', '--name', 'web', '-p', '8080:80', '-p', '80', 'busybox', 'sh', '-c', 'echo hi-from-web >/tmp/index.html; exec httpd -f -p 80 -h /tmp']);
+    const fromWorld = await until(() => world.sh(['busybox', 'wget', '-qO-', 'http://203.0.113.1:8080/'], { timeoutMs: 2000 }).catch(() => ({ stdout: '' })), 'hi-from-web\n');
+    expect(fromWorld).toBe('hi-from-web\n');
+    const fromLoopback = await sb.sh(['busybox', 'wget', '-qO-', 'http://127.0.0.1:8080/']);
+    expect(fromLoopback.stdout).toBe('hi-from-web\n');
+    const fromOwnAddr = await sb.sh(['busybox', 'wget', '-qO-', 'http://203.0.113.1:8080/']);
+    expect(fromOwnAddr.stdout).toBe('hi-from-web\n');
+    const hairpin = await sb.tsd(['exec', 'web', 'wget', '-qO-', 'http://203.0.113.1:8080/']);
+    expect(hairpin.stdout, hairpin.stderr).toBe('hi-from-web\n');
+    const neighbour = await sb.tsd(['run', '--rm', 'busybox', 'wget', '-qO-', 'http://203.0.113.1:8080/']);
+    expect(neighbour.stdout).toBe('hi-from-web\n');
+
+    const port = await ok(['port', 'web']);
+    expect(port).toContain('80/tcp -> 0.0.0.0:8080');
+    const auto = /80\/tcp -> 0\.0\.0\.0:(\d+)/.exec(port.split('\n').find((l) => !l.includes(':8080')) ?? '');
+    expect(auto).not.toBeNull();
+    expect(Number(auto![1])).toBeGreaterThanOrEqual(32768);
+    const viaAuto = await world.sh(['busybox', 'wget', '-qO-', `http://203.0.113.1:${auto![1]}/`]);
+    expect(viaAuto.stdout).toBe('hi-from-web\n');
+    expect(await ok(['port', 'web', '80/tcp'])).toContain('0.0.0.0:');
+    expect(await ok(['ps'])).toContain('0.0.0.0:8080->80/tcp');
+
+    // a host port already taken: by a container, or by a process of the host
+    const taken = await sb.tsd(['run', '-d', '--name', 'web2', '-p', '8080:80', 'busybox', 'sleep', '30']);
+    expect(taken.code).toBe(125);
+    expect(taken.stderr).toMatch(/8080.*already allocated/);
+    const hostSrv = (await import('node:child_process')).spawn(sb.enter[0]!, [...sb.enter.slice(1), ...nodeArgv(TCP_WHO, ['7070'])], { stdio: 'pipe' });
+    await waitOutput(hostSrv, 'listening');
+    const busy = await sb.tsd(['run', '-d', '-p', '7070:80', 'busybox', 'sleep', '30']);
+    hostSrv.kill('SIGKILL');
+    expect(busy.code).toBe(125);
+    expect(busy.stderr).toMatch(/7070.*already allocated.*host/);
+    const running = await ok(['ps', '-q']);
+    expect(running.trim().split('\n')).toHaveLength(1);
+    await ok(['rm', '-f', 'web']);
+    // the port is free again at once
+    await ok(['run', '-d', '--name', 'web3', '-p', '8080:80', 'busybox', 'sleep', '30']);
+    await ok(['rm', '-f', 'web3']);
+  });
+
+  it('publishes a UDP port: from the outside and from the host via 127.0.0.1', async () => {
+    await ok(['run', '-d', '--name', 'udp', '-v', `${udpecho.path}:/udpecho:ro`, '-p', '5353:5353/udp', 'busybox', '/udpecho', '5353']);
+    const fromWorld = await world.sh(nodeArgv(UDP_ASK, ['203.0.113.1', '5353', 'hello']));
+    expect(fromWorld.stdout, fromWorld.stderr).toBe('hello echo');
+    const fromHost = await sb.sh(nodeArgv(UDP_ASK, ['127.0.0.1', '5353', 'local']));
+    expect(fromHost.stdout, fromHost.stderr).toBe('local echo');
+    expect(await ok(['port', 'udp'])).toContain('5353/udp -> 0.0.0.0:5353');
+    await ok(['rm', '-f', 'udp']);
+  });
+
+  it('refuses bad -p and --ip on the default bridge with one line and exit 125, creating nothing', async () => {
+    for (const [args, msg] of [
+      [['-p', '70000:80'], /between 1 and 65535/],
+      [['-p', 'abc'], /invalid publish spec/],
+      [['-p', '1:2:3:4'], /invalid publish spec/],
+      [['-p', '8000-8002:80-81'], /differ in length/],
+      [['-p', '80/sctp'], /protocol/],
+      [['--ip', '172.17.0.9'], /user defined networks only/],
+      [['--network', 'nosuchnet'], /network nosuchnet not found/],
+      [['--dns', 'x.y'], /not an ip address/],
+      [['--add-host', 'foo'], /--add-host/],
+    ] as const) {
+      const r = await sb.tsd(['run', '--rm', ...args, 'busybox', 'true']);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(125);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('tsdocker:'))).toHaveLength(1);
+    }
+    expect((await ok(['ps', '-aq'])).trim()).toBe('');
+  });
+
+  it('with the iptables FORWARD policy DROP (Docker on the host), tsdocker traffic passes narrowly and its rules go with the network', async () => {
+    const ipt = async () => (await sb.sh(['iptables', '-S', 'FORWARD'])).stdout;
+    await sb.sh(['iptables', '-P', 'FORWARD', 'DROP']);
+    try {
+      const iptBefore = await ipt();
+      const who = world.spawn(nodeArgv(TCP_WHO, ['9001']));
+      await waitOutput(who, 'listening');
+      const r = await sb.tsd(['run', '--rm', 'busybox', 'sh', '-c', 'nc -w 3 203.0.113.2 9001 </dev/null']);
+      who.kill('SIGKILL');
+      expect(r.stdout).toContain('hello');
+      expect(r.stderr).toContain('FORWARD policy is DROP'); // said so
+      expect(await ipt()).toBe(iptBefore); // the default bridge went with its last container, and so did our rules
+      expect(iptBefore).toContain('-P FORWARD DROP'); // never changed the policy
+    } finally {
+      await sb.sh(['nft', 'delete', 'table', 'ip', 'filter']);
+    }
+  });
+
+  it('leaves the sandbox and the real host as it found them', async () => {
+    await sb.tsd(['rm', '-f', ...(await ok(['ps', '-aq'])).split('\n').filter(Boolean)]);
+    await new Promise((r) => setTimeout(r, 200));
+    const after = await sandboxState();
+    expect(after.links).toBe(before.links);
+    expect(after.nft).toBe(before.nft);
+    expect(hostSnapshot().links).toBe(realBefore.snap.links);
+    expect(execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8' })).toBe(realBefore.nft);
+  });
+});

@@ -8,7 +8,8 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { removeCgroupParent } from '../../src/runtime/cgroups/index.js';
 
 export const PROJECT = resolve(import.meta.dirname, '..', '..');
 export const CLI = join(PROJECT, 'bin', 'tsdocker');
@@ -74,13 +75,16 @@ export async function createSandbox(name = 'tsd-test'): Promise<Sandbox> {
   }
   const enter = ['nsenter', `--net=/proc/${holderPid}/ns/net`, `--mount=/proc/${holderPid}/ns/mnt`, '--'];
   execFileSync(enter[0]!, [...enter.slice(1), 'ip', 'link', 'set', 'lo', 'up']);
+  // container cgroups go under a parent of this sandbox's own, removed by close()
+  const cgroupParent = `tsdocker-test-${basename(root)}`;
+  const env = (e?: NodeJS.ProcessEnv) => ({ TSDOCKER_CGROUP_PARENT: cgroupParent, ...(e ?? process.env) });
   const sb: Sandbox = {
     root,
     holderPid,
     enter,
-    tsd: (args, opts) => run([...enter, process.execPath, CLI, '--root', root, ...args], opts),
+    tsd: (args, opts) => run([...enter, process.execPath, CLI, '--root', root, ...args], { ...opts, env: env(opts?.env) }),
     sh: (argv, opts) => run([...enter, ...argv], opts),
-    spawnTsd: (args) => spawn(enter[0]!, [...enter.slice(1), process.execPath, CLI, '--root', root, ...args], { stdio: 'pipe' }),
+    spawnTsd: (args) => spawn(enter[0]!, [...enter.slice(1), process.execPath, CLI, '--root', root, ...args], { stdio: 'pipe', env: env() }),
     async close() {
       try {
         const ids = await sb.tsd(['ps', '-aq']);
@@ -92,6 +96,7 @@ export async function createSandbox(name = 'tsd-test'): Promise<Sandbox> {
       holder.kill('SIGKILL');
       await new Promise((r) => holder.once('exit', r));
       rmSync(root, { recursive: true, force: true });
+      await removeCgroupParent(cgroupParent);
     },
   };
   return sb;

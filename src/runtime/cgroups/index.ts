@@ -258,3 +258,9 @@ export async function checkCgroupSupport(limits: CgroupLimits, layout: CgroupLay
     }
   }
 }
+
+/** Remove a cgroup parent (e.g. a test's) from every hierarchy; only empty ones go, "already gone" is fine. */
+export async function removeCgroupParent(parent: string, layout: CgroupLayout = detectLayout()): Promise<void> {
+  const mounts = new Set([...Object.values(layout.v1), ...(layout.unified ? [layout.unified] : [])]);
+  for (const m of mounts) await fsp.rmdir(join(m, parent)).catch(() => undefined);
+}

@@ -189,6 +189,26 @@ describe('a layered image: VOLUME, whiteouts, symlinks', () => {
   });
 });
 
+describe('restart and removal', () => {
+  it('a restarted container keeps its anonymous volume; rm -v leaves no cgroup, mount or anonymous volume', async () => {
+    const id = (await ok(['run', '-d', '--name', 'again', '-m', '32m', '-v', '/anon', '-v', 'keep:/keep', '--tmpfs', '/t', 'busybox', 'sh', '-c', 'echo x >> /anon/f; sleep 0.2'])).trim();
+    await ok(['wait', 'again']);
+    await ok(['start', 'again']);
+    await ok(['wait', 'again']);
+    const vols = await volumes();
+    expect(vols).toHaveLength(2);
+    const anon = vols.find((v) => v !== 'keep')!;
+    expect(readFileSync(join(volumeDir(anon), 'f'), 'utf8')).toBe('x\nx\n');
+    expect(existsSync(join(layout.v1.memory ?? layout.unified!, parent, id))).toBe(true);
+    await ok(['rm', '-v', 'again']);
+    expect(await volumes()).toEqual(['keep']);
+    for (const h of hierarchies) expect(existsSync(join(h, parent, id))).toBe(false);
+    const mounts = await sb.sh(['cat', '/proc/self/mountinfo']);
+    expect(mounts.stdout).not.toContain(id);
+    await ok(['volume', 'rm', 'keep']);
+  });
+});
+
 describe('tmpfs and --read-only', () => {
   it('--tmpfs and --mount type=tmpfs mount tmpfs with Docker\'s default flags and the given size', async () => {
     const out = await ok(['run', '--rm', '--tmpfs', '/run:size=1m', '--mount', 'type=tmpfs,target=/t,tmpfs-size=2m,readonly', 'busybox', 'grep', ' /run \\| /t ', '/proc/mounts']);

@@ -2,6 +2,7 @@
 import { containerFiles, type ContainerView } from '../state/containers.js';
 import { containerDirs } from '../rootfs/prepare.js';
 import { exitCodeOf } from './lifecycle.js';
+import { inspectHostConfig, inspectMounts } from './resources.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -39,8 +40,9 @@ export function inspectContainer(v: ContainerView): Record<string, unknown> {
     HostConfig: {
       NetworkMode: plan.mode ?? 'none',
       AutoRemove: c.autoRemove,
-      ...Object.fromEntries(Object.entries(c.resources).map(([k, val]) => [k[0]!.toUpperCase() + k.slice(1), val])),
+      ...inspectHostConfig(c.resources), // resources: Docker's HostConfig fields (runtime/resources.ts)
     },
+    Mounts: inspectMounts(c.id),
     Config: {
       Hostname: c.hostname,
       User: c.user,

@@ -18,10 +18,10 @@ import { writeFileAtomic, rmIfExists, readJsonIfExists, writeJsonAtomic } from '
 import { log } from '../sys/log.js';
 import { withLock } from '../state/lock.js';
 import {
-  deleteVolume, ensureVolume, readResourceRecord, seccompFile, volumeFiles, volumeUsers, writeResourceRecord,
-  type ResourceRecord,
+  deleteVolume, ensureVolume, readResourceRecord, readResourceRecordSync, seccompFile, volumeFiles, volumeUsers, writeResourceRecord,
+  type InspectMount, type ResourceRecord,
 } from '../state/volumes.js';
-import { bindMount, type MountEntry } from '../rootfs/mounts.js';
+import { bindMount, MS, type MountEntry } from '../rootfs/mounts.js';
 import { planMounts, type MountRequest } from '../rootfs/volumes.js';
 import { copyUp, isEmptyDir } from '../rootfs/copyup.js';
 import {
@@ -215,9 +215,14 @@ async function prepareMount(
   image: ResourceImage,
   undo: ReturnType<typeof createUndoStack>,
 ): Promise<MountEntry> {
-  if (m.kind === 'tmpfs') return { source: 'tmpfs', destination: m.target, fstype: 'tmpfs', flags: m.flags, data: m.data };
+  const mounts = (record.mounts ??= []);
+  if (m.kind === 'tmpfs') {
+    mounts.push({ Type: 'tmpfs', Source: '', Destination: m.target, Mode: m.data, RW: (m.flags & MS.RDONLY) === 0, Propagation: '' });
+    return { source: 'tmpfs', destination: m.target, fstype: 'tmpfs', flags: m.flags, data: m.data };
+  }
   if (m.kind === 'bind') {
     if (m.createSource && !existsSync(m.source)) mkdirSync(m.source, { recursive: true, mode: 0o755 }); // as Docker's -v does
+    mounts.push({ Type: 'bind', Source: m.source, Destination: m.target, Mode: m.readonly ? 'ro' : '', RW: !m.readonly, Propagation: 'rprivate' });
     return bindMount(m.source, m.target, { readonly: m.readonly, recursive: m.recursive });
   }
   const anonymous = m.name === undefined;
@@ -226,6 +231,7 @@ async function prepareMount(
   if (created) undo.push(`remove volume ${name}`, () => deleteVolume(name));
   record.volumes.push({ name, anonymous, target: m.target });
   const data = volumeFiles.data(name);
+  mounts.push({ Type: 'volume', Name: name, Source: data, Destination: m.target, Driver: 'local', Mode: m.readonly ? 'ro' : '', RW: !m.readonly, Propagation: '' });
   if (!m.nocopy && isEmptyDir(data)) await copyUp(image.layerDirs, m.target, data);
   return bindMount(data, m.target, { readonly: m.readonly });
 }
@@ -293,4 +299,45 @@ export async function recordOomVerdict(exitPath: string, id: string): Promise<vo
   const exit = await readJsonIfExists<Record<string, unknown>>(exitPath);
   if (!exit || exit.oomKilled !== undefined) return;
   await writeJsonAtomic(exitPath, { ...exit, oomKilled: await oomKilled(id) });
+}
+
+/** Docker's inspect `Mounts` for a container (empty before its first start). */
+export function inspectMounts(id: string): InspectMount[] {
+  return readResourceRecordSync(id)?.mounts ?? [];
+}
+
+/** The resource flags as Docker's inspect `HostConfig` fields (sizes in bytes, NanoCpus, ...). */
+export function inspectHostConfig(raw: Record<string, unknown>): Record<string, unknown> {
+  const o = raw as ResourceOptions;
+  const tryOr = <T>(fn: () => T, dflt: T): T => {
+    try {
+      return fn();
+    } catch {
+      return dflt;
+    }
+  };
+  const tmpfs: Record<string, string> = {};
+  for (const t of o.tmpfs ?? []) {
+    const i = t.indexOf(':');
+    tmpfs[i < 0 ? t : t.slice(0, i)] = i < 0 ? '' : t.slice(i + 1);
+  }
+  return {
+    Binds: o.volume?.length ? o.volume : null,
+    Memory: o.memory !== undefined ? tryOr(() => parseBytes(o.memory!, '--memory'), 0) : 0,
+    MemorySwap: o.memorySwap !== undefined ? tryOr(() => parseSwap(o.memorySwap!, '--memory-swap'), 0) : 0,
+    NanoCpus: o.cpus !== undefined ? Math.round(Number(o.cpus) * 1e9) : 0,
+    CpuShares: o.cpuShares !== undefined ? Number(o.cpuShares) : 0,
+    CpusetCpus: o.cpusetCpus ?? '',
+    PidsLimit: o.pidsLimit !== undefined ? Number(o.pidsLimit) : null,
+    Ulimits: (o.ulimit ?? []).map((u) => tryOr(() => {
+      const r = parseUlimit(u);
+      return { Name: r.name, Soft: r.soft, Hard: r.hard };
+    }, { Name: u, Soft: 0, Hard: 0 })),
+    Tmpfs: Object.keys(tmpfs).length ? tmpfs : null,
+    ReadonlyRootfs: Boolean(o.readOnly),
+    CapAdd: o.capAdd?.length ? o.capAdd : null,
+    CapDrop: o.capDrop?.length ? o.capDrop : null,
+    Privileged: Boolean(o.privileged),
+    SecurityOpt: o.securityOpt?.length ? o.securityOpt : null,
+  };
 }

@@ -9,7 +9,7 @@ import { promises as fsp, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from './paths.js';
 import { listContainerIds, containerFiles } from './containers.js';
-import { readJsonIfExists, writeJsonAtomic } from '../sys/fs.js';
+import { readJsonIfExists, readJsonIfExistsSync, writeJsonAtomic } from '../sys/fs.js';
 import { TsdError } from '../sys/errors.js';
 
 export interface VolumeRecord {
@@ -29,6 +29,19 @@ export interface ResourceRecord {
   cgroupParent: string;
   volumes: { name: string; anonymous: boolean; target: string }[];
   seccompPath?: string;
+  /** Docker's inspect `Mounts` entries */
+  mounts?: InspectMount[];
+}
+
+export interface InspectMount {
+  Type: 'bind' | 'volume' | 'tmpfs';
+  Name?: string;
+  Source: string;
+  Destination: string;
+  Driver?: string;
+  Mode: string;
+  RW: boolean;
+  Propagation: string;
 }
 
 export const volumeFiles = {
@@ -114,6 +127,10 @@ export async function volumeUsers(): Promise<Map<string, string[]>> {
 /** Remove a volume that no container uses (checked by the caller under the lock). */
 export async function deleteVolume(name: string): Promise<void> {
   await fsp.rm(paths.volume(name), { recursive: true, force: true });
+}
+
+export function readResourceRecordSync(id: string): ResourceRecord | undefined {
+  return readJsonIfExistsSync<ResourceRecord>(resourceFile(id));
 }
 
 export async function readResourceRecord(id: string): Promise<ResourceRecord | undefined> {

@@ -104,6 +104,8 @@ describe('cpu', () => {
     expect(file('devices', 'devices.list')).not.toContain('a *:* rwm');
     const ex = await tsd(['exec', 'knobs', 'sh', '-c', 'cat /proc/self/status | grep Cpus_allowed_list']);
     expect(ex.stdout).toMatch(/Cpus_allowed_list:\s+0$/m);
+    const hc = (await inspect('knobs')).HostConfig;
+    expect(hc).toMatchObject({ Memory: 32 << 20, MemorySwap: 64 << 20, CpuShares: 512, CpusetCpus: '0', Privileged: false });
     expect((await tsd(['rm', '-f', 'knobs'])).code).toBe(0);
     expect(existsSync(join(layout.v1.memory!, parent, id))).toBe(false);
   });

@@ -200,6 +200,12 @@ describe('restart and removal', () => {
     const anon = vols.find((v) => v !== 'keep')!;
     expect(readFileSync(join(volumeDir(anon), 'f'), 'utf8')).toBe('x\nx\n');
     expect(existsSync(join(layout.v1.memory ?? layout.unified!, parent, id))).toBe(true);
+    const info = JSON.parse(await ok(['inspect', 'again']))[0];
+    expect(info.Mounts).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Type: 'volume', Name: anon, Destination: '/anon', RW: true }),
+      expect.objectContaining({ Type: 'volume', Name: 'keep', Destination: '/keep', Source: volumeDir('keep') }),
+      expect.objectContaining({ Type: 'tmpfs', Destination: '/t' }),
+    ]));
     await ok(['rm', '-v', 'again']);
     expect(await volumes()).toEqual(['keep']);
     for (const h of hierarchies) expect(existsSync(join(h, parent, id))).toBe(false);

@@ -28,7 +28,9 @@ export async function copyUp(layerDirs: readonly string[], path: string, dest: s
   const mnt = mkdtempSync(join(tmpdir(), 'tsd-copyup-'));
   try {
     const input = JSON.stringify({ layers: [...layerDirs].reverse(), path, dest, mnt });
-    const r = await exec(['unshare', '--mount', '--propagation', 'private', '--', process.execPath, helperPath(), input]);
+    const r = await exec(['unshare', '--mount', '--propagation', 'private', '--', process.execPath, helperPath(), input], {
+      timeoutMs: 30 * 60_000, // a large image directory takes a while
+    });
     return r.stdout.trim() === 'copied';
   } catch (err) {
     throw new TsdError('RESOURCE', `cannot copy the image content at ${path} into its volume: ${errorMessage(err)}`, { cause: err });

@@ -27,11 +27,11 @@ import { copyUp, isEmptyDir } from '../rootfs/copyup.js';
 import {
   checkCgroupSupport, cgroupHandle, createCgroup, joinCgroup, oomKillCount, removeCgroup, sampleCgroup, type CgroupLimits, type CgroupSample,
 } from './cgroups/index.js';
-import { cgroupParent } from './cgroups/layout.js';
+import { cgroupParent, detectLayout } from './cgroups/layout.js';
 import {
   parseBytes, parseCpus, parseCpuset, parseCpuShares, parsePidsLimit, parseProcLimits, parseSwap, parseUlimit, type Rlimit,
 } from './resource-parse.js';
-import { capsFromMask } from './caps.js';
+import { capMask, capsFromMask } from './caps.js';
 import { planSecurity, renderSeccomp, type SecurityPlan } from './security.js';
 
 const lg = log.child({ mod: 'runtime.resources' });
@@ -150,9 +150,22 @@ function hostEffectiveCaps(): string[] {
   return capsFromMask(m?.[1] ?? '0');
 }
 
+/**
+ * cgroup v2 restricts device access only through an eBPF program, which tsdocker does not
+ * load (yet): there, a container keeps CAP_MKNOD only when asked for explicitly, so it cannot
+ * make and open a node for a host disk. On v1 the devices controller does the job.
+ */
+export function guardDevices(security: SecurityPlan, opts: ResourceOptions, mode = detectLayout().mode): SecurityPlan {
+  if (security.privileged || mode !== 'v2' || !security.caps.includes('MKNOD')) return security;
+  if ((opts.capAdd ?? []).some((c) => /^(CAP_)?(MKNOD|ALL)$/i.test(c.trim()))) return security;
+  lg.debug('cgroup v2 without a device filter: CAP_MKNOD left out of the default set');
+  const caps = security.caps.filter((c) => c !== 'MKNOD');
+  return { ...security, caps, capsMask: capMask(caps) };
+}
+
 /** Validate every resource flag against this host. No side effects. */
 export async function planResources(opts: ResourceOptions, image: ResourceImage): Promise<ResourcePlan> {
-  const security = planSecurity(opts);
+  const security = guardDevices(planSecurity(opts), opts);
   const limits = planLimits(opts, security.privileged);
   await checkCgroupSupport(limits);
   const rlimits = planRlimits(opts.ulimit ?? [], { hostCaps: hostEffectiveCaps() });
@@ -282,7 +295,7 @@ export function securityForExec(id: string, opts: ResourceOptions): {
   seccompPath?: string;
   privileged: boolean;
 } {
-  const security = planSecurity(opts);
+  const security = guardDevices(planSecurity(opts), opts);
   const rlimits = planRlimits(opts.ulimit ?? [], { hostCaps: hostEffectiveCaps() });
   const seccompPath = security.seccomp.kind !== 'unconfined' && existsSync(seccompFile(id)) ? seccompFile(id) : undefined;
   return {

@@ -136,3 +136,15 @@ describe('security options and capabilities', () => {
     expect(hostBoundingCaps('CapBnd:\t0000000000000003\n')).toEqual(['CHOWN', 'DAC_OVERRIDE']);
   });
 });
+
+describe('devices on cgroup v2 (no device filter)', () => {
+  it('CAP_MKNOD is left out unless asked for; v1 and privileged keep it', async () => {
+    const { guardDevices } = await import('../../src/runtime/resources.js');
+    const host = CAPABILITIES.filter((c) => c !== 'SYS_RESOURCE');
+    const plain = planSecurity({}, host);
+    expect(guardDevices(plain, {}, 'v2').caps).not.toContain('MKNOD');
+    expect(guardDevices(plain, {}, 'hybrid').caps).toContain('MKNOD');
+    expect(guardDevices(planSecurity({ capAdd: ['MKNOD'] }, host), { capAdd: ['MKNOD'] }, 'v2').caps).toContain('MKNOD');
+    expect(guardDevices(planSecurity({ privileged: true }, host), { privileged: true }, 'v2').caps).toContain('MKNOD');
+  });
+});

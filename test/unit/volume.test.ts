@@ -90,3 +90,27 @@ describe('--ulimit against the host', () => {
     expect(planRlimits(['nofile=65536'], { hostCaps: ['SYS_RESOURCE'] }, limits)).toHaveLength(1);
   });
 });
+
+describe('copy-up path resolution inside the image root', () => {
+  it('follows symlinks as the container would, never out of the root', async () => {
+    const { resolveInRoot } = await import('../../src/rootfs/copyup-helper.js');
+    const { mkdirSync, symlinkSync } = await import('node:fs');
+    const root = mkdtempSync(join(tmpdir(), 'tsd-rir-'));
+    try {
+      mkdirSync(join(root, 'data', 'sub'), { recursive: true });
+      symlinkSync('/data', join(root, 'abs'));
+      symlinkSync('data/sub', join(root, 'rel'));
+      symlinkSync('/../../../../etc', join(root, 'escape'));
+      symlinkSync('loop', join(root, 'loop'));
+      expect(resolveInRoot(root, '/abs/sub')).toBe(join(root, 'data', 'sub'));
+      expect(resolveInRoot(root, '/rel/../sub')).toBe(join(root, 'data', 'sub'));
+      expect(resolveInRoot(root, '/../../data')).toBe(join(root, 'data'));
+      expect(resolveInRoot(root, '/escape')).toBeUndefined(); // <root>/etc does not exist: not the host's /etc
+      mkdirSync(join(root, 'etc'));
+      expect(resolveInRoot(root, '/escape')).toBe(join(root, 'etc'));
+      expect(resolveInRoot(root, '/loop')).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

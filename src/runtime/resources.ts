@@ -100,7 +100,8 @@ function planLimits(o: ResourceOptions, privileged: boolean): CgroupLimits {
       throw new TsdError('BAD_ARGS', `minimum memory limit allowed is 6MB (got ${o.memory})`, { hint: 'e.g. -m 64m' });
     }
   }
-  if (o.memorySwap !== undefined) {
+  if (o.memorySwap !== undefined && String(o.memorySwap).trim() !== '0') {
+    // 0 means "not set", as in Docker
     const swap = parseSwap(o.memorySwap, '--memory-swap');
     if (limits.memory === undefined) {
       throw new TsdError('BAD_ARGS', '--memory-swap needs --memory: you should always set the memory limit when using a memory+swap limit');

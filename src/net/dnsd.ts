@@ -54,12 +54,23 @@ function parseQuestion(msg: Buffer): { name: string; qtype: number; end: number 
   return { name: labels.join('.').toLowerCase(), qtype: msg.readUInt16BE(off), end: off + 4 };
 }
 
-function lookup(netId: string, name: string): string[] {
-  const eps = listEndpoints(netId);
+/** Names on the network the query came in on, then on the other networks the asking container is on. */
+function lookup(netId: string, name: string, clientIp: string): string[] {
   const hit = (e: EndpointRecord, n: string) =>
     e.name.toLowerCase() === n || e.aliases.some((a) => a.toLowerCase() === n) || (n.length >= 6 && /^[0-9a-f]+$/.test(n) && e.containerId.startsWith(n));
-  const found = eps.filter((e) => hit(e, name));
-  return [...new Set(found.map((e) => e.ip))];
+  const here = listEndpoints(netId);
+  const found = here.filter((e) => hit(e, name));
+  if (found.length) return [...new Set(found.map((e) => e.ip))];
+  const client = here.find((e) => e.ip === clientIp);
+  if (!client) return [];
+  for (const n of listNetworks()) {
+    if (n.id === netId || !n.dns) continue;
+    const eps = listEndpoints(n.id);
+    if (!eps.some((e) => e.containerId === client.containerId)) continue;
+    const more = eps.filter((e) => hit(e, name));
+    if (more.length) return [...new Set(more.map((e) => e.ip))];
+  }
+  return [];
 }
 
 function reply(q: Buffer, end: number, rcode: number, ips: string[]): Buffer {
@@ -121,7 +132,7 @@ function forward(l: Listener, msg: Buffer, from: RemoteInfo, end: number, upstre
 function onQuery(l: Listener, msg: Buffer, from: RemoteInfo): void {
   const q = parseQuestion(msg);
   if (!q) return;
-  const ips = lookup(l.netId, q.name);
+  const ips = lookup(l.netId, q.name, from.address);
   if (ips.length) {
     l.sock.send(reply(msg, q.end, 0, q.qtype === 1 || q.qtype === 255 ? ips : []), from.port, from.address);
     return;

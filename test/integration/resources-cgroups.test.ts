@@ -7,12 +7,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { detectLayout, type CgroupLayout } from '../../src/runtime/cgroups/layout.js';
-import { createCgroup, joinCgroup, oomKillCount, removeCgroup, sampleCgroup, cgroupExists } from '../../src/runtime/cgroups/index.js';
+import { createCgroup, enableV2, joinCgroup, oomKillCount, removeCgroup, sampleCgroup, cgroupExists } from '../../src/runtime/cgroups/index.js';
 import { TsdError } from '../../src/sys/errors.js';
 
 const layout = detectLayout();
@@ -121,6 +121,38 @@ describe.runIf(layout.unified !== undefined)('cgroup v2 through the host cgroup2
     expect(e).toBeInstanceOf(TsdError);
     expect((e as TsdError).message).toMatch(/cannot apply --memory on this host: the memory cgroup controller is not available/);
     expect(existsSync(join(layout.unified!, parent, id))).toBe(false);
+  });
+});
+
+describe.runIf(layout.unified !== undefined)('cgroup v2 controller delegation on the host cgroup2 mount (hugetlb, the one controller v1 leaves free here)', () => {
+  const root = layout.unified!;
+  const rootCtl = () => read(join(root, 'cgroup.subtree_control')).split(/\s+/).filter(Boolean);
+  const free = () => read(join(root, 'cgroup.controllers')).split(/\s+/).includes('hugetlb');
+
+  it.runIf(free())('enables a controller down the chain so the container cgroup can use its files; restores the root', async () => {
+    const wasEnabled = rootCtl().includes('hugetlb');
+    const dir = join(root, parent, 'v2ctl', 'c');
+    try {
+      mkdirSync(join(root, parent, 'v2ctl'), { recursive: true }); // createCgroup makes the ancestors first
+      await enableV2(root, dir, ['hugetlb']);
+      mkdirSync(dir);
+      expect(rootCtl()).toContain('hugetlb');
+      expect(read(join(root, parent, 'v2ctl', 'cgroup.subtree_control'))).toContain('hugetlb');
+      expect(read(join(dir, 'cgroup.controllers'))).toContain('hugetlb');
+      const max = readdirSync(dir).find((f) => /^hugetlb\.[^.]+\.max$/.test(f));
+      if (max) {
+        writeFileSync(join(dir, max), '0');
+        expect(read(join(dir, max))).toBe('0');
+      }
+    } finally {
+      for (const d of [dir, join(root, parent, 'v2ctl')]) if (existsSync(d)) rmdirSync(d);
+      if (existsSync(join(root, parent))) {
+        writeFileSync(join(root, parent, 'cgroup.subtree_control'), '-hugetlb');
+        rmdirSync(join(root, parent));
+      }
+      if (!wasEnabled) writeFileSync(join(root, 'cgroup.subtree_control'), '-hugetlb');
+    }
+    expect(rootCtl().includes('hugetlb')).toBe(wasEnabled);
   });
 });
 

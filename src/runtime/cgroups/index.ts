@@ -90,7 +90,7 @@ async function initCpuset(created: string[], cpusetDir: string): Promise<void> {
 }
 
 /** v2: make `controllers` available in `dir` by enabling them in every ancestor up to the mount root. */
-async function enableV2(root: string, dir: string, controllers: string[]): Promise<void> {
+export async function enableV2(root: string, dir: string, controllers: string[]): Promise<void> {
   const chain = [root];
   for (const part of relative(root, dirname(dir)).split('/').filter(Boolean)) chain.push(join(chain[chain.length - 1]!, part));
   for (const level of chain) {

@@ -12,7 +12,7 @@ import { TsdError } from '../sys/errors.js';
 import { startMonitor } from './monitor.js';
 import { buildExecSpec } from './build-spec.js';
 import { joinContainerCgroups, securityFor } from './hooks.js';
-import { attachForeground } from './run.js';
+import { attachForeground, forwardSignals } from './run.js';
 
 export interface ExecOptions {
   command: string[];
@@ -51,6 +51,7 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
     resources: { ...security, mounts: [], readonlyRootfs: false, undo: async () => {} },
   });
   const specPath = join(containerFiles.dir(v.config.id), `exec-${randomBytes(6).toString('hex')}.spec`);
+  const signals = opts.detach ? undefined : forwardSignals();
   try {
     const handle = await startMonitor({
       spec,
@@ -66,8 +67,9 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       handle.detach();
       return 0;
     }
-    return await attachForeground({ id: v.config.id, pid, handle }, { tty: opts.tty, cleanup: false });
+    return await attachForeground({ id: v.config.id, pid, handle }, { tty: opts.tty, cleanup: false, signals: signals! });
   } finally {
+    signals?.stop();
     rmSync(specPath, { force: true });
   }
 }

@@ -19,49 +19,80 @@ export interface RunHooks {
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
+export interface SignalForwarder {
+  /** from now on, deliver to this pid (and deliver what arrived before) */
+  target(pid: number): void;
+  stop(): void;
+}
+
+/**
+ * Catch the signals a user sends to `tsdocker run` from the moment it starts, so none is
+ * lost (or kills us) while the container is still being set up; once the container's pid
+ * is known they are forwarded to it. pid 1 ignores signals it has no handler for, so a
+ * third Ctrl-C kills the container.
+ */
+export function forwardSignals(): SignalForwarder {
+  let pid: number | undefined;
+  const pending: NodeJS.Signals[] = [];
+  let interrupts = 0;
+  const deliver = (sig: NodeJS.Signals) => {
+    if (sig === 'SIGINT' && ++interrupts >= 3) {
+      process.stderr.write('tsdocker: got 3 interrupts, killing the container\n');
+      sendSignal(pid!, osConstants.signals.SIGKILL);
+      return;
+    }
+    sendSignal(pid!, osConstants.signals[sig]);
+  };
+  const onSignal = (sig: NodeJS.Signals) => (pid === undefined ? pending.push(sig) : deliver(sig));
+  for (const s of FORWARDED) process.on(s, onSignal);
+  return {
+    target(p) {
+      pid = p;
+      for (const sig of pending.splice(0)) deliver(sig);
+    },
+    stop() {
+      for (const s of FORWARDED) process.off(s, onSignal);
+    },
+  };
+}
+
 export async function runContainer(opts: RunOptions, hooks: RunHooks): Promise<number> {
-  const config = await createContainer(opts);
-  let started: StartedContainer;
+  const signals = opts.detach ? undefined : forwardSignals();
   try {
-    started = await startContainer(config, { foreground: !opts.detach });
-  } catch (err) {
-    // nothing half-made: a container that never ran is removed, --rm or not
-    await removeContainer(config.id, { force: true, volumes: true }).catch((e) =>
-      lg.warn({ err: (e as Error).message }, 'removing the failed container'),
-    );
-    throw err;
+    const config = await createContainer(opts);
+    let started: StartedContainer;
+    try {
+      started = await startContainer(config, { foreground: !opts.detach });
+    } catch (err) {
+      // nothing half-made: a container that never ran is removed, --rm or not
+      await removeContainer(config.id, { force: true, volumes: true }).catch((e) =>
+        lg.warn({ err: (e as Error).message }, 'removing the failed container'),
+      );
+      throw err;
+    }
+    if (opts.detach) {
+      started.handle.detach();
+      hooks.onDetached(config.id);
+      return 0;
+    }
+    return await attachForeground(started, { tty: opts.tty, cleanup: true, signals: signals! });
+  } finally {
+    signals?.stop();
   }
-  if (opts.detach) {
-    started.handle.detach();
-    hooks.onDetached(config.id);
-    return 0;
-  }
-  return attachForeground(started, { tty: opts.tty, cleanup: true });
 }
 
 /** Forward our signals and window size to the container until it exits; returns its status. */
 export async function attachForeground(
   started: { id: string; pid: number; handle: StartedContainer['handle'] },
-  opts: { tty: boolean; cleanup: boolean },
+  opts: { tty: boolean; cleanup: boolean; signals: SignalForwarder },
 ): Promise<number> {
-  const tty = opts.tty;
   const { handle, pid } = started;
-  let interrupts = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (sig === 'SIGINT' && ++interrupts >= 3) {
-      // pid 1 ignores signals it has no handler for; a third Ctrl-C means "really stop"
-      process.stderr.write('tsdocker: got 3 interrupts, killing the container\n');
-      sendSignal(pid, osConstants.signals.SIGKILL);
-      return;
-    }
-    sendSignal(pid, osConstants.signals[sig]);
-  };
-  for (const s of FORWARDED) process.on(s, onSignal);
+  opts.signals.target(pid);
   const onResize = () => {
     const [cols, rows] = process.stdout.isTTY ? process.stdout.getWindowSize() : [0, 0];
     if (rows && cols) handle.resize(rows, cols);
   };
-  if (tty) {
+  if (opts.tty) {
     onResize();
     process.on('SIGWINCH', onResize);
   }
@@ -71,7 +102,6 @@ export async function attachForeground(
     if (opts.cleanup) await cleanupAfterExit(started.id);
     return status;
   } finally {
-    for (const s of FORWARDED) process.off(s, onSignal);
     process.off('SIGWINCH', onResize);
   }
 }

@@ -70,16 +70,17 @@ export function allocate(net: NetworkRecord, ctr: string, ifname: string, reques
   }
   const lo = first(p.range);
   const hi = last(p.range);
-  let cursor = lo;
+  // start just after the last address handed out; at the start of the range the first time
+  let start = lo;
   try {
     const c = parseIp(readFileSync(netFiles.cursor(net.id), 'utf8').trim());
-    if (c !== undefined && c >= lo && c <= hi) cursor = c;
+    if (c !== undefined && c >= lo && c <= hi) start = c + 1;
   } catch {
     /* no cursor yet */
   }
   const total = hi - lo + 1;
-  for (let i = 1; i <= total; i++) {
-    const ip = lo + ((cursor - lo + i) % total);
+  for (let i = 0; i < total; i++) {
+    const ip = lo + ((start - lo + i) % total);
     if (!usable(p, ip)) continue;
     const text = formatIp(ip);
     if (tryReserve(net.id, text, ctr, ifname)) {

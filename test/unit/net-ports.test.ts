@@ -1,0 +1,51 @@
+import { describe, it, expect } from 'vitest';
+import { parsePublish, formatPortLines, formatPortsColumn } from '../../src/net/ports.js';
+
+describe('-p parsing', () => {
+  it('accepts the forms Docker accepts', () => {
+    expect(parsePublish('8080:80')).toEqual([{ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, proto: 'tcp' }]);
+    expect(parsePublish('80')).toEqual([{ hostIp: '0.0.0.0', hostPort: 0, containerPort: 80, proto: 'tcp' }]);
+    expect(parsePublish('127.0.0.1:5353:53/udp')).toEqual([{ hostIp: '127.0.0.1', hostPort: 5353, containerPort: 53, proto: 'udp' }]);
+    expect(parsePublish('127.0.0.1::53')).toEqual([{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 53, proto: 'tcp' }]);
+    expect(parsePublish('8000-8001:80-81')).toEqual([
+      { hostIp: '0.0.0.0', hostPort: 8000, containerPort: 80, proto: 'tcp' },
+      { hostIp: '0.0.0.0', hostPort: 8001, containerPort: 81, proto: 'tcp' },
+    ]);
+    expect(parsePublish('8000-8010:80')).toEqual([{ hostIp: '0.0.0.0', hostPort: 8000, hostPortEnd: 8010, containerPort: 80, proto: 'tcp' }]);
+    expect(parsePublish('80-81')).toHaveLength(2);
+    expect(parsePublish('80/UDP')[0]!.proto).toBe('udp');
+  });
+  it('refuses malformed specs with a clear message', () => {
+    for (const [spec, msg] of [
+      ['0:80', /between 1 and 65535/],
+      ['80:70000', /between 1 and 65535/],
+      ['abc', /invalid container port/],
+      ['80:abc', /invalid container port/],
+      ['x:80', /invalid host port/],
+      ['1.2.3:80:80', /invalid host IP/],
+      ['1:2:3:4', /too many colons/],
+      ['80/sctp', /unsupported protocol/],
+      ['8000-8002:80-81', /differ in length/],
+      ['90-80', /range/],
+      ['', /invalid container port/],
+    ] as const) {
+      expect(() => parsePublish(spec), spec).toThrow(msg);
+    }
+  });
+});
+
+describe('port formatting', () => {
+  const ports = [
+    { hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, proto: 'tcp' as const },
+    { hostIp: '127.0.0.1', hostPort: 5353, containerPort: 53, proto: 'udp' as const },
+  ];
+  it('prints `port` lines like Docker', () => {
+    expect(formatPortLines(ports)).toEqual(['80/tcp -> 0.0.0.0:8080', '53/udp -> 127.0.0.1:5353']);
+    expect(formatPortLines(ports, '80')).toEqual(['0.0.0.0:8080']);
+    expect(formatPortLines(ports, '53/udp')).toEqual(['127.0.0.1:5353']);
+    expect(formatPortLines(ports, '53')).toEqual([]);
+  });
+  it('prints the ps column', () => {
+    expect(formatPortsColumn(ports)).toBe('0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp');
+  });
+});

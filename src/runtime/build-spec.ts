@@ -60,7 +60,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     rootfs: dirs.rootfs,
     overlay: { lower: [...image.layerDirs].reverse(), upper: dirs.upper, work: dirs.work },
     mounts: [...defaultMounts({ privileged }), ...etc, ...resources.mounts],
-    devices: defaultDevices(),
+    devices: [...defaultDevices(), ...(resources.devices ?? [])], // resources: host devices when privileged
     symlinks: defaultSymlinks(),
     masked: maskedPaths({ privileged }),
     readonly: readonlyPaths({ privileged }),

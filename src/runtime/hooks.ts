@@ -3,7 +3,7 @@
  * seccomp): one place, so the lifecycle reads the same whichever features are present.
  */
 import type { ContainerConfig } from '../state/containers.js';
-import type { MountEntry } from '../rootfs/mounts.js';
+import type { DeviceEntry, MountEntry } from '../rootfs/mounts.js';
 import type { Rlimit } from './spec.js';
 import { containerFiles } from '../state/containers.js';
 import * as res from './resources.js';
@@ -24,6 +24,8 @@ export interface PreparedResources {
   seccompPath?: string;
   readonlyRootfs: boolean;
   privileged: boolean;
+  /** device nodes beyond the defaults (every host device when privileged) */
+  devices?: DeviceEntry[];
   undo: () => Promise<void>;
 }
 

@@ -21,7 +21,8 @@ import {
   deleteVolume, ensureVolume, readResourceRecord, readResourceRecordSync, seccompFile, volumeFiles, volumeUsers, writeResourceRecord,
   type InspectMount, type ResourceRecord,
 } from '../state/volumes.js';
-import { bindMount, MS, type MountEntry } from '../rootfs/mounts.js';
+import { bindMount, defaultDevices, MS, type DeviceEntry, type MountEntry } from '../rootfs/mounts.js';
+import { hostDevices } from '../rootfs/host-devices.js';
 import { planMounts, type MountRequest } from '../rootfs/volumes.js';
 import { copyUp, isEmptyDir } from '../rootfs/copyup.js';
 import {
@@ -78,6 +79,8 @@ export interface PreparedResources {
   seccompPath?: string;
   readonlyRootfs: boolean;
   privileged: boolean;
+  /** device nodes beyond the default ones: every host device when privileged */
+  devices: DeviceEntry[];
   /** undo everything prepareResources did (for a start that fails later) */
   undo: () => Promise<void>;
 }
@@ -211,6 +214,7 @@ export async function prepareResources(id: string, plan: ResourcePlan, image: Re
       seccompPath,
       readonlyRootfs: plan.readonlyRootfs,
       privileged: plan.security.privileged,
+      devices: plan.security.privileged ? hostDevices('/dev', new Set(defaultDevices().map((d) => d.path))) : [],
       undo: async () => {
         const errors = await steps.run(lg);
         if (errors.length) throw new AggregateError(errors, errors.map((e) => e.message).join('; '));

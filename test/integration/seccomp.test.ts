@@ -135,4 +135,10 @@ describe('capabilities', () => {
     const priv = await tsd(['run', '--rm', '--privileged', 'busybox', ...cmd]);
     expect(priv.stdout, priv.stderr).toBe('opened\n');
   });
+
+  it.runIf(existsSync('/dev/loop0'))("--privileged gets the host's device nodes; a default container does not", async () => {
+    const cmd = ['sh', '-c', ': < /dev/loop0 && echo opened'];
+    expect((await tsd(['run', '--rm', '--privileged', 'busybox', ...cmd])).stdout).toBe('opened\n');
+    expect((await tsd(['run', '--rm', 'busybox', ...cmd])).stderr).toMatch(/no such file/i);
+  });
 });

@@ -114,3 +114,12 @@ describe('copy-up path resolution inside the image root', () => {
     }
   });
 });
+
+describe('host devices for --privileged', () => {
+  it('splits dev_t as glibc does', async () => {
+    const { splitDev } = await import('../../src/rootfs/host-devices.js');
+    expect(splitDev((7 << 8) | 0)).toEqual({ major: 7, minor: 0 });
+    expect(splitDev((136 << 8) | 5)).toEqual({ major: 136, minor: 5 });
+    expect(splitDev((254 << 8) | 0)).toEqual({ major: 254, minor: 0 });
+  });
+});

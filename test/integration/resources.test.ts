@@ -130,6 +130,22 @@ describe('stats', () => {
   });
 });
 
+describe('exec', () => {
+  it("a process started with exec joins the container's cgroup and counts against its limits", async () => {
+    const r = await tsd(['run', '-d', '--name', 'ex', '--pids-limit', '3', 'busybox', 'sleep', '60']);
+    expect(r.code, r.stderr).toBe(0);
+    const pidsCurrent = () => Number(readFileSync(join(layout.v1.pids!, parent, r.stdout.trim(), 'pids.current'), 'utf8'));
+    expect(pidsCurrent()).toBe(1);
+    expect((await tsd(['exec', '-d', 'ex', 'sleep', '30'])).code).toBe(0);
+    await sleep(200);
+    expect(pidsCurrent()).toBe(2);
+    const forks = await tsd(['exec', 'ex', 'sh', '-c', 'sleep 30 & sleep 30 & echo forked']);
+    expect(forks.stdout).not.toContain('forked');
+    expect(forks.stderr).toMatch(/can't fork|Resource temporarily unavailable/);
+    expect((await tsd(['rm', '-f', 'ex'])).code).toBe(0);
+  });
+});
+
 describe('ulimits', () => {
   it('--ulimit sets soft and hard limits inside the container', async () => {
     const r = await tsd(['run', '--rm', '--ulimit', 'nofile=100:200', '--ulimit', 'core=0', 'busybox', 'sh', '-c', 'ulimit -n; ulimit -Hn; ulimit -c']);

@@ -120,6 +120,17 @@ describe('capabilities', () => {
     expect(r.stderr).toMatch(/cannot add capability SYS_RESOURCE: this host's capability bounding set does not include it/);
   });
 
+  it("exec runs with the container's capabilities, seccomp profile and no-new-privileges", async () => {
+    expect((await tsd(['run', '-d', '--name', 'ex', '--cap-drop', 'ALL', '--cap-add', 'KILL', '--security-opt', 'no-new-privileges', 'busybox', 'sleep', '60'])).code).toBe(0);
+    const r = await tsd(['exec', 'ex', 'cat', '/proc/self/status']);
+    const s = Object.fromEntries(r.stdout.split('\n').filter(Boolean).map((l) => l.split(/:\s*/, 2) as [string, string]));
+    expect(hex(s.CapEff!)).toBe(1n << 5n);
+    expect(s.Seccomp).toBe('2');
+    expect(s.NoNewPrivs).toBe('1');
+    expect((await tsd(['exec', 'ex', 'unshare', '-U', 'true'])).stderr).toMatch(/Operation not permitted/);
+    await tsd(['rm', '-f', 'ex']);
+  });
+
   it('--privileged: every capability of the host, no seccomp; --security-opt no-new-privileges', async () => {
     const s = await status(['--privileged']);
     expect(hex(s.CapEff!)).toBe(hex(hostBnd));

@@ -59,10 +59,10 @@ export function restoreForwarding(): void {
 }
 
 /** Create the network's bridge (or verify an existing one), address it, bring it up. */
-export async function ensureBridge(net: NetworkRecord): Promise<boolean> {
+export async function ensureBridge(net: NetworkRecord, knownMissing = false): Promise<boolean> {
   const cidr = parseCidr(net.subnet)!;
   let created = false;
-  if (!(await linkExists(net.bridge))) {
+  if (knownMissing || !(await linkExists(net.bridge))) {
     await exec(['ip', '-batch', '-'], {
       input: [
         `link add name ${net.bridge} mtu ${net.mtu} type bridge`,

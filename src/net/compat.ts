@@ -31,10 +31,15 @@ export async function forwardPolicyDrops(): Promise<boolean> {
 
 export async function allowBridgeThroughForward(br: string): Promise<void> {
   if (!(await forwardPolicyDrops())) return;
+  let inserted = 0;
   for (const spec of specs(br)) {
     const c = await exec(['iptables', '-w', '-C', 'FORWARD', ...spec], { okCodes: [0, 1, 2] });
-    if (c.code !== 0) await exec(['iptables', '-w', '-I', 'FORWARD', ...spec]);
+    if (c.code !== 0) {
+      await exec(['iptables', '-w', '-I', 'FORWARD', ...spec]);
+      inserted++;
+    }
   }
+  if (!inserted) return;
   const h = readHostSettings();
   writeHostSettings({ ...h, iptablesAccept: [...new Set([...(h.iptablesAccept ?? []), br])] });
   clog.warn(

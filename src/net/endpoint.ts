@@ -47,7 +47,7 @@ export interface EndpointRequest {
 async function reserve(req: EndpointRequest): Promise<{ net: NetworkRecord; ip: string; hostIf: string }> {
   return withLock(NET_LOCK, async () => {
     const net = req.network === DEFAULT_NETWORK ? await defaultNetworkLocked() : findNetwork(req.network);
-    if (!(await linkExists(net.bridge))) await ensureInfra(net);
+    if (!(await linkExists(net.bridge))) await ensureInfra(net, true);
     // Docker may have started since the bridge was made: its FORWARD policy DROP is checked per attach (~1.5 ms)
     else await allowBridgeThroughForward(net.bridge);
     const hostIf = hostIfname(req.containerId, net.id);

@@ -228,10 +228,13 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
  * DNS records. Works from the container id alone (state is only a hint), so it is correct
  * after a crash, when run twice, and when the namespace is already gone.
  */
-export async function detachNetwork(containerId: string, _state: NetworkState | undefined): Promise<void> {
+export async function detachNetwork(containerId: string, state: NetworkState | undefined): Promise<void> {
   const nets = networksOf(containerId);
+  // a recorded state that says "no published ports" spares listing the nft table; without
+  // a record (crash before it was written) the table is searched for the container's chain
+  const noPorts = state?.mode !== undefined && Array.isArray(state.ports) && state.ports.length === 0;
   await runAll([
-    ['port rules', () => teardownContainerRules(containerId)],
+    ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId))],
     ['host ports', () => releasePorts(containerId)],
     ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id)] as const),
     ['dns', () => (nets.some((n) => n.dns) ? pokeDns() : undefined)],

@@ -12,7 +12,7 @@ import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
 import { contains, first, formatCidr, formatIp, last, overlaps, parseCidr, parseIp, within } from './ipv4.js';
 import { hostRoutes, pickSubnet } from './pool.js';
-import { bridgeNameFor, deleteLink, ensureBridge, linkExists, restoreForwarding } from './bridge.js';
+import { bridgeNameFor, deleteLink, ensureBridge, restoreForwarding } from './bridge.js';
 import { networkScript, nftApply, teardownNetworkRules } from './nft.js';
 import { allowBridgeThroughForward, removeBridgeAccept } from './compat.js';
 import {
@@ -117,10 +117,10 @@ export function buildRecord(o: CreateOptions, existing: NetworkRecord[], routes:
 }
 
 /** Bridge + rules for a network (create, or recreate after a reboot). Caller holds the lock. */
-export async function ensureInfra(net: NetworkRecord): Promise<void> {
+export async function ensureInfra(net: NetworkRecord, bridgeKnownMissing = false): Promise<void> {
   const undo = createUndoStack();
   try {
-    const created = await ensureBridge(net);
+    const created = await ensureBridge(net, bridgeKnownMissing);
     if (created) undo.push(`delete bridge ${net.bridge}`, () => deleteLink(net.bridge));
     await nftApply(networkScript(net, listNetworks().map((n) => n.bridge)));
     undo.push(`firewall of ${net.name}`, () => teardownNetworkRules(net, 1));
@@ -132,7 +132,12 @@ export async function ensureInfra(net: NetworkRecord): Promise<void> {
   }
 }
 
-export async function teardownInfra(net: NetworkRecord, remaining: number): Promise<void> {
+/**
+ * Rules, iptables accepts and bridge of a network. ip_forward is turned back off only on an
+ * explicit `network rm` of the last network, and only if tsdocker turned it on: never when
+ * the default bridge merely goes idle (something started meanwhile may rely on forwarding).
+ */
+export async function teardownInfra(net: NetworkRecord, remaining: number, restoreFwd = false): Promise<void> {
   const errors: string[] = [];
   for (const [what, fn] of [
     ['firewall', () => teardownNetworkRules(net, remaining)],
@@ -145,7 +150,7 @@ export async function teardownInfra(net: NetworkRecord, remaining: number): Prom
       errors.push(`${what}: ${(err as Error).message}`);
     }
   }
-  if (remaining === 0) restoreForwarding();
+  if (remaining === 0 && restoreFwd) restoreForwarding();
   if (errors.length) throw new TsdError('INTERNAL', `removing network ${net.name}: ${errors.join('; ')}`);
 }
 
@@ -184,7 +189,6 @@ export function liveEndpoints(netId: string): EndpointRecord[] {
 /** After a detach from the default network: drop tsd0 and its rules when nobody uses it. Caller holds the lock. */
 export async function releaseDefaultIfIdle(net: NetworkRecord): Promise<void> {
   if (net.name !== DEFAULT_NETWORK || listEndpoints(net.id).length > 0) return;
-  if (!(await linkExists(net.bridge))) return;
   await teardownInfra(net, listNetworks().filter((n) => n.name !== DEFAULT_NETWORK).length);
 }
 
@@ -205,7 +209,7 @@ export async function removeNetwork(ref: string): Promise<NetworkRecord> {
     }
     const others = listNetworks().filter((n) => n.id !== net.id);
     const remaining = others.filter((n) => n.name !== DEFAULT_NETWORK || listEndpoints(n.id).length > 0).length;
-    await teardownInfra(net, remaining);
+    await teardownInfra(net, remaining, true);
     await deleteNetworkRecord(net.id);
     return net;
   });

@@ -114,6 +114,8 @@ interface TableView {
   chains: Set<string>;
   /** map name -> [key expression as nft text, verdict target] */
   elems: Map<string, { key: string; target: string }[]>;
+  /** members of plain sets (bridges) */
+  members: Map<string, string[]>;
 }
 
 type NftJson = { nftables: Record<string, any>[] };
@@ -129,7 +131,7 @@ export async function readTable(): Promise<TableView | undefined> {
   const r = await exec(['nft', '-j', 'list', 'table', 'inet', TABLE], { okCodes: [0, 1] });
   if (r.code !== 0) return undefined;
   const j = JSON.parse(r.stdout) as NftJson;
-  const view: TableView = { chains: new Set(), elems: new Map() };
+  const view: TableView = { chains: new Set(), elems: new Map(), members: new Map() };
   for (const o of j.nftables) {
     if (o.chain) view.chains.add(o.chain.name as string);
     if (o.map && Array.isArray(o.map.elem)) {
@@ -139,6 +141,7 @@ export async function readTable(): Promise<TableView | undefined> {
       }));
       view.elems.set(o.map.name as string, list);
     }
+    if (o.set && Array.isArray(o.set.elem)) view.members.set(o.set.name as string, (o.set.elem as unknown[]).map(String));
   }
   return view;
 }
@@ -160,21 +163,25 @@ export async function teardownContainerRules(ctrId: string): Promise<void> {
   await nftApply(dropChainScript(view, ctrChain(ctrId)));
 }
 
-/** Remove a network's chains and map entries; drops the whole table once no network is left. */
+/**
+ * Remove a network's chains and map entries. When no other network has infrastructure left
+ * (`remainingNetworks` 0: then no container has port rules either), the whole table goes in
+ * one command, without listing it first.
+ */
 export async function teardownNetworkRules(net: NetworkRecord, remainingNetworks: number): Promise<void> {
+  if (remainingNetworks === 0) {
+    const r = await exec(['nft', 'delete', 'table', 'inet', TABLE], { okCodes: [0, 1] });
+    if (r.code !== 0 && !/No such file or directory/.test(r.stderr)) {
+      throw new Error(`nft delete table inet ${TABLE}: ${r.stderr.trim()}`);
+    }
+    flog.debug('last tsdocker network gone: deleted table inet tsdocker');
+    return;
+  }
   const view = await readTable();
   if (!view) return;
   const lines = [...dropChainScript(view, netChain(net.id)), ...dropChainScript(view, natChain(net.id))];
-  // `bridges` is a plain set (no verdicts): look the member up directly
-  const r = await exec(['nft', '-j', 'list', 'set', 'inet', TABLE, 'bridges'], { okCodes: [0, 1] });
-  if (r.code === 0 && r.stdout.includes(JSON.stringify(net.bridge))) {
+  if ((view.members.get('bridges') ?? []).includes(net.bridge)) {
     lines.push(`delete element ${T} bridges { ${JSON.stringify(net.bridge)} }`);
-  }
-  const ctrChainsLeft = [...view.chains].some((c) => c.startsWith('ctr-'));
-  if (remainingNetworks === 0 && !ctrChainsLeft) {
-    lines.length = 0;
-    lines.push(`delete table ${T}`);
-    flog.info('last tsdocker network removed: deleting table inet tsdocker');
   }
   await nftApply(lines);
 }

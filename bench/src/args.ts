@@ -37,9 +37,9 @@ export function parseArgs(argv: readonly string[]): Options {
     quick,
     devImage: has('--dev-image'),
     only,
-    start: quick ? { warmup: 1, minRuns: 3, minMs: 0, maxRuns: 3 } : { warmup: 3, minRuns: 10, minMs: 3000, maxRuns: 30 },
-    loaded: quick ? { warmup: 1, minRuns: 3, minMs: 0, maxRuns: 3 } : { warmup: 2, minRuns: 7, minMs: 0, maxRuns: 7 },
-    net: quick ? { runs: 1, seconds: 2, pings: 50 } : { runs: 3, seconds: 3, pings: 200 },
+    start: quick ? { warmup: 1, minRuns: 3, minMs: 0, maxRuns: 3 } : { warmup: 5, minRuns: 20, minMs: 5000, maxRuns: 50 },
+    loaded: quick ? { warmup: 1, minRuns: 3, minMs: 0, maxRuns: 3 } : { warmup: 3, minRuns: 10, minMs: 0, maxRuns: 10 },
+    net: quick ? { runs: 1, seconds: 2, pings: 50 } : { runs: 5, seconds: 3, pings: 500 },
     scale: quick ? { levels: [10, 20], burst: 10 } : { levels: [50, 200], burst: 50 },
   };
 }

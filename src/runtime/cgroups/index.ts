@@ -12,8 +12,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TsdError, errorMessage, isErrno } from '../../sys/errors.js';
 import { cgroupParent, detectLayout, type CgroupLayout, type CgroupMode } from './layout.js';
 import { requiredControllers, v1Writes, v2Writes, V1_WANTED, V2_WANTED, type CgroupLimits, type CgroupWrite } from './limits.js';
+import { exists, readText } from './files.js';
 
 export type { CgroupLimits } from './limits.js';
+export { oomKillCount, sampleCgroup, cgroupExists, type CgroupSample } from './read.js';
 
 export interface CgroupHandle {
   mode: CgroupMode;
@@ -36,19 +38,6 @@ export function cgroupHandle(id: string, opts: CgroupOptions = {}): CgroupHandle
   }
   if (layout.unified) dirs[''] = join(layout.unified, parent, id);
   return { mode: layout.mode, dirs };
-}
-
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await fsp.readFile(path, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
-    throw err;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return (await readText(path).catch(() => '')) !== undefined;
 }
 
 /** mkdir -p that returns the directories it created (deepest last), for undo. */
@@ -184,63 +173,6 @@ export async function removeCgroup(handle: CgroupHandle): Promise<void> {
     await rmdirPatiently(dir).catch((err: unknown) => errors.push(`${dir}: ${errorMessage(err)}`));
   }
   if (errors.length) throw new TsdError('RESOURCE', `cannot remove cgroup ${errors.join('; ')}`, { hint: 'a process still runs in it' });
-}
-
-function counter(text: string | undefined, key: string): number {
-  const m = new RegExp(`^${key} (\\d+)$`, 'm').exec(text ?? '');
-  return m ? Number(m[1]) : 0;
-}
-
-/** How many processes of the container the kernel's OOM killer has killed. */
-export async function oomKillCount(handle: CgroupHandle): Promise<number> {
-  if (handle.mode === 'v2') return counter(await readText(join(handle.dirs['']!, 'memory.events')), 'oom_kill');
-  if (!handle.dirs.memory) return 0;
-  return counter(await readText(join(handle.dirs.memory, 'memory.oom_control')), 'oom_kill');
-}
-
-export interface CgroupSample {
-  /** cumulative CPU time in nanoseconds */
-  cpuNs: number;
-  /** memory in use without inactive file cache (as `docker stats`) */
-  memUsage: number;
-  /** the limit in bytes, undefined when unlimited */
-  memLimit?: number;
-  pids: number;
-}
-
-function num(text: string | undefined): number {
-  const n = Number((text ?? '').trim());
-  return Number.isFinite(n) ? n : 0;
-}
-
-export async function sampleCgroup(handle: CgroupHandle): Promise<CgroupSample> {
-  const UNLIMITED = 2 ** 62;
-  if (handle.mode === 'v2') {
-    const d = handle.dirs['']!;
-    const stat = await readText(join(d, 'memory.stat'));
-    const max = ((await readText(join(d, 'memory.max'))) ?? 'max').trim();
-    return {
-      cpuNs: counter(await readText(join(d, 'cpu.stat')), 'usage_usec') * 1000,
-      memUsage: Math.max(0, num(await readText(join(d, 'memory.current'))) - counter(stat, 'inactive_file')),
-      memLimit: max === 'max' ? undefined : Number(max),
-      pids: num(await readText(join(d, 'pids.current'))),
-    };
-  }
-  const mem = handle.dirs.memory;
-  const stat = mem ? await readText(join(mem, 'memory.stat')) : undefined;
-  const limit = mem ? num(await readText(join(mem, 'memory.limit_in_bytes'))) : 0;
-  return {
-    cpuNs: handle.dirs.cpuacct ? num(await readText(join(handle.dirs.cpuacct, 'cpuacct.usage'))) : 0,
-    memUsage: mem ? Math.max(0, num(await readText(join(mem, 'memory.usage_in_bytes'))) - counter(stat, 'total_inactive_file')) : 0,
-    memLimit: limit > 0 && limit < UNLIMITED ? limit : undefined,
-    pids: handle.dirs.pids ? num(await readText(join(handle.dirs.pids, 'pids.current'))) : 0,
-  };
-}
-
-/** Does the container's cgroup exist (for tests and `rm` reports)? */
-export async function cgroupExists(handle: CgroupHandle): Promise<boolean> {
-  for (const dir of Object.values(handle.dirs)) if (await exists(join(dir, 'cgroup.procs'))) return true;
-  return false;
 }
 
 /** Check, without creating anything, that this host can apply the limits (plan time: bad input leaves nothing behind). */

@@ -21,7 +21,7 @@ const FILES = `
   futimesat name_to_handle_at getxattr lgetxattr fgetxattr getxattrat listxattr llistxattr flistxattr listxattrat
   setxattr lsetxattr fsetxattr setxattrat removexattr lremovexattr fremovexattr removexattrat
   inotify_init inotify_init1 inotify_add_watch inotify_rm_watch fanotify_mark memfd_create memfd_secret
-  io_setup io_destroy io_submit io_cancel io_getevents io_pgetevents io_pgetevents_time64 cachestat
+  io_setup io_destroy io_submit io_cancel io_getevents io_pgetevents io_pgetevents_time64 cachestat statmount listmount
 `;
 const MEMORY = `
   brk mmap mmap2 munmap mremap mprotect madvise mincore msync mlock mlock2 munlock mlockall munlockall

@@ -76,6 +76,12 @@ export function parseSecurityOpts(opts: readonly string[], readFile = (p: string
         }
         out.seccomp = { kind: 'file', path: value, profile: parseProfile(text, value) };
       }
+    } else if ((key === 'apparmor' && value === 'unconfined') || (key === 'label' && value === 'disable')) {
+      // tsdocker applies no AppArmor or SELinux confinement: asking for none is already true
+    } else if (key === 'apparmor' || key === 'label') {
+      throw new TsdError('BAD_ARGS', `--security-opt ${opt}: tsdocker does not apply ${key === 'apparmor' ? 'AppArmor profiles' : 'SELinux labels'}`, {
+        hint: `leave the option out (only ${key === 'apparmor' ? 'apparmor=unconfined' : 'label=disable'} is accepted)`,
+      });
     } else {
       throw new TsdError('BAD_ARGS', `invalid --security-opt "${opt}"`, {
         hint: 'tsdocker knows seccomp=unconfined, seccomp=PROFILE.json and no-new-privileges[:true|false]',

@@ -111,7 +111,10 @@ describe('security options and capabilities', () => {
     expect(f.kind).toBe('file');
     expect(() => parseSecurityOpts(['seccomp=/p.json'], () => 'nope')).toThrow(/not valid JSON/);
     expect(() => parseSecurityOpts(['seccomp=/nonexistent/p.json'])).toThrow(/cannot read seccomp profile/);
-    expect(() => parseSecurityOpts(['apparmor=x'])).toThrow(TsdError);
+    expect(() => parseSecurityOpts(['apparmor=x'])).toThrow(/does not apply AppArmor profiles/);
+    expect(() => parseSecurityOpts(['label=type:svirt_t'])).toThrow(/SELinux/);
+    expect(parseSecurityOpts(['apparmor=unconfined', 'label=disable', 'label:disable']).seccomp).toEqual({ kind: 'default' });
+    expect(() => parseSecurityOpts(['bogus'])).toThrow(/invalid --security-opt "bogus"/);
     expect(() => parseSecurityOpts(['no-new-privileges:maybe'])).toThrow(TsdError);
   });
   it('applies cap-add/cap-drop and refuses what the host cannot give', () => {

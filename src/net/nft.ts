@@ -72,6 +72,9 @@ export function networkScript(net: NetworkRecord, allBridges: string[]): string[
   } else {
     // isolation: nothing from this network into another tsdocker network (published ports excepted)
     lines.push(`add rule ${T} ${nc} iifname ${br} oifname != ${br} oifname @bridges drop`);
+    // from outside only replies and published ports (DNAT, accepted before the dispatch) get in:
+    // a neighbour that routes to a container address directly reaches nothing unpublished
+    lines.push(`add rule ${T} ${nc} oifname ${br} iifname != ${br} ct state new drop`);
     lines.push(`add rule ${T} ${xc} oifname != ${br} masquerade`);
   }
   // hairpin: a container reaching a published port on its own network
@@ -95,7 +98,10 @@ export function containerPortsScript(ctrId: string, rules: PortRule[]): string[]
   const lines = [`add chain ${T} ${cc}`, `flush chain ${T} ${cc}`];
   const keys = new Set<string>();
   for (const r of rules) {
-    const dst = r.hostIp && r.hostIp !== '0.0.0.0' ? `ip daddr ${r.hostIp} ` : '';
+    // a port published on a loopback address answers only the host itself: a neighbour that
+    // sends packets for 127.0.0.1 to our MAC must not reach it (moby#45610)
+    const loop = r.hostIp.startsWith('127.') ? 'fib saddr type local ' : '';
+    const dst = r.hostIp && r.hostIp !== '0.0.0.0' ? `ip daddr ${r.hostIp} ${loop}` : '';
     lines.push(
       `add rule ${T} ${cc} ${dst}meta l4proto ${r.proto} th dport ${r.hostPort} dnat ip to ${r.containerIp}:${r.containerPort}`,
     );

@@ -94,6 +94,13 @@ describe('default bridge', () => {
     const neighbour = await sb.tsd(['run', '--rm', 'busybox', 'wget', '-qO-', 'http://203.0.113.1:8080/']);
     expect(neighbour.stdout).toBe('hi-from-web\n');
 
+    // a neighbour that routes to the container's address directly reaches only what is published
+    const webIp = await ipOf('web');
+    await world.sh(['ip', 'route', 'add', '172.16.0.0/12', 'via', '203.0.113.1']);
+    const direct = await world.sh(['busybox', 'wget', '-qO-', `http://${webIp}:80/`], { timeoutMs: 3000 }).catch(() => ({ stdout: '', code: 1 }));
+    await world.sh(['ip', 'route', 'del', '172.16.0.0/12', 'via', '203.0.113.1']);
+    expect(direct.stdout).toBe('');
+
     const port = await ok(['port', 'web']);
     expect(port).toContain('80/tcp -> 0.0.0.0:8080');
     const auto = /80\/tcp -> 0\.0\.0\.0:(\d+)/.exec(port.split('\n').find((l) => !l.includes(':8080')) ?? '');
@@ -120,6 +127,16 @@ describe('default bridge', () => {
     // the port is free again at once
     await ok(['run', '-d', '--name', 'web3', '-p', '8080:80', 'busybox', 'sleep', '30']);
     await ok(['rm', '-f', 'web3']);
+  });
+
+  it('a port published on 127.0.0.1 answers the host only', async () => {
+    await ok(['run', '-d', '--name', 'lo-only', '-p', '127.0.0.1:8081:80', 'busybox', 'sh', '-c', 'echo local-only >/tmp/index.html; exec httpd -f -p 80 -h /tmp']);
+    const local = await until(() => sb.sh(['busybox', 'wget', '-qO-', 'http://127.0.0.1:8081/']), 'local-only\n');
+    expect(local).toBe('local-only\n');
+    const outside = await world.sh(['busybox', 'wget', '-qO-', 'http://203.0.113.1:8081/'], { timeoutMs: 3000 }).catch(() => ({ stdout: '' }));
+    expect(outside.stdout).toBe('');
+    expect(await ok(['port', 'lo-only'])).toContain('80/tcp -> 127.0.0.1:8081');
+    await ok(['rm', '-f', 'lo-only']);
   });
 
   it('publishes a UDP port: from the outside and from the host via 127.0.0.1', async () => {

@@ -45,7 +45,7 @@ describe('nft rendering', () => {
       { proto: 'udp', hostIp: '127.0.0.1', hostPort: 5353, containerIp: '10.89.0.2', containerPort: 53 },
     ]);
     expect(s).toContain('add rule inet tsdocker ctr-cdcdcdcdcdcd meta l4proto tcp th dport 8080 dnat ip to 10.89.0.2:80');
-    expect(s).toContain('add rule inet tsdocker ctr-cdcdcdcdcdcd ip daddr 127.0.0.1 meta l4proto udp th dport 5353 dnat ip to 10.89.0.2:53');
+    expect(s).toContain('add rule inet tsdocker ctr-cdcdcdcdcdcd ip daddr 127.0.0.1 fib saddr type local meta l4proto udp th dport 5353 dnat ip to 10.89.0.2:53');
     expect(s).toContain('add element inet tsdocker ports { tcp . 8080 : jump ctr-cdcdcdcdcdcd, udp . 5353 : jump ctr-cdcdcdcdcdcd }');
     expect(containerPortsScript('cd'.repeat(32), [])).toEqual([]);
   });

@@ -134,9 +134,17 @@ describe('named volumes', () => {
     const busy = await tsd(['volume', 'rm', 'made']);
     expect(busy.code).toBe(1);
     expect(busy.stderr).toMatch(/volume is in use/);
+    expect(await ok(['volume', 'ls', '-q', '--filter', 'dangling=false'])).toBe('made\n');
+    await ok(['volume', 'create', 'idle']);
+    expect(await ok(['volume', 'ls', '-q', '-f', 'dangling=true'])).toContain('idle\n');
+    expect(await ok(['volume', 'ls', '-q', '-f', 'dangling=true'])).not.toContain('made');
+    await ok(['volume', 'rm', 'idle']);
+    expect(await ok(['volume', 'ls', '-q', '-f', 'name=ade'])).toBe('made\n');
+    expect((await tsd(['volume', 'ls', '-f', 'bogus=1'])).code).toBe(125);
     await ok(['rm', '-v', 'user']); // -v removes anonymous volumes only
     expect(await volumes()).toContain('made');
-    await ok(['volume', 'rm', 'made', 'etcv']);
+    await ok(['volume', 'rm', 'made']);
+    await ok(['volume', 'rm', '-f', 'etcv']);
     expect(await volumes()).toEqual([]);
     expect((await tsd(['volume', 'rm', 'nope'])).code).toBe(1);
   });

@@ -27,11 +27,27 @@ export function register(program: Command): void {
     .alias('list')
     .description('List volumes')
     .option('-q, --quiet', 'only display volume names')
+    .option('-f, --filter <key=value>', 'filter: dangling=true|false, name=SUBSTRING, label=KEY[=VALUE] (repeatable)', collect, [])
     .option('--format <format>', 'output format: table or json')
-    .action(async (f: { quiet?: boolean; format?: string }) => {
+    .action(async (f: { quiet?: boolean; format?: string; filter: string[] }) => {
       requireRoot();
-      const { listVolumes } = await import('../../state/volumes.js');
-      const vols = await listVolumes();
+      const { listVolumes, volumeUsers } = await import('../../state/volumes.js');
+      const users = await volumeUsers();
+      const tests = f.filter.map((spec) => {
+        const [key, ...rest] = spec.split('=');
+        const value = rest.join('=');
+        if (key === 'dangling' && /^(true|false|1|0)$/.test(value)) {
+          const want = value === 'true' || value === '1';
+          return (v: { Name: string }) => !users.get(v.Name)?.length === want;
+        }
+        if (key === 'name' && value) return (v: { Name: string }) => v.Name.includes(value);
+        if (key === 'label' && value) {
+          const [lk, ...lv] = value.split('=');
+          return (v: { Labels: Record<string, string> }) => lk! in v.Labels && (lv.length === 0 || v.Labels[lk!] === lv.join('='));
+        }
+        throw new TsdError('BAD_ARGS', `invalid filter "${spec}"`, { hint: 'filters: dangling=true|false, name=SUBSTRING, label=KEY[=VALUE]' });
+      });
+      const vols = (await listVolumes()).filter((v) => tests.every((t) => t(v)));
       if (f.quiet) for (const v of vols) out(v.Name);
       else if (f.format === 'json') for (const v of vols) out(JSON.stringify(v));
       else out(table(['DRIVER', 'VOLUME NAME'], vols.map((v) => [v.Driver, v.Name])));

@@ -169,9 +169,11 @@ export function securityForExec(id: string, opts: ResourceOptions): {
   seccompPath?: string;
   privileged: boolean;
 } {
-  const security = guardDevices(planSecurity(opts), opts);
+  // the filter is the one rendered at start (seccomp.txt), not a profile file read again now
+  const securityOpt = (opts.securityOpt ?? []).filter((o) => !/^seccomp[=:]/.test(o));
+  const security = guardDevices(planSecurity({ ...opts, securityOpt }), opts);
   const rlimits = planRlimits(opts.ulimit ?? [], { hostCaps: hostEffectiveCaps() });
-  const seccompPath = security.seccomp.kind !== 'unconfined' && existsSync(seccompFile(id)) ? seccompFile(id) : undefined;
+  const seccompPath = !security.privileged && existsSync(seccompFile(id)) ? seccompFile(id) : undefined;
   return {
     rlimits: rlimits.map(({ resource, soft, hard }) => ({ resource, soft, hard })),
     capsMask: security.capsMask,

@@ -85,6 +85,18 @@ describe('seccomp', () => {
     expect(r.stderr).toMatch(/mkdir: can't create directory '\/tmp\/d': Permission denied/);
   });
 
+  it('exec uses the filter rendered at start, even when the profile file is gone; unconfined stays unconfined', async () => {
+    const profile = join(work, 'gone.json');
+    writeFileSync(profile, JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] }));
+    expect((await tsd(['run', '-d', '--name', 'pf', '--security-opt', `seccomp=${profile}`, 'busybox', 'sleep', '60'])).code).toBe(0);
+    rmSync(profile);
+    const r = await tsd(['exec', 'pf', 'mkdir', '/tmp/d']);
+    expect(r.stderr).toMatch(/Permission denied/);
+    expect((await tsd(['run', '-d', '--name', 'unc', '--security-opt', 'seccomp=unconfined', 'busybox', 'sleep', '60'])).code).toBe(0);
+    expect((await tsd(['exec', 'unc', 'grep', 'Seccomp:', '/proc/self/status'])).stdout).toMatch(/Seccomp:\s+0/);
+    await tsd(['rm', '-f', 'pf', 'unc']);
+  });
+
   it('a profile that is not valid JSON: one line, exit 125', async () => {
     const profile = join(work, 'bad.json');
     writeFileSync(profile, '{ "defaultAction": ');

@@ -6,9 +6,11 @@
  * under the `volumes` lock.
  */
 import { promises as fsp, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { paths } from './paths.js';
 import { listContainerIds, containerFiles } from './containers.js';
+import { withLock } from './lock.js';
 import { readJsonIfExists, readJsonIfExistsSync, writeJsonAtomic } from '../sys/fs.js';
 import { TsdError } from '../sys/errors.js';
 
@@ -143,14 +145,11 @@ export async function writeResourceRecord(id: string, rec: ResourceRecord): Prom
 
 /** `volume create [NAME]`: a named volume (random name when none is given); existing ones are returned as is. */
 export async function createVolumeCommand(name: string | undefined, labels: Record<string, string>): Promise<VolumeRecord> {
-  const { withLock } = await import('./lock.js');
-  const { randomBytes } = await import('node:crypto');
   return withLock('volumes', async () => (await ensureVolume(name ?? randomBytes(32).toString('hex'), { labels })).volume);
 }
 
 /** `volume rm`: refuses a volume any container (running or not) uses, as Docker does. */
 export async function removeVolumeCommand(name: string, opts: { force: boolean }): Promise<void> {
-  const { withLock } = await import('./lock.js');
   await withLock('volumes', async () => {
     if (!(await readVolume(name))) {
       if (opts.force) return;
@@ -168,7 +167,6 @@ export async function removeVolumeCommand(name: string, opts: { force: boolean }
 
 /** `volume prune`: unused anonymous volumes, or every unused volume with `all`. Returns the names and bytes freed. */
 export async function pruneVolumes(opts: { all: boolean }): Promise<{ names: string[]; bytes: number }> {
-  const { withLock } = await import('./lock.js');
   return withLock('volumes', async () => {
     const users = await volumeUsers();
     const names: string[] = [];

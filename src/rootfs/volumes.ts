@@ -16,7 +16,7 @@ import { MS } from './mounts.js';
 
 export type MountRequest =
   | { kind: 'bind'; source: string; target: string; readonly: boolean; createSource: boolean; recursive: boolean }
-  | { kind: 'volume'; name?: string; target: string; readonly: boolean; nocopy: boolean }
+  | { kind: 'volume'; name?: string; target: string; readonly: boolean; nocopy: boolean; labels?: Record<string, string> }
   | { kind: 'tmpfs'; target: string; flags: number; data: string };
 
 function bad(msg: string, hint?: string): TsdError {
@@ -145,7 +145,8 @@ export function parseMountFlag(spec: string, cwd = process.cwd()): MountRequest 
     if (f['volume-driver'] && f['volume-driver'] !== 'local') throw bad(`volume driver "${f['volume-driver']}" is not supported`, 'tsdocker has the local driver only');
     if (source !== undefined && source !== '' && !isVolumeName(source)) validateVolumeName(source);
     const nocopy = 'volume-nocopy' in f ? parseBoolOpt('volume-nocopy', f['volume-nocopy'], spec) : false;
-    return { kind: 'volume', name: source || undefined, target, readonly, nocopy };
+    const labels = volumeLabels(spec);
+    return { kind: 'volume', name: source || undefined, target, readonly, nocopy, ...(labels ? { labels } : {}) };
   }
   if (type === 'tmpfs') {
     onlyFor('tmpfs-');
@@ -157,6 +158,16 @@ export function parseMountFlag(spec: string, cwd = process.cwd()): MountRequest 
     return { kind: 'tmpfs', target, ...tmpfsOptions(opts, spec) };
   }
   throw bad(`invalid mount type "${type}" in "${spec}"`, 'types are bind, volume and tmpfs');
+}
+
+/** every volume-label=KEY=VALUE of a --mount (repeatable, so read from the spec itself) */
+function volumeLabels(spec: string): Record<string, string> | undefined {
+  const labels: Record<string, string> = {};
+  for (const field of spec.split(',')) {
+    const m = /^volume-label=([^=]+)(?:=(.*))?$/i.exec(field.trim());
+    if (m) labels[m[1]!] = m[2] ?? '';
+  }
+  return Object.keys(labels).length ? labels : undefined;
 }
 
 /** --mount tmpfs-size takes bytes or a size with a unit (64m). */

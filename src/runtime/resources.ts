@@ -114,7 +114,7 @@ async function prepareMount(
   }
   const anonymous = m.name === undefined;
   const name = m.name ?? previous?.volumes.find((v) => v.anonymous && v.target === m.target)?.name ?? randomBytes(32).toString('hex');
-  const { created } = await ensureVolume(name, { anonymous });
+  const { created } = await ensureVolume(name, { anonymous, labels: m.labels });
   if (created) undo.push(`remove volume ${name}`, () => deleteVolume(name));
   record.volumes.push({ name, anonymous, target: m.target });
   const data = volumeFiles.data(name);

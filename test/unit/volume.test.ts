@@ -52,7 +52,7 @@ describe('--mount and --tmpfs', () => {
   it('volume (default type) and tmpfs', () => {
     expect(parseMountFlag('source=v1,target=/v')).toEqual({ kind: 'volume', name: 'v1', target: '/v', readonly: false, nocopy: false });
     expect(parseMountFlag('type=volume,target=/v,volume-nocopy')).toMatchObject({ name: undefined, nocopy: true });
-    expect(parseMountFlag('source=v,target=/v,volume-label=a=1,volume-label=b')).toMatchObject({ labels: { a: '1', b: '' } });
+    expect(parseMountFlag('source=vv,target=/v,volume-label=a=1,volume-label=b')).toMatchObject({ labels: { a: '1', b: '' } });
     expect(parseMountFlag('type=tmpfs,target=/t,tmpfs-size=64m,tmpfs-mode=1770')).toEqual({ kind: 'tmpfs', target: '/t', flags: NSN, data: 'size=64m,mode=1770' });
     expect(parseMountFlag('type=tmpfs,target=/t,readonly').flags & MS.RDONLY).toBe(MS.RDONLY);
     expect(parseTmpfsFlag('/run')).toEqual({ kind: 'tmpfs', target: '/run', flags: NSN, data: '' });

@@ -68,8 +68,12 @@ async function rmdirPatiently(dir: string): Promise<void> {
 }
 
 /** v1 cpuset: a new cgroup starts with empty cpus/mems and refuses tasks until they are set. */
-async function initCpuset(created: string[], cpusetDir: string): Promise<void> {
-  for (const dir of created.filter((d) => d === cpusetDir || cpusetDir.startsWith(`${d}/`))) {
+async function initCpuset(root: string, cpusetDir: string): Promise<void> {
+  // every level below the mount root, not only the ones we made: a parent made by a
+  // concurrent run may not have been filled yet
+  const chain: string[] = [];
+  for (const part of relative(root, cpusetDir).split('/').filter(Boolean)) chain.push(join(chain[chain.length - 1] ?? root, part));
+  for (const dir of chain) {
     for (const f of ['cpuset.cpus', 'cpuset.mems']) {
       if (((await readText(join(dir, f))) ?? '').trim() === '') {
         await fsp.writeFile(join(dir, f), ((await readText(join(dirname(dir), f))) ?? '').trim());
@@ -145,7 +149,7 @@ export async function createCgroup(id: string, limits: CgroupLimits, opts: Cgrou
     } else {
       for (const [c, flag] of need) if (!layout.v1[c]) throw notAvailable(flag, c, 'the cgroup v1 hierarchies of this host');
       for (const dir of Object.values(handle.dirs)) await mkdirs(dir, created);
-      if (handle.dirs.cpuset) await initCpuset(created, handle.dirs.cpuset);
+      if (handle.dirs.cpuset) await initCpuset(layout.v1.cpuset!, handle.dirs.cpuset);
       await applyWrites(v1Writes(limits), handle.dirs);
     }
     return handle;

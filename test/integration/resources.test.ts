@@ -146,6 +146,23 @@ describe('exec', () => {
   });
 });
 
+describe('concurrency', () => {
+  it('containers started at once under a new parent all get their cgroups', async () => {
+    const fresh = `${parent}-c`;
+    const runs = await Promise.all(
+      [1, 2, 3, 4].map(() => sb.tsd(['run', '--rm', '-m', '32m', '--cpuset-cpus', '0', '--pids-limit', '20', 'busybox', 'true'], { env: { ...env, TSDOCKER_CGROUP_PARENT: fresh } })),
+    );
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    for (const h of hierarchies) {
+      const d = join(h, fresh);
+      if (existsSync(d)) {
+        expect(readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory())).toEqual([]);
+        rmdirSync(d);
+      }
+    }
+  });
+});
+
 describe('ulimits', () => {
   it('--ulimit sets soft and hard limits inside the container', async () => {
     const r = await tsd(['run', '--rm', '--ulimit', 'nofile=100:200', '--ulimit', 'core=0', 'busybox', 'sh', '-c', 'ulimit -n; ulimit -Hn; ulimit -c']);

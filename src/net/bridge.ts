@@ -58,6 +58,17 @@ export function restoreForwarding(): void {
   writeHostSettings({ ...h, ipForwardChanged: false });
 }
 
+/**
+ * A bridge without an explicit MAC takes the lowest MAC of its ports and changes it as
+ * containers come and go: every container's ARP entry for the gateway then goes stale and
+ * its traffic to the gateway (DNS included) is lost for tens of seconds. So each bridge gets
+ * a fixed, locally administered MAC derived from its network id.
+ */
+export function bridgeMac(netId: string): string {
+  const h = shortHash(`mac:${netId}`, 10);
+  return `02:${h.match(/../g)!.join(':')}`;
+}
+
 /** Create the network's bridge (or verify an existing one), address it, bring it up. */
 export async function ensureBridge(net: NetworkRecord, knownMissing = false): Promise<boolean> {
   const cidr = parseCidr(net.subnet)!;
@@ -65,7 +76,7 @@ export async function ensureBridge(net: NetworkRecord, knownMissing = false): Pr
   if (knownMissing || !(await linkExists(net.bridge))) {
     await exec(['ip', '-batch', '-'], {
       input: [
-        `link add name ${net.bridge} mtu ${net.mtu} type bridge`,
+        `link add name ${net.bridge} address ${bridgeMac(net.id)} mtu ${net.mtu} type bridge`,
         `addr add ${net.gateway}/${cidr.prefix} dev ${net.bridge}`,
         `link set ${net.bridge} up`,
         '',

@@ -124,6 +124,7 @@ export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
     return { mode, newNetns: true, loopbackUp: true, hosts: hostsFile(opts.hostname, parseAddHosts(opts.addHosts)), resolvConf: '' };
   }
   if (mode === 'host') {
+    if (opts.publish.length) ilog.warn('Published ports are discarded when using host network mode');
     return {
       mode,
       newNetns: false,

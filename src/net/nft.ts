@@ -3,6 +3,7 @@
  * atomic `nft -f -` batches. Dispatch is by verdict maps, so nothing ever needs a rule handle:
  *
  *   forward (filter):     ct status dnat accept; iifname/oifname vmap @netfwd -> net-<id12>
+ *   input (filter):       ip daddr vmap @gwin -> in-<id12> (the embedded DNS answers its own network only)
  *   prerouting/output:    fib daddr type local  meta l4proto . th dport vmap @ports -> ctr-<id12>
  *   postrouting (nat):    loopback sources leaving through our bridges: masquerade;
  *                         iifname/oifname vmap @netnat -> nat-<id12> (masquerade out, hairpin)
@@ -24,6 +25,7 @@ const flog = log.child({ mod: 'net.nft' });
 export const netChain = (netId: string) => `net-${netId.slice(0, 12)}`;
 export const natChain = (netId: string) => `nat-${netId.slice(0, 12)}`;
 export const ctrChain = (ctrId: string) => `ctr-${ctrId.slice(0, 12)}`;
+export const inChain = (netId: string) => `in-${netId.slice(0, 12)}`;
 
 export function baseScript(): string[] {
   return [
@@ -32,10 +34,12 @@ export function baseScript(): string[] {
     `add map ${T} netfwd { type ifname : verdict; }`,
     `add map ${T} netnat { type ifname : verdict; }`,
     `add map ${T} ports { type inet_proto . inet_service : verdict; }`,
+    `add map ${T} gwin { type ipv4_addr : verdict; }`,
     `add chain ${T} forward { type filter hook forward priority filter; policy accept; }`,
     `add chain ${T} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
     `add chain ${T} output { type nat hook output priority -100; policy accept; }`,
     `add chain ${T} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+    `add chain ${T} input { type filter hook input priority filter; policy accept; }`,
     // base rules are rewritten as a whole (flush + add in the same transaction): idempotent
     `flush chain ${T} forward`,
     `add rule ${T} forward ct status dnat accept`,
@@ -45,6 +49,8 @@ export function baseScript(): string[] {
     `add rule ${T} prerouting fib daddr type local meta l4proto . th dport vmap @ports`,
     `flush chain ${T} output`,
     `add rule ${T} output fib daddr type local meta l4proto . th dport vmap @ports`,
+    `flush chain ${T} input`,
+    `add rule ${T} input ip daddr vmap @gwin`,
     `flush chain ${T} postrouting`,
     `add rule ${T} postrouting oifname @bridges ip saddr 127.0.0.0/8 masquerade`,
     `add rule ${T} postrouting iifname vmap @netnat`,
@@ -57,8 +63,11 @@ export function networkScript(net: NetworkRecord, allBridges: string[]): string[
   const nc = netChain(net.id);
   const xc = natChain(net.id);
   const br = JSON.stringify(net.bridge);
+  const ic = inChain(net.id);
   const lines = [
     ...baseScript(),
+    `add chain ${T} ${ic}`,
+    `flush chain ${T} ${ic}`,
     `add element ${T} bridges { ${[...new Set([...allBridges, net.bridge])].map((b) => JSON.stringify(b)).join(', ')} }`,
     `add chain ${T} ${nc}`,
     `flush chain ${T} ${nc}`,
@@ -77,6 +86,9 @@ export function networkScript(net: NetworkRecord, allBridges: string[]): string[
     lines.push(`add rule ${T} ${nc} oifname ${br} iifname != ${br} ct state new drop`);
     lines.push(`add rule ${T} ${xc} oifname != ${br} masquerade`);
   }
+  // the embedded DNS on the gateway answers this network's containers only (not the LAN, not other networks)
+  lines.push(`add rule ${T} ${ic} meta l4proto { tcp, udp } th dport 53 iifname != ${br} drop`);
+  lines.push(`add element ${T} gwin { ${net.gateway} : jump ${ic} }`);
   // hairpin: a container reaching a published port on its own network
   lines.push(`add rule ${T} ${xc} oifname ${br} ip saddr ${net.subnet} ct status dnat masquerade`);
   lines.push(`add element ${T} netfwd { ${br} : jump ${nc} }`);
@@ -185,7 +197,7 @@ export async function teardownNetworkRules(net: NetworkRecord, remainingNetworks
   }
   const view = await readTable();
   if (!view) return;
-  const lines = [...dropChainScript(view, netChain(net.id)), ...dropChainScript(view, natChain(net.id))];
+  const lines = [netChain, natChain, inChain].flatMap((c) => dropChainScript(view, c(net.id)));
   if ((view.members.get('bridges') ?? []).includes(net.bridge)) {
     lines.push(`delete element ${T} bridges { ${JSON.stringify(net.bridge)} }`);
   }

@@ -132,6 +132,14 @@ describe('user-defined networks', () => {
     const fromFront = await sb.tsd(['run', '--rm', '--network', 'front', 'busybox', 'ping', '-c', '1', '-W', '1', (await inspect('p1')).NetworkSettings.endpoints[0]!.ip]);
     expect(fromFront.code).not.toBe(0);
     who.kill('SIGKILL');
+    // the embedded DNS of `front` answers neither another network's containers nor the outside
+    const frontGw = '172.18.0.1';
+    const dnsFromBack = await sb.tsd(['run', '--rm', '--network', 'back', 'busybox', 'nslookup', 'web', frontGw]);
+    expect(dnsFromBack.stdout).not.toContain((await inspect('web')).NetworkSettings.endpoints[0]!.ip);
+    await world.sh(['ip', 'route', 'add', '172.16.0.0/12', 'via', '203.0.113.1']);
+    const dnsFromWorld = await world.sh(['busybox', 'nslookup', 'web', frontGw], { timeoutMs: 15000 }).catch(() => ({ stdout: '' }));
+    await world.sh(['ip', 'route', 'del', '172.16.0.0/12', 'via', '203.0.113.1']);
+    expect(dnsFromWorld.stdout).not.toContain((await inspect('web')).NetworkSettings.endpoints[0]!.ip);
     await ok(['rm', '-f', 'p1']);
     await ok(['network', 'rm', 'priv']);
   });

@@ -46,7 +46,7 @@ struct tsd_spec {
   const char *ovl_lower, *ovl_upper, *ovl_work;
   struct tsd_mount mounts[TSD_MAX_ITEMS];
   int nmounts;
-  struct tsd_device devices[64];
+  struct tsd_device devices[TSD_MAX_ITEMS];
   int ndevices;
   struct tsd_symlink symlinks[64];
   int nsymlinks;

@@ -249,3 +249,26 @@ export function formatPorts(state: NetworkState | Record<string, unknown> | unde
 }
 
 export { hostNameservers };
+
+/**
+ * Docker's shape of `inspect`'s NetworkSettings for a recorded network state, keeping the raw
+ * record (mode, endpoints, ports) alongside: IPAddress/Gateway/IPPrefixLen of the first
+ * endpoint, Ports as {"80/tcp": [{HostIp, HostPort}]}, and one entry per network.
+ */
+export function networkSettings(state: NetworkState | Record<string, unknown> | undefined): Record<string, unknown> {
+  const st = (state ?? {}) as NetworkState;
+  const eps = st.endpoints ?? [];
+  const first = eps[0];
+  const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of st.ports ?? []) (ports[`${p.containerPort}/${p.proto}`] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+  return {
+    ...st,
+    IPAddress: first?.ip ?? '',
+    Gateway: first?.gateway ?? '',
+    IPPrefixLen: first?.prefix ?? 0,
+    Ports: ports,
+    Networks: Object.fromEntries(
+      eps.map((e) => [e.network, { NetworkID: e.networkId, IPAddress: e.ip, IPPrefixLen: e.prefix, Gateway: e.gateway, Aliases: e.aliases, Interface: e.ifname }]),
+    ),
+  };
+}

@@ -46,9 +46,14 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
 }
 
 export function failure(argv: readonly string[], r: RunResult): Error {
-  const tail = (r.stderr || r.stdout).trim().split('\n').slice(-2).join(' / ');
+  const lines = (r.stderr || r.stdout).split('\n').map((l) => l.trim()).filter(Boolean);
+  // the message is usually the first line (a stack trace may follow), the hint the last
+  const msg = lines.find((l) => !l.startsWith('at ')) ?? '';
+  const last = lines.at(-1) ?? '';
+  const tail = last && last !== msg && !last.startsWith('at ') ? `${msg} / ${last}` : msg;
   const how = r.signal ? `signal ${r.signal}` : `exit ${r.code}`;
-  return new Error(`${argv.slice(0, 4).join(' ')}${argv.length > 4 ? ' …' : ''}: ${how}${tail ? `: ${tail}` : ''}`);
+  const cmd = argv[0] === 'nsenter' ? argv.slice(argv.indexOf('--') + 1) : argv;
+  return new Error(`${cmd.slice(0, 5).join(' ')}${cmd.length > 5 ? ' …' : ''}: ${how}${tail ? `: ${tail}` : ''}`);
 }
 
 /** Runs argv, throws on a non-zero exit, returns stdout. */
@@ -115,14 +120,20 @@ export async function stop(pid: number, graceMs = 5000): Promise<void> {
   }
 }
 
-/** Runs fn over items with at most `limit` in flight. */
+/** Runs fn over items with at most `limit` in flight; after a failure it starts no more. */
 export async function pool<T, R>(items: readonly T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const i = next++;
-      out[i] = await fn(items[i] as T, i);
+      try {
+        out[i] = await fn(items[i] as T, i);
+      } catch (err) {
+        failed = true; // start nothing new after the first failure
+        throw err;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

@@ -52,6 +52,8 @@ export async function openSandbox(name: string, opts: SandboxOptions = {}): Prom
   }
   const close = async (): Promise<string[]> => {
     const left: string[] = [];
+    // late teardown (monitors, helpers) gets up to 10 s to finish on its own
+    for (let i = 0; i < 40 && sandboxTree(pid).runtime.length + sandboxTree(pid).containers.length > 0; i++) await sleep(250);
     for (let round = 0; round < 3; round++) {
       const t = sandboxTree(pid);
       const all = [...t.containers, ...t.runtime];

@@ -27,13 +27,13 @@ export async function scaleFigures(res: Results, rt: Runtime, levels: number[], 
   try {
     for (const [li, n] of levels.entries()) {
       const ok = await attempt(res, ids.slice(li), col, async () => {
-        const todo = Array.from({ length: n - names.length }, (_, i) => `tsdb-idle-${names.length + i}`);
+        const todo = Array.from({ length: n - names.length }, (_, i) => `tsdb-idle-${n}-${i}`);
         log(`${col}: starting ${todo.length} idle containers (to ${n})`);
         await pool(todo, 4, async (name) => {
           const argv = rt.runArgv({ name, detach: true, net: 'bridge', cmd: ['sleep', '3600'] });
-          names.push(name);
           const r = await run(argv, { timeoutMs: 120_000 });
           if (r.code !== 0) throw failure(argv, r);
+          names.push(name);
         });
         await sleep(2000);
         const m = memSum(sandboxTree(rt.sandbox.pid).runtime);

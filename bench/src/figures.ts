@@ -14,7 +14,7 @@ export function figureDefs(s: Scale): FigureDef[] {
   const start = (id: string, what: string): FigureDef => ({ id, label: `start \`run --rm busybox true\`, ${what}`, unit: 'ms', better: 'lower' });
   return [
     start('start.none', '--network none'),
-    start('start.bridge', 'default bridge'),
+    start('start.bridge', 'default bridge, 0 others running'),
     start('start.publish', 'bridge + `-p`'),
     ...s.levels.map((n) => start(`start.with${n}`, `bridge, ${n} others running`)),
     { id: 'burst.wall', label: `${s.burst} \`run -d\` at once: wall time until all answer`, unit: 'ms', better: 'lower' },

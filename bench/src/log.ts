@@ -16,5 +16,5 @@ export class Skip extends Error {
 
 export function reasonOf(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
-  return msg.split('\n').filter((l) => l.trim() !== '').slice(0, 2).join(' / ').slice(0, 200);
+  return msg.split('\n').filter((l) => l.trim() !== '').slice(0, 2).join(' / ').slice(0, 400);
 }

@@ -45,6 +45,17 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
   });
 }
 
+const SUBCOMMANDS = new Set(['run', 'rm', 'load', 'ps', 'version', 'spec']);
+
+/** "tsdocker run -d --name x …" rather than nsenter, node, paths and global options. */
+function shortCmd(argv: readonly string[]): string {
+  const cmd = argv[0] === 'nsenter' ? argv.slice(argv.indexOf('--') + 1) : [...argv];
+  const tool = cmd.find((a) => a.endsWith('bin/tsdocker')) ? 'tsdocker' : (cmd[0] ?? '').split('/').pop() ?? '';
+  const sub = cmd.findIndex((a) => SUBCOMMANDS.has(a));
+  const rest = sub >= 0 ? cmd.slice(sub) : cmd.slice(1);
+  return `${tool} ${rest.slice(0, 5).join(' ')}${rest.length > 5 ? ' …' : ''}`;
+}
+
 export function failure(argv: readonly string[], r: RunResult): Error {
   const lines = (r.stderr || r.stdout).split('\n').map((l) => l.trim()).filter(Boolean);
   // the message is usually the first line (a stack trace may follow), the hint the last
@@ -52,8 +63,7 @@ export function failure(argv: readonly string[], r: RunResult): Error {
   const last = lines.at(-1) ?? '';
   const tail = last && last !== msg && !last.startsWith('at ') ? `${msg} / ${last}` : msg;
   const how = r.signal ? `signal ${r.signal}` : `exit ${r.code}`;
-  const cmd = argv[0] === 'nsenter' ? argv.slice(argv.indexOf('--') + 1) : argv;
-  return new Error(`${cmd.slice(0, 5).join(' ')}${cmd.length > 5 ? ' …' : ''}: ${how}${tail ? `: ${tail}` : ''}`);
+  return new Error(`${shortCmd(argv)}: ${how}${tail ? `: ${tail}` : ''}`);
 }
 
 /** Runs argv, throws on a non-zero exit, returns stdout. */

@@ -173,6 +173,15 @@ describe('exit codes and bad input', () => {
     expect(r.stderr).toMatch(/must run as root/);
   });
 
+  it('inspect falls back to images, and names what it cannot find', async () => {
+    const r = await sb.tsd(['inspect', 'busybox']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)[0].RepoTags).toEqual(['busybox:latest']);
+    const n = await sb.tsd(['inspect', 'nothing-here']);
+    expect(n.code).toBe(1);
+    expect(n.stderr).toMatch(/No such object: nothing-here/);
+  });
+
   it('unknown containers are named in the error', async () => {
     const r = await sb.tsd(['rm', 'nosuchcontainer']);
     expect(r.code).toBe(1);

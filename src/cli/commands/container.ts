@@ -150,20 +150,27 @@ export function register(program: Command): void {
 
   program
     .command('inspect')
-    .description('Show low-level information about containers as JSON')
-    .argument('<container...>')
+    .description('Show low-level information about containers or images as JSON')
+    .argument('<name...>', 'container or image (containers are looked up first, as Docker does)')
     .action(async (refs: string[]) => {
       requireRoot();
       const { findContainer } = await import('../../state/containers.js');
       const { inspectContainer } = await import('../../runtime/inspect.js');
+      const { resolveImage } = await import('../../image/index.js');
       const found: unknown[] = [];
       let failed: unknown;
       for (const ref of refs) {
         try {
           found.push(inspectContainer(await findContainer(ref)));
         } catch (err) {
-          failed = err;
-          process.stderr.write(`tsdocker: ${errorMessage(err)}\n`);
+          if (!(err instanceof TsdError) || err.code !== 'CONTAINER_NOT_FOUND') throw err;
+          try {
+            const img = await resolveImage(ref);
+            found.push({ Id: img.id, RepoTags: img.repoTags, Created: img.created, Size: img.size, Config: img.config, Os: 'linux' });
+          } catch {
+            failed = err;
+            process.stderr.write(`tsdocker: No such object: ${ref}\n`);
+          }
         }
       }
       out(JSON.stringify(found, null, 4));

@@ -74,10 +74,22 @@ export const containerFiles = {
   dir: (id: string) => paths.container(id),
 };
 
+/** Nanoseconds since the epoch of an RFC 3339 UTC time with any number of fraction digits. */
+export function timeNs(iso: string): bigint {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(iso);
+  if (!m) return BigInt(Date.parse(iso) || 0) * 1_000_000n;
+  return BigInt(Date.parse(`${m[1]}Z`)) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0').slice(0, 9));
+}
+
+/** Did this exit record come from the run that started at `startedAt` (not an earlier one)? */
+function exitIsFrom(exit: ExitRecord, startedAt: string): boolean {
+  return timeNs(exit.finishedAt) >= timeNs(startedAt);
+}
+
 export function deriveStatus(state: ContainerState | undefined, exit: ExitRecord | undefined): Status {
   if (state && isSameProcess(state.pid, state.pidStartTime) && isSameProcess(state.monitorPid, state.monitorStartTime)) {
     // the monitor has written exit.json just before it goes: a record newer than the start means exited
-    if (exit && exit.finishedAt >= state.startedAt) return 'exited';
+    if (exit && exitIsFrom(exit, state.startedAt)) return 'exited';
     return 'running';
   }
   if (state || exit) return 'exited';
@@ -89,7 +101,7 @@ export async function readContainer(id: string): Promise<ContainerView | undefin
   if (!config) return undefined;
   const state = await readJsonIfExists<ContainerState>(containerFiles.state(id));
   let exit = await readJsonIfExists<ExitRecord>(containerFiles.exit(id));
-  if (exit && state && exit.finishedAt < state.startedAt) exit = undefined; // from an earlier run
+  if (exit && state && !exitIsFrom(exit, state.startedAt)) exit = undefined; // from an earlier run
   return { config, state, exit, status: deriveStatus(state, exit) };
 }
 

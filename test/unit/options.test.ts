@@ -74,3 +74,16 @@ describe('resolveUser', () => {
     expect(() => resolveUser('0:nogroup', [dir])).toThrow(/unable to find group/);
   });
 });
+
+describe('exit records belong to the run that wrote them', () => {
+  it('compares times with different fraction lengths exactly', async () => {
+    const { timeNs, deriveStatus } = await import('../../src/state/containers.js');
+    expect(timeNs('2026-11-22T07:27:45.362500000Z') > timeNs('2026-11-22T07:27:45.362Z')).toBe(true);
+    expect(timeNs('2026-11-22T07:27:45.3619Z') < timeNs('2026-11-22T07:27:45.362Z')).toBe(true);
+    expect(timeNs('2026-11-22T07:27:45Z')).toBe(BigInt(Date.parse('2026-11-22T07:27:45Z')) * 1_000_000n);
+    // a dead container with a record from this run is exited; created without any record
+    expect(deriveStatus(undefined, undefined)).toBe('created');
+    const state = { monitorPid: 999999, monitorStartTime: 1, pid: 999999, pidStartTime: 1, startedAt: '2026-11-22T07:27:45.362Z' };
+    expect(deriveStatus(state, { exitCode: 0, finishedAt: '2026-11-22T07:27:45.362400000Z' })).toBe('exited');
+  });
+});

@@ -3,7 +3,7 @@
  * (198.51.100.0/24), and loopback, all inside a throwaway sandbox namespace.
  */
 import { attempt, put, type Results } from '../results.js';
-import { background, sleep } from '../proc.js';
+import { background, sleep, stop } from '../proc.js';
 import { netNsOf } from '../procfs.js';
 import { openSandbox } from '../sandbox.js';
 import { rtt, throughput, withServer, type NetPlan } from './iperf.js';
@@ -12,6 +12,7 @@ export const BARE = 'bare kernel';
 
 export async function bareFigures(res: Results, plan: NetPlan): Promise<void> {
   const sb = await openSandbox('bare');
+  const holders: number[] = [];
   try {
     await attempt(res, ['net.c2c.gbps', 'net.c2c.rtt'], BARE, async () => {
       await sb.sh(['ip', 'link', 'add', 'tsdb-br0', 'type', 'bridge']);
@@ -19,6 +20,7 @@ export async function bareFigures(res: Results, plan: NetPlan): Promise<void> {
       const ends: number[] = [];
       for (const [i, addr] of ['198.51.100.2', '198.51.100.3'].entries()) {
         const h = background(sb.enter(['unshare', '--net', 'sleep', 'infinity']));
+        holders.push(h.pid);
         const outer = new Set([netNsOf('self'), netNsOf(sb.pid)]);
         for (let k = 0; k < 200 && outer.has(netNsOf(h.pid)); k++) await sleep(10);
         await sb.sh(['ip', 'link', 'add', `tsdb-v${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(h.pid)]);
@@ -38,6 +40,7 @@ export async function bareFigures(res: Results, plan: NetPlan): Promise<void> {
       put(res, 'net.lo.rtt', BARE, await rtt(sb.pid, '127.0.0.1', plan));
     });
   } finally {
+    for (const pid of holders) await stop(pid, 1000);
     await sb.close();
   }
 }

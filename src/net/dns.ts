@@ -10,6 +10,7 @@ import { openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { rootDir } from '../state/paths.js';
+import { withLock } from '../state/lock.js';
 import { log } from '../sys/log.js';
 import { parseIp, procHex } from './ipv4.js';
 import { netFiles } from './store.js';
@@ -38,6 +39,13 @@ function bound(ip: string): boolean {
 
 /** Make sure the resolver serves `gateway` (call after the endpoint record is written). */
 export async function ensureDns(gateway: string): Promise<void> {
+  // the check and the start under one lock: concurrent runs start one daemon, not several
+  await withLock('dnsd', async () => startOrPoke());
+  for (let i = 0; i < 100 && !bound(gateway); i++) await sleep(10);
+  if (!bound(gateway)) dlog.warn({ gateway }, 'embedded DNS is not listening yet; names may resolve a moment later');
+}
+
+async function startOrPoke(): Promise<void> {
   const pid = daemonPid();
   if (pid) {
     try {
@@ -54,9 +62,9 @@ export async function ensureDns(gateway: string): Promise<void> {
     child.unref();
     closeSync(out);
     dlog.debug({ pid: child.pid }, 'started the embedded DNS');
+    // its pid file is written within a few ms; wait for it so the next caller pokes instead of starting
+    for (let i = 0; i < 200 && !daemonPid(); i++) await sleep(5);
   }
-  for (let i = 0; i < 100 && !bound(gateway); i++) await sleep(10);
-  if (!bound(gateway)) dlog.warn({ gateway }, 'embedded DNS is not listening yet; names may resolve a moment later');
 }
 
 /** Tell the resolver that endpoints changed (it exits by itself when none are left). */

@@ -39,7 +39,7 @@ export function parseArgs(argv: readonly string[]): Options {
     only,
     start: quick ? { warmup: 1, minRuns: 3, minMs: 0, maxRuns: 3 } : { warmup: 5, minRuns: 20, minMs: 5000, maxRuns: 50 },
     loaded: quick ? { warmup: 1, minRuns: 3, minMs: 0, maxRuns: 3 } : { warmup: 3, minRuns: 10, minMs: 0, maxRuns: 10 },
-    net: quick ? { runs: 1, seconds: 2, pings: 50 } : { runs: 5, seconds: 3, pings: 500 },
+    net: quick ? { runs: 1, seconds: 2, pings: 50, trips: 2000 } : { runs: 5, seconds: 3, pings: 500, trips: 10000 },
     scale: quick ? { levels: [10, 20], burst: 10 } : { levels: [50, 200], burst: 50 },
   };
 }

@@ -26,10 +26,14 @@ export function figureDefs(s: Scale): FigureDef[] {
     { id: 'mem.base', label: 'runtime memory with no container (daemons; PSS)', unit: 'MiB', better: 'lower' },
     { id: `teardown.rmAll`, label: `\`rm -f\` of the ${Math.max(0, ...s.levels)} idle containers`, unit: 'ms', better: 'lower' },
     { id: 'net.c2c.gbps', label: 'TCP throughput container → container, one bridge (iperf3, 1 stream)', unit: 'Gbit/s', better: 'higher' },
+    { id: 'net.c2c.rr', label: 'TCP request/response latency container → container (1 byte each way, median)', unit: 'µs', better: 'lower' },
     { id: 'net.c2c.rtt', label: 'ping RTT container → container', unit: 'µs', better: 'lower' },
     { id: 'net.pub.gbps', label: 'TCP throughput host → container via published port, host address', unit: 'Gbit/s', better: 'higher' },
     { id: 'net.publo.gbps', label: 'TCP throughput host → container via published port, 127.0.0.1', unit: 'Gbit/s', better: 'higher' },
+    { id: 'net.pub.rr', label: 'TCP request/response latency host → container via published port, host address', unit: 'µs', better: 'lower' },
+    { id: 'net.publo.rr', label: 'TCP request/response latency host → container via published port, 127.0.0.1', unit: 'µs', better: 'lower' },
     { id: 'net.lo.gbps', label: 'TCP throughput over loopback (the ceiling)', unit: 'Gbit/s', better: 'higher' },
+    { id: 'net.lo.rr', label: 'TCP request/response latency over loopback', unit: 'µs', better: 'lower' },
     { id: 'net.lo.rtt', label: 'ping RTT over loopback', unit: 'µs', better: 'lower' },
   ];
 }

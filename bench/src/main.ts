@@ -19,6 +19,7 @@ import { attempt, newResults, put, skip, type Results } from './results.js';
 import { sample } from './stats.js';
 import { BARE, bareFigures } from './measures/bare.js';
 import { burstFigures } from './measures/burst.js';
+import { buildRr } from './measures/iperf.js';
 import { netFigures } from './measures/net.js';
 import { scaleFigures } from './measures/scale.js';
 import { startLatency } from './measures/start.js';
@@ -109,6 +110,7 @@ async function main(): Promise<number> {
   const tmp = mkdtempSync(join(tmpdir(), 'tsd-bench-'));
   open.add(async () => rmSync(tmp, { recursive: true, force: true }));
   const image = await findImage(repo, tmp, opts.devImage);
+  await buildRr(join(helpers, 'rr.c'), join(tmp, 'rr'));
   const res = newResults(figureDefs(opts.scale));
   const versions: Record<string, string> = {};
   const iperf = await run(['iperf3', '--version']);
@@ -118,7 +120,8 @@ async function main(): Promise<number> {
 
   if (!opts.only.length || opts.only.includes('bare')) {
     log('== bare kernel: two namespaces on a bare bridge, loopback');
-    await bareFigures(res, opts.net).catch((err) => skip(res, ['net.c2c.gbps', 'net.c2c.rtt', 'net.lo.gbps', 'net.lo.rtt'], BARE, reasonOf(err)));
+    const ids = ['net.c2c.gbps', 'net.c2c.rr', 'net.c2c.rtt', 'net.lo.gbps', 'net.lo.rr', 'net.lo.rtt'];
+    await bareFigures(res, opts.net).catch((err) => skip(res, ids, BARE, reasonOf(err)));
   }
   await floors(res, opts, image, versions);
   await withRuntime(res, opts, 'tsdocker', () => openTsdocker(repo, image), versions);

@@ -6,7 +6,7 @@ import { attempt, put, type Results } from '../results.js';
 import { background, sleep, stop } from '../proc.js';
 import { netNsOf } from '../procfs.js';
 import { openSandbox } from '../sandbox.js';
-import { rtt, throughput, withServer, type NetPlan } from './iperf.js';
+import { latency, rtt, throughput, withServer, type NetPlan } from './iperf.js';
 
 export const BARE = 'bare kernel';
 
@@ -14,7 +14,7 @@ export async function bareFigures(res: Results, plan: NetPlan): Promise<void> {
   const sb = await openSandbox('bare');
   const holders: number[] = [];
   try {
-    await attempt(res, ['net.c2c.gbps', 'net.c2c.rtt'], BARE, async () => {
+    await attempt(res, ['net.c2c.gbps', 'net.c2c.rr', 'net.c2c.rtt'], BARE, async () => {
       await sb.sh(['ip', 'link', 'add', 'tsdb-br0', 'type', 'bridge']);
       await sb.sh(['ip', 'link', 'set', 'tsdb-br0', 'up']);
       const ends: number[] = [];
@@ -33,10 +33,16 @@ export async function bareFigures(res: Results, plan: NetPlan): Promise<void> {
       }
       const [a, b] = ends as [number, number];
       put(res, 'net.c2c.gbps', BARE, await withServer(a, () => throughput(b, '198.51.100.2', 5201, plan)));
+      await attempt(res, ['net.c2c.rr'], BARE, async () =>
+        put(res, 'net.c2c.rr', BARE, await withServer(a, () => latency(b, '198.51.100.2', 5201, plan), true)),
+      );
       put(res, 'net.c2c.rtt', BARE, await rtt(b, '198.51.100.2', plan));
     });
-    await attempt(res, ['net.lo.gbps', 'net.lo.rtt'], BARE, async () => {
+    await attempt(res, ['net.lo.gbps', 'net.lo.rr', 'net.lo.rtt'], BARE, async () => {
       put(res, 'net.lo.gbps', BARE, await withServer(sb.pid, () => throughput(sb.pid, '127.0.0.1', 5201, plan)));
+      await attempt(res, ['net.lo.rr'], BARE, async () =>
+        put(res, 'net.lo.rr', BARE, await withServer(sb.pid, () => latency(sb.pid, '127.0.0.1', 5201, plan), true)),
+      );
       put(res, 'net.lo.rtt', BARE, await rtt(sb.pid, '127.0.0.1', plan));
     });
   } finally {

@@ -3,7 +3,7 @@ import { attempt, put, type Results } from '../results.js';
 import type { Runtime } from '../runtimes/types.js';
 import { run } from '../proc.js';
 import { ipv4Of, removeAll, startOne } from './containers.js';
-import { rtt, throughput, withServer, type NetPlan } from './iperf.js';
+import { latency, rtt, throughput, withServer, type NetPlan } from './iperf.js';
 
 /** The sandbox's own non-loopback address (on lo), the "host address" a published port is reached on. */
 export const HOST_ADDR = '203.0.113.1';
@@ -19,7 +19,7 @@ export async function netFigures(res: Results, rt: Runtime, plan: NetPlan): Prom
   const col = rt.name;
   const names: string[] = [];
   try {
-    await attempt(res, ['net.c2c.gbps', 'net.c2c.rtt'], col, async () => {
+    await attempt(res, ['net.c2c.gbps', 'net.c2c.rr', 'net.c2c.rtt'], col, async () => {
       names.push('tsdb-net-a');
       const pa = await startOne(rt, { name: 'tsdb-net-a', net: 'bridge', cmd: ['sleep', '3600'] });
       names.push('tsdb-net-b');
@@ -28,9 +28,12 @@ export async function netFigures(res: Results, rt: Runtime, plan: NetPlan): Prom
       await attempt(res, ['net.c2c.gbps'], col, async () =>
         put(res, 'net.c2c.gbps', col, await withServer(pa, () => throughput(pb, ipa, 5201, plan))),
       );
+      await attempt(res, ['net.c2c.rr'], col, async () =>
+        put(res, 'net.c2c.rr', col, await withServer(pa, () => latency(pb, ipa, 5201, plan), true)),
+      );
       await attempt(res, ['net.c2c.rtt'], col, async () => put(res, 'net.c2c.rtt', col, await rtt(pb, ipa, plan)));
     });
-    await attempt(res, ['net.pub.gbps', 'net.publo.gbps'], col, async () => {
+    await attempt(res, ['net.pub.gbps', 'net.publo.gbps', 'net.pub.rr', 'net.publo.rr'], col, async () => {
       await addHostAddr(rt);
       names.push('tsdb-net-p');
       const pp = await startOne(rt, { name: 'tsdb-net-p', net: 'bridge', publish: `${PUB_PORT}:5201`, cmd: ['sleep', '3600'] });
@@ -42,6 +45,18 @@ export async function netFigures(res: Results, rt: Runtime, plan: NetPlan): Prom
           put(res, 'net.publo.gbps', col, await throughput(rt.sandbox.pid, '127.0.0.1', PUB_PORT, plan)),
         );
       });
+      await withServer(
+        pp,
+        async () => {
+          await attempt(res, ['net.pub.rr'], col, async () =>
+            put(res, 'net.pub.rr', col, await latency(rt.sandbox.pid, HOST_ADDR, PUB_PORT, plan)),
+          );
+          await attempt(res, ['net.publo.rr'], col, async () =>
+            put(res, 'net.publo.rr', col, await latency(rt.sandbox.pid, '127.0.0.1', PUB_PORT, plan)),
+          );
+        },
+        true,
+      );
     });
   } finally {
     await removeAll(rt, names).catch(() => undefined);

@@ -29,6 +29,7 @@ interface Listener {
   sock: Socket;
 }
 const listeners = new Map<string, Listener>();
+const internal = new Set<string>();
 let idle = 0;
 
 function say(msg: string): void {
@@ -137,6 +138,11 @@ function onQuery(l: Listener, msg: Buffer, from: RemoteInfo): void {
     l.sock.send(reply(msg, q.end, 0, q.qtype === 1 || q.qtype === 255 ? ips : []), from.port, from.address);
     return;
   }
+  if (internal.has(l.netId)) {
+    // an --internal network has no way out, names included (no DNS tunnel): NXDOMAIN
+    l.sock.send(reply(msg, q.end, 3, []), from.port, from.address);
+    return;
+  }
   const client = listEndpoints(l.netId).find((e) => e.ip === from.address);
   const ups = [...(client?.dns ?? []), ...hostNameservers()];
   forward(l, msg, from, q.end, [...new Set(ups)].slice(0, 3));
@@ -147,6 +153,7 @@ function scan(): void {
   const want = new Map<string, string>(); // gateway ip -> net id
   for (const n of listNetworks()) {
     if (n.dns && listEndpoints(n.id).length > 0) want.set(n.gateway, n.id);
+    if (n.internal) internal.add(n.id);
   }
   for (const [ip, l] of listeners) {
     if (want.get(ip) !== l.netId) {

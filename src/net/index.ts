@@ -119,7 +119,7 @@ async function planContainerMode(opts: NetworkOptions, ref: string): Promise<Net
 }
 
 export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
-  const mode = opts.network ?? DEFAULT_NETWORK;
+  const mode = opts.network === undefined || opts.network === 'default' ? DEFAULT_NETWORK : opts.network;
   if (mode === 'none') {
     return { mode, newNetns: true, loopbackUp: true, hosts: hostsFile(opts.hostname, parseAddHosts(opts.addHosts)), resolvConf: '' };
   }

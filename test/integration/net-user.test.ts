@@ -105,6 +105,12 @@ describe('user-defined networks', () => {
       expect(d.stdout).toContain('search corp.example');
       expect(d.stdout).toContain('192.0.2.5\tdb');
       expect(d.stdout).toContain('192.0.2.77');
+      // an --internal network forwards no names (no way out, not even by DNS)
+      await ok(['network', 'create', '--internal', 'sealed']);
+      const sealed = await sb.tsd(['run', '--rm', '--network', 'sealed', 'busybox', 'nslookup', 'outside.example']);
+      expect(sealed.stdout + sealed.stderr).not.toContain('192.0.2.77');
+      expect(sealed.stdout + sealed.stderr).toMatch(/NXDOMAIN|can't find/);
+      await ok(['network', 'rm', 'sealed']);
     } finally {
       await sb.sh(['umount', '/etc/resolv.conf']);
       stub.kill('SIGKILL');

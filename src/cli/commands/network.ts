@@ -55,7 +55,7 @@ export function register(program: Command): void {
     .action(async (f: { quiet?: boolean; trunc: boolean }) => {
       requireRoot();
       const { listNetworks } = await import('../../net/store.js');
-      const nets = listNetworks();
+      const nets = listNetworks().sort((a, b) => a.name.localeCompare(b.name));
       const rows = [
         ...nets,
       ];

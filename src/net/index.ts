@@ -13,7 +13,7 @@ import { withLock } from '../state/lock.js';
 import { findContainer } from '../state/containers.js';
 import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
 import { attachEndpoint, networksOf, releaseEndpoint, rewriteContainerFile, type EndpointState } from './endpoint.js';
-import { checkPorts, parsePublish, releasePorts, reservePorts, formatPortsColumn, type PortSpec, type PublishedPort } from './ports.js';
+import { checkPorts, parsePublish, releasePorts, reservePorts, type PortSpec, type PublishedPort } from './ports.js';
 import { containerPortsScript, nftApply, teardownContainerRules } from './nft.js';
 import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';
 import { pokeDns } from './dns.js';
@@ -242,33 +242,5 @@ export async function detachNetwork(containerId: string, state: NetworkState | u
   ]);
 }
 
-/** The PORTS column of `ps` for a container's recorded network state. */
-export function formatPorts(state: NetworkState | Record<string, unknown> | undefined): string {
-  const ports = (state as NetworkState | undefined)?.ports;
-  return Array.isArray(ports) ? formatPortsColumn(ports) : '';
-}
-
+export { formatPorts, networkSettings } from './settings.js';
 export { hostNameservers };
-
-/**
- * Docker's shape of `inspect`'s NetworkSettings for a recorded network state, keeping the raw
- * record (mode, endpoints, ports) alongside: IPAddress/Gateway/IPPrefixLen of the first
- * endpoint, Ports as {"80/tcp": [{HostIp, HostPort}]}, and one entry per network.
- */
-export function networkSettings(state: NetworkState | Record<string, unknown> | undefined): Record<string, unknown> {
-  const st = (state ?? {}) as NetworkState;
-  const eps = st.endpoints ?? [];
-  const first = eps[0];
-  const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
-  for (const p of st.ports ?? []) (ports[`${p.containerPort}/${p.proto}`] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
-  return {
-    ...st,
-    IPAddress: first?.ip ?? '',
-    Gateway: first?.gateway ?? '',
-    IPPrefixLen: first?.prefix ?? 0,
-    Ports: ports,
-    Networks: Object.fromEntries(
-      eps.map((e) => [e.network, { NetworkID: e.networkId, IPAddress: e.ip, IPPrefixLen: e.prefix, Gateway: e.gateway, Aliases: e.aliases, Interface: e.ifname }]),
-    ),
-  };
-}

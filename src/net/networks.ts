@@ -229,30 +229,5 @@ export async function pruneNetworks(): Promise<string[]> {
   return removed;
 }
 
-export function inspectNetwork(ref: string): Record<string, unknown> {
-  const n = findNetwork(ref);
-  const containers: Record<string, unknown> = {};
-  for (const e of listEndpoints(n.id)) {
-    containers[e.containerId] = {
-      Name: e.name,
-      IPv4Address: `${e.ip}/${parseCidr(n.subnet)!.prefix}`,
-      Aliases: e.aliases,
-      Interface: e.ifname,
-      HostInterface: e.hostIfname,
-    };
-  }
-  return {
-    Name: n.name,
-    Id: n.id,
-    Created: n.created,
-    Driver: n.driver,
-    Internal: n.internal,
-    IPAM: { Driver: 'default', Config: [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange ? { IPRange: n.ipRange } : {}) }] },
-    Options: { ...n.options, 'tsdocker.bridge': n.bridge, mtu: String(n.mtu) },
-    Labels: n.labels,
-    DNS: n.dns,
-    Containers: containers,
-  };
-}
-
+export { inspectNetwork } from './settings.js';
 export { lookupNetwork, findNetwork, listNetworks };

@@ -233,7 +233,7 @@ export async function detachNetwork(containerId: string, state: NetworkState | u
   const nets = networksOf(containerId);
   // a recorded state that says "no published ports" spares listing the nft table; without
   // a record (crash before it was written) the table is searched for the container's chain
-  const noPorts = state?.mode !== undefined && Array.isArray(state.ports) && state.ports.length === 0;
+  const noPorts = state?.mode !== undefined && (state.mode !== 'bridge' || (Array.isArray(state.ports) && state.ports.length === 0));
   await runAll([
     ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId))],
     ['host ports', () => releasePorts(containerId)],

@@ -110,6 +110,12 @@ describe('default bridge', () => {
     expect(viaAuto.stdout).toBe('hi-from-web\n');
     expect(await ok(['port', 'web', '80/tcp'])).toContain('0.0.0.0:');
     expect(await ok(['ps'])).toContain('0.0.0.0:8080->80/tcp');
+    // a firewall reload wipes every table: `network reload` puts ours back from the records
+    await sb.sh(['nft', 'flush', 'ruleset']);
+    await sb.sh(['ip', 'link', 'del', 'tsd0']);
+    expect((await world.sh(['busybox', 'wget', '-qO-', 'http://203.0.113.1:8080/'], { timeoutMs: 2000 }).catch(() => ({ stdout: '' }))).stdout).toBe('');
+    expect(await ok(['network', 'reload'])).toContain('1 container');
+    expect((await world.sh(['busybox', 'wget', '-qO-', 'http://203.0.113.1:8080/'], { timeoutMs: 3000 })).stdout).toBe('hi-from-web\n');
 
     // a host port already taken: by a container, or by a process of the host
     const taken = await sb.tsd(['run', '-d', '--name', 'web2', '-p', '8080:80', 'busybox', 'sleep', '30']);

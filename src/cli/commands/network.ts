@@ -116,6 +116,16 @@ export function register(program: Command): void {
     });
 
   net
+    .command('reload')
+    .description("Rebuild tsdocker's bridges and firewall rules from its records (after a firewall reload wiped them)")
+    .action(async () => {
+      requireRoot();
+      const { reloadNetworks } = await import('../../net/reload.js');
+      const r = await reloadNetworks();
+      out(`reloaded ${r.networks.length} network(s) and the published ports of ${r.containers} container(s)`);
+    });
+
+  net
     .command('connect')
     .description('Connect a running container to a network (a new interface appears)')
     .argument('<network>')

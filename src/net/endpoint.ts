@@ -13,7 +13,7 @@ import { attachVeth, deleteLink, hostIfname, linkExists } from './bridge.js';
 import { allocate, release } from './ipam.js';
 import { allowBridgeThroughForward } from './compat.js';
 import { ensureDns } from './dns.js';
-import { defaultNetworkLocked, ensureInfra, releaseDefaultIfIdle } from './networks.js';
+import { defaultNetworkLocked, ensureInfra } from './networks.js';
 import { DEFAULT_NETWORK, NET_LOCK, findNetwork, listNetworks, netFiles, removeEndpoint, saveEndpoint, type NetworkRecord } from './store.js';
 
 const elog = log.child({ mod: 'net.endpoint' });
@@ -90,14 +90,12 @@ export async function attachEndpoint(req: EndpointRequest): Promise<EndpointStat
   }
 }
 
-/** Veth, lease, record of (container, network); the default bridge goes when idle. Idempotent. */
+/** Veth, lease, record of (container, network). Idempotent. */
 export async function releaseEndpoint(containerId: string, netId: string): Promise<void> {
   await deleteLink(hostIfname(containerId, netId));
   await withLock(NET_LOCK, async () => {
     release(netId, containerId);
     await removeEndpoint(netId, containerId);
-    const net = listNetworks().find((n) => n.id === netId);
-    if (net) await releaseDefaultIfIdle(net);
   });
 }
 

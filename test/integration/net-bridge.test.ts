@@ -175,19 +175,25 @@ describe('default bridge', () => {
     expect((await ok(['ps', '-aq'])).trim()).toBe('');
   });
 
-  it('with the iptables FORWARD policy DROP (Docker on the host), tsdocker traffic passes narrowly and its rules go with the network', async () => {
+  it('with the iptables FORWARD policy DROP (Docker started after tsd0), tsdocker traffic passes narrowly, says so, and its rules go with the bridge', async () => {
     const ipt = async () => (await sb.sh(['iptables', '-S', 'FORWARD'])).stdout;
     await sb.sh(['iptables', '-P', 'FORWARD', 'DROP']);
     try {
-      const iptBefore = await ipt();
+      expect(await ipt()).toBe('-P FORWARD DROP\n');
       const who = world.spawn(nodeArgv(TCP_WHO, ['9001']));
       await waitOutput(who, 'listening');
       const r = await sb.tsd(['run', '--rm', 'busybox', 'sh', '-c', 'nc -w 3 203.0.113.2 9001 </dev/null']);
       who.kill('SIGKILL');
       expect(r.stdout).toContain('hello');
       expect(r.stderr).toContain('FORWARD policy is DROP'); // said so
-      expect(await ipt()).toBe(iptBefore); // the default bridge went with its last container, and so did our rules
-      expect(iptBefore).toContain('-P FORWARD DROP'); // never changed the policy
+      const rules = await ipt();
+      expect(rules).toMatch(/^-P FORWARD DROP$/m); // never changed the policy
+      expect(rules).toContain('-A FORWARD -i tsd0 -m comment --comment "tsdocker:tsd0" -j ACCEPT');
+      expect(rules).toContain('-A FORWARD -o tsd0 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment "tsdocker:tsd0" -j ACCEPT');
+      expect(rules.split('\n').filter(Boolean)).toHaveLength(3); // nothing else touched
+      // the idle default bridge goes with `network prune`, and its accept rules with it
+      await ok(['network', 'prune', '-f']);
+      expect(await ipt()).toBe('-P FORWARD DROP\n');
     } finally {
       await sb.sh(['nft', 'delete', 'table', 'ip', 'filter']);
     }
@@ -195,7 +201,7 @@ describe('default bridge', () => {
 
   it('leaves the sandbox and the real host as it found them', async () => {
     await sb.tsd(['rm', '-f', ...(await ok(['ps', '-aq'])).split('\n').filter(Boolean)]);
-    await new Promise((r) => setTimeout(r, 200));
+    await ok(['network', 'prune', '-f']);
     const after = await sandboxState();
     expect(after.links).toBe(before.links);
     expect(after.nft).toBe(before.nft);

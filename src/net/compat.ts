@@ -6,6 +6,7 @@
  * those when the network goes: traffic from our bridge, and traffic to it that is a reply or
  * a published port (ctstate RELATED,ESTABLISHED,DNAT). Never a flush, never a policy change.
  */
+import { readFileSync } from 'node:fs';
 import { exec } from '../sys/exec.js';
 import { log } from '../sys/log.js';
 import { readHostSettings, writeHostSettings } from './store.js';
@@ -20,41 +21,60 @@ function specs(br: string): string[][] {
   ];
 }
 
-export async function forwardPolicyDrops(): Promise<boolean> {
+/**
+ * The iptables front ends whose FORWARD chain may drop us: iptables (iptables-nft on current
+ * distributions) always; iptables-legacy only when legacy tables are already in use in this
+ * namespace (/proc/net/ip_tables_names non-empty), so checking never loads a module.
+ */
+function backends(): string[] {
+  let legacy = false;
   try {
-    const r = await exec(['iptables', '-w', '-S', 'FORWARD'], { okCodes: [0, 1, 2, 3, 4] });
+    legacy = readFileSync('/proc/net/ip_tables_names', 'utf8').trim() !== '';
+  } catch {
+    /* x_tables not loaded: nothing legacy can drop us */
+  }
+  return legacy ? ['iptables', 'iptables-legacy'] : ['iptables'];
+}
+
+export async function forwardPolicyDrops(bin = 'iptables'): Promise<boolean> {
+  try {
+    const r = await exec([bin, '-w', '-S', 'FORWARD'], { okCodes: [0, 1, 2, 3, 4] });
     return r.code === 0 && /^-P FORWARD DROP$/m.test(r.stdout);
   } catch {
-    return false; // no iptables on this host: nothing of that kind can drop us
+    return false; // not installed: nothing of that kind can drop us
   }
 }
 
 export async function allowBridgeThroughForward(br: string): Promise<void> {
-  if (!(await forwardPolicyDrops())) return;
-  let inserted = 0;
-  for (const spec of specs(br)) {
-    const c = await exec(['iptables', '-w', '-C', 'FORWARD', ...spec], { okCodes: [0, 1, 2] });
-    if (c.code !== 0) {
-      await exec(['iptables', '-w', '-I', 'FORWARD', ...spec]);
-      inserted++;
+  for (const bin of backends()) {
+    if (!(await forwardPolicyDrops(bin))) continue;
+    let inserted = 0;
+    for (const spec of specs(br)) {
+      const c = await exec([bin, '-w', '-C', 'FORWARD', ...spec], { okCodes: [0, 1, 2] });
+      if (c.code !== 0) {
+        await exec([bin, '-w', '-I', 'FORWARD', ...spec]);
+        inserted++;
+      }
     }
+    if (!inserted) continue;
+    const h = readHostSettings();
+    writeHostSettings({ ...h, iptablesAccept: [...new Set([...(h.iptablesAccept ?? []), br])] });
+    clog.warn(
+      { bridge: br, backend: bin },
+      `${bin} FORWARD policy is DROP (Docker?): inserted 2 ACCEPT rules for ${br} (comment "tsdocker:${br}"); they go with the bridge`,
+    );
   }
-  if (!inserted) return;
-  const h = readHostSettings();
-  writeHostSettings({ ...h, iptablesAccept: [...new Set([...(h.iptablesAccept ?? []), br])] });
-  clog.warn(
-    { bridge: br },
-    `iptables FORWARD policy is DROP (Docker?): inserted 2 ACCEPT rules for ${br} (comment "tsdocker:${br}"); they go when the network is removed`,
-  );
 }
 
 export async function removeBridgeAccept(br: string): Promise<void> {
   const h = readHostSettings();
   if (!(h.iptablesAccept ?? []).includes(br)) return;
-  for (const spec of specs(br)) {
-    for (let i = 0; i < 8; i++) {
-      const r = await exec(['iptables', '-w', '-D', 'FORWARD', ...spec], { okCodes: [0, 1, 2] }).catch(() => ({ code: 1 }));
-      if (r.code !== 0) break;
+  for (const bin of backends()) {
+    for (const spec of specs(br)) {
+      for (let i = 0; i < 8; i++) {
+        const r = await exec([bin, '-w', '-D', 'FORWARD', ...spec], { okCodes: [0, 1, 2] }).catch(() => ({ code: 1 }));
+        if (r.code !== 0) break;
+      }
     }
   }
   writeHostSettings({ ...readHostSettings(), iptablesAccept: (h.iptablesAccept ?? []).filter((b) => b !== br) });

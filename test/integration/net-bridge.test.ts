@@ -199,6 +199,24 @@ describe('default bridge', () => {
     }
   });
 
+  it('also with a legacy-iptables Docker: FORWARD DROP in iptables-legacy is seen and passed narrowly', async () => {
+    const ipt = async () => (await sb.sh(['iptables-legacy', '-S', 'FORWARD'])).stdout;
+    await sb.sh(['iptables-legacy', '-P', 'FORWARD', 'DROP']);
+    try {
+      const who = world.spawn(nodeArgv(TCP_WHO, ['9002']));
+      await waitOutput(who, 'listening');
+      const r = await sb.tsd(['run', '--rm', 'busybox', 'sh', '-c', 'nc -w 3 203.0.113.2 9002 </dev/null']);
+      who.kill('SIGKILL');
+      expect(r.stdout).toContain('hello');
+      expect(r.stderr).toContain('iptables-legacy FORWARD policy is DROP');
+      expect(await ipt()).toContain('tsdocker:tsd0');
+      await ok(['network', 'prune', '-f']);
+      expect(await ipt()).toBe('-P FORWARD DROP\n');
+    } finally {
+      await sb.sh(['iptables-legacy', '-P', 'FORWARD', 'ACCEPT']);
+    }
+  });
+
   it('leaves the sandbox and the real host as it found them', async () => {
     await sb.tsd(['rm', '-f', ...(await ok(['ps', '-aq'])).split('\n').filter(Boolean)]);
     await ok(['network', 'prune', '-f']);

@@ -163,7 +163,8 @@ function scan(): void {
   }
   for (const [ip, netId] of want) {
     if (listeners.has(ip)) continue;
-    const sock = createSocket('udp4');
+    // SO_REUSEADDR: coexists with a host resolver bound to 0.0.0.0:53 that also set it
+    const sock = createSocket({ type: 'udp4', reuseAddr: true });
     const l: Listener = { netId, ip, sock };
     listeners.set(ip, l);
     sock.on('message', (m, r) => onQuery(l, m, r));

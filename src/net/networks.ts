@@ -100,6 +100,12 @@ export function buildRecord(o: CreateOptions, existing: NetworkRecord[], routes:
     ipRange = formatCidr(r);
   }
   const id = newNetworkId();
+  const custom = options['com.docker.network.bridge.name'] ?? options['bridge'];
+  if (custom !== undefined) {
+    if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(custom)) throw invalid(`invalid bridge name "${custom}": at most 15 of [a-zA-Z0-9_.-]`);
+    const clash = existing.find((n) => n.bridge === custom);
+    if (clash) throw invalid(`bridge name ${custom} is already used by network ${clash.name}`);
+  }
   return {
     id,
     name: o.name,
@@ -110,7 +116,7 @@ export function buildRecord(o: CreateOptions, existing: NetworkRecord[], routes:
     ...(ipRange ? { ipRange } : {}),
     internal: !!o.internal,
     mtu,
-    bridge: bridge ?? bridgeNameFor(id),
+    bridge: bridge ?? custom ?? bridgeNameFor(id),
     dns: o.name !== DEFAULT_NETWORK,
     options,
     labels: o.labels ?? {},
@@ -162,6 +168,10 @@ export async function createNetwork(o: CreateOptions): Promise<NetworkRecord> {
   return withLock(NET_LOCK, async () => {
     const existing = listNetworks();
     const rec = buildRecord(o, existing, o.subnet ? [] : await hostRoutes());
+    if (await linkExists(rec.bridge)) {
+      // never adopt (and later delete) a link that tsdocker did not create
+      throw invalid(`a link named ${rec.bridge} already exists on this host`, 'choose another -o com.docker.network.bridge.name');
+    }
     saveNetwork(rec);
     try {
       await ensureInfra(rec);

@@ -196,6 +196,7 @@ describe('user-defined networks', () => {
     await fails(['network', 'create', 'front'], /network with name front already exists/);
     await fails(['network', 'create', 'bridge'], /already exists/);
     await fails(['network', 'create', '-d', 'macvlan', 'x'], /not supported/);
+    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '-o', 'com.docker.network.bridge.name=uplink', 'x'], /a link named uplink already exists/);
     await fails(['network', 'rm', 'nosuch'], /network nosuch not found/);
     await fails(['network', 'inspect', 'nosuch'], /network nosuch not found/);
     await fails(['run', '--rm', '--network', 'back', '--ip', '10.88.0.5', 'busybox', 'true'], /no configured subnet or ip-range contain the IP address 10\.88\.0\.5/);

@@ -12,6 +12,7 @@ import { teardownContainerRules } from './nft.js';
 import { releasePorts } from './ports.js';
 import { pokeDns } from './dns.js';
 import { DEFAULT_NETWORK, findNetwork, listEndpoints } from './store.js';
+import { resolveNetwork } from './networks.js';
 import type { NetworkState } from './index.js';
 
 async function running(ref: string): Promise<ContainerView & { state: NonNullable<ContainerView['state']> }> {
@@ -28,7 +29,7 @@ export interface ConnectOptions {
 }
 
 export async function connectContainer(netRef: string, ctrRef: string, o: ConnectOptions): Promise<EndpointState> {
-  const net = findNetwork(netRef);
+  const net = await resolveNetwork(netRef);
   const v = await running(ctrRef);
   const id = v.config.id;
   const ns = (v.state.network ?? {}) as NetworkState;

@@ -192,6 +192,12 @@ export async function defaultNetworkLocked(): Promise<NetworkRecord> {
   return rec;
 }
 
+/** Find a network; `bridge` always exists (its record is made on first mention, its bridge on first use). */
+export async function resolveNetwork(ref: string): Promise<NetworkRecord> {
+  if (ref === DEFAULT_NETWORK && !lookupNetwork(DEFAULT_NETWORK)) return withLock(NET_LOCK, defaultNetworkLocked);
+  return findNetwork(ref);
+}
+
 /** Endpoints whose container still exists (a removed container's record is stale). */
 export function liveEndpoints(netId: string): EndpointRecord[] {
   return listEndpoints(netId).filter((e) => existsSync(paths.container(e.containerId)));

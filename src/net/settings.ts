@@ -4,7 +4,8 @@
  */
 import { parseCidr } from './ipv4.js';
 import { formatPortsColumn } from './ports.js';
-import { findNetwork, listEndpoints } from './store.js';
+import { listEndpoints } from './store.js';
+import { resolveNetwork } from './networks.js';
 import type { NetworkState } from './index.js';
 
 /** The PORTS column of `ps` for a container's recorded network state. */
@@ -36,8 +37,8 @@ export function networkSettings(state: NetworkState | Record<string, unknown> | 
   };
 }
 
-export function inspectNetwork(ref: string): Record<string, unknown> {
-  const n = findNetwork(ref);
+export async function inspectNetwork(ref: string): Promise<Record<string, unknown>> {
+  const n = await resolveNetwork(ref);
   const containers: Record<string, unknown> = {};
   for (const e of listEndpoints(n.id)) {
     containers[e.containerId] = {

@@ -160,6 +160,11 @@ describe('user-defined networks', () => {
     const n = await sb.tsd(['exec', 'asker', 'nslookup', 'asker-on-back']);
     expect(n.stdout).toContain('172.18.0.200');
     await fails(['network', 'connect', 'front', 'b1'], /already exists in network front/);
+    // the default bridge too: eth2 on tsd0
+    await ok(['network', 'connect', 'bridge', 'b1']);
+    expect(await ok(['exec', 'b1', 'ip', '-o', '-4', 'addr', 'show', 'eth2'])).toMatch(/inet 172\.\d+\.0\.\d+\//);
+    expect(Object.keys((JSON.parse(await ok(['network', 'inspect', 'bridge'])) as { Containers: object }[])[0]!.Containers)).toHaveLength(1);
+    await ok(['network', 'disconnect', 'bridge', 'b1']);
     await ok(['network', 'disconnect', 'front', 'b1']);
     expect(await ok(['exec', 'b1', 'ip', '-o', 'link'])).not.toContain('eth1');
     const mtu = await ok(['exec', 'b1', 'cat', '/sys/class/net/eth0/mtu']);

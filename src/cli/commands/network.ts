@@ -75,8 +75,10 @@ export function register(program: Command): void {
     .argument('<network...>')
     .action(async (refs: string[]) => {
       requireRoot();
+      const { ensureLayout } = await import('../../state/paths.js');
+      ensureLayout();
       const { inspectNetwork } = await import('../../net/networks.js');
-      out(JSON.stringify(refs.map((r) => inspectNetwork(r)), null, 2));
+      out(JSON.stringify(await Promise.all(refs.map((r) => inspectNetwork(r))), null, 2));
     });
 
   net

@@ -17,7 +17,7 @@ import { bridgeNameFor, deleteLink, ensureBridge, linkExists, restoreForwarding 
 import { networkScript, nftApply, teardownNetworkRules } from './nft.js';
 import { allowBridgeThroughForward, removeBridgeAccept } from './compat.js';
 import {
-  DEFAULT_BRIDGE,
+  defaultBridgeName,
   DEFAULT_NETWORK,
   NET_LOCK,
   deleteNetworkRecord,
@@ -187,7 +187,7 @@ export async function createNetwork(o: CreateOptions): Promise<NetworkRecord> {
 export async function defaultNetworkLocked(): Promise<NetworkRecord> {
   const cur = listNetworks().find((n) => n.name === DEFAULT_NETWORK);
   if (cur) return cur;
-  const rec = buildRecord({ name: DEFAULT_NETWORK }, listNetworks(), await hostRoutes(), DEFAULT_BRIDGE);
+  const rec = buildRecord({ name: DEFAULT_NETWORK }, listNetworks(), await hostRoutes(), defaultBridgeName());
   saveNetwork(rec);
   return rec;
 }

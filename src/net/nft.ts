@@ -16,10 +16,17 @@
  */
 import { exec } from '../sys/exec.js';
 import { log } from '../sys/log.js';
-import type { NetworkRecord } from './store.js';
+import { DEFAULT_ROOT, rootDir } from '../state/paths.js';
+import { shortHash, type NetworkRecord } from './store.js';
 
-export const TABLE = 'tsdocker';
-const T = `inet ${TABLE}`;
+/**
+ * The table of this root: `tsdocker` for the default root, `tsdocker-<8 hex>` for any other
+ * --root, so two roots in one namespace never delete each other's rules.
+ */
+export function tableName(): string {
+  return rootDir() === DEFAULT_ROOT ? 'tsdocker' : `tsdocker-${shortHash(`root:${rootDir()}`, 8)}`;
+}
+const T = () => `inet ${tableName()}`;
 const flog = log.child({ mod: 'net.nft' });
 
 export const netChain = (netId: string) => `net-${netId.slice(0, 12)}`;
@@ -29,33 +36,33 @@ export const inChain = (netId: string) => `in-${netId.slice(0, 12)}`;
 
 export function baseScript(): string[] {
   return [
-    `add table ${T}`,
-    `add set ${T} bridges { type ifname; }`,
-    `add map ${T} netfwd { type ifname : verdict; }`,
-    `add map ${T} netnat { type ifname : verdict; }`,
-    `add map ${T} ports { type inet_proto . inet_service : verdict; }`,
-    `add map ${T} gwin { type ipv4_addr : verdict; }`,
-    `add chain ${T} forward { type filter hook forward priority filter; policy accept; }`,
-    `add chain ${T} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
-    `add chain ${T} output { type nat hook output priority -100; policy accept; }`,
-    `add chain ${T} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
-    `add chain ${T} input { type filter hook input priority filter; policy accept; }`,
+    `add table ${T()}`,
+    `add set ${T()} bridges { type ifname; }`,
+    `add map ${T()} netfwd { type ifname : verdict; }`,
+    `add map ${T()} netnat { type ifname : verdict; }`,
+    `add map ${T()} ports { type inet_proto . inet_service : verdict; }`,
+    `add map ${T()} gwin { type ipv4_addr : verdict; }`,
+    `add chain ${T()} forward { type filter hook forward priority filter; policy accept; }`,
+    `add chain ${T()} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+    `add chain ${T()} output { type nat hook output priority -100; policy accept; }`,
+    `add chain ${T()} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+    `add chain ${T()} input { type filter hook input priority filter; policy accept; }`,
     // base rules are rewritten as a whole (flush + add in the same transaction): idempotent
-    `flush chain ${T} forward`,
-    `add rule ${T} forward ct status dnat accept`,
-    `add rule ${T} forward iifname vmap @netfwd`,
-    `add rule ${T} forward oifname vmap @netfwd`,
-    `flush chain ${T} prerouting`,
-    `add rule ${T} prerouting fib daddr type local meta l4proto . th dport vmap @ports`,
-    `flush chain ${T} output`,
-    `add rule ${T} output fib daddr type local meta l4proto . th dport vmap @ports`,
-    `flush chain ${T} input`,
-    `add rule ${T} input ip daddr vmap @gwin`,
-    `flush chain ${T} postrouting`,
-    `add rule ${T} postrouting oifname @bridges ip saddr 127.0.0.0/8 masquerade`,
-    `add rule ${T} postrouting iifname vmap @netnat`,
+    `flush chain ${T()} forward`,
+    `add rule ${T()} forward ct status dnat accept`,
+    `add rule ${T()} forward iifname vmap @netfwd`,
+    `add rule ${T()} forward oifname vmap @netfwd`,
+    `flush chain ${T()} prerouting`,
+    `add rule ${T()} prerouting fib daddr type local meta l4proto . th dport vmap @ports`,
+    `flush chain ${T()} output`,
+    `add rule ${T()} output fib daddr type local meta l4proto . th dport vmap @ports`,
+    `flush chain ${T()} input`,
+    `add rule ${T()} input ip daddr vmap @gwin`,
+    `flush chain ${T()} postrouting`,
+    `add rule ${T()} postrouting oifname @bridges ip saddr 127.0.0.0/8 masquerade`,
+    `add rule ${T()} postrouting iifname vmap @netnat`,
     // br_netfilter bridges (not routes) a DNATed hairpin packet, and then postrouting has no iif
-    `add rule ${T} postrouting oifname vmap @netnat`,
+    `add rule ${T()} postrouting oifname vmap @netnat`,
   ];
 }
 
@@ -66,33 +73,33 @@ export function networkScript(net: NetworkRecord, allBridges: string[]): string[
   const ic = inChain(net.id);
   const lines = [
     ...baseScript(),
-    `add chain ${T} ${ic}`,
-    `flush chain ${T} ${ic}`,
-    `add element ${T} bridges { ${[...new Set([...allBridges, net.bridge])].map((b) => JSON.stringify(b)).join(', ')} }`,
-    `add chain ${T} ${nc}`,
-    `flush chain ${T} ${nc}`,
-    `add chain ${T} ${xc}`,
-    `flush chain ${T} ${xc}`,
+    `add chain ${T()} ${ic}`,
+    `flush chain ${T()} ${ic}`,
+    `add element ${T()} bridges { ${[...new Set([...allBridges, net.bridge])].map((b) => JSON.stringify(b)).join(', ')} }`,
+    `add chain ${T()} ${nc}`,
+    `flush chain ${T()} ${nc}`,
+    `add chain ${T()} ${xc}`,
+    `flush chain ${T()} ${xc}`,
   ];
   if (net.internal) {
     // no way out and no way in, except within the bridge
-    lines.push(`add rule ${T} ${nc} iifname ${br} oifname != ${br} drop`);
-    lines.push(`add rule ${T} ${nc} oifname ${br} iifname != ${br} drop`);
+    lines.push(`add rule ${T()} ${nc} iifname ${br} oifname != ${br} drop`);
+    lines.push(`add rule ${T()} ${nc} oifname ${br} iifname != ${br} drop`);
   } else {
     // isolation: nothing from this network into another tsdocker network (published ports excepted)
-    lines.push(`add rule ${T} ${nc} iifname ${br} oifname != ${br} oifname @bridges drop`);
+    lines.push(`add rule ${T()} ${nc} iifname ${br} oifname != ${br} oifname @bridges drop`);
     // from outside only replies and published ports (DNAT, accepted before the dispatch) get in:
     // a neighbour that routes to a container address directly reaches nothing unpublished
-    lines.push(`add rule ${T} ${nc} oifname ${br} iifname != ${br} ct state new drop`);
-    lines.push(`add rule ${T} ${xc} oifname != ${br} masquerade`);
+    lines.push(`add rule ${T()} ${nc} oifname ${br} iifname != ${br} ct state new drop`);
+    lines.push(`add rule ${T()} ${xc} oifname != ${br} masquerade`);
   }
   // the embedded DNS on the gateway answers this network's containers only (not the LAN, not other networks)
-  lines.push(`add rule ${T} ${ic} meta l4proto { tcp, udp } th dport 53 iifname != ${br} drop`);
-  lines.push(`add element ${T} gwin { ${net.gateway} : jump ${ic} }`);
+  lines.push(`add rule ${T()} ${ic} meta l4proto { tcp, udp } th dport 53 iifname != ${br} drop`);
+  lines.push(`add element ${T()} gwin { ${net.gateway} : jump ${ic} }`);
   // hairpin: a container reaching a published port on its own network
-  lines.push(`add rule ${T} ${xc} oifname ${br} ip saddr ${net.subnet} ct status dnat masquerade`);
-  lines.push(`add element ${T} netfwd { ${br} : jump ${nc} }`);
-  lines.push(`add element ${T} netnat { ${br} : jump ${xc} }`);
+  lines.push(`add rule ${T()} ${xc} oifname ${br} ip saddr ${net.subnet} ct status dnat masquerade`);
+  lines.push(`add element ${T()} netfwd { ${br} : jump ${nc} }`);
+  lines.push(`add element ${T()} netnat { ${br} : jump ${xc} }`);
   return lines;
 }
 
@@ -107,7 +114,7 @@ export interface PortRule {
 export function containerPortsScript(ctrId: string, rules: PortRule[]): string[] {
   if (rules.length === 0) return [];
   const cc = ctrChain(ctrId);
-  const lines = [`add chain ${T} ${cc}`, `flush chain ${T} ${cc}`];
+  const lines = [`add chain ${T()} ${cc}`, `flush chain ${T()} ${cc}`];
   const keys = new Set<string>();
   for (const r of rules) {
     // a port published on a loopback address answers only the host itself: a neighbour that
@@ -115,11 +122,11 @@ export function containerPortsScript(ctrId: string, rules: PortRule[]): string[]
     const loop = r.hostIp.startsWith('127.') ? 'fib saddr type local ' : '';
     const dst = r.hostIp && r.hostIp !== '0.0.0.0' ? `ip daddr ${r.hostIp} ${loop}` : '';
     lines.push(
-      `add rule ${T} ${cc} ${dst}meta l4proto ${r.proto} th dport ${r.hostPort} dnat ip to ${r.containerIp}:${r.containerPort}`,
+      `add rule ${T()} ${cc} ${dst}meta l4proto ${r.proto} th dport ${r.hostPort} dnat ip to ${r.containerIp}:${r.containerPort}`,
     );
     keys.add(`${r.proto} . ${r.hostPort}`);
   }
-  lines.push(`add element ${T} ports { ${[...keys].map((k) => `${k} : jump ${cc}`).join(', ')} }`);
+  lines.push(`add element ${T()} ports { ${[...keys].map((k) => `${k} : jump ${cc}`).join(', ')} }`);
   return lines;
 }
 
@@ -146,7 +153,7 @@ function keyText(k: unknown): string {
 }
 
 export async function readTable(): Promise<TableView | undefined> {
-  const r = await exec(['nft', '-j', 'list', 'table', 'inet', TABLE], { okCodes: [0, 1] });
+  const r = await exec(['nft', '-j', 'list', 'table', 'inet', tableName()], { okCodes: [0, 1] });
   if (r.code !== 0) return undefined;
   const j = JSON.parse(r.stdout) as NftJson;
   const view: TableView = { chains: new Set(), elems: new Map(), members: new Map() };
@@ -168,9 +175,9 @@ function dropChainScript(view: TableView, chain: string): string[] {
   const lines: string[] = [];
   for (const [map, list] of view.elems) {
     const keys = list.filter((e) => e.target === chain).map((e) => e.key);
-    if (keys.length) lines.push(`delete element ${T} ${map} { ${keys.join(', ')} }`);
+    if (keys.length) lines.push(`delete element ${T()} ${map} { ${keys.join(', ')} }`);
   }
-  if (view.chains.has(chain)) lines.push(`flush chain ${T} ${chain}`, `delete chain ${T} ${chain}`);
+  if (view.chains.has(chain)) lines.push(`flush chain ${T()} ${chain}`, `delete chain ${T()} ${chain}`);
   return lines;
 }
 
@@ -188,9 +195,9 @@ export async function teardownContainerRules(ctrId: string): Promise<void> {
  */
 export async function teardownNetworkRules(net: NetworkRecord, remainingNetworks: number): Promise<void> {
   if (remainingNetworks === 0) {
-    const r = await exec(['nft', 'delete', 'table', 'inet', TABLE], { okCodes: [0, 1] });
+    const r = await exec(['nft', 'delete', 'table', 'inet', tableName()], { okCodes: [0, 1] });
     if (r.code !== 0 && !/No such file or directory/.test(r.stderr)) {
-      throw new Error(`nft delete table inet ${TABLE}: ${r.stderr.trim()}`);
+      throw new Error(`nft delete table inet ${tableName()}: ${r.stderr.trim()}`);
     }
     flog.debug('last tsdocker network gone: deleted table inet tsdocker');
     return;
@@ -199,7 +206,7 @@ export async function teardownNetworkRules(net: NetworkRecord, remainingNetworks
   if (!view) return;
   const lines = [netChain, natChain, inChain].flatMap((c) => dropChainScript(view, c(net.id)));
   if ((view.members.get('bridges') ?? []).includes(net.bridge)) {
-    lines.push(`delete element ${T} bridges { ${JSON.stringify(net.bridge)} }`);
+    lines.push(`delete element ${T()} bridges { ${JSON.stringify(net.bridge)} }`);
   }
   await nftApply(lines);
 }

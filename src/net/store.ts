@@ -12,13 +12,16 @@
 import { mkdirSync, readdirSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { paths } from '../state/paths.js';
+import { DEFAULT_ROOT, paths, rootDir } from '../state/paths.js';
 import { readJsonIfExistsSync, writeJsonAtomicSync } from '../sys/fs.js';
 import { TsdError } from '../sys/errors.js';
 
 export const NET_LOCK = 'net';
 export const DEFAULT_NETWORK = 'bridge';
-export const DEFAULT_BRIDGE = 'tsd0';
+/** The default network's bridge: tsd0 for the default root, tsd0-<6 hex> for any other --root. */
+export function defaultBridgeName(): string {
+  return rootDir() === DEFAULT_ROOT ? 'tsd0' : `tsd0-${shortHash(`root:${rootDir()}`, 6)}`;
+}
 
 export interface NetworkRecord {
   id: string;

@@ -43,6 +43,12 @@ async function until(fn: () => Promise<{ stdout: string }>, want: string, ms = 4
   return last;
 }
 
+/** This root's default bridge (tsd0 only for the default root: every --root has its own). */
+async function defaultBridge(): Promise<string> {
+  const j = JSON.parse(await ok(['network', 'inspect', 'bridge'])) as { Options: Record<string, string> }[];
+  return j[0]!.Options['tsdocker.bridge']!;
+}
+
 async function ipOf(name: string, idx = 0): Promise<string> {
   const j = JSON.parse(await ok(['inspect', name])) as { NetworkSettings: { endpoints: { ip: string }[] } }[];
   return j[0]!.NetworkSettings.endpoints[idx]!.ip;
@@ -112,7 +118,7 @@ describe('default bridge', () => {
     expect(await ok(['ps'])).toContain('0.0.0.0:8080->80/tcp');
     // a firewall reload wipes every table: `network reload` puts ours back from the records
     await sb.sh(['nft', 'flush', 'ruleset']);
-    await sb.sh(['ip', 'link', 'del', 'tsd0']);
+    await sb.sh(['ip', 'link', 'del', await defaultBridge()]);
     expect((await world.sh(['busybox', 'wget', '-qO-', 'http://203.0.113.1:8080/'], { timeoutMs: 2000 }).catch(() => ({ stdout: '' }))).stdout).toBe('');
     expect(await ok(['network', 'reload'])).toContain('1 container');
     expect((await world.sh(['busybox', 'wget', '-qO-', 'http://203.0.113.1:8080/'], { timeoutMs: 3000 })).stdout).toBe('hi-from-web\n');
@@ -187,9 +193,11 @@ describe('default bridge', () => {
       expect(r.stdout).toContain('hello');
       expect(r.stderr).toContain('FORWARD policy is DROP'); // said so
       const rules = await ipt();
+      const br = await defaultBridge();
+      expect(br).toMatch(/^tsd0-[0-9a-f]{6}$/);
       expect(rules).toMatch(/^-P FORWARD DROP$/m); // never changed the policy
-      expect(rules).toContain('-A FORWARD -i tsd0 -m comment --comment "tsdocker:tsd0" -j ACCEPT');
-      expect(rules).toContain('-A FORWARD -o tsd0 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment "tsdocker:tsd0" -j ACCEPT');
+      expect(rules).toContain(`-A FORWARD -i ${br} -m comment --comment "tsdocker:${br}" -j ACCEPT`);
+      expect(rules).toContain(`-A FORWARD -o ${br} -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment "tsdocker:${br}" -j ACCEPT`);
       expect(rules.split('\n').filter(Boolean)).toHaveLength(3); // nothing else touched
       // the idle default bridge goes with `network prune`, and its accept rules with it
       await ok(['network', 'prune', '-f']);
@@ -209,7 +217,7 @@ describe('default bridge', () => {
       who.kill('SIGKILL');
       expect(r.stdout).toContain('hello');
       expect(r.stderr).toContain('iptables-legacy FORWARD policy is DROP');
-      expect(await ipt()).toContain('tsdocker:tsd0');
+      expect(await ipt()).toContain(`tsdocker:${await defaultBridge()}`);
       await ok(['network', 'prune', '-f']);
       expect(await ipt()).toBe('-P FORWARD DROP\n');
     } finally {

@@ -6,15 +6,18 @@
  * at once), answers other types for those names with an empty NOERROR, and forwards every
  * other name to the host's resolvers (the container's --dns servers first, when given) from
  * the host's namespace, so a systemd-resolved stub at 127.0.0.53 works as an upstream.
+ * UDP and TCP (clients retry over TCP when an answer was truncated) are both served.
  * It re-scans on SIGHUP (sent by attach/detach) and every second, and exits when no user
  * network has containers. Started by net/dns.ts: `node dnsd.js <root>`.
  */
-import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
+import { connect, createServer, type Server } from 'node:net';
 import { existsSync, readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setRoot } from '../state/paths.js';
 import { listEndpoints, listNetworks, netFiles, type EndpointRecord } from './store.js';
 import { hostNameservers } from './resolv.js';
+import { lengthPrefix, parseQuestion, reply } from './dnswire.js';
 
 const root = process.argv[2];
 if (!root) {
@@ -27,6 +30,7 @@ interface Listener {
   netId: string;
   ip: string;
   sock: Socket;
+  tcp?: Server;
 }
 const listeners = new Map<string, Listener>();
 const internal = new Set<string>();
@@ -34,25 +38,6 @@ let idle = 0;
 
 function say(msg: string): void {
   process.stderr.write(`${new Date().toISOString()} dnsd[${process.pid}] ${msg}\n`);
-}
-
-function parseQuestion(msg: Buffer): { name: string; qtype: number; end: number } | undefined {
-  if (msg.length < 12 || msg.readUInt16BE(4) !== 1) return undefined;
-  const labels: string[] = [];
-  let off = 12;
-  for (;;) {
-    if (off >= msg.length) return undefined;
-    const len = msg[off]!;
-    if (len === 0) {
-      off++;
-      break;
-    }
-    if (len > 63 || off + 1 + len > msg.length) return undefined;
-    labels.push(msg.subarray(off + 1, off + 1 + len).toString('latin1'));
-    off += 1 + len;
-  }
-  if (off + 4 > msg.length) return undefined;
-  return { name: labels.join('.').toLowerCase(), qtype: msg.readUInt16BE(off), end: off + 4 };
 }
 
 /** Names on the network the query came in on, then on the other networks the asking container is on. */
@@ -74,32 +59,10 @@ function lookup(netId: string, name: string, clientIp: string): string[] {
   return [];
 }
 
-function reply(q: Buffer, end: number, rcode: number, ips: string[]): Buffer {
-  const head = Buffer.from(q.subarray(0, end));
-  const flags = 0x8000 | (q.readUInt16BE(2) & 0x0100) | 0x0400 | 0x0080 | rcode; // QR, RD copied, AA, RA
-  head.writeUInt16BE(flags, 2);
-  head.writeUInt16BE(1, 4);
-  head.writeUInt16BE(ips.length, 6);
-  head.writeUInt16BE(0, 8);
-  head.writeUInt16BE(0, 10);
-  const answers = ips.map((ip) => {
-    const a = Buffer.alloc(16);
-    a.writeUInt16BE(0xc00c, 0); // pointer to the question name
-    a.writeUInt16BE(1, 2); // A
-    a.writeUInt16BE(1, 4); // IN
-    a.writeUInt32BE(600, 6);
-    a.writeUInt16BE(4, 10);
-    ip.split('.').forEach((o, i) => a.writeUInt8(Number(o), 12 + i));
-    return a;
-  });
-  return Buffer.concat([head, ...answers]);
-}
+type Send = (answer: Buffer) => void;
 
-function forward(l: Listener, msg: Buffer, from: RemoteInfo, end: number, upstreams: string[]): void {
-  if (!upstreams.length) {
-    l.sock.send(reply(msg, end, 2, []), from.port, from.address);
-    return;
-  }
+/** Relay one query to the upstreams in turn (3 s each) over UDP; SERVFAIL when none answers. */
+function forwardUdp(msg: Buffer, end: number, upstreams: string[], send: Send): void {
   const out = createSocket('udp4');
   let i = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -109,7 +72,7 @@ function forward(l: Listener, msg: Buffer, from: RemoteInfo, end: number, upstre
   };
   const tryNext = () => {
     if (i >= upstreams.length) {
-      l.sock.send(reply(msg, end, 2, []), from.port, from.address);
+      send(reply(msg, end, 2, []));
       done();
       return;
     }
@@ -122,7 +85,7 @@ function forward(l: Listener, msg: Buffer, from: RemoteInfo, end: number, upstre
   };
   out.on('message', (resp) => {
     if (resp.length >= 2 && resp.readUInt16BE(0) === msg.readUInt16BE(0)) {
-      l.sock.send(resp, from.port, from.address);
+      send(resp);
       done();
     }
   });
@@ -130,22 +93,70 @@ function forward(l: Listener, msg: Buffer, from: RemoteInfo, end: number, upstre
   tryNext();
 }
 
-function onQuery(l: Listener, msg: Buffer, from: RemoteInfo): void {
+/** The same over TCP (clients retry over TCP when a UDP answer was truncated). */
+function forwardTcp(msg: Buffer, end: number, upstreams: string[], send: Send, i = 0): void {
+  if (i >= upstreams.length) {
+    send(reply(msg, end, 2, []));
+    return;
+  }
+  const c = connect({ host: upstreams[i]!, port: 53, timeout: 3000 });
+  let buf = Buffer.alloc(0);
+  let settled = false;
+  const fail = () => {
+    if (settled) return;
+    settled = true;
+    c.destroy();
+    forwardTcp(msg, end, upstreams, send, i + 1);
+  };
+  c.on('connect', () => c.write(Buffer.concat([lengthPrefix(msg.length), msg])));
+  c.on('data', (d) => {
+    buf = Buffer.concat([buf, d]);
+    if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0) && !settled) {
+      settled = true;
+      send(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      c.end();
+    }
+  });
+  c.on('timeout', fail);
+  c.on('error', fail);
+  c.on('close', fail);
+}
+
+function answerQuery(netId: string, msg: Buffer, clientIp: string, send: Send, tcp: boolean): void {
   const q = parseQuestion(msg);
   if (!q) return;
-  const ips = lookup(l.netId, q.name, from.address);
+  const ips = lookup(netId, q.name, clientIp);
   if (ips.length) {
-    l.sock.send(reply(msg, q.end, 0, q.qtype === 1 || q.qtype === 255 ? ips : []), from.port, from.address);
+    send(reply(msg, q.end, 0, q.qtype === 1 || q.qtype === 255 ? ips : []));
     return;
   }
-  if (internal.has(l.netId)) {
+  if (internal.has(netId)) {
     // an --internal network has no way out, names included (no DNS tunnel): NXDOMAIN
-    l.sock.send(reply(msg, q.end, 3, []), from.port, from.address);
+    send(reply(msg, q.end, 3, []));
     return;
   }
-  const client = listEndpoints(l.netId).find((e) => e.ip === from.address);
-  const ups = [...(client?.dns ?? []), ...hostNameservers()];
-  forward(l, msg, from, q.end, [...new Set(ups)].slice(0, 3));
+  const client = listEndpoints(netId).find((e) => e.ip === clientIp);
+  const ups = [...new Set([...(client?.dns ?? []), ...hostNameservers()])].slice(0, 3);
+  if (!ups.length) send(reply(msg, q.end, 2, []));
+  else (tcp ? forwardTcp : forwardUdp)(msg, q.end, ups, send);
+}
+
+/** DNS over TCP: length-prefixed messages, several per connection. */
+function tcpServer(l: Listener): Server {
+  return createServer((conn) => {
+    let buf = Buffer.alloc(0);
+    const client = (conn.remoteAddress ?? '').replace(/^::ffff:/, '');
+    conn.setTimeout(10_000, () => conn.destroy());
+    conn.on('error', () => conn.destroy());
+    conn.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+        buf = buf.subarray(2 + msg.length);
+        answerQuery(l.netId, msg, client, (a) => conn.writable && conn.write(Buffer.concat([lengthPrefix(a.length), a])), true);
+      }
+    });
+  });
 }
 
 function scan(): void {
@@ -158,6 +169,7 @@ function scan(): void {
   for (const [ip, l] of listeners) {
     if (want.get(ip) !== l.netId) {
       l.sock.close();
+      l.tcp?.close();
       listeners.delete(ip);
     }
   }
@@ -167,10 +179,14 @@ function scan(): void {
     const sock = createSocket({ type: 'udp4', reuseAddr: true });
     const l: Listener = { netId, ip, sock };
     listeners.set(ip, l);
-    sock.on('message', (m, r) => onQuery(l, m, r));
+    sock.on('message', (m, r) => answerQuery(l.netId, m, r.address, (a) => sock.send(a, r.port, r.address), false));
+    l.tcp = tcpServer(l);
+    l.tcp.on('error', (err) => say(`${ip}:53/tcp: ${err.message}`));
+    l.tcp.listen(53, ip);
     sock.on('error', (err) => {
       say(`${ip}:53: ${err.message}`);
       sock.close();
+      l.tcp?.close();
       listeners.delete(ip);
     });
     sock.bind(53, ip);

@@ -17,7 +17,7 @@ import { dirname } from 'node:path';
 import { setRoot } from '../state/paths.js';
 import { listEndpoints, listNetworks, netFiles, type EndpointRecord } from './store.js';
 import { hostNameservers } from './resolv.js';
-import { lengthPrefix, parseQuestion, reply } from './dnswire.js';
+import { lengthPrefix, parseQuestion, ptrAddress, reply, replyPtr } from './dnswire.js';
 
 const root = process.argv[2];
 if (!root) {
@@ -125,6 +125,15 @@ function forwardTcp(msg: Buffer, end: number, upstreams: string[], send: Send, i
 function answerQuery(netId: string, msg: Buffer, clientIp: string, send: Send, tcp: boolean): void {
   const q = parseQuestion(msg);
   if (!q) return;
+  const rev = q.qtype === 12 ? ptrAddress(q.name) : undefined;
+  if (rev) {
+    // reverse lookups of container addresses on this network: the container's name
+    const e = listEndpoints(netId).find((x) => x.ip === rev);
+    if (e) {
+      send(replyPtr(msg, q.end, e.name));
+      return;
+    }
+  }
   const ips = lookup(netId, q.name, clientIp);
   if (ips.length) {
     send(reply(msg, q.end, 0, q.qtype === 1 || q.qtype === 255 ? ips : []));

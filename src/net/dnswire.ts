@@ -46,3 +46,23 @@ export function lengthPrefix(n: number): Buffer {
   b.writeUInt16BE(n);
   return b;
 }
+
+/** The address in a reverse name ("2.0.89.10.in-addr.arpa" -> "10.89.0.2"), or undefined. */
+export function ptrAddress(name: string): string | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.in-addr\.arpa$/.exec(name);
+  return m ? `${m[4]}.${m[3]}.${m[2]}.${m[1]}` : undefined;
+}
+
+/** A PTR answer naming `target`. */
+export function replyPtr(q: Buffer, end: number, target: string): Buffer {
+  const head = reply(q, end, 0, []);
+  head.writeUInt16BE(1, 6);
+  const rdata = Buffer.concat([...target.split('.').flatMap((l) => [Buffer.from([l.length]), Buffer.from(l, 'latin1')]), Buffer.from([0])]);
+  const rr = Buffer.alloc(12);
+  rr.writeUInt16BE(0xc00c, 0);
+  rr.writeUInt16BE(12, 2); // PTR
+  rr.writeUInt16BE(1, 4);
+  rr.writeUInt32BE(600, 6);
+  rr.writeUInt16BE(rdata.length, 10);
+  return Buffer.concat([head, rr, rdata]);
+}

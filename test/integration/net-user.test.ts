@@ -73,6 +73,8 @@ describe('user-defined networks', () => {
     const r = await sb.tsd(['run', '--rm', '--network', 'front', 'busybox', 'sh', '-c', `sleep 0.3; wget -qO- http://web/ && wget -qO- http://www/ && nslookup ${web.Id.slice(0, 12)}`]);
     expect(r.stdout, r.stderr).toContain('front-web\nfront-web\n');
     expect(r.stdout).toContain(web.NetworkSettings.endpoints[0]!.ip);
+    const ptr = await sb.tsd(['run', '--rm', '--network', 'front', 'busybox', 'nslookup', web.NetworkSettings.endpoints[0]!.ip]);
+    expect(ptr.stdout, ptr.stderr).toMatch(/name = web/);
     // over TCP too (clients retry there when a UDP answer was truncated): a 21-byte query for "web"
     const tcpQuery = String.raw`printf '\000\025\022\064\001\000\000\001\000\000\000\000\000\000\003web\000\000\001\000\001' | nc -w 2 172.18.0.1 53 | wc -c`;
     const tcp = await sb.tsd(['run', '--rm', '--network', 'front', 'busybox', 'sh', '-c', tcpQuery]);

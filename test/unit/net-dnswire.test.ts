@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { lengthPrefix, parseQuestion, reply } from '../../src/net/dnswire.js';
+import { lengthPrefix, parseQuestion, ptrAddress, reply, replyPtr } from '../../src/net/dnswire.js';
 
 function query(name: string, qtype = 1, id = 0x1234): Buffer {
   const labels = name.split('.').flatMap((l) => [Buffer.from([l.length]), Buffer.from(l)]);
@@ -24,5 +24,13 @@ describe('dns wire format', () => {
     const nx = reply(q, parseQuestion(q)!.end, 3, []);
     expect(nx.readUInt16BE(2) & 0x000f).toBe(3);
     expect([...lengthPrefix(300)]).toEqual([1, 44]);
+  });
+  it('answers reverse lookups', () => {
+    expect(ptrAddress('2.0.89.10.in-addr.arpa')).toBe('10.89.0.2');
+    expect(ptrAddress('web')).toBeUndefined();
+    const q = query('2.0.89.10.in-addr.arpa', 12);
+    const r = replyPtr(q, parseQuestion(q)!.end, 'web');
+    expect(r.readUInt16BE(6)).toBe(1);
+    expect(r.subarray(r.length - 5).toString('latin1')).toBe('\u0003web\u0000');
   });
 });

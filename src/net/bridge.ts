@@ -28,9 +28,20 @@ function gone(err: unknown): boolean {
   return /Cannot find device|does not exist|No such device|Cannot open network namespace|No such file or directory|No such process/.test(m);
 }
 
+/**
+ * Whether a link exists in the namespace we run in: /proc/net/dev follows the reader's
+ * network namespace (sysfs does not: it shows the namespace it was mounted in), and reading
+ * it costs ~0.1 ms against ~2-3 ms for an `ip link show`.
+ */
 export async function linkExists(name: string): Promise<boolean> {
-  const r = await exec(['ip', '-o', 'link', 'show', 'dev', name], { okCodes: [0, 1] });
-  return r.code === 0;
+  try {
+    return readFileSync('/proc/net/dev', 'utf8')
+      .split('\n')
+      .some((l) => l.trimStart().startsWith(`${name}:`));
+  } catch {
+    const r = await exec(['ip', '-o', 'link', 'show', 'dev', name], { okCodes: [0, 1] });
+    return r.code === 0;
+  }
 }
 
 function writeSysctl(path: string, value: string): void {

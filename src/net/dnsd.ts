@@ -61,6 +61,10 @@ function lookup(netId: string, name: string, clientIp: string): string[] {
 
 type Send = (answer: Buffer) => void;
 
+/** Forwards in flight, capped as Docker's resolver does: a flooding container cannot exhaust our descriptors. */
+let inflight = 0;
+const MAX_INFLIGHT = 1024;
+
 /** Relay one query to the upstreams in turn (3 s each) over UDP; SERVFAIL when none answers. */
 function forwardUdp(msg: Buffer, end: number, upstreams: string[], send: Send): void {
   const out = createSocket('udp4');
@@ -89,7 +93,10 @@ function forwardUdp(msg: Buffer, end: number, upstreams: string[], send: Send): 
       done();
     }
   });
-  out.on('error', () => done());
+  out.on('error', () => {
+    send(reply(msg, end, 2, []));
+    done();
+  });
   tryNext();
 }
 
@@ -146,13 +153,25 @@ function answerQuery(netId: string, msg: Buffer, clientIp: string, send: Send, t
   }
   const client = listEndpoints(netId).find((e) => e.ip === clientIp);
   const ups = [...new Set([...(client?.dns ?? []), ...hostNameservers()])].slice(0, 3);
-  if (!ups.length) send(reply(msg, q.end, 2, []));
-  else (tcp ? forwardTcp : forwardUdp)(msg, q.end, ups, send);
+  if (!ups.length || inflight >= MAX_INFLIGHT) {
+    send(reply(msg, q.end, 2, []));
+    return;
+  }
+  inflight++;
+  let counted = true;
+  const once: Send = (a) => {
+    if (counted) {
+      counted = false;
+      inflight--;
+    }
+    send(a);
+  };
+  (tcp ? forwardTcp : forwardUdp)(msg, q.end, ups, once);
 }
 
 /** DNS over TCP: length-prefixed messages, several per connection. */
 function tcpServer(l: Listener): Server {
-  return createServer((conn) => {
+  const srv = createServer((conn) => {
     let buf = Buffer.alloc(0);
     const client = (conn.remoteAddress ?? '').replace(/^::ffff:/, '');
     conn.setTimeout(10_000, () => conn.destroy());
@@ -166,6 +185,8 @@ function tcpServer(l: Listener): Server {
       }
     });
   });
+  srv.maxConnections = 64;
+  return srv;
 }
 
 function scan(): void {

@@ -7,7 +7,10 @@
 import { promises as fsp } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withLock } from '../state/lock.js';
+import { withLockFile } from '../state/lock.js';
+import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { isSameProcess } from '../sys/proc.js';
 import {
   containerFiles,
   findContainer,
@@ -18,7 +21,7 @@ import {
 } from '../state/containers.js';
 import { detachNetwork } from '../net/index.js';
 import { kill as sendSignal } from '../native/index.js';
-import { TsdError, errorMessage } from '../sys/errors.js';
+import { TsdError, errorMessage, isErrno } from '../sys/errors.js';
 import { log } from '../sys/log.js';
 import { runAll } from '../sys/undo.js';
 import { releaseContainerResources, recordExitFacts } from './hooks.js';
@@ -86,11 +89,43 @@ export function exitCodeOf(v: ContainerView): number {
 }
 
 /**
+ * Run `fn` under the container's own lock: a file in its directory, so it goes with the
+ * container. Returns undefined when the container is already gone.
+ */
+async function withContainerLock<T>(id: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await withLockFile(join(containerFiles.dir(id), '.lock'), `container ${id.slice(0, 12)}`, fn);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+function monitorAlive(v: ContainerView): boolean {
+  const s = v.state;
+  if (!s || !isSameProcess(s.monitorPid, s.monitorStartTime)) return false;
+  try {
+    return readFileSync(`/proc/${s.monitorPid}/comm`, 'utf8').trim() === 'tsd-monitor';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * After the container's exit the monitor still drains its output and writes exit.json into
+ * the container's directory; wait for that before the directory goes.
+ */
+async function settleMonitor(v: ContainerView): Promise<void> {
+  const end = Date.now() + 5_000;
+  while (monitorAlive(v) && !existsSync(containerFiles.exit(v.config.id)) && Date.now() < end) await sleep(5);
+}
+
+/**
  * Release what a container held while it ran (network attachments), once, after it
  * exited; then remove it if it was started with --rm.
  */
 export async function cleanupAfterExit(id: string): Promise<void> {
-  const removed = await withLock(`ctr-${id}`, async () => {
+  const removed = await withContainerLock(id, async () => {
     const v = await readContainer(id);
     if (!v || v.status === 'running' || !v.state) return false;
     if (!v.state.cleanedUp) {
@@ -121,6 +156,9 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
         { hint: 'stop the container before removing it, or force the removal with `rm -f`' },
       );
     }
+    // kill the monitor, not only the container: PDEATHSIG takes the container with it, and
+    // no exit hook starts a cleanup that would race this removal
+    if (monitorAlive(v)) sendSignal(v.state!.monitorPid, osConstants.signals.SIGKILL);
     sendSignal(v.state!.pid, osConstants.signals.SIGKILL);
     if (!(await waitForExit(id, 10_000))) {
       throw new TsdError('CONTAINER_RUNNING', `container ${v.config.name} did not die after SIGKILL`, {
@@ -128,7 +166,8 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
       });
     }
   }
-  await withLock(`ctr-${id}`, async () => {
+  await settleMonitor(v);
+  await withContainerLock(id, async () => {
     const cur = await readContainer(id);
     if (!cur) return; // someone else removed it meanwhile
     // a container that never started, or was cleaned up after its exit, holds no network

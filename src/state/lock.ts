@@ -11,7 +11,16 @@ import { flock, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/index.js';
 import { TsdError } from '../sys/errors.js';
 
 export async function withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  const fd = openSync(paths.lock(name), 'a', 0o600);
+  return withLockFile(paths.lock(name), name, fn, timeoutMs);
+}
+
+/**
+ * The lock file at `path` (which must be in an existing directory). A lock file inside an
+ * object's own directory goes away with the object: a waiter then gets the lock on the
+ * unlinked file and must re-read the object, which it finds gone.
+ */
+export async function withLockFile<T>(path: string, name: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const fd = openSync(path, 'a', 0o600);
   try {
     const deadline = Date.now() + timeoutMs;
     let wait = 1;

@@ -151,23 +151,25 @@ describe('detached containers', () => {
 describe('foreground signals and ptys', () => {
   it('signals sent to tsdocker reach the container', async () => {
     const child = sb.spawnTsd(['run', '--rm', 'busybox', 'sh', '-c', 'trap "echo term; exit 7" TERM; echo ready; while true; do sleep 0.1; done']);
+    const closed = new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     await until(async () => out.includes('ready'));
     child.kill('SIGTERM');
-    const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
+    const code = await closed;
     expect(out).toBe('ready\nterm\n');
     expect(code).toBe(7);
   });
 
   it('three Ctrl-C stop a container whose pid 1 ignores SIGINT', async () => {
     const child = sb.spawnTsd(['run', '--rm', 'busybox', 'sleep', '30']);
+    const closed = new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
     await until(async () => (await sb.tsd(['ps', '-q'])).stdout.trim() !== '');
     for (let i = 0; i < 3; i++) {
       child.kill('SIGINT');
       await sleep(100);
     }
-    const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
+    const code = await closed;
     expect(code).toBe(137);
   });
 

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { TsdError } from '../sys/errors.js';
+import { exec } from '../sys/exec.js';
 import { createUndoStack, runAll } from '../sys/undo.js';
 import { log } from '../sys/log.js';
 import { withLock } from '../state/lock.js';
@@ -212,6 +213,7 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
           ports.map((x) => ({ ...x, containerIp: ep.ip })),
         ),
       );
+      await flushStaleUdp(ports);
     }
     plan.hosts = renderHosts(p.hostname, ep.ip, p.extraHosts);
     rewriteContainerFile(ctx.containerId, 'hosts', plan.hosts);
@@ -240,6 +242,22 @@ export async function detachNetwork(containerId: string, state: NetworkState | u
     ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id)] as const),
     ['dns', () => (nets.some((n) => n.dns) ? pokeDns() : undefined)],
   ]);
+}
+
+/**
+ * A UDP client that was already sending to a port before it was published has a conntrack
+ * entry without DNAT, refreshed by every packet, so it would never reach the container
+ * (CNI portmap deletes these too). Done with conntrack(8) when it is installed.
+ */
+async function flushStaleUdp(ports: PublishedPort[]): Promise<void> {
+  for (const p of ports.filter((x) => x.proto === 'udp')) {
+    try {
+      await exec(['conntrack', '-D', '-p', 'udp', '--orig-port-dst', String(p.hostPort)], { okCodes: [0, 1] });
+    } catch {
+      ilog.debug('conntrack(8) not installed: stale UDP flows to newly published ports are not flushed');
+      return;
+    }
+  }
 }
 
 export { formatPorts, networkSettings } from './settings.js';

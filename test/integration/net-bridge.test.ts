@@ -54,6 +54,14 @@ async function ipOf(name: string, idx = 0): Promise<string> {
   return j[0]!.NetworkSettings.endpoints[idx]!.ip;
 }
 
+/** Sends argv[3] from one fixed source port every 200 ms and prints every reply. */
+const UDP_PERSIST = `
+const d = require('node:dgram').createSocket('udp4');
+d.on('message', (m) => process.stdout.write(m.toString() + '\\n'));
+d.on('error', () => {});
+d.bind(40000, () => setInterval(() => d.send(process.argv[3], Number(process.argv[2]), process.argv[1]), 200));
+`;
+
 beforeAll(async () => {
   sb = await createSandbox('tsd-net');
   world = await createWorld(sb);
@@ -159,6 +167,15 @@ describe('default bridge', () => {
     expect(fromHost.stdout, fromHost.stderr).toBe('local echo');
     expect(await ok(['port', 'udp'])).toContain('5353/udp -> 0.0.0.0:5353');
     await ok(['rm', '-f', 'udp']);
+
+    // a client already sending before the port is published is not stuck on a stale flow
+    const sender = world.spawn(nodeArgv(UDP_PERSIST, ['203.0.113.1', '5354', 'early']));
+    await new Promise((r) => setTimeout(r, 600));
+    await ok(['run', '-d', '--name', 'udp2', '-v', `${udpecho.path}:/udpecho:ro`, '-p', '5354:5354/udp', 'busybox', '/udpecho', '5354']);
+    const got = await waitOutput(sender, 'early echo', 2500).catch((e: Error) => e.message);
+    sender.kill('SIGKILL');
+    expect(got).toContain('early echo');
+    await ok(['rm', '-f', 'udp2']);
   });
 
   it('refuses bad -p and --ip on the default bridge with one line and exit 125, creating nothing', async () => {

@@ -1,9 +1,16 @@
 /**
  * The network module's face to the runtime. The runtime calls, in order:
  *   planNetwork(opts)           validate every network option; no side effects; throws TsdError
- *   attachNetwork(plan, ctx)    after the container's first process exists (ctx.pid), before it runs
- *   detachNetwork(id, state)    when the container is gone; idempotent, needs no state
+ *                               (the plan is plain data: store it in config.json)
+ *   attachNetwork(plan, ctx)    after the container's first process exists (ctx.pid), before it
+ *                               runs; returns the NetworkState to keep in state.json; it also
+ *                               rewrites <container dir>/hosts in place with the address
+ *   detachNetwork(id, state)    when the container is gone; idempotent, works from the id alone
+ *                               (state only spares work), after a crash, twice, netns gone
+ * and for display: formatPorts(state) (ps), networkSettings(state) (inspect).
  * Modes: `bridge` (default) and user-defined bridge networks, `none`, `host`, `container:X`.
+ * Layout: store (records) -> ipam, pool, ports -> bridge (links), nft + compat (firewall),
+ * dns + dnsd (embedded resolver) -> endpoint (one container on one network) -> here, connect.
  */
 import { readFileSync } from 'node:fs';
 import { TsdError } from '../sys/errors.js';

@@ -8,6 +8,7 @@ import { ExitError, TsdError } from '../sys/errors.js';
 import { log, setLogLevel } from '../sys/log.js';
 import { setRoot } from '../state/paths.js';
 import { registerAll } from './commands/index.js';
+import { mark, printTrace } from '../sys/trace.js';
 
 export function buildProgram(): Command {
   const program = new Command('tsdocker');
@@ -69,5 +70,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+mark('cli loaded');
 const code = await main(process.argv);
+mark('done');
+printTrace();
 process.exit(code);

@@ -4,7 +4,7 @@
  * before validation has passed; if writing the record fails, the directory goes too.
  */
 import { rmSync } from 'node:fs';
-import { resolveImage } from '../image/index.js';
+import { resolveImage, type ImageRecord } from '../image/index.js';
 import { withLock } from '../state/lock.js';
 import { ensureLayout } from '../state/paths.js';
 import { containerNames, writeConfig, type ContainerConfig } from '../state/containers.js';
@@ -17,6 +17,11 @@ import type { RunOptions } from './types.js';
 import { validateContainerResources } from './hooks.js';
 
 export async function createContainer(opts: RunOptions): Promise<ContainerConfig> {
+  return (await createContainerWithImage(opts)).config;
+}
+
+/** create, also handing back the resolved image so `run` need not resolve it again. */
+export async function createContainerWithImage(opts: RunOptions): Promise<{ config: ContainerConfig; image: ImageRecord }> {
   ensureLayout();
   const image = await resolveImage(opts.image);
   const proc = resolveProcess(image.config, opts);
@@ -79,7 +84,7 @@ export async function createContainer(opts: RunOptions): Promise<ContainerConfig
         rmSync(dirs.dir, { recursive: true, force: true });
         throw err;
       }
-      return config;
+      return { config, image };
     });
   });
 }

@@ -24,6 +24,7 @@ import { kill as sendSignal } from '../native/index.js';
 import { TsdError, errorMessage, isErrno } from '../sys/errors.js';
 import { log } from '../sys/log.js';
 import { runAll } from '../sys/undo.js';
+import { mark } from '../sys/trace.js';
 import { releaseContainerResources, recordExitFacts } from './hooks.js';
 
 const lg = log.child({ mod: 'runtime.lifecycle' });
@@ -133,11 +134,13 @@ export async function cleanupAfterExit(id: string): Promise<void> {
         ['detach network', () => detachNetwork(id, v.state!.network)],
         ['record exit', () => recordExitFacts(id)],
       ]);
-      await writeState(id, { ...v.state, network: undefined, cleanedUp: true });
+      // a container that goes with --rm needs no record of the cleanup: it is removed next
+      if (!v.config.autoRemove) await writeState(id, { ...v.state, network: undefined, cleanedUp: true });
     }
     return v.config.autoRemove;
   });
   if (removed) await removeContainer(id, { force: false, volumes: true });
+  mark('cleanup: removed');
 }
 
 export interface RemoveOptions {

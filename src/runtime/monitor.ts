@@ -82,7 +82,7 @@ function parseLine(line: string): { kind: string; args: string[]; rest: string }
 }
 
 export async function startMonitor(opts: MonitorOptions): Promise<MonitorHandle> {
-  await writeFileAtomic(opts.specPath, renderSpec(opts.spec), 0o600);
+  await writeFileAtomic(opts.specPath, renderSpec(opts.spec), { mode: 0o600, durable: false });
   const [ours, theirs] = socketpair();
   let monitorPid: number;
   try {

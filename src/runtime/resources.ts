@@ -55,23 +55,25 @@ export async function prepareResources(id: string, plan: ResourcePlan, image: Re
     const previous = await readResourceRecord(id);
     const parent = previous?.cgroupParent ?? cgroupParent();
     // a restart: the stopped run's cgroup (empty) goes, so OOM counters start again at zero
-    await removeCgroup(cgroupHandle(id, { parent })).catch(() => undefined);
+    if (previous) await removeCgroup(cgroupHandle(id, { parent })).catch(() => undefined);
     const cg = await createCgroup(id, plan.limits, { parent });
     undo.push('remove cgroup', () => removeCgroup(cg));
 
     const record: ResourceRecord = { cgroupParent: parent, volumes: [] };
     const mounts: MountEntry[] = [];
     const ordered = [...plan.mounts].sort((a, b) => depth(a.target) - depth(b.target));
-    await withLock('volumes', async () => {
+    const prepareAll = async () => {
       for (const m of ordered) mounts.push(await prepareMount(m, previous, record, image, undo));
-    });
+    };
+    // volumes are shared between containers: create and copy them up under the volumes lock
+    await (ordered.some((m) => m.kind === 'volume') ? withLock('volumes', prepareAll) : prepareAll());
     await writeResourceRecord(id, record);
 
     const seccomp = renderSeccomp(plan.security);
     let seccompPath: string | undefined;
     if (seccomp !== undefined) {
       seccompPath = seccompFile(id);
-      await writeFileAtomic(seccompPath, seccomp, 0o600);
+      await writeFileAtomic(seccompPath, seccomp, { mode: 0o600, durable: false });
       undo.push('remove seccomp spec', () => rmIfExists(seccompFile(id)));
     }
     const steps = undo;
@@ -187,6 +189,7 @@ export function securityForExec(id: string, opts: ResourceOptions): {
 export async function recordOomVerdict(exitPath: string, id: string): Promise<void> {
   const exit = await readJsonIfExists<Record<string, unknown>>(exitPath);
   if (!exit || exit.oomKilled !== undefined) return;
-  await writeJsonAtomic(exitPath, { ...exit, oomKilled: await oomKilled(id) });
+  // absent means false: only an OOM kill is worth a write on the exit path
+  if (await oomKilled(id)) await writeJsonAtomic(exitPath, { ...exit, oomKilled: true });
 }
 

@@ -4,12 +4,13 @@
  * for the exit status, clean up, and return the container's status as ours.
  */
 import { constants as osConstants } from 'node:os';
-import { createContainer } from './create.js';
+import { createContainerWithImage } from './create.js';
 import { startContainer, type StartedContainer } from './start.js';
 import { cleanupAfterExit, removeContainer } from './lifecycle.js';
 import { kill as sendSignal } from '../native/index.js';
 import { log } from '../sys/log.js';
 import type { RunOptions } from './types.js';
+import { mark } from '../sys/trace.js';
 
 const lg = log.child({ mod: 'runtime.run' });
 
@@ -59,10 +60,12 @@ export function forwardSignals(): SignalForwarder {
 export async function runContainer(opts: RunOptions, hooks: RunHooks): Promise<number> {
   const signals = opts.detach ? undefined : forwardSignals();
   try {
-    const config = await createContainer(opts);
+    mark('run: begin');
+    const { config, image } = await createContainerWithImage(opts);
+    mark('run: created');
     let started: StartedContainer;
     try {
-      started = await startContainer(config, { foreground: !opts.detach });
+      started = await startContainer(config, { foreground: !opts.detach }, image);
     } catch (err) {
       // nothing half-made: a container that never ran is removed, --rm or not
       await removeContainer(config.id, { force: true, volumes: true }).catch((e) =>
@@ -98,8 +101,10 @@ export async function attachForeground(
   }
   try {
     const status = await handle.exit;
+    mark('container exited');
     handle.ack();
     if (opts.cleanup) await cleanupAfterExit(started.id);
+    mark('cleaned up');
     return status;
   } finally {
     process.off('SIGWINCH', onResize);

@@ -4,13 +4,14 @@
  * so that cgroups and network are in place before the container runs its first instruction,
  * and a crash at any point leaves a record that the next command can clean up from.
  */
-import { resolveImage } from '../image/index.js';
+import { resolveImage, type ImageRecord } from '../image/index.js';
 import { containerFiles, clearRunState, writeState, type ContainerConfig, type ContainerState } from '../state/containers.js';
 import { containerDirs, writeEtcFiles } from '../rootfs/prepare.js';
 import { attachNetwork, detachNetwork, type NetworkPlan } from '../net/index.js';
 import { processStartTime } from '../sys/proc.js';
 import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
+import { mark } from '../sys/trace.js';
 import { kill as sendSignal } from '../native/index.js';
 import { startMonitor, type MonitorHandle } from './monitor.js';
 import { buildRunSpec } from './build-spec.js';
@@ -29,9 +30,9 @@ export interface StartedContainer {
   handle: MonitorHandle;
 }
 
-export async function startContainer(config: ContainerConfig, mode: StartMode): Promise<StartedContainer> {
+export async function startContainer(config: ContainerConfig, mode: StartMode, resolved?: ImageRecord): Promise<StartedContainer> {
   const id = config.id;
-  const image = await resolveImage(config.image.id);
+  const image = resolved ?? (await resolveImage(config.image.id));
   const plan = config.network as unknown as NetworkPlan;
   const dirs = containerDirs(id);
   writeEtcFiles(dirs, { hostname: config.hostname, hosts: plan.hosts, resolvConf: plan.resolvConf });
@@ -39,7 +40,9 @@ export async function startContainer(config: ContainerConfig, mode: StartMode): 
 
   const undo = createUndoStack();
   try {
+    mark('start: image resolved');
     const resources = await prepareContainerResources(config, image);
+    mark('start: resources prepared');
     undo.push('release resources', resources.undo);
     const spec = buildRunSpec({ config, image, dirs, plan, resources, logPath: mode.foreground ? undefined : containerFiles.log(id) });
     const stdio: [number, number, number] = mode.foreground
@@ -47,7 +50,9 @@ export async function startContainer(config: ContainerConfig, mode: StartMode): 
       : [-1, -1, -1];
     const handle = await startMonitor({ spec, specPath: containerFiles.spec(id), mode: 'run', stdio });
     undo.push('stop monitor', () => handle.detach());
+    mark('start: monitor spawned');
     const pid = await handle.pid;
+    mark('start: container cloned');
     undo.push('kill container', () => void sendSignal(pid, 9));
     const state: ContainerState = {
       monitorPid: handle.monitorPid,
@@ -57,12 +62,21 @@ export async function startContainer(config: ContainerConfig, mode: StartMode): 
       startedAt: new Date().toISOString(),
     };
     await writeState(id, state);
-    await joinContainerCgroups(id, pid);
-    const network = await attachNetwork(plan, { containerId: id, pid });
-    undo.push('detach network', () => detachNetwork(id, network));
+    mark('start: state written');
+    // both before `go`; the cgroup move waits on the kernel, so the network is wired meanwhile
+    const [joined, attached] = await Promise.allSettled([
+      joinContainerCgroups(id, pid),
+      attachNetwork(plan, { containerId: id, pid }),
+    ]);
+    if (attached.status === 'fulfilled') undo.push('detach network', () => detachNetwork(id, attached.value));
+    if (joined.status === 'rejected') throw joined.reason;
+    if (attached.status === 'rejected') throw attached.reason;
+    const network = attached.value;
+    mark('start: cgroups joined, network attached');
     await writeState(id, { ...state, network });
     handle.go();
     await handle.started;
+    mark('start: exec ok');
     undo.clear();
     lg.debug({ id, pid }, 'container started');
     return { id, pid, handle };

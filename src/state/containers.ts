@@ -157,7 +157,8 @@ export async function writeConfig(config: ContainerConfig): Promise<void> {
 }
 
 export async function writeState(id: string, state: ContainerState): Promise<void> {
-  await writeJsonAtomic(containerFiles.state(id), state);
+  // runtime facts (pids): worthless after a reboot, so no fsync on the start path
+  await writeJsonAtomic(containerFiles.state(id), state, { durable: false });
 }
 
 export async function clearRunState(id: string): Promise<void> {

@@ -6,7 +6,7 @@
  *              (+ <unified>/<parent>/<id> without controllers in hybrid mode, as runc does)
  *   v2:        <unified>/<parent>/<id>, its controllers enabled in every ancestor's subtree_control
  */
-import { promises as fsp } from 'node:fs';
+import { mkdirSync, rmdirSync, writeFileSync, promises as fsp } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TsdError, errorMessage, isErrno } from '../../sys/errors.js';
@@ -43,7 +43,7 @@ export function cgroupHandle(id: string, opts: CgroupOptions = {}): CgroupHandle
 /** mkdir -p that returns the directories it created (deepest last), for undo. */
 async function mkdirs(dir: string, created: string[]): Promise<void> {
   try {
-    await fsp.mkdir(dir);
+    mkdirSync(dir);
     created.push(dir);
   } catch (err) {
     if (isErrno(err, 'EEXIST')) return;
@@ -57,7 +57,7 @@ async function mkdirs(dir: string, created: string[]): Promise<void> {
 async function rmdirPatiently(dir: string): Promise<void> {
   for (let i = 0; ; i++) {
     try {
-      await fsp.rmdir(dir);
+      rmdirSync(dir);
       return;
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return;
@@ -76,7 +76,7 @@ async function initCpuset(root: string, cpusetDir: string): Promise<void> {
   for (const dir of chain) {
     for (const f of ['cpuset.cpus', 'cpuset.mems']) {
       if (((await readText(join(dir, f))) ?? '').trim() === '') {
-        await fsp.writeFile(join(dir, f), ((await readText(join(dirname(dir), f))) ?? '').trim());
+        writeFileSync(join(dir, f), ((await readText(join(dirname(dir), f))) ?? '').trim());
       }
     }
   }
@@ -91,7 +91,7 @@ export async function enableV2(root: string, dir: string, controllers: string[])
     for (const c of controllers) {
       if (enabled.has(c)) continue;
       try {
-        await fsp.writeFile(join(level, 'cgroup.subtree_control'), `+${c}`);
+        writeFileSync(join(level, 'cgroup.subtree_control'), `+${c}`);
       } catch (err) {
         throw new TsdError('RESOURCE', `cannot enable the ${c} cgroup controller in ${level}: ${errorMessage(err)}`, {
           hint: isErrno(err, 'EBUSY')
@@ -122,7 +122,7 @@ async function applyWrites(writes: CgroupWrite[], dirs: Record<string, string>):
       });
     }
     try {
-      await fsp.writeFile(path, w.value);
+      writeFileSync(path, w.value);
     } catch (err) {
       throw new TsdError('RESOURCE', `cannot apply ${w.flag}: writing "${w.value}" to ${path}: ${errorMessage(err)}`, { cause: err });
     }
@@ -159,15 +159,22 @@ export async function createCgroup(id: string, limits: CgroupLimits, opts: Cgrou
   }
 }
 
-/** Move `pid` (and its threads) into every directory of the container's cgroup. */
+/**
+ * Move `pid` into every directory of the container's cgroup. A migration takes the kernel's
+ * cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period (~10-20 ms
+ * here): the writes go through the thread pool, so the caller can wire the network
+ * meanwhile instead of blocking the event loop.
+ */
 export async function joinCgroup(handle: CgroupHandle, pid: number): Promise<void> {
-  for (const dir of new Set(Object.values(handle.dirs))) {
-    try {
-      await fsp.writeFile(join(dir, 'cgroup.procs'), String(pid));
-    } catch (err) {
-      throw new TsdError('RESOURCE', `cannot move process ${pid} into cgroup ${dir}: ${errorMessage(err)}`, { cause: err });
-    }
-  }
+  await Promise.all(
+    [...new Set(Object.values(handle.dirs))].map(async (dir) => {
+      try {
+        await fsp.writeFile(join(dir, 'cgroup.procs'), String(pid));
+      } catch (err) {
+        throw new TsdError('RESOURCE', `cannot move process ${pid} into cgroup ${dir}: ${errorMessage(err)}`, { cause: err });
+      }
+    }),
+  );
 }
 
 /** Remove the container's cgroup directories; idempotent; keeps going and reports every failure. */
@@ -198,5 +205,11 @@ export async function checkCgroupSupport(limits: CgroupLimits, layout: CgroupLay
 /** Remove a cgroup parent (e.g. a test's) from every hierarchy; only empty ones go, "already gone" is fine. */
 export async function removeCgroupParent(parent: string, layout: CgroupLayout = detectLayout()): Promise<void> {
   const mounts = new Set([...Object.values(layout.v1), ...(layout.unified ? [layout.unified] : [])]);
-  for (const m of mounts) await fsp.rmdir(join(m, parent)).catch(() => undefined);
+  for (const m of mounts) {
+    try {
+      rmdirSync(join(m, parent));
+    } catch {
+      /* not there, or not empty: only empty parents go */
+    }
+  }
 }

@@ -2,6 +2,7 @@
 import { containerFiles, type ContainerView } from '../state/containers.js';
 import { containerDirs } from '../rootfs/prepare.js';
 import { exitCodeOf } from './lifecycle.js';
+import { networkSettings } from '../net/index.js';
 import { inspectHostConfig, inspectMounts } from './resources.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -55,7 +56,7 @@ export function inspectContainer(v: ContainerView): Record<string, unknown> {
       Image: c.image.ref,
       Labels: c.labels ?? {},
     },
-    NetworkSettings: { ...(v.state?.network ?? {}) },
+    NetworkSettings: networkSettings(running ? v.state?.network : undefined),
     Monitor: v.state ? { Pid: running ? v.state.monitorPid : 0 } : undefined,
   };
 }

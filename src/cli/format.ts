@@ -27,15 +27,29 @@ export function ago(iso: string, now = Date.now()): string {
   return `${humanDuration(now - Date.parse(iso))} ago`;
 }
 
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+/** Scale `bytes` down by `base` until it is below it: [value, unit index]. */
+function scale(bytes: number, base: number, units: number): [number, number] {
   let v = bytes;
   let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
+  while (v >= base && i < units - 1) {
+    v /= base;
     i++;
   }
+  return [v, i];
+}
+
+/** Docker's decimal sizes (images): 1.98MB */
+export function humanSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  const [v, i] = scale(bytes, 1000, units.length);
   return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${units[i]}`;
+}
+
+/** Docker's binary units (stats): 1.5MiB, 1.944GiB */
+export function binarySize(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const [v, i] = scale(bytes, 1024, units.length);
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 3 : v < 100 ? 2 : 1).replace(/\.?0+$/, '')}${units[i]}`;
 }
 
 export function truncate(s: string, n: number): string {

@@ -5,10 +5,10 @@
  * containers (Debian's static busybox has no UDP server).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, type RunResult, type Sandbox } from './sandbox.js';
+import { run, startHolder, type RunResult, type Sandbox } from './sandbox.js';
 
 export interface World {
   pid: number;
@@ -23,16 +23,8 @@ export interface World {
 
 /** host side `uplink` = hostIp/24 in the sandbox, world side `eth0` = ip/24. */
 export async function createWorld(sb: Sandbox, hostIp = '203.0.113.1', ip = '203.0.113.2'): Promise<World> {
-  const holder = spawn('unshare', ['--net', 'sleep', 'infinity'], { stdio: 'ignore' });
+  const holder = await startHolder(['--net']);
   const pid = holder.pid!;
-  for (let i = 0; i < 200; i++) {
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep') break;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
   const enter = ['nsenter', `--net=/proc/${pid}/ns/net`, '--'];
   const r = await sb.sh(['ip', 'link', 'add', 'uplink', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid)]);
   if (r.code !== 0) throw new Error(`world veth: ${r.stderr}`);

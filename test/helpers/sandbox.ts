@@ -57,22 +57,24 @@ export function run(argv: string[], opts: { input?: string; timeoutMs?: number; 
   });
 }
 
-export async function createSandbox(name = 'tsd-test'): Promise<Sandbox> {
-  const root = mkdtempSync(join(tmpdir(), `${name}-`));
-  const holder = spawn('unshare', ['--net', '--mount', '--propagation', 'private', 'sleep', 'infinity'], {
-    stdio: 'ignore',
-    detached: false,
-  });
-  const holderPid = holder.pid!;
-  // wait until the holder is in its own namespaces
+/** A `sleep infinity` that holds new namespaces (`unshare` flags), once it is inside them. */
+export async function startHolder(unshareFlags: string[]): Promise<ChildProcess> {
+  const holder = spawn('unshare', [...unshareFlags, 'sleep', 'infinity'], { stdio: 'ignore' });
   for (let i = 0; i < 200; i++) {
     try {
-      if (readFileSync(`/proc/${holderPid}/comm`, 'utf8').trim() === 'sleep') break;
+      if (readFileSync(`/proc/${holder.pid}/comm`, 'utf8').trim() === 'sleep') break;
     } catch {
       /* not yet */
     }
     await new Promise((r) => setTimeout(r, 5));
   }
+  return holder;
+}
+
+export async function createSandbox(name = 'tsd-test'): Promise<Sandbox> {
+  const root = mkdtempSync(join(tmpdir(), `${name}-`));
+  const holder = await startHolder(['--net', '--mount', '--propagation', 'private']);
+  const holderPid = holder.pid!;
   const enter = ['nsenter', `--net=/proc/${holderPid}/ns/net`, `--mount=/proc/${holderPid}/ns/mnt`, '--'];
   execFileSync(enter[0]!, [...enter.slice(1), 'ip', 'link', 'set', 'lo', 'up']);
   // container cgroups go under a parent of this sandbox's own, removed by close()

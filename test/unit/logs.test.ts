@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseLogLine } from '../../src/runtime/logs.js';
 import { parseSignal } from '../../src/runtime/lifecycle.js';
-import { humanDuration, table } from '../../src/cli/format.js';
+import { binarySize, humanDuration, humanSize, table } from '../../src/cli/format.js';
 
 describe('CRI log lines', () => {
   it('parses full and partial records, keeping spaces in the content', () => {
@@ -31,6 +31,12 @@ describe('formatting', () => {
     expect(humanDuration(3000)).toBe('3 seconds');
     expect(humanDuration(60_000)).toBe('About a minute');
     expect(humanDuration(3 * 3600_000)).toBe('3 hours');
+  });
+  it('sizes use Docker\'s decimal units for images and binary units for stats', () => {
+    expect(humanSize(1982531)).toBe('1.98MB');
+    expect(humanSize(999)).toBe('999B');
+    expect(binarySize(1536 * 1024)).toBe('1.5MiB');
+    expect(binarySize(512)).toBe('512B');
   });
   it('tables pad columns', () => {
     expect(table(['A', 'B'], [['xx', 'y']])).toBe('A    B\nxx   y');

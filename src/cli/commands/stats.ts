@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { out, requireRoot } from './common.js';
-import { table } from '../format.js';
+import { binarySize, table } from '../format.js';
 
 interface Row {
   id: string;
@@ -13,18 +13,6 @@ interface Row {
   memLimit: number;
   memPercent: number;
   pids: number;
-}
-
-/** Docker's binary units: 1.5MiB, 1.944GiB */
-export function binarySize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 3 : v < 100 ? 2 : 1).replace(/\.?0+$/, '')}${units[i]}`;
 }
 
 function render(rows: Row[], trunc: boolean): string {

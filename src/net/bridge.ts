@@ -116,6 +116,9 @@ export async function ensureBridge(net: NetworkRecord, knownMissing = false): Pr
 }
 
 export async function deleteLink(name: string): Promise<void> {
+  // gone with its namespace already: no `ip` to spawn (/proc/net/dev is this namespace's;
+  // /sys/class/net is the namespace's that mounted sysfs, which need not be ours)
+  if (!(await linkExists(name))) return;
   try {
     await exec(['ip', 'link', 'del', 'dev', name]);
   } catch (err) {

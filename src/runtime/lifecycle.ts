@@ -139,13 +139,15 @@ export async function cleanupAfterExit(id: string): Promise<void> {
     }
     return v.config.autoRemove;
   });
-  if (removed) await removeContainer(id, { force: false, volumes: true });
+  if (removed) await removeContainer(id, { force: false, volumes: true, networkDetached: true });
   mark('cleanup: removed');
 }
 
 export interface RemoveOptions {
   force: boolean;
   volumes: boolean;
+  /** the caller has just detached the network (cleanup of a --rm container) */
+  networkDetached?: boolean;
 }
 
 export async function removeContainer(ref: string, opts: RemoveOptions): Promise<string> {
@@ -174,7 +176,7 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
     const cur = await readContainer(id);
     if (!cur) return; // someone else removed it meanwhile
     // a container that never started, or was cleaned up after its exit, holds no network
-    const attached = cur.state !== undefined && !cur.state.cleanedUp;
+    const attached = cur.state !== undefined && !cur.state.cleanedUp && !opts.networkDetached;
     await runAll([
       ['detach network', () => (attached ? detachNetwork(id, cur.state?.network) : undefined)],
       ['release resources', () => releaseContainerResources(id, { removeVolumes: opts.volumes })],

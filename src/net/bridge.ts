@@ -115,10 +115,23 @@ export async function ensureBridge(net: NetworkRecord, knownMissing = false): Pr
   return created;
 }
 
-export async function deleteLink(name: string): Promise<void> {
+/**
+ * Delete a link; "already gone" is fine. `namespaceDying`: the container at the other end
+ * has exited, so the kernel is already tearing down its namespace and the veth with it;
+ * waiting a little for that (polling our own /proc/net/dev) is faster than an `ip link del`
+ * that queues behind the teardown for the rtnl lock (measured: ~15 against ~24 ms).
+ */
+export async function deleteLink(name: string, namespaceDying = false): Promise<void> {
   // gone with its namespace already: no `ip` to spawn (/proc/net/dev is this namespace's;
   // /sys/class/net is the namespace's that mounted sysfs, which need not be ours)
   if (!(await linkExists(name))) return;
+  if (namespaceDying) {
+    // a netns shared with a container: joiner outlives the container; then we delete below
+    for (let i = 0; i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 2));
+      if (!(await linkExists(name))) return;
+    }
+  }
   try {
     await exec(['ip', 'link', 'del', 'dev', name]);
   } catch (err) {

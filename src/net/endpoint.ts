@@ -91,8 +91,8 @@ export async function attachEndpoint(req: EndpointRequest): Promise<EndpointStat
 }
 
 /** Veth, lease, record of (container, network). Idempotent. */
-export async function releaseEndpoint(containerId: string, netId: string): Promise<void> {
-  await deleteLink(hostIfname(containerId, netId));
+export async function releaseEndpoint(containerId: string, netId: string, containerGone = false): Promise<void> {
+  await deleteLink(hostIfname(containerId, netId), containerGone);
   await withLock(NET_LOCK, async () => {
     release(netId, containerId);
     await removeEndpoint(netId, containerId);

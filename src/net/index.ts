@@ -246,7 +246,8 @@ export async function detachNetwork(containerId: string, state: NetworkState | u
   await runAll([
     ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId))],
     ['host ports', () => releasePorts(containerId)],
-    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id)] as const),
+    // detach runs once the container is gone (exit, rm): its veths go with its namespace
+    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, true)] as const),
     ['dns', () => (nets.some((n) => n.dns) ? pokeDns() : undefined)],
   ]);
 }

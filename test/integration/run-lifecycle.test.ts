@@ -176,11 +176,11 @@ describe('foreground signals and ptys', () => {
   it('-t gives a real pty with the window size; -it runs an interactive shell with job control', async () => {
     const cmd = `stty cols 91 rows 27; ${process.execPath} ${CLI} --root ${sb.root} run --rm -t busybox sh -c 'tty; stty size'`;
     const r = await run([...sb.enter, 'script', '-qec', cmd, '/dev/null']);
-    expect(r.stdout.replace(/\r/g, '')).toContain('/dev/pts/0\n27 91\n');
+    expect(r.stdout.replace(/\r/g, ''), `stderr: ${r.stderr}`).toContain('/dev/pts/0\n27 91\n');
     const sh = `${process.execPath} ${CLI} --root ${sb.root} run --rm -it busybox sh`;
     const input = 'sleep 5 &\njobs\nkill %1\nexit 3\n';
     const j = await run([...sb.enter, 'script', '-qec', sh, '/dev/null'], { input, timeoutMs: 20_000 });
-    expect(j.stdout).toMatch(/\[1\]\+\s+Running\s+sleep 5/);
+    expect(j.stdout, `stderr: ${j.stderr}`).toMatch(/\[1\]\+\s+Running\s+sleep 5/);
     expect(j.code).toBe(3);
   });
 });

@@ -71,7 +71,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 mark('cli loaded');
-const code = await main(process.argv);
-mark('done');
-printTrace();
-process.exit(code);
+void main(process.argv).then((code) => {
+  mark('done');
+  printTrace();
+  process.exit(code);
+});

@@ -4,6 +4,7 @@
  * before validation has passed; if writing the record fails, the directory goes too.
  */
 import { rmSync } from 'node:fs';
+import { hostname as hostHostname } from 'node:os';
 import { resolveImage, type ImageRecord } from '../image/index.js';
 import { withLock } from '../state/lock.js';
 import { ensureLayout } from '../state/paths.js';
@@ -28,7 +29,7 @@ export async function createContainerWithImage(opts: RunOptions): Promise<{ conf
   resolveUser(proc.user, image.layerDirs); // validate now: an unknown user is a create-time error
   const id = newContainerId();
   const name = opts.name !== undefined ? validateName(opts.name) : undefined;
-  const hostname = opts.hostname ?? (opts.network === 'host' ? (await import('node:os')).hostname() : id.slice(0, 12));
+  const hostname = opts.hostname ?? (opts.network === 'host' ? hostHostname() : id.slice(0, 12));
   const network = await planNetwork({
     containerId: id,
     name: name ?? '',

@@ -306,7 +306,12 @@ describe.skipIf(!isRoot)('tsdocker-monitor', () => {
     const dir = mkdtempSync(join(work, 'c-'));
     const log = join(dir, 'log');
     const h = await startMonitor({
-      spec: containerSpec(dir, ['sh', '-c', 'tty; stty size; sleep 0.3; stty size; [ -t 0 ] && echo TTY'], { tty: true, logPath: log }),
+      // waits (up to 10 s) for the second size instead of racing it with a fixed sleep
+      spec: containerSpec(
+        dir,
+        ['sh', '-c', 'tty; stty size; i=0; while [ "$(stty size)" = "40 100" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; stty size; [ -t 0 ] && echo TTY'],
+        { tty: true, logPath: log },
+      ),
       specPath: join(dir, 'spec'),
       mode: 'run',
       stdio: [-1, -1, -1],

@@ -9,7 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { exec } from '../sys/exec.js';
 import { log } from '../sys/log.js';
-import { readHostSettings, writeHostSettings } from './store.js';
+import { NET_LOCK, readHostSettings, writeHostSettings } from './store.js';
+import { withLock } from '../state/lock.js';
 
 const clog = log.child({ mod: 'net.compat' });
 
@@ -45,9 +46,17 @@ export async function forwardPolicyDrops(bin = 'iptables'): Promise<boolean> {
   }
 }
 
-export async function allowBridgeThroughForward(br: string): Promise<void> {
+/** `callerHoldsNetLock`: called from inside the net lock (network setup), so do not take it. */
+export async function allowBridgeThroughForward(br: string, callerHoldsNetLock = false): Promise<void> {
   for (const bin of backends()) {
     if (!(await forwardPolicyDrops(bin))) continue;
+    // inserting (rare) is serialised with other network changes; checking is not
+    await (callerHoldsNetLock ? insertAccepts(bin, br) : withLock(NET_LOCK, () => insertAccepts(bin, br)));
+  }
+}
+
+async function insertAccepts(bin: string, br: string): Promise<void> {
+  {
     let inserted = 0;
     for (const spec of specs(br)) {
       const c = await exec([bin, '-w', '-C', 'FORWARD', ...spec], { okCodes: [0, 1, 2] });
@@ -56,7 +65,7 @@ export async function allowBridgeThroughForward(br: string): Promise<void> {
         inserted++;
       }
     }
-    if (!inserted) continue;
+    if (!inserted) return;
     const h = readHostSettings();
     writeHostSettings({ ...h, iptablesAccept: [...new Set([...(h.iptablesAccept ?? []), br])] });
     clog.warn(

@@ -44,12 +44,11 @@ export interface EndpointRequest {
 }
 
 /** Under the net lock: the network (default created on first use), its infrastructure, a lease, the record. */
-async function reserve(req: EndpointRequest): Promise<{ net: NetworkRecord; ip: string; hostIf: string }> {
+async function reserve(req: EndpointRequest): Promise<{ net: NetworkRecord; ip: string; hostIf: string; existed: boolean }> {
   return withLock(NET_LOCK, async () => {
     const net = req.network === DEFAULT_NETWORK ? await defaultNetworkLocked() : findNetwork(req.network);
-    if (!(await linkExists(net.bridge))) await ensureInfra(net, true);
-    // Docker may have started since the bridge was made: its FORWARD policy DROP is checked per attach (~1.5 ms)
-    else await allowBridgeThroughForward(net.bridge);
+    const existed = await linkExists(net.bridge);
+    if (!existed) await ensureInfra(net, true);
     const hostIf = hostIfname(req.containerId, net.id);
     const ip = allocate(net, req.containerId, req.ifname, req.ip);
     saveEndpoint(net.id, {
@@ -61,16 +60,23 @@ async function reserve(req: EndpointRequest): Promise<{ net: NetworkRecord; ip: 
       hostIfname: hostIf,
       ...(req.dns.length ? { dns: req.dns } : {}),
     });
-    return { net, ip, hostIf };
+    return { net, ip, hostIf, existed };
   });
 }
 
 export async function attachEndpoint(req: EndpointRequest): Promise<EndpointState> {
   const undo = createUndoStack();
   try {
-    const { net, ip, hostIf } = await reserve(req);
+    const { net, ip, hostIf, existed } = await reserve(req);
     undo.push(`release ${net.name} endpoint`, () => releaseEndpoint(req.containerId, net.id));
-    await attachVeth({ pid: req.pid, net, hostIf, ifname: req.ifname, ip, defaultRoute: req.defaultRoute });
+    // Docker may have started since the bridge was made: its FORWARD policy DROP is checked
+    // per attach (an iptables run, ~4 ms), while the veth is wired, both before the container runs
+    const [veth, forward] = await Promise.allSettled([
+      attachVeth({ pid: req.pid, net, hostIf, ifname: req.ifname, ip, defaultRoute: req.defaultRoute }),
+      existed ? allowBridgeThroughForward(net.bridge) : undefined,
+    ]);
+    if (veth.status === 'rejected') throw veth.reason;
+    if (forward.status === 'rejected') throw forward.reason;
     if (net.dns) await ensureDns(net.gateway);
     undo.clear();
     return {

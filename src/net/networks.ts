@@ -131,7 +131,7 @@ export async function ensureInfra(net: NetworkRecord, bridgeKnownMissing = false
     if (created) undo.push(`delete bridge ${net.bridge}`, () => deleteLink(net.bridge));
     await nftApply(networkScript(net, listNetworks().map((n) => n.bridge)));
     undo.push(`firewall of ${net.name}`, () => teardownNetworkRules(net, 1));
-    await allowBridgeThroughForward(net.bridge);
+    await allowBridgeThroughForward(net.bridge, true);
     undo.clear();
   } catch (err) {
     await undo.run(nlog);

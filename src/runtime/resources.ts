@@ -22,7 +22,7 @@ import { bindMount, defaultDevices, MS, type DeviceEntry, type MountEntry } from
 import { hostDevices } from '../rootfs/host-devices.js';
 import type { MountRequest } from '../rootfs/volumes.js';
 import { copyUp, isEmptyDir } from '../rootfs/copyup.js';
-import { cgroupHandle, createCgroup, joinCgroup, oomKillCount, removeCgroup, sampleCgroup, type CgroupSample } from './cgroups/index.js';
+import { cgroupHandle, createCgroup, joinCgroup, primeCgroupMigration, oomKillCount, removeCgroup, sampleCgroup, type CgroupSample } from './cgroups/index.js';
 import { cgroupParent } from './cgroups/layout.js';
 import { planSecurity, renderSeccomp } from './security.js';
 import { guardDevices, hostEffectiveCaps, planRlimits, type ResourceImage, type ResourceOptions, type ResourcePlan } from './resource-plan.js';
@@ -57,6 +57,9 @@ export async function prepareResources(id: string, plan: ResourcePlan, image: Re
     // a restart: the stopped run's cgroup (empty) goes, so OOM counters start again at zero
     if (previous) await removeCgroup(cgroupHandle(id, { parent })).catch(() => undefined);
     const cg = await createCgroup(id, plan.limits, { parent });
+    // no cgroupfs work until the container joins: the kernel's migration wait starts now
+    // (it holds cgroup_mutex, which a mkdir here would have had to wait for)
+    primeCgroupMigration();
     undo.push('remove cgroup', () => removeCgroup(cg));
 
     const record: ResourceRecord = { cgroupParent: parent, volumes: [] };

@@ -6,7 +6,7 @@
  *              (+ <unified>/<parent>/<id> without controllers in hybrid mode, as runc does)
  *   v2:        <unified>/<parent>/<id>, its controllers enabled in every ancestor's subtree_control
  */
-import { mkdirSync, rmdirSync, writeFileSync, promises as fsp } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync, promises as fsp } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TsdError, errorMessage, isErrno } from '../../sys/errors.js';
@@ -211,5 +211,30 @@ export async function removeCgroupParent(parent: string, layout: CgroupLayout = 
     } catch {
       /* not there, or not empty: only empty parents go */
     }
+  }
+}
+
+/**
+ * Start the kernel's wait for the cgroup migration lock early. Every write to cgroup.procs
+ * takes cgroup_threadgroup_rwsem for writing, whose first taker waits for an RCU grace
+ * period (~10-20 ms here); takers during or just after that period do not wait again. Moving
+ * our own process into the cgroup it is already in (a no-op) from the thread pool, while the
+ * container is being prepared, lets the container's own move find the wait already paid.
+ * Best effort: any error is ignored.
+ */
+export function primeCgroupMigration(layout: CgroupLayout = detectLayout()): void {
+  try {
+    const lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+    let target: string | undefined;
+    if (layout.mode === 'v2' && layout.unified) {
+      const path = lines.find((l) => l.startsWith('0::'))?.slice(3);
+      if (path !== undefined) target = join(layout.unified, path, 'cgroup.procs');
+    } else if (layout.v1.pids) {
+      const path = lines.find((l) => l.split(':')[1] === 'pids')?.split(':')[2];
+      if (path !== undefined) target = join(layout.v1.pids, path, 'cgroup.procs');
+    }
+    if (target) fsp.writeFile(target, String(process.pid)).catch(() => undefined);
+  } catch {
+    /* priming is an optimisation only */
   }
 }

@@ -102,7 +102,9 @@ describe('user-defined networks', () => {
     // the sandbox host's resolver is a Node DNS stub in the world namespace answering one name
     const stub = world.spawn(nodeArgv(DNS_STUB, ['53']));
     await waitOutput(stub, 'listening');
-    await sb.sh(['sh', '-c', 'echo "nameserver 203.0.113.2" > /tmp/tsd-resolv.conf && mount --bind /tmp/tsd-resolv.conf /etc/resolv.conf']);
+    // the file lives in the sandbox's own --root, which goes with the sandbox
+    const conf = `${sb.root}/host-resolv.conf`;
+    await sb.sh(['sh', '-c', `echo "nameserver 203.0.113.2" > ${conf} && mount --bind ${conf} /etc/resolv.conf`]);
     try {
       const r = await sb.tsd(['run', '--rm', '--network', 'front', 'busybox', 'nslookup', 'outside.example']);
       expect(r.stdout, r.stderr).toContain('192.0.2.77');

@@ -121,3 +121,22 @@ export function hostSnapshot(): { links: string; mounts: string; netns: string }
   const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   return { links, mounts, netns };
 }
+
+/** The sandbox's nft ruleset and sorted link names, to compare before and after a test. */
+export async function sandboxNetState(sb: Sandbox): Promise<{ nft: string; links: string }> {
+  const nft = (await sb.sh(['nft', 'list', 'ruleset'])).stdout;
+  const links = (await sb.sh(['ip', '-o', 'link', 'show'])).stdout
+    .split('\n')
+    .map((l) => l.split(':')[1]?.trim() ?? '')
+    .filter(Boolean)
+    .sort()
+    .join('\n');
+  return { nft, links };
+}
+
+/** Run tsdocker in the sandbox; its stdout, or an error with its stderr when it fails. */
+export async function tsdOk(sb: Sandbox, args: string[]): Promise<string> {
+  const r = await sb.tsd(args);
+  if (r.code !== 0) throw new Error(`tsdocker ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+  return r.stdout;
+}

@@ -5,7 +5,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { createSandbox, hostSnapshot, BUSYBOX_TAR, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, hostSnapshot, BUSYBOX_TAR, type Sandbox, sandboxNetState, tsdOk } from '../helpers/sandbox.js';
 import { createWorld, buildUdpEcho, nodeArgv, TCP_WHO, UDP_ASK, waitOutput, type World } from '../helpers/netns.js';
 
 let sb: Sandbox;
@@ -14,22 +14,9 @@ let udpecho: { path: string; cleanup: () => void };
 let before: { nft: string; links: string };
 const realBefore = { snap: hostSnapshot(), nft: execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8' }) };
 
-async function sandboxState(): Promise<{ nft: string; links: string }> {
-  const nft = (await sb.sh(['nft', 'list', 'ruleset'])).stdout;
-  const links = (await sb.sh(['ip', '-o', 'link', 'show'])).stdout
-    .split('\n')
-    .map((l) => l.split(':')[1]?.trim() ?? '')
-    .filter(Boolean)
-    .sort()
-    .join('\n');
-  return { nft, links };
-}
+const sandboxState = () => sandboxNetState(sb);
 
-async function ok(args: string[]): Promise<string> {
-  const r = await sb.tsd(args);
-  if (r.code !== 0) throw new Error(`tsdocker ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
-  return r.stdout;
-}
+const ok = (args: string[]) => tsdOk(sb, args);
 
 /** Retry a command until its stdout is `want` (servers in fresh containers need a moment to bind). */
 async function until(fn: () => Promise<{ stdout: string }>, want: string, ms = 4000): Promise<string> {

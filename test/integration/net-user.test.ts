@@ -5,29 +5,16 @@
  * container: mode, every bad input of `network create` and `run`, and no leftovers.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createSandbox, BUSYBOX_TAR, type Sandbox } from '../helpers/sandbox.js';
+import { createSandbox, BUSYBOX_TAR, type Sandbox, sandboxNetState, tsdOk } from '../helpers/sandbox.js';
 import { createWorld, nodeArgv, TCP_WHO, waitOutput, type World } from '../helpers/netns.js';
 
 let sb: Sandbox;
 let world: World;
 let before: { nft: string; links: string };
 
-async function sandboxState(): Promise<{ nft: string; links: string }> {
-  const nft = (await sb.sh(['nft', 'list', 'ruleset'])).stdout;
-  const links = (await sb.sh(['ip', '-o', 'link', 'show'])).stdout
-    .split('\n')
-    .map((l) => l.split(':')[1]?.trim() ?? '')
-    .filter(Boolean)
-    .sort()
-    .join('\n');
-  return { nft, links };
-}
+const sandboxState = () => sandboxNetState(sb);
 
-async function ok(args: string[]): Promise<string> {
-  const r = await sb.tsd(args);
-  if (r.code !== 0) throw new Error(`tsdocker ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
-  return r.stdout;
-}
+const ok = (args: string[]) => tsdOk(sb, args);
 
 async function fails(args: string[], msg: RegExp): Promise<void> {
   const r = await sb.tsd(args);

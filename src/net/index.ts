@@ -21,7 +21,7 @@ import { withLock } from '../state/lock.js';
 import { findContainer } from '../state/containers.js';
 import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
 import { attachEndpoint, networksOf, releaseEndpoint, rewriteContainerFile, type EndpointState } from './endpoint.js';
-import { checkPorts, parsePublish, releasePorts, reservePorts, type PortSpec, type PublishedPort } from './ports.js';
+import { checkPorts, parsePublish, releasePorts, reservePorts, staleOwners, type PortSpec, type PublishedPort } from './ports.js';
 import { containerPortsScript, nftApply, teardownContainerRules } from './nft.js';
 import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';
 import { pokeDns } from './dns.js';
@@ -211,6 +211,9 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
     undo.push('endpoint', () => releaseEndpoint(ctx.containerId, ep.networkId));
     let ports: PublishedPort[] = [];
     if (p.publish.length) {
+      // a container that stopped without its cleanup (monitor killed) still has port records
+      // and DNAT rules: take them down first, or its rules would shadow ours
+      for (const stale of staleOwners()) await detachNetwork(stale, undefined);
       ports = await withLock(NET_LOCK, async () => reservePorts(ctx.containerId, p.publish));
       undo.push('ports', () => releasePorts(ctx.containerId));
       undo.push('port rules', () => teardownContainerRules(ctx.containerId));

@@ -13,6 +13,8 @@ import { paths } from '../state/paths.js';
 import { isErrno, TsdError } from '../sys/errors.js';
 import { parseIp } from './ipv4.js';
 import { netFiles } from './store.js';
+import { readJsonIfExistsSync } from '../sys/fs.js';
+import { isSameProcess } from '../sys/proc.js';
 
 export type Proto = 'tcp' | 'udp';
 
@@ -103,14 +105,46 @@ export function hostListening(proto: Proto): Set<number> {
   return out;
 }
 
-function owner(proto: Proto, port: number): string | undefined {
+/** The container holding a port file is running: its recorded pid is alive with its start time. */
+function running(id: string): boolean {
+  const st = readJsonIfExistsSync<{ pid?: number; pidStartTime?: number }>(join(paths.container(id), 'state.json'));
+  return isSameProcess(st?.pid, st?.pidStartTime);
+}
+
+function recordedOwner(proto: Proto, port: number): string | undefined {
   try {
-    const id = readFileSync(netFiles.port(proto, port), 'utf8').split('\n')[0];
-    // a record whose container is gone for good (removed after a crash) does not count
-    return id && existsSync(paths.container(id)) ? id : undefined;
+    return readFileSync(netFiles.port(proto, port), 'utf8').split('\n')[0] || undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The running container that holds a host port. A record whose container is gone, or has
+ * stopped without its cleanup (its monitor was killed), does not hold the port: Docker frees
+ * a port when its container stops (staleOwners lets the caller remove such a container's rules).
+ */
+function owner(proto: Proto, port: number): string | undefined {
+  const id = recordedOwner(proto, port);
+  return id && existsSync(paths.container(id)) && running(id) ? id : undefined;
+}
+
+/** Containers that still hold port records (and so maybe DNAT rules) though they no longer run. */
+export function staleOwners(): string[] {
+  let files: string[];
+  try {
+    files = readdirSync(netFiles.ports());
+  } catch {
+    return [];
+  }
+  const ids = new Set<string>();
+  for (const f of files) {
+    const [proto, port] = f.split('-');
+    if (proto !== 'tcp' && proto !== 'udp') continue;
+    const id = recordedOwner(proto, Number(port));
+    if (id && existsSync(paths.container(id)) && !running(id)) ids.add(id);
+  }
+  return [...ids];
 }
 
 function inUse(proto: Proto, port: number, listening: Set<number>, self?: string): string | undefined {

@@ -146,6 +146,17 @@ describe('default bridge', () => {
     await ok(['rm', '-f', 'lo-only']);
   });
 
+  it('a container whose monitor was killed frees its port: the next one gets it, its rules are gone', async () => {
+    const old = (await ok(['run', '-d', '--name', 'crashed', '-p', '8082:80', 'busybox', 'sh', '-c', 'echo old >/tmp/index.html; exec httpd -f -p 80 -h /tmp'])).trim();
+    const monitor = JSON.parse(await ok(['inspect', 'crashed']))[0].Monitor.Pid as number;
+    process.kill(monitor, 'SIGKILL'); // the container dies with it (PDEATHSIG); no cleanup ran
+    for (let i = 0; i < 100 && JSON.parse(await ok(['inspect', 'crashed']))[0].State.Running; i++) await new Promise((r) => setTimeout(r, 20));
+    await ok(['run', '-d', '--name', 'successor', '-p', '8082:80', 'busybox', 'sh', '-c', 'echo new >/tmp/index.html; exec httpd -f -p 80 -h /tmp']);
+    expect(await until(() => world.sh(['busybox', 'wget', '-qO-', 'http://203.0.113.1:8082/']), 'new\n')).toBe('new\n');
+    expect((await sb.sh(['nft', 'list', 'ruleset'])).stdout).not.toContain(`ctr-${old.slice(0, 12)}`);
+    await ok(['rm', '-f', 'crashed', 'successor']);
+  });
+
   it('publishes a UDP port: from the outside and from the host via 127.0.0.1', async () => {
     await ok(['run', '-d', '--name', 'udp', '-v', `${udpecho.path}:/udpecho:ro`, '-p', '5353:5353/udp', 'busybox', '/udpecho', '5353']);
     const fromWorld = await world.sh(nodeArgv(UDP_ASK, ['203.0.113.1', '5353', 'hello']));

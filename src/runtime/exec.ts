@@ -13,6 +13,7 @@ import { startMonitor } from './monitor.js';
 import { buildExecSpec } from './build-spec.js';
 import { joinContainerCgroups, securityFor } from './hooks.js';
 import { attachForeground, forwardSignals } from './run.js';
+import { terminalSize } from './start.js';
 
 export interface ExecOptions {
   command: string[];
@@ -61,6 +62,8 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
     });
     const pid = await handle.pid;
     await joinContainerCgroups(v.config.id, pid);
+    const size = opts.tty && !opts.detach ? terminalSize() : undefined;
+    if (size) handle.resize(size.rows, size.cols);
     handle.go();
     await handle.started;
     if (opts.detach) {

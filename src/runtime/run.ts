@@ -5,7 +5,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { createContainerWithImage } from './create.js';
-import { startContainer, type StartedContainer } from './start.js';
+import { startContainer, terminalSize, type StartedContainer } from './start.js';
 import { cleanupAfterExit, removeContainer } from './lifecycle.js';
 import { kill as sendSignal } from '../native/index.js';
 import { log } from '../sys/log.js';
@@ -65,7 +65,8 @@ export async function runContainer(opts: RunOptions, hooks: RunHooks): Promise<n
     mark('run: created');
     let started: StartedContainer;
     try {
-      started = await startContainer(config, { foreground: !opts.detach }, image);
+      const ttySize = opts.tty && !opts.detach ? terminalSize() : undefined;
+      started = await startContainer(config, { foreground: !opts.detach, ttySize }, image);
     } catch (err) {
       // nothing half-made: a container that never ran is removed, --rm or not
       await removeContainer(config.id, { force: true, volumes: true }).catch((e) =>
@@ -92,13 +93,11 @@ export async function attachForeground(
   const { handle, pid } = started;
   opts.signals.target(pid);
   const onResize = () => {
-    const [cols, rows] = process.stdout.isTTY ? process.stdout.getWindowSize() : [0, 0];
-    if (rows && cols) handle.resize(rows, cols);
+    const size = terminalSize();
+    if (size) handle.resize(size.rows, size.cols);
   };
-  if (opts.tty) {
-    onResize();
-    process.on('SIGWINCH', onResize);
-  }
+  // the initial size went with `go`; later changes follow SIGWINCH
+  if (opts.tty) process.on('SIGWINCH', onResize);
   try {
     const status = await handle.exit;
     mark('container exited');

@@ -22,6 +22,15 @@ const lg = log.child({ mod: 'runtime.start' });
 export interface StartMode {
   /** foreground: the container's stdio is ours; otherwise it is logged */
   foreground: boolean;
+  /** the pty's size before the command runs (-t in the foreground: our terminal's) */
+  ttySize?: { rows: number; cols: number };
+}
+
+/** Our terminal's size, for a container's pty; undefined when stdout is not a terminal. */
+export function terminalSize(): { rows: number; cols: number } | undefined {
+  if (!process.stdout.isTTY) return undefined;
+  const [cols, rows] = process.stdout.getWindowSize();
+  return rows && cols ? { rows, cols } : undefined;
 }
 
 export interface StartedContainer {
@@ -74,6 +83,8 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     const network = attached.value;
     mark('start: cgroups joined, network attached');
     await writeState(id, { ...state, network });
+    // the size first: a command that asks for it at once must not see 0x0
+    if (mode.ttySize) handle.resize(mode.ttySize.rows, mode.ttySize.cols);
     handle.go();
     await handle.started;
     mark('start: exec ok');

@@ -241,7 +241,12 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
  * DNS records. Works from the container id alone (state is only a hint), so it is correct
  * after a crash, when run twice, and when the namespace is already gone.
  */
-export async function detachNetwork(containerId: string, state: NetworkState | undefined): Promise<void> {
+export async function detachNetwork(
+  containerId: string,
+  state: NetworkState | undefined,
+  /** the container has exited: its veths go with its namespace (false: a start being undone) */
+  containerGone = true,
+): Promise<void> {
   const nets = networksOf(containerId);
   // a recorded state that says "no published ports" spares listing the nft table; without
   // a record (crash before it was written) the table is searched for the container's chain
@@ -249,8 +254,7 @@ export async function detachNetwork(containerId: string, state: NetworkState | u
   await runAll([
     ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId))],
     ['host ports', () => releasePorts(containerId)],
-    // detach runs once the container is gone (exit, rm): its veths go with its namespace
-    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, true)] as const),
+    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone)] as const),
     ['dns', () => (nets.some((n) => n.dns) ? pokeDns() : undefined)],
   ]);
 }

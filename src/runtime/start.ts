@@ -77,7 +77,7 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
       joinContainerCgroups(id, pid),
       attachNetwork(plan, { containerId: id, pid }),
     ]);
-    if (attached.status === 'fulfilled') undo.push('detach network', () => detachNetwork(id, attached.value));
+    if (attached.status === 'fulfilled') undo.push('detach network', () => detachNetwork(id, attached.value, false)); // the container still waits for go
     if (joined.status === 'rejected') throw joined.reason;
     if (attached.status === 'rejected') throw attached.reason;
     const network = attached.value;

@@ -1,5 +1,5 @@
 /** Helpers shared by command modules: repeatable flags, root check, output. */
-import { TsdError } from '../../sys/errors.js';
+import { ExitError, TsdError } from '../../sys/errors.js';
 
 /** commander collector for repeatable options (-e A -e B). */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -30,4 +30,24 @@ export function parseLabels(list: string[]): Record<string, string> {
 
 export function out(line: string): void {
   process.stdout.write(`${line}\n`);
+}
+
+/**
+ * Run `fn` for each argument of a multi-argument command (rm, stop, volume rm, ...): print
+ * each success line, report each TsdError on stderr and go on; Docker's exit 1 if any failed.
+ */
+export async function eachRef(refs: string[], fn: (ref: string) => Promise<string | undefined>): Promise<void> {
+  let failed = false;
+  for (const ref of refs) {
+    try {
+      const line = await fn(ref);
+      if (line !== undefined) out(line);
+    } catch (err) {
+      if (!(err instanceof TsdError)) throw err;
+      failed = true;
+      process.stderr.write(`tsdocker: ${err.message}\n`);
+      if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    }
+  }
+  if (failed) throw new ExitError(1);
 }

@@ -1,6 +1,6 @@
 /** Container lifecycle commands: ps, start, stop, kill, rm, wait, inspect, logs, container prune. */
 import type { Command } from 'commander';
-import { collect, out, parseIntArg, requireRoot } from './common.js';
+import { collect, eachRef, out, parseIntArg, requireRoot } from './common.js';
 import { ago, humanDuration, table, truncate } from '../format.js';
 import { ExitError, TsdError, errorMessage } from '../../sys/errors.js';
 import type { ContainerView } from '../../state/containers.js';
@@ -9,23 +9,6 @@ function statusText(v: ContainerView, exitCode: number): string {
   if (v.status === 'running') return `Up ${humanDuration(Date.now() - Date.parse(v.state!.startedAt))}`;
   if (v.status === 'created') return 'Created';
   return `Exited (${exitCode}) ${v.exit ? ago(v.exit.finishedAt) : ''}`.trimEnd();
-}
-
-/** Run `fn` for each argument, print each success, report each failure; Docker's exit 1 if any failed. */
-async function each(refs: string[], fn: (ref: string) => Promise<string | undefined>): Promise<void> {
-  let failed = false;
-  for (const ref of refs) {
-    try {
-      const line = await fn(ref);
-      if (line !== undefined) out(line);
-    } catch (err) {
-      if (!(err instanceof TsdError)) throw err;
-      failed = true;
-      process.stderr.write(`tsdocker: ${err.message}\n`);
-      if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
-    }
-  }
-  if (failed) throw new ExitError(1);
 }
 
 export function register(program: Command): void {
@@ -80,7 +63,7 @@ export function register(program: Command): void {
     .action(async (refs: string[]) => {
       requireRoot();
       const { startExisting } = await import('../../runtime/restart.js');
-      await each(refs, async (ref) => {
+      await eachRef(refs, async (ref) => {
         await startExisting(ref);
         return ref;
       });
@@ -96,7 +79,7 @@ export function register(program: Command): void {
       requireRoot();
       const secs = parseIntArg('--time', f.time, 0);
       const { stopContainer } = await import('../../runtime/lifecycle.js');
-      await each(refs, async (ref) => {
+      await eachRef(refs, async (ref) => {
         await stopContainer(ref, secs, f.signal);
         return ref;
       });
@@ -111,7 +94,7 @@ export function register(program: Command): void {
       requireRoot();
       const { killContainer, parseSignal } = await import('../../runtime/lifecycle.js');
       parseSignal(f.signal);
-      await each(refs, async (ref) => {
+      await eachRef(refs, async (ref) => {
         await killContainer(ref, f.signal);
         return ref;
       });
@@ -126,7 +109,7 @@ export function register(program: Command): void {
     .action(async (refs: string[], f: { force?: boolean; volumes?: boolean }) => {
       requireRoot();
       const { removeContainer } = await import('../../runtime/lifecycle.js');
-      await each(refs, async (ref) => {
+      await eachRef(refs, async (ref) => {
         await removeContainer(ref, { force: Boolean(f.force), volumes: Boolean(f.volumes) });
         return ref;
       });
@@ -140,7 +123,7 @@ export function register(program: Command): void {
       requireRoot();
       const { findContainer, readContainer } = await import('../../state/containers.js');
       const { waitForExit, exitCodeOf } = await import('../../runtime/lifecycle.js');
-      await each(refs, async (ref) => {
+      await eachRef(refs, async (ref) => {
         const v = await findContainer(ref);
         await waitForExit(v.config.id);
         const after = await readContainer(v.config.id);

@@ -1,6 +1,6 @@
 /** `tsdocker volume create|ls|inspect|rm|prune`. */
 import type { Command } from 'commander';
-import { collect, out, parseLabels, requireRoot } from './common.js';
+import { collect, eachRef, out, parseLabels, requireRoot } from './common.js';
 import { humanSize, table } from '../format.js';
 import { ExitError, TsdError } from '../../sys/errors.js';
 
@@ -83,18 +83,10 @@ export function register(program: Command): void {
     .action(async (names: string[], f: { force?: boolean }) => {
       requireRoot();
       const { removeVolumeCommand } = await import('../../state/volumes.js');
-      let failed = false;
-      for (const n of names) {
-        try {
-          await removeVolumeCommand(n, { force: Boolean(f.force) });
-          out(n);
-        } catch (err) {
-          if (!(err instanceof TsdError)) throw err;
-          failed = true;
-          process.stderr.write(`tsdocker: ${err.message}\n`);
-        }
-      }
-      if (failed) throw new ExitError(1);
+      await eachRef(names, async (n) => {
+        await removeVolumeCommand(n, { force: Boolean(f.force) });
+        return n;
+      });
     });
 
   volume

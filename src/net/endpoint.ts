@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { withLock } from '../state/lock.js';
 import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
-import { attachVeth, deleteLink, hostIfname, linkExists } from './bridge.js';
+import { hostIfname, linkExists } from './bridge.js';
+import { driverOf } from './drivers/index.js';
 import { allocate, release } from './ipam.js';
 import { allowBridgeThroughForward } from './compat.js';
 import { ensureDns } from './dns.js';
@@ -50,7 +51,16 @@ async function reserve(req: EndpointRequest): Promise<{ net: NetworkRecord; ip: 
     const existed = await linkExists(net.bridge);
     if (!existed) await ensureInfra(net, true);
     const hostIf = hostIfname(req.containerId, net.id);
-    const ip = allocate(net, req.containerId, req.ifname, req.ip);
+    const driver = driverOf(net);
+    // a driver that allocates (the overlay: cluster-wide) picks the address; the local lease records it
+    const picked = driver.allocate ? await driver.allocate(net, req) : req.ip;
+    let ip: string;
+    try {
+      ip = allocate(net, req.containerId, req.ifname, picked);
+    } catch (err) {
+      if (driver.allocate) await driver.release?.(net, req.containerId);
+      throw err;
+    }
     saveEndpoint(net.id, {
       containerId: req.containerId,
       name: req.containerName,
@@ -72,12 +82,12 @@ export async function attachEndpoint(req: EndpointRequest): Promise<EndpointStat
     // Docker may have started since the bridge was made: its FORWARD policy DROP is checked
     // per attach (an iptables run, ~4 ms), while the veth is wired, both before the container runs
     const [veth, forward] = await Promise.allSettled([
-      attachVeth({ pid: req.pid, net, hostIf, ifname: req.ifname, ip, defaultRoute: req.defaultRoute }),
-      existed ? allowBridgeThroughForward(net.bridge) : undefined,
+      driverOf(net).attach(net, { containerId: req.containerId, pid: req.pid, hostIf, ifname: req.ifname, ip, defaultRoute: req.defaultRoute }),
+      existed && driverOf(net).traits.hostFirewall ? allowBridgeThroughForward(net.bridge) : undefined,
     ]);
     if (veth.status === 'rejected') throw veth.reason;
     if (forward.status === 'rejected') throw forward.reason;
-    if (net.dns) await ensureDns(net.gateway);
+    if (net.dns && driverOf(net).traits.hostGateway) await ensureDns(net.gateway);
     undo.clear();
     return {
       network: net.name,
@@ -98,8 +108,11 @@ export async function attachEndpoint(req: EndpointRequest): Promise<EndpointStat
 
 /** Veth, lease, record of (container, network). Idempotent. */
 export async function releaseEndpoint(containerId: string, netId: string, containerGone = false): Promise<void> {
-  await deleteLink(hostIfname(containerId, netId), containerGone);
+  const net = listNetworks().find((n) => n.id === netId);
+  const driver = driverOf(net ?? { driver: 'bridge' });
+  await driver.detach(net, { containerId, hostIf: hostIfname(containerId, netId), containerGone });
   await withLock(NET_LOCK, async () => {
+    if (net && driver.release) await driver.release(net, containerId);
     release(netId, containerId);
     await removeEndpoint(netId, containerId);
   });

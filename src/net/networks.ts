@@ -13,7 +13,8 @@ import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
 import { contains, first, formatCidr, formatIp, last, overlaps, parseCidr, parseIp, within } from './ipv4.js';
 import { hostRoutes, pickSubnet } from './pool.js';
-import { bridgeNameFor, deleteLink, ensureBridge, linkExists, restoreForwarding } from './bridge.js';
+import { bridgeNameFor, linkExists, restoreForwarding } from './bridge.js';
+import { driverOf, isDriver } from './drivers/index.js';
 import { networkScript, nftApply, teardownNetworkRules } from './nft.js';
 import { allowBridgeThroughForward, removeBridgeAccept } from './compat.js';
 import {
@@ -63,8 +64,9 @@ export function buildRecord(o: CreateOptions, existing: NetworkRecord[], routes:
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(o.name)) {
     throw invalid(`invalid network name "${o.name}"`, 'names start with a letter or digit and contain only [a-zA-Z0-9_.-]');
   }
-  if ((o.driver ?? 'bridge') !== 'bridge') {
-    throw invalid(`network driver "${o.driver}" is not supported here`, 'use -d bridge (the default)');
+  const driver = o.driver ?? 'bridge';
+  if (!isDriver(driver)) {
+    throw invalid(`network driver "${o.driver}" is not supported here`, 'use -d bridge (the default) or -d overlay');
   }
   if (existing.some((n) => n.name === o.name)) {
     throw new TsdError('NETWORK_EXISTS', `network with name ${o.name} already exists`, { hint: 'choose another name, or remove the old network' });
@@ -106,10 +108,10 @@ export function buildRecord(o: CreateOptions, existing: NetworkRecord[], routes:
     const clash = existing.find((n) => n.bridge === custom);
     if (clash) throw invalid(`bridge name ${custom} is already used by network ${clash.name}`);
   }
-  return {
+  const rec: NetworkRecord = {
     id,
     name: o.name,
-    driver: 'bridge',
+    driver,
     created: new Date().toISOString(),
     subnet: formatCidr(subnet),
     gateway: formatIp(gateway),
@@ -121,17 +123,21 @@ export function buildRecord(o: CreateOptions, existing: NetworkRecord[], routes:
     options,
     labels: o.labels ?? {},
   };
+  return driverOf(rec).validate(rec, o, existing);
 }
 
 /** Bridge + rules for a network (create, or recreate after a reboot). Caller holds the lock. */
 export async function ensureInfra(net: NetworkRecord, bridgeKnownMissing = false): Promise<void> {
   const undo = createUndoStack();
   try {
-    const created = await ensureBridge(net, bridgeKnownMissing);
-    if (created) undo.push(`delete bridge ${net.bridge}`, () => deleteLink(net.bridge));
-    await nftApply(networkScript(net, listNetworks().map((n) => n.bridge)));
-    undo.push(`firewall of ${net.name}`, () => teardownNetworkRules(net, 1));
-    await allowBridgeThroughForward(net.bridge, true);
+    const driver = driverOf(net);
+    const created = await driver.ensureNetwork(net, bridgeKnownMissing);
+    if (created) undo.push(`remove ${net.driver} links of ${net.name}`, () => driver.removeNetwork(net));
+    if (driver.traits.hostFirewall) {
+      await nftApply(networkScript(net, listNetworks().map((n) => n.bridge)));
+      undo.push(`firewall of ${net.name}`, () => teardownNetworkRules(net, 1));
+      await allowBridgeThroughForward(net.bridge, true);
+    }
     undo.clear();
   } catch (err) {
     await undo.run(nlog);
@@ -146,10 +152,12 @@ export async function ensureInfra(net: NetworkRecord, bridgeKnownMissing = false
  */
 export async function teardownInfra(net: NetworkRecord, remaining: number, restoreFwd = false): Promise<void> {
   const errors: string[] = [];
+  const driver = driverOf(net);
+  const firewall = driver.traits.hostFirewall;
   for (const [what, fn] of [
-    ['firewall', () => teardownNetworkRules(net, remaining)],
-    ['iptables accept rules', () => removeBridgeAccept(net.bridge)],
-    ['bridge', () => deleteLink(net.bridge)],
+    ['firewall', () => (firewall ? teardownNetworkRules(net, remaining) : undefined)],
+    ['iptables accept rules', () => (firewall ? removeBridgeAccept(net.bridge) : undefined)],
+    [`${net.driver} links`, () => driver.removeNetwork(net)],
   ] as const) {
     try {
       await fn();

@@ -26,7 +26,7 @@ export function defaultBridgeName(): string {
 export interface NetworkRecord {
   id: string;
   name: string;
-  driver: 'bridge';
+  driver: 'bridge' | 'overlay';
   created: string;
   subnet: string;
   gateway: string;
@@ -38,6 +38,12 @@ export interface NetworkRecord {
   dns: boolean;
   options: Record<string, string>;
   labels: Record<string, string>;
+  /** overlay only: the cluster-wide part (VXLAN id and UDP port) and this host's VXLAN device */
+  vni?: number;
+  vxlanPort?: number;
+  vxlan?: string;
+  /** overlay only: -o mtu was given (else each host derives it from its underlay) */
+  mtuFixed?: boolean;
 }
 
 export interface EndpointRecord {

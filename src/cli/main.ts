@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitError, TsdError } from '../sys/errors.js';
 import { log, setLogLevel } from '../sys/log.js';
 import { setRoot } from '../state/paths.js';
+import { setClusterFlags } from '../net/overlay/config.js';
 import { registerAll } from './commands/index.js';
 import { mark, printTrace } from '../sys/trace.js';
 
@@ -20,21 +21,37 @@ export function buildProgram(): Command {
       new Option('--log-level <level>', 'log level on stderr').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
     )
     .option('-D, --debug', 'debug logging (same as --log-level debug)')
+    .option('--cluster-store <url>', 'overlay networks: etcd://HOST:PORT[,HOST:PORT...] (env TSDOCKER_CLUSTER_STORE, or <root>/cluster.json)')
+    .option('--advertise-addr <ip>', "overlay networks: this host's address on the underlay (env TSDOCKER_ADVERTISE_ADDR)")
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `tsdocker: ${s.slice(7)}` : s),
     })
-    .hook('preAction', (thisCommand) => {
-      const opts = thisCommand.opts<{ root?: string; logLevel?: string; debug?: boolean }>();
+    .hook('preAction', async (thisCommand) => {
+      const opts = thisCommand.opts<{ root?: string; logLevel?: string; debug?: boolean; clusterStore?: string; advertiseAddr?: string }>();
       if (opts.root) setRoot(opts.root);
       if (opts.debug) setLogLevel('debug');
       else if (opts.logLevel) setLogLevel(opts.logLevel);
+      setClusterFlags({ store: opts.clusterStore, advertise: opts.advertiseAddr });
+      await restartOverlayAgent();
     });
   registerAll(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
+}
+
+/** On a host with overlay links, any command brings a dead overlay agent back (never fails the command). */
+async function restartOverlayAgent(): Promise<void> {
+  try {
+    const { clusterConfigured } = await import('../net/overlay/config.js');
+    if (!clusterConfigured() || process.getuid?.() !== 0) return;
+    const { ensureAgentIfNeeded } = await import('../net/overlay/agentctl.js');
+    await ensureAgentIfNeeded();
+  } catch (err) {
+    process.stderr.write(`tsdocker: warning: the overlay agent could not be restarted: ${(err as Error).message}\n`);
+  }
 }
 
 /** Commands that must run as root: every command that touches state or the kernel. */

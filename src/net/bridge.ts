@@ -146,6 +146,8 @@ export interface VethRequest {
   ifname: string;
   ip: string;
   defaultRoute: boolean;
+  /** the container side's MAC (overlay: derived, so peers know it); else the kernel's pick */
+  mac?: string;
 }
 
 /**
@@ -169,7 +171,7 @@ export async function attachVeth(req: VethRequest): Promise<void> {
   const prefix = parseCidr(net.subnet)!.prefix;
   await exec(['ip', '-batch', '-'], {
     input: [
-      `link add name ${hostIf} mtu ${net.mtu} type veth peer name ${ifname} mtu ${net.mtu} netns ${pid}`,
+      `link add name ${hostIf} mtu ${net.mtu} type veth peer name ${ifname}${req.mac ? ` address ${req.mac}` : ''} mtu ${net.mtu} netns ${pid}`,
       `link set ${hostIf} master ${net.bridge} up`,
       ...(brNetfilterActive() ? [`link set ${hostIf} type bridge_slave hairpin on`] : []),
       '',

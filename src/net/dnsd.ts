@@ -15,7 +15,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { existsSync, readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setRoot } from '../state/paths.js';
-import { listEndpoints, listNetworks, netFiles, type EndpointRecord } from './store.js';
+import { listEndpoints, listNetworks, listRemoteEndpoints, netFiles, type EndpointRecord } from './store.js';
 import { hostNameservers } from './resolv.js';
 import { lengthPrefix, parseQuestion, ptrAddress, reply, replyPtr } from './dnswire.js';
 
@@ -44,7 +44,7 @@ function say(msg: string): void {
 function lookup(netId: string, name: string, clientIp: string): string[] {
   const hit = (e: EndpointRecord, n: string) =>
     e.name.toLowerCase() === n || e.aliases.some((a) => a.toLowerCase() === n) || (n.length >= 6 && /^[0-9a-f]+$/.test(n) && e.containerId.startsWith(n));
-  const here = listEndpoints(netId);
+  const here = [...listEndpoints(netId), ...listRemoteEndpoints(netId)];
   const found = here.filter((e) => hit(e, name));
   if (found.length) return [...new Set(found.map((e) => e.ip))];
   const client = here.find((e) => e.ip === clientIp);

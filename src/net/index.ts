@@ -26,6 +26,7 @@ import { containerPortsScript, nftApply, teardownContainerRules } from './nft.js
 import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';
 import { pokeDns } from './dns.js';
 import { DEFAULT_NETWORK, NET_LOCK, lookupNetwork, netFiles } from './store.js';
+import { lookupAnywhere } from './networks.js';
 
 const ilog = log.child({ mod: 'net' });
 
@@ -156,7 +157,7 @@ export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
   if (isDefault && opts.aliases.length) {
     throw new TsdError('BAD_ARGS', 'network-scoped alias is supported only for containers in user defined networks');
   }
-  const net = isDefault ? lookupNetwork(DEFAULT_NETWORK) : lookupNetwork(mode);
+  const net = isDefault ? lookupNetwork(DEFAULT_NETWORK) : await lookupAnywhere(mode);
   if (!isDefault && !net) {
     throw new TsdError('NETWORK_NOT_FOUND', `network ${mode} not found`, { hint: 'see `tsdocker network ls`, or create it with `tsdocker network create`' });
   }

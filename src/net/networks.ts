@@ -15,6 +15,7 @@ import { contains, first, formatCidr, formatIp, last, overlaps, parseCidr, parse
 import { hostRoutes, pickSubnet } from './pool.js';
 import { bridgeNameFor, linkExists, restoreForwarding } from './bridge.js';
 import { driverOf, isDriver } from './drivers/index.js';
+import { clusterConfigured } from './overlay/config.js';
 import { networkScript, nftApply, teardownNetworkRules } from './nft.js';
 import { allowBridgeThroughForward, removeBridgeAccept } from './compat.js';
 import {
@@ -173,6 +174,10 @@ export async function createNetwork(o: CreateOptions): Promise<NetworkRecord> {
   if (PREDEFINED.has(o.name)) {
     throw new TsdError('NETWORK_EXISTS', `network with name ${o.name} already exists`, { hint: `${o.name} is a pre-defined network` });
   }
+  if (o.driver === 'overlay') {
+    const { createOverlayNetwork } = await import('./overlay/cluster.js');
+    return createOverlayNetwork(o);
+  }
   return withLock(NET_LOCK, async () => {
     const existing = listNetworks();
     const rec = buildRecord(o, existing, o.subnet ? [] : await hostRoutes());
@@ -200,10 +205,19 @@ export async function defaultNetworkLocked(): Promise<NetworkRecord> {
   return rec;
 }
 
+/** A network by name or id; on a host with a cluster store, the store's overlay networks too. */
+export async function lookupAnywhere(ref: string): Promise<NetworkRecord | undefined> {
+  const local = lookupNetwork(ref);
+  if (local || !clusterConfigured() || PREDEFINED.has(ref)) return local;
+  const { syncOverlayRecords } = await import('./overlay/cluster.js');
+  await syncOverlayRecords();
+  return lookupNetwork(ref);
+}
+
 /** Find a network; `bridge` always exists (its record is made on first mention, its bridge on first use). */
 export async function resolveNetwork(ref: string): Promise<NetworkRecord> {
   if (ref === DEFAULT_NETWORK && !lookupNetwork(DEFAULT_NETWORK)) return withLock(NET_LOCK, defaultNetworkLocked);
-  return findNetwork(ref);
+  return (await lookupAnywhere(ref)) ?? findNetwork(ref);
 }
 
 /** Endpoints whose container still exists (a removed container's record is stale). */
@@ -221,6 +235,12 @@ async function releaseDefaultIfIdle(net: NetworkRecord): Promise<boolean> {
 }
 
 export async function removeNetwork(ref: string): Promise<NetworkRecord> {
+  const found = await lookupAnywhere(ref);
+  if (found?.driver === 'overlay') {
+    const { removeOverlayNetwork } = await import('./overlay/cluster.js');
+    await removeOverlayNetwork(found);
+    return found;
+  }
   return withLock(NET_LOCK, async () => {
     const net = findNetwork(ref);
     if (net.name === DEFAULT_NETWORK) {

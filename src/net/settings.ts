@@ -6,6 +6,7 @@ import { parseCidr } from './ipv4.js';
 import { formatPortsColumn } from './ports.js';
 import { listEndpoints } from './store.js';
 import { resolveNetwork } from './networks.js';
+import { driverOf } from './drivers/index.js';
 import type { NetworkState } from './index.js';
 
 /** The PORTS column of `ps` for a container's recorded network state. */
@@ -60,6 +61,7 @@ export async function inspectNetwork(ref: string): Promise<Record<string, unknow
     Labels: n.labels,
     DNS: n.dns,
     Containers: containers,
+    ...(await driverOf(n).inspect?.(n)),
   };
 }
 

@@ -68,6 +68,10 @@ export const netFiles = {
   ports: () => join(paths.networks(), 'ports'),
   port: (proto: string, port: number) => join(paths.networks(), 'ports', `${proto}-${port}`),
   host: () => join(paths.networks(), 'host.json'),
+  /** overlay: remote endpoints mirrored from the cluster store by the agent (the embedded DNS reads them) */
+  remote: (id: string) => join(paths.networks(), id, 'remote'),
+  agentState: () => join(paths.run(), 'ovagent.json'),
+  agentLog: () => join(paths.run(), 'ovagent.log'),
   dnsPid: () => join(paths.run(), 'dnsd.pid'),
   dnsLog: () => join(paths.run(), 'dnsd.log'),
   containerFile: (ctr: string, name: 'hosts' | 'resolv.conf') => join(paths.container(ctr), name),
@@ -142,6 +146,17 @@ export function listEndpoints(netId: string): EndpointRecord[] {
     if (e) out.push(e);
   }
   return out;
+}
+
+/** Endpoints on other hosts (overlay), as the agent last mirrored them. */
+export function listRemoteEndpoints(netId: string): EndpointRecord[] {
+  let files: string[];
+  try {
+    files = readdirSync(netFiles.remote(netId)).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  return files.map((f) => readJsonIfExistsSync<EndpointRecord>(join(netFiles.remote(netId), f))).filter((e): e is EndpointRecord => !!e);
 }
 
 export function saveEndpoint(netId: string, e: EndpointRecord): void {

@@ -8,6 +8,7 @@
  *   <root>/networks/          network records and IPAM leases (net/ owns the inside)
  *   <root>/volumes/<name>/    named volumes
  *   <root>/locks/             lock files (state/lock.ts)
+ *   <root>/cluster.json       the overlay's cluster settings (net/overlay/config.ts reads it)
  *   <run>/                    runtime files: /run/tsdocker by default, <root>/run with --root
  */
 import { join } from 'node:path';
@@ -39,6 +40,7 @@ export const paths = {
   volume: (name: string) => join(root, 'volumes', name),
   locks: () => join(root, 'locks'),
   lock: (name: string) => join(root, 'locks', `${name}.lock`),
+  clusterConfig: () => join(root, 'cluster.json'),
   run: () => runDir(),
 };
 

@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'VOLUME_IN_USE'
   | 'RESOURCE'
   | 'CMD_FAILED'
+  | 'CLUSTER_STORE'
   | 'NATIVE'
   | 'STATE'
   | 'INTERNAL';

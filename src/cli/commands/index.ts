@@ -16,6 +16,7 @@ import { register as network } from './network.js';
 import { register as port } from './port.js';
 import { register as volume } from './volume.js';
 import { register as stats } from './stats.js';
+import { register as node } from './node.js';
 
 type Register = (program: Command) => void;
 
@@ -32,6 +33,7 @@ const modules: Register[] = [
   port,
   volume,
   stats,
+  node,
 ];
 
 export function registerAll(program: Command): void {

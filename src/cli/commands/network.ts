@@ -19,14 +19,14 @@ export function register(program: Command): void {
 
   net
     .command('create')
-    .description('Create a bridge network')
+    .description('Create a network: a bridge on this host, or an overlay spanning the hosts of a cluster store')
     .argument('<name>')
-    .option('-d, --driver <driver>', 'driver (bridge)', 'bridge')
+    .option('-d, --driver <driver>', 'driver: bridge, or overlay (needs --cluster-store and --advertise-addr)', 'bridge')
     .option('--subnet <cidr>', 'subnet, e.g. 10.89.0.0/24 (default: a free one from the pool)')
     .option('--gateway <ip>', 'gateway address (default: the first host address)')
     .option('--ip-range <cidr>', 'allocate container addresses from this sub-range')
     .option('--internal', 'no route to or from the outside')
-    .option('-o, --opt <k=v>', 'driver option (mtu=N)', collect, [])
+    .option('-o, --opt <k=v>', 'driver option: mtu=N; overlay: vni=N, vxlan-port=N (default 4789)', collect, [])
     .option('--label <k=v>', 'label', collect, [])
     .action(async (name: string, f: { driver: string; subnet?: string; gateway?: string; ipRange?: string; internal?: boolean; opt: string[]; label: string[] }) => {
       requireRoot();
@@ -55,6 +55,12 @@ export function register(program: Command): void {
     .action(async (f: { quiet?: boolean; trunc: boolean }) => {
       requireRoot();
       const { listNetworks } = await import('../../net/store.js');
+      const { clusterConfigured } = await import('../../net/overlay/config.js');
+      if (clusterConfigured()) {
+        // the cluster's overlay networks show on every host
+        const { syncOverlayRecords } = await import('../../net/overlay/cluster.js');
+        await syncOverlayRecords().catch((err: Error) => process.stderr.write(`tsdocker: warning: ${err.message}: overlay networks as last known\n`));
+      }
       const nets = listNetworks().sort((a, b) => a.name.localeCompare(b.name));
       const rows = [
         ...nets,
@@ -63,7 +69,7 @@ export function register(program: Command): void {
         for (const n of rows) out(f.trunc ? n.id.slice(0, 12) : n.id);
         return;
       }
-      const lines = rows.map((n) => [f.trunc ? n.id.slice(0, 12) : n.id, n.name, n.driver, n.subnet, n.internal ? 'internal' : '', ago(n.created)]);
+      const lines = rows.map((n) => [f.trunc ? n.id.slice(0, 12) : n.id, n.name, n.driver, n.subnet, [n.driver === 'overlay' ? 'global' : '', n.internal ? 'internal' : ''].filter(Boolean).join(','), ago(n.created)]);
       if (!nets.some((n) => n.name === 'bridge')) lines.unshift(['-', 'bridge', 'bridge', '(created on first use)', '', '']);
       lines.push(['-', 'host', 'host', '', '', ''], ['-', 'none', 'null', '', '', '']);
       out(table(['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'SCOPE', 'CREATED'], lines));

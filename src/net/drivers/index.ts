@@ -12,10 +12,12 @@
  *   attach(net, req)         wire one container (its namespace is /proc/<pid>/ns/net)
  *   detach(net, ep)          idempotent, from derived names alone; pid undefined when gone
  *   allocate/release         optional: address management beyond the host-local leases
+ *   inspect                  optional: driver-specific fields of `network inspect`
  */
 import type { NetworkRecord } from '../store.js';
 import type { CreateOptions } from '../networks.js';
 import { bridgeDriver } from './bridge.js';
+import { overlayDriver } from './overlay.js';
 
 export interface DriverTraits {
   /** the host's nft table filters and NATs this network's traffic (a bridge on the host) */
@@ -62,14 +64,16 @@ export interface NetworkDriver {
   /** an address for the container (after the host-local lease is taken); undone by release */
   allocate?(net: NetworkRecord, req: AllocateRequest): Promise<string>;
   release?(net: NetworkRecord, containerId: string): Promise<void>;
+  /** optional: what `network inspect` adds for this driver */
+  inspect?(net: NetworkRecord): Promise<Record<string, unknown>>;
 }
 
-const drivers: Partial<Record<NetworkRecord['driver'], NetworkDriver>> = { bridge: bridgeDriver };
+const drivers: Record<NetworkRecord['driver'], NetworkDriver> = { bridge: bridgeDriver, overlay: overlayDriver };
 
 export function isDriver(name: string): name is NetworkRecord['driver'] {
   return Object.hasOwn(drivers, name);
 }
 
 export function driverOf(net: Pick<NetworkRecord, 'driver'>): NetworkDriver {
-  return drivers[net.driver ?? 'bridge'] ?? bridgeDriver;
+  return drivers[net.driver] ?? bridgeDriver;
 }

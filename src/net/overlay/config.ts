@@ -71,6 +71,7 @@ export function requireCluster(): ClusterConfig {
       hint: `give --cluster-store etcd://HOST:PORT and --advertise-addr IP (or TSDOCKER_CLUSTER_STORE / TSDOCKER_ADVERTISE_ADDR, or ${paths.clusterConfig()})`,
     });
   }
+  const hosts = parseStore(r.store);
   if (r.advertise === undefined) {
     throw new TsdError('CLUSTER_STORE', 'the overlay driver needs this host\'s address on the underlay: --advertise-addr is missing', {
       hint: 'give --advertise-addr IP (or TSDOCKER_ADVERTISE_ADDR): the address peers send VXLAN to',
@@ -79,5 +80,5 @@ export function requireCluster(): ClusterConfig {
   if (parseIp(r.advertise) === undefined) {
     throw new TsdError('BAD_ARGS', `invalid --advertise-addr "${r.advertise}": an IPv4 address is needed`);
   }
-  return { store: r.store, hosts: parseStore(r.store), advertise: r.advertise, nodeId: shortHash(`node:${r.advertise}`, 16) };
+  return { store: r.store, hosts, advertise: r.advertise, nodeId: shortHash(`node:${r.advertise}`, 16) };
 }

@@ -62,14 +62,14 @@ export function probe(addr: string): Promise<boolean> {
 }
 
 /** Node liveness: registered nodes are known; gone ones stay while they answer, within the grace. */
-export async function updateKnown(known: Map<string, Known>, snap: Snapshot, self: string, now = Date.now()): Promise<void> {
+export async function updateKnown(known: Map<string, Known>, snap: Snapshot, self: string, now = Date.now(), answers = probe): Promise<void> {
   const byNode = new Map<string, NetEndpoint[]>();
   for (const e of snap.eps) byNode.set(e.ep.node, [...(byNode.get(e.ep.node) ?? []), e]);
   for (const [id, n] of snap.nodes) known.set(id, { addr: n.addr, eps: byNode.get(id) ?? [] });
   for (const [id, k] of known) {
     if (snap.nodes.has(id) || id === self) continue;
     k.goneSince ??= now;
-    if (now - k.goneSince > GRACE_MS || !(await probe(k.addr))) known.delete(id);
+    if (now - k.goneSince > GRACE_MS || !(await answers(k.addr))) known.delete(id);
   }
 }
 

@@ -21,6 +21,7 @@ import { BARE, bareFigures } from './measures/bare.js';
 import { burstFigures } from './measures/burst.js';
 import { buildRr } from './measures/iperf.js';
 import { netFigures } from './measures/net.js';
+import { overlayFigures } from './measures/overlay.js';
 import { scaleFigures } from './measures/scale.js';
 import { startLatency } from './measures/start.js';
 import { openDocker } from './runtimes/docker.js';
@@ -122,6 +123,10 @@ async function main(): Promise<number> {
     log('== bare kernel: two namespaces on a bare bridge, loopback');
     const ids = ['net.c2c.gbps', 'net.c2c.rr', 'net.c2c.rtt', 'net.lo.gbps', 'net.lo.rr', 'net.lo.rtt'];
     await bareFigures(res, opts.net).catch((err) => skip(res, ids, BARE, reasonOf(err)));
+  }
+  if (!opts.only.length || opts.only.includes('overlay')) {
+    log('== overlay: three simulated hosts and etcd');
+    await overlayFigures(res, opts.net, opts.scale.overlayPerHost, image.path).catch((err) => skip(res, ['overlay.gbps', 'overlay.reach', 'overlay.fdb'], 'tsdocker', reasonOf(err)));
   }
   await floors(res, opts, image, versions);
   await withRuntime(res, opts, 'tsdocker', () => openTsdocker(repo, image), versions);

@@ -37,7 +37,7 @@ function ulExec(pid: number, argv: string[]): void {
 }
 
 /** veth from a namespace (by pid) into the underlay bridge, address ip/24 on `ul`. */
-function plug(ulPid: number, nsPid: number, port: string, ip: string, mtu: number): void {
+export function plug(ulPid: number, nsPid: number, port: string, ip: string, mtu: number): void {
   ulExec(ulPid, ['ip', 'link', 'add', port, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', 'ul', 'mtu', String(mtu), 'netns', String(nsPid)]);
   ulExec(ulPid, ['ip', 'link', 'set', port, 'master', 'ul0', 'up']);
   ulExec(nsPid, ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'ul']);

@@ -8,6 +8,8 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync } from 'node:child_process';
+import { renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { BUSYBOX_TAR, createSandbox, hostSnapshot, sandboxNetState, tsdOk, type Sandbox } from '../helpers/sandbox.js';
 import { buildUdpEcho, nodeArgv, TCP_WHO, UDP_ASK, waitOutput, createWorld, type World } from '../helpers/netns.js';
 import { createCluster, STORE, type Cluster, type Host } from '../helpers/cluster.js';
@@ -68,6 +70,17 @@ describe('one network for all hosts', () => {
     }
     const dup = await B.tsd(['network', 'create', '-d', 'overlay', 'ov']);
     expect(dup.stderr).toContain('already exists');
+    // the same settings as flags or environment instead of <root>/cluster.json
+    const file = join(C.root, 'cluster.json');
+    renameSync(file, `${file}.off`);
+    try {
+      expect((await C.tsd(['network', 'create', '-d', 'overlay', 'y'])).stderr).toContain('--cluster-store is missing');
+      expect(await tsdOk(C, ['--cluster-store', STORE, '--advertise-addr', C.ip, 'network', 'ls'])).toMatch(/ov\s+overlay/);
+      const env = { ...process.env, TSDOCKER_CLUSTER_STORE: STORE, TSDOCKER_ADVERTISE_ADDR: C.ip };
+      expect((await C.tsd(['network', 'inspect', 'ov'], { env })).stdout).toContain('"Scope": "global"');
+    } finally {
+      renameSync(`${file}.off`, file);
+    }
   });
 
   it('two hosts racing for overlapping subnets, or for one VNI: exactly one wins', async () => {

@@ -14,8 +14,26 @@ function parseOpts(list: string[]): Record<string, string> {
   return o;
 }
 
+const OVERLAY_HELP = `
+Overlay networks span hosts: VXLAN in the kernel, etcd v3 as the cluster store. Give every
+host the store and its own underlay address (global flags, TSDOCKER_CLUSTER_STORE and
+TSDOCKER_ADVERTISE_ADDR, or <root>/cluster.json), create the network once on any host:
+
+  host1$ tsdocker --cluster-store etcd://192.0.2.100:2379 --advertise-addr 192.0.2.1 \\
+           network create -d overlay --subnet 10.77.0.0/24 ov
+  host1$ tsdocker ... run -d --name web --network ov busybox httpd -f -p 80
+  host2$ tsdocker --cluster-store etcd://192.0.2.100:2379 --advertise-addr 192.0.2.2 \\
+           run --rm --network ov busybox ping -c1 web
+  host2$ tsdocker ... node ls
+
+Options: -o vni=N (default: the lowest free from 4096), -o vxlan-port=N (default 4789),
+-o mtu=N (default: the underlay's MTU minus 50), --internal. Addresses are unique across
+hosts; names resolve on every host; -p publishes on the container's own host. A small agent
+per host programs the kernel; containers keep talking when it or etcd is down.
+`;
+
 export function register(program: Command): void {
-  const net = program.command('network').description('Manage networks');
+  const net = program.command('network').description('Manage networks').addHelpText('after', OVERLAY_HELP);
 
   net
     .command('create')

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { diffEntries, endpointMac, vtepMac } from '../../src/net/overlay/vxlan.js';
 import { peersScript } from '../../src/net/overlay/peers.js';
 import { parseStore } from '../../src/net/overlay/config.js';
-import { updateKnown, type Known, type Snapshot } from '../../src/net/overlay/reconcile.js';
+import { updateKnown, wellFormed, type Known, type Snapshot } from '../../src/net/overlay/reconcile.js';
 import { buildRecord } from '../../src/net/networks.js';
 
 const ep = (node: string, ip: string, vtep: string) => ({ netId: 'n1', ep: { containerId: `c-${ip}`, name: ip, aliases: [], ip, mac: endpointMac(ip), node, vtep } });
@@ -66,6 +66,14 @@ describe('overlay control plane', () => {
     // past the grace even an answering node goes
     await updateKnown(known, gone, 'a', Date.now() + 11 * 60_000, answers);
     expect(known.size).toBe(0);
+  });
+
+  it('only well-formed store values reach the kernel batches (no line injection)', () => {
+    const good = { containerId: 'a'.repeat(64), name: 'x', aliases: [], ip: '10.0.0.2', mac: endpointMac('10.0.0.2'), node: 'n', vtep: '192.0.2.2' };
+    expect(wellFormed(good)).toBe(true);
+    expect(wellFormed({ ...good, ip: '10.0.0.2\nfdb flush dev ul' })).toBe(false);
+    expect(wellFormed({ ...good, mac: '02:42:0a:00:00:02 dev ul' })).toBe(false);
+    expect(wellFormed({ ...good, vtep: 'evil' })).toBe(false);
   });
 
   it('overlay options are validated with the record', () => {

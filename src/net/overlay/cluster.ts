@@ -106,6 +106,7 @@ export async function createOverlayNetwork(o: CreateOptions): Promise<NetworkRec
 export async function removeOverlayNetwork(net: NetworkRecord): Promise<void> {
   const cfg = requireCluster();
   await withStore(cfg, `removing network ${net.name}`, async (c) => {
+    const rev = Number((await c.get(keys.epsRev(net.id)).exec()).kvs[0]?.version ?? 0);
     const eps = await listJson<StoreEndpoint>(c, keys.endpointsOf(net.id));
     const nodes = await listJson<StoreNode>(c, keys.nodes);
     const live = [...eps.values()].filter((e) => nodes.has(e.node));
@@ -116,16 +117,21 @@ export async function removeOverlayNetwork(net: NetworkRecord): Promise<void> {
         { hint: 'stop or disconnect those containers first, on the hosts named' },
       );
     }
-    await c
+    const txn = await c
       .if(keys.network(net.name), 'Create', '>', 0)
+      .and(keys.epsRev(net.id), 'Version', '==', rev)
       .then(
         c.delete().key(keys.network(net.name)),
+        c.delete().key(keys.epsRev(net.id)),
         c.delete().key(keys.vni(net.vni!)),
         c.delete().prefix(keys.ipamOf(net.id)),
         c.delete().prefix(keys.endpointsOf(net.id)),
         c.put(keys.networksRev).value(`-${net.id}`),
       )
       .commit();
+    if (!txn.succeeded && (await c.get(keys.network(net.name)).exists())) {
+      throw new TsdError('NETWORK_IN_USE', `network ${net.name}: a container joined it on another host meanwhile`, { hint: 'see `tsdocker network inspect`, then try again' });
+    }
   });
   await withLock(NET_LOCK, () => dropLocal(net));
 }
@@ -191,6 +197,7 @@ export async function allocateAddress(net: NetworkRecord, req: { containerId: st
           .then(
             c.put(keys.ipam(net.id, ip)).value(JSON.stringify({ node: cfg.nodeId, containerId: req.containerId })).lease(lease),
             c.put(keys.endpoint(net.id, req.containerId)).value(JSON.stringify(ep)).lease(lease),
+            c.put(keys.epsRev(net.id)).value(req.containerId),
           )
           .commit();
         if (txn.succeeded) return ip;

@@ -13,6 +13,8 @@
  *   /tsdocker/v1/seen/<node>              not leased: addr, lastSeen (node ls shows gone hosts)
  *   /tsdocker/v1/ipam/<net>/<ip>          leased to the owner node; created only if absent
  *   /tsdocker/v1/endpoints/<net>/<ctr>    leased: ip, mac, node, vtep, name, aliases
+ *   /tsdocker/v1/epsrev/<net>             bumped by every allocation: a `network rm` that
+ *                                         raced with a new container on another host fails
  */
 import { createRequire } from 'node:module';
 import type { Etcd3 } from 'etcd3';
@@ -31,6 +33,8 @@ export const keys = {
   seen: (id: string) => `${PREFIX}seen/${id}`,
   ipamOf: (netId: string) => `${PREFIX}ipam/${netId}/`,
   ipam: (netId: string, ip: string) => `${PREFIX}ipam/${netId}/${ip}`,
+  /** bumped by every address allocation on the network: `network rm` compares it */
+  epsRev: (netId: string) => `${PREFIX}epsrev/${netId}`,
   endpointsAll: `${PREFIX}endpoints/`,
   endpointsOf: (netId: string) => `${PREFIX}endpoints/${netId}/`,
   endpoint: (netId: string, ctr: string) => `${PREFIX}endpoints/${netId}/${ctr}`,

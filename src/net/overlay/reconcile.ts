@@ -19,6 +19,7 @@ import type { ClusterConfig } from './config.js';
 import { keys, listJson, type StoreEndpoint, type StoreNetwork, type StoreNode } from './kv.js';
 import { dropLocal, storeNetworks, toLocal } from './cluster.js';
 import { endpointMac, programRemotes } from './vxlan.js';
+import { parseIp } from '../ipv4.js';
 import { programPeers } from './peers.js';
 
 export const GRACE_MS = 10 * 60_000;
@@ -87,12 +88,17 @@ export async function apply(cfg: ClusterConfig, snap: Snapshot, known: Map<strin
     ports.push(net.vxlanPort!);
     const remote: StoreEndpoint[] = [];
     for (const [id, k] of known) if (id !== cfg.nodeId) remote.push(...k.eps.filter((e) => e.netId === net.id).map((e) => e.ep));
-    written += await programRemotes(net.vxlan!, remote.map((e) => ({ ip: e.ip, mac: e.mac, vtep: e.vtep })));
-    mirrorRemote(net, remote);
+    written += await programRemotes(net.vxlan!, remote.filter(wellFormed).map((e) => ({ ip: e.ip, mac: e.mac, vtep: e.vtep })));
+    mirrorRemote(net, remote.filter(wellFormed));
   }
-  const peers = [...known.entries()].filter(([id]) => id !== cfg.nodeId).map(([, k]) => k.addr);
+  const peers = [...known.entries()].filter(([id]) => id !== cfg.nodeId).map(([, k]) => k.addr).filter((a) => parseIp(a) !== undefined);
   if (ports.length) await programPeers(peers, ports);
   return written;
+}
+
+/** Store values go into `ip`/`bridge` batch lines: only well-formed addresses get there. */
+export function wellFormed(e: StoreEndpoint): boolean {
+  return parseIp(e.ip) !== undefined && parseIp(e.vtep) !== undefined && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(e.mac) && /^[0-9a-f]{64}$/.test(e.containerId);
 }
 
 /** networks/<id>/remote/<ctr>.json: what the embedded DNS answers for containers on other hosts. */

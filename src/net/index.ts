@@ -8,9 +8,12 @@
  *   detachNetwork(id, state)    when the container is gone; idempotent, works from the id alone
  *                               (state only spares work), after a crash, twice, netns gone
  * and for display: formatPorts(state) (ps), networkSettings(state) (inspect).
- * Modes: `bridge` (default) and user-defined bridge networks, `none`, `host`, `container:X`.
+ * Modes: `bridge` (default) and user-defined networks (bridge or overlay), `none`, `host`,
+ * `container:X`.
  * Layout: store (records) -> ipam, pool, ports -> bridge (links), nft + compat (firewall),
- * dns + dnsd (embedded resolver) -> endpoint (one container on one network) -> here, connect.
+ * dns + dnsd (embedded resolver) -> drivers/ (bridge, overlay: the links of one kind of
+ * network; overlay/ holds the VXLAN data plane, the etcd control plane and the agent) ->
+ * endpoint (one container on one network: IPAM, driver, firewall, DNS) -> here, connect.
  */
 import { readFileSync } from 'node:fs';
 import { TsdError } from '../sys/errors.js';

@@ -133,31 +133,25 @@ export async function deleteNetworkRecord(id: string): Promise<void> {
   await fsp.rm(netFiles.dir(id), { recursive: true, force: true });
 }
 
-export function listEndpoints(netId: string): EndpointRecord[] {
+/** This host's endpoints on a network (`remote`: those on other hosts, overlay). */
+export function listEndpoints(netId: string, where: 'endpoints' | 'remote' = 'endpoints'): EndpointRecord[] {
+  const dir = netFiles[where](netId);
   let files: string[];
   try {
-    files = readdirSync(netFiles.endpoints(netId)).filter((f) => f.endsWith('.json'));
+    files = readdirSync(dir).filter((f) => f.endsWith('.json'));
   } catch {
     return [];
   }
   const out: EndpointRecord[] = [];
   for (const f of files) {
-    const e = readJsonIfExistsSync<EndpointRecord>(join(netFiles.endpoints(netId), f));
+    const e = readJsonIfExistsSync<EndpointRecord>(join(dir, f));
     if (e) out.push(e);
   }
   return out;
 }
 
 /** Endpoints on other hosts (overlay), as the agent last mirrored them. */
-export function listRemoteEndpoints(netId: string): EndpointRecord[] {
-  let files: string[];
-  try {
-    files = readdirSync(netFiles.remote(netId)).filter((f) => f.endsWith('.json'));
-  } catch {
-    return [];
-  }
-  return files.map((f) => readJsonIfExistsSync<EndpointRecord>(join(netFiles.remote(netId), f))).filter((e): e is EndpointRecord => !!e);
-}
+export const listRemoteEndpoints = (netId: string): EndpointRecord[] => listEndpoints(netId, 'remote');
 
 export function saveEndpoint(netId: string, e: EndpointRecord): void {
   mkdirSync(netFiles.endpoints(netId), { recursive: true });

@@ -42,6 +42,10 @@ describe('overlay kernel entries', () => {
     expect(s).toContain('add element inet tsdocker-overlay peers { 192.0.2.2, 192.0.2.3 }');
     expect(s.indexOf('flush set inet tsdocker-overlay peers')).toBeLessThan(s.indexOf('add element inet tsdocker-overlay peers { 192.0.2.2, 192.0.2.3 }'));
     expect(peersScript([], [4789]).some((l) => l.includes('add element inet tsdocker-overlay peers'))).toBe(false);
+    // conntrack stays off the VXLAN datagrams and container-to-container traffic; the gateway (NAT, hairpin) stays tracked
+    const n = peersScript(['192.0.2.2'], [4789], [{ bridge: 'tsdov-1', subnet: '10.77.0.0/24', gateway: '10.77.0.1' }]);
+    expect(n).toContain('add rule inet tsdocker-overlay pre udp dport @ports notrack');
+    expect(n).toContain('add rule inet tsdocker-overlay pre iifname "tsdov-1" ip daddr 10.77.0.0/24 ip daddr != 10.77.0.1 notrack');
   });
 });
 

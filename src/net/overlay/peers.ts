@@ -3,15 +3,34 @@
  * firewall's batches never touch it), `inet <table>-overlay`, drops UDP to the overlay ports
  * from any source that is not a known peer VTEP. The sets are rewritten in one atomic batch
  * from the store by the agent; the counter shows what was dropped.
+ *
+ * The same table keeps conntrack off the two paths that need no state: the VXLAN datagrams
+ * themselves, and container-to-container traffic inside an overlay subnet (br_netfilter
+ * would track every bridged frame). Anything that may be NATed stays tracked: traffic to the
+ * gateway, to host addresses (published ports, hairpin) and out of the subnet.
  */
 import { exec } from '../../sys/exec.js';
 import { nftApply, tableName } from '../nft.js';
 
 export const peersTable = () => `${tableName()}-overlay`;
 
-export function peersScript(peers: readonly string[], ports: readonly number[]): string[] {
+export interface LocalOverlay {
+  bridge: string;
+  subnet: string;
+  gateway: string;
+}
+
+export function peersScript(peers: readonly string[], ports: readonly number[], nets: readonly LocalOverlay[] = []): string[] {
   const T = `inet ${peersTable()}`;
   return [
+    `add table ${T}`,
+    `add chain ${T} pre { type filter hook prerouting priority raw; policy accept; }`,
+    `add chain ${T} out { type filter hook output priority raw; policy accept; }`,
+    `flush chain ${T} pre`,
+    `flush chain ${T} out`,
+    `add rule ${T} pre udp dport @ports notrack`,
+    `add rule ${T} out udp dport @ports notrack`,
+    ...nets.map((n) => `add rule ${T} pre iifname ${JSON.stringify(n.bridge)} ip daddr ${n.subnet} ip daddr != ${n.gateway} notrack`),
     `add table ${T}`,
     `add set ${T} peers { type ipv4_addr; }`,
     `add set ${T} ports { type inet_service; }`,
@@ -25,10 +44,10 @@ export function peersScript(peers: readonly string[], ports: readonly number[]):
   ];
 }
 
-export async function programPeers(peers: readonly string[], ports: readonly number[]): Promise<void> {
+export async function programPeers(peers: readonly string[], ports: readonly number[], nets: readonly LocalOverlay[]): Promise<void> {
   const T = `inet ${peersTable()}`;
-  // the named counter must exist before the rule that uses it
-  await nftApply([`add table ${T}`, `add counter ${T} nonmember`, ...peersScript(peers, ports)]);
+  // the sets and the named counter must exist before the rules that use them
+  await nftApply([`add table ${T}`, `add counter ${T} nonmember`, `add set ${T} ports { type inet_service; }`, ...peersScript(peers, ports, nets)]);
 }
 
 export async function removePeersTable(): Promise<void> {

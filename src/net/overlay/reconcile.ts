@@ -20,7 +20,7 @@ import { keys, listJson, type StoreEndpoint, type StoreNetwork, type StoreNode }
 import { dropLocal, storeNetworks, toLocal } from './cluster.js';
 import { endpointMac, programRemotes } from './vxlan.js';
 import { parseIp } from '../ipv4.js';
-import { programPeers } from './peers.js';
+import { programPeers, type LocalOverlay } from './peers.js';
 
 export const GRACE_MS = 10 * 60_000;
 
@@ -83,16 +83,18 @@ export async function apply(cfg: ClusterConfig, snap: Snapshot, known: Map<strin
   });
   let written = 0;
   const ports: number[] = [];
+  const nets: LocalOverlay[] = [];
   for (const net of listNetworks().filter((n) => n.driver === 'overlay')) {
     if (!(await linkExists(net.vxlan!))) continue;
     ports.push(net.vxlanPort!);
+    nets.push({ bridge: net.bridge, subnet: net.subnet, gateway: net.gateway });
     const remote: StoreEndpoint[] = [];
     for (const [id, k] of known) if (id !== cfg.nodeId) remote.push(...k.eps.filter((e) => e.netId === net.id).map((e) => e.ep));
     written += await programRemotes(net.vxlan!, remote.filter(wellFormed).map((e) => ({ ip: e.ip, mac: e.mac, vtep: e.vtep })));
     mirrorRemote(net, remote.filter(wellFormed));
   }
   const peers = [...known.entries()].filter(([id]) => id !== cfg.nodeId).map(([, k]) => k.addr).filter((a) => parseIp(a) !== undefined);
-  if (ports.length) await programPeers(peers, ports);
+  if (ports.length) await programPeers(peers, ports, nets);
   return written;
 }
 

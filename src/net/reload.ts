@@ -16,7 +16,8 @@ export async function reloadNetworks(): Promise<{ networks: string[]; containers
   const networks: string[] = [];
   await withLock(NET_LOCK, async () => {
     for (const n of listNetworks()) {
-      if (n.name === DEFAULT_NETWORK && liveEndpoints(n.id).length === 0) continue;
+      // the idle default bridge, and overlays this host has no container on, have no links to put back
+      if ((n.name === DEFAULT_NETWORK || n.driver === 'overlay') && liveEndpoints(n.id).length === 0) continue;
       await ensureInfra(n);
       // veths survive their bridge's deletion, detached: put the live ones back (-force: go past gone ones)
       const eps = liveEndpoints(n.id);

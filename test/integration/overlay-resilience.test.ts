@@ -50,6 +50,19 @@ describe('the kernel state is reconciled', () => {
   }, 60_000);
 });
 
+describe('identities are derived', () => {
+  it('a recreated VXLAN device (network reload) has the same MAC; traffic resumes with no change on the peers', async () => {
+    const mac = async () => (JSON.parse((await B.sh(['ip', '-j', 'link', 'show', vx])).stdout) as { address: string }[])[0]!.address;
+    const before = await mac();
+    const onA = await remoteEntries(A, vx);
+    await B.sh(['ip', 'link', 'del', vx]);
+    await tsdOk(B, ['network', 'reload']);
+    expect(await mac()).toBe(before);
+    expect(await eventually(async () => (await ping(B, 'b1', 'a1')).code === 0, 20_000)).toBe(true);
+    expect(await remoteEntries(A, vx)).toEqual(onA);
+  }, 60_000);
+});
+
 describe('the data path does not depend on the agent or on etcd', () => {
   it('kill -9 the agent: traffic keeps flowing; the next command restarts it and it catches up', async () => {
     const b1 = await inspectOne(B, 'b1');

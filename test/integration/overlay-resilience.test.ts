@@ -6,6 +6,8 @@
  * and nothing is left afterwards.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BUSYBOX_TAR, sandboxNetState, tsdOk } from '../helpers/sandbox.js';
 import { createCluster, type Cluster, type Host } from '../helpers/cluster.js';
 import { eventually, inspectOne, remoteEntries, vxlanOf } from '../helpers/overlay.js';
@@ -117,12 +119,14 @@ describe('hosts that go', () => {
     } finally {
       await C.sh(['nft', 'delete', 'table', 'inet', 'cut']);
     }
-    // C registers again and lists as ready
-    expect(await eventually(async () => /192\.0\.2\.3\s+ready/.test(await tsdOk(A, ['node', 'ls'])), 40_000, 1000)).toBe(true);
+    // C registers again, with its container, and lists as ready
+    const back = await eventually(async () => /192\.0\.2\.3\s+ready\s+.*ago\s+1\s/.test(await tsdOk(A, ['node', 'ls'])), 40_000, 1000);
+    expect(back, readFileSync(join(C.root, 'run', 'ovagent.log'), 'utf8') + (await tsdOk(A, ['node', 'ls']))).toBe(true);
   }, 120_000);
 
   it('a dead host (lease expired, VTEP silent) disappears from its peers within TTL + 30 s; its addresses are free again', async () => {
     const c1 = await inspectOne(C, 'c1');
+    expect((await remoteEntries(A, vx)).fdb.some((l) => l.endsWith(' 192.0.2.3'))).toBe(true);
     process.kill(cl.agentPid(C)!, 'SIGKILL');
     await C.sh(['ip', 'link', 'set', 'ul', 'down']);
     try {

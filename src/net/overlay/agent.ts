@@ -91,8 +91,10 @@ async function register(): Promise<void> {
 
 async function republish(): Promise<void> {
   if (!leaseId) return;
+  const own = ownEndpoints(cfg);
+  if (own.length) say(`putting ${own.length} endpoint(s) of this host under lease ${leaseId}`);
   await withStore(cfg, 'republish', async (c) => {
-    for (const { netId, ep } of ownEndpoints(cfg)) {
+    for (const { netId, ep } of own) {
       await c.put(keys.endpoint(netId, ep.containerId)).value(JSON.stringify(ep)).lease(leaseId!).exec();
       await c.put(keys.ipam(netId, ep.ip)).value(JSON.stringify({ node: cfg.nodeId, containerId: ep.containerId })).lease(leaseId!).exec();
     }
@@ -117,7 +119,10 @@ async function resync(): Promise<void> {
     if (n) say(`resync: ${n} kernel entries written`);
     const stale = orphans(cfg, snap);
     if (stale.length) await withStore(cfg, 'clean-up', async (c) => Promise.all(stale.map((k) => c.delete().key(k).exec())));
-    if (leaseId && ownEndpoints(cfg).some((o) => !snap.eps.some((e) => e.netId === o.netId && e.ep.containerId === o.ep.containerId))) await republish();
+    // this host's endpoints must hang off its current lease: missing ones (a store that lost
+    // them) and ones left on an older lease (which will expire) are put again
+    const current = (o: { netId: string; ep: { containerId: string } }) => snap.eps.some((e) => e.netId === o.netId && e.ep.containerId === o.ep.containerId && e.lease === leaseId);
+    if (leaseId && !ownEndpoints(cfg).every(current)) await republish();
     await exitIfIdle();
   } catch (err) {
     say(`resync: ${(err as Error).message}; the kernel keeps what it has`);

@@ -27,6 +27,8 @@ export const GRACE_MS = 10 * 60_000;
 export interface NetEndpoint {
   netId: string;
   ep: StoreEndpoint;
+  /** the etcd lease the key hangs off (snapshots only) */
+  lease?: string;
 }
 
 export interface Known {
@@ -43,8 +45,16 @@ export interface Snapshot {
 }
 
 export async function snapshot(c: Etcd3): Promise<Snapshot> {
-  const [nets, nodes, raw] = await Promise.all([storeNetworks(c), listJson<StoreNode>(c, keys.nodes), listJson<StoreEndpoint>(c, keys.endpointsAll)]);
-  const eps = [...raw.entries()].map(([k, ep]) => ({ netId: k.split('/')[0]!, ep }));
+  const [nets, nodes, raw] = await Promise.all([storeNetworks(c), listJson<StoreNode>(c, keys.nodes), c.getAll().prefix(keys.endpointsAll).exec()]);
+  const eps: NetEndpoint[] = [];
+  for (const kv of raw.kvs) {
+    try {
+      const ep = JSON.parse(kv.value.toString()) as StoreEndpoint;
+      eps.push({ netId: kv.key.toString().slice(keys.endpointsAll.length).split('/')[0]!, ep, lease: String(kv.lease) });
+    } catch {
+      /* not ours */
+    }
+  }
   return { nets, nodes, eps };
 }
 

@@ -182,6 +182,21 @@ describe('containers on different hosts', () => {
     await tsdOk(B, ['network', 'rm', 'localbr']);
   }, 60_000);
 
+  it('options: -o mtu, -o vxlan-port and --internal (no way out, still across hosts)', async () => {
+    await tsdOk(A, ['network', 'create', '-d', 'overlay', '--internal', '-o', 'mtu=1300', '-o', 'vxlan-port=4790', '--subnet', '10.78.0.0/24', 'iov']);
+    await tsdOk(A, ['run', '-d', '--name', 'i1', '--network', 'iov', 'busybox', 'sleep', '600']);
+    await tsdOk(B, ['run', '-d', '--name', 'i2', '--network', 'iov', 'busybox', 'sleep', '600']);
+    const i1 = await inspectOne(A, 'i1');
+    expect((await inCtr(A, i1.pid, ['ip', '-o', 'link', 'show', 'eth0'])).stdout).toContain('mtu 1300');
+    expect((await A.sh(['ip', '-d', 'link', 'show', await vxlanOf(A, 'iov')])).stdout).toMatch(/dstport 4790/);
+    expect(await eventually(async () => (await B.tsd(['exec', 'i2', 'ping', '-c', '1', '-W', '1', 'i1'])).code === 0, 15_000)).toBe(true);
+    const out = await A.tsd(['exec', 'i1', 'sh', '-c', 'nc -w 2 203.0.113.2 9000 </dev/null']);
+    expect(out.stdout).not.toContain('hello');
+    await tsdOk(A, ['rm', '-f', 'i1']);
+    await tsdOk(B, ['rm', '-f', 'i2']);
+    await tsdOk(B, ['network', 'rm', 'iov']);
+  }, 60_000);
+
   it('node ls lists the three hosts as ready', async () => {
     const out = await tsdOk(C, ['node', 'ls']);
     for (const ip of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) expect(out).toMatch(new RegExp(`${ip.replace(/\./g, '\\.')}\\s+ready`));

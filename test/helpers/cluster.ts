@@ -37,14 +37,16 @@ function ulExec(pid: number, argv: string[]): void {
 }
 
 /** veth from a namespace (by pid) into the underlay bridge, address ip/24 on `ul`. */
-export function plug(ulPid: number, nsPid: number, port: string, ip: string, mtu: number): void {
+export function plug(ulPid: number, nsPid: number, port: string, ip: string, mtu: number, gro = false): void {
   ulExec(ulPid, ['ip', 'link', 'add', port, 'mtu', String(mtu), 'type', 'veth', 'peer', 'name', 'ul', 'mtu', String(mtu), 'netns', String(nsPid)]);
   ulExec(ulPid, ['ip', 'link', 'set', port, 'master', 'ul0', 'up']);
   ulExec(nsPid, ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'ul']);
   ulExec(nsPid, ['ip', 'link', 'set', 'ul', 'up']);
+  // a host's NIC aggregates received segments (GRO); a veth does so only when asked
+  if (gro) ulExec(nsPid, ['ethtool', '-K', 'ul', 'gro', 'on']);
 }
 
-export async function createCluster(n: number, opts: { mtu?: number } = {}): Promise<Cluster> {
+export async function createCluster(n: number, opts: { mtu?: number; gro?: boolean } = {}): Promise<Cluster> {
   const mtu = opts.mtu ?? 1500;
   const underlay = await startHolder(['--net']);
   const ulPid = underlay.pid!;
@@ -59,7 +61,7 @@ export async function createCluster(n: number, opts: { mtu?: number } = {}): Pro
   for (let i = 0; i < n; i++) {
     const sb = await createSandbox(`tsd-ov${i}`);
     const ip = `192.0.2.${i + 1}`;
-    plug(ulPid, sb.holderPid, `h${i}`, ip, mtu);
+    plug(ulPid, sb.holderPid, `h${i}`, ip, mtu, opts.gro);
     writeFileSync(join(sb.root, 'cluster.json'), JSON.stringify({ 'cluster-store': STORE, 'advertise-addr': ip }));
     hosts.push(Object.assign(sb, { ip, name: `host${i}` }));
   }

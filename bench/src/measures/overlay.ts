@@ -15,6 +15,8 @@ import { createCluster, plug, type Cluster, type Host } from '../../../test/help
 import { startHolder, tsdOk } from '../../../test/helpers/sandbox.js';
 
 const TSD = 'tsdocker';
+/** the simulated hosts' underlay veths aggregate received segments, as a host's NIC does (ethtool) */
+const GRO = true;
 
 async function pidOf(h: Host, name: string): Promise<{ pid: number; ip: string }> {
   const j = JSON.parse(await tsdOk(h, ['inspect', name])) as { State: { Pid: number }; NetworkSettings: { endpoints: { ip: string }[] } }[];
@@ -30,7 +32,7 @@ async function bareVxlan(cl: Cluster): Promise<{ a: number; b: number; close: ()
   const hs = [await startHolder(['--net']), await startHolder(['--net'])];
   const ips = ['192.0.2.201', '192.0.2.202'];
   for (const [i, h] of hs.entries()) {
-    plug(cl.underlayPid, h.pid!, `bare${i}`, ips[i]!, 1500);
+    plug(cl.underlayPid, h.pid!, `bare${i}`, ips[i]!, 1500, GRO);
     const ns = ['nsenter', `--net=/proc/${h.pid}/ns/net`, '--'];
     const x = (argv: string[]) => execFileSync(ns[0]!, [...ns.slice(1), ...argv]);
     x(['ip', 'link', 'set', 'lo', 'up']);
@@ -54,7 +56,7 @@ async function bareVxlan(cl: Cluster): Promise<{ a: number; b: number; close: ()
 }
 
 export async function overlayFigures(res: Results, plan: NetPlan, perHost: number, image: string): Promise<void> {
-  const cl = await createCluster(3);
+  const cl = await createCluster(3, { gro: GRO });
   try {
     const [A, B, C] = cl.hosts as [Host, Host, Host];
     await Promise.all(cl.hosts.map((h) => tsdOk(h, ['load', '-i', image])));

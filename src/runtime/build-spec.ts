@@ -102,7 +102,8 @@ export function buildExecSpec(input: ExecSpecInput): ContainerSpec {
   const { config, targetPid } = input;
   const creds = resolveUser(input.user ?? config.user, input.image.layerDirs);
   const plan = config.network as unknown as NetworkPlan;
-  const types: NsType[] = ['ipc', 'uts', ...(plan.newNetns || plan.joinNetns ? (['net'] as NsType[]) : []), 'pid', 'cgroup', 'mnt'];
+  const ownNet = plan.newNetns || plan.targetId !== undefined || plan.joinNetns !== undefined; // container:X: X's, which the container holds
+  const types: NsType[] = ['ipc', 'uts', ...(ownNet ? (['net'] as NsType[]) : []), 'pid', 'cgroup', 'mnt'];
   return {
     id: config.id,
     join: types.map((type) => ({ type, path: `/proc/${targetPid}/ns/${type}` })),

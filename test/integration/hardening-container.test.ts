@@ -1,0 +1,108 @@
+/**
+ * Container hardening (issue 8): `--network container:X` is resolved at every start and a
+ * reused pid of a stopped X is refused; the image's /etc/passwd and /etc/group are read
+ * inside its root (no symlink to the host, no FIFO hang, no endless file); the generated
+ * /etc/hosts, hostname and resolv.conf survive a mount on /etc; a deeply nested image
+ * config is a one-line error. The sandbox has its own pid namespace, so a test can make a
+ * process take a pid of its choice (ns_last_pid) without racing the rest of the machine.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { createSandbox, BUSYBOX_TAR, type Sandbox, tsdOk } from '../helpers/sandbox.js';
+
+let sb: Sandbox;
+const ok = (args: string[]) => tsdOk(sb, args);
+
+interface Inspected {
+  Id: string;
+  State: { Pid: number; Running: boolean; Status: string };
+}
+async function inspect(name: string): Promise<Inspected> {
+  return (JSON.parse(await ok(['inspect', name])) as Inspected[])[0]!;
+}
+
+/** The network namespace of a pid of the sandbox (`net:[inode]`). */
+async function netnsOf(pid: number): Promise<string> {
+  const r = await sb.sh(['readlink', `/proc/${pid}/ns/net`]);
+  if (r.code !== 0) throw new Error(`no process ${pid}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/**
+ * Start `unshare -n sleep` (a process in a namespace of its own) so that it gets `pid`:
+ * ns_last_pid is set to pid-1 just before the fork, in the sandbox's pid namespace where
+ * only this test starts processes. Tries a few times in case something else forked first.
+ */
+async function takePid(pid: number): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    const r = await sb.sh(['sh', '-c', `echo ${pid - 1} >/proc/sys/kernel/ns_last_pid && { unshare -n sleep 1000 </dev/null >/dev/null 2>&1 & echo $!; }`]);
+    const got = Number(r.stdout.trim());
+    if (got === pid) return;
+    if (got) await sb.sh(['kill', '-9', String(got)]);
+  }
+  throw new Error(`could not make a process take pid ${pid}`);
+}
+
+beforeAll(async () => {
+  sb = await createSandbox('tsd-hard', { pidns: true });
+  await ok(['load', '-i', BUSYBOX_TAR]);
+});
+
+afterAll(async () => {
+  await sb?.close();
+});
+
+describe('--network container:X is resolved at every start', () => {
+  it('a stopped X whose pid was taken by another process is refused, its namespace never joined', async () => {
+    await ok(['run', '-d', '--name', 'x1', 'busybox', 'sleep', '1000']);
+    const x = await inspect('x1');
+    await ok(['create', '--name', 'j1', '--network', 'container:x1', 'busybox', 'sleep', '1000']);
+    await ok(['kill', 'x1']);
+    await ok(['wait', 'x1']);
+    await takePid(x.State.Pid);
+    const foreign = await netnsOf(x.State.Pid);
+    expect(foreign).not.toBe(await netnsOf(1)); // the impostor really is in another namespace
+    const r = await sb.tsd(['start', 'j1']);
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.stderr).toContain(`cannot join network of a non running container: ${x.Id}`);
+    expect((await inspect('j1')).State.Running).toBe(false);
+    // nobody but the impostor is in its namespace
+    const members = await sb.sh(['sh', '-c', `for p in /proc/[0-9]*; do [ "$(readlink $p/ns/net)" = "${foreign}" ] && echo \${p#/proc/}; done`]);
+    expect(members.stdout.trim().split('\n')).toEqual([String(x.State.Pid)]);
+    await sb.sh(['kill', '-9', String(x.State.Pid)]);
+    await ok(['rm', '-f', 'x1', 'j1']);
+  });
+
+  it('create against a stopped X is accepted; start refuses until X runs, then joins X', async () => {
+    await ok(['create', '--name', 'x2', 'busybox', 'sleep', '1000']);
+    await ok(['create', '--name', 'j2', '--network', 'container:x2', 'busybox', 'sleep', '1000']);
+    const x = await inspect('x2');
+    const r = await sb.tsd(['start', 'j2']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`cannot join network of a non running container: ${x.Id}`);
+    await ok(['start', 'x2']);
+    await ok(['start', 'j2']);
+    const xns = await netnsOf((await inspect('x2')).State.Pid);
+    expect(await netnsOf((await inspect('j2')).State.Pid)).toBe(xns);
+    expect((await ok(['exec', 'j2', 'readlink', '/proc/self/ns/net'])).trim()).toBe(xns); // exec joins it too
+    await ok(['rm', '-f', 'x2', 'j2']);
+  });
+
+  it('after X restarts, a start of the joiner joins X\'s new namespace', async () => {
+    await ok(['run', '-d', '--name', 'x3', 'busybox', 'sleep', '1000']);
+    await ok(['run', '-d', '--name', 'j3', '--network', 'container:x3', 'busybox', 'sleep', '1000']);
+    const x = await inspect('x3');
+    const before = await netnsOf(x.State.Pid);
+    expect(await netnsOf((await inspect('j3')).State.Pid)).toBe(before);
+    // keep the old namespace alive, so its inode cannot be handed to the new one
+    const keep = Number((await sb.sh(['sh', '-c', `nsenter --net=/proc/${x.State.Pid}/ns/net sleep 1000 </dev/null >/dev/null 2>&1 & echo $!`])).stdout.trim());
+    await ok(['kill', 'j3', 'x3']);
+    await ok(['wait', 'j3', 'x3']);
+    await ok(['start', 'x3']);
+    await ok(['start', 'j3']);
+    const after = await netnsOf((await inspect('x3')).State.Pid);
+    expect(after).not.toBe(before);
+    expect(await netnsOf((await inspect('j3')).State.Pid)).toBe(after);
+    await sb.sh(['kill', '-9', String(keep)]);
+    await ok(['rm', '-f', 'x3', 'j3']);
+  });
+});

@@ -7,7 +7,12 @@
  * process take a pid of its choice (ns_last_pid) without racing the rest of the machine.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSandbox, BUSYBOX_TAR, type Sandbox, tsdOk } from '../helpers/sandbox.js';
+import { dockerSaveClassic, type Entry } from '../helpers/archives.js';
+import { IMAGE_FILE_MAX } from '../../src/rootfs/image-files.js';
 
 let sb: Sandbox;
 const ok = (args: string[]) => tsdOk(sb, args);
@@ -104,5 +109,63 @@ describe('--network container:X is resolved at every start', () => {
     expect(await netnsOf((await inspect('j3')).State.Pid)).toBe(after);
     await sb.sh(['kill', '-9', String(keep)]);
     await ok(['rm', '-f', 'x3', 'j3']);
+  });
+});
+
+describe('the image\'s /etc/passwd and /etc/group are read inside the image', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsd-hard-'));
+  const hostPasswd = join(dir, 'host-passwd');
+  const hostGroup = join(dir, 'host-group');
+  writeFileSync(hostPasswd, 'marker:x:4242:4242:marker:/markerhome:/bin/sh\n');
+  writeFileSync(hostGroup, 'markers:x:4343:\n');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Load an image whose only layer is etc/ plus `entries`, tagged `tag`. */
+  async function loadImage(tag: string, entries: Entry[]): Promise<void> {
+    const file = join(dir, `${tag}.tar`);
+    writeFileSync(file, dockerSaveClassic([{ tags: [`${tag}:1`], layers: [[{ name: 'etc/', type: 'dir' }, ...entries]] }]));
+    await ok(['load', '-i', file]);
+  }
+
+  /** `create` with these arguments fails at once with one line (and a hint) matching `msg`. */
+  async function refused(args: string[], msg: RegExp): Promise<void> {
+    const r = await sb.tsd(['create', ...args, 'true'], { timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(125);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines[0]).toMatch(msg);
+    expect(lines.slice(1).every((l) => l.startsWith('hint: '))).toBe(true);
+  }
+
+  it('a symlink to a host file reads the image\'s own tree, never the host file', async () => {
+    await loadImage('pwlink', [
+      { name: 'etc/passwd', type: 'symlink', linkname: hostPasswd },
+      { name: 'etc/group', type: 'symlink', linkname: `../../../../../../..${hostGroup}` },
+    ]);
+    await refused(['-u', 'marker', 'pwlink:1'], /unable to find user marker/);
+    await refused(['-u', '0:markers', 'pwlink:1'], /unable to find group markers/);
+  });
+
+  it('a FIFO is refused at once, never waited on', async () => {
+    await loadImage('pwfifo', [{ name: 'etc/passwd', type: 'fifo' }]);
+    await refused(['pwfifo:1'], /the image's \/etc\/passwd is a FIFO, not a regular file/);
+    await loadImage('grfifo', [{ name: 'etc/group', type: 'fifo' }]);
+    await refused(['-u', '0:staff', 'grfifo:1'], /the image's \/etc\/group is a FIFO, not a regular file/);
+  });
+
+  it('a link to /dev/zero finds no /dev/zero in the image (images carry no devices): as if absent', async () => {
+    await loadImage('pwzero', [{ name: 'etc/passwd', type: 'symlink', linkname: '/dev/zero' }]);
+    const id = (await ok(['create', '-u', '7', 'pwzero:1', 'true'])).trim();
+    await ok(['rm', id]);
+    await refused(['-u', 'root', 'pwzero:1'], /unable to find user root/);
+  });
+
+  it('a directory is refused', async () => {
+    await loadImage('pwdir', [{ name: 'etc/passwd/', type: 'dir' }]);
+    await refused(['pwdir:1'], /the image's \/etc\/passwd is a directory, not a regular file/);
+  });
+
+  it('a file larger than the cap is refused', async () => {
+    await loadImage('pwhuge', [{ name: 'etc/passwd', data: Buffer.alloc(IMAGE_FILE_MAX + 1, 'a') }]);
+    await refused(['pwhuge:1'], new RegExp(`the image's /etc/passwd is larger than ${IMAGE_FILE_MAX} bytes`));
   });
 });

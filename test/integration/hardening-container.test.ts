@@ -7,7 +7,7 @@
  * process take a pid of its choice (ns_last_pid) without racing the rest of the machine.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSandbox, BUSYBOX_TAR, type Sandbox, tsdOk } from '../helpers/sandbox.js';
@@ -167,5 +167,52 @@ describe('the image\'s /etc/passwd and /etc/group are read inside the image', ()
   it('a file larger than the cap is refused', async () => {
     await loadImage('pwhuge', [{ name: 'etc/passwd', data: Buffer.alloc(IMAGE_FILE_MAX + 1, 'a') }]);
     await refused(['pwhuge:1'], new RegExp(`the image's /etc/passwd is larger than ${IMAGE_FILE_MAX} bytes`));
+  });
+});
+
+describe('the generated /etc/hosts, hostname and resolv.conf go over the user\'s mounts', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsd-hard-etc-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const show = ['sh', '-c', 'cat /etc/hostname; echo ---; cat /etc/hosts; echo ---; cat /etc/resolv.conf'];
+
+  /** hostname, hosts and resolv.conf as a container with these options sees them */
+  async function etcFiles(opts: string[], image = 'busybox'): Promise<{ hostname: string; hosts: string; resolv: string }> {
+    const [hostname = '', hosts = '', resolv = ''] = (await ok(['run', '--rm', '--hostname', 'h14', ...opts, image, ...show])).split('---\n');
+    return { hostname: hostname.trim(), hosts, resolv };
+  }
+
+  let plain: { hostname: string; hosts: string; resolv: string };
+  beforeAll(async () => {
+    plain = await etcFiles([]);
+    // an image whose VOLUME /data is a symlink to /etc
+    const layer: Entry[] = [
+      { name: 'bin/', type: 'dir' },
+      { name: 'bin/busybox', data: readFileSync('/bin/busybox'), mode: 0o755 },
+      ...['sh', 'cat', 'echo'].map((n) => ({ name: `bin/${n}`, type: 'symlink' as const, linkname: 'busybox' })),
+      { name: 'etc/', type: 'dir' },
+      { name: 'data', type: 'symlink', linkname: '/etc' },
+    ];
+    const file = join(dir, 'etcvol.tar');
+    writeFileSync(file, dockerSaveClassic([{ tags: ['etcvol:1'], layers: [layer], config: { Env: ['PATH=/bin'], Cmd: ['sh'], Volumes: { '/data': {} } } }]));
+    await ok(['load', '-i', file]);
+  });
+
+  it.each([
+    ['--tmpfs /etc', ['--tmpfs', '/etc'], 'busybox'],
+    ['a named volume on /etc', ['-v', 'etc14:/etc'], 'busybox'],
+    ['an image VOLUME /data that links to /etc', [], 'etcvol:1'],
+  ])('%s keeps them', async (_what, opts, image) => {
+    expect(plain.hostname).toBe('h14');
+    expect(plain.hosts).toMatch(/\sh14\n/);
+    const seen = await etcFiles(opts, image);
+    expect(seen.hostname).toBe('h14');
+    expect(seen.hosts).toMatch(/\sh14\n/);
+    expect(seen.resolv).toBe(plain.resolv);
+  });
+
+  it('a user\'s own mount on /etc/hosts still wins', async () => {
+    const mine = join(dir, 'hosts');
+    writeFileSync(mine, '192.0.2.7 mine\n');
+    expect((await etcFiles(['-v', `${mine}:/etc/hosts:ro`])).hosts).toBe('192.0.2.7 mine\n');
   });
 });

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSandbox, BUSYBOX_TAR, type Sandbox, tsdOk } from '../helpers/sandbox.js';
-import { dockerSaveClassic, type Entry } from '../helpers/archives.js';
+import { dockerSaveClassic, sha256, tar, type Entry } from '../helpers/archives.js';
 import { IMAGE_FILE_MAX } from '../../src/rootfs/image-files.js';
 
 let sb: Sandbox;
@@ -214,5 +214,32 @@ describe('the generated /etc/hosts, hostname and resolv.conf go over the user\'s
     const mine = join(dir, 'hosts');
     writeFileSync(mine, '192.0.2.7 mine\n');
     expect((await etcFiles(['-v', `${mine}:/etc/hosts:ro`])).hosts).toBe('192.0.2.7 mine\n');
+  });
+});
+
+describe('an image config nested 100,000 deep', () => {
+  it('is refused at load with one line, and nothing is stored', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsd-hard-deep-'));
+    try {
+      const layer = tar([{ name: 'f', data: 'x' }]);
+      const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+      const cfg = Buffer.from(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:${sha256(layer)}"]},"config":{"Cmd":["sh"],"Labels":{}},"x":${deep}}`);
+      const hex = sha256(cfg);
+      const file = join(dir, 'deep.tar');
+      writeFileSync(file, tar([
+        { name: `${hex}.json`, data: cfg },
+        { name: 'l/layer.tar', data: layer },
+        { name: 'manifest.json', data: JSON.stringify([{ Config: `${hex}.json`, RepoTags: ['deep:1'], Layers: ['l/layer.tar'] }]) },
+      ]));
+      const before = await ok(['images', '-q']);
+      const r = await sb.tsd(['load', '-i', file]);
+      expect(r.code).toBe(125);
+      const lines = r.stderr.trimEnd().split('\n');
+      expect(lines[0]).toMatch(new RegExp(`^tsdocker: .*'${hex}\\.json' nests deeper than 1000 levels$`));
+      expect(lines.slice(1).every((l) => l.startsWith('hint: '))).toBe(true);
+      expect(await ok(['images', '-q'])).toBe(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { TsdError } from '../sys/errors.js';
-import { readImageFile } from '../rootfs/image-files.js';
+import { readImageFile } from '../image/files.js';
 
 export interface ImageDefaults {
   Env?: string[];
@@ -107,7 +107,7 @@ export interface Credentials {
 
 /**
  * `-u user[:group]` with names looked up in the image's /etc/passwd and /etc/group (top
- * layer first, read inside the image: rootfs/image-files.ts), numbers taken as they are. An unknown name is an error, as in Docker.
+ * layer first, read inside the image: image/files.ts), numbers taken as they are. An unknown name is an error, as in Docker.
  */
 export function resolveUser(spec: string, layerDirs: readonly string[]): Credentials {
   const [userPart = '', groupPart] = spec.split(':');

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSandbox, BUSYBOX_TAR, type Sandbox, tsdOk } from '../helpers/sandbox.js';
 import { dockerSaveClassic, sha256, tar, type Entry } from '../helpers/archives.js';
-import { IMAGE_FILE_MAX } from '../../src/rootfs/image-files.js';
+import { IMAGE_FILE_MAX } from '../../src/image/files.js';
 
 let sb: Sandbox;
 const ok = (args: string[]) => tsdOk(sb, args);

@@ -4,6 +4,8 @@
  * its layer (openat2 RESOLVE_IN_ROOT: a symlink to a host file stays in the image), looked
  * at before it is opened (a FIFO would hang the read, a device is never opened), regular
  * files only, at most IMAGE_FILE_MAX bytes (a huge file cannot grow the CLI without end).
+ * A symlink is followed within its own layer only: one that points into a lower layer
+ * finds nothing there and the search goes on below (overlayfs would follow it across).
  */
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { TsdError } from '../sys/errors.js';

@@ -113,11 +113,17 @@ describe('--network container:X is resolved at every start', () => {
 });
 
 describe('the image\'s /etc/passwd and /etc/group are read inside the image', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tsd-hard-'));
-  const hostPasswd = join(dir, 'host-passwd');
-  const hostGroup = join(dir, 'host-group');
-  writeFileSync(hostPasswd, 'marker:x:4242:4242:marker:/markerhome:/bin/sh\n');
-  writeFileSync(hostGroup, 'markers:x:4343:\n');
+  // host files with a marker user and group that the image's symlinks point at
+  let dir = '';
+  let hostPasswd = '';
+  let hostGroup = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tsd-hard-pw-'));
+    hostPasswd = join(dir, 'host-passwd');
+    hostGroup = join(dir, 'host-group');
+    writeFileSync(hostPasswd, 'marker:x:4242:4242:marker:/markerhome:/bin/sh\n');
+    writeFileSync(hostGroup, 'markers:x:4343:\n');
+  });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Load an image whose only layer is etc/ plus `entries`, tagged `tag`. */
@@ -171,7 +177,7 @@ describe('the image\'s /etc/passwd and /etc/group are read inside the image', ()
 });
 
 describe('the generated /etc/hosts, hostname and resolv.conf go over the user\'s mounts', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tsd-hard-etc-'));
+  let dir = '';
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const show = ['sh', '-c', 'cat /etc/hostname; echo ---; cat /etc/hosts; echo ---; cat /etc/resolv.conf'];
 
@@ -183,6 +189,7 @@ describe('the generated /etc/hosts, hostname and resolv.conf go over the user\'s
 
   let plain: { hostname: string; hosts: string; resolv: string };
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tsd-hard-etc-'));
     plain = await etcFiles([]);
     // an image whose VOLUME /data is a symlink to /etc
     const layer: Entry[] = [

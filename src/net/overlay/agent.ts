@@ -163,7 +163,13 @@ async function watch(): Promise<void> {
   try {
     const c = await client(cfg);
     const w = await c.watch().prefix(PREFIX).create();
-    w.on('put', () => schedule());
+    // heartbeats (a known node's key written again, any seen/ key) change nothing to program
+    w.on('put', (kv) => {
+      const key = kv.key.toString();
+      if (key.startsWith(keys.seens)) return;
+      if (key.startsWith(keys.nodes) && known.has(key.slice(keys.nodes.length))) return;
+      schedule();
+    });
     w.on('delete', () => schedule());
     w.on('connected', () => schedule());
     w.on('disconnected', () => say('watch disconnected'));

@@ -103,7 +103,7 @@ export async function openSource(src: Bytes, what: string, max: number): Promise
   const hash = createHash('sha256');
   const state = { bytes: 0 };
   return {
-    reader: byteReader(counted(body, hash, state, max, what), what),
+    reader: byteReader(counted(body, hash, state, max, what)),
     digest: () => `sha256:${hash.digest('hex')}`,
     bytes: () => state.bytes,
   };

@@ -91,8 +91,7 @@ export async function attachEndpoint(req: EndpointRequest): Promise<EndpointStat
       aliases: req.aliases,
     };
   } catch (err) {
-    await undo.run(elog);
-    throw err;
+    throw await undo.rollback(err, elog);
   }
 }
 

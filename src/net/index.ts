@@ -230,9 +230,7 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
     undo.clear();
     return { mode: 'bridge', endpoints: [ep], ports };
   } catch (err) {
-    const errors = await undo.run(ilog);
-    if (errors.length) ilog.warn({ errors: errors.map((e) => e.message) }, 'network setup undo left errors');
-    throw err;
+    throw await undo.rollback(err, ilog);
   }
 }
 

@@ -136,6 +136,18 @@ describe('default bridge', () => {
     await ok(['rm', '-f', 'web3']);
   });
 
+  it('publishes a port range end to end: each host port reaches its own container port', async () => {
+    const serve = 'for p in 80 81 82; do mkdir /w$p; echo port-$p >/w$p/index.html; httpd -p $p -h /w$p; done; exec sleep 300';
+    await ok(['run', '-d', '--name', 'ranged', '-p', '8190-8192:80-82', 'busybox', 'sh', '-c', serve]);
+    for (const [host, ctr] of [[8190, 80], [8191, 81], [8192, 82]]) {
+      const got = await until(() => world.sh(['busybox', 'wget', '-qO-', `http://203.0.113.1:${host}/`], { timeoutMs: 2000 }).catch(() => ({ stdout: '' })), `port-${ctr}\n`);
+      expect(got, `${host} -> ${ctr}`).toBe(`port-${ctr}\n`);
+    }
+    const port = await ok(['port', 'ranged']);
+    expect(port.trim().split('\n').sort()).toEqual(['80/tcp -> 0.0.0.0:8190', '81/tcp -> 0.0.0.0:8191', '82/tcp -> 0.0.0.0:8192']);
+    await ok(['rm', '-f', 'ranged']);
+  });
+
   it('a port published on 127.0.0.1 answers the host only', async () => {
     await ok(['run', '-d', '--name', 'lo-only', '-p', '127.0.0.1:8081:80', 'busybox', 'sh', '-c', 'echo local-only >/tmp/index.html; exec httpd -f -p 80 -h /tmp']);
     const local = await until(() => sb.sh(['busybox', 'wget', '-qO-', 'http://127.0.0.1:8081/']), 'local-only\n');

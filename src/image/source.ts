@@ -3,7 +3,6 @@
  * number and decompressed, every decompressed byte hashed (a layer's diff-id is the
  * sha256 of its uncompressed tar) and counted against the size cap.
  */
-import { createReadStream } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { createGunzip } from 'node:zlib';
 import { Readable, pipeline } from 'node:stream';
@@ -107,8 +106,4 @@ export async function openSource(src: Bytes, what: string, max: number): Promise
     digest: () => `sha256:${hash.digest('hex')}`,
     bytes: () => state.bytes,
   };
-}
-
-export function openFile(path: string, what: string, max: number): Promise<Source> {
-  return openSource(createReadStream(path, { highWaterMark: 1 << 20 }), what, max);
 }

@@ -9,8 +9,11 @@
  *                               (state only spares work), after a crash, twice, netns gone
  * and for display: formatPorts(state) (ps), networkSettings(state) (inspect).
  * Modes: `bridge` (default) and user-defined bridge networks, `none`, `host`, `container:X`.
- * Layout: store (records) -> ipam, pool, ports -> bridge (links), nft + compat (firewall),
- * dns + dnsd (embedded resolver) -> endpoint (one container on one network) -> here, connect.
+ * Layout, each layer importing only those before it: ipv4, dnswire, resolv (pure) -> store
+ * (records) -> ipam, pool, ports (allocation) -> bridge (links), nft + compat (firewall), dns
+ * (starts the embedded resolver, dnsd, a program of its own) -> networks (network objects)
+ * -> endpoint (one container on one network) -> here; settings (what ps and inspect show,
+ * re-exported here), connect and reload (network commands) sit on top.
  */
 import { readFileSync } from 'node:fs';
 import { TsdError } from '../sys/errors.js';

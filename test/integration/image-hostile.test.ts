@@ -172,6 +172,15 @@ describe.skipIf(!isRoot)('hostile image archives', () => {
     await refused(outer, /more than 4000000 bytes once decompressed/, { TSDOCKER_IMAGE_MAX_BYTES: '4000000' });
   });
 
+  it('refuses a gzip layer that expands past the ratio cap (128 MiB of zeros), and loads it when the cap is raised', async () => {
+    const bomb = dockerSaveClassic([{ tags: ['bomb:1'], layers: [[{ name: 'zeros', data: Buffer.alloc(128 << 20) }]], gzip: true }]);
+    expect(bomb.length).toBeLessThan(1 << 20);
+    await refused(bomb, /layer 1 of bomb:1: [\d.]+ MiB of gzip expanded to more than [\d.]+ MiB, over 100 times$/);
+    const r = await env.tsd(['load', '-i', env.write('bomb.tar', bomb)], { TSDOCKER_IMAGE_MAX_RATIO: '5000' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('Loaded image: bomb:1\n');
+  });
+
   it('refuses what is not an image archive, with one line', async () => {
     await refused(Buffer.from('hello, not a tar at all, just text that is long enough'), /malformed|truncated/);
     const { tar } = await import('../helpers/archives.js');

@@ -75,6 +75,17 @@ export function entryComponents(name: string, what = 'layer', maxDepth = 256): s
   return out;
 }
 
+/** Linux PATH_MAX: a path given to a system call fits in 4096 bytes with its NUL. */
+export const PATH_MAX = 4096;
+
+/**
+ * Refuse an entry whose path, once stored under `abs`'s prefix (the layer directory), the
+ * kernel would refuse with ENAMETOOLONG; `role` names what the path is in the message.
+ */
+export function checkStoredLength(what: string, entry: string, abs: string, role = 'path'): void {
+  if (Buffer.byteLength(abs) >= PATH_MAX) throw unsafe(what, entry, `${role} longer than ${PATH_MAX - 1} bytes once stored`);
+}
+
 export type Whiteout =
   | { kind: 'none' }
   /** `.wh..wh..opq`: the parent directory hides everything below it in lower layers */

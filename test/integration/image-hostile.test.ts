@@ -106,6 +106,14 @@ describe.skipIf(!isRoot)('hostile image archives', () => {
     expect(readdirSync(join(dir, 'dev'))).toEqual([]);
   });
 
+  it('refuses a 4000-character path (ENAMETOOLONG) with one line, as a file, a directory or a link target', async () => {
+    const long = Array.from({ length: 20 }, (_, i) => `${i}`.padEnd(199, 'x')).join('/'); // 3999 chars, components of 199
+    expect(long).toHaveLength(3999);
+    await refused(archive([{ name: long, data: 'deep' }]), /refusing entry '0x+\/[^']*': path longer than 4095 bytes once stored$/);
+    await refused(archive([{ name: `${long}/`, type: 'dir' }]), /path longer than 4095 bytes once stored/);
+    await refused(archive([{ name: 'f', data: 'x' }, { name: 'h', type: 'hardlink', linkname: long }]), /hard link target .* longer than 4095 bytes once stored/);
+  });
+
   it('refuses an entry below a regular file', async () => {
     await refused(archive([{ name: 'f', data: 'x' }, { name: 'f/x', data: 'y' }]), /'f' is not a directory/);
   });

@@ -147,7 +147,13 @@ export async function* readTar(r: ByteReader, what: string): AsyncGenerator<TarE
   };
   p.on('entry', (e: ReadEntry) => take(e, false));
   p.on('ignoredEntry', (e: ReadEntry) => take(e, true));
-  p.on('error', (err: unknown) => (failure ??= parserError(err, what)));
+  let nullBlock = false; // an all-zero header block: where a tar of no entries ends
+  p.on('nullBlock', () => (nullBlock = true));
+  p.on('error', (err: unknown) => {
+    // node-tar calls a tar with no entries (Docker's empty layers: 1024 zero bytes) unrecognized
+    if (nullBlock && /Unrecognized archive format/.test((err as Error).message ?? '')) return;
+    failure ??= parserError(err, what);
+  });
   p.on('end', () => (finished = true));
   p.on('eof', () => (eof = true));
 

@@ -58,6 +58,12 @@ describe('tar reader', () => {
     await expect(list(gzipSync(sample).subarray(0, 60))).rejects.toMatchObject({ code: 'IMAGE_INVALID' });
   });
 
+  it('reads a tar of no entries (Docker writes empty layers as 1024 zero bytes)', async () => {
+    expect(await list(tar([]))).toEqual([]);
+    expect(await list(Buffer.alloc(512))).toEqual([]);
+    expect(await list(Buffer.alloc(0))).toEqual([]);
+  });
+
   it('rejects a bad checksum and garbage', async () => {
     const bad = Buffer.from(sample);
     bad[10] = 0x41;

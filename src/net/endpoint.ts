@@ -11,6 +11,8 @@ import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
 import { attachVeth, deleteLink, hostIfname, linkExists } from './bridge.js';
 import { allocate, release } from './ipam.js';
+import { dropGuard, macFor, portGuardScript } from './guard.js';
+import { nftApply } from './nft.js';
 import { allowBridgeThroughForward } from './compat.js';
 import { ensureDns } from './dns.js';
 import { defaultNetworkLocked, ensureInfra } from './networks.js';
@@ -24,6 +26,7 @@ export interface EndpointState {
   ifname: string;
   hostIfname: string;
   ip: string;
+  mac: string;
   prefix: number;
   gateway: string;
   bridge: string;
@@ -56,6 +59,7 @@ async function reserve(req: EndpointRequest): Promise<{ net: NetworkRecord; ip: 
       name: req.containerName,
       aliases: req.aliases,
       ip,
+      mac: macFor(ip),
       ifname: req.ifname,
       hostIfname: hostIf,
       ...(req.dns.length ? { dns: req.dns } : {}),
@@ -64,17 +68,27 @@ async function reserve(req: EndpointRequest): Promise<{ net: NetworkRecord; ip: 
   });
 }
 
-export async function attachEndpoint(req: EndpointRequest): Promise<EndpointState> {
+/** The caller's rules for the endpoint's nft batch, given the leased address (published ports). */
+export type EndpointRules = (ip: string) => Promise<string[]>;
+
+export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointRules): Promise<EndpointState> {
   const undo = createUndoStack();
   try {
     const { net, ip, hostIf, existed } = await reserve(req);
     undo.push(`release ${net.name} endpoint`, () => releaseEndpoint(req.containerId, net.id));
+    const mac = macFor(ip);
+    // one nft batch: the port's binding to (MAC, IP) and the caller's rules; it runs while the
+    // host side of the veth is made, and the container's side goes up only after it
+    const rules = [...portGuardScript({ net, hostIf, ip, mac }), ...(moreRules ? await moreRules(ip) : [])];
+    const firewall = nftApply(rules);
     // Docker may have started since the bridge was made: its FORWARD policy DROP is checked
     // per attach (an iptables run, ~4 ms), while the veth is wired, both before the container runs
-    const [veth, forward] = await Promise.allSettled([
-      attachVeth({ pid: req.pid, net, hostIf, ifname: req.ifname, ip, defaultRoute: req.defaultRoute }),
+    const [fw, veth, forward] = await Promise.allSettled([
+      firewall,
+      attachVeth({ pid: req.pid, net, hostIf, ifname: req.ifname, ip, mac, defaultRoute: req.defaultRoute, beforeUp: firewall }),
       existed ? allowBridgeThroughForward(net.bridge) : undefined,
     ]);
+    if (fw.status === 'rejected') throw fw.reason;
     if (veth.status === 'rejected') throw veth.reason;
     if (forward.status === 'rejected') throw forward.reason;
     if (net.dns) await ensureDns(net.gateway);
@@ -85,6 +99,7 @@ export async function attachEndpoint(req: EndpointRequest): Promise<EndpointStat
       ifname: req.ifname,
       hostIfname: hostIf,
       ip,
+      mac,
       prefix: Number(net.subnet.split('/')[1]),
       gateway: net.gateway,
       bridge: net.bridge,
@@ -96,9 +111,11 @@ export async function attachEndpoint(req: EndpointRequest): Promise<EndpointStat
   }
 }
 
-/** Veth, lease, record of (container, network). Idempotent. */
+/** Veth, port binding, lease, record of (container, network). Idempotent. */
 export async function releaseEndpoint(containerId: string, netId: string, containerGone = false): Promise<void> {
-  await deleteLink(hostIfname(containerId, netId), containerGone);
+  const hostIf = hostIfname(containerId, netId);
+  const done = await Promise.allSettled([deleteLink(hostIf, containerGone), dropGuard(hostIf)]);
+  for (const d of done) if (d.status === 'rejected') throw d.reason;
   await withLock(NET_LOCK, async () => {
     release(netId, containerId);
     await removeEndpoint(netId, containerId);

@@ -22,7 +22,7 @@ import { findContainer } from '../state/containers.js';
 import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
 import { attachEndpoint, networksOf, releaseEndpoint, rewriteContainerFile, type EndpointState } from './endpoint.js';
 import { checkPorts, parsePublish, releasePorts, reservePorts, staleOwners, type PortSpec, type PublishedPort } from './ports.js';
-import { containerPortsScript, nftApply, teardownContainerRules } from './nft.js';
+import { containerPortsScript, teardownContainerRules } from './nft.js';
 import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';
 import { pokeDns } from './dns.js';
 import { DEFAULT_NETWORK, NET_LOCK, lookupNetwork, netFiles } from './store.js';
@@ -197,34 +197,34 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
   const p = plan as BridgePlan;
   const undo = createUndoStack();
   try {
-    const ep = await attachEndpoint({
-      containerId: ctx.containerId,
-      containerName: p.containerName,
-      pid: ctx.pid,
-      network: p.network,
-      ifname: 'eth0',
-      ...(p.ip ? { ip: p.ip } : {}),
-      aliases: p.aliases,
-      defaultRoute: true,
-      dns: p.dns,
-    });
-    undo.push('endpoint', () => releaseEndpoint(ctx.containerId, ep.networkId));
     let ports: PublishedPort[] = [];
-    if (p.publish.length) {
+    // the DNAT rules go into the endpoint's nft batch (one nft run per start)
+    const portRules = async (ip: string): Promise<string[]> => {
+      if (!p.publish.length) return [];
       // a container that stopped without its cleanup (monitor killed) still has port records
       // and DNAT rules: take them down first, or its rules would shadow ours
       for (const stale of staleOwners()) await detachNetwork(stale, undefined);
       ports = await withLock(NET_LOCK, async () => reservePorts(ctx.containerId, p.publish));
       undo.push('ports', () => releasePorts(ctx.containerId));
       undo.push('port rules', () => teardownContainerRules(ctx.containerId));
-      await nftApply(
-        containerPortsScript(
-          ctx.containerId,
-          ports.map((x) => ({ ...x, containerIp: ep.ip })),
-        ),
-      );
-      await flushStaleUdp(ports);
-    }
+      return containerPortsScript(ctx.containerId, ports.map((x) => ({ ...x, containerIp: ip })));
+    };
+    const ep = await attachEndpoint(
+      {
+        containerId: ctx.containerId,
+        containerName: p.containerName,
+        pid: ctx.pid,
+        network: p.network,
+        ifname: 'eth0',
+        ...(p.ip ? { ip: p.ip } : {}),
+        aliases: p.aliases,
+        defaultRoute: true,
+        dns: p.dns,
+      },
+      portRules,
+    );
+    undo.push('endpoint', () => releaseEndpoint(ctx.containerId, ep.networkId));
+    if (ports.length) await flushStaleUdp(ports);
     plan.hosts = renderHosts(p.hostname, ep.ip, p.extraHosts);
     rewriteContainerFile(ctx.containerId, 'hosts', plan.hosts);
     undo.clear();

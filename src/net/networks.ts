@@ -15,6 +15,7 @@ import { contains, first, formatCidr, formatIp, last, overlaps, parseCidr, parse
 import { hostRoutes, pickSubnet } from './pool.js';
 import { bridgeNameFor, deleteLink, ensureBridge, linkExists, restoreForwarding } from './bridge.js';
 import { networkScript, nftApply, teardownNetworkRules } from './nft.js';
+import { deleteGuardTable, guardBaseScript } from './guard.js';
 import { allowBridgeThroughForward, removeBridgeAccept } from './compat.js';
 import {
   defaultBridgeName,
@@ -129,7 +130,7 @@ export async function ensureInfra(net: NetworkRecord, bridgeKnownMissing = false
   try {
     const created = await ensureBridge(net, bridgeKnownMissing);
     if (created) undo.push(`delete bridge ${net.bridge}`, () => deleteLink(net.bridge));
-    await nftApply(networkScript(net, listNetworks().map((n) => n.bridge)));
+    await nftApply([...networkScript(net, listNetworks().map((n) => n.bridge)), ...guardBaseScript()]);
     undo.push(`firewall of ${net.name}`, () => teardownNetworkRules(net, 1));
     await allowBridgeThroughForward(net.bridge, true);
     undo.clear();
@@ -148,6 +149,7 @@ export async function teardownInfra(net: NetworkRecord, remaining: number, resto
   const errors: string[] = [];
   for (const [what, fn] of [
     ['firewall', () => teardownNetworkRules(net, remaining)],
+    ['port bindings', () => (remaining === 0 ? deleteGuardTable() : undefined)],
     ['iptables accept rules', () => removeBridgeAccept(net.bridge)],
     ['bridge', () => deleteLink(net.bridge)],
   ] as const) {

@@ -2,12 +2,14 @@
  * `tsdocker network reload`: put tsdocker's bridges and nftables rules back after something
  * wiped them (a firewall reload, `nft flush ruleset`, a reboot with containers restarted by
  * hand). Everything is rebuilt from the records: each network in use (bridge, network rules,
- * iptables accepts when FORWARD drops), then each running container's published ports.
+ * iptables accepts when FORWARD drops), then each running container's port bindings and
+ * published ports.
  */
 import { withLock } from '../state/lock.js';
 import { exec } from '../sys/exec.js';
 import { listContainers } from '../state/containers.js';
 import { containerPortsScript, nftApply } from './nft.js';
+import { portGuardScript } from './guard.js';
 import { ensureInfra, liveEndpoints } from './networks.js';
 import { DEFAULT_NETWORK, NET_LOCK, listNetworks } from './store.js';
 import type { NetworkState } from './index.js';
@@ -30,12 +32,19 @@ export async function reloadNetworks(): Promise<{ networks: string[]; containers
     }
   });
   let containers = 0;
+  const byId = new Map(listNetworks().map((n) => [n.id, n]));
   for (const v of await listContainers()) {
     const st = v.state?.network as NetworkState | undefined;
-    if (v.status !== 'running' || !st?.ports?.length || !st.endpoints?.[0]) continue;
-    const ip = st.endpoints[0].ip;
-    await nftApply(containerPortsScript(v.config.id, st.ports.map((p) => ({ ...p, containerIp: ip }))));
-    containers++;
+    if (v.status !== 'running' || !st?.endpoints?.length) continue;
+    // each port's binding to its MAC and address (records of older versions have no MAC: no binding)
+    const guards = st.endpoints.flatMap((e) => {
+      const net = byId.get(e.networkId);
+      return net && e.mac ? portGuardScript({ net, hostIf: e.hostIfname, ip: e.ip, mac: e.mac }) : [];
+    });
+    const ip = st.endpoints[0]!.ip;
+    const ports = containerPortsScript(v.config.id, (st.ports ?? []).map((p) => ({ ...p, containerIp: ip })));
+    await nftApply([...guards, ...ports]);
+    if (ports.length) containers++;
   }
   return { networks, containers };
 }

@@ -45,6 +45,8 @@ export interface EndpointRecord {
   name: string;
   aliases: string[];
   ip: string;
+  /** the container side's MAC (absent in records of older versions) */
+  mac?: string;
   ifname: string;
   hostIfname: string;
   /** --dns servers of the container: the embedded DNS forwards its queries there first */

@@ -12,10 +12,10 @@ import { log } from '../sys/log.js';
 import { attachVeth, deleteLink, hostIfname, linkExists } from './bridge.js';
 import { allocate, release } from './ipam.js';
 import { dropGuard, macFor, portGuardScript } from './guard.js';
-import { nftApply } from './nft.js';
 import { allowBridgeThroughForward } from './compat.js';
 import { ensureDns } from './dns.js';
-import { defaultNetworkLocked, ensureInfra } from './networks.js';
+import { defaultNetworkLocked, ensureInfra, liveEndpoints } from './networks.js';
+import { nftApplyRepairing, repairNetworkLocked } from './reload.js';
 import { DEFAULT_NETWORK, NET_LOCK, findNetwork, listNetworks, netFiles, removeEndpoint, saveEndpoint, type NetworkRecord } from './store.js';
 
 const elog = log.child({ mod: 'net.endpoint' });
@@ -51,7 +51,11 @@ async function reserve(req: EndpointRequest): Promise<{ net: NetworkRecord; ip: 
   return withLock(NET_LOCK, async () => {
     const net = req.network === DEFAULT_NETWORK ? await defaultNetworkLocked() : findNetwork(req.network);
     const existed = await linkExists(net.bridge);
-    if (!existed) await ensureInfra(net, true);
+    if (!existed && liveEndpoints(net.id).some((e) => e.containerId !== req.containerId)) {
+      // the bridge went behind tsdocker's back while containers use it: put them back on it
+      elog.warn(`bridge ${net.bridge} of network ${net.name} was removed outside tsdocker: recreating it with its containers, as \`tsdocker network reload\` does`);
+      await repairNetworkLocked(net, true);
+    } else if (!existed) await ensureInfra(net, true);
     const hostIf = hostIfname(req.containerId, net.id);
     const ip = allocate(net, req.containerId, req.ifname, req.ip);
     saveEndpoint(net.id, {
@@ -80,7 +84,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     // one nft batch: the port's binding to (MAC, IP) and the caller's rules; it runs while the
     // host side of the veth is made, and the container's side goes up only after it
     const rules = [...portGuardScript({ net, hostIf, ip, mac }), ...(moreRules ? await moreRules(ip) : [])];
-    const firewall = nftApply(rules);
+    const firewall = nftApplyRepairing(rules);
     // Docker may have started since the bridge was made: its FORWARD policy DROP is checked
     // per attach (an iptables run, ~4 ms), while the veth is wired, both before the container runs
     const [fw, veth, forward] = await Promise.allSettled([

@@ -16,7 +16,8 @@ import { allowBridgeThroughForward } from './compat.js';
 import { ensureDns } from './dns.js';
 import { defaultNetworkLocked, ensureInfra, liveEndpoints } from './networks.js';
 import { nftApplyRepairing, repairNetworkLocked } from './reload.js';
-import { DEFAULT_NETWORK, NET_LOCK, findNetwork, listNetworks, netFiles, removeEndpoint, saveEndpoint, type NetworkRecord } from './store.js';
+import { DEFAULT_NETWORK, NET_LOCK, findNetwork, listNetworks, netFiles, readEndpoint, removeEndpoint, saveEndpoint, type NetworkRecord } from './store.js';
+import { TsdError } from '../sys/errors.js';
 
 const elog = log.child({ mod: 'net.endpoint' });
 
@@ -38,7 +39,11 @@ export interface EndpointRequest {
   containerName: string;
   pid: number;
   network: string;
-  ifname: string;
+  /**
+   * eth0 at start; absent for `network connect`: then, under the lock, the container must not
+   * be on the network yet (or being connected to it), and the next free ethN is chosen
+   */
+  ifname?: string;
   ip?: string;
   aliases: string[];
   defaultRoute: boolean;
@@ -46,10 +51,34 @@ export interface EndpointRequest {
   dns: string[];
 }
 
+interface Reserved {
+  net: NetworkRecord;
+  ip: string;
+  ifname: string;
+  hostIf: string;
+  existed: boolean;
+}
+
+/**
+ * `network connect`: the check that the container is not on the network yet and the choice of
+ * its interface name, under the lock (a connect's record is written under it too), so two
+ * concurrent connects neither both pass nor pick the same ethN.
+ */
+function connectIfname(net: NetworkRecord, req: EndpointRequest): string {
+  if (readEndpoint(net.id, req.containerId)) {
+    throw new TsdError('NETWORK_EXISTS', `endpoint with name ${req.containerName} already exists in network ${net.name}`);
+  }
+  const used = new Set(listNetworks().map((n) => readEndpoint(n.id, req.containerId)?.ifname));
+  let n = 0;
+  while (used.has(`eth${n}`)) n++;
+  return `eth${n}`;
+}
+
 /** Under the net lock: the network (default created on first use), its infrastructure, a lease, the record. */
-async function reserve(req: EndpointRequest): Promise<{ net: NetworkRecord; ip: string; hostIf: string; existed: boolean }> {
+async function reserve(req: EndpointRequest): Promise<Reserved> {
   return withLock(NET_LOCK, async () => {
     const net = req.network === DEFAULT_NETWORK ? await defaultNetworkLocked() : findNetwork(req.network);
+    const ifname = req.ifname ?? connectIfname(net, req);
     const existed = await linkExists(net.bridge);
     if (!existed && liveEndpoints(net.id).some((e) => e.containerId !== req.containerId)) {
       // the bridge went behind tsdocker's back while containers use it: put them back on it
@@ -57,18 +86,18 @@ async function reserve(req: EndpointRequest): Promise<{ net: NetworkRecord; ip: 
       await repairNetworkLocked(net, true);
     } else if (!existed) await ensureInfra(net, true);
     const hostIf = hostIfname(req.containerId, net.id);
-    const ip = allocate(net, req.containerId, req.ifname, req.ip);
+    const ip = allocate(net, req.containerId, ifname, req.ip);
     saveEndpoint(net.id, {
       containerId: req.containerId,
       name: req.containerName,
       aliases: req.aliases,
       ip,
       mac: macFor(ip),
-      ifname: req.ifname,
+      ifname,
       hostIfname: hostIf,
       ...(req.dns.length ? { dns: req.dns } : {}),
     });
-    return { net, ip, hostIf, existed };
+    return { net, ip, ifname, hostIf, existed };
   });
 }
 
@@ -78,8 +107,8 @@ export type EndpointRules = (ip: string) => Promise<string[]>;
 export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointRules): Promise<EndpointState> {
   const undo = createUndoStack();
   try {
-    const { net, ip, hostIf, existed } = await reserve(req);
-    undo.push(`release ${net.name} endpoint`, () => releaseEndpoint(req.containerId, net.id));
+    const { net, ip, ifname, hostIf, existed } = await reserve(req);
+    undo.push(`release ${net.name} endpoint`, () => unreserve(req.containerId, net.id, ifname, ip));
     const mac = macFor(ip);
     // one nft batch: the port's binding to (MAC, IP) and the caller's rules; it runs while the
     // host side of the veth is made, and the container's side goes up only after it
@@ -89,7 +118,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     // per attach (an iptables run, ~4 ms), while the veth is wired, both before the container runs
     const [fw, veth, forward] = await Promise.allSettled([
       firewall,
-      attachVeth({ pid: req.pid, net, hostIf, ifname: req.ifname, ip, mac, defaultRoute: req.defaultRoute, beforeUp: firewall }),
+      attachVeth({ pid: req.pid, net, hostIf, ifname, ip, mac, defaultRoute: req.defaultRoute, beforeUp: firewall }),
       existed ? allowBridgeThroughForward(net.bridge) : undefined,
     ]);
     if (fw.status === 'rejected') throw fw.reason;
@@ -100,7 +129,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     return {
       network: net.name,
       networkId: net.id,
-      ifname: req.ifname,
+      ifname,
       hostIfname: hostIf,
       ip,
       mac,
@@ -113,6 +142,22 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     await undo.run(elog);
     throw err;
   }
+}
+
+/**
+ * Undo of a failed attach: what this call made, and only that. The veth and the binding carry
+ * (container, network) in their names, which the lock makes this call's alone; the lease is
+ * the one for its interface, the record goes only if it is still the one it wrote.
+ */
+async function unreserve(containerId: string, netId: string, ifname: string, ip: string): Promise<void> {
+  const hostIf = hostIfname(containerId, netId);
+  const done = await Promise.allSettled([deleteLink(hostIf), dropGuard(hostIf)]);
+  await withLock(NET_LOCK, async () => {
+    release(netId, containerId, ifname);
+    const rec = readEndpoint(netId, containerId);
+    if (rec?.ip === ip && rec.ifname === ifname) await removeEndpoint(netId, containerId);
+  });
+  for (const d of done) if (d.status === 'rejected') throw d.reason;
 }
 
 /** Veth, port binding, lease, record of (container, network). Idempotent. */

@@ -140,6 +140,10 @@ export function listEndpoints(netId: string): EndpointRecord[] {
   return out;
 }
 
+export function readEndpoint(netId: string, ctr: string): EndpointRecord | undefined {
+  return readJsonIfExistsSync<EndpointRecord>(netFiles.endpoint(netId, ctr));
+}
+
 export function saveEndpoint(netId: string, e: EndpointRecord): void {
   mkdirSync(netFiles.endpoints(netId), { recursive: true });
   writeJsonAtomicSync(netFiles.endpoint(netId, e.containerId), e);

@@ -160,10 +160,10 @@ async function unreserve(containerId: string, netId: string, ifname: string, ip:
   for (const d of done) if (d.status === 'rejected') throw d.reason;
 }
 
-/** Veth, port binding, lease, record of (container, network). Idempotent. */
-export async function releaseEndpoint(containerId: string, netId: string, containerGone = false): Promise<void> {
+/** Veth, port binding (unless `bindingGone`: the caller removed it), lease, record of (container, network). Idempotent. */
+export async function releaseEndpoint(containerId: string, netId: string, containerGone = false, bindingGone = false): Promise<void> {
   const hostIf = hostIfname(containerId, netId);
-  const done = await Promise.allSettled([deleteLink(hostIf, containerGone), dropGuard(hostIf)]);
+  const done = await Promise.allSettled([deleteLink(hostIf, containerGone), bindingGone ? undefined : dropGuard(hostIf)]);
   for (const d of done) if (d.status === 'rejected') throw d.reason;
   await withLock(NET_LOCK, async () => {
     release(netId, containerId);

@@ -23,6 +23,8 @@ import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
 import { attachEndpoint, networksOf, releaseEndpoint, rewriteContainerFile, type EndpointState } from './endpoint.js';
 import { checkPorts, parsePublish, releasePorts, reservePorts, staleOwners, type PortSpec, type PublishedPort } from './ports.js';
 import { containerPortsScript, teardownContainerRules } from './nft.js';
+import { dropGuardScript } from './guard.js';
+import { hostIfname } from './bridge.js';
 import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';
 import { pokeDns } from './dns.js';
 import { DEFAULT_NETWORK, NET_LOCK, lookupNetwork, netFiles } from './store.js';
@@ -251,10 +253,12 @@ export async function detachNetwork(
   // a recorded state that says "no published ports" spares listing the nft table; without
   // a record (crash before it was written) the table is searched for the container's chain
   const noPorts = state?.mode !== undefined && (state.mode !== 'bridge' || (Array.isArray(state.ports) && state.ports.length === 0));
+  // with port rules to remove, the ports' bindings go in the same nft batch
+  const bindings = noPorts ? [] : nets.flatMap((n) => dropGuardScript(hostIfname(containerId, n.id)));
   await runAll([
-    ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId))],
+    ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId, bindings))],
     ['host ports', () => releasePorts(containerId)],
-    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone)] as const),
+    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone, !noPorts)] as const),
     ['dns', () => (nets.some((n) => n.dns) ? pokeDns() : undefined)],
   ]);
 }

@@ -187,11 +187,16 @@ function dropChainScript(view: TableView, chain: string): string[] {
   return lines;
 }
 
-/** Remove a container's DNAT chain and its port dispatch entries: idempotent. */
-export async function teardownContainerRules(ctrId: string): Promise<void> {
+/**
+ * Remove a container's DNAT chain and its port dispatch entries: idempotent. `alsoLines`
+ * (its ports' bindings) share the batch; should they fail (their table is gone), ours go alone.
+ */
+export async function teardownContainerRules(ctrId: string, alsoLines: string[] = []): Promise<void> {
   const view = await readTable();
-  if (!view) return;
-  await nftApply(dropChainScript(view, ctrChain(ctrId)));
+  const own = view ? dropChainScript(view, ctrChain(ctrId)) : [];
+  if (alsoLines.length === 0) return nftApply(own);
+  const r = await exec(['nft', '-f', '-'], { input: [...own, ...alsoLines].join('\n') + '\n', okCodes: [0, 1] });
+  if (r.code !== 0) await nftApply(own);
 }
 
 /**

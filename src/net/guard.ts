@@ -51,7 +51,7 @@ export interface GuardedPort {
 /**
  * A port's binding. It adds no table, map or base chain: when tsdocker's tables or this
  * network's chains were deleted behind its back, the batch fails (ENOENT), which is how the
- * start path notices (see `repair.ts`) without a check of its own.
+ * start path notices (`nftApplyRepairing` in reload.ts) without a check of its own.
  */
 export function portGuardScript(g: GuardedPort): string[] {
   const c = guardChain(g.hostIf);

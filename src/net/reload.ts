@@ -73,7 +73,9 @@ export async function nftApplyRepairing(lines: string[]): Promise<void> {
   const input = lines.join('\n') + '\n';
   const first = await exec(['nft', '-f', '-'], { input, okCodes: [0, 1] });
   if (first.code === 0) return;
-  if (!/No such file or directory/.test(first.stderr)) await nftApply(lines); // the error as nft words it
+  if (!/No such file or directory/.test(first.stderr)) {
+    throw new TsdError('CMD_FAILED', `nft -f -: exit ${first.code}: ${first.stderr.trim().split('\n').slice(-3).join('; ')}`);
+  }
   rlog.warn(`tsdocker's nftables rules (tables inet and bridge ${tableName()}) were removed outside tsdocker: rebuilding them as \`tsdocker network reload\` does`);
   try {
     await reloadNetworks();

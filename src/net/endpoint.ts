@@ -14,8 +14,9 @@ import { allocate, release } from './ipam.js';
 import { dropGuard, macFor, portGuardScript } from './guard.js';
 import { allowBridgeThroughForward } from './compat.js';
 import { ensureDns } from './dns.js';
-import { defaultNetworkLocked, ensureInfra, liveEndpoints } from './networks.js';
-import { nftApplyRepairing, repairNetworkLocked } from './reload.js';
+import { defaultNetworkLocked, ensureInfra, liveEndpoints, othersInUse } from './networks.js';
+import { nftApplyRepairing, rebuildAll, repairNetworkLocked } from './reload.js';
+import { tablesPresent } from './nft.js';
 import { DEFAULT_NETWORK, NET_LOCK, findNetwork, listNetworks, netFiles, readEndpoint, removeEndpoint, saveEndpoint, type NetworkRecord } from './store.js';
 import { TsdError } from '../sys/errors.js';
 
@@ -57,6 +58,8 @@ interface Reserved {
   ifname: string;
   hostIf: string;
   existed: boolean;
+  /** tsdocker's tables were found gone: everything is rebuilt once the lock is released */
+  tablesGone: boolean;
 }
 
 /**
@@ -80,11 +83,18 @@ async function reserve(req: EndpointRequest): Promise<Reserved> {
     const net = req.network === DEFAULT_NETWORK ? await defaultNetworkLocked() : findNetwork(req.network);
     const ifname = req.ifname ?? connectIfname(net, req);
     const existed = await linkExists(net.bridge);
-    if (!existed && liveEndpoints(net.id).some((e) => e.containerId !== req.containerId)) {
-      // the bridge went behind tsdocker's back while containers use it: put them back on it
-      elog.warn(`bridge ${net.bridge} of network ${net.name} was removed outside tsdocker: recreating it with its containers, as \`tsdocker network reload\` does`);
-      await repairNetworkLocked(net, true);
-    } else if (!existed) await ensureInfra(net, true);
+    let tablesGone = false;
+    if (!existed) {
+      // a bridge to make (its first use, or it was removed): when containers use this network or
+      // another, the tables must be there; recreated here they would hold this network's rules alone
+      const others = liveEndpoints(net.id).some((e) => e.containerId !== req.containerId);
+      if ((others || (await othersInUse(net))) && !(await tablesPresent())) tablesGone = true;
+      else if (others) {
+        // the bridge went behind tsdocker's back while containers use it: put them back on it
+        elog.warn(`bridge ${net.bridge} of network ${net.name} was removed outside tsdocker: recreating it with its containers, as \`tsdocker network reload\` does`);
+        await repairNetworkLocked(net, true);
+      } else await ensureInfra(net, true);
+    }
     const hostIf = hostIfname(req.containerId, net.id);
     const ip = allocate(net, req.containerId, ifname, req.ip);
     saveEndpoint(net.id, {
@@ -97,7 +107,7 @@ async function reserve(req: EndpointRequest): Promise<Reserved> {
       hostIfname: hostIf,
       ...(req.dns.length ? { dns: req.dns } : {}),
     });
-    return { net, ip, ifname, hostIf, existed };
+    return { net, ip, ifname, hostIf, existed, tablesGone };
   });
 }
 
@@ -107,8 +117,9 @@ export type EndpointRules = (ip: string) => Promise<string[]>;
 export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointRules): Promise<EndpointState> {
   const undo = createUndoStack();
   try {
-    const { net, ip, ifname, hostIf, existed } = await reserve(req);
+    const { net, ip, ifname, hostIf, existed, tablesGone } = await reserve(req);
     undo.push(`release ${net.name} endpoint`, () => unreserve(req.containerId, net.id, ifname, ip));
+    if (tablesGone) await rebuildAll(); // this network's bridge too: its endpoint record is written
     const mac = macFor(ip);
     // one nft batch: the port's binding to (MAC, IP) and the caller's rules; it runs while the
     // host side of the veth is made, and the container's side goes up only after it

@@ -136,6 +136,13 @@ export function containerPortsScript(ctrId: string, rules: PortRule[]): string[]
   return lines;
 }
 
+/** Whether both of this root's tables (inet, and bridge for the port bindings) exist: one `nft list tables`. */
+export async function tablesPresent(): Promise<boolean> {
+  const r = await exec(['nft', 'list', 'tables'], { okCodes: [0, 1] });
+  const have = new Set(r.stdout.split('\n').map((l) => l.trim()));
+  return have.has(`table inet ${tableName()}`) && have.has(`table bridge ${tableName()}`);
+}
+
 export async function nftApply(lines: string[]): Promise<void> {
   if (lines.length === 0) return;
   await exec(['nft', '-f', '-'], { input: lines.join('\n') + '\n' });

@@ -76,10 +76,19 @@ export async function nftApplyRepairing(lines: string[]): Promise<void> {
   if (!/No such file or directory/.test(first.stderr)) {
     throw new TsdError('CMD_FAILED', `nft -f -: exit ${first.code}: ${first.stderr.trim().split('\n').slice(-3).join('; ')}`);
   }
+  await rebuildAll(() => nftApply(lines));
+}
+
+/**
+ * Everything rebuilt as `network reload` does, said in one line, then `andThen`; a failure is
+ * refused with the hint to run `network reload` (never a container without its isolation).
+ * The caller does not hold the net lock.
+ */
+export async function rebuildAll(andThen: () => Promise<void> = async () => undefined): Promise<void> {
   rlog.warn(`tsdocker's nftables rules (tables inet and bridge ${tableName()}) were removed outside tsdocker: rebuilding them as \`tsdocker network reload\` does`);
   try {
     await reloadNetworks();
-    await nftApply(lines);
+    await andThen();
   } catch (err) {
     throw new TsdError('NETWORK_INVALID', `tsdocker's firewall rules were removed and could not be rebuilt: ${(err as Error).message}`, {
       hint: 'run `tsdocker network reload`, then start the container again',

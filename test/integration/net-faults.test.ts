@@ -103,6 +103,34 @@ describe('firewall or bridge removed behind tsdocker\'s back', () => {
   });
 });
 
+describe('firewall and bridge removed together', () => {
+  it('a run that must make a bridge first rebuilds everything, its published ports and bindings included', async () => {
+    await ok(['run', '-d', '--name', 'both', '--network', 'fa', '-p', '8096:80', 'busybox', 'sh', '-c', 'echo both >/tmp/index.html; exec httpd -f -p 80 -h /tmp']);
+    await sb.sh(['nft', 'flush', 'ruleset']);
+    await sb.sh(['ip', 'link', 'del', (await networkOf('fa')).bridge]);
+    const r = await sb.tsd(['run', '-d', '--name', 'both2', '--network', 'fa', 'busybox', 'sleep', '300']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/removed outside tsdocker/);
+    const got = await world.sh(['busybox', 'wget', '-qO-', `http://${world.hostIp}:8096/`], { timeoutMs: 3000 }).catch(() => ({ stdout: '' }));
+    expect(got.stdout).toBe('both\n');
+    expect((await sb.sh(['nft', 'list', 'ruleset'])).stdout.match(/chain ep-[0-9a-f]{12}/g)).toHaveLength(2);
+    expect((await ping('both2', (await endpoints('both'))[0]!.ip)).code).toBe(0);
+
+    // the default bridge's first use, and network create, while fa is in use and the tables are gone
+    await sb.sh(['nft', 'flush', 'ruleset']);
+    const c = await sb.tsd(['network', 'create', '--subnet', '10.87.0.0/24', 'late']);
+    expect(c.code).not.toBe(0);
+    expect(c.stderr).toMatch(/removed outside tsdocker[\s\S]*network reload/);
+    expect(await ok(['network', 'ls'])).not.toContain('late');
+    const d = await sb.tsd(['run', '-d', '--name', 'dflt', 'busybox', 'sleep', '300']);
+    expect(d.code, d.stderr).toBe(0);
+    expect((await world.sh(['busybox', 'wget', '-qO-', `http://${world.hostIp}:8096/`], { timeoutMs: 3000 })).stdout).toBe('both\n');
+    expect((await ping('dflt', (await endpoints('both'))[0]!.ip)).code).not.toBe(0);
+    await ok(['network', 'create', '--subnet', '10.87.0.0/24', 'late']);
+    await ok(['rm', '-f', 'both', 'both2', 'dflt']);
+  });
+});
+
 describe('concurrent network connect', () => {
   it('two connects of one container to one network: one wins, its veth, lease and DNS record stay', async () => {
     await ok(['network', 'create', '--subnet', '10.83.0.0/24', 'race']);

@@ -48,6 +48,7 @@ export async function connectContainer(netRef: string, ctrRef: string, o: Connec
     ...(o.ip ? { ip: o.ip } : {}),
     aliases: o.aliases,
     defaultRoute: false,
+    running: true,
     dns: [],
   });
   await withLock(`ctr-${id}`, async () => {

@@ -48,6 +48,11 @@ export interface EndpointRequest {
   ip?: string;
   aliases: string[];
   defaultRoute: boolean;
+  /**
+   * the container already runs (`network connect`): its new interface goes up only after the
+   * binding is in place; at start it runs nothing before 'go', so the two need not wait
+   */
+  running?: boolean;
   /** --dns servers: the embedded DNS forwards this container's other queries to them first */
   dns: string[];
 }
@@ -121,15 +126,14 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     undo.push(`release ${net.name} endpoint`, () => unreserve(req.containerId, net.id, ifname, ip));
     if (tablesGone) await rebuildAll(); // this network's bridge too: its endpoint record is written
     const mac = macFor(ip);
-    // one nft batch: the port's binding to (MAC, IP) and the caller's rules; it runs while the
-    // host side of the veth is made, and the container's side goes up only after it
+    // one nft batch: the port's binding to (MAC, IP) and the caller's rules, while the veth is made
     const rules = [...portGuardScript({ net, hostIf, ip, mac }), ...(moreRules ? await moreRules(ip) : [])];
     const firewall = nftApplyRepairing(rules);
     // Docker may have started since the bridge was made: its FORWARD policy DROP is checked
     // per attach (an iptables run, ~4 ms), while the veth is wired, both before the container runs
     const [fw, veth, forward] = await Promise.allSettled([
       firewall,
-      attachVeth({ pid: req.pid, net, hostIf, ifname, ip, mac, defaultRoute: req.defaultRoute, beforeUp: firewall }),
+      attachVeth({ pid: req.pid, net, hostIf, ifname, ip, mac, defaultRoute: req.defaultRoute, ...(req.running ? { beforeUp: firewall } : {}) }),
       existed ? allowBridgeThroughForward(net.bridge) : undefined,
     ]);
     if (fw.status === 'rejected') throw fw.reason;

@@ -11,10 +11,11 @@
  * and for display: formatPorts(state) (ps), networkSettings(state) (inspect).
  * Modes: `bridge` (default) and user-defined bridge networks, `none`, `host`, `container:X`.
  * Layout, each layer importing only those before it: ipv4, dnswire, resolv (pure) -> store
- * (records) -> ipam, pool, ports (allocation) -> bridge (links), nft + compat (firewall), dns
- * (starts the embedded resolver, dnsd, a program of its own) -> networks (network objects)
- * -> endpoint (one container on one network) -> here; settings (what ps and inspect show,
- * re-exported here), connect and reload (network commands) sit on top.
+ * (records) -> ipam, pool, ports (allocation) -> bridge (links), nft + compat (firewall),
+ * guard (anti-spoofing), dns (starts the embedded resolver, dnsd, a program of its own) ->
+ * networks (network objects) -> endpoint (one container on one network) -> here; joined
+ * (container:X), settings (what ps and inspect show), both re-exported here, and connect
+ * and reload (network commands) sit on top.
  */
 import { readFileSync } from 'node:fs';
 import { TsdError } from '../sys/errors.js';

@@ -16,7 +16,8 @@ import { hostRoutes, pickSubnet } from './pool.js';
 import { bridgeNameFor, linkExists, restoreForwarding } from './bridge.js';
 import { driverOf, isDriver } from './drivers/index.js';
 import { clusterConfigured } from './overlay/config.js';
-import { networkScript, nftApply, teardownNetworkRules } from './nft.js';
+import { networkScript, nftApply, tablesPresent, teardownNetworkRules } from './nft.js';
+import { deleteGuardTable, guardBaseScript } from './guard.js';
 import { allowBridgeThroughForward, removeBridgeAccept } from './compat.js';
 import {
   defaultBridgeName,
@@ -127,6 +128,12 @@ export function buildRecord(o: CreateOptions, existing: NetworkRecord[], routes:
   return driverOf(rec).validate(rec, o, existing);
 }
 
+/** Whether a network other than `net` has its bridge (then tsdocker's tables must exist). */
+export async function othersInUse(net: NetworkRecord): Promise<boolean> {
+  for (const n of listNetworks()) if (n.id !== net.id && (await linkExists(n.bridge))) return true;
+  return false;
+}
+
 /** Bridge + rules for a network (create, or recreate after a reboot). Caller holds the lock. */
 export async function ensureInfra(net: NetworkRecord, bridgeKnownMissing = false): Promise<void> {
   const undo = createUndoStack();
@@ -135,14 +142,13 @@ export async function ensureInfra(net: NetworkRecord, bridgeKnownMissing = false
     const created = await driver.ensureNetwork(net, bridgeKnownMissing);
     if (created) undo.push(`remove ${net.driver} links of ${net.name}`, () => driver.removeNetwork(net));
     if (driver.traits.hostFirewall) {
-      await nftApply(networkScript(net, listNetworks().map((n) => n.bridge)));
+      await nftApply([...networkScript(net, listNetworks().map((n) => n.bridge)), ...guardBaseScript()]);
       undo.push(`firewall of ${net.name}`, () => teardownNetworkRules(net, 1));
       await allowBridgeThroughForward(net.bridge, true);
     }
     undo.clear();
   } catch (err) {
-    await undo.run(nlog);
-    throw err;
+    throw await undo.rollback(err, nlog);
   }
 }
 
@@ -157,6 +163,7 @@ export async function teardownInfra(net: NetworkRecord, remaining: number, resto
   const firewall = driver.traits.hostFirewall;
   for (const [what, fn] of [
     ['firewall', () => (firewall ? teardownNetworkRules(net, remaining) : undefined)],
+    ['port bindings', () => (remaining === 0 ? deleteGuardTable() : undefined)],
     ['iptables accept rules', () => (firewall ? removeBridgeAccept(net.bridge) : undefined)],
     [`${net.driver} links`, () => driver.removeNetwork(net)],
   ] as const) {
@@ -184,6 +191,10 @@ export async function createNetwork(o: CreateOptions): Promise<NetworkRecord> {
     if (await linkExists(rec.bridge)) {
       // never adopt (and later delete) a link that tsdocker did not create
       throw invalid(`a link named ${rec.bridge} already exists on this host`, 'choose another -o com.docker.network.bridge.name');
+    }
+    if ((await othersInUse(rec)) && !(await tablesPresent())) {
+      // creating them now would hold this network's rules alone: the others' would stay lost
+      throw invalid("tsdocker's nftables tables were removed outside tsdocker", 'run `tsdocker network reload`, then create the network again');
     }
     saveNetwork(rec);
     try {

@@ -51,6 +51,8 @@ export interface EndpointRecord {
   name: string;
   aliases: string[];
   ip: string;
+  /** the container side's MAC (absent in records of older versions) */
+  mac?: string;
   ifname: string;
   hostIfname: string;
   /** --dns servers of the container: the embedded DNS forwards its queries there first */
@@ -152,6 +154,10 @@ export function listEndpoints(netId: string, where: 'endpoints' | 'remote' = 'en
 
 /** Endpoints on other hosts (overlay), as the agent last mirrored them. */
 export const listRemoteEndpoints = (netId: string): EndpointRecord[] => listEndpoints(netId, 'remote');
+
+export function readEndpoint(netId: string, ctr: string): EndpointRecord | undefined {
+  return readJsonIfExistsSync<EndpointRecord>(netFiles.endpoint(netId, ctr));
+}
 
 export function saveEndpoint(netId: string, e: EndpointRecord): void {
   mkdirSync(netFiles.endpoints(netId), { recursive: true });

@@ -34,7 +34,11 @@ export interface AttachRequest {
   hostIf: string;
   ifname: string;
   ip: string;
+  /** the container side's MAC (derived from the address: the port binding and the overlay's peers know it) */
+  mac: string;
   defaultRoute: boolean;
+  /** awaited before the container's side goes up (its port binding: no frame leaves before it) */
+  beforeUp?: Promise<unknown>;
 }
 
 export interface DetachRequest {

@@ -9,7 +9,7 @@ import { TsdError } from '../../sys/errors.js';
 import { attachVeth, deleteLink, ensureBridge } from '../bridge.js';
 import { saveNetwork, type NetworkRecord } from '../store.js';
 import { requireCluster } from '../overlay/config.js';
-import { endpointMac, ensureVxlan, overlayBridgeName, underlayMtu, vtepMac, vxlanName } from '../overlay/vxlan.js';
+import { ensureVxlan, overlayBridgeName, underlayMtu, vtepMac, vxlanName } from '../overlay/vxlan.js';
 import type { NetworkDriver } from './index.js';
 
 function intOption(options: Record<string, string>, key: string, lo: number, hi: number): number | undefined {
@@ -78,7 +78,7 @@ export const overlayDriver: NetworkDriver = {
     await deleteLink(net.bridge);
   },
 
-  attach: (net, req) => attachVeth({ ...req, net, mac: endpointMac(req.ip) }),
+  attach: (net, req) => attachVeth({ ...req, net }),
   detach: (_net, req) => deleteLink(req.hostIf, req.containerGone),
 
   async allocate(net, req) {

@@ -15,10 +15,8 @@ import { shortHash } from '../store.js';
 export const vxlanName = (netId: string) => `tsdvx-${netId.slice(0, 8)}`;
 export const overlayBridgeName = (netId: string) => `tsdov-${netId.slice(0, 8)}`;
 
-/** A container's MAC on an overlay, derived from its address (a reused address keeps its MAC). */
-export function endpointMac(ip: string): string {
-  return `02:42:${ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join(':')}`;
-}
+/** A container's MAC, derived from its address (a reused address keeps its MAC): the port binding's. */
+export { macFor as endpointMac } from '../guard.js';
 
 /** The VTEP's MAC, derived from (node, network): a recreated device keeps it. */
 export function vtepMac(nodeId: string, netId: string): string {

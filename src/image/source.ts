@@ -1,6 +1,7 @@
 /**
- * Byte sources for archives and layers: a file or stdin, gzip recognised by its magic
- * number and decompressed, every decompressed byte hashed (a layer's diff-id is the
+ * Byte sources for archives and layers: a file or stdin, gzip and zstd recognised by their
+ * magic numbers and decompressed (zstd by fzstd, pure JS and streaming, loaded only when a
+ * zstd stream appears: Node 20's zlib has no zstd), every decompressed byte hashed (a layer's diff-id is the
  * sha256 of its uncompressed tar) and counted against the size cap.
  */
 import { createReadStream } from 'node:fs';
@@ -15,6 +16,7 @@ export interface Source {
   /** sha256 of the decompressed bytes, valid once the reader is drained */
   digest(): string;
   bytes(): number;
+  compression: 'gzip' | 'zstd' | 'none';
 }
 
 type Bytes = AsyncIterable<Buffer | Uint8Array>;
@@ -61,6 +63,28 @@ function gunzip(src: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   return gz;
 }
 
+async function* unzstd(src: AsyncIterable<Buffer>, what: string, fzstd: typeof import('fzstd')): AsyncGenerator<Buffer> {
+  const out: Buffer[] = [];
+  const d = new fzstd.Decompress((chunk) => {
+    out.push(Buffer.from(chunk)); // fzstd may reuse its window buffer
+  });
+  const push = (chunk: Uint8Array, final: boolean): void => {
+    try {
+      d.push(chunk, final);
+    } catch (err) {
+      throw new TsdError('IMAGE_INVALID', `${what}: corrupt zstd data (${(err as Error).message})`, {
+        hint: 'the file is incomplete or damaged; copy or save it again',
+      });
+    }
+  };
+  for await (const chunk of src) {
+    push(chunk, false);
+    yield* out.splice(0);
+  }
+  push(new Uint8Array(0), true);
+  yield* out.splice(0);
+}
+
 async function* counted(src: AsyncIterable<Buffer>, hash: Hash, state: { bytes: number }, max: number, what: string): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of src) {
@@ -86,16 +110,18 @@ async function* counted(src: AsyncIterable<Buffer>, hash: Hash, state: { bytes: 
   }
 }
 
-/** Open bytes (a file stream, stdin) as a tar source, decompressing gzip. */
+/** Open bytes (a file stream, stdin) as a tar source, decompressing gzip and zstd. */
 export async function openSource(src: Bytes, what: string, max: number): Promise<Source> {
   const { head, rest } = await peek(src, 4);
   let body: AsyncIterable<Buffer> = rest;
-  if (head[0] === 0x1f && head[1] === 0x8b) body = gunzip(rest);
-  else if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) {
-    throw new TsdError('IMAGE_INVALID', `${what}: zstd-compressed data is not supported`, {
-      hint: 'recompress the layers with gzip or save the image uncompressed',
-    });
-  } else if (head.subarray(0, 3).toString('latin1') === 'BZh' || head.subarray(0, 4).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58]))) {
+  let compression: Source['compression'] = 'none';
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    body = gunzip(rest);
+    compression = 'gzip';
+  } else if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) {
+    body = unzstd(rest, what, await import('fzstd'));
+    compression = 'zstd';
+  }  else if (head.subarray(0, 3).toString('latin1') === 'BZh' || head.subarray(0, 4).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58]))) {
     throw new TsdError('IMAGE_INVALID', `${what}: bzip2/xz compression is not supported`, {
       hint: 'decompress it first (bunzip2 / unxz) or use gzip',
     });
@@ -106,6 +132,7 @@ export async function openSource(src: Bytes, what: string, max: number): Promise
     reader: byteReader(counted(body, hash, state, max, what), what),
     digest: () => `sha256:${hash.digest('hex')}`,
     bytes: () => state.bytes,
+    compression,
   };
 }
 

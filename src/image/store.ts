@@ -6,7 +6,7 @@
  *   layers/<hex>/blob        the layer's archive as it arrived (compressed or not), kept for
  *                            push: a tar rebuilt from diff/ would not hash to the diff-id
  *   records/<hex>.json       an image: id, config (the image config JSON), diff-ids, size, repo digests
- *   records/<hex>.config     the config's bytes exactly (the image id is their sha256)
+ *   configs/<hex>.json       an image config's bytes exactly (the image id is their sha256)
  *   repositories.json        { "name:tag": "sha256:<hex>" }, changed only under withLock('images')
  *   tmp/<pid>-*              work in progress; renamed into place only when complete
  *
@@ -63,6 +63,7 @@ const base = (): string => paths.images();
 export const storeDirs = {
   layers: () => join(base(), 'layers'),
   records: () => join(base(), 'records'),
+  configs: () => join(base(), 'configs'),
   tmp: () => join(base(), 'tmp'),
   repos: () => join(base(), 'repositories.json'),
 };
@@ -70,11 +71,11 @@ export const layerDir = (hex: string): string => join(storeDirs.layers(), hex);
 export const layerDiffDir = (hex: string): string => join(layerDir(hex), 'diff');
 export const layerBlobPath = (hex: string): string => join(layerDir(hex), 'blob');
 const recordPath = (hex: string): string => join(storeDirs.records(), `${hex}.json`);
-const configPath = (hex: string): string => join(storeDirs.records(), `${hex}.config`);
+const configPath = (hex: string): string => join(storeDirs.configs(), `${hex}.json`);
 
 export function ensureStore(): void {
   ensureLayout();
-  for (const d of [base(), storeDirs.layers(), storeDirs.records(), storeDirs.tmp()]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const d of [base(), storeDirs.layers(), storeDirs.records(), storeDirs.configs(), storeDirs.tmp()]) mkdirSync(d, { recursive: true, mode: 0o700 });
 }
 
 export async function hasLayer(hex: string): Promise<boolean> {

@@ -30,6 +30,11 @@ export interface RequestOptions {
 
 const agents = new Map<string, http.Agent>();
 
+const idleTimeout = (): number => {
+  const v = Number(process.env.TSDOCKER_REGISTRY_TIMEOUT);
+  return (Number.isFinite(v) && v > 0 ? v : 120) * 1000;
+};
+
 function agentFor(url: URL, t: TlsOptions | undefined): http.Agent {
   const key = `${url.protocol}//${url.host}`;
   let a = agents.get(key);
@@ -74,7 +79,7 @@ export function unreachable(host: string, err: unknown): TsdError {
     e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN'
       ? `DNS lookup of ${host.replace(/:\d+$/, '')} failed (${e.code})`
       : e.code === 'ECONNREFUSED'
-        ? `connection refused (${e.message.replace(/^connect /, '')})`
+        ? `connection refused (${e.message.replace(/^connect ECONNREFUSED /, '')})`
         : e.message;
   return new TsdError('REGISTRY', `cannot reach ${host}: ${why}`, {
     hint: 'check the registry address, that it runs, and your network or proxy settings',
@@ -94,6 +99,8 @@ function once(url: URL, o: RequestOptions): Promise<Reply> {
       (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url }),
     );
     req.on('error', reject);
+    // a connection that sends nothing for this long is dead (a stalled network never errors)
+    req.setTimeout(idleTimeout(), () => req.destroy(new Error(`no data for ${idleTimeout() / 1000} s`)));
     const b = o.body;
     if (b === undefined || Buffer.isBuffer(b)) req.end(b);
     else {

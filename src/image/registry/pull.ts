@@ -77,11 +77,21 @@ async function fetchLayer(s: Session, d: Descriptor, diffId: string, tmp: string
     }
   });
   const what = `${s.host}/${s.repository}: layer ${d.digest}`;
-  const src = await openSource(kept.stream, what, limits().maxBytes);
-  const meta = await extractInto(src, work, what, () => ({
-    blob: { ...blobOf(src.compression, kept.result().digest, kept.result().size), mediaType: d.mediaType },
-    sources: [`${s.domain}/${s.repository}`],
-  }));
+  let meta;
+  try {
+    const src = await openSource(kept.stream, what, limits().maxBytes);
+    meta = await extractInto(src, work, what, () => ({
+      blob: { ...blobOf(src.compression, kept.result().digest, kept.result().size), mediaType: d.mediaType },
+      sources: [`${s.domain}/${s.repository}`],
+    }));
+  } catch (err) {
+    if (err instanceof TsdError && got >= d.size) throw err;
+    // the connection broke (or stalled past the timeout): whatever the extractor saw is moot
+    throw new TsdError('REGISTRY', `cannot reach ${s.host}: the download of layer ${d.digest} broke off after ${got} of ${d.size} bytes (${(err as Error).message})`, {
+      hint: 'run the pull again: the layers already complete are kept',
+      cause: err,
+    });
+  }
   ev.layer(id, 'Verifying Checksum');
   const res = kept.result();
   if (res.size !== d.size) throw badBlob(s, d, `has ${res.size} bytes, not the ${d.size} the manifest says`);
@@ -108,8 +118,9 @@ async function fetchLayers(s: Session, layers: Descriptor[], diffIds: string[], 
   for (const i of todo.slice(CONCURRENCY)) ev.layer(shortHex(layers[i]!.digest), 'Waiting');
   const queue = [...todo];
   const started = new Set<string>();
+  let failed = false;
   const worker = async (): Promise<void> => {
-    for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+    for (let i = queue.shift(); i !== undefined && !failed; i = queue.shift()) {
       const l = layers[i]!;
       const hex = hexOf(diffIds[i]!);
       if (started.has(hex)) continue; // the same layer twice in one image
@@ -117,10 +128,15 @@ async function fetchLayers(s: Session, layers: Descriptor[], diffIds: string[], 
       await withLock(`layer-${hex}`, async () => {
         if (await hasLayer(hex)) ev.layer(shortHex(l.digest), 'Already exists');
         else await fetchLayer(s, l, diffIds[i]!, tmp, ev);
-      }, 3_600_000);
+      }, 3_600_000).catch((err: unknown) => {
+        failed = true; // start no other layer; the ones under way finish and are kept
+        throw err;
+      });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  const done = await Promise.allSettled(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
+  const bad = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+  if (bad) throw bad.reason;
 }
 
 function checkConfig(s: Session, cfg: ImageConfigJson, layers: Descriptor[], want: Platform | undefined): string[] {
@@ -141,6 +157,8 @@ function checkConfig(s: Session, cfg: ImageConfigJson, layers: Descriptor[], wan
   return diffIds;
 }
 
+const isComplete = async (diffIds: string[]): Promise<boolean> => (await Promise.all(diffIds.map((d) => hasLayer(hexOf(d))))).every(Boolean);
+
 export async function pullImage(ref: RemoteRef, opts: { platform: Platform; platformGiven: boolean; events: PullEvents }): Promise<PullResult> {
   const s = await openSession(ref.domain, ref.repository);
   const shown = ref.full ?? `${ref.name}@${ref.digest}`;
@@ -158,6 +176,12 @@ export async function pullImage(ref: RemoteRef, opts: { platform: Platform; plat
     if (m.kind !== 'manifest') throw new TsdError('IMAGE_INVALID', `${s.host}/${s.repository}: the index of ${shown} nests another index`, { hint: 'the image is damaged' });
   }
   if (m.kind !== 'manifest') throw new Error('unreachable');
+  const id = m.config.digest;
+  const repoDigest = `${ref.name}@${top.digest}`;
+  const before = await readRecord(hexOf(id));
+  if (before && (await isComplete(before.diffIds)) && before.repoDigests?.includes(repoDigest) && (!ref.full || (await readRepos())[ref.full] === id)) {
+    return { id, digest: top.digest, changed: false };
+  }
   const configBytes = await fetchSmallBlob(s, m.config);
   let config: ImageConfigJson;
   try {
@@ -166,12 +190,6 @@ export async function pullImage(ref: RemoteRef, opts: { platform: Platform; plat
     throw new TsdError('IMAGE_INVALID', `${s.host}/${s.repository}: the image config is not JSON`, { hint: 'the image is damaged' });
   }
   const diffIds = checkConfig(s, config, m.layers, top.kind === 'index' || opts.platformGiven ? opts.platform : undefined);
-  const id = m.config.digest;
-  const repoDigest = `${ref.name}@${top.digest}`;
-  const before = await readRecord(hexOf(id));
-  const tagged = ref.full ? (await readRepos())[ref.full] === id : true;
-  const haveAll = (await Promise.all(diffIds.map((d) => hasLayer(hexOf(d))))).every(Boolean);
-  if (before && tagged && haveAll && before.repoDigests?.includes(repoDigest)) return { id, digest: top.digest, changed: false };
   await withTmp(async (tmp) => {
     await fetchLayers(s, m.layers, diffIds, tmp, opts.events);
     await commitImages(tmp, new Map(), [{ spec: { id, config, configBytes, diffIds, repoTags: ref.full ? [ref.full] : [], repoDigests: [repoDigest] } }]);

@@ -1,9 +1,10 @@
 // A plain-HTTP reverse proxy in front of a test registry that logs every request as a JSON
 // line and can fail one blob download: after `after` bytes it stalls (keeps the socket
 // open, as a hung network does), cuts the connection, or holds the rest until SIGUSR1.
-// Used once, then it passes through.
+// Used once, then it passes through. It is also a forward proxy for HTTPS (CONNECT).
 // argv: JSON {listen, upstream, fail?: {digest, after, mode: 'stall'|'cut'|'hold'}}
 import http from 'node:http';
+import net from 'node:net';
 
 const o = JSON.parse(process.argv[2]);
 let fail = o.fail;
@@ -47,5 +48,17 @@ const server = http.createServer((req, res) => {
   });
   up.on('error', () => res.destroy());
   req.pipe(up);
+});
+server.on('connect', (req, socket, head) => {
+  console.log(JSON.stringify({ ev: 'connect', target: req.url }));
+  const [host, port] = req.url.split(':');
+  const up = net.connect(Number(port), host, () => {
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    up.write(head);
+    up.pipe(socket);
+    socket.pipe(up);
+  });
+  up.on('error', () => socket.destroy());
+  socket.on('error', () => up.destroy());
 });
 server.listen(o.listen, '127.0.0.1', () => console.log(`listening ${o.listen}`));

@@ -63,7 +63,7 @@ export async function fetchManifest(s: Session, reference: string, shown: string
   }
   const ct = String(r.headers['content-type'] ?? '').split(';')[0]!.trim();
   const mediaType = typeof j.mediaType === 'string' ? j.mediaType : ct;
-  if (j.schemaVersion === 1 || /prettyjws|manifest\.v1\+json/.test(mediaType)) {
+  if (j.schemaVersion === 1 || /prettyjws$|^application\/vnd\.docker\.distribution\.manifest\.v1\+json$/.test(mediaType)) {
     throw bad(s, `${shown} is a schema 1 manifest, which Docker no longer supports`);
   }
   if (mediaType === MT.dockerList || mediaType === MT.ociIndex || (Array.isArray(j.manifests) && !j.config)) {

@@ -2,7 +2,8 @@
  * `push`: every layer blob (the archive kept at load or pull; an uncompressed one is
  * gzip-compressed on the way, as Docker pushes), the config (its exact bytes), then the
  * manifest last, so the registry never names a tag whose content it lacks. A Docker
- * schema 2 manifest unless a layer needs OCI (zstd), then an OCI manifest.
+ * schema 2 manifest, as Docker pushes, unless a layer is zstd (which schema 2 cannot
+ * name): then an OCI manifest. Layer media types follow the manifest's family.
  */
 import { TsdError } from '../../sys/errors.js';
 import { withLock } from '../../state/lock.js';
@@ -18,6 +19,7 @@ import type { ProgressEvents as PushEvents } from './pull.js';
 
 const CONCURRENCY = 3;
 const TO_OCI: Record<string, string> = { [MEDIA.dockerLayerGzip]: MEDIA.ociLayerGzip, [MEDIA.dockerLayerTar]: MEDIA.ociLayer };
+const TO_DOCKER: Record<string, string> = { [MEDIA.ociLayerGzip]: MEDIA.dockerLayerGzip, [MEDIA.ociLayer]: MEDIA.dockerLayerTar };
 
 function describe(o: Outcome): string {
   return o.kind === 'exists' ? 'Layer already exists' : o.kind === 'mounted' ? `Mounted from ${o.from}` : 'Pushed';
@@ -70,14 +72,14 @@ export async function pushImage(ref: RemoteRef, ev: PushEvents): Promise<{ diges
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
   const layers = rec.diffIds.map((d) => sent.get(d)!);
-  const oci = layers.some((l) => l.mediaType.startsWith('application/vnd.oci.'));
+  const oci = layers.some((l) => l.mediaType === MEDIA.ociLayerZstd);
   const cfgDesc = { mediaType: oci ? MEDIA.ociConfig : MEDIA.dockerConfig, size: config.length, digest: img.id };
   await pushBlob(s, { digest: img.id, size: config.length, bytes: config, mountFrom: [] }, () => undefined);
   const manifest = {
     schemaVersion: 2,
     mediaType: oci ? MEDIA.ociManifest : MEDIA.dockerManifest,
     config: cfgDesc,
-    layers: layers.map((l) => ({ mediaType: oci ? (TO_OCI[l.mediaType] ?? l.mediaType) : l.mediaType, size: l.size, digest: l.digest })),
+    layers: layers.map((l) => ({ mediaType: (oci ? TO_OCI : TO_DOCKER)[l.mediaType] ?? l.mediaType, size: l.size, digest: l.digest })),
   };
   const bytes = Buffer.from(JSON.stringify(manifest, null, 3));
   const r = await s.call('PUT', `/v2/${s.repository}/manifests/${ref.tag}`, { body: bytes, headers: { 'content-type': manifest.mediaType, 'content-length': String(bytes.length) } });

@@ -6,6 +6,7 @@
  * for archives gzip-compressed on the way, whose digest is known only at the end.
  */
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { createGzip } from 'node:zlib';
 import { TsdError } from '../../sys/errors.js';
@@ -129,7 +130,7 @@ export async function pushBlob(s: Session, b: BlobToPush, onBytes: (n: number) =
 
 async function upload(s: Session, b: BlobToPush, loc: string, onBytes: (n: number) => void): Promise<{ outcome: Outcome; digest: string; size: number }> {
   if (b.digest && !b.gzip && (b.bytes || b.size <= chunkSize())) {
-    const bytes = b.bytes ?? (await (await import('node:fs/promises')).readFile(b.file!));
+    const bytes = b.bytes ?? (await readFile(b.file!));
     await putMonolithic(s, loc, b.digest, bytes);
     onBytes(bytes.length);
     return { outcome: { kind: 'pushed' }, digest: b.digest, size: bytes.length };

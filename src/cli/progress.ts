@@ -48,6 +48,11 @@ export function makeProgress(stream: NodeJS.WriteStream, quiet: boolean): Progre
       const up = order.length - order.indexOf(id);
       stream.write(`\x1b[${up}A\r\x1b[2K${shown}\x1b[${up}B\r`);
     },
-    line: (t) => stream.write(`${t}\n`),
+    line(t) {
+      // a whole line ends the block of layer lines above it: later layers start a new one
+      order.length = 0;
+      text.clear();
+      stream.write(`${t}\n`);
+    },
   };
 }

@@ -41,7 +41,7 @@ function agentFor(url: URL, t: TlsOptions | undefined): http.Agent {
   if (a) return a;
   const proxy = proxyFor(url);
   if (url.protocol === 'https:') {
-    const opts: https.AgentOptions = { keepAlive: true, maxSockets: 8, ...t };
+    const opts: https.AgentOptions = { keepAlive: true, maxSockets: 8, ...t, ...(t && t.ca.length === 0 ? { ca: undefined } : {}) };
     a = new https.Agent(opts);
     if (proxy) {
       // CONNECT through the proxy, then TLS to the registry over that tunnel

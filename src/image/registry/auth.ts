@@ -54,7 +54,8 @@ export async function fetchToken(host: string, ch: Challenge, scopes: string[], 
   const headers: Record<string, string> = creds ? { authorization: basicHeader(creds) } : {};
   let r;
   try {
-    r = await request(url, { headers, tls: url.protocol === 'https:' ? t : undefined });
+    // the registry's own TLS settings (certs.d) only for its own host; elsewhere Node's defaults
+    r = await request(url, { headers, tls: url.protocol === 'https:' && url.host === host ? t : undefined });
   } catch (err) {
     throw unreachable(url.host, err);
   }

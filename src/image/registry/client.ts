@@ -126,9 +126,9 @@ export async function openSession(domain: string, repository: string, opts: Open
       if (!authz && challenge) await authorize(challenge);
       let r = await send(method, path, o);
       if (r.status !== 401) return r;
+      // a new scope, an expired token, or auth first asked for here: authorize again, once
       const again = parseChallenge(r.headers['www-authenticate'] as string | undefined);
-      const fresh = again?.scheme === 'bearer' && again.params.scope && again.params.scope.split(' ').some((s) => !scopes.has(s));
-      if (again && (!challenge || fresh) && (o.body === undefined || Buffer.isBuffer(o.body))) {
+      if (again && (again.scheme === 'bearer' || !challenge) && (o.body === undefined || Buffer.isBuffer(o.body))) {
         r.body.resume();
         challenge = again;
         await authorize(again);

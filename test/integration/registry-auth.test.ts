@@ -148,6 +148,7 @@ describe.skipIf(!isRoot)('registry auth and TLS', () => {
     const untrusted = await tsd(['push', 'registry.test:5400/app/bb:1'], withCerts);
     expect(untrusted.code).toBe(1);
     expect(untrusted.stderr.split('\n')[0]).toMatch(/^tsdocker: cannot reach registry\.test:5400: .*(certificate|self.signed)/i);
+    expect(untrusted.stderr.split('\n')[1]).toBe("hint: trust the registry's CA: put it in certs.d/registry.test:5400/ca.crt (default /etc/docker/certs.d)");
     mkdirSync(join(certsD, 'registry.test:5400'));
     writeFileSync(join(certsD, 'registry.test:5400', 'ca.crt'), readFileSync(join(certs, 'ca.crt')));
     expect((await tsd(['push', 'registry.test:5400/app/bb:1'], withCerts)).code).toBe(0);
@@ -165,7 +166,12 @@ describe.skipIf(!isRoot)('registry auth and TLS', () => {
     await tsdOk(sb, ['tag', 'busybox', 'registry.test:5401/app/bb:1']);
     const noClient = await tsd(['push', 'registry.test:5401/app/bb:1'], withCerts);
     expect(noClient.code).toBe(1);
-    expect(noClient.stderr).toContain('cannot reach registry.test:5401');
+    expect(noClient.stderr).toContain('cannot reach registry.test:5401: TLS handshake failed:');
+    expect(noClient.stderr).toContain('hint: the registry may want a client certificate: certs.d/registry.test:5401/client.cert and client.key');
+    // on loopback (insecure: HTTPS unverified, then HTTP) the TLS failure is still the one reported
+    const loop = await tsd(['pull', '127.0.0.1:5401/app/bb:1'], withCerts);
+    expect(loop.code).toBe(1);
+    expect(loop.stderr.split('\n')[0]).toMatch(/^tsdocker: cannot reach 127\.0\.0\.1:5401: TLS handshake failed: /);
     writeFileSync(join(certsD, 'registry.test:5401', 'client.cert'), readFileSync(join(certs, 'client.crt')));
     writeFileSync(join(certsD, 'registry.test:5401', 'client.key'), readFileSync(join(certs, 'client.key')));
     const client = await tsd(['push', 'registry.test:5401/app/bb:1'], withCerts);

@@ -54,6 +54,8 @@ async function ping(host: string, insecure: boolean, certsDir: string): Promise<
     try {
       const reply = await request(new URL('/v2/', t.origin), { tls: t.tls });
       await readBody(reply, 1 << 20);
+      // an HTTPS port answers plain HTTP with 400: the HTTPS failure is the one to report
+      if (reply.status === 400 && t.origin.startsWith('http:') && last) break;
       return { ...t, reply };
     } catch (err) {
       mlog.debug({ origin: t.origin, err: (err as Error).message }, 'ping failed');

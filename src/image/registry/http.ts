@@ -73,18 +73,22 @@ export function closeAgents(): void {
   agents.clear();
 }
 
+const CERT_CODES = ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID'];
+
 export function unreachable(host: string, err: unknown): TsdError {
   const e = err as NodeJS.ErrnoException & { reason?: string };
-  const why =
-    e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN'
-      ? `DNS lookup of ${host.replace(/:\d+$/, '')} failed (${e.code})`
-      : e.code === 'ECONNREFUSED'
-        ? `connection refused (${e.message.replace(/^connect ECONNREFUSED /, '')})`
-        : e.message;
-  return new TsdError('REGISTRY', `cannot reach ${host}: ${why}`, {
-    hint: 'check the registry address, that it runs, and your network or proxy settings',
-    cause: err,
-  });
+  let hint = 'check the registry address, that it runs, and your network or proxy settings';
+  let why: string;
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') why = `DNS lookup of ${host.replace(/:\d+$/, '')} failed (${e.code})`;
+  else if (e.code === 'ECONNREFUSED') why = `connection refused (${e.message.replace(/^connect ECONNREFUSED /, '')})`;
+  else if (e.code?.startsWith('ERR_SSL_') && e.reason) {
+    why = `TLS handshake failed: ${e.reason}`;
+    if (/bad certificate|certificate required|unknown ca/.test(e.reason)) hint = `the registry may want a client certificate: certs.d/${host}/client.cert and client.key`;
+  } else {
+    why = e.message.trim();
+    if (e.code && CERT_CODES.includes(e.code)) hint = `trust the registry's CA: put it in certs.d/${host}/ca.crt (default /etc/docker/certs.d)`;
+  }
+  return new TsdError('REGISTRY', `cannot reach ${host}: ${why}`, { hint, cause: err });
 }
 
 function once(url: URL, o: RequestOptions): Promise<Reply> {

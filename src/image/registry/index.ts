@@ -42,8 +42,7 @@ async function pullOne(ref: RemoteRef, typed: string, o: PullOptions): Promise<v
   const platformGiven = o.platform !== undefined;
   const platform = platformGiven ? parsePlatform(o.platform!) : hostPlatform();
   if (!ref.digest && !/:[^/]+$/.test(typed.split('@')[0]!) && !o.all) o.progress.line(`Using default tag: ${ref.tag}`);
-  o.progress.line(`${ref.digest ?? ref.tag}: Pulling from ${ref.repository}`);
-  const res = await pullImage(ref, { platform, platformGiven, events: o.progress });
+  const res = await pullImage(ref, { platform, platformGiven, events: o.progress, heading: `${ref.digest ?? ref.tag}: Pulling from ${ref.repository}` });
   const shown = ref.full ?? `${ref.name}@${ref.digest}`;
   o.progress.line(`Digest: ${res.digest}`);
   o.progress.line(res.changed ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}`);

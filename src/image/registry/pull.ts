@@ -159,10 +159,19 @@ function checkConfig(s: Session, cfg: ImageConfigJson, layers: Descriptor[], wan
 
 const isComplete = async (diffIds: string[]): Promise<boolean> => (await Promise.all(diffIds.map((d) => hasLayer(hexOf(d))))).every(Boolean);
 
-export async function pullImage(ref: RemoteRef, opts: { platform: Platform; platformGiven: boolean; events: PullEvents }): Promise<PullResult> {
+export interface PullOptions {
+  platform: Platform;
+  platformGiven: boolean;
+  events: PullEvents;
+  /** printed once the manifest is found, as Docker's `TAG: Pulling from REPO` */
+  heading: string;
+}
+
+export async function pullImage(ref: RemoteRef, opts: PullOptions): Promise<PullResult> {
   const s = await openSession(ref.domain, ref.repository);
   const shown = ref.full ?? `${ref.name}@${ref.digest}`;
   const top = await fetchManifest(s, ref.reference, shown);
+  opts.events.line(opts.heading);
   let m = top;
   if (top.kind === 'index') {
     const entry = pickEntry(top.manifests, opts.platform);

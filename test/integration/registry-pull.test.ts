@@ -179,7 +179,7 @@ describe.skipIf(!isRoot)('registry pull and push (plain HTTP)', () => {
   });
 
   it('two concurrent pulls of one image both succeed and fetch each layer once', async () => {
-    await loadImage(`${P}/app/twice:1`, [layerOf({ 'data/a': randomBytes(300_000) }), layerOf({ 'data/b': randomBytes(300_000) })]);
+    const img = await loadImage(`${P}/app/twice:1`, [layerOf({ 'data/a': randomBytes(300_000) }), layerOf({ 'data/b': randomBytes(300_000) })]);
     await tsdOk(sb, ['push', `${P}/app/twice:1`]);
     await tsdOk(sb, ['rmi', `${P}/app/twice:1`]);
     const [, l1, l2] = await manifestLayers('app/twice', '1');
@@ -199,6 +199,8 @@ describe.skipIf(!isRoot)('registry pull and push (plain HTTP)', () => {
     expect(codes).toEqual([0, 0]);
     expect(layerGets(held, 0, [l1!, l2!])).toEqual({ [l1!]: 1, [l2!]: 1 });
     expect(store().tmp).toEqual([]);
+    // the layers' lock files went with the work they guarded
+    expect(readdirSync(join(sb.root, 'locks')).filter((n) => img.diffIds.some((d) => n.includes(d.slice(7))))).toEqual([]);
   });
 
   it('explains an unknown tag, a closed port, and run --pull missing|never', async () => {

@@ -12,6 +12,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { withLock } from '../../state/lock.js';
+import { paths } from '../../state/paths.js';
 import { TsdError } from '../../sys/errors.js';
 import { rmIfExists } from '../../sys/fs.js';
 import { blobOf, teeToFile } from '../blobfile.js';
@@ -128,6 +129,9 @@ async function fetchLayers(s: Session, layers: Descriptor[], diffIds: string[], 
       await withLock(`layer-${hex}`, async () => {
         if (await hasLayer(hex)) ev.layer(shortHex(l.digest), 'Already exists');
         else await fetchLayer(s, l, diffIds[i]!, tmp, ev);
+        // the layer is stored: its lock file can go (a waiter then holds the unlinked file,
+        // and like any newcomer finds the layer stored when it looks under the lock)
+        await rmIfExists(paths.lock(`layer-${hex}`));
       }, 3_600_000).catch((err: unknown) => {
         failed = true; // start no other layer; the ones under way finish and are kept
         throw err;

@@ -124,7 +124,7 @@ export async function loadArchive(input: Input, label = typeof input === 'string
   return withTmp(async (tmp) => {
     const staging = join(tmp, 'archive');
     await fsp.mkdir(staging);
-    const outer = await openSource(inputBytes(input), label, lim.maxBytes);
+    const outer = await openSource(inputBytes(input), label, lim);
     const staged = await stageArchive(outer.reader, staging, label, lim.maxEntries);
     const specs: ImageSpec[] = await imagesIn(staged);
     const extracted = new Map<string, LayerMeta>();
@@ -133,7 +133,7 @@ export async function loadArchive(input: Input, label = typeof input === 'string
         const hex = hexOf(layer.diffId);
         if (extracted.has(hex) || (await hasLayer(hex))) continue;
         const what = `${label}: layer ${i + 1} of ${spec.repoTags[0] ?? spec.id}`;
-        const src = await openSource(createReadStream(layer.file, { highWaterMark: 1 << 20 }), what, lim.maxBytes);
+        const src = await openSource(createReadStream(layer.file, { highWaterMark: 1 << 20 }), what, lim);
         const meta = await extractInto(src, join(tmp, `l-${hex}`), what, () => ({ blob: blobOf(src.compression, `sha256:${layer.sha256}`, layer.size) }));
         await fsp.rename(layer.file, join(tmp, `l-${hex}`, 'blob'));
         if (meta.diffId !== layer.diffId) {
@@ -159,7 +159,7 @@ export async function importTarball(input: Input, ref: string | undefined, label
     const work = join(tmp, 'l-new');
     await fsp.mkdir(work);
     const kept = teeToFile(inputBytes(input), join(work, 'blob'));
-    const src = await openSource(kept.stream, label, lim.maxBytes);
+    const src = await openSource(kept.stream, label, lim);
     const meta = await extractInto(src, work, label, () => ({ blob: blobOf(src.compression, kept.result().digest, kept.result().size) }));
     const hex = hexOf(meta.diffId);
     await fsp.rename(work, join(tmp, `l-${hex}`));

@@ -80,7 +80,7 @@ async function fetchLayer(s: Session, d: Descriptor, diffId: string, tmp: string
   const what = `${s.host}/${s.repository}: layer ${d.digest}`;
   let meta;
   try {
-    const src = await openSource(kept.stream, what, limits().maxBytes);
+    const src = await openSource(kept.stream, what, limits());
     meta = await extractInto(src, work, what, () => ({
       blob: { ...blobOf(src.compression, kept.result().digest, kept.result().size), mediaType: d.mediaType },
       sources: [`${s.domain}/${s.repository}`],

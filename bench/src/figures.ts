@@ -40,5 +40,6 @@ export function figureDefs(s: Scale): FigureDef[] {
     { id: 'overlay.gbps', label: 'TCP throughput container → container across two hosts: overlay (tsdocker), bare VXLAN on the same underlay (bare kernel)', unit: 'Gbit/s', better: 'higher' },
     { id: 'overlay.reach', label: 'overlay: a new container on host B answers a ping from host A (from `run -d`)', unit: 'ms', better: 'lower' },
     { id: 'overlay.fdb', label: `overlay: FDB entries per host, 3 hosts × ${s.overlayPerHost} containers`, unit: 'count', better: 'lower' },
+    { id: 'pull.multi', label: 'pull of a 5-layer image (busybox + 4 x 6 MB random) from a local registry, empty store', unit: 'ms', better: 'lower' },
   ];
 }

@@ -9,6 +9,7 @@
  *   <root>/volumes/<name>/    named volumes
  *   <root>/locks/             lock files (state/lock.ts)
  *   <root>/cluster.json       the overlay's cluster settings (net/overlay/config.ts reads it)
+ *   <root>/daemon.json        settings as dockerd's daemon.json (insecure-registries)
  *   <run>/                    runtime files: /run/tsdocker by default, <root>/run with --root
  */
 import { join } from 'node:path';
@@ -42,6 +43,7 @@ export const paths = {
   lock: (name: string) => join(root, 'locks', `${name}.lock`),
   clusterConfig: () => join(root, 'cluster.json'),
   run: () => runDir(),
+  daemonConfig: () => join(root, 'daemon.json'),
 };
 
 /** Create the top-level directories once; cheap when they exist. */

@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'CLUSTER_STORE'
   | 'NATIVE'
   | 'STATE'
+  | 'REGISTRY'
+  | 'UNAUTHORIZED'
   | 'INTERNAL';
 
 export interface TsdErrorOptions {

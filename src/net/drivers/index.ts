@@ -15,6 +15,7 @@
  *   inspect                  optional: driver-specific fields of `network inspect`
  */
 import type { NetworkRecord } from '../store.js';
+import type { VethRequest } from '../bridge.js';
 import type { CreateOptions } from '../networks.js';
 import { bridgeDriver } from './bridge.js';
 import { overlayDriver } from './overlay.js';
@@ -28,18 +29,8 @@ export interface DriverTraits {
   hostGateway: boolean;
 }
 
-export interface AttachRequest {
-  containerId: string;
-  pid: number;
-  hostIf: string;
-  ifname: string;
-  ip: string;
-  /** the container side's MAC (derived from the address: the port binding and the overlay's peers know it) */
-  mac: string;
-  defaultRoute: boolean;
-  /** awaited before the container's side goes up (its port binding: no frame leaves before it) */
-  beforeUp?: Promise<unknown>;
-}
+/** One container's interface on the network: the veth request, less the network (the driver's). */
+export type AttachRequest = Omit<VethRequest, 'net'> & { containerId: string };
 
 export interface DetachRequest {
   containerId: string;

@@ -69,8 +69,30 @@ static int last_cap(void) {
   return last;
 }
 
+/* OCI: the five capability sets as given (bounding, effective, inheritable, permitted, ambient) */
+static int set_caps5(const struct tsd_spec *sp, struct tsd_error *err) {
+  struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct d[2];
+  const uint64_t *m = sp->caps5;
+  for (int i = 0; i < 2; i++) {
+    d[i].effective = (uint32_t)(m[1] >> (32 * i));
+    d[i].inheritable = (uint32_t)(m[2] >> (32 * i));
+    d[i].permitted = (uint32_t)(m[3] >> (32 * i));
+  }
+  if (syscall(SYS_capset, &h, d) < 0) return tsd_fail(err, 125, errno, "capset: %s", tsd_errname(errno));
+  for (int cap = 0; cap < 64; cap++)
+    if ((m[4] & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+      return tsd_fail(err, 125, errno, "raise ambient capability %d: %s", cap, tsd_errname(errno));
+  return 0;
+}
+
 static int set_creds(const struct tsd_spec *sp, struct tsd_error *err) {
-  if (sp->has_caps) {
+  if (sp->has_caps5) {
+    int last = last_cap();
+    for (int cap = 0; cap <= last; cap++)
+      if (!(sp->caps5[0] & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+        return tsd_fail(err, 125, errno, "drop capability %d from the bounding set: %s", cap, tsd_errname(errno));
+  } else if (sp->has_caps) {
     int last = last_cap();
     for (int cap = 0; cap <= last; cap++)
       if (!(sp->caps & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
@@ -84,6 +106,7 @@ static int set_creds(const struct tsd_spec *sp, struct tsd_error *err) {
   if (setresuid(uid, uid, uid) < 0) return tsd_fail(err, 125, errno, "setresuid %u: %s", uid, tsd_errname(errno));
   prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (sp->has_caps5) return set_caps5(sp, err);
   if (sp->has_caps) {
     struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct d[2];
@@ -183,6 +206,47 @@ static int setup_stdio(struct tsd_child_ctx *c, struct tsd_error *err) {
   return 0;
 }
 
+/* sysctls in the container's own namespaces, through its /proc (after pivot_root) */
+static int set_sysctls(const struct tsd_spec *sp, struct tsd_error *err) {
+  for (int i = 0; i < sp->nsysctls; i++) {
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "/proc/sys/%s", sp->sysctls[i].key);
+    if (n >= (int)sizeof path) return tsd_fail(err, 125, ENAMETOOLONG, "sysctl %s: name too long", sp->sysctls[i].key);
+    for (char *p = path + 10; *p; p++) if (*p == '.') *p = '/';
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    const char *v = sp->sysctls[i].value;
+    if (fd < 0 || tsd_write_all(fd, v, strlen(v)) < 0) {
+      int e = errno;
+      if (fd >= 0) close(fd);
+      return tsd_fail(err, 125, e, "sysctl %s=%s: %s", sp->sysctls[i].key, v, tsd_errname(e));
+    }
+    close(fd);
+  }
+  return 0;
+}
+
+/*
+ * OCI create: everything is ready. Tell the monitor (it reports `ok` and leaves, so we
+ * belong to the caller's subreaper), keep only the FIFO handle and a handle on our own
+ * /proc/self/fd (opened before pivot_root, so no /proc in the image is needed), and block
+ * opening the FIFO for writing until `start` opens it for reading.
+ */
+static void wait_start(struct tsd_child_ctx *c, int procfd, struct tsd_error *e) {
+  int a = fcntl(procfd, F_DUPFD_CLOEXEC, 1000), b = fcntl(c->fifo_fd, F_DUPFD_CLOEXEC, 1000);
+  if (a < 0 || b < 0) { tsd_fail(e, 125, errno, "dup: %s", tsd_errname(errno)); die(c, e); }
+  if (dup3(a, 3, O_CLOEXEC) < 0 || dup3(b, 4, O_CLOEXEC) < 0) { tsd_fail(e, 125, errno, "dup3: %s", tsd_errname(errno)); die(c, e); }
+  struct tsd_msg m = {.type = TSD_MSG_READY};
+  if (send(c->sync, &m, sizeof m, MSG_NOSIGNAL) < 0) _exit(125);
+  /* CVE-2024-21626: nothing of ours but 0, 1, 2 may reach the container (3 and 4 are close-on-exec) */
+  if (syscall(SYS_close_range, 5, ~0U, 0) < 0) _exit(125);
+  int w;
+  do { w = openat(3, "4", O_WRONLY | O_CLOEXEC); } while (w < 0 && errno == EINTR);
+  if (w < 0 || write(w, "0", 1) != 1) _exit(125);
+  close(w);
+  close(4);
+  close(3);
+}
+
 static void wait_go(struct tsd_child_ctx *c) {
   char b;
   ssize_t n;
@@ -200,7 +264,7 @@ void tsd_child_main(struct tsd_child_ctx *c) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(125);
+  if (!sp->orphan && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(125);
   c->ppid = getppid(); /* 0 in a new pid namespace; the sync socket tells us about the monitor */
   wait_go(c);
   umask(0);
@@ -210,8 +274,14 @@ void tsd_child_main(struct tsd_child_ctx *c) {
     die(c, &e);
   }
   if (setsid() < 0) { tsd_fail(&e, 125, errno, "setsid: %s", tsd_errname(errno)); die(c, &e); }
+  int procfd = -1;
+  if (c->fifo_fd >= 0 && (procfd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    tsd_fail(&e, 125, errno, "open /proc/self/fd: %s", tsd_errname(errno));
+    die(c, &e);
+  }
   if (!c->exec_mode) {
     if (tsd_setup_rootfs(sp, &e) < 0) die(c, &e);
+    if (set_sysctls(sp, &e) < 0) die(c, &e);
   }
   int cwdfd = tsd_open_cwd(sp->cwd, &e);
   if (cwdfd < 0) die(c, &e);
@@ -235,15 +305,23 @@ void tsd_child_main(struct tsd_child_ctx *c) {
   }
   /* the credential change cleared the death signal: set it again, then make sure the
      monitor did not die in between */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(125);
-  struct pollfd pf = {c->sync, POLLIN, 0};
-  if (getppid() != c->ppid || (poll(&pf, 1, 0) == 1 && (pf.revents & (POLLHUP | POLLIN)))) _exit(125);
-  umask(022);
+  if (!sp->orphan) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(125);
+    struct pollfd pf = {c->sync, POLLIN, 0};
+    if (getppid() != c->ppid || (poll(&pf, 1, 0) == 1 && (pf.revents & (POLLHUP | POLLIN)))) _exit(125);
+  }
+  umask(sp->has_umask ? (mode_t)sp->umask_val : 022);
   if (look_path(sp->argv[0], sp->env, exe, sizeof exe, &e) < 0) die(c, &e);
-  if (close_fds(c->sync, &e) < 0) die(c, &e);
+  if (c->fifo_fd >= 0) wait_start(c, procfd, &e);
+  else if (close_fds(c->sync, &e) < 0) die(c, &e);
   if (c->seccomp && sp->nnp && tsd_seccomp_load(c->seccomp, &e) < 0) die(c, &e);
   execve(exe, (char *const *)sp->argv, (char *const *)sp->env);
   int er = errno;
+  if (c->fifo_fd >= 0) {
+    /* after `start` nobody listens on the sync socket: say it on stderr, as runc does */
+    dprintf(2, "exec \"%s\": %s\n", sp->argv[0], tsd_errname(er));
+    _exit(er == ENOENT ? 127 : 126);
+  }
   tsd_fail(&e, er == ENOENT ? 127 : 126, er, "exec \"%s\": %s", sp->argv[0], er == EACCES ? "permission denied" : tsd_errname(er));
   die(c, &e);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -91,4 +92,37 @@ void tsd_restore_mode(void) {
 void tsd_set_winsize(int fd, unsigned rows, unsigned cols) {
   struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
   ioctl(fd, TIOCSWINSZ, &ws);
+}
+
+/*
+ * The OCI --console-socket protocol as runc speaks it: connect to the unix stream socket
+ * and send one message, the master's name as data and the master as one SCM_RIGHTS fd.
+ */
+int tsd_send_console(const char *path, int fd, struct tsd_error *err) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) return tsd_fail(err, 125, ENAMETOOLONG, "console socket %s: path too long", path);
+  strcpy(sa.sun_path, path);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return tsd_fail(err, 125, errno, "socket: %s", tsd_errname(errno));
+  if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int e = errno;
+    close(s);
+    return tsd_fail(err, 125, e, "connect to console socket %s: %s", path, tsd_errname(e));
+  }
+  static const char name[] = "/dev/ptmx";
+  struct iovec iov = {(void *)name, sizeof name - 1};
+  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  do { n = sendmsg(s, &mh, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+  int e = errno;
+  close(s);
+  if (n < 0) return tsd_fail(err, 125, e, "send the pty to console socket %s: %s", path, tsd_errname(e));
+  return 0;
 }

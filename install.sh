@@ -25,4 +25,5 @@ fi
 npm run -s build >&2
 ./bin/tsdocker load -i images/busybox.tar >&2
 ln -sf "$PWD/bin/tsdocker" /usr/local/bin/tsdocker
+ln -sf "$PWD/bin/tsdocker-oci" /usr/local/bin/tsdocker-oci
 echo "install.sh: tsdocker is ready" >&2

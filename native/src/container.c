@@ -247,6 +247,13 @@ static void wait_start(struct tsd_child_ctx *c, int procfd, struct tsd_error *e)
   close(3);
 }
 
+static int in_new_userns(const struct tsd_child_ctx *c) {
+  if (!c->exec_mode && (c->spec->clone_flags & CLONE_NEWUSER)) return 1;
+  for (int i = 0; i < c->spec->njoins; i++)
+    if (c->spec->joins[i].nstype == CLONE_NEWUSER) return 1;
+  return 0;
+}
+
 static void wait_go(struct tsd_child_ctx *c) {
   char b;
   ssize_t n;
@@ -269,6 +276,11 @@ void tsd_child_main(struct tsd_child_ctx *c) {
   wait_go(c);
   umask(0);
   if (join_namespaces(c, &e) < 0) die(c, &e);
+  if (in_new_userns(c) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+    /* the ids are mapped now (Node wrote the maps before `go`): act as the namespace's root */
+    tsd_fail(&e, 125, errno, "become root of the user namespace (are uid/gid 0 mapped?): %s", tsd_errname(errno));
+    die(c, &e);
+  }
   if (!c->exec_mode && (sp->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
     tsd_fail(&e, 125, errno, "unshare cgroup namespace: %s", tsd_errname(errno));
     die(c, &e);

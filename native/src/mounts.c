@@ -212,7 +212,8 @@ static int do_pivot(int rootfd, const char *rootfs, struct tsd_error *err) {
 int tsd_setup_rootfs(const struct tsd_spec *sp, struct tsd_error *err) {
   char data[4096];
   if (!sp->rootfs) return tsd_fail(err, 125, EINVAL, "spec: run mode needs rootfs");
-  unsigned long prop = sp->rootprop ? sp->rootprop : MS_REC | MS_PRIVATE;
+  /* pivot_root refuses a shared parent: a shared root propagation is applied after it */
+  unsigned long prop = sp->rootprop && !(sp->rootprop & MS_SHARED) ? sp->rootprop : MS_REC | MS_PRIVATE;
   if (mount(NULL, "/", NULL, prop, NULL) < 0)
     return tsd_fail(err, 125, errno, "set the propagation of / (%#lx): %s", prop, tsd_errname(errno));
   if (sp->ovl_lower) {
@@ -230,6 +231,8 @@ int tsd_setup_rootfs(const struct tsd_spec *sp, struct tsd_error *err) {
   for (int i = 0; r == 0 && i < sp->ndevices; i++) r = make_device(rootfd, &sp->devices[i], err);
   for (int i = 0; r == 0 && i < sp->nsymlinks; i++) r = make_symlink(rootfd, &sp->symlinks[i], err);
   if (r == 0) r = do_pivot(rootfd, sp->rootfs, err);
+  if (r == 0 && (sp->rootprop & MS_SHARED) && mount(NULL, "/", NULL, sp->rootprop, NULL) < 0)
+    r = tsd_fail(err, 125, errno, "set the propagation of the container's / (%#lx): %s", sp->rootprop, tsd_errname(errno));
   close(rootfd);
   return r;
 }

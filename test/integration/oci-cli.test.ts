@@ -155,6 +155,19 @@ describe.skipIf(!isRoot)('tsdocker-oci', () => {
     const fds = r.stdout.split('\n').slice(1).filter(Boolean);
     expect(fds.sort()).toEqual(['0', '1', '2', '3']); // 3 is ls's own directory handle
     expect(existsSync(join(ociRoot, 'fds'))).toBe(false); // run deletes what it created
+    // a profile that refuses close_range (the suite's default one does): the fds still go, create still waits
+    const b2 = bundle((c) => {
+      c.process.args = ['ls', '/proc/self/fd'];
+      c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['close_range'], action: 'SCMP_ACT_ERRNO' }] };
+    });
+    await run([...sb.enter, 'sh', '-c', `exec 7</dev/null; exec ${OCI} --root ${ociRoot} create --bundle ${b2} fds2 </dev/null >${b2}/out 2>&1`], {
+      env: { ...process.env, TSDOCKER_CGROUP_PARENT: parent },
+    });
+    expect((await state('fds2')).status).toBe('created');
+    await ok(['start', 'fds2']);
+    expect(await until(() => readFileSync(`${b2}/out`, 'utf8').includes('2\n'))).toBe(true);
+    expect(readFileSync(`${b2}/out`, 'utf8').split('\n').filter(Boolean).sort()).toEqual(['0', '1', '2', '3']);
+    await ok(['delete', '--force', 'fds2']);
   });
 
   it('run returns the exit status; exec joins the namespaces and cgroup of the init', async () => {
@@ -225,7 +238,7 @@ describe.skipIf(!isRoot)('tsdocker-oci', () => {
     const lines = readFileSync(log, 'utf8').trim().split('\n');
     expect(lines.map((l) => l.split(' ')[0])).toEqual(['prestart', 'createRuntime', 'poststart', 'poststop']);
     const st = lines.map((l) => JSON.parse(l.slice(l.indexOf(' ') + 1)));
-    expect(st[0]).toMatchObject({ id: 'hk', status: 'creating', bundle: b, annotations: { 'org.example': 'x' } });
+    expect(st[0]).toMatchObject({ id: 'hk', status: 'created', bundle: b, annotations: { 'org.example': 'x' } });
     expect(st[0].pid).toBeGreaterThan(0);
     expect(st[2]).toMatchObject({ status: 'running', pid: st[0].pid });
     expect(st[3]).toMatchObject({ status: 'stopped' });

@@ -20,7 +20,7 @@ export interface OciCgroup {
   created: string[];
 }
 
-const V1_OCI = [...V1_WANTED, 'freezer'];
+const V1_OCI = [...V1_WANTED, 'freezer', 'blkio'];
 
 /** The caller's own cgroup in each hierarchy ("N:controllers:path" lines). */
 function ownCgroups(): Map<string, string> {
@@ -73,7 +73,15 @@ export function v1ResourceWrites(r: OciResources, config?: OciConfig): CgroupWri
   put('cpuset', 'cpuset.cpus', c.cpus || undefined, 'cpu.cpus');
   put('cpuset', 'cpuset.mems', c.mems || undefined, 'cpu.mems');
   if (r.pids?.limit !== undefined && r.pids.limit !== 0) put('pids', 'pids.max', r.pids.limit > 0 ? r.pids.limit : 'max', 'pids.limit');
-  put('blkio', 'blkio.weight', r.blockIO?.weight || undefined, 'blockIO.weight', true);
+  const b = r.blockIO ?? {};
+  put('blkio', 'blkio.weight', b.weight || undefined, 'blockIO.weight', true);
+  put('blkio', 'blkio.leaf_weight', b.leafWeight || undefined, 'blockIO.leafWeight', true);
+  for (const d of b.weightDevice ?? []) {
+    if (d.weight) put('blkio', 'blkio.weight_device', `${d.major}:${d.minor} ${d.weight}`, 'blockIO.weightDevice', true);
+    if (d.leafWeight) put('blkio', 'blkio.leaf_weight_device', `${d.major}:${d.minor} ${d.leafWeight}`, 'blockIO.weightDevice', true);
+  }
+  const throttles = [['throttleReadBpsDevice', 'read_bps'], ['throttleWriteBpsDevice', 'write_bps'], ['throttleReadIOPSDevice', 'read_iops'], ['throttleWriteIOPSDevice', 'write_iops']] as const;
+  for (const [k, f] of throttles) for (const d of b[k] ?? []) put('blkio', `blkio.throttle.${f}_device`, `${d.major}:${d.minor} ${d.rate}`, `blockIO.${k}`, true);
   if (r.devices) {
     for (const d of r.devices) put('devices', d.allow ? 'devices.allow' : 'devices.deny', deviceRule(d), 'devices', true);
     if (config) {

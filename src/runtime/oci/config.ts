@@ -74,12 +74,26 @@ export interface OciDeviceRule {
   access?: string;
 }
 
+export interface OciThrottle {
+  major: number;
+  minor: number;
+  rate: number;
+}
+
 export interface OciResources {
   devices?: OciDeviceRule[];
   memory?: { limit?: number; reservation?: number; swap?: number; kernel?: number; kernelTCP?: number; swappiness?: number; disableOOMKiller?: boolean };
   cpu?: { shares?: number; quota?: number; period?: number; realtimeRuntime?: number; realtimePeriod?: number; cpus?: string; mems?: string };
   pids?: { limit?: number };
-  blockIO?: { weight?: number };
+  blockIO?: {
+    weight?: number;
+    leafWeight?: number;
+    weightDevice?: { major: number; minor: number; weight?: number; leafWeight?: number }[];
+    throttleReadBpsDevice?: OciThrottle[];
+    throttleWriteBpsDevice?: OciThrottle[];
+    throttleReadIOPSDevice?: OciThrottle[];
+    throttleWriteIOPSDevice?: OciThrottle[];
+  };
 }
 
 export interface OciConfig {

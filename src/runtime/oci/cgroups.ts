@@ -80,6 +80,9 @@ export function v1ResourceWrites(r: OciResources, config?: OciConfig): CgroupWri
     if (d.weight) put('blkio', 'blkio.weight_device', `${d.major}:${d.minor} ${d.weight}`, 'blockIO.weightDevice', true);
     if (d.leafWeight) put('blkio', 'blkio.leaf_weight_device', `${d.major}:${d.minor} ${d.leafWeight}`, 'blockIO.weightDevice', true);
   }
+  // a limit on a device must reach the kernel (a missing device fails create, as with runc)
+  const strict = (k: string) => w.filter((x) => x.flag.startsWith(`linux.resources.blockIO.${k}`)).forEach((x) => (x.optional = false));
+  strict('throttle');
   const throttles = [['throttleReadBpsDevice', 'read_bps'], ['throttleWriteBpsDevice', 'write_bps'], ['throttleReadIOPSDevice', 'read_iops'], ['throttleWriteIOPSDevice', 'write_iops']] as const;
   for (const [k, f] of throttles) for (const d of b[k] ?? []) put('blkio', `blkio.throttle.${f}_device`, `${d.major}:${d.minor} ${d.rate}`, `blockIO.${k}`, true);
   if (r.devices) {
@@ -119,6 +122,20 @@ export function resourceWrites(mode: CgroupLayout['mode'], r: OciResources, conf
   return mode === 'v2' ? v2ResourceWrites(r) : v1ResourceWrites(r, config);
 }
 
+/** Limits whose controller this host does not have are refused, not silently dropped. */
+function checkControllers(layout: CgroupLayout, r: OciResources): void {
+  const need: [string, string, boolean][] = [
+    ['net_cls', 'linux.resources.network.classID', r.network?.classID !== undefined],
+    ['net_prio', 'linux.resources.network.priorities', (r.network?.priorities?.length ?? 0) > 0],
+    ['hugetlb', 'linux.resources.hugepageLimits', (r.hugepageLimits?.length ?? 0) > 0],
+  ];
+  for (const [c, field, wanted] of need) {
+    if (wanted && layout.mode !== 'v2' && !layout.v1[c]) {
+      throw new TsdError('RESOURCE', `cannot apply ${field}: the ${c} cgroup controller is not mounted on this host`, { exitCode: 1, hint: `leave ${field} out of config.json` });
+    }
+  }
+}
+
 /** v1 real-time budget: a new cgroup has none, so the levels between the root and us get the container's first. */
 async function rtBudget(dirs: Record<string, string>, created: string[], r: OciResources): Promise<void> {
   const cpu = dirs.cpu;
@@ -135,6 +152,7 @@ export async function createOciCgroup(id: string, config: OciConfig): Promise<Oc
   const dirs = cgroupDirs(id, config.linux?.cgroupsPath, layout);
   const created: string[] = [];
   const resources = config.linux?.resources ?? {};
+  checkControllers(layout, resources);
   try {
     if (layout.mode === 'v2') {
       const dir = dirs['']!;

@@ -85,6 +85,8 @@ export interface OciResources {
   memory?: { limit?: number; reservation?: number; swap?: number; kernel?: number; kernelTCP?: number; swappiness?: number; disableOOMKiller?: boolean };
   cpu?: { shares?: number; quota?: number; period?: number; realtimeRuntime?: number; realtimePeriod?: number; cpus?: string; mems?: string };
   pids?: { limit?: number };
+  network?: { classID?: number; priorities?: { name: string; priority: number }[] };
+  hugepageLimits?: { pageSize: string; limit: number }[];
   blockIO?: {
     weight?: number;
     leafWeight?: number;

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { BUSYBOX_TAR, createSandbox, PROJECT, type RunResult, type Sandbox } from '../helpers/sandbox.js';
@@ -38,6 +38,7 @@ describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
     dir = mkdtempSync(join(tmpdir(), 'tsd-dkr-'));
     sock = join(dir, 'docker.sock');
     const logFd = openSync(join(dir, 'dockerd.log'), 'a');
+    writeFileSync(join(dir, 'daemon.json'), '{}'); // not the host's /etc/docker/daemon.json
     dockerd = spawn(
       sb.enter[0]!,
       [
@@ -50,7 +51,7 @@ describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
         '--bridge=none', '--iptables=false', '--ip-forward=false', '--ip-masq=false',
         '--cgroup-parent', `/tsdocker-test-${basename(dir)}`,
         '--add-runtime', `tsdocker=${OCI}`,
-        '--config-file', '/dev/null',
+        '--config-file', join(dir, 'daemon.json'),
       ],
       { stdio: ['ignore', logFd, logFd] },
     );
@@ -58,7 +59,9 @@ describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
       if ((await sb.sh(['docker', '-H', `unix://${sock}`, 'version'], { timeoutMs: 10_000 }).catch(() => ({ code: 1 }))).code === 0) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    await ok(['load', '-i', BUSYBOX_TAR]);
+    await ok(['load', '-i', BUSYBOX_TAR]).catch((err: Error) => {
+      throw new Error(`${err.message}\ndockerd log:\n${readFileSync(join(dir, 'dockerd.log'), 'utf8').slice(-2000)}`);
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -68,9 +71,13 @@ describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
     }
     const pidFile = dir && join(dir, 'dockerd.pid');
     const pid = pidFile && existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : dockerd?.pid;
-    if (pid) {
-      process.kill(pid, 'SIGTERM');
-      await new Promise((r) => (dockerd.exitCode !== null ? r(undefined) : dockerd.once('exit', r)));
+    if (pid && dockerd.exitCode === null) {
+      try {
+        process.kill(pid, 'SIGTERM');
+        await new Promise((r) => (dockerd.exitCode !== null ? r(undefined) : dockerd.once('exit', r)));
+      } catch {
+        /* already gone */
+      }
     }
     await sb?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -99,6 +106,9 @@ describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
     const id = (await ok(['run', '-d', ...T, 'busybox', 'sh', '-c', 'echo started; while sleep 0.2; do :; done'])).trim();
     for (let i = 0; i < 50 && !(await ok(['logs', id])).includes('started'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(await ok(['logs', id])).toContain('started');
+    // the shim drove tsdocker-oci: its record (with the monitor's spec beside it) is under the shim's --root
+    const ours = join(dir, 'exec', 'runtime-runc', 'moby', id, 'spec');
+    expect((await sb.sh(['test', '-f', ours])).code).toBe(0);
     expect(await ok(['exec', id, 'sh', '-c', 'echo in-exec $$'])).toMatch(/^in-exec \d+\n$/);
     expect((await docker(['exec', id, 'sh', '-c', 'exit 5'])).code).toBe(5);
     expect(await ok(['exec', '-t', id, 'tty'])).toMatch(/\/dev\/pts\/\d+/);
@@ -116,6 +126,7 @@ describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
     await ok(['start', id]);
     await ok(['rm', '-f', id]);
     expect((await docker(['inspect', id])).code).not.toBe(0);
+    expect((await sb.sh(['test', '-e', join(dir, 'exec', 'runtime-runc', 'moby', id)])).code).not.toBe(0);
   });
 
   it('applies --read-only, -m, --cpus and --pids-limit', async () => {

@@ -7,8 +7,8 @@ cd "$(dirname "$0")"
 # Debian packages: compiler and make (native part), nftables and iproute2 (networking),
 # util-linux (nsenter), static busybox (the default image), libseccomp (syscall filter),
 # etcd (overlay control plane), iperf3 (benchmarks and throughput tests), conntrack (flushes
-# stale UDP flows when a port is published).
-pkgs=(gcc make libc6-dev nftables iproute2 util-linux busybox-static libseccomp-dev etcd-server etcd-client iperf3 iptables conntrack)
+# stale UDP flows when a port is published), docker.io (tsdocker-oci's tests under a dockerd of their own).
+pkgs=(gcc make libc6-dev nftables iproute2 util-linux busybox-static libseccomp-dev etcd-server etcd-client iperf3 iptables conntrack docker.io)
 need_pkgs=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
@@ -16,7 +16,12 @@ done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "install.sh: installing ${need_pkgs[*]}" >&2
   apt-get update -qq >&2
+  # docker.io must not start a host dockerd (it would rewrite the host's firewall): the
+  # tests start their own; policy-rc.d 101 tells the package scripts not to start services
+  made_policy=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; made_policy=1; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2
+  if [ -n "$made_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

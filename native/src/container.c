@@ -80,9 +80,10 @@ static int set_caps5(const struct tsd_spec *sp, struct tsd_error *err) {
     d[i].permitted = (uint32_t)(m[3] >> (32 * i));
   }
   if (syscall(SYS_capset, &h, d) < 0) return tsd_fail(err, 125, errno, "capset: %s", tsd_errname(errno));
+  /* an ambient capability needs to be permitted and inheritable too; runc skips one that is
+     not (its own `runc spec` lists ambient without inheritable), and so do we */
   for (int cap = 0; cap < 64; cap++)
-    if ((m[4] & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-      return tsd_fail(err, 125, errno, "raise ambient capability %d: %s", cap, tsd_errname(errno));
+    if (m[4] & (1ULL << cap)) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
   return 0;
 }
 

@@ -2,6 +2,7 @@
  * Docker as a peer: a dockerd of its own (data-root, exec-root and socket in a temp dir),
  * started inside a throwaway network + mount namespace so that its iptables rules, its
  * FORWARD policy DROP and docker0 never reach the real host. Stopped again on close.
+ * tsdocker-oci is added as a runtime, so `docker run --runtime tsdocker` is measured too.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,14 +12,15 @@ import { openSandbox } from '../sandbox.js';
 import type { ImageArchive } from '../image.js';
 import { runFlags, type Runtime } from './types.js';
 
-export async function openDocker(image: ImageArchive): Promise<Runtime> {
+export async function openDocker(image: ImageArchive, repo: string): Promise<Runtime> {
   if (!existsSync('/usr/sbin/dockerd') && !existsSync('/usr/bin/dockerd')) throw new Error('dockerd not installed (--install-peers)');
   const sandbox = await openSandbox('docker');
   const d = sandbox.dir;
   const sock = `unix://${join(d, 'docker.sock')}`;
   const client = [existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker', '-H', sock];
   const daemon = background(
-    sandbox.enter(['dockerd', '--data-root', join(d, 'data'), '--exec-root', join(d, 'exec'), '--pidfile', join(d, 'dockerd.pid'), '-H', sock]),
+    sandbox.enter(['dockerd', '--data-root', join(d, 'data'), '--exec-root', join(d, 'exec'), '--pidfile', join(d, 'dockerd.pid'), '-H', sock,
+      '--add-runtime', `tsdocker=${join(repo, 'bin', 'tsdocker-oci')}`]),
     join(d, 'dockerd.log'),
   );
   const close = async (): Promise<string[]> => {
@@ -44,13 +46,22 @@ export async function openDocker(image: ImageArchive): Promise<Runtime> {
     const r = await run(load, { timeoutMs: 120_000 });
     if (r.code !== 0) throw failure(load, r);
     log(`docker ${version}: dockerd pid ${daemon.pid} up in its own netns, image loaded`);
+    const rmArgv = (names: string[]): string[] => [...client, 'rm', '-f', ...names];
     return {
       name: 'docker',
       version,
       sandbox,
       runArgv: (spec) => [...client, 'run', '--pull', 'never', ...runFlags(spec), image.ref, ...spec.cmd],
-      rmArgv: (names) => [...client, 'rm', '-f', ...names],
+      rmArgv,
       close,
+      variants: [{
+        name: 'docker+tsdocker-oci',
+        version,
+        sandbox,
+        runArgv: (spec) => [...client, 'run', '--pull', 'never', '--runtime', 'tsdocker', ...runFlags(spec), image.ref, ...spec.cmd],
+        rmArgv,
+        close: async () => [],
+      }],
     };
   } catch (err) {
     await close();

@@ -1,6 +1,7 @@
 /**
  * Docker 20.10 with tsdocker-oci as a runtime: a dockerd of the test's own (data root,
- * exec root, pid file, socket, no bridge, no iptables) inside a sandbox namespace, with
+ * exec root, pid file, socket) inside a sandbox namespace (its bridge and iptables rules
+ * live in the sandbox's network namespace, never the host's), with
  * `--add-runtime tsdocker=bin/tsdocker-oci`, so containerd's runc v2 shim drives our CLI.
  * The image is images/busybox.tar, loaded (never pulled). dockerd is stopped by its pid.
  * Skipped when dockerd is not installed (install.sh installs docker.io).
@@ -48,7 +49,6 @@ describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
         '--exec-root', join(dir, 'exec'),
         '--pidfile', join(dir, 'dockerd.pid'),
         '-H', `unix://${sock}`,
-        '--bridge=none', '--iptables=false', '--ip-forward=false', '--ip-masq=false',
         '--cgroup-parent', `/tsdocker-test-${basename(dir)}`,
         '--add-runtime', `tsdocker=${OCI}`,
         '--config-file', join(dir, 'daemon.json'),
@@ -127,6 +127,22 @@ describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
     await ok(['rm', '-f', id]);
     expect((await docker(['inspect', id])).code).not.toBe(0);
     expect((await sb.sh(['test', '-e', join(dir, 'exec', 'runtime-runc', 'moby', id)])).code).not.toBe(0);
+  });
+
+  it('wires the default bridge through the prestart hook, publishes -p, and resolves names on a user network', async () => {
+    expect(await ok(['run', '--rm', ...T, 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0'])).toMatch(/inet 172\.17\.\d+\.\d+\/16/);
+    const web = (await ok(['run', '-d', ...T, '-p', '18080:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])).trim();
+    let body = '';
+    for (let i = 0; i < 50 && !body; i++) {
+      body = (await sb.sh(['wget', '-qO-', 'http://127.0.0.1:18080/hostname'])).stdout;
+      if (!body) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(body.trim()).toBe(web.slice(0, 12));
+    await ok(['network', 'create', 'tsdnet']);
+    await ok(['run', '-d', '--name', 'srv', '--network', 'tsdnet', ...T, 'busybox', 'sleep', '100']);
+    expect(await ok(['run', '--rm', '--network', 'tsdnet', ...T, 'busybox', 'ping', '-c', '1', 'srv'])).toContain('1 packets received');
+    await ok(['rm', '-f', web, 'srv']);
+    await ok(['network', 'rm', 'tsdnet']);
   });
 
   it('applies --read-only, -m, --cpus and --pids-limit', async () => {

@@ -24,7 +24,12 @@ export async function runHooks(
   opts: { inContainer?: number; warnOnly?: boolean } = {},
 ): Promise<void> {
   for (const [i, h] of (hooks ?? []).entries()) {
-    const argv = [h.path, ...(h.args ?? []).slice(1)];
+    // args[0] is the hook's argv[0], which may differ from its path (Docker's network hook is
+    // /proc/<dockerd>/exe named libnetwork-setkey): bash's `exec -a` sets it
+    const args = h.args ?? [];
+    const argv = args.length && args[0] !== h.path
+      ? ['/bin/bash', '-c', 'exec -a "$1" "${@:2}"', 'hook', args[0]!, h.path, ...args.slice(1)]
+      : [h.path, ...args.slice(1)];
     const full = opts.inContainer ? ['nsenter', `--target=${opts.inContainer}`, '--mount', '--', ...argv] : argv;
     try {
       await exec(full, { input: JSON.stringify(state), env: envOf(h), timeoutMs: (h.timeout ?? 60) * 1000 });

@@ -40,9 +40,9 @@ int tsd_pty_open_in_container(int *master, int *slave, struct tsd_error *err) {
   return 0;
 }
 
-int tsd_send_fd(int sock, int fd, struct tsd_error *err) {
-  struct tsd_msg msg = {.type = TSD_MSG_PTY};
-  struct iovec iov = {&msg, sizeof msg};
+/* One sendmsg carrying `data` and exactly one SCM_RIGHTS descriptor; -errno on failure. */
+static int send_one_fd(int sock, const void *data, size_t len, int fd) {
+  struct iovec iov = {(void *)data, len};
   union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
   memset(&u, 0, sizeof u);
   struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
@@ -53,7 +53,13 @@ int tsd_send_fd(int sock, int fd, struct tsd_error *err) {
   memcpy(CMSG_DATA(c), &fd, sizeof fd);
   ssize_t n;
   do { n = sendmsg(sock, &mh, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
-  if (n < 0) return tsd_fail(err, 125, errno, "send pty to monitor: %s", tsd_errname(errno));
+  return n < 0 ? -errno : 0;
+}
+
+int tsd_send_fd(int sock, int fd, struct tsd_error *err) {
+  struct tsd_msg msg = {.type = TSD_MSG_PTY};
+  int r = send_one_fd(sock, &msg, sizeof msg, fd);
+  if (r < 0) return tsd_fail(err, 125, -r, "send pty to monitor: %s", tsd_errname(-r));
   return 0;
 }
 
@@ -110,19 +116,8 @@ int tsd_send_console(const char *path, int fd, struct tsd_error *err) {
     return tsd_fail(err, 125, e, "connect to console socket %s: %s", path, tsd_errname(e));
   }
   static const char name[] = "/dev/ptmx";
-  struct iovec iov = {(void *)name, sizeof name - 1};
-  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-  memset(&u, 0, sizeof u);
-  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  ssize_t n;
-  do { n = sendmsg(s, &mh, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
-  int e = errno;
+  int r = send_one_fd(s, name, sizeof name - 1, fd);
   close(s);
-  if (n < 0) return tsd_fail(err, 125, e, "send the pty to console socket %s: %s", path, tsd_errname(e));
+  if (r < 0) return tsd_fail(err, 125, -r, "send the pty to console socket %s: %s", path, tsd_errname(-r));
   return 0;
 }

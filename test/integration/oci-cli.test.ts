@@ -229,6 +229,9 @@ describe.skipIf(!isRoot)('tsdocker-oci', () => {
     const b = bundle((c) => {
       c.process.args = ['true'];
       c.hooks = { prestart: [hook('prestart')], createRuntime: [hook('createRuntime')], poststart: [hook('poststart')], poststop: [hook('poststop')] };
+      // these two run in the container's mount namespace: / is the container's root there
+      c.hooks.createContainer = [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /hook-cc.json'] }];
+      c.hooks.startContainer = [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /hook-sc.json'] }];
       c.annotations = { 'org.example': 'x' };
     });
     await created('hk', b);
@@ -242,6 +245,10 @@ describe.skipIf(!isRoot)('tsdocker-oci', () => {
     expect(st[0].pid).toBeGreaterThan(0);
     expect(st[2]).toMatchObject({ status: 'running', pid: st[0].pid });
     expect(st[3]).toMatchObject({ status: 'stopped' });
+    for (const f of ['hook-cc.json', 'hook-sc.json']) {
+      expect(JSON.parse(readFileSync(join(rootfs, f), 'utf8'))).toMatchObject({ id: 'hk', pid: st[0].pid });
+      rmSync(join(rootfs, f));
+    }
 
     const bad = bundle((c) => (c.hooks = { prestart: [{ path: '/bin/false' }] }));
     const r = await create('hkfail', bad);

@@ -25,9 +25,10 @@ export async function runHooks(
 ): Promise<void> {
   for (const [i, h] of (hooks ?? []).entries()) {
     // args[0] is the hook's argv[0], which may differ from its path (Docker's network hook is
-    // /proc/<dockerd>/exe named libnetwork-setkey): bash's `exec -a` sets it
+    // /proc/<dockerd>/exe named libnetwork-setkey): bash's `exec -a` sets it (in the runtime's
+    // namespaces only: the container may have no bash)
     const args = h.args ?? [];
-    const argv = args.length && args[0] !== h.path
+    const argv = args.length && args[0] !== h.path && !opts.inContainer
       ? ['/bin/bash', '-c', 'exec -a "$1" "${@:2}"', 'hook', args[0]!, h.path, ...args.slice(1)]
       : [h.path, ...args.slice(1)];
     const full = opts.inContainer ? ['nsenter', `--target=${opts.inContainer}`, '--mount', '--', ...argv] : argv;

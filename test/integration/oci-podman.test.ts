@@ -51,13 +51,17 @@ describe.skipIf(!ready)('podman --runtime tsdocker-oci', () => {
     expect(await ok(['run', '--rm', '-t', ...U, 'busybox', 'tty'])).toMatch(/\/dev\/pts\/\d+/);
   });
 
-  it('runs -d, logs, exec, top, stop, kill and rm -f', async () => {
+  it('runs -d, logs, exec, top, pause/unpause, stop, kill and rm -f', async () => {
     const id = (await ok(['run', '-d', ...U, 'busybox', 'sh', '-c', 'echo up; sleep 100'])).trim();
     for (let i = 0; i < 50 && !(await ok(['logs', id])).includes('up'); i++) await new Promise((r) => setTimeout(r, 100));
     expect(await ok(['logs', id])).toContain('up');
     expect((await podman(['exec', id, 'sh', '-c', 'echo in-exec; exit 2'])).code).toBe(2);
     expect(await ok(['exec', '-t', id, 'tty'])).toMatch(/\/dev\/pts\/\d+/);
     expect(await ok(['top', id])).toContain('sleep 100');
+    await ok(['pause', id]);
+    expect((await ok(['inspect', '-f', '{{.State.Status}}', id])).trim()).toBe('paused');
+    await ok(['unpause', id]);
+    expect((await ok(['inspect', '-f', '{{.State.Status}}', id])).trim()).toBe('running');
     await ok(['stop', '-t', '1', id]);
     expect((await ok(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id])).trim()).toBe('exited 137');
     await ok(['start', id]);

@@ -23,7 +23,9 @@ import { findContainer } from '../state/containers.js';
 import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
 import { attachEndpoint, networksOf, releaseEndpoint, rewriteContainerFile, type EndpointState } from './endpoint.js';
 import { checkPorts, parsePublish, releasePorts, reservePorts, staleOwners, type PortSpec, type PublishedPort } from './ports.js';
-import { containerPortsScript, nftApply, teardownContainerRules } from './nft.js';
+import { containerPortsScript, teardownContainerRules } from './nft.js';
+import { dropGuardScript } from './guard.js';
+import { hostIfname } from './bridge.js';
 import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';
 import { pokeDns } from './dns.js';
 import { DEFAULT_NETWORK, NET_LOCK, lookupNetwork } from './store.js';
@@ -189,34 +191,34 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
   const p = plan as BridgePlan;
   const undo = createUndoStack();
   try {
-    const ep = await attachEndpoint({
-      containerId: ctx.containerId,
-      containerName: p.containerName,
-      pid: ctx.pid,
-      network: p.network,
-      ifname: 'eth0',
-      ...(p.ip ? { ip: p.ip } : {}),
-      aliases: p.aliases,
-      defaultRoute: true,
-      dns: p.dns,
-    });
-    undo.push('endpoint', () => releaseEndpoint(ctx.containerId, ep.networkId));
     let ports: PublishedPort[] = [];
-    if (p.publish.length) {
+    // the DNAT rules go into the endpoint's nft batch (one nft run per start)
+    const portRules = async (ip: string): Promise<string[]> => {
+      if (!p.publish.length) return [];
       // a container that stopped without its cleanup (monitor killed) still has port records
       // and DNAT rules: take them down first, or its rules would shadow ours
       for (const stale of staleOwners()) await detachNetwork(stale, undefined);
       ports = await withLock(NET_LOCK, async () => reservePorts(ctx.containerId, p.publish));
       undo.push('ports', () => releasePorts(ctx.containerId));
       undo.push('port rules', () => teardownContainerRules(ctx.containerId));
-      await nftApply(
-        containerPortsScript(
-          ctx.containerId,
-          ports.map((x) => ({ ...x, containerIp: ep.ip })),
-        ),
-      );
-      await flushStaleUdp(ports);
-    }
+      return containerPortsScript(ctx.containerId, ports.map((x) => ({ ...x, containerIp: ip })));
+    };
+    const ep = await attachEndpoint(
+      {
+        containerId: ctx.containerId,
+        containerName: p.containerName,
+        pid: ctx.pid,
+        network: p.network,
+        ifname: 'eth0',
+        ...(p.ip ? { ip: p.ip } : {}),
+        aliases: p.aliases,
+        defaultRoute: true,
+        dns: p.dns,
+      },
+      portRules,
+    );
+    undo.push('endpoint', () => releaseEndpoint(ctx.containerId, ep.networkId));
+    if (ports.length) await flushStaleUdp(ports);
     plan.hosts = renderHosts(p.hostname, ep.ip, p.extraHosts);
     rewriteContainerFile(ctx.containerId, 'hosts', plan.hosts);
     undo.clear();
@@ -243,10 +245,12 @@ export async function detachNetwork(
   // a recorded state that says "no published ports" spares listing the nft table; without
   // a record (crash before it was written) the table is searched for the container's chain
   const noPorts = state?.mode !== undefined && (state.mode !== 'bridge' || (Array.isArray(state.ports) && state.ports.length === 0));
+  // with port rules to remove, the ports' bindings go in the same nft batch
+  const bindings = noPorts ? [] : nets.flatMap((n) => dropGuardScript(hostIfname(containerId, n.id)));
   await runAll([
-    ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId))],
+    ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId, bindings))],
     ['host ports', () => releasePorts(containerId)],
-    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone)] as const),
+    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone, !noPorts)] as const),
     ['dns', () => (nets.some((n) => n.dns) ? pokeDns() : undefined)],
   ]);
 }

@@ -16,7 +16,7 @@ import { cgroupPids, freeze, joinOciCgroup, updateOciCgroup } from './cgroups.js
 import { runHooks } from './hooks.js';
 import { createContainer, destroy, startContainer, writePidFile, type CreateOptions } from './lifecycle.js';
 import { readRecord, statusOf, stateJson } from './state.js';
-import { processSpec } from './translate.js';
+import { JOIN_ORDER, processSpec } from './translate.js';
 
 const fail = (msg: string, hint?: string) => new TsdError('STATE', msg, { exitCode: 1, hint });
 
@@ -39,8 +39,6 @@ export interface ExecOptions {
   env: string[];
   user?: string;
 }
-
-const JOIN_ORDER = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'mount'];
 
 /** Forward the signals a person sends us to the container's process while we wait. */
 function forwardSignals(pid: number): () => void {

@@ -104,7 +104,7 @@ const CLONE_OF: Readonly<Record<string, number>> = {
   pid: CLONE.NEWPID, network: CLONE.NEWNET, mount: CLONE.NEWNS, ipc: CLONE.NEWIPC, uts: CLONE.NEWUTS, user: CLONE.NEWUSER, cgroup: CLONE.NEWCGROUP,
 };
 /** setns order: the user namespace first (it owns the others), the mount namespace last */
-const JOIN_ORDER = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'mount'];
+export const JOIN_ORDER = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'mount'];
 
 export function namespaces(config: OciConfig): Namespaces {
   const list = config.linux?.namespaces ?? [];

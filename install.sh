@@ -7,9 +7,11 @@ cd "$(dirname "$0")"
 # Debian packages: compiler and make (native part), nftables and iproute2 (networking),
 # util-linux (nsenter), static busybox (the default image), libseccomp (syscall filter),
 # etcd (overlay control plane), iperf3 (benchmarks and throughput tests), conntrack (flushes
-# stale UDP flows when a port is published), docker.io and podman (tsdocker-oci's
-# tests under a dockerd and a podman of their own).
-pkgs=(gcc make libc6-dev nftables iproute2 util-linux busybox-static libseccomp-dev etcd-server etcd-client iperf3 iptables conntrack docker.io podman)
+# stale UDP flows when a port is published), docker-registry (distribution 2.8), skopeo,
+# apache2-utils (htpasswd) and openssl (registry tests: pull, push, auth, TLS), docker.io and
+# podman (tsdocker-oci's tests under a dockerd and a podman of their own).
+pkgs=(gcc make libc6-dev nftables iproute2 util-linux busybox-static libseccomp-dev etcd-server etcd-client iperf3 iptables conntrack
+  docker-registry skopeo apache2-utils openssl docker.io podman)
 need_pkgs=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")

@@ -154,8 +154,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
       aliases: req.aliases,
     };
   } catch (err) {
-    await undo.run(elog);
-    throw err;
+    throw await undo.rollback(err, elog);
   }
 }
 

@@ -3,24 +3,26 @@
  * started inside a throwaway network + mount namespace so that its iptables rules, its
  * FORWARD policy DROP and docker0 never reach the real host. Stopped again on close.
  * tsdocker-oci is added as a runtime, so `docker run --runtime tsdocker` is measured too.
+ * Given a sandbox (the pull measure's, where its registry listens), dockerd runs in that one
+ * and closing leaves the sandbox to its owner.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { log } from '../log.js';
 import { background, failure, must, run, sleep, stop } from '../proc.js';
-import { openSandbox } from '../sandbox.js';
+import { openSandbox, type Sandbox } from '../sandbox.js';
 import type { ImageArchive } from '../image.js';
 import { runFlags, type Runtime } from './types.js';
 
-export async function openDocker(image: ImageArchive, repo: string): Promise<Runtime> {
+export async function openDocker(image: ImageArchive, shared?: Sandbox, repo?: string): Promise<Runtime> {
   if (!existsSync('/usr/sbin/dockerd') && !existsSync('/usr/bin/dockerd')) throw new Error('dockerd not installed (--install-peers)');
-  const sandbox = await openSandbox('docker');
+  const sandbox = shared ?? (await openSandbox('docker'));
   const d = sandbox.dir;
   const sock = `unix://${join(d, 'docker.sock')}`;
   const client = [existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker', '-H', sock];
   const daemon = background(
     sandbox.enter(['dockerd', '--data-root', join(d, 'data'), '--exec-root', join(d, 'exec'), '--pidfile', join(d, 'dockerd.pid'), '-H', sock,
-      '--add-runtime', `tsdocker=${join(repo, 'bin', 'tsdocker-oci')}`]),
+      ...(repo ? ['--add-runtime', `tsdocker=${join(repo, 'bin', 'tsdocker-oci')}`] : [])]),
     join(d, 'dockerd.log'),
   );
   const close = async (): Promise<string[]> => {
@@ -29,7 +31,7 @@ export async function openDocker(image: ImageArchive, repo: string): Promise<Run
     if (ids.length) await run([...client, 'rm', '-f', ...ids], { timeoutMs: 300_000 });
     await stop(daemon.pid, 20_000);
     log(`docker: dockerd (pid ${daemon.pid}) stopped`);
-    return sandbox.close();
+    return shared ? [] : sandbox.close();
   };
   try {
     let ok = false;
@@ -51,17 +53,18 @@ export async function openDocker(image: ImageArchive, repo: string): Promise<Run
       name: 'docker',
       version,
       sandbox,
+      cli: client,
       runArgv: (spec) => [...client, 'run', '--pull', 'never', ...runFlags(spec), image.ref, ...spec.cmd],
       rmArgv,
       close,
-      variants: [{
+      variants: repo ? [{
         name: 'docker+tsdocker-oci',
         version,
         sandbox,
         runArgv: (spec) => [...client, 'run', '--pull', 'never', '--runtime', 'tsdocker', ...runFlags(spec), image.ref, ...spec.cmd],
         rmArgv,
         close: async () => [],
-      }],
+      }] : [],
     };
   } catch (err) {
     await close();

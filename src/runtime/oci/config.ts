@@ -5,7 +5,7 @@
  */
 import { TsdError } from '../../sys/errors.js';
 import { capName } from '../caps.js';
-import { RLIMIT } from '../spec.js';
+import { RLIMITS } from '../resource-parse.js';
 
 export interface OciHook {
   path: string;
@@ -178,7 +178,7 @@ function checkProcess(p: OciProcess, field: string): void {
 /** RLIMIT_NOFILE -> 7; undefined for an unknown name */
 export function rlimitNumber(type: string): number | undefined {
   const m = /^RLIMIT_([A-Z]+)$/.exec(type);
-  return m ? (RLIMIT as Record<string, number>)[m[1]!.toLowerCase()] : undefined;
+  return m ? RLIMITS[m[1]!.toLowerCase()] : undefined;
 }
 
 /** Check what tsdocker-oci reads; returns the config typed. */

@@ -16,7 +16,7 @@ export interface Options {
   pull: Plan;
 }
 
-export const USAGE = `usage: npm run bench -- [--json] [--install-peers] [--quick] [--only tsdocker,docker,podman,runc,bare,overlay,pull] [--dev-image]
+export const USAGE = `usage: npm run bench -- [--json] [--install-peers] [--quick] [--only tsdocker,docker,podman,runc,tsdocker-oci,bare,overlay,pull] [--dev-image]
   --json            print the results as JSON on stdout instead of the table
   --install-peers   apt-get install docker.io podman runc iperf3 where missing
   --quick           short run: fewer repetitions, 10/20 containers instead of 50/200

@@ -196,6 +196,13 @@ static void wait_go(void) {
   }
 }
 
+__attribute__((noreturn)) static void child_failed(struct tsd_error *e) {
+  to_node("error %d %d %s", e->code, e->err, e->msg);
+  kill(M.child, SIGKILL);
+  while (waitpid(M.child, NULL, __WALL) < 0 && errno == EINTR) {}
+  _exit(e->code ? e->code : 125);
+}
+
 /* After `go`: the child either sends an error, the pty master, or execs (EOF). */
 static void await_exec(void) {
   struct tsd_msg m;
@@ -205,10 +212,23 @@ static void await_exec(void) {
     int n = tsd_recv_fd(M.sync, &m, sizeof m, &fd);
     if (n == 0 || n == -ECONNRESET) break;
     if (n < 0) break;
+    if (m.type == TSD_MSG_PTY && fd >= 0 && M.spec.console) {
+      struct tsd_error e = {0};
+      int r = tsd_send_console(M.spec.console, fd, &e);
+      close(fd);
+      if (r < 0) child_failed(&e);
+      continue;
+    }
     if (m.type == TSD_MSG_PTY && fd >= 0) {
       M.master = fd;
       if (M.rows) tsd_set_winsize(fd, M.rows, M.cols);
       continue;
+    }
+    if (m.type == TSD_MSG_READY) {
+      /* OCI create: the init waits on its FIFO for `start`; it belongs to our parent now */
+      if (fd >= 0) close(fd);
+      to_node("ok");
+      _exit(0);
     }
     if (fd >= 0) close(fd);
     if (m.type == TSD_MSG_ERROR) {
@@ -221,7 +241,13 @@ static void await_exec(void) {
   }
   close(M.sync);
   M.sync = -1;
+  if (M.spec.fifo && !M.exec_mode) {
+    struct tsd_error e = {0};
+    tsd_fail(&e, 125, ECHILD, "the container's init exited before it was ready");
+    child_failed(&e);
+  }
   to_node("ok");
+  if (M.spec.orphan) _exit(0); /* OCI exec --detach: the process is our parent's now */
 }
 
 static void write_exit_record(int status, int sig) {
@@ -335,7 +361,7 @@ __attribute__((noreturn)) static void run_hook(void) {
 
 int main(int argc, char **argv) {
   struct tsd_error e = {0};
-  struct tsd_child_ctx c = {.spec = &M.spec};
+  struct tsd_child_ctx c = {.spec = &M.spec, .fifo_fd = -1};
   prctl(PR_SET_NAME, "tsd-monitor", 0, 0, 0);
   /* no process in a container may open us through /proc (CVE-2019-5736) */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -349,6 +375,10 @@ int main(int argc, char **argv) {
   if (tsd_spec_load(argv[2], &M.spec, &e) < 0) fail_early(&e);
   /* never pin Node's working directory (it may be a mount someone wants to unmount) */
   if (chdir("/") < 0) { tsd_fail(&e, 125, errno, "chdir /: %s", tsd_errname(errno)); fail_early(&e); }
+  if (M.spec.fifo && !M.exec_mode && (c.fifo_fd = open(M.spec.fifo, O_PATH | O_CLOEXEC)) < 0) {
+    tsd_fail(&e, 125, errno, "open %s: %s", M.spec.fifo, tsd_errname(errno));
+    fail_early(&e);
+  }
   if (M.spec.seccomp && tsd_seccomp_prepare(M.spec.seccomp, &c.seccomp, &e) < 0) fail_early(&e);
   if (open_joins(&c, &e) < 0 || prepare_stdio(&c, &e) < 0 || block_signals(&e) < 0) fail_early(&e);
   M.child = start_child(&c, &e);

@@ -29,7 +29,8 @@ const char *tsd_errname(int err);
 
 /* spec.c */
 struct tsd_mount { const char *src, *dst, *fstype, *data; unsigned long flags; };
-struct tsd_device { const char *path; unsigned mode, major, minor; };
+struct tsd_device { const char *path; unsigned mode, major, minor; int owned; uid_t uid; gid_t gid; };
+struct tsd_sysctl { const char *key, *value; };
 struct tsd_symlink { const char *target, *path; };
 struct tsd_join { int nstype; const char *path; };
 struct tsd_rlimit { int resource; long long soft, hard; };
@@ -80,6 +81,17 @@ struct tsd_spec {
   const char *exit_path;
   const char *hook[64 + 1];
   int nhook;
+  /* OCI front end (tsdocker-oci) */
+  int orphan;            /* no death signal; the monitor leaves once the process is ready/exec'd */
+  const char *fifo;      /* run mode: wait on this FIFO (opened for writing) before execve */
+  const char *console;   /* send the pty master to this unix socket instead of relaying */
+  uint64_t caps5[5];     /* bounding, effective, inheritable, permitted, ambient */
+  int has_caps5;
+  unsigned umask_val;
+  int has_umask;
+  struct tsd_sysctl sysctls[64];
+  int nsysctls;
+  unsigned long rootprop; /* propagation of / before the rootfs is bound (default MS_REC|MS_PRIVATE) */
 };
 
 int tsd_spec_load(const char *path, struct tsd_spec *spec, struct tsd_error *err);
@@ -99,6 +111,7 @@ int tsd_enter_cwd(int fd, const char *cwd, struct tsd_error *err);
 /* pty.c */
 int tsd_pty_open_in_container(int *master, int *slave, struct tsd_error *err);
 int tsd_send_fd(int sock, int fd, struct tsd_error *err);
+int tsd_send_console(const char *path, int fd, struct tsd_error *err);
 int tsd_recv_fd(int sock, void *buf, size_t len, int *fd);
 int tsd_raw_mode(int fd);
 void tsd_restore_mode(void);
@@ -123,10 +136,11 @@ struct tsd_child_ctx {
   int stdio[3];      /* fds to install as 0/1/2 when no tty */
   void *seccomp;     /* scmp_filter_ctx or NULL */
   pid_t ppid;        /* getppid() right after clone, for the PDEATHSIG check */
+  int fifo_fd;       /* O_PATH handle on spec->fifo, opened by the monitor, or -1 */
 };
 
 /* child -> monitor messages on the private SEQPACKET socket */
-enum { TSD_MSG_ERROR = 1, TSD_MSG_PTY = 2 };
+enum { TSD_MSG_ERROR = 1, TSD_MSG_PTY = 2, TSD_MSG_READY = 3 };
 struct tsd_msg {
   int type;
   struct tsd_error e;

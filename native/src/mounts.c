@@ -167,6 +167,11 @@ static int make_device(int rootfd, const struct tsd_device *d, struct tsd_error 
   int parent = open_parent(rootfd, d->path, &base, err);
   if (parent < 0) return parent;
   int r = mknodat(parent, base, d->mode, makedev(d->major, d->minor));
+  if (r == 0 && d->owned && fchownat(parent, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0) {
+    int e = errno;
+    close(parent);
+    return tsd_fail(err, 125, e, "chown %s: %s", d->path, tsd_errname(e));
+  }
   if (r < 0 && errno == EEXIST) r = 0;
   else if (r < 0) {
     /* no mknod here (e.g. a user namespace): bind the host's node instead */
@@ -207,8 +212,10 @@ static int do_pivot(int rootfd, const char *rootfs, struct tsd_error *err) {
 int tsd_setup_rootfs(const struct tsd_spec *sp, struct tsd_error *err) {
   char data[4096];
   if (!sp->rootfs) return tsd_fail(err, 125, EINVAL, "spec: run mode needs rootfs");
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-    return tsd_fail(err, 125, errno, "make / rprivate: %s", tsd_errname(errno));
+  /* pivot_root refuses a shared parent: a shared root propagation is applied after it */
+  unsigned long prop = sp->rootprop && !(sp->rootprop & MS_SHARED) ? sp->rootprop : MS_REC | MS_PRIVATE;
+  if (mount(NULL, "/", NULL, prop, NULL) < 0)
+    return tsd_fail(err, 125, errno, "set the propagation of / (%#lx): %s", prop, tsd_errname(errno));
   if (sp->ovl_lower) {
     if (snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s", sp->ovl_lower, sp->ovl_upper, sp->ovl_work) >= (int)sizeof data)
       return tsd_fail(err, 125, E2BIG, "mount overlay on %s: options longer than a page", sp->rootfs);
@@ -224,6 +231,8 @@ int tsd_setup_rootfs(const struct tsd_spec *sp, struct tsd_error *err) {
   for (int i = 0; r == 0 && i < sp->ndevices; i++) r = make_device(rootfd, &sp->devices[i], err);
   for (int i = 0; r == 0 && i < sp->nsymlinks; i++) r = make_symlink(rootfd, &sp->symlinks[i], err);
   if (r == 0) r = do_pivot(rootfd, sp->rootfs, err);
+  if (r == 0 && (sp->rootprop & MS_SHARED) && mount(NULL, "/", NULL, sp->rootprop, NULL) < 0)
+    r = tsd_fail(err, 125, errno, "set the propagation of the container's / (%#lx): %s", sp->rootprop, tsd_errname(errno));
   close(rootfd);
   return r;
 }

@@ -38,7 +38,7 @@ static int num(const char *s, long long *out) {
 static int nstype(const char *s) {
   static const struct { const char *n; int t; } map[] = {
       {"net", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
-      {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}, {"cgroup", CLONE_NEWCGROUP},
+      {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}, {"cgroup", CLONE_NEWCGROUP}, {"user", CLONE_NEWUSER},
   };
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
     if (!strcmp(s, map[i].n)) return map[i].t;
@@ -104,7 +104,7 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
   int r = read_file(path, &sp->buf, &len, err);
   if (r < 0) return r;
   struct cursor c = {sp->buf, sp->buf + len};
-  const char *f[5];
+  const char *f[6];
   long long v_;
   sp->lo = 0;
   const char *key = next(&c);
@@ -178,6 +178,34 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
     else if (!strcmp(key, "log")) { NEED(1); sp->log = f[0]; }
     else if (!strcmp(key, "exit")) { NEED(1); sp->exit_path = f[0]; }
     else if (!strcmp(key, "hook")) { NEED(1); ROOM(sp->nhook + 1, sp->hook); sp->hook[sp->nhook++] = f[0]; }
+    else if (!strcmp(key, "orphan")) { NEED(1); NUM(f[0], sp->orphan); }
+    else if (!strcmp(key, "fifo")) { NEED(1); sp->fifo = f[0]; }
+    else if (!strcmp(key, "console")) { NEED(1); sp->console = f[0]; }
+    else if (!strcmp(key, "caps5")) {
+      NEED(5);
+      for (int i = 0; i < 5; i++) {
+        char *e;
+        errno = 0;
+        sp->caps5[i] = strtoull(f[i], &e, 16);
+        if (errno || e == f[i] || *e) return tsd_fail(err, 125, EINVAL, "spec: caps5: bad hex mask \"%s\"", f[i]);
+      }
+      sp->has_caps5 = 1;
+    }
+    else if (!strcmp(key, "umask")) { NEED(1); NUM(f[0], sp->umask_val); sp->has_umask = 1; }
+    else if (!strcmp(key, "sysctl")) {
+      NEED(2);
+      ROOM(sp->nsysctls, sp->sysctls);
+      sp->sysctls[sp->nsysctls++] = (struct tsd_sysctl){f[0], f[1]};
+    }
+    else if (!strcmp(key, "odevice")) {
+      NEED(6);
+      ROOM(sp->ndevices, sp->devices);
+      struct tsd_device *d = &sp->devices[sp->ndevices++];
+      d->path = f[0];
+      NUM(f[1], d->mode); NUM(f[2], d->major); NUM(f[3], d->minor); NUM(f[4], d->uid); NUM(f[5], d->gid);
+      d->owned = 1;
+    }
+    else if (!strcmp(key, "rootprop")) { NEED(1); NUM(f[0], sp->rootprop); }
     else return tsd_fail(err, 125, EINVAL, "spec: unknown key \"%s\"", key);
   }
   if (c.p != c.end) return tsd_fail(err, 125, EINVAL, "spec: trailing bytes without NUL");

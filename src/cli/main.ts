@@ -10,6 +10,8 @@ import { setRoot } from '../state/paths.js';
 import { setClusterFlags } from '../net/overlay/config.js';
 import { registerAll } from './commands/index.js';
 import { mark, printTrace } from '../sys/trace.js';
+import { basename } from 'node:path';
+import { ociMain } from './oci.js';
 
 export function buildProgram(): Command {
   const program = new Command('tsdocker');
@@ -81,7 +83,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 mark('cli loaded');
-void main(process.argv).then((code) => {
+// bin/tsdocker-oci (a link to bin/tsdocker) is the OCI runtime front end on the same core
+const frontEnd = basename(process.argv[1] ?? '') === 'tsdocker-oci' ? ociMain : main;
+void frontEnd(process.argv).then((code) => {
   mark('done');
   printTrace();
   process.exit(code);

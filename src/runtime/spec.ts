@@ -17,7 +17,7 @@ export const CLONE = {
   NEWNET: 0x40000000,
 } as const;
 
-export type NsType = 'net' | 'ipc' | 'uts' | 'pid' | 'mnt' | 'cgroup';
+export type NsType = 'net' | 'ipc' | 'uts' | 'pid' | 'mnt' | 'cgroup' | 'user';
 
 export interface Rlimit {
   resource: number;
@@ -67,6 +67,18 @@ export interface ContainerSpec {
   exitPath?: string;
   /** exit hook argv, exec'd by the monitor unless Node acks the exit */
   hook?: string[];
+  /** OCI: no death signal; the monitor leaves once the process is ready (run) or exec'd (exec) */
+  orphan?: boolean;
+  /** OCI create: the init blocks opening this FIFO for writing until `start` reads it */
+  fifo?: string;
+  /** OCI --console-socket: the pty master goes there */
+  console?: string;
+  /** OCI: hex masks of the five capability sets (replaces `caps`) */
+  caps5?: { bounding: string; effective: string; inheritable: string; permitted: string; ambient: string };
+  umask?: number;
+  sysctl?: [string, string][];
+  /** MS_* propagation of / before the rootfs is bound (default MS_REC|MS_PRIVATE) */
+  rootPropagation?: number;
 }
 
 function str(key: string, v: string): string {
@@ -96,7 +108,11 @@ export function specRecords(s: ContainerSpec): string[][] {
     r.push(['overlay', s.overlay.lower.join(':'), s.overlay.upper, s.overlay.work]);
   }
   for (const m of s.mounts ?? []) r.push(['mount', m.source, m.destination, m.fstype, int('mount', m.flags), m.data]);
-  for (const d of s.devices ?? []) r.push(['device', d.path, int('device', d.mode), int('device', d.major), int('device', d.minor)]);
+  for (const d of s.devices ?? []) {
+    const f = [d.path, int('device', d.mode), int('device', d.major), int('device', d.minor)];
+    if (d.uid === undefined && d.gid === undefined) r.push(['device', ...f]);
+    else r.push(['odevice', ...f, int('device', d.uid ?? 0), int('device', d.gid ?? 0)]);
+  }
   for (const l of s.symlinks ?? []) r.push(['symlink', l.target, l.path]);
   for (const p of s.masked ?? []) r.push(['mask', p]);
   for (const p of s.readonly ?? []) r.push(['readonly', p]);
@@ -121,6 +137,18 @@ export function specRecords(s: ContainerSpec): string[][] {
   if (s.logPath) r.push(['log', s.logPath]);
   if (s.exitPath) r.push(['exit', s.exitPath]);
   for (const h of s.hook ?? []) r.push(['hook', h]);
+  if (s.orphan !== undefined) r.push(['orphan', bool(s.orphan)]);
+  if (s.fifo) r.push(['fifo', s.fifo]);
+  if (s.console) r.push(['console', s.console]);
+  if (s.caps5) {
+    const c = s.caps5;
+    const masks = [c.bounding, c.effective, c.inheritable, c.permitted, c.ambient];
+    if (!masks.every((m) => /^[0-9a-f]+$/i.test(m))) throw new TsdError('INTERNAL', 'spec caps5: not hex masks');
+    r.push(['caps5', ...masks]);
+  }
+  if (s.umask !== undefined) r.push(['umask', int('umask', s.umask)]);
+  for (const [k, v] of s.sysctl ?? []) r.push(['sysctl', k, v]);
+  if (s.rootPropagation !== undefined) r.push(['rootprop', int('rootprop', s.rootPropagation)]);
   return r;
 }
 
@@ -136,6 +164,7 @@ export const SPEC_ARITY: Readonly<Record<string, number>> = {
   version: 1, id: 1, clone: 1, join: 2, rootfs: 1, overlay: 3, mount: 5, device: 4, symlink: 2,
   mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
   caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, exit: 1, hook: 1,
+  odevice: 6, orphan: 1, fifo: 1, console: 1, caps5: 5, umask: 1, sysctl: 2, rootprop: 1,
 };
 
 /** Parse a rendered spec back into records (debugging, tests). */

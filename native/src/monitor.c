@@ -183,7 +183,13 @@ static pid_t start_child(struct tsd_child_ctx *c, struct tsd_error *e) {
   return (pid_t)pid;
 }
 
-/* Wait for `go`; EOF first means Node gave up: kill the container and leave. */
+__attribute__((noreturn)) static void run_hook(void);
+
+/*
+ * Wait for `go`; EOF first means Node gave up: kill the container. If Node was killed
+ * (no `ack` before the EOF), run the exit hook, so what the start had set up (network, a
+ * --rm record) is cleaned up now rather than by whichever command comes next.
+ */
 static void wait_go(void) {
   while (1) {
     int r = read_node();
@@ -191,7 +197,8 @@ static void wait_go(void) {
     if (r < 0) {
       kill(M.child, SIGKILL);
       while (waitpid(M.child, NULL, __WALL) < 0 && errno == EINTR) {}
-      _exit(1);
+      if (M.acked) _exit(1); /* Node undoes its own failed start */
+      run_hook();
     }
   }
 }

@@ -2,7 +2,8 @@
  * Starting and poking the embedded DNS (dnsd.ts). At most one per root: its pid file lives
  * in the runtime dir; attach and detach send SIGHUP so a new container's name is served at
  * once. The daemon is started detached in the namespace the CLI runs in (the host's), with
- * its log in <run>/dnsd.log, and exits by itself when no user network has containers.
+ * its log in <run>/dnsd.log, and exits by itself when no user network has containers;
+ * superviseDns starts it again after it was killed.
  */
 import { spawn } from 'node:child_process';
 import { distFile } from '../sys/project.js';
@@ -13,7 +14,8 @@ import { rootDir } from '../state/paths.js';
 import { withLock } from '../state/lock.js';
 import { log } from '../sys/log.js';
 import { parseIp, procHex } from './ipv4.js';
-import { netFiles } from './store.js';
+import { isRunningSync } from '../state/containers.js';
+import { listEndpoints, listNetworks, netFiles } from './store.js';
 
 const dlog = log.child({ mod: 'net.dns' });
 
@@ -77,4 +79,17 @@ export function pokeDns(): void {
       /* gone */
     }
   }
+}
+
+/**
+ * Supervision: bring the resolver back when it is gone (killed, OOM-killed) while a user
+ * network still has running containers. Called by the commands that rely on names (ps,
+ * exec, network ls/inspect/reload); costs a pid-file read when the daemon is alive.
+ */
+export async function superviseDns(): Promise<void> {
+  if (daemonPid()) return;
+  const net = listNetworks().find((n) => n.dns && listEndpoints(n.id).some((e) => isRunningSync(e.containerId) === true));
+  if (!net) return;
+  dlog.info({ network: net.name }, 'the embedded DNS was not running: starting it again');
+  await ensureDns(net.gateway);
 }

@@ -277,3 +277,4 @@ async function flushStaleUdp(ports: PublishedPort[]): Promise<void> {
 
 export { formatPorts, networkSettings } from './settings.js';
 export { hostNameservers };
+export { superviseDns } from './dns.js';

@@ -2,18 +2,21 @@
  * `tsdocker network reload`: put tsdocker's bridges and nftables rules back after something
  * wiped them (a firewall reload, `nft flush ruleset`, a reboot with containers restarted by
  * hand). Everything is rebuilt from the records: each network in use (bridge, network rules,
- * iptables accepts when FORWARD drops), then each running container's published ports.
+ * iptables accepts when FORWARD drops), then each running container's published ports; and
+ * the embedded DNS, when it was killed.
  */
 import { withLock } from '../state/lock.js';
 import { exec } from '../sys/exec.js';
 import { listContainers } from '../state/containers.js';
 import { containerPortsScript, nftApply } from './nft.js';
+import { superviseDns } from './dns.js';
 import { ensureInfra, liveEndpoints } from './networks.js';
 import { DEFAULT_NETWORK, NET_LOCK, listNetworks } from './store.js';
 import type { NetworkState } from './index.js';
 
 export async function reloadNetworks(): Promise<{ networks: string[]; containers: number }> {
   const networks: string[] = [];
+  await superviseDns();
   await withLock(NET_LOCK, async () => {
     for (const n of listNetworks()) {
       if (n.name === DEFAULT_NETWORK && liveEndpoints(n.id).length === 0) continue;

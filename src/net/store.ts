@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_ROOT, paths, rootDir } from '../state/paths.js';
 import { readJsonIfExistsSync, writeJsonAtomicSync } from '../sys/fs.js';
-import { TsdError } from '../sys/errors.js';
+import { TsdError, isCorruptRecord } from '../sys/errors.js';
+import { checkRecord, reportSkipped, type Schema } from '../state/records.js';
 
 export const NET_LOCK = 'net';
 export const DEFAULT_NETWORK = 'bridge';
@@ -85,10 +86,30 @@ export function listNetworks(): NetworkRecord[] {
   }
   const out: NetworkRecord[] = [];
   for (const id of ids) {
-    const r = readJsonIfExistsSync<NetworkRecord>(netFiles.record(id));
+    const r = readChecked<NetworkRecord>(netFiles.record(id), NETWORK_SCHEMA);
     if (r) out.push(r);
   }
   return out.sort((a, b) => a.created.localeCompare(b.created));
+}
+
+const NETWORK_SCHEMA: Schema = {
+  id: 'string', name: 'string', driver: 'string', created: 'string', subnet: 'string', gateway: 'string', ipRange: 'string?',
+  internal: 'boolean', mtu: 'number', bridge: 'string', dns: 'boolean', options: 'object', labels: 'object',
+};
+const ENDPOINT_SCHEMA: Schema = {
+  containerId: 'string', name: 'string', aliases: 'strings', ip: 'string', ifname: 'string', hostIfname: 'string', dns: 'strings?',
+};
+
+/** A record checked against its schema; a corrupt one is reported once and skipped (undefined). */
+function readChecked<T>(path: string, schema: Schema): T | undefined {
+  try {
+    const raw = readJsonIfExistsSync<unknown>(path);
+    return raw === undefined ? undefined : checkRecord<T>(path, raw, schema);
+  } catch (err) {
+    if (!isCorruptRecord(err)) throw err;
+    reportSkipped(err);
+    return undefined;
+  }
 }
 
 /** Docker's lookup order: exact name, full id, unique id prefix. */
@@ -132,7 +153,7 @@ export function listEndpoints(netId: string): EndpointRecord[] {
   }
   const out: EndpointRecord[] = [];
   for (const f of files) {
-    const e = readJsonIfExistsSync<EndpointRecord>(join(netFiles.endpoints(netId), f));
+    const e = readChecked<EndpointRecord>(join(netFiles.endpoints(netId), f), ENDPOINT_SCHEMA);
     if (e) out.push(e);
   }
   return out;
@@ -155,7 +176,7 @@ export interface HostSettings {
 }
 
 export function readHostSettings(): HostSettings {
-  return readJsonIfExistsSync<HostSettings>(netFiles.host()) ?? {};
+  return readChecked<HostSettings>(netFiles.host(), {}) ?? {};
 }
 
 export function writeHostSettings(h: HostSettings): void {

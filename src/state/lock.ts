@@ -5,10 +5,11 @@
  * times out with a clear error instead of hanging.
  */
 import { openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { paths } from './paths.js';
 import { flock, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/index.js';
-import { TsdError } from '../sys/errors.js';
+import { TsdError, isErrno } from '../sys/errors.js';
 
 export async function withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   return withLockFile(paths.lock(name), name, fn, timeoutMs);
@@ -40,5 +41,18 @@ export async function withLockFile<T>(path: string, name: string, fn: () => Prom
     }
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Run `fn` under an object's own lock: a file in its directory, so it goes with the object.
+ * Returns undefined when the directory is already gone.
+ */
+export async function withDirLock<T>(dir: string, name: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await withLockFile(join(dir, '.lock'), name, fn);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
   }
 }

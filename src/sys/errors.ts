@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'CMD_FAILED'
   | 'NATIVE'
   | 'STATE'
+  | 'CORRUPT_RECORD'
+  | 'NO_SPACE'
   | 'INTERNAL';
 
 export interface TsdErrorOptions {
@@ -70,4 +72,15 @@ export function isErrno(err: unknown, ...codes: string[]): boolean {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A record on disk that is not what its reader expects (garbage, empty, wrong types). */
+export function corruptRecord(path: string, why: string): TsdError {
+  return new TsdError('CORRUPT_RECORD', `corrupt record ${path}: ${why}`, {
+    hint: 'remove the object it belongs to (`rm -f` for a container), or restore the file from a backup',
+  });
+}
+
+export function isCorruptRecord(err: unknown): err is TsdError {
+  return err instanceof TsdError && err.code === 'CORRUPT_RECORD';
 }

@@ -1,6 +1,6 @@
 /** Container lifecycle commands: ps, start, stop, kill, rm, wait, inspect, logs, container prune. */
 import type { Command } from 'commander';
-import { collect, eachRef, out, parseIntArg, requireRoot } from './common.js';
+import { collect, eachRef, out, parseIntArg, reportOne, requireRoot } from './common.js';
 import { ago, humanDuration, table, truncate } from '../format.js';
 import { ExitError, TsdError, errorMessage } from '../../sys/errors.js';
 import type { ContainerView } from '../../state/containers.js';
@@ -146,7 +146,11 @@ export function register(program: Command): void {
         try {
           found.push(inspectContainer(await findContainer(ref)));
         } catch (err) {
-          if (!(err instanceof TsdError) || err.code !== 'CONTAINER_NOT_FOUND') throw err;
+          if (!(err instanceof TsdError) || err.code !== 'CONTAINER_NOT_FOUND') {
+            failed = err;
+            reportOne(ref, err);
+            continue;
+          }
           try {
             const img = await resolveImage(ref);
             found.push({ Id: img.id, RepoTags: img.repoTags, Created: img.created, Size: img.size, Config: img.config, Os: 'linux' });
@@ -200,7 +204,7 @@ export function register(program: Command): void {
     .argument('<id>')
     .action(async (id: string) => {
       const { cleanupAfterExit } = await import('../../runtime/lifecycle.js');
-      await cleanupAfterExit(id);
+      await cleanupAfterExit(id, { fromMonitor: true });
     });
   void collect;
 }

@@ -4,6 +4,14 @@ import { dirname, basename, join } from 'node:path';
 import { corruptRecord, isErrno } from './errors.js';
 
 let seq = 0;
+
+/** A write error through a file handle names no file: name the record it was for. */
+function withPath(err: unknown, path: string): unknown {
+  if (err instanceof Error && (err as NodeJS.ErrnoException).code && !(err as NodeJS.ErrnoException).path) {
+    (err as NodeJS.ErrnoException).path = path;
+  }
+  return err;
+}
 function tempName(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${seq++}.tmp`);
 }
@@ -22,7 +30,7 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
   } catch (err) {
     // a full disk (ENOSPC) must not leave half-written temp files behind
     rmSync(tmp, { force: true });
-    throw err;
+    throw withPath(err, path);
   }
 }
 
@@ -50,7 +58,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     await fsp.rename(tmp, path);
   } catch (err) {
     await fsp.rm(tmp, { force: true });
-    throw err;
+    throw withPath(err, path);
   }
 }
 

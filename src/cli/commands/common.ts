@@ -1,5 +1,5 @@
 /** Helpers shared by command modules: repeatable flags, root check, output. */
-import { ExitError, TsdError, errorMessage } from '../../sys/errors.js';
+import { ExitError, TsdError, errorMessage, fromSystemError } from '../../sys/errors.js';
 
 /** commander collector for repeatable options (-e A -e B). */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -33,7 +33,8 @@ export function out(line: string): void {
 }
 
 /** One failed argument of a multi-argument command: its error line (and hint); the others go on. */
-export function reportOne(ref: string, err: unknown): void {
+export function reportOne(ref: string, raw: unknown): void {
+  const err = fromSystemError(raw);
   if (err instanceof TsdError) {
     process.stderr.write(`tsdocker: ${err.message}\n`);
     if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);

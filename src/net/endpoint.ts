@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { withLock } from '../state/lock.js';
 import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
+import { mark } from '../sys/trace.js';
 import { attachVeth, deleteLink, hostIfname, linkExists } from './bridge.js';
 import { allocate, release } from './ipam.js';
 import { allowBridgeThroughForward } from './compat.js';
@@ -68,6 +69,7 @@ export async function attachEndpoint(req: EndpointRequest): Promise<EndpointStat
   const undo = createUndoStack();
   try {
     const { net, ip, hostIf, existed } = await reserve(req);
+    mark('net: address leased');
     undo.push(`release ${net.name} endpoint`, () => releaseEndpoint(req.containerId, net.id));
     // Docker may have started since the bridge was made: its FORWARD policy DROP is checked
     // per attach (an iptables run, ~4 ms), while the veth is wired, both before the container runs
@@ -77,6 +79,7 @@ export async function attachEndpoint(req: EndpointRequest): Promise<EndpointStat
     ]);
     if (veth.status === 'rejected') throw veth.reason;
     if (forward.status === 'rejected') throw forward.reason;
+    mark('net: veth attached');
     if (net.dns) await ensureDns(net.gateway);
     undo.clear();
     return {

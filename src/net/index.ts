@@ -17,6 +17,7 @@ import { TsdError } from '../sys/errors.js';
 import { exec } from '../sys/exec.js';
 import { createUndoStack, runAll } from '../sys/undo.js';
 import { log } from '../sys/log.js';
+import { mark } from '../sys/trace.js';
 import { withLock } from '../state/lock.js';
 import { findContainer } from '../state/containers.js';
 import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
@@ -215,6 +216,7 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
       // and DNAT rules: take them down first, or its rules would shadow ours
       for (const stale of staleOwners()) await detachNetwork(stale, undefined);
       ports = await withLock(NET_LOCK, async () => reservePorts(ctx.containerId, p.publish));
+      mark('net: ports reserved');
       undo.push('ports', () => releasePorts(ctx.containerId));
       undo.push('port rules', () => teardownContainerRules(ctx.containerId));
       await nftApply(
@@ -223,6 +225,7 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
           ports.map((x) => ({ ...x, containerIp: ep.ip })),
         ),
       );
+      mark('net: port rules applied');
       await flushStaleUdp(ports);
     }
     plan.hosts = renderHosts(p.hostname, ep.ip, p.extraHosts);

@@ -16,6 +16,7 @@ import { generateName, newContainerId, validateName } from './names.js';
 import { resolveProcess, resolveUser } from './options.js';
 import type { RunOptions } from './types.js';
 import { validateContainerResources } from './hooks.js';
+import { mark } from '../sys/trace.js';
 
 export async function createContainer(opts: RunOptions): Promise<ContainerConfig> {
   return (await createContainerWithImage(opts)).config;
@@ -79,6 +80,7 @@ export async function createContainerWithImage(opts: RunOptions): Promise<{ conf
     return withLock('images', async () => {
       await resolveImage(image.id);
       const dirs = createContainerDir(id);
+      mark('create: directory made');
       try {
         await writeConfig(config);
       } catch (err) {

@@ -132,33 +132,50 @@ describe('run -d killed at many points', () => {
     return { nft, veths, leases, endpoints, ports, containers, procs, cgroups };
   }
 
-  it('leaves no monitor, cgroup, lease, veth, rule or directory once ps -a and rm -f have run', async () => {
+  /** The next ordinary commands after a kill: ps -a, then rm -f of what it lists; then nothing may be left. */
+  async function cleanAfter(label: string, baseline: Record<string, unknown>): Promise<void> {
+    const ps = await sb.tsd(['ps', '-a', '-q', '--no-trunc']);
+    expect(ps.code, `${label}: ${ps.stderr}`).toBe(0);
+    expect(ps.stderr, label).toBe('');
+    const ids = ps.stdout.split('\n').filter(Boolean);
+    if (ids.length) {
+      const rm = await sb.tsd(['rm', '-f', ...ids]);
+      expect(rm.code, `${label}: ${rm.stderr}`).toBe(0);
+    }
+    // an exit hook started by the killed start may still be finishing: give it a moment
+    let now: Record<string, unknown> = {};
+    await until(`clean after a kill ${label}`, async () => {
+      now = await leftovers();
+      return JSON.stringify(now) === JSON.stringify(baseline);
+    }).catch(() => expect({ label, ...now }).toEqual({ label, ...baseline }));
+  }
+
+  // every step of a start, in order (TSDOCKER_FAULT_KILL_AT makes the CLI SIGKILL itself there)
+  const STEPS = [
+    'run: begin', 'create: directory made', 'run: created', 'start: image resolved', 'start: resources prepared',
+    'start: monitor spawned', 'start: container cloned', 'start: state written', 'net: address leased', 'net: veth attached',
+    'net: ports reserved', 'net: port rules applied', 'start: cgroups joined, network attached', 'start: exec ok',
+  ];
+
+  it('leaves nothing once ps -a and rm -f have run, killed at each step of the start and at a sweep of delays', async () => {
     // the baseline: the network exists and has had one container (its rules and bridge stay)
     const first = (await tsdOk(sb, RUN)).trim();
     await tsdOk(sb, ['rm', '-f', first]);
     const baseline = await leftovers();
     expect(baseline.containers).toEqual([]);
 
+    for (const step of STEPS) {
+      const r = await sb.tsd(RUN, { env: { ...process.env, TSDOCKER_FAULT_KILL_AT: step } });
+      expect(r.code, `killed at "${step}": ${r.stderr}`).toBe(137);
+      await cleanAfter(`at "${step}"`, baseline);
+    }
     for (let delay = 0; delay <= 300; delay += 20) {
       const cli = sb.spawnTsd(RUN);
       const exited = new Promise((r) => cli.once('exit', r));
       await sleep(delay);
       cli.kill('SIGKILL');
       await exited;
-      const ps = await sb.tsd(['ps', '-a', '-q', '--no-trunc']);
-      expect(ps.code, `delay ${delay}: ${ps.stderr}`).toBe(0);
-      expect(ps.stderr).toBe('');
-      const ids = ps.stdout.split('\n').filter(Boolean);
-      if (ids.length) {
-        const rm = await sb.tsd(['rm', '-f', ...ids]);
-        expect(rm.code, `delay ${delay}: ${rm.stderr}`).toBe(0);
-      }
-      // an exit hook started by the killed start may still be finishing: give it a moment
-      let now: Record<string, unknown> = {};
-      await until(`clean after a kill at ${delay} ms`, async () => {
-        now = await leftovers();
-        return JSON.stringify(now) === JSON.stringify(baseline);
-      }).catch(() => expect({ delay, ...now }).toEqual({ delay, ...baseline }));
+      await cleanAfter(`after ${delay} ms`, baseline);
     }
   }, 120_000);
 });

@@ -22,7 +22,7 @@ import {
 } from '../state/containers.js';
 import { detachNetwork, superviseDns } from '../net/index.js';
 import { kill as sendSignal } from '../native/index.js';
-import { TsdError, errorMessage, isErrno } from '../sys/errors.js';
+import { TsdError, errorMessage } from '../sys/errors.js';
 import { log } from '../sys/log.js';
 import { runAll } from '../sys/undo.js';
 import { mark } from '../sys/trace.js';

@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withDirLock } from '../state/lock.js';
+import { markerAbandoned, withDirLock } from '../state/lock.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { isSameProcess } from '../sys/proc.js';
 import {
@@ -191,8 +191,9 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
 
 /**
  * Clean up containers that exited while nobody was watching (monitor killed, host crash),
- * remove directories a killed `create` left without a record, and bring back a killed
- * embedded DNS. Returns how many containers it cleaned up or removed.
+ * remove directories a killed `create` left without a record and `run --rm` records whose
+ * CLI died before the container ran, and bring back a killed embedded DNS. Returns how
+ * many containers it cleaned up or removed.
  */
 export async function reconcile(): Promise<number> {
   let done = 0;
@@ -200,6 +201,11 @@ export async function reconcile(): Promise<number> {
   for (const e of await listEntries()) {
     try {
       if ('incomplete' in e) done += Number(await removeIncomplete(e.id));
+      else if ('view' in e && e.view.status === 'created' && e.view.config.autoRemove && markerAbandoned(containerFiles.starting(e.id))) {
+        // a `run --rm` that died before its container ran (before its monitor existed)
+        await removeContainer(e.id, { force: true, volumes: true });
+        done++;
+      }
       else if ('view' in e && e.view.status === 'exited' && e.view.state && !e.view.state.cleanedUp) {
         await cleanupAfterExit(e.id);
         done++;

@@ -72,6 +72,8 @@ export const containerFiles = {
   exit: (id: string) => join(paths.container(id), 'exit.json'),
   log: (id: string) => join(paths.container(id), 'ctr.log'),
   spec: (id: string) => join(paths.container(id), 'spec.bin'),
+  /** held (flock) by a `run --rm` until its start is over (state/lock.ts holdMarker) */
+  starting: (id: string) => join(paths.container(id), '.starting'),
   dir: (id: string) => paths.container(id),
 };
 

@@ -109,6 +109,7 @@ describe('run -d killed at many points', () => {
   });
 
   const RUN = ['run', '-d', '--network', 'sweep', '-p', '18090:80', 'busybox', 'sleep', '60'];
+  const RUN_RM = ['run', '-d', '--rm', ...RUN.slice(2)];
   /** What must be the same after every kill and cleanup: rules (without counters), links, records, processes, cgroups. */
   async function leftovers(): Promise<Record<string, unknown>> {
     const nft = (await sb.sh(['nft', 'list', 'ruleset'])).stdout.replace(/counter packets \d+ bytes \d+/g, 'counter');
@@ -169,7 +170,14 @@ describe('run -d killed at many points', () => {
       expect(r.code, `killed at "${step}": ${r.stderr}`).toBe(137);
       await cleanAfter(`at "${step}"`, baseline);
     }
-    for (let delay = 0; delay <= 300; delay += 20) {
+    // a killed `run --rm` whose container never ran: gone by the next `ps`, with no `rm`
+    for (const step of STEPS.slice(0, -1)) {
+      const r = await sb.tsd(RUN_RM, { env: { ...process.env, TSDOCKER_FAULT_KILL_AT: step } });
+      expect(r.code, `--rm killed at "${step}": ${r.stderr}`).toBe(137);
+      await until(`--rm killed at "${step}" is gone`, async () => (await tsdOk(sb, ['ps', '-a', '-q'])) === '');
+      await cleanAfter(`--rm at "${step}"`, baseline);
+    }
+    for (let delay = 0; delay <= 300; delay += 50) {
       const cli = sb.spawnTsd(RUN);
       const exited = new Promise((r) => cli.once('exit', r));
       await sleep(delay);
@@ -177,5 +185,5 @@ describe('run -d killed at many points', () => {
       await exited;
       await cleanAfter(`after ${delay} ms`, baseline);
     }
-  }, 120_000);
+  }, 180_000);
 });

@@ -257,6 +257,14 @@ describe('the embedded DNS is supervised', () => {
     await until('dnsd dead again', () => !alive(second));
     const q = await sb.tsd(['exec', 'asker', 'nslookup', 'named']);
     expect(q.code, q.stdout + q.stderr).toBe(0);
+
+    const third = Number(readFileSync(pidFile, 'utf8'));
+    process.kill(third, 'SIGKILL');
+    await until('dnsd dead a third time', () => !alive(third));
+    await ok(['network', 'reload']);
+    const fourth = Number(readFileSync(pidFile, 'utf8'));
+    expect(fourth).not.toBe(third);
+    expect(alive(fourth)).toBe(true);
     await ok(['rm', '-f', 'named', 'asker']);
   });
 });

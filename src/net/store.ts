@@ -9,7 +9,7 @@
  *
  * Every mutation happens under withLock(NET_LOCK); readers need no lock (atomic renames).
  */
-import { mkdirSync, readdirSync, promises as fsp } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_ROOT, paths, rootDir } from '../state/paths.js';
@@ -135,9 +135,16 @@ export function findNetwork(ref: string): NetworkRecord {
 }
 
 export function saveNetwork(rec: NetworkRecord): void {
-  mkdirSync(netFiles.leases(rec.id), { recursive: true });
-  mkdirSync(netFiles.endpoints(rec.id), { recursive: true });
-  writeJsonAtomicSync(netFiles.record(rec.id), rec);
+  const fresh = !existsSync(netFiles.dir(rec.id));
+  try {
+    mkdirSync(netFiles.leases(rec.id), { recursive: true });
+    mkdirSync(netFiles.endpoints(rec.id), { recursive: true });
+    writeJsonAtomicSync(netFiles.record(rec.id), rec);
+  } catch (err) {
+    // a full disk: no directory of a network that was never recorded
+    if (fresh) rmSync(netFiles.dir(rec.id), { recursive: true, force: true });
+    throw err;
+  }
 }
 
 export async function deleteNetworkRecord(id: string): Promise<void> {

@@ -53,7 +53,7 @@ describe('a full disk under the state root', () => {
     rmSync(outside, { recursive: true, force: true });
   });
 
-  it('keeps the exit status; run, exec and load fail in one line and leave no temp files', async () => {
+  it('keeps the exit status; run, exec, load and network create fail in one line and leave no temp files', async () => {
     const trigger = join(outside, 'go');
     const waiter = (await tsdOk(sb, ['run', '-d', '--name', 'waiter', '-v', `${outside}:/t`, 'busybox', 'sh', '-c', 'while [ ! -e /t/go ]; do sleep 0.05; done; exit 3'])).trim();
     await tsdOk(sb, ['run', '-d', '--name', 'sleeper', 'busybox', 'sleep', '60']);
@@ -79,6 +79,9 @@ describe('a full disk under the state root', () => {
     const load = await sb.tsd(['load', '-i', big]);
     oneLineError(load);
     expect(load.stderr).toMatch(/no space left on device/i);
+    const net = await sb.tsd(['network', 'create', '--subnet', '10.90.0.0/24', 'full']);
+    oneLineError(net);
+    expect(net.stderr).toMatch(/no space left on device: cannot write .*network\.json/);
 
     // nothing new but the waiter's exit record (its space was reserved before it ran) and the
     // lock file its cleanup took (an empty file: a lock, not a temp file)

@@ -205,8 +205,7 @@ export async function reconcile(): Promise<number> {
         // a `run --rm` that died before its container ran (before its monitor existed)
         await removeContainer(e.id, { force: true, volumes: true });
         done++;
-      }
-      else if ('view' in e && e.view.status === 'exited' && e.view.state && !e.view.state.cleanedUp) {
+      } else if ('view' in e && e.view.status === 'exited' && e.view.state && !e.view.state.cleanedUp) {
         await cleanupAfterExit(e.id);
         done++;
       }

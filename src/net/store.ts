@@ -13,9 +13,9 @@ import { existsSync, mkdirSync, readdirSync, rmSync, promises as fsp } from 'nod
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_ROOT, paths, rootDir } from '../state/paths.js';
-import { readJsonIfExistsSync, writeJsonAtomicSync } from '../sys/fs.js';
+import { writeJsonAtomicSync } from '../sys/fs.js';
 import { TsdError, isCorruptRecord } from '../sys/errors.js';
-import { checkRecord, reportSkipped, type Schema } from '../state/records.js';
+import { readRecordSync, reportSkipped, type Schema } from '../state/records.js';
 
 export const NET_LOCK = 'net';
 export const DEFAULT_NETWORK = 'bridge';
@@ -103,8 +103,7 @@ const ENDPOINT_SCHEMA: Schema = {
 /** A record checked against its schema; a corrupt one is reported once and skipped (undefined). */
 function readChecked<T>(path: string, schema: Schema): T | undefined {
   try {
-    const raw = readJsonIfExistsSync<unknown>(path);
-    return raw === undefined ? undefined : checkRecord<T>(path, raw, schema);
+    return readRecordSync<T>(path, schema);
   } catch (err) {
     if (!isCorruptRecord(err)) throw err;
     reportSkipped(err);

@@ -9,10 +9,10 @@
 import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from './paths.js';
-import { readJsonIfExists, readJsonIfExistsSync, writeJsonAtomic } from '../sys/fs.js';
+import { readJsonIfExistsSync, writeJsonAtomic } from '../sys/fs.js';
 import { isSameProcess } from '../sys/proc.js';
 import { TsdError } from '../sys/errors.js';
-import { checkRecord, containerSchemas as schemas, isCorruptRecord, reportSkipped, type Schema } from './records.js';
+import { containerSchemas as schemas, isCorruptRecord, readRecord, readRecordSync, reportSkipped } from './records.js';
 
 export interface ContainerConfig {
   id: string;
@@ -99,26 +99,18 @@ export function deriveStatus(state: ContainerState | undefined, exit: ExitRecord
   return 'created';
 }
 
-async function readConfig(id: string): Promise<ContainerConfig | undefined> {
-  const path = containerFiles.config(id);
-  const raw = await readJsonIfExists<unknown>(path);
-  if (raw === undefined) return undefined;
-  return checkRecord<ContainerConfig>(path, raw, schemas.config, (c) =>
+function readConfig(id: string): Promise<ContainerConfig | undefined> {
+  return readRecord<ContainerConfig>(containerFiles.config(id), schemas.config, (c) =>
     c.id !== id ? `its id ${String(c.id).slice(0, 12)} is not the directory's` : typeof c.image.id !== 'string' ? 'field "image.id" is not a string' : undefined,
   );
-}
-
-async function readChecked<T>(path: string, schema: Schema): Promise<T | undefined> {
-  const raw = await readJsonIfExists<unknown>(path);
-  return raw === undefined ? undefined : checkRecord<T>(path, raw, schema);
 }
 
 /** The container's records, checked; undefined when it has no config.json; throws CorruptRecord. */
 export async function readContainer(id: string): Promise<ContainerView | undefined> {
   const config = await readConfig(id);
   if (!config) return undefined;
-  const state = await readChecked<ContainerState>(containerFiles.state(id), schemas.state);
-  let exit = await readChecked<ExitRecord>(containerFiles.exit(id), schemas.exit);
+  const state = await readRecord<ContainerState>(containerFiles.state(id), schemas.state);
+  let exit = await readRecord<ExitRecord>(containerFiles.exit(id), schemas.exit);
   if (exit && state && !exitIsFrom(exit, state.startedAt)) exit = undefined; // from an earlier run
   return { config, state, exit, status: deriveStatus(state, exit) };
 }
@@ -146,10 +138,8 @@ export async function readEntry(id: string): Promise<ContainerEntry | undefined>
 /** The running state of a container from its state.json alone (sync: for net/ readers); undefined if unreadable. */
 export function isRunningSync(id: string): boolean | undefined {
   try {
-    const path = containerFiles.state(id);
-    const raw = readJsonIfExistsSync<unknown>(path);
-    if (raw === undefined) return false;
-    const st = checkRecord<ContainerState>(path, raw, schemas.state);
+    const st = readRecordSync<ContainerState>(containerFiles.state(id), schemas.state);
+    if (!st) return false;
     return isSameProcess(st.pid, st.pidStartTime) && isSameProcess(st.monitorPid, st.monitorStartTime);
   } catch (err) {
     if (isCorruptRecord(err)) return undefined;

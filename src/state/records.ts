@@ -8,6 +8,7 @@
  * (config.json, state.json), and a handful of typeof tests cost nothing measurable.
  */
 import { corruptRecord, isCorruptRecord, type TsdError } from '../sys/errors.js';
+import { readJsonIfExists, readJsonIfExistsSync } from '../sys/fs.js';
 
 /** A field's expected kind: a typeof name, 'array', 'strings' (string[]), 'object'; '?' suffix = optional. */
 export type FieldKind = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'strings';
@@ -67,6 +68,17 @@ export const containerSchemas: Record<'config' | 'state' | 'exit', Schema> = {
   },
   exit: { exitCode: 'number', signal: 'number?', finishedAt: 'string', oomKilled: 'boolean?' },
 };
+
+/** Read and check a record; undefined when the file does not exist; throws CorruptRecord. */
+export async function readRecord<T>(path: string, schema: Schema, extra?: (v: T) => string | undefined): Promise<T | undefined> {
+  const raw = await readJsonIfExists<unknown>(path);
+  return raw === undefined ? undefined : checkRecord<T>(path, raw, schema, extra);
+}
+
+export function readRecordSync<T>(path: string, schema: Schema): T | undefined {
+  const raw = readJsonIfExistsSync<unknown>(path);
+  return raw === undefined ? undefined : checkRecord<T>(path, raw, schema);
+}
 
 const reported = new Set<string>();
 

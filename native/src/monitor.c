@@ -350,10 +350,13 @@ static void run_loop(int *status, int *sig) {
     if (M.out >= 0) { iout = n; p[n++] = (struct pollfd){M.out, POLLIN, 0}; }
     if (M.err >= 0) { ierr = n; p[n++] = (struct pollfd){M.err, POLLIN, 0}; }
     if (relay_in) { iin = n; p[n++] = (struct pollfd){0, POLLIN, 0}; }
-    if (poll(p, (nfds_t)n, -1) < 0) {
+    int pr = poll(p, (nfds_t)n, tsd_supervise_timeout(&M.spec));
+    if (pr < 0) {
       if (errno == EINTR) continue;
       break;
     }
+    tsd_supervise_check(&M.spec);
+    if (pr == 0) continue;
     if (inode >= 0 && p[inode].revents) read_node();
     if (imaster >= 0 && p[imaster].revents && !pump(M.master, &M.lout)) {
       /* EIO: every slave is closed; keep the master until exit so the child never sees a hangup from us */

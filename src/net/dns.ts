@@ -2,8 +2,9 @@
  * Starting and poking the embedded DNS (dnsd.ts). At most one per root: its pid file lives
  * in the runtime dir; attach and detach send SIGHUP so a new container's name is served at
  * once. The daemon is started detached in the namespace the CLI runs in (the host's), with
- * its log in <run>/dnsd.log, and exits by itself when no user network has containers;
- * superviseDns starts it again after it was killed.
+ * its log in <run>/dnsd.log, and exits by itself when no user network has containers.
+ * After a kill it is started again by superviseDns: from ps, exec and network reload, and
+ * from the monitors of containers on user networks (`supervise` spec key, every 3 s).
  */
 import { spawn } from 'node:child_process';
 import { distFile } from '../sys/project.js';
@@ -92,4 +93,9 @@ export async function superviseDns(): Promise<void> {
   if (!net) return;
   dlog.info({ network: net.name }, 'the embedded DNS was not running: starting it again');
   await ensureDns(net.gateway);
+}
+
+/** What a monitor watches to keep the resolver alive (its pid file, a word of its command line). */
+export function dnsDaemonWatch(): { pidFile: string; match: string } {
+  return { pidFile: netFiles.dnsPid(), match: 'dnsd.js' };
 }

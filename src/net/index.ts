@@ -25,7 +25,7 @@ import { attachEndpoint, networksOf, releaseEndpoint, rewriteContainerFile, type
 import { checkPorts, parsePublish, releasePorts, reservePorts, staleOwners, type PortSpec, type PublishedPort } from './ports.js';
 import { containerPortsScript, nftApply, teardownContainerRules } from './nft.js';
 import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';
-import { pokeDns } from './dns.js';
+import { dnsDaemonWatch, pokeDns } from './dns.js';
 import { DEFAULT_NETWORK, NET_LOCK, lookupNetwork, netFiles } from './store.js';
 
 const ilog = log.child({ mod: 'net' });
@@ -281,3 +281,8 @@ async function flushStaleUdp(ports: PublishedPort[]): Promise<void> {
 export { formatPorts, networkSettings } from './settings.js';
 export { hostNameservers };
 export { superviseDns } from './dns.js';
+
+/** A container on a user network relies on the embedded DNS: what its monitor watches to keep it alive. */
+export function dnsWatch(plan: NetworkPlan): { pidFile: string; match: string } | undefined {
+  return plan.mode === 'bridge' && plan.network !== DEFAULT_NETWORK ? dnsDaemonWatch() : undefined;
+}

@@ -73,6 +73,8 @@ export interface ContainerSpec {
   exitPath?: string;
   /** exit hook argv, exec'd by the monitor unless Node acks the exit */
   hook?: string[];
+  /** a daemon the monitor keeps alive while the container runs (the embedded DNS) */
+  supervise?: { intervalMs: number; pidFile: string; match: string; argv: string[] };
 }
 
 function str(key: string, v: string): string {
@@ -127,6 +129,10 @@ export function specRecords(s: ContainerSpec): string[][] {
   if (s.logPath) r.push(['log', s.logPath]);
   if (s.exitPath) r.push(['exit', s.exitPath]);
   for (const h of s.hook ?? []) r.push(['hook', h]);
+  if (s.supervise) {
+    r.push(['supervise', int('supervise', s.supervise.intervalMs), s.supervise.pidFile, s.supervise.match]);
+    for (const a of s.supervise.argv) r.push(['supervise_arg', a]);
+  }
   return r;
 }
 
@@ -142,6 +148,7 @@ export const SPEC_ARITY: Readonly<Record<string, number>> = {
   version: 1, id: 1, clone: 1, join: 2, rootfs: 1, overlay: 3, mount: 5, device: 4, symlink: 2,
   mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
   caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, exit: 1, hook: 1,
+  supervise: 3, supervise_arg: 1,
 };
 
 /** Parse a rendered spec back into records (debugging, tests). */

@@ -238,6 +238,22 @@ describe('reconcile without ps after a killed monitor or CLI', () => {
 });
 
 describe('the embedded DNS is supervised', () => {
+  it('the monitors of containers on user networks bring it back by themselves, within seconds', async () => {
+    await ok(['network', 'create', '--subnet', '10.89.0.0/24', 'watched']);
+    await ok(['run', '-d', '--network', 'watched', '--name', 'watched1', 'busybox', 'sleep', '60']);
+    await ok(['run', '-d', '--network', 'watched', '--name', 'watcher', 'busybox', 'sleep', '60']);
+    const pidFile = join(sb.root, 'run', 'dnsd.pid');
+    const first = Number(readFileSync(pidFile, 'utf8'));
+    process.kill(first, 'SIGKILL');
+    // no tsdocker command runs meanwhile: a monitor notices (it checks every 3 s) and starts it
+    await until('a monitor restarted the DNS', () => {
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      return pid !== first && alive(pid);
+    }, 15_000);
+    await until('watched1 resolves', async () => (await sb.tsd(['exec', 'watcher', 'nslookup', 'watched1'])).code === 0, 5000);
+    await ok(['rm', '-f', 'watched1', 'watcher']);
+  });
+
   it('after kill -9, ps (or exec) brings it back and names resolve again', async () => {
     await ok(['network', 'create', '--subnet', '10.92.0.0/24', 'names']);
     await ok(['run', '-d', '--network', 'names', '--name', 'named', 'busybox', 'sleep', '60']);

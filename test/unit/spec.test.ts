@@ -43,6 +43,7 @@ describe('renderSpec', () => {
       logPath: '/log',
       exitPath: '/exit',
       hook: ['/bin/node', 'cleanup'],
+      supervise: { intervalMs: 3000, pidFile: '/run/dnsd.pid', match: 'dnsd.js', argv: ['/bin/node', 'dns'] },
     };
     const recs = decodeSpec(renderSpec(spec));
     expect(recs).toEqual(specRecords(spec));
@@ -53,6 +54,8 @@ describe('renderSpec', () => {
     expect(recs.find((r) => r[0] === 'user')).toEqual(['user', '1000', '1000', '10,20']);
     expect(recs.find((r) => r[0] === 'clone')).toEqual(['clone', String(0x20020000)]);
     expect(recs.find((r) => r[0] === 'rlimit')).toEqual(['rlimit', '7', '1024', '-1']);
+    expect(recs.find((r) => r[0] === 'supervise')).toEqual(['supervise', '3000', '/run/dnsd.pid', 'dnsd.js']);
+    expect(recs.filter((r) => r[0] === 'supervise_arg')).toEqual([['supervise_arg', '/bin/node'], ['supervise_arg', 'dns']]);
     expect(recs.find((r) => r[0] === 'mount')).toEqual(['mount', 'proc', '/proc', 'proc', String(MS.NOSUID | MS.NOEXEC | MS.NODEV), '']);
     // mounts come before devices, devices before symlinks (the monitor's order)
     const idx = (k: string) => recs.findIndex((r) => r[0] === k);

@@ -197,14 +197,18 @@ export function register(program: Command): void {
       out(`Total reclaimed containers: ${removed.length}`);
     });
 
-  program
-    .command('internal', { hidden: true })
-    .description('commands run by tsdocker itself')
+  const internal = program.command('internal', { hidden: true }).description('commands run by tsdocker itself');
+  internal
     .command('cleanup')
     .argument('<id>')
     .action(async (id: string) => {
       const { cleanupAfterExit } = await import('../../runtime/lifecycle.js');
       await cleanupAfterExit(id, { fromMonitor: true });
     });
+  // run by the monitors of containers on user networks when the embedded DNS is gone
+  internal.command('dns').action(async () => {
+    const { superviseDns } = await import('../../net/index.js');
+    await superviseDns();
+  });
   void collect;
 }

@@ -7,6 +7,8 @@
  */
 const enabled = Boolean(process.env.TSDOCKER_TRACE);
 const killAt = process.env.TSDOCKER_FAULT_KILL_AT;
+// for this process only: the monitors and hooks it starts must not die at the same step
+delete process.env.TSDOCKER_FAULT_KILL_AT;
 const marks: [string, number][] = [];
 
 export function mark(step: string): void {

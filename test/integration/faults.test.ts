@@ -67,7 +67,7 @@ describe('a full disk under the state root', () => {
     const wait = await sb.tsd(['wait', 'waiter']);
     expect(wait.stdout.trim()).toBe('3');
     // the monitor's exit hook (cleanup) fails on the full disk; once it is done, take what its attempt freed
-    await until('the exit hook is done', async () => !(await inRoot('ps -eo args')).includes('internal cleanup'));
+    await until('the exit hook is done', async () => !(await inRoot('ps -eo args')).includes(`internal cleanup ${waiter}`));
     await fill();
 
     const run = await sb.tsd(['run', '--rm', 'busybox', 'true']);

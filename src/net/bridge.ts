@@ -145,7 +145,10 @@ export interface VethRequest {
   hostIf: string;
   ifname: string;
   ip: string;
+  mac: string;
   defaultRoute: boolean;
+  /** awaited before the container's side goes up (its port binding: no frame leaves before it) */
+  beforeUp?: Promise<unknown>;
 }
 
 /**
@@ -163,19 +166,20 @@ export function brNetfilterActive(): boolean {
   }
 }
 
-/** veth into the bridge, address, up, default route: two batched `ip` runs. */
+/** veth (the container's side with its MAC) into the bridge, address, up, default route: two batched `ip` runs. */
 export async function attachVeth(req: VethRequest): Promise<void> {
   const { net, hostIf, ifname, pid } = req;
   const prefix = parseCidr(net.subnet)!.prefix;
   await exec(['ip', '-batch', '-'], {
     input: [
-      `link add name ${hostIf} mtu ${net.mtu} type veth peer name ${ifname} mtu ${net.mtu} netns ${pid}`,
+      `link add name ${hostIf} mtu ${net.mtu} type veth peer name ${ifname} address ${req.mac} mtu ${net.mtu} netns ${pid}`,
       `link set ${hostIf} master ${net.bridge} up`,
       ...(brNetfilterActive() ? [`link set ${hostIf} type bridge_slave hairpin on`] : []),
       '',
     ].join('\n'),
   });
   try {
+    await req.beforeUp;
     const lines = [
       'link set lo up',
       `addr add ${req.ip}/${prefix} dev ${ifname}`,

@@ -39,21 +39,16 @@ export async function connectContainer(netRef: string, ctrRef: string, o: Connec
   if (net.name === DEFAULT_NETWORK && (o.ip || o.aliases.length)) {
     throw new TsdError('BAD_ARGS', 'user specified IP address and aliases are supported on user defined networks only');
   }
-  if (listEndpoints(net.id).some((e) => e.containerId === id)) {
-    throw new TsdError('NETWORK_EXISTS', `endpoint with name ${v.config.name} already exists in network ${net.name}`);
-  }
-  const used = new Set((ns.endpoints ?? []).map((e) => e.ifname));
-  let n = 0;
-  while (used.has(`eth${n}`)) n++;
+  // whether it is on the network already, and its next ethN: decided under the net lock
   const ep = await attachEndpoint({
     containerId: id,
     containerName: v.config.name,
     pid: v.state.pid,
     network: net.name,
-    ifname: `eth${n}`,
     ...(o.ip ? { ip: o.ip } : {}),
     aliases: o.aliases,
     defaultRoute: false,
+    running: true,
     dns: [],
   });
   await withLock(`ctr-${id}`, async () => {

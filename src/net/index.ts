@@ -2,6 +2,7 @@
  * The network module's face to the runtime. The runtime calls, in order:
  *   planNetwork(opts)           validate every network option; no side effects; throws TsdError
  *                               (the plan is plain data: store it in config.json)
+ *   resolveJoinTarget(plan)     at every start: container:X looks X up now (joined.ts)
  *   attachNetwork(plan, ctx)    after the container's first process exists (ctx.pid), before it
  *                               runs; returns the NetworkState to keep in state.json; it also
  *                               rewrites <container dir>/hosts in place with the address
@@ -23,10 +24,13 @@ import { findContainer } from '../state/containers.js';
 import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
 import { attachEndpoint, networksOf, releaseEndpoint, rewriteContainerFile, type EndpointState } from './endpoint.js';
 import { checkPorts, parsePublish, releasePorts, reservePorts, staleOwners, type PortSpec, type PublishedPort } from './ports.js';
-import { containerPortsScript, nftApply, teardownContainerRules } from './nft.js';
+import { containerPortsScript, teardownContainerRules } from './nft.js';
+import { dropGuardScript } from './guard.js';
+import { hostIfname } from './bridge.js';
 import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';
 import { dnsDaemonWatch, pokeDns } from './dns.js';
-import { DEFAULT_NETWORK, NET_LOCK, lookupNetwork, netFiles } from './store.js';
+import { DEFAULT_NETWORK, NET_LOCK, lookupNetwork } from './store.js';
+import { targetFile, verifyJoinTarget } from './joined.js';
 
 const ilog = log.child({ mod: 'net' });
 
@@ -104,26 +108,15 @@ async function planContainerMode(opts: NetworkOptions, ref: string): Promise<Net
   if (!ref) throw new TsdError('BAD_ARGS', 'invalid network mode "container:": a container name or id is needed');
   const target = await findContainer(ref);
   if (target.config.id === opts.containerId) throw new TsdError('BAD_ARGS', 'cannot join own network');
-  if (target.status !== 'running' || !target.state) {
-    throw new TsdError('CONTAINER_NOT_RUNNING', `cannot join network of a non running container: ${ref}`, {
-      hint: `start ${ref} first`,
-    });
-  }
-  const read = (name: 'hosts' | 'resolv.conf', fallback: string) => {
-    try {
-      return readFileSync(netFiles.containerFile(target.config.id, name), 'utf8');
-    } catch {
-      return fallback;
-    }
-  };
+  // X may be stopped now: its namespace is looked up at every start (joined.ts), as Docker does
+  const id = target.config.id;
   return {
-    mode: `container:${target.config.id}`,
+    mode: `container:${id}`,
     newNetns: false,
-    joinNetns: `/proc/${target.state.pid}/ns/net`,
     loopbackUp: false,
-    targetId: target.config.id,
-    hosts: read('hosts', hostsFile(target.config.hostname, [])),
-    resolvConf: read('resolv.conf', hostResolvConf()),
+    targetId: id,
+    hosts: targetFile(id, 'hosts', hostsFile(target.config.hostname, [])),
+    resolvConf: targetFile(id, 'resolv.conf', hostResolvConf()),
   };
 }
 
@@ -194,24 +187,15 @@ export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
 }
 
 export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Promise<NetworkState> {
+  verifyJoinTarget(plan);
   if (plan.mode !== 'bridge') return { mode: plan.mode };
   const p = plan as BridgePlan;
   const undo = createUndoStack();
   try {
-    const ep = await attachEndpoint({
-      containerId: ctx.containerId,
-      containerName: p.containerName,
-      pid: ctx.pid,
-      network: p.network,
-      ifname: 'eth0',
-      ...(p.ip ? { ip: p.ip } : {}),
-      aliases: p.aliases,
-      defaultRoute: true,
-      dns: p.dns,
-    });
-    undo.push('endpoint', () => releaseEndpoint(ctx.containerId, ep.networkId));
     let ports: PublishedPort[] = [];
-    if (p.publish.length) {
+    // the DNAT rules go into the endpoint's nft batch (one nft run per start)
+    const portRules = async (ip: string): Promise<string[]> => {
+      if (!p.publish.length) return [];
       // a container that stopped without its cleanup (monitor killed) still has port records
       // and DNAT rules: take them down first, or its rules would shadow ours
       for (const stale of staleOwners()) await detachNetwork(stale, undefined);
@@ -219,15 +203,24 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
       mark('net: ports reserved');
       undo.push('ports', () => releasePorts(ctx.containerId));
       undo.push('port rules', () => teardownContainerRules(ctx.containerId));
-      await nftApply(
-        containerPortsScript(
-          ctx.containerId,
-          ports.map((x) => ({ ...x, containerIp: ep.ip })),
-        ),
-      );
-      mark('net: port rules applied');
-      await flushStaleUdp(ports);
-    }
+      return containerPortsScript(ctx.containerId, ports.map((x) => ({ ...x, containerIp: ip })));
+    };
+    const ep = await attachEndpoint(
+      {
+        containerId: ctx.containerId,
+        containerName: p.containerName,
+        pid: ctx.pid,
+        network: p.network,
+        ifname: 'eth0',
+        ...(p.ip ? { ip: p.ip } : {}),
+        aliases: p.aliases,
+        defaultRoute: true,
+        dns: p.dns,
+      },
+      portRules,
+    );
+    undo.push('endpoint', () => releaseEndpoint(ctx.containerId, ep.networkId));
+    if (ports.length) await flushStaleUdp(ports);
     plan.hosts = renderHosts(p.hostname, ep.ip, p.extraHosts);
     rewriteContainerFile(ctx.containerId, 'hosts', plan.hosts);
     undo.clear();
@@ -254,10 +247,12 @@ export async function detachNetwork(
   // a recorded state that says "no published ports" spares listing the nft table; without
   // a record (crash before it was written) the table is searched for the container's chain
   const noPorts = state?.mode !== undefined && (state.mode !== 'bridge' || (Array.isArray(state.ports) && state.ports.length === 0));
+  // with port rules to remove, the ports' bindings go in the same nft batch
+  const bindings = noPorts ? [] : nets.flatMap((n) => dropGuardScript(hostIfname(containerId, n.id)));
   await runAll([
-    ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId))],
+    ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId, bindings))],
     ['host ports', () => releasePorts(containerId)],
-    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone)] as const),
+    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone, !noPorts)] as const),
     ['dns', () => (nets.some((n) => n.dns) ? pokeDns() : undefined)],
   ]);
 }
@@ -286,3 +281,4 @@ export { superviseDns } from './dns.js';
 export function dnsWatch(plan: NetworkPlan): { pidFile: string; match: string } | undefined {
   return plan.mode === 'bridge' && plan.network !== DEFAULT_NETWORK ? dnsDaemonWatch() : undefined;
 }
+export { resolveJoinTarget } from './joined.js';

@@ -30,9 +30,10 @@ export function networkSettings(state: NetworkState | Record<string, unknown> | 
     IPAddress: first?.ip ?? '',
     Gateway: first?.gateway ?? '',
     IPPrefixLen: first?.prefix ?? 0,
+    MacAddress: first?.mac ?? '',
     Ports: ports,
     Networks: Object.fromEntries(
-      eps.map((e) => [e.network, { NetworkID: e.networkId, IPAddress: e.ip, IPPrefixLen: e.prefix, Gateway: e.gateway, Aliases: e.aliases, Interface: e.ifname }]),
+      eps.map((e) => [e.network, { NetworkID: e.networkId, IPAddress: e.ip, IPPrefixLen: e.prefix, Gateway: e.gateway, MacAddress: e.mac ?? '', Aliases: e.aliases, Interface: e.ifname }]),
     ),
   };
 }

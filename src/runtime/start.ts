@@ -7,7 +7,7 @@
 import { resolveImage, type ImageRecord } from '../image/index.js';
 import { containerFiles, clearRunState, writeState, type ContainerConfig, type ContainerState } from '../state/containers.js';
 import { containerDirs, writeEtcFiles } from '../rootfs/prepare.js';
-import { attachNetwork, detachNetwork, type NetworkPlan, type NetworkState } from '../net/index.js';
+import { attachNetwork, detachNetwork, resolveJoinTarget, type NetworkPlan, type NetworkState } from '../net/index.js';
 import { TsdError } from '../sys/errors.js';
 import { reconcile } from './lifecycle.js';
 import { processStartTime } from '../sys/proc.js';
@@ -59,7 +59,8 @@ async function attachReconciled(plan: NetworkPlan, ctx: { containerId: string; p
 export async function startContainer(config: ContainerConfig, mode: StartMode, resolved?: ImageRecord): Promise<StartedContainer> {
   const id = config.id;
   const image = resolved ?? (await resolveImage(config.image.id));
-  const plan = config.network as unknown as NetworkPlan;
+  // container:X: X's namespace as it is now, never one recorded at create
+  const plan = await resolveJoinTarget(config.network as unknown as NetworkPlan);
   const dirs = containerDirs(id);
   writeEtcFiles(dirs, { hostname: config.hostname, hosts: plan.hosts, resolvConf: plan.resolvConf });
   await clearRunState(id);

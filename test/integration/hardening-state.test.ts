@@ -238,16 +238,20 @@ describe('reconcile without ps after a killed monitor or CLI', () => {
 });
 
 describe('the embedded DNS is supervised', () => {
+  const dnsdPid = () => Number(readFileSync(join(sb.root, 'run', 'dnsd.pid'), 'utf8'));
+  /** A user network with two sleeping containers; the embedded DNS's pid. */
+  async function dnsNetwork(name: string, subnet: string, ctrs: string[]): Promise<number> {
+    await ok(['network', 'create', '--subnet', subnet, name]);
+    for (const c of ctrs) await ok(['run', '-d', '--network', name, '--name', c, 'busybox', 'sleep', '60']);
+    return dnsdPid();
+  }
+
   it('the monitors of containers on user networks bring it back by themselves, within seconds', async () => {
-    await ok(['network', 'create', '--subnet', '10.89.0.0/24', 'watched']);
-    await ok(['run', '-d', '--network', 'watched', '--name', 'watched1', 'busybox', 'sleep', '60']);
-    await ok(['run', '-d', '--network', 'watched', '--name', 'watcher', 'busybox', 'sleep', '60']);
-    const pidFile = join(sb.root, 'run', 'dnsd.pid');
-    const first = Number(readFileSync(pidFile, 'utf8'));
+    const first = await dnsNetwork('watched', '10.89.0.0/24', ['watched1', 'watcher']);
     process.kill(first, 'SIGKILL');
     // no tsdocker command runs meanwhile: a monitor notices (it checks every 3 s) and starts it
     await until('a monitor restarted the DNS', () => {
-      const pid = Number(readFileSync(pidFile, 'utf8'));
+      const pid = dnsdPid();
       return pid !== first && alive(pid);
     }, 15_000);
     await until('watched1 resolves', async () => (await sb.tsd(['exec', 'watcher', 'nslookup', 'watched1'])).code === 0, 5000);
@@ -255,15 +259,11 @@ describe('the embedded DNS is supervised', () => {
   });
 
   it('after kill -9, ps (or exec) brings it back and names resolve again', async () => {
-    await ok(['network', 'create', '--subnet', '10.92.0.0/24', 'names']);
-    await ok(['run', '-d', '--network', 'names', '--name', 'named', 'busybox', 'sleep', '60']);
-    await ok(['run', '-d', '--network', 'names', '--name', 'asker', 'busybox', 'sleep', '60']);
-    const pidFile = join(sb.root, 'run', 'dnsd.pid');
-    const first = Number(readFileSync(pidFile, 'utf8'));
+    const first = await dnsNetwork('names', '10.92.0.0/24', ['named', 'asker']);
     process.kill(first, 'SIGKILL');
     await until('dnsd dead', () => !alive(first));
     expect((await sb.tsd(['ps'])).code).toBe(0);
-    const second = Number(readFileSync(pidFile, 'utf8'));
+    const second = dnsdPid();
     expect(second).not.toBe(first);
     expect(alive(second)).toBe(true);
     // within the daemon's bounded startup the name resolves again
@@ -274,11 +274,11 @@ describe('the embedded DNS is supervised', () => {
     const q = await sb.tsd(['exec', 'asker', 'nslookup', 'named']);
     expect(q.code, q.stdout + q.stderr).toBe(0);
 
-    const third = Number(readFileSync(pidFile, 'utf8'));
+    const third = dnsdPid();
     process.kill(third, 'SIGKILL');
     await until('dnsd dead a third time', () => !alive(third));
     await ok(['network', 'reload']);
-    const fourth = Number(readFileSync(pidFile, 'utf8'));
+    const fourth = dnsdPid();
     expect(fourth).not.toBe(third);
     expect(alive(fourth)).toBe(true);
     await ok(['rm', '-f', 'named', 'asker']);

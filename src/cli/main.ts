@@ -37,13 +37,6 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Commands that must run as root: every command that touches state or the kernel. */
-export function requireRoot(): void {
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new TsdError('NOT_ROOT', 'tsdocker must run as root', { hint: 'run it with sudo, or as the root user' });
-  }
-}
-
 export function report(raw: unknown): number {
   const err = fromSystemError(raw);
   if (err instanceof ExitError) return err.exitCode;

@@ -18,7 +18,7 @@ import { log } from '../sys/log.js';
 import { isErrno } from '../sys/errors.js';
 import { mkWhiteout, mknod, lsetxattr } from '../native/index.js';
 import { readTar, type ByteReader, type TarHeader } from './tar-read.js';
-import { classifyWhiteout, entryComponents, keptMode, limits, unsafe, OPAQUE_XATTR, type Limits } from './tar-rules.js';
+import { checkStoredLength, classifyWhiteout, entryComponents, keptMode, limits, unsafe, OPAQUE_XATTR, type Limits } from './tar-rules.js';
 import { TsdError } from '../sys/errors.js';
 
 const mlog = log.child({ mod: 'image.extract' });
@@ -118,6 +118,7 @@ export async function extractLayer(r: ByteReader, dest: string, what: string, li
     const base = comps[comps.length - 1]!;
     const rel = comps.join('/');
     const abs = join(dest, rel);
+    checkStoredLength(what, h.path, abs);
     await ensureDirs(parent, h, true);
 
     const wh = classifyWhiteout(base);
@@ -176,6 +177,7 @@ export async function extractLayer(r: ByteReader, dest: string, what: string, li
         }
         if (tcomps.length === 0) throw unsafe(what, h.path, 'hard link to the layer root');
         const trel = tcomps.join('/');
+        checkStoredLength(what, h.path, join(dest, trel), `hard link target '${h.linkpath.slice(0, 40)}...'`);
         if (trel === rel) break;
         await ensureDirs(tcomps.slice(0, -1), h, false);
         const tst = await lstatOrNull(join(dest, trel));

@@ -115,7 +115,7 @@ export async function loadArchive(input: Input, label = typeof input === 'string
   return withTmp(async (tmp) => {
     const staging = join(tmp, 'archive');
     await fsp.mkdir(staging);
-    const outer = await openSource(inputBytes(input), label, lim.maxBytes);
+    const outer = await openSource(inputBytes(input), label, lim);
     const staged = await stageArchive(outer.reader, staging, label, lim.maxEntries);
     const specs: ImageSpec[] = await imagesIn(staged);
     const extracted = new Map<string, LayerMeta>();
@@ -124,7 +124,7 @@ export async function loadArchive(input: Input, label = typeof input === 'string
         const hex = hexOf(layer.diffId);
         if (extracted.has(hex) || (await hasLayer(hex))) continue;
         const what = `${label}: layer ${i + 1} of ${spec.repoTags[0] ?? spec.id}`;
-        const src = await openSource(createReadStream(layer.file, { highWaterMark: 1 << 20 }), what, lim.maxBytes);
+        const src = await openSource(createReadStream(layer.file, { highWaterMark: 1 << 20 }), what, lim);
         const meta = await extractInto(src, join(tmp, `l-${hex}`), what);
         if (meta.diffId !== layer.diffId) {
           throw new TsdError('IMAGE_INVALID', `${what}: content is ${meta.diffId} but the image config says ${layer.diffId}`, {
@@ -145,7 +145,7 @@ export async function importTarball(input: Input, ref: string | undefined, label
   const tag = ref ? parseNameRef(ref).full : undefined;
   const lim = limits();
   return withTmp(async (tmp) => {
-    const src = await openSource(inputBytes(input), label, lim.maxBytes);
+    const src = await openSource(inputBytes(input), label, lim);
     const work = join(tmp, 'l-new');
     const meta = await extractInto(src, work, label);
     const hex = hexOf(meta.diffId);

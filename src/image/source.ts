@@ -1,13 +1,14 @@
 /**
  * Byte sources for archives and layers: a file or stdin, gzip recognised by its magic
  * number and decompressed, every decompressed byte hashed (a layer's diff-id is the
- * sha256 of its uncompressed tar) and counted against the size cap.
+ * sha256 of its uncompressed tar) and counted against the size cap, and a gzip stream's
+ * expansion against the ratio cap (tar-rules.ts): a bomb stops early, with one line.
  */
-import { createReadStream } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { createGunzip } from 'node:zlib';
 import { Readable, pipeline } from 'node:stream';
 import { TsdError } from '../sys/errors.js';
+import { RATIO_FLOOR, type Limits } from './tar-rules.js';
 import { byteReader, type ByteReader } from './tar-read.js';
 
 export interface Source {
@@ -51,6 +52,15 @@ async function peek(src: Bytes, n: number): Promise<{ head: Buffer; rest: AsyncI
   return { head, rest: rest() };
 }
 
+async function* countedIn(src: AsyncIterable<Buffer>, state: { compressed: number }): AsyncGenerator<Buffer> {
+  for await (const chunk of src) {
+    state.compressed += chunk.length;
+    yield chunk;
+  }
+}
+
+const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
+
 function gunzip(src: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   const gz = createGunzip();
   // a consumer that gave up (malformed tar) no longer listens; a late zlib error must not crash us
@@ -61,14 +71,27 @@ function gunzip(src: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   return gz;
 }
 
-async function* counted(src: AsyncIterable<Buffer>, hash: Hash, state: { bytes: number }, max: number, what: string): AsyncGenerator<Buffer> {
+interface Counts {
+  bytes: number;
+  /** bytes read before decompression; undefined when the input is not compressed */
+  compressed?: number;
+}
+
+async function* counted(src: AsyncIterable<Buffer>, hash: Hash, state: Counts, caps: SourceCaps, what: string): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of src) {
       state.bytes += chunk.length;
-      if (state.bytes > max) {
-        throw new TsdError('IMAGE_INVALID', `${what}: more than ${max} bytes once decompressed`, {
+      if (state.bytes > caps.maxBytes) {
+        throw new TsdError('IMAGE_INVALID', `${what}: more than ${caps.maxBytes} bytes once decompressed`, {
           hint: 'the archive looks like a decompression bomb; raise TSDOCKER_IMAGE_MAX_BYTES if it is genuine',
         });
+      }
+      if (state.compressed !== undefined && state.bytes > RATIO_FLOOR && state.bytes > caps.maxRatio * state.compressed) {
+        throw new TsdError(
+          'IMAGE_INVALID',
+          `${what}: ${mib(state.compressed)} of gzip expanded to more than ${mib(state.bytes)}, over ${caps.maxRatio} times`,
+          { hint: `the archive looks like a decompression bomb; raise TSDOCKER_IMAGE_MAX_RATIO (now ${caps.maxRatio}) if it is genuine` },
+        );
       }
       hash.update(chunk);
       yield chunk;
@@ -86,11 +109,17 @@ async function* counted(src: AsyncIterable<Buffer>, hash: Hash, state: { bytes: 
   }
 }
 
+export type SourceCaps = Pick<Limits, 'maxBytes' | 'maxRatio'>;
+
 /** Open bytes (a file stream, stdin) as a tar source, decompressing gzip. */
-export async function openSource(src: Bytes, what: string, max: number): Promise<Source> {
+export async function openSource(src: Bytes, what: string, caps: SourceCaps): Promise<Source> {
   const { head, rest } = await peek(src, 4);
   let body: AsyncIterable<Buffer> = rest;
-  if (head[0] === 0x1f && head[1] === 0x8b) body = gunzip(rest);
+  const state: Counts = { bytes: 0 };
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    state.compressed = 0;
+    body = gunzip(countedIn(rest, state as { compressed: number }));
+  }
   else if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) {
     throw new TsdError('IMAGE_INVALID', `${what}: zstd-compressed data is not supported`, {
       hint: 'recompress the layers with gzip or save the image uncompressed',
@@ -101,14 +130,9 @@ export async function openSource(src: Bytes, what: string, max: number): Promise
     });
   }
   const hash = createHash('sha256');
-  const state = { bytes: 0 };
   return {
-    reader: byteReader(counted(body, hash, state, max, what), what),
+    reader: byteReader(counted(body, hash, state, caps, what)),
     digest: () => `sha256:${hash.digest('hex')}`,
     bytes: () => state.bytes,
   };
-}
-
-export function openFile(path: string, what: string, max: number): Promise<Source> {
-  return openSource(createReadStream(path, { highWaterMark: 1 << 20 }), what, max);
 }

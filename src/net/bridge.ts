@@ -201,5 +201,3 @@ export async function removeContainerIf(pid: number, ifname: string): Promise<vo
     if (!gone(err)) throw err;
   }
 }
-
-export { gone as isGoneError };

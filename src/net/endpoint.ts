@@ -157,8 +157,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
       aliases: req.aliases,
     };
   } catch (err) {
-    await undo.run(elog);
-    throw err;
+    throw await undo.rollback(err, elog);
   }
 }
 

@@ -10,8 +10,12 @@
  *                               (state only spares work), after a crash, twice, netns gone
  * and for display: formatPorts(state) (ps), networkSettings(state) (inspect).
  * Modes: `bridge` (default) and user-defined bridge networks, `none`, `host`, `container:X`.
- * Layout: store (records) -> ipam, pool, ports -> bridge (links), nft + compat (firewall),
- * dns + dnsd (embedded resolver) -> endpoint (one container on one network) -> here, connect.
+ * Layout, each layer importing only those before it: ipv4, dnswire, resolv (pure) -> store
+ * (records) -> ipam, pool, ports (allocation) -> bridge (links), nft + compat (firewall),
+ * guard (anti-spoofing), dns (starts the embedded resolver, dnsd, a program of its own) ->
+ * networks (network objects) -> endpoint (one container on one network) -> here; joined
+ * (container:X), settings (what ps and inspect show), both re-exported here, and connect
+ * and reload (network commands) sit on top.
  */
 import { readFileSync } from 'node:fs';
 import { TsdError } from '../sys/errors.js';
@@ -226,9 +230,7 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
     undo.clear();
     return { mode: 'bridge', endpoints: [ep], ports };
   } catch (err) {
-    const errors = await undo.run(ilog);
-    if (errors.length) ilog.warn({ errors: errors.map((e) => e.message) }, 'network setup undo left errors');
-    throw err;
+    throw await undo.rollback(err, ilog);
   }
 }
 

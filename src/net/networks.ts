@@ -141,8 +141,7 @@ export async function ensureInfra(net: NetworkRecord, bridgeKnownMissing = false
     await allowBridgeThroughForward(net.bridge, true);
     undo.clear();
   } catch (err) {
-    await undo.run(nlog);
-    throw err;
+    throw await undo.rollback(err, nlog);
   }
 }
 

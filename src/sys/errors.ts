@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'STATE'
   | 'CORRUPT_RECORD'
   | 'NO_SPACE'
+  | 'REGISTRY'
+  | 'UNAUTHORIZED'
   | 'INTERNAL';
 
 export interface TsdErrorOptions {

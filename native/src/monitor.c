@@ -46,6 +46,15 @@ struct mon {
 
 static struct mon M = {.master = -1, .out = -1, .err = -1, .logfd = -1, .sigfd = -1};
 
+/* the exit record's reserved space (see prealloc_exit_record) */
+static int exit_fd = -1;
+static char exit_pre[4200];
+
+/* The container never ran: its reserved exit record goes. */
+static void drop_exit_record(void) {
+  if (exit_fd >= 0) unlink(exit_pre);
+}
+
 static void to_node(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void to_node(const char *fmt, ...) {
   char buf[512];
@@ -68,6 +77,7 @@ static void to_node(const char *fmt, ...) {
 }
 
 __attribute__((noreturn)) static void fail_early(struct tsd_error *e) {
+  drop_exit_record();
   to_node("error %d %d %s", e->code ? e->code : 125, e->err, e->msg);
   _exit(e->code ? e->code : 125);
 }
@@ -183,7 +193,13 @@ static pid_t start_child(struct tsd_child_ctx *c, struct tsd_error *e) {
   return (pid_t)pid;
 }
 
-/* Wait for `go`; EOF first means Node gave up: kill the container and leave. */
+__attribute__((noreturn)) static void run_hook(void);
+
+/*
+ * Wait for `go`; EOF first means Node gave up: kill the container. If Node was killed
+ * (no `ack` before the EOF), run the exit hook, so what the start had set up (network, a
+ * --rm record) is cleaned up now rather than by whichever command comes next.
+ */
 static void wait_go(void) {
   while (1) {
     int r = read_node();
@@ -191,7 +207,9 @@ static void wait_go(void) {
     if (r < 0) {
       kill(M.child, SIGKILL);
       while (waitpid(M.child, NULL, __WALL) < 0 && errno == EINTR) {}
-      _exit(1);
+      drop_exit_record();
+      if (M.acked) _exit(1); /* Node undoes its own failed start */
+      run_hook();
     }
   }
 }
@@ -236,6 +254,7 @@ static void await_exec(void) {
       to_node("error %d %d %s", m.e.code, m.e.err, m.e.msg);
       kill(M.child, SIGKILL);
       while (waitpid(M.child, NULL, __WALL) < 0 && errno == EINTR) {}
+      drop_exit_record();
       _exit(m.e.code ? m.e.code : 125);
     }
   }
@@ -250,13 +269,47 @@ static void await_exec(void) {
   if (M.spec.orphan) _exit(0); /* OCI exec --detach: the process is our parent's now */
 }
 
+/*
+ * The exit record's space is taken before the container runs: `<exit>.pre`, filled with a
+ * placeholder as long as any record, so the status can still be written when the disk has
+ * filled up meanwhile (rewritten in place, then renamed). A disk already full at start
+ * fails the start with a clear error instead of losing the status later.
+ */
+#define EXIT_RECORD_MAX 256
+
+static int prealloc_exit_record(struct tsd_error *e) {
+  if (!M.spec.exit_path || M.exec_mode) return 0;
+  snprintf(exit_pre, sizeof exit_pre, "%s.pre", M.spec.exit_path);
+  char pad[EXIT_RECORD_MAX];
+  memset(pad, ' ', sizeof pad);
+  exit_fd = open(exit_pre, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (exit_fd < 0) return tsd_fail(e, 125, errno, "cannot reserve the exit record %s: %s", exit_pre, tsd_errname(errno));
+  if (tsd_write_all(exit_fd, pad, sizeof pad) < 0) {
+    int er = errno;
+    close(exit_fd);
+    exit_fd = -1;
+    unlink(exit_pre);
+    return tsd_fail(e, 125, er, "cannot reserve the exit record %s: %s", exit_pre, tsd_errname(er));
+  }
+  return 0;
+}
+
 static void write_exit_record(int status, int sig) {
   if (!M.spec.exit_path) return;
-  char tmp[4200], ts[40], body[256];
-  snprintf(tmp, sizeof tmp, "%s.tmp", M.spec.exit_path);
+  char tmp[4200], ts[40], body[EXIT_RECORD_MAX];
   tsd_rfc3339nano(ts, sizeof ts);
   int n = sig ? snprintf(body, sizeof body, "{\"exitCode\":%d,\"signal\":%d,\"finishedAt\":\"%s\"}\n", status, sig, ts)
               : snprintf(body, sizeof body, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":\"%s\"}\n", status, ts);
+  if (n < 0 || n >= (int)sizeof body) return;
+  if (exit_fd >= 0) {
+    /* in place: no new blocks needed */
+    int ok = pwrite(exit_fd, body, (size_t)n, 0) == n && ftruncate(exit_fd, n) == 0 && fsync(exit_fd) == 0;
+    close(exit_fd);
+    exit_fd = -1;
+    if (ok && rename(exit_pre, M.spec.exit_path) == 0) return;
+    unlink(exit_pre);
+  }
+  snprintf(tmp, sizeof tmp, "%s.tmp", M.spec.exit_path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
   int ok = tsd_write_all(fd, body, (size_t)n) == 0 && fsync(fd) == 0;
@@ -323,10 +376,13 @@ static void run_loop(int *status, int *sig) {
     if (M.out >= 0) { iout = n; p[n++] = (struct pollfd){M.out, POLLIN, 0}; }
     if (M.err >= 0) { ierr = n; p[n++] = (struct pollfd){M.err, POLLIN, 0}; }
     if (relay_in) { iin = n; p[n++] = (struct pollfd){0, POLLIN, 0}; }
-    if (poll(p, (nfds_t)n, -1) < 0) {
+    int pr = poll(p, (nfds_t)n, tsd_supervise_timeout(&M.spec));
+    if (pr < 0) {
       if (errno == EINTR) continue;
       break;
     }
+    tsd_supervise_check(&M.spec);
+    if (pr == 0) continue;
     if (inode >= 0 && p[inode].revents) read_node();
     if (imaster >= 0 && p[imaster].revents && !pump(M.master, &M.lout)) {
       /* EIO: every slave is closed; keep the master until exit so the child never sees a hangup from us */
@@ -380,7 +436,7 @@ int main(int argc, char **argv) {
     fail_early(&e);
   }
   if (M.spec.seccomp && tsd_seccomp_prepare(M.spec.seccomp, &c.seccomp, &e) < 0) fail_early(&e);
-  if (open_joins(&c, &e) < 0 || prepare_stdio(&c, &e) < 0 || block_signals(&e) < 0) fail_early(&e);
+  if (prealloc_exit_record(&e) < 0 || open_joins(&c, &e) < 0 || prepare_stdio(&c, &e) < 0 || block_signals(&e) < 0) fail_early(&e);
   M.child = start_child(&c, &e);
   if (M.child < 0) fail_early(&e);
   /* what only the child needed */

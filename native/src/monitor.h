@@ -92,9 +92,19 @@ struct tsd_spec {
   struct tsd_sysctl sysctls[64];
   int nsysctls;
   unsigned long rootprop; /* propagation of / before the rootfs is bound (default MS_REC|MS_PRIVATE) */
+  /* supervise: keep a daemon alive (supervise.c) */
+  int sup_interval;
+  const char *sup_pidfile;
+  const char *sup_match;
+  const char *sup_argv[64 + 1];
+  int nsup;
 };
 
 int tsd_spec_load(const char *path, struct tsd_spec *spec, struct tsd_error *err);
+
+/* supervise.c: the monitor's poll timeout, and the check it runs when that expires */
+int tsd_supervise_timeout(const struct tsd_spec *spec);
+void tsd_supervise_check(const struct tsd_spec *spec);
 
 /* seccomp.c: compiled in the monitor (it can still read host paths), loaded in the child */
 int tsd_seccomp_prepare(const char *path, void **ctx, struct tsd_error *err);

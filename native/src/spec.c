@@ -206,6 +206,14 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
       d->owned = 1;
     }
     else if (!strcmp(key, "rootprop")) { NEED(1); NUM(f[0], sp->rootprop); }
+    else if (!strcmp(key, "supervise")) {
+      NEED(3);
+      NUM(f[0], sp->sup_interval);
+      if (sp->sup_interval < 100) return tsd_fail(err, 125, EINVAL, "spec: supervise: interval %d ms is too short", sp->sup_interval);
+      sp->sup_pidfile = f[1];
+      sp->sup_match = f[2];
+    }
+    else if (!strcmp(key, "supervise_arg")) { NEED(1); ROOM(sp->nsup + 1, sp->sup_argv); sp->sup_argv[sp->nsup++] = f[0]; }
     else return tsd_fail(err, 125, EINVAL, "spec: unknown key \"%s\"", key);
   }
   if (c.p != c.end) return tsd_fail(err, 125, EINVAL, "spec: trailing bytes without NUL");
@@ -213,5 +221,6 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
   sp->argv[sp->nargv] = NULL;
   sp->env[sp->nenv] = NULL;
   sp->hook[sp->nhook] = NULL;
+  sp->sup_argv[sp->nsup] = NULL;
   return 0;
 }

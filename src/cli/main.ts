@@ -4,7 +4,7 @@
  * 126/127 for a command that cannot be invoked / is not found, else the container's status.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ExitError, TsdError } from '../sys/errors.js';
+import { ExitError, TsdError, fromSystemError } from '../sys/errors.js';
 import { log, setLogLevel } from '../sys/log.js';
 import { setRoot } from '../state/paths.js';
 import { setClusterFlags } from '../net/overlay/config.js';
@@ -56,7 +56,8 @@ async function restartOverlayAgent(): Promise<void> {
   }
 }
 
-export function report(err: unknown): number {
+export function report(raw: unknown): number {
+  const err = fromSystemError(raw);
   if (err instanceof ExitError) return err.exitCode;
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { withLock } from '../state/lock.js';
 import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
+import { mark } from '../sys/trace.js';
 import { hostIfname, linkExists } from './bridge.js';
 import { driverOf } from './drivers/index.js';
 import { allocate, release } from './ipam.js';
@@ -133,6 +134,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
   const undo = createUndoStack();
   try {
     const { net, ip, ifname, hostIf, existed, tablesGone } = await reserve(req);
+    mark('net: address leased');
     undo.push(`release ${net.name} endpoint`, () => unreserve(req.containerId, net.id, ifname, ip));
     if (tablesGone) await rebuildAll(); // this network's bridge too: its endpoint record is written
     const mac = macFor(ip);
@@ -150,6 +152,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     if (fw.status === 'rejected') throw fw.reason;
     if (veth.status === 'rejected') throw veth.reason;
     if (forward.status === 'rejected') throw forward.reason;
+    mark('net: veth attached');
     if (net.dns && driver.traits.hostGateway) await ensureDns(net.gateway);
     undo.clear();
     return {

@@ -25,6 +25,7 @@ import { TsdError } from '../sys/errors.js';
 import { exec } from '../sys/exec.js';
 import { createUndoStack, runAll } from '../sys/undo.js';
 import { log } from '../sys/log.js';
+import { mark } from '../sys/trace.js';
 import { withLock } from '../state/lock.js';
 import { findContainer } from '../state/containers.js';
 import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
@@ -34,7 +35,7 @@ import { containerPortsScript, teardownContainerRules } from './nft.js';
 import { dropGuardScript } from './guard.js';
 import { hostIfname } from './bridge.js';
 import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';
-import { pokeDns } from './dns.js';
+import { dnsDaemonWatch, pokeDns } from './dns.js';
 import { DEFAULT_NETWORK, NET_LOCK, lookupNetwork } from './store.js';
 import { targetFile, verifyJoinTarget } from './joined.js';
 import { lookupAnywhere } from './networks.js';
@@ -207,6 +208,7 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
       // and DNAT rules: take them down first, or its rules would shadow ours
       for (const stale of staleOwners()) await detachNetwork(stale, undefined);
       ports = await withLock(NET_LOCK, async () => reservePorts(ctx.containerId, p.publish));
+      mark('net: ports reserved');
       undo.push('ports', () => releasePorts(ctx.containerId));
       undo.push('port rules', () => teardownContainerRules(ctx.containerId));
       return containerPortsScript(ctx.containerId, ports.map((x) => ({ ...x, containerIp: ip })));
@@ -279,4 +281,10 @@ async function flushStaleUdp(ports: PublishedPort[]): Promise<void> {
 
 export { formatPorts, networkSettings } from './settings.js';
 export { hostNameservers };
+export { superviseDns } from './dns.js';
+
+/** A container on a user network relies on the embedded DNS: what its monitor watches to keep it alive. */
+export function dnsWatch(plan: NetworkPlan): { pidFile: string; match: string } | undefined {
+  return plan.mode === 'bridge' && plan.network !== DEFAULT_NETWORK ? dnsDaemonWatch() : undefined;
+}
 export { resolveJoinTarget } from './joined.js';

@@ -15,7 +15,7 @@ import {
   maskedPaths,
   readonlyPaths,
 } from '../rootfs/mounts.js';
-import type { NetworkPlan } from '../net/index.js';
+import { dnsWatch, type NetworkPlan } from '../net/index.js';
 import { capMask, DEFAULT_CAPS } from './caps.js';
 import { CLONE, type ContainerSpec, type NsType } from './spec.js';
 import { resolveUser } from './options.js';
@@ -31,10 +31,15 @@ export interface RunSpecInput {
   logPath?: string;
 }
 
+const tsdocker = (...args: string[]) => [process.execPath, `${projectDir()}/bin/tsdocker`, '--root', rootDir(), ...args];
+
 /** The exit hook: `tsdocker --root R internal cleanup ID`, run by the monitor after the exit. */
 export function exitHook(id: string): string[] {
-  return [process.execPath, `${projectDir()}/bin/tsdocker`, '--root', rootDir(), 'internal', 'cleanup', id];
+  return tsdocker('internal', 'cleanup', id);
 }
+
+/** How often (ms) a monitor checks that the embedded DNS still runs. */
+const DNS_CHECK_MS = 3000;
 
 /** Container env plus what Docker adds: HOSTNAME, and HOME from the user's passwd entry. */
 function withDefaults(env: string[], hostname: string, home: string): string[] {
@@ -46,6 +51,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
   const { config, image, dirs, plan, resources } = input;
   const creds = resolveUser(config.user, image.layerDirs);
   const privileged = resources.privileged;
+  const watch = dnsWatch(plan);
   let cloneFlags = CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWCGROUP;
   if (plan.newNetns) cloneFlags |= CLONE.NEWNET;
   const join: { type: NsType; path: string }[] = plan.joinNetns ? [{ type: 'net', path: plan.joinNetns }] : [];
@@ -85,6 +91,8 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     logPath: input.logPath,
     exitPath: containerFiles.exit(config.id),
     hook: exitHook(config.id),
+    // a container on a user network needs the embedded DNS: its monitor brings it back if killed
+    ...(watch ? { supervise: { intervalMs: DNS_CHECK_MS, ...watch, argv: tsdocker('internal', 'dns') } } : {}),
   };
 }
 

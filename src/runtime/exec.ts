@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { resolveImage } from '../image/index.js';
 import { containerFiles, findContainer } from '../state/containers.js';
 import { TsdError } from '../sys/errors.js';
+import { superviseDns } from '../net/index.js';
 import { startMonitor } from './monitor.js';
 import { buildExecSpec } from './build-spec.js';
 import { joinContainerCgroups, securityFor } from './hooks.js';
@@ -37,6 +38,8 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       hint: 'give -w an absolute path',
     });
   }
+  // a process started now may look names up at once: the embedded DNS must be there
+  await superviseDns();
   const image = await resolveImage(v.config.image.id);
   const security = securityFor(v.config);
   const spec = buildExecSpec({

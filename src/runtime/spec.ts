@@ -79,6 +79,8 @@ export interface ContainerSpec {
   sysctl?: [string, string][];
   /** MS_* propagation of / before the rootfs is bound (default MS_REC|MS_PRIVATE) */
   rootPropagation?: number;
+  /** a daemon the monitor keeps alive while the container runs (the embedded DNS) */
+  supervise?: { intervalMs: number; pidFile: string; match: string; argv: string[] };
 }
 
 function str(key: string, v: string): string {
@@ -149,6 +151,10 @@ export function specRecords(s: ContainerSpec): string[][] {
   if (s.umask !== undefined) r.push(['umask', int('umask', s.umask)]);
   for (const [k, v] of s.sysctl ?? []) r.push(['sysctl', k, v]);
   if (s.rootPropagation !== undefined) r.push(['rootprop', int('rootprop', s.rootPropagation)]);
+  if (s.supervise) {
+    r.push(['supervise', int('supervise', s.supervise.intervalMs), s.supervise.pidFile, s.supervise.match]);
+    for (const a of s.supervise.argv) r.push(['supervise_arg', a]);
+  }
   return r;
 }
 
@@ -165,6 +171,7 @@ export const SPEC_ARITY: Readonly<Record<string, number>> = {
   mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
   caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, exit: 1, hook: 1,
   odevice: 6, orphan: 1, fifo: 1, console: 1, caps5: 5, umask: 1, sysctl: 2, rootprop: 1,
+  supervise: 3, supervise_arg: 1,
 };
 
 /** Parse a rendered spec back into records (debugging, tests). */

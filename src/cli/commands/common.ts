@@ -1,5 +1,5 @@
 /** Helpers shared by command modules: repeatable flags, root check, output. */
-import { ExitError, TsdError } from '../../sys/errors.js';
+import { ExitError, TsdError, errorMessage, fromSystemError } from '../../sys/errors.js';
 
 /** commander collector for repeatable options (-e A -e B). */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -32,9 +32,21 @@ export function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** One failed argument of a multi-argument command: its error line (and hint); the others go on. */
+export function reportOne(ref: string, raw: unknown): void {
+  const err = fromSystemError(raw);
+  if (err instanceof TsdError) {
+    process.stderr.write(`tsdocker: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    return;
+  }
+  // not foreseen: still one line for this argument, and the rest are done
+  process.stderr.write(`tsdocker: ${ref}: ${errorMessage(err)}\n`);
+}
+
 /**
  * Run `fn` for each argument of a multi-argument command (rm, stop, volume rm, ...): print
- * each success line, report each TsdError on stderr and go on; Docker's exit 1 if any failed.
+ * each success line, report each failure on stderr and go on; Docker's exit 1 if any failed.
  */
 export async function eachRef(refs: string[], fn: (ref: string) => Promise<string | undefined>): Promise<void> {
   let failed = false;
@@ -43,10 +55,8 @@ export async function eachRef(refs: string[], fn: (ref: string) => Promise<strin
       const line = await fn(ref);
       if (line !== undefined) out(line);
     } catch (err) {
-      if (!(err instanceof TsdError)) throw err;
       failed = true;
-      process.stderr.write(`tsdocker: ${err.message}\n`);
-      if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+      reportOne(ref, err);
     }
   }
   if (failed) throw new ExitError(1);

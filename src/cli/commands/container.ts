@@ -1,6 +1,6 @@
 /** Container lifecycle commands: ps, start, stop, kill, rm, wait, inspect, logs, container prune. */
 import type { Command } from 'commander';
-import { collect, eachRef, out, parseIntArg, requireRoot } from './common.js';
+import { collect, eachRef, out, parseIntArg, reportOne, requireRoot } from './common.js';
 import { ago, humanDuration, table, truncate } from '../format.js';
 import { ExitError, TsdError, errorMessage } from '../../sys/errors.js';
 import type { ContainerView } from '../../state/containers.js';
@@ -146,7 +146,11 @@ export function register(program: Command): void {
         try {
           found.push(inspectContainer(await findContainer(ref)));
         } catch (err) {
-          if (!(err instanceof TsdError) || err.code !== 'CONTAINER_NOT_FOUND') throw err;
+          if (!(err instanceof TsdError) || err.code !== 'CONTAINER_NOT_FOUND') {
+            failed = err;
+            reportOne(ref, err);
+            continue;
+          }
           try {
             const img = await resolveImage(ref);
             found.push({ Id: img.id, RepoTags: img.repoTags, Created: img.created, Size: img.size, Config: img.config, Os: 'linux' });
@@ -193,14 +197,18 @@ export function register(program: Command): void {
       out(`Total reclaimed containers: ${removed.length}`);
     });
 
-  program
-    .command('internal', { hidden: true })
-    .description('commands run by tsdocker itself')
+  const internal = program.command('internal', { hidden: true }).description('commands run by tsdocker itself');
+  internal
     .command('cleanup')
     .argument('<id>')
     .action(async (id: string) => {
       const { cleanupAfterExit } = await import('../../runtime/lifecycle.js');
-      await cleanupAfterExit(id);
+      await cleanupAfterExit(id, { fromMonitor: true });
     });
+  // run by the monitors of containers on user networks when the embedded DNS is gone
+  internal.command('dns').action(async () => {
+    const { superviseDns } = await import('../../net/index.js');
+    await superviseDns();
+  });
   void collect;
 }

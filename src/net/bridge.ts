@@ -80,6 +80,11 @@ export function bridgeMac(netId: string): string {
   return `02:${h.match(/../g)!.join(':')}`;
 }
 
+/** Docker's MAC for a container address on a bridge: 02:42 then the four bytes of the IPv4 address. */
+export function macForIp(ip: string): string {
+  return ['02', '42', ...ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
+}
+
 /** Create the network's bridge (or verify an existing one), address it, bring it up. */
 export async function ensureBridge(net: NetworkRecord, knownMissing = false): Promise<boolean> {
   const cidr = parseCidr(net.subnet)!;
@@ -169,7 +174,7 @@ export async function attachVeth(req: VethRequest): Promise<void> {
   const prefix = parseCidr(net.subnet)!.prefix;
   await exec(['ip', '-batch', '-'], {
     input: [
-      `link add name ${hostIf} mtu ${net.mtu} type veth peer name ${ifname} mtu ${net.mtu} netns ${pid}`,
+      `link add name ${hostIf} mtu ${net.mtu} type veth peer name ${ifname} address ${macForIp(req.ip)} mtu ${net.mtu} netns ${pid}`,
       `link set ${hostIf} master ${net.bridge} up`,
       ...(brNetfilterActive() ? [`link set ${hostIf} type bridge_slave hairpin on`] : []),
       '',

@@ -6,6 +6,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createSandbox, BUSYBOX_TAR, type Sandbox, sandboxNetState, tsdOk } from '../helpers/sandbox.js';
+import { hostIfname } from '../../src/net/bridge.js';
 import { createWorld, nodeArgv, TCP_WHO, waitOutput, type World } from '../helpers/netns.js';
 
 let sb: Sandbox;
@@ -22,8 +23,13 @@ async function fails(args: string[], msg: RegExp): Promise<void> {
   expect(r.stderr).toMatch(msg);
 }
 
-async function inspect(name: string): Promise<{ Id: string; NetworkSettings: { endpoints: { ip: string; ifname: string; network: string }[] } }> {
-  return (JSON.parse(await ok(['inspect', name])) as never[])[0]!;
+interface Inspected { Id: string; NetworkSettings: { Networks: Record<string, { IPAddress: string; NetworkID: string }> } }
+
+/** The container's Id and its addresses per network, from Docker's NetworkSettings.Networks. */
+async function inspect(name: string): Promise<{ Id: string; NetworkSettings: { endpoints: { ip: string; network: string; networkId: string }[] } }> {
+  const j = (JSON.parse(await ok(['inspect', name])) as Inspected[])[0]!;
+  const endpoints = Object.entries(j.NetworkSettings.Networks).map(([network, n]) => ({ ip: n.IPAddress, network, networkId: n.NetworkID }));
+  return { Id: j.Id, NetworkSettings: { endpoints } };
 }
 
 beforeAll(async () => {
@@ -219,7 +225,7 @@ describe('user-defined networks', () => {
 
   it('teardown is idempotent and needs no state; prune and rm leave the sandbox as it was', async () => {
     const b1 = await inspect('b1');
-    const hostIf = (b1.NetworkSettings.endpoints[0] as unknown as { hostIfname: string }).hostIfname;
+    const hostIf = hostIfname(b1.Id, b1.NetworkSettings.endpoints[0]!.networkId);
     // the container's namespace vanishes under tsdocker (kill -9 of the container): cleanup still works, twice
     await ok(['kill', 'b1']);
     await new Promise((r) => setTimeout(r, 500));

@@ -16,6 +16,7 @@ import { register as network } from './network.js';
 import { register as port } from './port.js';
 import { register as volume } from './volume.js';
 import { register as stats } from './stats.js';
+import { register as inspect } from './inspect.js';
 
 type Register = (program: Command) => void;
 
@@ -32,6 +33,7 @@ const modules: Register[] = [
   port,
   volume,
   stats,
+  inspect,
 ];
 
 export function registerAll(program: Command): void {

@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { ExitError, TsdError } from '../sys/errors.js';
-import { log, setLogLevel } from '../sys/log.js';
+import { log, setLogFormat, setLogLevel } from '../sys/log.js';
 import { setRoot } from '../state/paths.js';
 import { registerAll } from './commands/index.js';
 import { mark, printTrace } from '../sys/trace.js';
@@ -19,7 +19,8 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--log-level <level>', 'log level on stderr').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
     )
-    .option('-D, --debug', 'debug logging (same as --log-level debug)')
+    .addOption(new Option('--log-format <format>', 'log lines on stderr: text ("WARNING: ...", the default) or json (pino)').choices(['text', 'json']))
+    .option('-D, --debug', 'debug logging as JSON lines (--log-level debug --log-format json)')
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -27,10 +28,13 @@ export function buildProgram(): Command {
       writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `tsdocker: ${s.slice(7)}` : s),
     })
     .hook('preAction', (thisCommand) => {
-      const opts = thisCommand.opts<{ root?: string; logLevel?: string; debug?: boolean }>();
+      const opts = thisCommand.opts<{ root?: string; logLevel?: string; logFormat?: string; debug?: boolean }>();
       if (opts.root) setRoot(opts.root);
-      if (opts.debug) setLogLevel('debug');
-      else if (opts.logLevel) setLogLevel(opts.logLevel);
+      if (opts.debug) {
+        setLogLevel('debug');
+        setLogFormat('json');
+      } else if (opts.logLevel) setLogLevel(opts.logLevel);
+      if (opts.logFormat) setLogFormat(opts.logFormat);
     });
   registerAll(program);
   for (const cmd of program.commands) cmd.exitOverride();

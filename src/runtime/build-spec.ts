@@ -35,10 +35,15 @@ export function exitHook(id: string): string[] {
   return [process.execPath, `${projectDir()}/bin/tsdocker`, '--root', rootDir(), 'internal', 'cleanup', id];
 }
 
-/** Container env plus what Docker adds: HOSTNAME, and HOME from the user's passwd entry. */
-function withDefaults(env: string[], hostname: string, home: string): string[] {
+/** Container env plus what Docker adds: HOSTNAME, TERM=xterm with a terminal (-t), and HOME from the user's passwd entry. */
+function withDefaults(env: string[], hostname: string, home: string, tty: boolean): string[] {
   const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));
-  return [...env, ...(has('HOSTNAME') ? [] : [`HOSTNAME=${hostname}`]), ...(has('HOME') ? [] : [`HOME=${home}`])];
+  return [
+    ...env,
+    ...(has('HOSTNAME') ? [] : [`HOSTNAME=${hostname}`]),
+    ...(tty && !has('TERM') ? ['TERM=xterm'] : []),
+    ...(has('HOME') ? [] : [`HOME=${home}`]),
+  ];
 }
 
 export function buildRunSpec(input: RunSpecInput): ContainerSpec {
@@ -69,7 +74,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     loopback: plan.loopbackUp,
     cwd: config.workingDir,
     user: { uid: creds.uid, gid: creds.gid, groups: creds.groups },
-    env: withDefaults(config.env, config.hostname, creds.home),
+    env: withDefaults(config.env, config.hostname, creds.home, config.tty),
     args: [config.path, ...config.args],
     caps: resources.capsMask ?? capMask(DEFAULT_CAPS),
     noNewPrivileges: resources.noNewPrivileges,
@@ -108,7 +113,7 @@ export function buildExecSpec(input: ExecSpecInput): ContainerSpec {
     join: types.map((type) => ({ type, path: `/proc/${targetPid}/ns/${type}` })),
     cwd: input.workdir ?? config.workingDir,
     user: { uid: creds.uid, gid: creds.gid, groups: creds.groups },
-    env: withDefaults([...config.env.filter((e) => !input.env.some((o) => o.split('=')[0] === e.split('=')[0])), ...input.env], config.hostname, creds.home),
+    env: withDefaults([...config.env.filter((e) => !input.env.some((o) => o.split('=')[0] === e.split('=')[0])), ...input.env], config.hostname, creds.home, input.tty),
     args: input.command,
     caps: input.resources.capsMask ?? capMask(DEFAULT_CAPS),
     noNewPrivileges: input.resources.noNewPrivileges,

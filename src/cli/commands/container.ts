@@ -85,7 +85,13 @@ export function register(program: Command): void {
       requireRoot();
       const { removeContainer } = await import('../../runtime/lifecycle.js');
       await eachRef(refs, async (ref) => {
-        await removeContainer(ref, { force: Boolean(f.force), volumes: Boolean(f.volumes) });
+        try {
+          await removeContainer(ref, { force: Boolean(f.force), volumes: Boolean(f.volumes) });
+        } catch (err) {
+          // Docker: `rm -f` of a container that does not exist is not an error
+          if (f.force && err instanceof TsdError && err.code === 'CONTAINER_NOT_FOUND') return undefined;
+          throw err;
+        }
         return ref;
       });
     });

@@ -1,0 +1,67 @@
+/**
+ * Docker parity of everyday behaviours (issue 12's bug list), each compared with what Docker
+ * 20.10 prints or returns for the same command; the expected output is written here.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUSYBOX_TAR, CLI, createSandbox, hostSnapshot, run, type RunResult, type Sandbox } from '../helpers/sandbox.js';
+
+let sb: Sandbox;
+const before = hostSnapshot();
+const tsd = (args: string[]): Promise<RunResult> => sb.tsd(args);
+
+beforeAll(async () => {
+  sb = await createSandbox('tsd-parity');
+  expect((await tsd(['load', '-i', BUSYBOX_TAR])).code).toBe(0);
+});
+
+afterAll(async () => {
+  await sb?.close();
+  expect(hostSnapshot()).toEqual(before);
+});
+
+describe('Docker parity', () => {
+  it('bug 12: a warning is a plain "WARNING: ..." line; JSON only with --log-format json', async () => {
+    const r = await tsd(['run', '--rm', '--network', 'host', '-p', '80:80', 'busybox', 'true']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('WARNING: Published ports are discarded when using host network mode\n');
+    const j = await tsd(['--log-format', 'json', 'run', '--rm', '--network', 'host', '-p', '80:80', 'busybox', 'true']);
+    expect(JSON.parse(j.stderr.trim())).toMatchObject({ level: 40, msg: 'Published ports are discarded when using host network mode' });
+  });
+
+  it('bug 6: --env-file reaches tsdocker through the launcher (Node 20 does not take it)', async () => {
+    // the launcher itself, as a user runs it (its #! line), not `node bin/tsdocker`
+    const r = await run([...sb.enter, CLI, '--root', sb.root, 'run', '--rm', '--env-file', '/nonexistent-env', 'busybox', 'true']);
+    expect(r.code).toBe(125);
+    expect(r.stderr).not.toMatch(/^node:/m);
+    expect(r.stderr).toContain('/nonexistent-env');
+  });
+
+  it('bug 9: TERM=xterm with -t, for run and exec; not without', async () => {
+    const t = await tsd(['run', '--rm', '-t', 'busybox', 'sh', '-c', 'echo "[$TERM]"']);
+    expect(t.stdout.trim()).toBe('[xterm]');
+    const n = await tsd(['run', '--rm', 'busybox', 'sh', '-c', 'echo "[$TERM]"']);
+    expect(n.stdout.trim()).toBe('[]');
+    const own = await tsd(['run', '--rm', '-t', '-e', 'TERM=vt100', 'busybox', 'sh', '-c', 'echo "[$TERM]"']);
+    expect(own.stdout.trim()).toBe('[vt100]');
+    expect((await tsd(['run', '-d', '--name', 'term', 'busybox', 'sleep', '60'])).code).toBe(0);
+    expect((await tsd(['exec', '-t', 'term', 'sh', '-c', 'echo "[$TERM]"'])).stdout.trim()).toBe('[xterm]');
+    expect((await tsd(['exec', 'term', 'sh', '-c', 'echo "[$TERM]"'])).stdout.trim()).toBe('[]');
+    expect((await tsd(['rm', '-f', 'term'])).code).toBe(0);
+  });
+
+  it('bug 15/16: rm -f of a container that does not exist exits 0, as Docker', async () => {
+    const r = await tsd(['rm', '-f', 'nosuch']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect((await tsd(['rm', 'nosuch'])).code).toBe(1);
+  });
+
+  it('bug 13: stats --format and volume ls --format use the template', async () => {
+    expect((await tsd(['volume', 'create', 'v1'])).code).toBe(0);
+    expect((await tsd(['volume', 'ls', '--format', '{{.Name}}/{{.Driver}}'])).stdout).toBe('v1/local\n');
+    expect((await tsd(['run', '-d', '--name', 'st', 'busybox', 'sleep', '60'])).code).toBe(0);
+    const s = await tsd(['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'st']);
+    expect(s.stdout).toBe('st 1\n');
+    expect((await tsd(['rm', '-f', 'st'])).code).toBe(0);
+  });
+});

@@ -69,6 +69,16 @@ interface BridgePlan extends NetworkPlan {
   publish: PortSpec[];
   dns: string[];
   extraHosts: string[];
+  /** further networks of `network connect`, attached at every start as eth1, eth2, ... (Docker keeps them) */
+  connected?: ConnectedNetwork[];
+  /** `network disconnect` of the network the container was created on: not attached again */
+  primaryDisconnected?: boolean;
+}
+
+export interface ConnectedNetwork {
+  network: string;
+  ip?: string;
+  aliases: string[];
 }
 
 export interface AttachContext {
@@ -197,38 +207,62 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
   const p = plan as BridgePlan;
   const undo = createUndoStack();
   try {
-    const ep = await attachEndpoint({
-      containerId: ctx.containerId,
-      containerName: p.containerName,
-      pid: ctx.pid,
-      network: p.network,
-      ifname: 'eth0',
-      ...(p.ip ? { ip: p.ip } : {}),
-      aliases: p.aliases,
-      defaultRoute: true,
-      dns: p.dns,
-    });
-    undo.push('endpoint', () => releaseEndpoint(ctx.containerId, ep.networkId));
+    const endpoints: EndpointState[] = [];
     let ports: PublishedPort[] = [];
-    if (p.publish.length) {
-      // a container that stopped without its cleanup (monitor killed) still has port records
-      // and DNAT rules: take them down first, or its rules would shadow ours
-      for (const stale of staleOwners()) await detachNetwork(stale, undefined);
-      ports = await withLock(NET_LOCK, async () => reservePorts(ctx.containerId, p.publish));
-      undo.push('ports', () => releasePorts(ctx.containerId));
-      undo.push('port rules', () => teardownContainerRules(ctx.containerId));
-      await nftApply(
-        containerPortsScript(
-          ctx.containerId,
-          ports.map((x) => ({ ...x, containerIp: ep.ip })),
-        ),
-      );
-      await flushStaleUdp(ports);
+    if (!p.primaryDisconnected) {
+      const ep = await attachEndpoint({
+        containerId: ctx.containerId,
+        containerName: p.containerName,
+        pid: ctx.pid,
+        network: p.network,
+        ifname: 'eth0',
+        ...(p.ip ? { ip: p.ip } : {}),
+        aliases: p.aliases,
+        defaultRoute: true,
+        dns: p.dns,
+      });
+      endpoints.push(ep);
+      undo.push('endpoint', () => releaseEndpoint(ctx.containerId, ep.networkId));
+      if (p.publish.length) {
+        // a container that stopped without its cleanup (monitor killed) still has port records
+        // and DNAT rules: take them down first, or its rules would shadow ours
+        for (const stale of staleOwners()) await detachNetwork(stale, undefined);
+        ports = await withLock(NET_LOCK, async () => reservePorts(ctx.containerId, p.publish));
+        undo.push('ports', () => releasePorts(ctx.containerId));
+        undo.push('port rules', () => teardownContainerRules(ctx.containerId));
+        await nftApply(
+          containerPortsScript(
+            ctx.containerId,
+            ports.map((x) => ({ ...x, containerIp: ep.ip })),
+          ),
+        );
+        await flushStaleUdp(ports);
+      }
+    }
+    for (const c of p.connected ?? []) {
+      const ep = await attachEndpoint({
+        containerId: ctx.containerId,
+        containerName: p.containerName,
+        pid: ctx.pid,
+        network: c.network,
+        ifname: `eth${endpoints.length}`,
+        ...(c.ip ? { ip: c.ip } : {}),
+        aliases: c.aliases,
+        defaultRoute: endpoints.length === 0,
+        dns: p.dns,
+      });
+      endpoints.push(ep);
+      undo.push(`endpoint on ${c.network}`, () => releaseEndpoint(ctx.containerId, ep.networkId));
+    }
+    const ep = endpoints[0];
+    if (!ep) {
+      undo.clear();
+      return { mode: 'bridge', endpoints, ports };
     }
     plan.hosts = renderHosts(p.hostname, ep.ip, p.extraHosts);
     rewriteContainerFile(ctx.containerId, 'hosts', plan.hosts);
     undo.clear();
-    return { mode: 'bridge', endpoints: [ep], ports };
+    return { mode: 'bridge', endpoints, ports };
   } catch (err) {
     const errors = await undo.run(ilog);
     if (errors.length) ilog.warn({ errors: errors.map((e) => e.message) }, 'network setup undo left errors');

@@ -65,3 +65,48 @@ describe('Docker parity', () => {
     expect((await tsd(['rm', '-f', 'st'])).code).toBe(0);
   });
 });
+
+describe('users (bug 1)', () => {
+  it('-u UID without a passwd entry: gid 0, groups 0, as Docker; exec -u alike; root keeps wheel', async () => {
+    const id = async (...u: string[]) => (await tsd(['run', '--rm', ...u, 'busybox', 'id'])).stdout.trim();
+    expect(await id()).toBe('uid=0(root) gid=0(root) groups=0(root),10(wheel)');
+    expect(await id('-u', '1234')).toBe('uid=1234 gid=0(root) groups=0(root)');
+    expect(await id('-u', '1234:10')).toBe('uid=1234 gid=10(wheel) groups=10(wheel)');
+    expect(await id('-u', 'nobody')).toBe('uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)');
+    expect((await tsd(['run', '-d', '--name', 'users', 'busybox', 'sleep', '60'])).code).toBe(0);
+    expect((await tsd(['exec', '-u', '1234', 'users', 'id'])).stdout.trim()).toBe('uid=1234 gid=0(root) groups=0(root)');
+    expect((await tsd(['rm', '-f', 'users'])).code).toBe(0);
+  });
+});
+
+describe('network connect persists (bug 2)', () => {
+  const nets = async (name: string) => (await tsd(['inspect', '-f', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}', name])).stdout.trim();
+  const ifs = async (name: string) => (await tsd(['exec', name, 'sh', '-c', 'ls /sys/class/net | grep eth | tr "\\n" " "'])).stdout.trim();
+
+  it('connections survive stop/start; a stopped container can be connected and disconnected', async () => {
+    expect((await tsd(['network', 'create', 'pn1'])).code).toBe(0);
+    expect((await tsd(['network', 'create', 'pn2'])).code).toBe(0);
+    expect((await tsd(['run', '-d', '--name', 'pc', '--network', 'pn1', 'busybox', 'sleep', '300'])).code).toBe(0);
+    expect((await tsd(['network', 'connect', 'pn2', 'pc'])).code).toBe(0);
+    expect(await nets('pc')).toBe('pn1 pn2');
+    expect((await tsd(['stop', '-t', '0', 'pc'])).code).toBe(0);
+    expect((await tsd(['ps', '-a', '--filter', 'name=pc', '--format', '{{.Networks}}'])).stdout).toBe('pn1,pn2\n');
+    expect((await tsd(['start', 'pc'])).code).toBe(0);
+    expect(await nets('pc')).toBe('pn1 pn2');
+    expect(await ifs('pc')).toBe('eth0 eth1');
+    // stopped: disconnect the first network, connect the default bridge; both hold at start
+    expect((await tsd(['stop', '-t', '0', 'pc'])).code).toBe(0);
+    expect((await tsd(['network', 'disconnect', 'pn1', 'pc'])).code).toBe(0);
+    expect((await tsd(['network', 'connect', 'bridge', 'pc'])).code).toBe(0);
+    const twice = await tsd(['network', 'connect', 'bridge', 'pc']);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain('endpoint with name pc already exists in network bridge');
+    expect((await tsd(['start', 'pc'])).code).toBe(0);
+    expect(await nets('pc')).toBe('bridge pn2');
+    expect(await ifs('pc')).toBe('eth0 eth1');
+    // the first network left: the next one carries the default route
+    expect((await tsd(['exec', 'pc', 'ip', 'route', 'show', 'default'])).stdout).toMatch(/^default via \S+ dev eth0/);
+    expect((await tsd(['rm', '-f', 'pc'])).code).toBe(0);
+    expect((await tsd(['network', 'rm', 'pn1', 'pn2'])).code).toBe(0);
+  });
+});

@@ -66,8 +66,12 @@ describe('resolveUser', () => {
     expect(resolveUser('1000:1001', [dir])).toMatchObject({ uid: 1000, gid: 1001 });
   });
   it('names come from the image passwd and group, with supplementary groups', () => {
-    expect(resolveUser('www', [dir])).toEqual({ uid: 33, gid: 33, groups: [50], home: '/var/www' });
-    expect(resolveUser('33:staff', [dir])).toMatchObject({ uid: 33, gid: 50 });
+    expect(resolveUser('www', [dir])).toEqual({ uid: 33, gid: 33, groups: [33, 50], home: '/var/www' });
+    expect(resolveUser('33:staff', [dir])).toMatchObject({ uid: 33, gid: 50, groups: [50] });
+  });
+  it('a uid without a passwd entry gets gid 0 and groups [0], as Docker (runc)', () => {
+    expect(resolveUser('1234', [dir])).toEqual({ uid: 1234, gid: 0, groups: [0], home: '/' });
+    expect(resolveUser('1234:7', [dir])).toMatchObject({ uid: 1234, gid: 7, groups: [7] });
   });
   it('an unknown name is refused', () => {
     expect(() => resolveUser('nobody', [dir])).toThrow(/unable to find user nobody/);

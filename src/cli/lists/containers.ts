@@ -34,8 +34,8 @@ export function statusText(v: ContainerView): string {
 export function containerNetworks(v: ContainerView): string[] {
   const eps = (v.state?.network as { endpoints?: { network: string }[] } | undefined)?.endpoints;
   if (v.status === 'running' && eps) return eps.map((e) => e.network);
-  const plan = v.config.network as { mode?: string; network?: string; connected?: string[] };
-  if (plan.mode === 'bridge' || plan.network) return [plan.network ?? 'bridge', ...(plan.connected ?? [])];
+  const plan = v.config.network as { mode?: string; network?: string; connected?: { network: string }[]; primaryDisconnected?: boolean };
+  if (plan.mode === 'bridge') return [...(plan.primaryDisconnected ? [] : [plan.network ?? 'bridge']), ...(plan.connected ?? []).map((c) => c.network)];
   return plan.mode ? [plan.mode.startsWith('container:') ? 'container' : plan.mode] : [];
 }
 

@@ -93,7 +93,7 @@ void tsd_seccomp_free(void *ctx);
 int tsd_setup_rootfs(const struct tsd_spec *spec, struct tsd_error *err);
 int tsd_finish_rootfs(const struct tsd_spec *spec, struct tsd_error *err);
 int tsd_open_in_root(int rootfd, const char *path, int create, int isfile, struct tsd_error *err);
-int tsd_open_cwd(const char *cwd, struct tsd_error *err);
+int tsd_open_cwd(const char *cwd, int create, struct tsd_error *err);
 int tsd_enter_cwd(int fd, const char *cwd, struct tsd_error *err);
 
 /* pty.c */

@@ -110,3 +110,61 @@ describe('network connect persists (bug 2)', () => {
     expect((await tsd(['network', 'rm', 'pn1', 'pn2'])).code).toBe(0);
   });
 });
+
+describe('terminals, logs, exec (bugs 4, 5, 15)', () => {
+  it('bug 4: -it with a pipe on stdin says "the input device is not a TTY" and exits 1 at once', async () => {
+    const r = await tsd(['run', '-it', 'busybox', 'cat']); // the harness gives a pipe as stdin
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('the input device is not a TTY');
+    expect((await tsd(['ps', '-aq'])).stdout).toBe('');
+    expect((await tsd(['run', '-d', '--name', 'tty1', 'busybox', 'sleep', '60'])).code).toBe(0);
+    const e = await tsd(['exec', '-it', 'tty1', 'true']);
+    expect(e.code).toBe(1);
+    expect(e.stderr).toContain('the input device is not a TTY');
+    // -t alone (no stdin attached) is fine, as Docker
+    expect((await tsd(['exec', '-t', 'tty1', 'true'])).code).toBe(0);
+    expect((await tsd(['rm', '-f', 'tty1'])).code).toBe(0);
+  });
+
+  it('bug 5: logs --tail 0, --tail -1, --since, --until, --details', async () => {
+    expect((await tsd(['run', '-d', '--name', 'lg', 'busybox', 'sh', '-c', 'echo one; echo two; echo three'])).code).toBe(0);
+    expect((await tsd(['wait', 'lg'])).stdout).toBe('0\n');
+    const logs = async (...a: string[]) => {
+      const r = await tsd(['logs', ...a, 'lg']);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    expect(await logs('--tail', '0')).toBe('');
+    expect(await logs('-f', '--tail', '0')).toBe('');
+    expect(await logs('--tail', '-1')).toBe('one\ntwo\nthree\n');
+    expect(await logs('-n', '2')).toBe('two\nthree\n');
+    expect(await logs('--details', '--tail', '1')).toBe(' three\n');
+    expect(await logs('--since', '10m')).toBe('one\ntwo\nthree\n');
+    expect(await logs('--until', '10m')).toBe('');
+    expect(await logs('--since', '2000-01-01T00:00:00Z', '--until', '2100-01-01')).toBe('one\ntwo\nthree\n');
+    expect(await logs('--since', String(Math.floor(Date.now() / 1000) + 3600))).toBe('');
+    const ts = (await logs('-t', '--tail', '1')).split(' ');
+    expect(ts[1]).toBe('three\n');
+    expect(await logs('--since', ts[0]!)).toBe('three\n');
+    const bad = await tsd(['logs', '--since', 'yesterday', 'lg']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('invalid value for "since": failed to parse value as time or duration: "yesterday"');
+    expect((await tsd(['rm', 'lg'])).code).toBe(0);
+  });
+
+  it('bug 15: exec of a missing command exits 126; exec -w of a missing directory fails and creates nothing', async () => {
+    expect((await tsd(['run', '-d', '--name', 'ex1', 'busybox', 'sleep', '60'])).code).toBe(0);
+    const miss = await tsd(['exec', 'ex1', 'nosuchcmd']);
+    expect(miss.code).toBe(126);
+    expect(miss.stderr).toContain('executable file not found in $PATH');
+    expect((await tsd(['exec', 'ex1', 'sh', '-c', 'exit 127'])).code).toBe(127);
+    const wd = await tsd(['exec', '-w', '/nonexistent', 'ex1', 'pwd']);
+    expect(wd.code).toBe(126);
+    expect(wd.stderr).toContain('chdir to cwd ("/nonexistent") failed: no such file or directory');
+    expect((await tsd(['exec', 'ex1', 'ls', '-d', '/nonexistent'])).code).not.toBe(0);
+    expect((await tsd(['exec', '-w', '/tmp', 'ex1', 'pwd'])).stdout).toBe('/tmp\n');
+    // run -w still creates it, as Docker
+    expect((await tsd(['run', '--rm', '-w', '/made/here', 'busybox', 'pwd'])).stdout).toBe('/made/here\n');
+    expect((await tsd(['rm', '-f', 'ex1'])).code).toBe(0);
+  });
+});

@@ -14,7 +14,7 @@ export function requireRoot(): void {
 
 export function parseIntArg(name: string, value: string, min = 0): number {
   if (!/^-?\d+$/.test(value) || Number(value) < min) {
-    throw new TsdError('BAD_ARGS', `invalid value "${value}" for ${name}`, { hint: `${name} takes a whole number of at least ${min}` });
+    throw new TsdError('BAD_ARGS', `invalid argument "${value}" for "${name}" flag`, { hint: Number.isFinite(min) ? `${name} takes a whole number of at least ${min}` : `${name} takes a whole number` });
   }
   return Number(value);
 }
@@ -50,4 +50,11 @@ export async function eachRef(refs: string[], fn: (ref: string) => Promise<strin
     }
   }
   if (failed) throw new ExitError(1);
+}
+
+/** Docker's CheckTty: -it with stdin attached (not -d) needs a terminal on stdin. */
+export function checkTty(f: { interactive?: boolean; tty?: boolean; detach?: boolean }): void {
+  if (f.tty && f.interactive && !f.detach && !process.stdin.isTTY) {
+    throw new TsdError('BAD_ARGS', 'the input device is not a TTY', { exitCode: 1, hint: 'drop -t when stdin is a pipe or a file' });
+  }
 }

@@ -114,18 +114,24 @@ export function register(program: Command): void {
 
   program
     .command('logs')
-    .description('Fetch the logs of a (detached) container')
+    .description('Fetch the logs of a container')
+    .option('--details', 'show extra details provided to logs (none: a space before each line, as Docker)')
     .option('-f, --follow', 'follow log output')
-    .option('-n, --tail <lines>', 'number of lines to show from the end ("all" for all)', 'all')
+    .option('--since <time>', 'show logs since a timestamp (2013-01-02T13:23:37Z) or relative (42m)')
+    .option('-n, --tail <lines>', 'number of lines to show from the end ("all", or negative, for all)', 'all')
     .option('-t, --timestamps', 'show timestamps')
+    .option('--until <time>', 'show logs before a timestamp (2013-01-02T13:23:37Z) or relative (42m)')
     .argument('<container>')
-    .action(async (ref: string, f: { follow?: boolean; tail: string; timestamps?: boolean }) => {
+    .action(async (ref: string, f: { follow?: boolean; tail: string; timestamps?: boolean; since?: string; until?: string; details?: boolean }) => {
       requireRoot();
-      const { showLogs } = await import('../../runtime/logs.js');
+      const { showLogs, parseLogTime } = await import('../../runtime/logs.js');
       await showLogs(ref, {
         follow: Boolean(f.follow),
-        tail: f.tail === 'all' ? undefined : parseIntArg('--tail', f.tail, 0),
+        tail: f.tail === 'all' ? undefined : parseIntArg('--tail', f.tail, -Infinity),
         timestamps: Boolean(f.timestamps),
+        ...(f.since !== undefined ? { since: parseLogTime('since', f.since) } : {}),
+        ...(f.until !== undefined ? { until: parseLogTime('until', f.until) } : {}),
+        details: Boolean(f.details),
         write: (stream, text) => (stream === 'stdout' ? process.stdout : process.stderr).write(text),
       });
     });

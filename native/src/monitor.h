@@ -77,6 +77,7 @@ struct tsd_spec {
   int tty;
   int stdin_open;
   const char *log;
+  int log_tee; /* foreground with a log: the output goes to our stdout/stderr too */
   const char *exit_path;
   const char *hook[64 + 1];
   int nhook;

@@ -28,6 +28,7 @@ export interface RunSpecInput {
   resources: PreparedResources;
   /** detached: capture output here */
   logPath?: string;
+  logTee?: boolean;
 }
 
 /** The exit hook: `tsdocker --root R internal cleanup ID`, run by the monitor after the exit. */
@@ -83,6 +84,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     tty: config.tty,
     stdin: config.interactive,
     logPath: input.logPath,
+    ...(input.logTee ? { logTee: true } : {}),
     exitPath: containerFiles.exit(config.id),
     hook: exitHook(config.id),
   };

@@ -152,6 +152,20 @@ describe('terminals, logs, exec (bugs 4, 5, 15)', () => {
     expect((await tsd(['rm', 'lg'])).code).toBe(0);
   });
 
+  it('bug 5: a container that ran in the foreground keeps its log, as Docker', async () => {
+    const fg = await tsd(['run', '--name', 'fg', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    expect(fg.code).toBe(3);
+    expect(fg.stdout).toBe('out\n');
+    expect(fg.stderr).toBe('err\n');
+    const l = await tsd(['logs', 'fg']);
+    expect(l.stdout).toBe('out\n');
+    expect(l.stderr).toBe('err\n');
+    const it = await tsd(['run', '-t', '--name', 'fgt', 'busybox', 'echo', 'on a tty']);
+    expect(it.stdout).toBe('on a tty\r\n');
+    expect((await tsd(['logs', 'fgt'])).stdout).toBe('on a tty\r\n');
+    expect((await tsd(['rm', 'fg', 'fgt'])).code).toBe(0);
+  });
+
   it('bug 15: exec of a missing command exits 126; exec -w of a missing directory fails and creates nothing', async () => {
     expect((await tsd(['run', '-d', '--name', 'ex1', 'busybox', 'sleep', '60'])).code).toBe(0);
     const miss = await tsd(['exec', 'ex1', 'nosuchcmd']);

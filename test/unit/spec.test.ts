@@ -41,6 +41,7 @@ describe('renderSpec', () => {
       tty: true,
       stdin: false,
       logPath: '/log',
+      logTee: true,
       exitPath: '/exit',
       hook: ['/bin/node', 'cleanup'],
     };

@@ -26,6 +26,8 @@ export interface TarHeader {
   linkpath: string;
   devmajor: number;
   devminor: number;
+  /** extended attributes from pax `SCHILY.xattr.<name>` records (file capabilities, user.*), raw bytes */
+  xattrs?: Record<string, Buffer>;
 }
 
 export interface TarEntry {
@@ -146,6 +148,14 @@ function typeOf(flag: string): TarType {
   }
 }
 
+export const XATTR_PREFIX = 'SCHILY.xattr.';
+
+function xattrsOf(attrs: Record<string, string>): Record<string, Buffer> | undefined {
+  const keys = Object.keys(attrs).filter((k) => k.startsWith(XATTR_PREFIX) && k.length > XATTR_PREFIX.length);
+  if (keys.length === 0) return undefined;
+  return Object.fromEntries(keys.map((k) => [k.slice(XATTR_PREFIX.length), Buffer.from(attrs[k]!, 'latin1')]));
+}
+
 /** pax records: "<len> <key>=<value>\n" */
 export function parsePax(body: Buffer, what: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -155,9 +165,13 @@ export function parsePax(body: Buffer, what: string): Record<string, string> {
     if (sp < 0) break;
     const len = parseInt(body.subarray(off, sp).toString('latin1'), 10);
     if (!Number.isSafeInteger(len) || len <= sp - off || off + len > body.length) throw malformed(what, 'bad pax record');
-    const rec = body.subarray(sp + 1, off + len - 1).toString('utf8');
-    const eq = rec.indexOf('=');
-    if (eq > 0) out[rec.slice(0, eq)] = rec.slice(eq + 1);
+    const raw = body.subarray(sp + 1, off + len - 1);
+    const eq = raw.indexOf(0x3d);
+    if (eq > 0) {
+      const key = raw.subarray(0, eq).toString('utf8');
+      // an xattr value is bytes (security.capability is binary): kept one byte per char
+      out[key] = raw.subarray(eq + 1).toString(key.startsWith(XATTR_PREFIX) ? 'latin1' : 'utf8');
+    }
     off += len;
   }
   return out;
@@ -228,6 +242,8 @@ export async function* readTar(r: ByteReader, what: string): AsyncGenerator<TarE
       devmajor: num(block, 329, 8, what),
       devminor: num(block, 337, 8, what),
     };
+    const xattrs = xattrsOf(attrs);
+    if (xattrs) header.xattrs = xattrs;
     pax = {};
     longName = undefined;
     longLink = undefined;

@@ -3,7 +3,11 @@
  * 20.10 prints or returns for the same command; the expected output is written here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BUSYBOX_TAR, CLI, createSandbox, hostSnapshot, run, type RunResult, type Sandbox } from '../helpers/sandbox.js';
+import { dockerSaveClassic } from '../helpers/archives.js';
 
 let sb: Sandbox;
 const before = hostSnapshot();
@@ -180,5 +184,48 @@ describe('terminals, logs, exec (bugs 4, 5, 15)', () => {
     // run -w still creates it, as Docker
     expect((await tsd(['run', '--rm', '-w', '/made/here', 'busybox', 'pwd'])).stdout).toBe('/made/here\n');
     expect((await tsd(['rm', '-f', 'ex1'])).code).toBe(0);
+  });
+});
+
+describe('extended attributes in layers (bug 7)', () => {
+  it("a setcap'd binary keeps its file capability; user.* attributes are kept; overlay's own are not", async () => {
+    const bb = readFileSync('/bin/busybox');
+    // struct vfs_cap_data, revision 2, effective: permitted = CAP_CHOWN (bit 0)
+    const capChown = Buffer.alloc(20);
+    capChown.writeUInt32LE(0x02000001, 0);
+    capChown.writeUInt32LE(1, 4);
+    const archive = dockerSaveClassic([{
+      tags: ['capimg:1'],
+      config: { Env: ['PATH=/bin'], Cmd: ['sh'] },
+      layers: [[
+        { name: 'bin/', type: 'dir' },
+        { name: 'bin/busybox', data: bb, mode: 0o755 },
+        { name: 'bin/sh', type: 'symlink', linkname: 'busybox' },
+        { name: 'tmp/', type: 'dir', mode: 0o1777 },
+        { name: 'usr/', type: 'dir' },
+        { name: 'usr/local/', type: 'dir' },
+        { name: 'usr/local/bin/', type: 'dir' },
+        { name: 'usr/local/bin/chown', data: bb, mode: 0o755, xattrs: { 'security.capability': capChown, 'user.origin': Buffer.from('tsdocker-test') } },
+        { name: 'usr/local/bin/plain', data: bb, mode: 0o755, xattrs: { 'trusted.overlay.opaque': Buffer.from('y') } },
+      ]],
+    }]);
+    const dir = mkdtempSync(join(tmpdir(), 'tsd-caps-'));
+    try {
+      writeFileSync(join(dir, 'caps.tar'), archive);
+      const load = await tsd(['load', '-i', join(dir, 'caps.tar')]);
+      expect(load.code, load.stderr).toBe(0);
+      expect(load.stderr).toContain('trusted.overlay.opaque');
+      // uid 1000 may chown to root only through the file capability
+      const r = await tsd(['run', '--rm', '-u', '1000', 'capimg:1', 'sh', '-c', 'touch /tmp/f; /usr/local/bin/chown 0 /tmp/f && stat -c %u /tmp/f']);
+      expect(r.stdout.trim(), r.stderr).toBe('0');
+      const plain = await tsd(['run', '--rm', '-u', '1000', 'capimg:1', 'sh', '-c', 'touch /tmp/f; /bin/busybox chown 0 /tmp/f']);
+      expect(plain.code).not.toBe(0);
+      const layer = JSON.parse((await tsd(['image', 'inspect', 'capimg:1'].slice(1))).stdout)[0].GraphDriver.Data.LowerDir as string;
+      const caps = await run(['getcap', join(layer, 'usr/local/bin/chown')]);
+      expect(caps.stdout).toMatch(/cap_chown[=+]ep/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await tsd(['rmi', 'capimg:1']);
+    }
   });
 });

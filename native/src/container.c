@@ -44,6 +44,25 @@ static int join_namespaces(struct tsd_child_ctx *c, struct tsd_error *err) {
   return 0;
 }
 
+/* Namespaced sysctls (runc: after the namespaces, before the rootfs): /proc/sys/net shows the
+   network namespace of the writer, our new one. */
+static int set_sysctls(const struct tsd_spec *sp, struct tsd_error *err) {
+  for (int i = 0; i < sp->nsysctls; i++) {
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "/proc/sys/%s", sp->sysctls[i].key);
+    if (n < 0 || n >= (int)sizeof path) return tsd_fail(err, 125, ENAMETOOLONG, "sysctl %s: name too long", sp->sysctls[i].key);
+    for (char *p = path + strlen("/proc/sys/"); *p; p++) if (*p == '.') *p = '/';
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return tsd_fail(err, 125, errno, "sysctl %s: %s", sp->sysctls[i].key, tsd_errname(errno));
+    size_t len = strlen(sp->sysctls[i].value);
+    ssize_t w = write(fd, sp->sysctls[i].value, len);
+    int er = errno;
+    close(fd);
+    if (w != (ssize_t)len) return tsd_fail(err, 125, w < 0 ? er : EIO, "sysctl %s=%s: %s", sp->sysctls[i].key, sp->sysctls[i].value, tsd_errname(w < 0 ? er : EIO));
+  }
+  return 0;
+}
+
 static int lo_up(struct tsd_error *err) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return tsd_fail(err, 125, errno, "socket for lo: %s", tsd_errname(errno));
@@ -211,6 +230,7 @@ void tsd_child_main(struct tsd_child_ctx *c) {
   }
   if (setsid() < 0) { tsd_fail(&e, 125, errno, "setsid: %s", tsd_errname(errno)); die(c, &e); }
   if (!c->exec_mode) {
+    if (set_sysctls(sp, &e) < 0) die(c, &e);
     if (tsd_setup_rootfs(sp, &e) < 0) die(c, &e);
   }
   int cwdfd = tsd_open_cwd(sp->cwd, !c->exec_mode, &e);

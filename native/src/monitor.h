@@ -57,6 +57,8 @@ struct tsd_spec {
   int rootfs_ro;
   const char *hostname;
   int lo;
+  struct { const char *key, *value; } sysctls[16]; /* namespaced (net.*), written after the namespaces exist */
+  int nsysctls;
   const char *cwd;
   uid_t uid;
   gid_t gid;

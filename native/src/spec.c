@@ -176,6 +176,13 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
     else if (!strcmp(key, "tty")) { NEED(1); NUM(f[0], sp->tty); }
     else if (!strcmp(key, "stdin")) { NEED(1); NUM(f[0], sp->stdin_open); }
     else if (!strcmp(key, "log")) { NEED(1); sp->log = f[0]; }
+    else if (!strcmp(key, "sysctl")) {
+      NEED(2);
+      ROOM(sp->nsysctls, sp->sysctls);
+      if (strncmp(f[0], "net.", 4) || strstr(f[0], "..") || strchr(f[0], '/')) return tsd_fail(err, 125, EINVAL, "spec: sysctl %s is not a network namespace one", f[0]);
+      sp->sysctls[sp->nsysctls].key = f[0];
+      sp->sysctls[sp->nsysctls++].value = f[1];
+    }
     else if (!strcmp(key, "logtee")) { NEED(1); NUM(f[0], sp->log_tee); }
     else if (!strcmp(key, "exit")) { NEED(1); sp->exit_path = f[0]; }
     else if (!strcmp(key, "hook")) { NEED(1); ROOM(sp->nhook + 1, sp->hook); sp->hook[sp->nhook++] = f[0]; }

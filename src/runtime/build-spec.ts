@@ -36,6 +36,11 @@ export function exitHook(id: string): string[] {
   return [process.execPath, `${projectDir()}/bin/tsdocker`, '--root', rootDir(), 'internal', 'cleanup', id];
 }
 
+const DOCKER_NET_SYSCTLS: [string, string][] = [
+  ['net.ipv4.ip_unprivileged_port_start', '0'],
+  ['net.ipv4.ping_group_range', '0 2147483647'],
+];
+
 /** Container env plus what Docker adds: HOSTNAME, TERM=xterm with a terminal (-t), and HOME from the user's passwd entry. */
 function withDefaults(env: string[], hostname: string, home: string, tty: boolean): string[] {
   const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));
@@ -73,6 +78,8 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     rootfsReadonly: resources.readonlyRootfs,
     hostname: config.hostname,
     loopback: plan.loopbackUp,
+    // Docker's defaults in a network namespace of the container's own: any port, ICMP sockets for all
+    ...(plan.newNetns ? { sysctls: DOCKER_NET_SYSCTLS } : {}),
     cwd: config.workingDir,
     user: { uid: creds.uid, gid: creds.gid, groups: creds.groups },
     env: withDefaults(config.env, config.hostname, creds.home, config.tty),

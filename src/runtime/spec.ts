@@ -71,6 +71,8 @@ export interface ContainerSpec {
   logPath?: string;
   /** foreground with a log: the monitor also copies the output to its own stdout/stderr */
   logTee?: boolean;
+  /** network-namespace sysctls set in the container's new namespace (net.* only) */
+  sysctls?: [string, string][];
   /** exit record path */
   exitPath?: string;
   /** exit hook argv, exec'd by the monitor unless Node acks the exit */
@@ -128,6 +130,7 @@ export function specRecords(s: ContainerSpec): string[][] {
   if (s.stdin !== undefined) r.push(['stdin', bool(s.stdin)]);
   if (s.logPath) r.push(['log', s.logPath]);
   if (s.logTee) r.push(['logtee', '1']);
+  for (const [k, v] of s.sysctls ?? []) r.push(['sysctl', k, v]);
   if (s.exitPath) r.push(['exit', s.exitPath]);
   for (const h of s.hook ?? []) r.push(['hook', h]);
   return r;
@@ -144,7 +147,7 @@ export function renderSpec(spec: ContainerSpec): Buffer {
 export const SPEC_ARITY: Readonly<Record<string, number>> = {
   version: 1, id: 1, clone: 1, join: 2, rootfs: 1, overlay: 3, mount: 5, device: 4, symlink: 2,
   mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
-  caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, logtee: 1, exit: 1, hook: 1,
+  caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, logtee: 1, sysctl: 2, exit: 1, hook: 1,
 };
 
 /** Parse a rendered spec back into records (debugging, tests). */

@@ -229,3 +229,18 @@ describe('extended attributes in layers (bug 7)', () => {
     }
   });
 });
+
+describe('network namespace sysctls (bug 8)', () => {
+  it("Docker's ip_unprivileged_port_start 0 and ping_group_range '0 2147483647' in a container's own network namespace; not in host mode", async () => {
+    const read = 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ping_group_range';
+    for (const net of ['bridge', 'none']) {
+      const r = await tsd(['run', '--rm', '--network', net, 'busybox', 'sh', '-c', read]);
+      expect(r.stdout, r.stderr).toBe('0\n0\t2147483647\n');
+    }
+    // a user without privileges binds port 80
+    const bind = await tsd(['run', '--rm', '-u', '1000', 'busybox', 'sh', '-c', 'nc -l -p 80 & sleep 0.5; netstat -ltn | grep -c ":80 "; kill %1']);
+    expect(bind.stdout.trim(), bind.stderr).toBe('1');
+    const host = await tsd(['run', '--rm', '--network', 'host', 'busybox', 'cat', '/proc/sys/net/ipv4/ip_unprivileged_port_start']);
+    expect(host.stdout).toBe('1024\n');
+  });
+});

@@ -42,6 +42,7 @@ describe('renderSpec', () => {
       stdin: false,
       logPath: '/log',
       logTee: true,
+      sysctls: [['net.ipv4.ping_group_range', '0 2147483647']],
       exitPath: '/exit',
       hook: ['/bin/node', 'cleanup'],
     };

@@ -131,6 +131,8 @@ async function planContainerMode(opts: NetworkOptions, ref: string): Promise<Net
     joinNetns: `/proc/${target.state.pid}/ns/net`,
     loopbackUp: false,
     targetId: target.config.id,
+    // Docker: the container takes its target's hostname (its /etc/hosts names that one too)
+    hostname: target.config.hostname,
     hosts: read('hosts', hostsFile(target.config.hostname, [])),
     resolvConf: read('resolv.conf', hostResolvConf()),
   };
@@ -138,8 +140,15 @@ async function planContainerMode(opts: NetworkOptions, ref: string): Promise<Net
 
 export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
   const mode = opts.network === undefined || opts.network === 'default' ? DEFAULT_NETWORK : opts.network;
+  // none and host: the host's resolv.conf, as Docker copies it, with --dns/--dns-search applied
+  const hostLike = (): string => {
+    validateDns(opts.dns);
+    const base = hostResolvConf();
+    if (!opts.dns.length && !opts.dnsSearch.length) return base;
+    return renderResolvConf({ nameservers: opts.dns.length ? opts.dns : undefined, search: opts.dnsSearch, base });
+  };
   if (mode === 'none') {
-    return { mode, newNetns: true, loopbackUp: true, hosts: hostsFile(opts.hostname, parseAddHosts(opts.addHosts)), resolvConf: '' };
+    return { mode, newNetns: true, loopbackUp: true, hosts: hostsFile(opts.hostname, parseAddHosts(opts.addHosts)), resolvConf: hostLike() };
   }
   if (mode === 'host') {
     if (opts.publish.length) ilog.warn('Published ports are discarded when using host network mode');
@@ -148,7 +157,7 @@ export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
       newNetns: false,
       loopbackUp: false,
       hosts: readFileSync('/etc/hosts', 'utf8') + parseAddHosts(opts.addHosts).map((l) => l + '\n').join(''),
-      resolvConf: hostResolvConf(),
+      resolvConf: hostLike(),
     };
   }
   if (mode.startsWith('container:')) return planContainerMode(opts, mode.slice('container:'.length));

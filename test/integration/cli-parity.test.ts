@@ -244,3 +244,24 @@ describe('network namespace sysctls (bug 8)', () => {
     expect(host.stdout).toBe('1024\n');
   });
 });
+
+describe('hostname and resolv.conf by network mode (bugs 10, 11)', () => {
+  it("bug 10: container:NAME takes the target's hostname", async () => {
+    expect((await tsd(['run', '-d', '--name', 'tgt', '--hostname', 'tgthost', 'busybox', 'sleep', '60'])).code).toBe(0);
+    const r = await tsd(['run', '--rm', '--network', 'container:tgt', 'busybox', 'sh', '-c', 'hostname; grep -c tgthost /etc/hosts']);
+    expect(r.stdout, r.stderr).toBe('tgthost\n1\n');
+    expect((await tsd(['rm', '-f', 'tgt'])).code).toBe(0);
+  });
+
+  it("bug 11: none and host get the host's resolv.conf, with --dns and --dns-search applied", async () => {
+    const host = (await sb.sh(['cat', '/etc/resolv.conf'])).stdout;
+    const resolved = (await sb.sh(['cat', '/run/systemd/resolve/resolv.conf'])).stdout;
+    for (const net of ['none', 'host']) {
+      const plain = (await tsd(['run', '--rm', '--network', net, 'busybox', 'cat', '/etc/resolv.conf'])).stdout;
+      expect(plain.length).toBeGreaterThan(0);
+      expect([host, resolved]).toContain(plain);
+      const dns = await tsd(['run', '--rm', '--network', net, '--dns', '192.0.2.53', '--dns-search', 'example.test', 'busybox', 'cat', '/etc/resolv.conf']);
+      expect(dns.stdout, dns.stderr).toMatch(/^nameserver 192\.0\.2\.53\nsearch example\.test\n/);
+    }
+  });
+});

@@ -18,6 +18,7 @@ import type { NetworkPlan } from '../net/index.js';
 import { capMask, DEFAULT_CAPS } from './caps.js';
 import { CLONE, type ContainerSpec, type NsType } from './spec.js';
 import { resolveUser } from './options.js';
+import { cgroupMounts } from './cgroups/mounts.js';
 import type { PreparedResources } from './hooks.js';
 
 export interface RunSpecInput {
@@ -59,6 +60,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
   let cloneFlags = CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWCGROUP;
   if (plan.newNetns) cloneFlags |= CLONE.NEWNET;
   const join: { type: NsType; path: string }[] = plan.joinNetns ? [{ type: 'net', path: plan.joinNetns }] : [];
+  const cg = cgroupMounts(config.id, privileged);
   const etc = [
     bindMount(dirs.hostname, '/etc/hostname'),
     bindMount(dirs.hosts, '/etc/hosts'),
@@ -70,11 +72,12 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     join,
     rootfs: dirs.rootfs,
     overlay: { lower: [...image.layerDirs].reverse(), upper: dirs.upper, work: dirs.work },
-    mounts: [...defaultMounts({ privileged }), ...etc, ...resources.mounts],
+    mounts: [...defaultMounts({ privileged }), ...cg.mounts, ...etc, ...resources.mounts],
     devices: [...defaultDevices(), ...(resources.devices ?? [])], // resources: host devices when privileged
-    symlinks: defaultSymlinks(),
+    // Docker's init layer links /etc/mtab to /proc/mounts (an image's own /etc/mtab is kept)
+    symlinks: [...defaultSymlinks(), ...cg.symlinks, { target: '/proc/mounts', path: '/etc/mtab' }],
     masked: maskedPaths({ privileged }),
-    readonly: readonlyPaths({ privileged }),
+    readonly: [...readonlyPaths({ privileged }), ...cg.readonly],
     rootfsReadonly: resources.readonlyRootfs,
     hostname: config.hostname,
     loopback: plan.loopbackUp,

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, CLI, createSandbox, hostSnapshot, run, type RunResult, type Sandbox } from '../helpers/sandbox.js';
 import { dockerSaveClassic } from '../helpers/archives.js';
+import { detectLayout } from '../../src/runtime/cgroups/layout.js';
 
 let sb: Sandbox;
 const before = hostSnapshot();
@@ -263,5 +264,21 @@ describe('hostname and resolv.conf by network mode (bugs 10, 11)', () => {
       const dns = await tsd(['run', '--rm', '--network', net, '--dns', '192.0.2.53', '--dns-search', 'example.test', 'busybox', 'cat', '/etc/resolv.conf']);
       expect(dns.stdout, dns.stderr).toMatch(/^nameserver 192\.0\.2\.53\nsearch example\.test\n/);
     }
+  });
+});
+
+describe('mtab and cgroups inside (bug 14)', () => {
+  it("/etc/mtab links to /proc/mounts; /sys/fs/cgroup shows the container's own limits, read-only", async () => {
+    const v2 = detectLayout().mode === 'v2';
+    const limitFile = v2 ? '/sys/fs/cgroup/memory.max' : '/sys/fs/cgroup/memory/memory.limit_in_bytes';
+    const r = await tsd(['run', '--rm', '-m', '64m', 'busybox', 'sh', '-c', `readlink /etc/mtab; cat ${limitFile}; touch /sys/fs/cgroup/x 2>&1; echo 1 > ${limitFile} 2>&1 || echo refused`]);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0], r.stderr).toBe('/proc/mounts');
+    expect(lines[1]).toBe(String(64 * 1024 * 1024));
+    expect(r.stdout).toMatch(/Read-only file system/);
+    expect(lines[lines.length - 1]).toBe('refused');
+    // privileged: writable, as Docker
+    const p = await tsd(['run', '--rm', '--privileged', 'busybox', 'sh', '-c', `test -w ${limitFile} && echo writable`]);
+    expect(p.stdout.trim(), p.stderr).toBe('writable');
   });
 });

@@ -50,6 +50,8 @@ struct tsd_spec {
   int ndevices;
   struct tsd_symlink symlinks[64];
   int nsymlinks;
+  struct tsd_symlink rootlinks[8]; /* in the rootfs itself, before any mount (Docker's init layer: /etc/mtab) */
+  int nrootlinks;
   const char *masks[TSD_MAX_ITEMS];
   int nmasks;
   const char *readonly[TSD_MAX_ITEMS];

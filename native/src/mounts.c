@@ -221,6 +221,7 @@ int tsd_setup_rootfs(const struct tsd_spec *sp, struct tsd_error *err) {
   int rootfd = open(sp->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return tsd_fail(err, 125, errno, "open %s: %s", sp->rootfs, tsd_errname(errno));
   int r = 0;
+  for (int i = 0; r == 0 && i < sp->nrootlinks; i++) r = make_symlink(rootfd, &sp->rootlinks[i], err);
   for (int i = 0; r == 0 && i < sp->nmounts; i++) r = do_mount(rootfd, &sp->mounts[i], err);
   for (int i = 0; r == 0 && i < sp->ndevices; i++) r = make_device(rootfd, &sp->devices[i], err);
   for (int i = 0; r == 0 && i < sp->nsymlinks; i++) r = make_symlink(rootfd, &sp->symlinks[i], err);

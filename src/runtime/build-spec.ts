@@ -75,7 +75,8 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     mounts: [...defaultMounts({ privileged }), ...cg.mounts, ...etc, ...resources.mounts],
     devices: [...defaultDevices(), ...(resources.devices ?? [])], // resources: host devices when privileged
     // Docker's init layer links /etc/mtab to /proc/mounts (an image's own /etc/mtab is kept)
-    symlinks: [...defaultSymlinks(), ...cg.symlinks, { target: '/proc/mounts', path: '/etc/mtab' }],
+    symlinks: [...defaultSymlinks(), ...cg.symlinks],
+    rootSymlinks: [{ target: '/proc/mounts', path: '/etc/mtab' }],
     masked: maskedPaths({ privileged }),
     readonly: [...readonlyPaths({ privileged }), ...cg.readonly],
     rootfsReadonly: resources.readonlyRootfs,

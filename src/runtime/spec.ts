@@ -46,6 +46,8 @@ export interface ContainerSpec {
   mounts?: MountEntry[];
   devices?: DeviceEntry[];
   symlinks?: SymlinkEntry[];
+  /** made in the rootfs before any mount (what Docker's init layer holds) */
+  rootSymlinks?: SymlinkEntry[];
   masked?: string[];
   readonly?: string[];
   rootfsReadonly?: boolean;
@@ -108,6 +110,7 @@ export function specRecords(s: ContainerSpec): string[][] {
   for (const m of s.mounts ?? []) r.push(['mount', m.source, m.destination, m.fstype, int('mount', m.flags), m.data]);
   for (const d of s.devices ?? []) r.push(['device', d.path, int('device', d.mode), int('device', d.major), int('device', d.minor)]);
   for (const l of s.symlinks ?? []) r.push(['symlink', l.target, l.path]);
+  for (const l of s.rootSymlinks ?? []) r.push(['rootlink', l.target, l.path]);
   for (const p of s.masked ?? []) r.push(['mask', p]);
   for (const p of s.readonly ?? []) r.push(['readonly', p]);
   if (s.rootfsReadonly !== undefined) r.push(['rootfs_ro', bool(s.rootfsReadonly)]);
@@ -146,7 +149,7 @@ export function renderSpec(spec: ContainerSpec): Buffer {
 /** Fields per key, for decodeSpec (and the unit test that keeps both sides in step). */
 export const SPEC_ARITY: Readonly<Record<string, number>> = {
   version: 1, id: 1, clone: 1, join: 2, rootfs: 1, overlay: 3, mount: 5, device: 4, symlink: 2,
-  mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
+  rootlink: 2, mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
   caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, logtee: 1, sysctl: 2, exit: 1, hook: 1,
 };
 

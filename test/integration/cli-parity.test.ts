@@ -282,3 +282,24 @@ describe('mtab and cgroups inside (bug 14)', () => {
     expect(p.stdout.trim(), p.stderr).toBe('writable');
   });
 });
+
+describe('prune asks first (bug 15)', () => {
+  it('container/network/volume prune print Docker\'s warning and do nothing unless "y"; -f skips the question', async () => {
+    expect((await tsd(['create', '--name', 'stale', 'busybox', 'true'])).code).toBe(0);
+    const no = await sb.tsd(['container', 'prune'], { input: 'n\n' });
+    expect(no.code).toBe(0);
+    expect(no.stdout).toBe('WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ');
+    expect((await tsd(['ps', '-aq', '--filter', 'name=stale'])).stdout).not.toBe('');
+    const eof = await sb.tsd(['container', 'prune'], { input: '' });
+    expect(eof.code).toBe(0);
+    expect((await tsd(['ps', '-aq', '--filter', 'name=stale'])).stdout).not.toBe('');
+    const yes = await sb.tsd(['container', 'prune'], { input: 'y\n' });
+    expect(yes.stdout).toMatch(/\[y\/N\] Deleted Containers:\n[0-9a-f]{64}\n\nTotal reclaimed space: 0B\n$/);
+    expect((await tsd(['ps', '-aq', '--filter', 'name=stale'])).stdout).toBe('');
+    const net = await sb.tsd(['network', 'prune'], { input: 'N\n' });
+    expect(net.stdout).toBe('WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] ');
+    const vol = await sb.tsd(['volume', 'prune'], { input: '\n' });
+    expect(vol.stdout).toBe('WARNING! This will remove anonymous local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ');
+    expect((await tsd(['container', 'prune', '-f'])).stdout).toBe('Total reclaimed space: 0B\n');
+  });
+});

@@ -26,6 +26,7 @@ describe('renderSpec', () => {
       mounts: defaultMounts(),
       devices: defaultDevices(),
       symlinks: [{ target: 'pts/ptmx', path: '/dev/ptmx' }],
+      rootSymlinks: [{ target: '/proc/mounts', path: '/etc/mtab' }],
       masked: maskedPaths(),
       readonly: readonlyPaths(),
       rootfsReadonly: true,

@@ -1,4 +1,5 @@
 /** Helpers shared by command modules: repeatable flags, root check, output. */
+import { readSync } from 'node:fs';
 import { ExitError, TsdError } from '../../sys/errors.js';
 
 /** commander collector for repeatable options (-e A -e B). */
@@ -57,4 +58,28 @@ export function checkTty(f: { interactive?: boolean; tty?: boolean; detach?: boo
   if (f.tty && f.interactive && !f.detach && !process.stdin.isTTY) {
     throw new TsdError('BAD_ARGS', 'the input device is not a TTY', { exitCode: 1, hint: 'drop -t when stdin is a pipe or a file' });
   }
+}
+
+/** Read one line from stdin (blocking); '' at end of input. */
+function readLine(): string {
+  const buf = Buffer.alloc(1);
+  let line = '';
+  for (;;) {
+    let n = 0;
+    try {
+      n = readSync(0, buf, 0, 1, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      return line;
+    }
+    if (n === 0 || buf[0] === 0x0a) return line;
+    line += String.fromCharCode(buf[0]!);
+  }
+}
+
+/** Docker's PromptForConfirmation: the warning, "[y/N]", and only "y" goes on (-f skips it). */
+export function confirm(warning: string, force: boolean | undefined): boolean {
+  if (force) return true;
+  process.stdout.write(`${warning}\nAre you sure you want to continue? [y/N] `);
+  return readLine().trim().toLowerCase() === 'y';
 }

@@ -1,6 +1,6 @@
 /** Container lifecycle commands: ps, start, stop, kill, rm, wait, inspect, logs, container prune. */
 import type { Command } from 'commander';
-import { collect, eachRef, out, parseIntArg, requireRoot } from './common.js';
+import { collect, confirm, eachRef, out, parseIntArg, requireRoot } from './common.js';
 import { ExitError, TsdError, errorMessage } from '../../sys/errors.js';
 
 export function register(program: Command): void {
@@ -140,15 +140,14 @@ export function register(program: Command): void {
   container
     .command('prune')
     .description('Remove all stopped containers')
-    .option('-f, --force', 'do not prompt for confirmation (tsdocker never prompts)')
-    .action(async () => {
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(async (f: { force?: boolean }) => {
       requireRoot();
+      if (!confirm('WARNING! This will remove all stopped containers.', f.force)) return;
       const { pruneContainers } = await import('../../runtime/lifecycle.js');
       const removed = await pruneContainers();
-      out('Deleted Containers:');
-      for (const id of removed) out(id);
-      out('');
-      out(`Total reclaimed containers: ${removed.length}`);
+      if (removed.length) out(['Deleted Containers:', ...removed, ''].join('\n'));
+      out('Total reclaimed space: 0B');
     });
 
   program

@@ -1,7 +1,7 @@
 /** `tsdocker network create|ls|inspect|rm|prune|connect|disconnect`: thin wrappers over src/net. */
 import type { Command } from 'commander';
 import { TsdError } from '../../sys/errors.js';
-import { collect, out, requireRoot } from './common.js';
+import { collect, confirm, out, requireRoot } from './common.js';
 
 function parseOpts(list: string[]): Record<string, string> {
   const o: Record<string, string> = {};
@@ -111,9 +111,10 @@ export function register(program: Command): void {
   net
     .command('prune')
     .description('Remove every user-defined network without containers')
-    .option('-f, --force', 'do not prompt (tsdocker never prompts)')
-    .action(async () => {
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(async (f: { force?: boolean }) => {
       requireRoot();
+      if (!confirm('WARNING! This will remove all custom networks not used by at least one container.', f.force)) return;
       const { pruneNetworks } = await import('../../net/networks.js');
       const removed = await pruneNetworks();
       if (removed.length) {

@@ -1,6 +1,6 @@
 /** `tsdocker volume create|ls|inspect|rm|prune`. */
 import type { Command } from 'commander';
-import { collect, eachRef, out, parseLabels, requireRoot } from './common.js';
+import { collect, confirm, eachRef, out, parseLabels, requireRoot } from './common.js';
 import { humanSize } from '../format.js';
 import { TsdError } from '../../sys/errors.js';
 
@@ -76,9 +76,11 @@ export function register(program: Command): void {
     .command('prune')
     .description('Remove unused anonymous volumes (all unused volumes with -a)')
     .option('-a, --all', 'remove named volumes too')
-    .option('-f, --force', 'do not prompt for confirmation (tsdocker never prompts)')
-    .action(async (f: { all?: boolean }) => {
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(async (f: { all?: boolean; force?: boolean }) => {
       requireRoot();
+      const which = f.all ? 'all local volumes' : 'anonymous local volumes';
+      if (!confirm(`WARNING! This will remove ${which} not used by at least one container.`, f.force)) return;
       const { pruneVolumes } = await import('../../state/volumes.js');
       const { names, bytes } = await pruneVolumes({ all: Boolean(f.all) });
       if (names.length) out(['Deleted Volumes:', ...names, ''].join('\n'));

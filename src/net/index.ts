@@ -13,6 +13,8 @@
  * dns + dnsd (embedded resolver) -> endpoint (one container on one network) -> here, connect.
  */
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { endpointId } from './settings.js';
 import { TsdError } from '../sys/errors.js';
 import { exec } from '../sys/exec.js';
 import { createUndoStack, runAll } from '../sys/undo.js';
@@ -211,6 +213,19 @@ export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
   return plan;
 }
 
+/** -p IP:...: the address must be one of the host's, as Docker's proxy finds when it binds. */
+function checkHostAddresses(publish: PortSpec[], name: string, netId: string, containerId: string): void {
+  const local = new Set(Object.values(networkInterfaces()).flatMap((a) => (a ?? []).map((x) => x.address)));
+  for (const p of publish) {
+    if (!p.hostIp || p.hostIp === '0.0.0.0' || p.hostIp === '::' || local.has(p.hostIp)) continue;
+    throw new TsdError(
+      'BAD_ARGS',
+      `driver failed programming external connectivity on endpoint ${name} (${endpointId(netId, containerId)}): Error starting userland proxy: listen ${p.proto}4 ${p.hostIp}:${p.hostPort}: bind: cannot assign requested address`,
+      { hint: `${p.hostIp} is not an address of this host: publish on 0.0.0.0 or on one of its addresses` },
+    );
+  }
+}
+
 export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Promise<NetworkState> {
   if (plan.mode !== 'bridge') return { mode: plan.mode };
   const p = plan as BridgePlan;
@@ -232,7 +247,9 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
       });
       endpoints.push(ep);
       undo.push('endpoint', () => releaseEndpoint(ctx.containerId, ep.networkId));
-      if (p.publish.length) {
+      // Docker publishes nothing from an --internal network
+      if (p.publish.length && !lookupNetwork(p.network)?.internal) {
+        checkHostAddresses(p.publish, p.containerName, ep.networkId, ctx.containerId);
         // a container that stopped without its cleanup (monitor killed) still has port records
         // and DNAT rules: take them down first, or its rules would shadow ours
         for (const stale of staleOwners()) await detachNetwork(stale, undefined);

@@ -303,3 +303,27 @@ describe('prune asks first (bug 15)', () => {
     expect((await tsd(['container', 'prune', '-f'])).stdout).toBe('Total reclaimed space: 0B\n');
   });
 });
+
+describe('publishing and names (bug 15)', () => {
+  it('-p with an address the host does not have fails at start; -p on an --internal network publishes nothing; DNS answers NAME.NETWORK', async () => {
+    const bad = await tsd(['run', '-d', '--name', 'badip', '-p', '192.0.2.77:8090:80', 'busybox', 'sleep', '30']);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain('Error starting userland proxy: listen tcp4 192.0.2.77:8090: bind: cannot assign requested address');
+    await tsd(['rm', '-f', 'badip']);
+    expect((await tsd(['network', 'create', '--internal', 'intn'])).code).toBe(0);
+    expect((await tsd(['run', '-d', '--name', 'ip1', '--network', 'intn', '-p', '8091:80', 'busybox', 'sleep', '60'])).code).toBe(0);
+    const port = await tsd(['port', 'ip1']);
+    expect(port.code).toBe(0);
+    expect(port.stdout).toBe('');
+    expect((await tsd(['ps', '--filter', 'name=ip1', '--format', '[{{.Ports}}]'])).stdout).toBe('[]\n');
+    expect((await tsd(['rm', '-f', 'ip1'])).code).toBe(0);
+    expect((await tsd(['network', 'rm', 'intn'])).code).toBe(0);
+    expect((await tsd(['network', 'create', 'dn'])).code).toBe(0);
+    expect((await tsd(['run', '-d', '--name', 'dweb', '--network', 'dn', 'busybox', 'sleep', '60'])).code).toBe(0);
+    const ip = (await tsd(['inspect', '-f', '{{.NetworkSettings.Networks.dn.IPAddress}}', 'dweb'])).stdout.trim();
+    const q = await tsd(['run', '--rm', '--network', 'dn', 'busybox', 'nslookup', 'dweb.dn']);
+    expect(q.stdout, q.stderr).toContain(`Address: ${ip}`);
+    expect((await tsd(['rm', '-f', 'dweb'])).code).toBe(0);
+    expect((await tsd(['network', 'rm', 'dn'])).code).toBe(0);
+  });
+});

@@ -8,6 +8,7 @@ import { ExitError, TsdError } from '../sys/errors.js';
 import { log, setLogFormat, setLogLevel } from '../sys/log.js';
 import { setRoot } from '../state/paths.js';
 import { registerAll } from './commands/index.js';
+import { exitCodeFor } from './exit-codes.js';
 import { mark, printTrace } from '../sys/trace.js';
 
 export function buildProgram(): Command {
@@ -27,7 +28,10 @@ export function buildProgram(): Command {
     .configureOutput({
       writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `tsdocker: ${s.slice(7)}` : s),
     })
-    .hook('preAction', (thisCommand) => {
+    .hook('preAction', (thisCommand, actionCommand) => {
+      let top = actionCommand;
+      while (top.parent && top.parent !== thisCommand) top = top.parent;
+      commandName = top.name();
       const opts = thisCommand.opts<{ root?: string; logLevel?: string; logFormat?: string; debug?: boolean }>();
       if (opts.root) setRoot(opts.root);
       if (opts.debug) {
@@ -40,6 +44,9 @@ export function buildProgram(): Command {
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
+
+/** The top-level command being run (run, network, ...): it decides Docker's exit code of a failure. */
+let commandName = '';
 
 /** Commands that must run as root: every command that touches state or the kernel. */
 export function requireRoot(): void {
@@ -58,7 +65,7 @@ export function report(err: unknown): number {
     process.stderr.write(`tsdocker: ${err.message}\n`);
     if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
     log.debug({ code: err.code, cause: err.cause instanceof Error ? err.cause.message : err.cause }, 'error detail');
-    return err.exitCode;
+    return exitCodeFor(err, commandName);
   }
   const e = err as Error;
   process.stderr.write(`tsdocker: internal error: ${e?.stack ?? String(err)}\nplease report this as a bug\n`);

@@ -327,3 +327,15 @@ describe('publishing and names (bug 15)', () => {
     expect((await tsd(['network', 'rm', 'dn'])).code).toBe(0);
   });
 });
+
+describe("exit codes outside run (bug 16)", () => {
+  it('1 for what Docker\'s daemon refuses, 125 for bad flags and for run', async () => {
+    for (const args of [['logs', 'nosuch'], ['exec', 'nosuch', 'true'], ['port', 'nosuch'], ['network', 'inspect', 'nosuch'], ['network', 'rm', 'nosuch'], ['stop', 'nosuch'], ['start', 'nosuch'], ['inspect', 'nosuch'], ['rmi', 'nosuch'], ['volume', 'rm', 'nosuch']]) {
+      const r = await tsd(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(1);
+    }
+    expect((await tsd(['stop', '-t', 'abc', 'nosuch'])).code).toBe(125);
+    expect((await tsd(['ps', '--no-such-flag'])).code).toBe(125);
+    expect((await tsd(['run', '--rm', 'nosuchimage'])).code).toBe(125);
+  });
+});

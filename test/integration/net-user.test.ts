@@ -192,19 +192,19 @@ describe('user-defined networks', () => {
     await ok(['rm', '-f', 'owner', 'stopped']);
   });
 
-  it('refuses bad input with one line and exit 125, leaving nothing half-made', async () => {
+  it('refuses bad input with one line and Docker\'s exit code (1 from network commands), leaving nothing half-made', async () => {
     const netsBefore = await ok(['network', 'ls', '-q']);
     const linksBefore = (await sandboxState()).links;
-    await fails(['network', 'create', '--subnet', '10.0.0/24', 'x'], /invalid CIDR address: 10\.0\.0\/24/);
-    await fails(['network', 'create', '--subnet', '10.89.0.0/16', 'x'], /Pool overlaps/);
-    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '--gateway', '10.91.0.1', 'x'], /no matching subnet for gateway/);
-    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '--ip-range', '10.90.1.0/25', 'x'], /no matching subnet for range/);
-    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '-o', 'mtu=10', 'x'], /invalid MTU/);
-    await fails(['network', 'create', 'front'], /network with name front already exists/);
-    await fails(['network', 'create', 'bridge'], /already exists/);
-    await fails(['network', 'create', '-d', 'macvlan', 'x'], /not supported/);
-    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '-o', 'com.docker.network.bridge.name=uplink', 'x'], /a link named uplink already exists/);
-    await fails(['network', 'rm', 'nosuch'], /network nosuch not found/);
+    await fails(['network', 'create', '--subnet', '10.0.0/24', 'x'], /invalid CIDR address: 10\.0\.0\/24/, 1);
+    await fails(['network', 'create', '--subnet', '10.89.0.0/16', 'x'], /Pool overlaps/, 1);
+    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '--gateway', '10.91.0.1', 'x'], /no matching subnet for gateway/, 1);
+    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '--ip-range', '10.90.1.0/25', 'x'], /no matching subnet for range/, 1);
+    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '-o', 'mtu=10', 'x'], /invalid MTU/, 1);
+    await fails(['network', 'create', 'front'], /network with name front already exists/, 1);
+    await fails(['network', 'create', 'bridge'], /already exists/, 1);
+    await fails(['network', 'create', '-d', 'macvlan', 'x'], /not supported/, 1);
+    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '-o', 'com.docker.network.bridge.name=uplink', 'x'], /a link named uplink already exists/, 1);
+    await fails(['network', 'rm', 'nosuch'], /network nosuch not found/, 1);
     await fails(['network', 'inspect', 'nosuch'], /network nosuch not found/, 1); // Docker: exit 1 for inspect
     await fails(['run', '--rm', '--network', 'back', '--ip', '10.88.0.5', 'busybox', 'true'], /no configured subnet or ip-range contain the IP address 10\.88\.0\.5/);
     await fails(['run', '--rm', '--network', 'back', '--ip', 'ten', 'busybox', 'true'], /invalid IPv4 address/);
@@ -216,7 +216,7 @@ describe('user-defined networks', () => {
     await ok(['run', '-d', '--name', 't1', '--network', 'tiny', 'busybox', 'sleep', '300']);
     await fails(['run', '-d', '--name', 't2', '--network', 'tiny', 'busybox', 'sleep', '300'], /no available IPv4 addresses.*tiny/);
     // a network with containers is not removed, and says which
-    await fails(['network', 'rm', 'tiny'], /has active endpoints \(name:"t1"/);
+    await fails(['network', 'rm', 'tiny'], /has active endpoints \(name:"t1"/, 1);
     await ok(['rm', '-f', 't1']);
     await ok(['rm', '-f', 't2']).catch(() => undefined);
     await ok(['network', 'rm', 'tiny']);

@@ -91,3 +91,16 @@ describe('exit records belong to the run that wrote them', () => {
     expect(deriveStatus(state, { exitCode: 0, finishedAt: '2026-11-22T07:27:45.362400000Z' })).toBe('exited');
   });
 });
+
+describe("Docker's exit codes by command", async () => {
+  const { exitCodeFor } = await import('../../src/cli/exit-codes.js');
+  it('125 stays for run/create and bad flags; other commands say 1; 126/127 are kept', () => {
+    const e = (msg: string, exitCode?: number) => new TsdError('BAD_ARGS', msg, exitCode === undefined ? {} : { exitCode });
+    expect(exitCodeFor(e('No such container: x'), 'run')).toBe(125);
+    expect(exitCodeFor(e('No such container: x'), 'create')).toBe(125);
+    expect(exitCodeFor(e('No such container: x'), 'logs')).toBe(1);
+    expect(exitCodeFor(e('network x not found'), 'network')).toBe(1);
+    expect(exitCodeFor(e('invalid argument "x" for "--time" flag'), 'stop')).toBe(125);
+    expect(exitCodeFor(e('exec failed', 126), 'exec')).toBe(126);
+  });
+});

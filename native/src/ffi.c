@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -176,3 +177,24 @@ int tsd_lsetxattr(const char *path, const char *name, const char *value, int len
 int tsd_kill(int pid, int sig) { return kill(pid, sig) < 0 ? -errno : 0; }
 
 int tsd_close(int fd) { return close(fd) < 0 ? -errno : 0; }
+
+/*
+ * Open `path` inside the directory `root` as if `root` were "/" (openat2 RESOLVE_IN_ROOT):
+ * no symlink or ".." leaves it, magic links (/proc/self/...) and mount crossings are
+ * refused. For files of an image that Node reads itself (/etc/passwd): the caller opens
+ * with O_PATH, checks the type with fstat, and only then opens a regular file for reading.
+ * Returns the descriptor (close-on-exec) or -errno.
+ */
+int tsd_open_in_root(const char *root, const char *path, int flags) {
+  int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) return -errno;
+  struct open_how how = {
+    .flags = (unsigned)(flags | O_CLOEXEC),
+    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
+  };
+  while (*path == '/') path++;
+  int fd = (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof how);
+  int e = errno;
+  close(rootfd);
+  return fd < 0 ? -e : fd;
+}

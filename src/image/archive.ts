@@ -98,9 +98,33 @@ export async function readMemberJson<T>(st: Staged, name: string): Promise<{ val
   const f = member(st, name);
   if (f.size > JSON_MAX) throw invalid(st.what, `'${name}' is too large for a JSON document`);
   const bytes = await fsp.readFile(f.file);
+  const text = bytes.toString('utf8');
+  // JSON.parse takes any depth, but JSON.stringify (records, inspect) recurses: a config
+  // nested 100,000 deep would overflow the stack far from here
+  if (jsonDepthExceeds(text, JSON_MAX_DEPTH)) throw invalid(st.what, `'${name}' nests deeper than ${JSON_MAX_DEPTH} levels`);
   try {
-    return { value: JSON.parse(bytes.toString('utf8')) as T, bytes, sha256: f.sha256 };
+    return { value: JSON.parse(text) as T, bytes, sha256: f.sha256 };
   } catch {
     throw invalid(st.what, `'${name}' is not valid JSON`);
   }
+}
+
+/** Go's encoding/json stops at 10000; no image document comes near 100. */
+export const JSON_MAX_DEPTH = 1000;
+
+/** Does JSON text nest arrays and objects deeper than `max`? (brackets inside strings do not count) */
+export function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }

@@ -23,6 +23,7 @@ interface Lib {
   tsd_lsetxattr: (path: string, name: string, value: Buffer, len: number) => number;
   tsd_kill: (pid: number, sig: number) => number;
   tsd_close: (fd: number) => number;
+  tsd_open_in_root: (root: string, path: string, flags: number) => number;
 }
 
 let lib: Lib | undefined;
@@ -50,6 +51,7 @@ function load(): Lib {
     tsd_lsetxattr: handle.func('int tsd_lsetxattr(const char *path, const char *name, const uint8_t *value, int len)'),
     tsd_kill: handle.func('int tsd_kill(int pid, int sig)'),
     tsd_close: handle.func('int tsd_close(int fd)'),
+    tsd_open_in_root: handle.func('int tsd_open_in_root(const char *root, const char *path, int flags)'),
   };
   const v = l.tsd_proto_version();
   if (v !== PROTO_VERSION) {
@@ -129,6 +131,19 @@ export function kill(pid: number, sig: number): boolean {
   if (rc === -osConstants.errno.ESRCH) return false;
   check(rc, `kill ${pid}`);
   return true;
+}
+
+/** Linux O_PATH (not in Node's fs.constants): a handle that names a file without opening it. */
+export const O_PATH = 0o10000000;
+
+/**
+ * open(2) of `path` resolved inside `root` as if it were "/" (openat2 RESOLVE_IN_ROOT, no
+ * magic links, no mount crossing); undefined when there is no such file (ENOENT, ENOTDIR).
+ */
+export function openInRoot(root: string, path: string, flags: number): number | undefined {
+  const rc = load().tsd_open_in_root(root, path, flags);
+  if (rc === -osConstants.errno.ENOENT || rc === -osConstants.errno.ENOTDIR) return undefined;
+  return check(rc, `open ${path} in ${root}`);
 }
 
 export function closeFd(fd: number): void {

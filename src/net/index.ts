@@ -2,6 +2,7 @@
  * The network module's face to the runtime. The runtime calls, in order:
  *   planNetwork(opts)           validate every network option; no side effects; throws TsdError
  *                               (the plan is plain data: store it in config.json)
+ *   resolveJoinTarget(plan)     at every start: container:X looks X up now (joined.ts)
  *   attachNetwork(plan, ctx)    after the container's first process exists (ctx.pid), before it
  *                               runs; returns the NetworkState to keep in state.json; it also
  *                               rewrites <container dir>/hosts in place with the address
@@ -27,7 +28,8 @@ import { checkPorts, parsePublish, releasePorts, reservePorts, staleOwners, type
 import { containerPortsScript, nftApply, teardownContainerRules } from './nft.js';
 import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';
 import { pokeDns } from './dns.js';
-import { DEFAULT_NETWORK, NET_LOCK, lookupNetwork, netFiles } from './store.js';
+import { DEFAULT_NETWORK, NET_LOCK, lookupNetwork } from './store.js';
+import { targetFile, verifyJoinTarget } from './joined.js';
 
 const ilog = log.child({ mod: 'net' });
 
@@ -115,28 +117,17 @@ async function planContainerMode(opts: NetworkOptions, ref: string): Promise<Net
   if (!ref) throw new TsdError('BAD_ARGS', 'invalid network mode "container:": a container name or id is needed');
   const target = await findContainer(ref);
   if (target.config.id === opts.containerId) throw new TsdError('BAD_ARGS', 'cannot join own network');
-  if (target.status !== 'running' || !target.state) {
-    throw new TsdError('CONTAINER_NOT_RUNNING', `cannot join network of a non running container: ${ref}`, {
-      hint: `start ${ref} first`,
-    });
-  }
-  const read = (name: 'hosts' | 'resolv.conf', fallback: string) => {
-    try {
-      return readFileSync(netFiles.containerFile(target.config.id, name), 'utf8');
-    } catch {
-      return fallback;
-    }
-  };
+  // X may be stopped now: its namespace is looked up at every start (joined.ts), as Docker does
+  const id = target.config.id;
   return {
-    mode: `container:${target.config.id}`,
+    mode: `container:${id}`,
     newNetns: false,
-    joinNetns: `/proc/${target.state.pid}/ns/net`,
     loopbackUp: false,
-    targetId: target.config.id,
+    targetId: id,
     // Docker: the container takes its target's hostname (its /etc/hosts names that one too)
     hostname: target.config.hostname,
-    hosts: read('hosts', hostsFile(target.config.hostname, [])),
-    resolvConf: read('resolv.conf', hostResolvConf()),
+    hosts: targetFile(id, 'hosts', hostsFile(target.config.hostname, [])),
+    resolvConf: targetFile(id, 'resolv.conf', hostResolvConf()),
   };
 }
 
@@ -227,6 +218,7 @@ function checkHostAddresses(publish: PortSpec[], name: string, netId: string, co
 }
 
 export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Promise<NetworkState> {
+  verifyJoinTarget(plan);
   if (plan.mode !== 'bridge') return { mode: plan.mode };
   const p = plan as BridgePlan;
   const undo = createUndoStack();
@@ -337,3 +329,4 @@ async function flushStaleUdp(ports: PublishedPort[]): Promise<void> {
 
 export { formatPorts, networkSettings } from './settings.js';
 export { hostNameservers };
+export { resolveJoinTarget } from './joined.js';

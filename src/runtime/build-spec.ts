@@ -2,6 +2,7 @@
  * From a container's record to the monitor's spec: the plan as data (runc's "config.json"
  * moment). Pure apart from reading the image's passwd file for -u names.
  */
+import { posix } from 'node:path';
 import { projectDir } from '../native/paths.js';
 import { rootDir } from '../state/paths.js';
 import { containerFiles, type ContainerConfig } from '../state/containers.js';
@@ -61,18 +62,22 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
   if (plan.newNetns) cloneFlags |= CLONE.NEWNET;
   const join: { type: NsType; path: string }[] = plan.joinNetns ? [{ type: 'net', path: plan.joinNetns }] : [];
   const cg = cgroupMounts(config.id, privileged);
+  // the generated files go after the user's mounts, so a tmpfs or volume on /etc (or an
+  // image VOLUME whose path links to /etc) cannot hide them; a user's own mount on one of
+  // these paths wins, as in Docker
+  const userTargets = new Set(resources.mounts.map((m) => posix.normalize(m.destination)));
   const etc = [
     bindMount(dirs.hostname, '/etc/hostname'),
     bindMount(dirs.hosts, '/etc/hosts'),
     bindMount(dirs.resolvConf, '/etc/resolv.conf'),
-  ];
+  ].filter((m) => !userTargets.has(m.destination));
   return {
     id: config.id,
     cloneFlags,
     join,
     rootfs: dirs.rootfs,
     overlay: { lower: [...image.layerDirs].reverse(), upper: dirs.upper, work: dirs.work },
-    mounts: [...defaultMounts({ privileged }), ...cg.mounts, ...etc, ...resources.mounts],
+    mounts: [...defaultMounts({ privileged }), ...cg.mounts, ...resources.mounts, ...etc],
     devices: [...defaultDevices(), ...(resources.devices ?? [])], // resources: host devices when privileged
     // Docker's init layer links /etc/mtab to /proc/mounts (an image's own /etc/mtab is kept)
     symlinks: [...defaultSymlinks(), ...cg.symlinks],
@@ -120,7 +125,8 @@ export function buildExecSpec(input: ExecSpecInput): ContainerSpec {
   const { config, targetPid } = input;
   const creds = resolveUser(input.user ?? config.user, input.image.layerDirs);
   const plan = config.network as unknown as NetworkPlan;
-  const types: NsType[] = ['ipc', 'uts', ...(plan.newNetns || plan.joinNetns ? (['net'] as NsType[]) : []), 'pid', 'cgroup', 'mnt'];
+  const ownNet = plan.newNetns || plan.targetId !== undefined || plan.joinNetns !== undefined; // container:X: X's, which the container holds
+  const types: NsType[] = ['ipc', 'uts', ...(ownNet ? (['net'] as NsType[]) : []), 'pid', 'cgroup', 'mnt'];
   return {
     id: config.id,
     join: types.map((type) => ({ type, path: `/proc/${targetPid}/ns/${type}` })),

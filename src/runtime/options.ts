@@ -4,8 +4,9 @@
  * -e overrides image Env; -w and -u override WorkingDir and User.
  */
 import { readFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { posix } from 'node:path';
 import { TsdError } from '../sys/errors.js';
+import { readImageFile } from '../image/files.js';
 
 export interface ImageDefaults {
   Env?: string[];
@@ -104,25 +105,14 @@ export interface Credentials {
   home: string;
 }
 
-function findInLayers(layerDirs: readonly string[], rel: string): string | undefined {
-  for (const dir of [...layerDirs].reverse()) {
-    try {
-      return readFileSync(join(dir, rel), 'utf8');
-    } catch {
-      /* not in this layer */
-    }
-  }
-  return undefined;
-}
-
 /**
  * `-u user[:group]` with names looked up in the image's /etc/passwd and /etc/group (top
- * layer first), numbers taken as they are. An unknown name is an error, as in Docker.
+ * layer first, read inside the image: image/files.ts), numbers taken as they are. An unknown name is an error, as in Docker.
  */
 export function resolveUser(spec: string, layerDirs: readonly string[]): Credentials {
   const [userPart = '', groupPart] = spec.split(':');
-  const passwd = (findInLayers(layerDirs, 'etc/passwd') ?? '').split('\n').map((l) => l.split(':'));
-  const groupDb = (findInLayers(layerDirs, 'etc/group') ?? '').split('\n').map((l) => l.split(':'));
+  const passwd = (readImageFile(layerDirs, 'etc/passwd') ?? '').split('\n').map((l) => l.split(':'));
+  const groupDb = (readImageFile(layerDirs, 'etc/group') ?? '').split('\n').map((l) => l.split(':'));
   let uid = 0;
   let gid = 0;
   let home = '/';

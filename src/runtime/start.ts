@@ -7,7 +7,7 @@
 import { resolveImage, type ImageRecord } from '../image/index.js';
 import { containerFiles, clearRunState, writeState, type ContainerConfig, type ContainerState } from '../state/containers.js';
 import { containerDirs, writeEtcFiles } from '../rootfs/prepare.js';
-import { attachNetwork, detachNetwork, type NetworkPlan } from '../net/index.js';
+import { attachNetwork, detachNetwork, resolveJoinTarget, type NetworkPlan } from '../net/index.js';
 import { processStartTime } from '../sys/proc.js';
 import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
@@ -42,7 +42,8 @@ export interface StartedContainer {
 export async function startContainer(config: ContainerConfig, mode: StartMode, resolved?: ImageRecord): Promise<StartedContainer> {
   const id = config.id;
   const image = resolved ?? (await resolveImage(config.image.id));
-  const plan = config.network as unknown as NetworkPlan;
+  // container:X: X's namespace as it is now, never one recorded at create
+  const plan = await resolveJoinTarget(config.network as unknown as NetworkPlan);
   const dirs = containerDirs(id);
   writeEtcFiles(dirs, { hostname: config.hostname, hosts: plan.hosts, resolvConf: plan.resolvConf });
   await clearRunState(id);

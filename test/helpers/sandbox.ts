@@ -71,11 +71,40 @@ export async function startHolder(unshareFlags: string[]): Promise<ChildProcess>
   return holder;
 }
 
-export async function createSandbox(name = 'tsd-test'): Promise<Sandbox> {
+/** The pid of `parent`'s first child once it runs `comm` (unshare --fork's child). */
+async function childRunning(parent: number, comm: string): Promise<number> {
+  for (let i = 0; i < 400; i++) {
+    try {
+      const kid = Number(readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8').trim().split(' ')[0]);
+      if (kid && readFileSync(`/proc/${kid}/comm`, 'utf8').trim() === comm) return kid;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`no ${comm} under ${parent}`);
+}
+
+/**
+ * `pidns`: the sandbox also has its own pid namespace (with its own /proc), where a test can
+ * steer which pid the next process gets (/proc/sys/kernel/ns_last_pid) without racing the
+ * rest of the machine. Pids that tsdocker reports are then that namespace's.
+ */
+export async function createSandbox(name = 'tsd-test', opts: { pidns?: boolean } = {}): Promise<Sandbox> {
   const root = mkdtempSync(join(tmpdir(), `${name}-`));
-  const holder = await startHolder(['--net', '--mount', '--propagation', 'private']);
-  const holderPid = holder.pid!;
-  const enter = ['nsenter', `--net=/proc/${holderPid}/ns/net`, `--mount=/proc/${holderPid}/ns/mnt`, '--'];
+  const pidFlags = opts.pidns ? ['--pid', '--fork', '--kill-child', '--mount-proc'] : [];
+  const holder = opts.pidns
+    ? spawn('unshare', ['--net', '--mount', '--propagation', 'private', ...pidFlags, 'sleep', 'infinity'], { stdio: 'ignore' })
+    : await startHolder(['--net', '--mount', '--propagation', 'private']);
+  // with a pid namespace the namespaces are held by unshare's child (pid 1 there)
+  const holderPid = opts.pidns ? await childRunning(holder.pid!, 'sleep') : holder.pid!;
+  const enter = [
+    'nsenter',
+    `--net=/proc/${holderPid}/ns/net`,
+    `--mount=/proc/${holderPid}/ns/mnt`,
+    ...(opts.pidns ? [`--pid=/proc/${holderPid}/ns/pid`] : []),
+    '--',
+  ];
   execFileSync(enter[0]!, [...enter.slice(1), 'ip', 'link', 'set', 'lo', 'up']);
   // container cgroups go under a parent of this sandbox's own, removed by close()
   const cgroupParent = `tsdocker-test-${basename(root)}`;

@@ -150,7 +150,8 @@ describe('named volumes', () => {
   });
 
   it('nocopy leaves a new volume empty', async () => {
-    expect(await ok(['run', '--rm', '-v', 'empty:/etc:nocopy', 'busybox', '/bin/ls', '-A', '/etc'])).toBe('');
+    // nothing of the image's /etc (passwd, group, ...): only the generated files, mounted over it as Docker does
+    expect(await ok(['run', '--rm', '-v', 'empty:/etc:nocopy', 'busybox', '/bin/ls', '-A', '/etc'])).toBe('hostname\nhosts\nresolv.conf\n');
     await ok(['volume', 'rm', 'empty']);
   });
 });

@@ -96,6 +96,9 @@ describe('docker/cli formatter', () => {
     expect(formatList('table {{.Names}}\\t{{.ID}}', rows, spec)).toBe('NAMES     CONTAINER ID\nweb       0123456789ab\ndb        ba9876543210\n');
     expect(formatList('table {{.Names}}', [], spec)).toBe('NAMES\n');
     expect(formatList('table {{upper .Names}}\t{{json .ID}}', rows.slice(0, 1), spec)).toBe('NAMES     CONTAINER ID\nWEB       "0123456789ab"\n');
+    // a header that fails half-way keeps what it wrote, as Docker (the Label method has no header)
+    const labelled = [struct('*formatter.containerContext', { Names: 'web', Label: (k: string) => (k === 'a' ? 'x' : '') })];
+    expect(formatList('table {{.Names}}\t{{.Label "a"}}', labelled, spec)).toBe('NAMES     \nweb       x\n');
   });
   it('a custom format is one line per row; \\t in the flag is a tab', () => {
     expect(formatList('{{.Names}}', rows, spec)).toBe('web\ndb\n');

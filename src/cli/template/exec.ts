@@ -12,6 +12,8 @@ export interface ExecOptions {
   /** Docker's inspect: a missing map key is an error (missingkey=error) */
   missingKeyError?: boolean;
   funcs: Record<string, Fn>;
+  /** receives the output as it is made: what was written before a failure stays there */
+  out?: string[];
 }
 
 interface State { src: string; vars: { name: string; value: unknown }[]; out: string[]; opts: ExecOptions }
@@ -203,7 +205,7 @@ function walk(st: State, dot: unknown, n: Node): Flow {
 }
 
 export function execute(src: string, tree: Node[], data: unknown, opts: ExecOptions): string {
-  const st: State = { src, vars: [{ name: '$', value: data }], out: [], opts };
+  const st: State = { src, vars: [{ name: '$', value: data }], out: opts.out ?? [], opts };
   walkList(st, data, tree);
   return st.out.join('');
 }

@@ -18,13 +18,14 @@ const HEADER_FUNCS: Record<string, Fn> = { ...FUNCS, ...headerFuncs };
 const NAMES = new Set(Object.keys(FUNCS));
 
 export interface Template {
-  render(data: unknown, opts?: { missingKeyError?: boolean; header?: boolean }): string;
+  render(data: unknown, opts?: { missingKeyError?: boolean; header?: boolean; out?: string[] }): string;
 }
 
 export function compile(src: string): Template {
   const tree: Node[] = parse(src, NAMES);
   return {
-    render: (data, opts = {}) => execute(src, tree, data, { funcs: opts.header ? HEADER_FUNCS : FUNCS, missingKeyError: Boolean(opts.missingKeyError) }),
+    render: (data, opts = {}) =>
+      execute(src, tree, data, { funcs: opts.header ? HEADER_FUNCS : FUNCS, missingKeyError: Boolean(opts.missingKeyError), ...(opts.out ? { out: opts.out } : {}) }),
   };
 }
 
@@ -63,13 +64,14 @@ export function formatList(format: string, rows: unknown[], spec: ListSpec): str
     const t = compile(body);
     const lines = rows.map((r) => `${t.render(r)}\n`).join('');
     if (!isTable) return lines;
-    let header = '';
+    const partial: string[] = [];
     try {
-      header = t.render(spec.headers, { header: true });
+      t.render(spec.headers, { header: true, out: partial });
     } catch (err) {
       // Docker ignores a header that fails (a method with arguments, say) and keeps what it had
       if (!isTemplateError(err)) throw err;
     }
+    const header = partial.join('');
     return tabwrite(`${header}\n${lines}`);
   });
 }

@@ -7,8 +7,10 @@ cd "$(dirname "$0")"
 # Debian packages: compiler and make (native part), nftables and iproute2 (networking),
 # util-linux (nsenter), static busybox (the default image), libseccomp (syscall filter),
 # etcd (overlay control plane), iperf3 (benchmarks and throughput tests), conntrack (flushes
-# stale UDP flows when a port is published).
-pkgs=(gcc make libc6-dev nftables iproute2 util-linux busybox-static libseccomp-dev etcd-server etcd-client iperf3 iptables conntrack)
+# stale UDP flows when a port is published), docker-registry (distribution 2.8), skopeo,
+# apache2-utils (htpasswd) and openssl (registry tests: pull, push, auth, TLS).
+pkgs=(gcc make libc6-dev nftables iproute2 util-linux busybox-static libseccomp-dev etcd-server etcd-client iperf3 iptables conntrack
+  docker-registry skopeo apache2-utils openssl)
 need_pkgs=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")

@@ -4,7 +4,8 @@
 //   one ES module bundle               140 ms
 //   one CommonJS bundle + code cache   127 ms   (no parse/compile of what ran before)
 // CommonJS because vm.Script takes cachedData and ES modules cannot. koffi (a native addon),
-// pino (loaded lazily) and etcd3 (overlay only) stay in node_modules.
+// pino (loaded lazily) and tar (its parser, loaded lazily by load/import only: bundled, it
+// would add 84 kB that every start parses) stay in node_modules.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 
@@ -15,7 +16,7 @@ await build({
   format: 'cjs',
   target: 'node20',
   outfile: 'dist/tsdocker.cjs',
-  external: ['koffi', 'pino', 'etcd3'],
+  external: ['koffi', 'pino', 'tar'],
   define: { 'import.meta.url': '__tsdImportMetaUrl' },
   banner: { js: "const __tsdImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   sourcemap: true,

@@ -1,5 +1,6 @@
 /* Shared constants between libtsdocker.so, tsdocker-monitor and src/native (keep in sync:
-   test/unit/native-proto.test.ts compares TSD_PROTO_VERSION with src/native/index.ts). */
+   src/native/index.ts refuses, when it loads the library, a TSD_PROTO_VERSION other than
+   its PROTO_VERSION). */
 #ifndef TSD_H
 #define TSD_H
 #define TSD_PROTO_VERSION 1

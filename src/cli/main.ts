@@ -48,13 +48,6 @@ export function buildProgram(): Command {
 /** The top-level command being run (run, network, ...): it decides Docker's exit code of a failure. */
 let commandName = '';
 
-/** Commands that must run as root: every command that touches state or the kernel. */
-export function requireRoot(): void {
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new TsdError('NOT_ROOT', 'tsdocker must run as root', { hint: 'run it with sudo, or as the root user' });
-  }
-}
-
 export function report(err: unknown): number {
   if (err instanceof ExitError) return err.exitCode;
   if (err instanceof CommanderError) {

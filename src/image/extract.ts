@@ -19,7 +19,7 @@ import { log } from '../sys/log.js';
 import { isErrno } from '../sys/errors.js';
 import { mkWhiteout, mknod, lsetxattr } from '../native/index.js';
 import { readTar, type ByteReader, type TarHeader } from './tar-read.js';
-import { classifyWhiteout, entryComponents, keptMode, limits, unsafe, OPAQUE_XATTR, type Limits } from './tar-rules.js';
+import { checkStoredLength, classifyWhiteout, entryComponents, keptMode, limits, unsafe, OPAQUE_XATTR, type Limits } from './tar-rules.js';
 import { TsdError } from '../sys/errors.js';
 
 const mlog = log.child({ mod: 'image.extract' });
@@ -101,6 +101,10 @@ export async function extractLayer(r: ByteReader, dest: string, what: string, li
         warn(`extended attribute ${name} of '${h.path}' skipped: overlay metadata cannot come from a layer`);
         continue;
       }
+      if (value === undefined) {
+        warn(`extended attribute ${name} of '${h.path}' not kept: its value is binary that the tar reader cannot pass on intact`);
+        continue;
+      }
       try {
         lsetxattr(abs, name, value);
       } catch (err) {
@@ -137,6 +141,7 @@ export async function extractLayer(r: ByteReader, dest: string, what: string, li
     const base = comps[comps.length - 1]!;
     const rel = comps.join('/');
     const abs = join(dest, rel);
+    checkStoredLength(what, h.path, abs);
     await ensureDirs(parent, h, true);
 
     const wh = classifyWhiteout(base);
@@ -197,6 +202,7 @@ export async function extractLayer(r: ByteReader, dest: string, what: string, li
         }
         if (tcomps.length === 0) throw unsafe(what, h.path, 'hard link to the layer root');
         const trel = tcomps.join('/');
+        checkStoredLength(what, h.path, join(dest, trel), `hard link target '${h.linkpath.slice(0, 40)}...'`);
         if (trel === rel) break;
         await ensureDirs(tcomps.slice(0, -1), h, false);
         const tst = await lstatOrNull(join(dest, trel));

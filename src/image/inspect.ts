@@ -14,7 +14,7 @@ export function inspectImage(img: ImageRecord): Record<string, unknown> {
   return {
     Id: img.id,
     RepoTags: img.repoTags,
-    RepoDigests: [],
+    RepoDigests: img.repoDigests ?? [],
     Parent: '',
     Comment: str('comment'),
     Created: img.created,

@@ -13,6 +13,8 @@ export const OPAQUE_XATTR = 'trusted.overlay.opaque';
 export interface Limits {
   /** uncompressed bytes per tar stream */
   maxBytes: number;
+  /** decompressed bytes per compressed byte of a gzip stream, once past RATIO_FLOOR */
+  maxRatio: number;
   /** entries per tar stream */
   maxEntries: number;
   /** path components */
@@ -24,10 +26,22 @@ function envNum(name: string, fallback: number): number {
   return Number.isSafeInteger(v) && v > 0 ? v : fallback;
 }
 
-/** Caps; TSDOCKER_IMAGE_MAX_BYTES and TSDOCKER_IMAGE_MAX_ENTRIES override them. */
+/**
+ * A gzip stream may expand any amount up to this many bytes (small layers of zeros or text
+ * are legitimately tiny); past it, at most maxRatio times what was read.
+ */
+export const RATIO_FLOOR = 64 << 20;
+
+/**
+ * Caps against decompression bombs (CVE-2017-14992): 16 GiB per tar stream (a layer or an
+ * archive), 100 times expansion of a gzip stream past 64 MiB (real layers expand 2-10
+ * times; 3 MiB of gzip can hold 1 GiB of zeros), 2 million entries. TSDOCKER_IMAGE_MAX_BYTES,
+ * TSDOCKER_IMAGE_MAX_RATIO and TSDOCKER_IMAGE_MAX_ENTRIES override them.
+ */
 export function limits(): Limits {
   return {
-    maxBytes: envNum('TSDOCKER_IMAGE_MAX_BYTES', 64 * 1024 ** 3),
+    maxBytes: envNum('TSDOCKER_IMAGE_MAX_BYTES', 16 * 1024 ** 3),
+    maxRatio: envNum('TSDOCKER_IMAGE_MAX_RATIO', 100),
     maxEntries: envNum('TSDOCKER_IMAGE_MAX_ENTRIES', 2_000_000),
     maxDepth: 256,
   };
@@ -59,6 +73,17 @@ export function entryComponents(name: string, what = 'layer', maxDepth = 256): s
   }
   if (out.length > maxDepth) throw unsafe(what, name, `deeper than ${maxDepth} directories`);
   return out;
+}
+
+/** Linux PATH_MAX: a path given to a system call fits in 4096 bytes with its NUL. */
+export const PATH_MAX = 4096;
+
+/**
+ * Refuse an entry whose path, once stored under `abs`'s prefix (the layer directory), the
+ * kernel would refuse with ENAMETOOLONG; `role` names what the path is in the message.
+ */
+export function checkStoredLength(what: string, entry: string, abs: string, role = 'path'): void {
+  if (Buffer.byteLength(abs) >= PATH_MAX) throw unsafe(what, entry, `${role} longer than ${PATH_MAX - 1} bytes once stored`);
 }
 
 export type Whiteout =

@@ -92,7 +92,6 @@ export function spawnDetached(req: SpawnRequest): number {
   return check(l.tsd_spawn(req.path, [...req.argv, null], [...req.env, null], [...req.fds], req.fds.length), `spawn ${req.path}`);
 }
 
-export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;
@@ -148,8 +147,4 @@ export function openInRoot(root: string, path: string, flags: number): number | 
 
 export function closeFd(fd: number): void {
   load().tsd_close(fd);
-}
-
-export function protoVersion(): number {
-  return load().tsd_proto_version();
 }

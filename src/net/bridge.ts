@@ -80,11 +80,6 @@ export function bridgeMac(netId: string): string {
   return `02:${h.match(/../g)!.join(':')}`;
 }
 
-/** Docker's MAC for a container address on a bridge: 02:42 then the four bytes of the IPv4 address. */
-export function macForIp(ip: string): string {
-  return ['02', '42', ...ip.split('.').map((b) => Number(b).toString(16).padStart(2, '0'))].join(':');
-}
-
 /** Create the network's bridge (or verify an existing one), address it, bring it up. */
 export async function ensureBridge(net: NetworkRecord, knownMissing = false): Promise<boolean> {
   const cidr = parseCidr(net.subnet)!;
@@ -150,7 +145,10 @@ export interface VethRequest {
   hostIf: string;
   ifname: string;
   ip: string;
+  mac: string;
   defaultRoute: boolean;
+  /** awaited before the container's side goes up (its port binding: no frame leaves before it) */
+  beforeUp?: Promise<unknown>;
 }
 
 /**
@@ -168,19 +166,20 @@ export function brNetfilterActive(): boolean {
   }
 }
 
-/** veth into the bridge, address, up, default route: two batched `ip` runs. */
+/** veth (the container's side with its MAC) into the bridge, address, up, default route: two batched `ip` runs. */
 export async function attachVeth(req: VethRequest): Promise<void> {
   const { net, hostIf, ifname, pid } = req;
   const prefix = parseCidr(net.subnet)!.prefix;
   await exec(['ip', '-batch', '-'], {
     input: [
-      `link add name ${hostIf} mtu ${net.mtu} type veth peer name ${ifname} address ${macForIp(req.ip)} mtu ${net.mtu} netns ${pid}`,
+      `link add name ${hostIf} mtu ${net.mtu} type veth peer name ${ifname} address ${req.mac} mtu ${net.mtu} netns ${pid}`,
       `link set ${hostIf} master ${net.bridge} up`,
       ...(brNetfilterActive() ? [`link set ${hostIf} type bridge_slave hairpin on`] : []),
       '',
     ].join('\n'),
   });
   try {
+    await req.beforeUp;
     const lines = [
       'link set lo up',
       `addr add ${req.ip}/${prefix} dev ${ifname}`,
@@ -202,5 +201,3 @@ export async function removeContainerIf(pid: number, ifname: string): Promise<vo
     if (!gone(err)) throw err;
   }
 }
-
-export { gone as isGoneError };

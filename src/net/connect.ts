@@ -71,19 +71,16 @@ export async function connectContainer(netRef: string, ctrRef: string, o: Connec
     await updatePlan(id, (p) => remember(p, net.name, o));
     return undefined;
   }
-  const ns = (v.state.network ?? {}) as NetworkState;
-  const used = new Set((ns.endpoints ?? []).map((e) => e.ifname));
-  let n = 0;
-  while (used.has(`eth${n}`)) n++;
+  // whether it is on the network already, and its next ethN: decided under the net lock
   const ep = await attachEndpoint({
     containerId: id,
     containerName: v.config.name,
     pid: v.state.pid,
     network: net.name,
-    ifname: `eth${n}`,
     ...(o.ip ? { ip: o.ip } : {}),
     aliases: o.aliases,
     defaultRoute: false,
+    running: true,
     dns: [],
   });
   await withLock(`ctr-${id}`, async () => {

@@ -11,10 +11,14 @@ import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
 import { attachVeth, deleteLink, hostIfname, linkExists } from './bridge.js';
 import { allocate, release } from './ipam.js';
+import { dropGuard, macFor, portGuardScript } from './guard.js';
 import { allowBridgeThroughForward } from './compat.js';
 import { ensureDns } from './dns.js';
-import { defaultNetworkLocked, ensureInfra } from './networks.js';
-import { DEFAULT_NETWORK, NET_LOCK, findNetwork, listNetworks, netFiles, removeEndpoint, saveEndpoint, type NetworkRecord } from './store.js';
+import { defaultNetworkLocked, ensureInfra, liveEndpoints, othersInUse } from './networks.js';
+import { nftApplyRepairing, rebuildAll, repairNetworkLocked } from './reload.js';
+import { tablesPresent } from './nft.js';
+import { DEFAULT_NETWORK, NET_LOCK, findNetwork, listNetworks, netFiles, readEndpoint, removeEndpoint, saveEndpoint, type NetworkRecord } from './store.js';
+import { TsdError } from '../sys/errors.js';
 
 const elog = log.child({ mod: 'net.endpoint' });
 
@@ -24,6 +28,7 @@ export interface EndpointState {
   ifname: string;
   hostIfname: string;
   ip: string;
+  mac: string;
   prefix: number;
   gateway: string;
   bridge: string;
@@ -35,46 +40,103 @@ export interface EndpointRequest {
   containerName: string;
   pid: number;
   network: string;
-  ifname: string;
+  /**
+   * eth0 at start; absent for `network connect`: then, under the lock, the container must not
+   * be on the network yet (or being connected to it), and the next free ethN is chosen
+   */
+  ifname?: string;
   ip?: string;
   aliases: string[];
   defaultRoute: boolean;
+  /**
+   * the container already runs (`network connect`): its new interface goes up only after the
+   * binding is in place; at start it runs nothing before 'go', so the two need not wait
+   */
+  running?: boolean;
   /** --dns servers: the embedded DNS forwards this container's other queries to them first */
   dns: string[];
 }
 
+interface Reserved {
+  net: NetworkRecord;
+  ip: string;
+  ifname: string;
+  hostIf: string;
+  existed: boolean;
+  /** tsdocker's tables were found gone: everything is rebuilt once the lock is released */
+  tablesGone: boolean;
+}
+
+/**
+ * `network connect`: the check that the container is not on the network yet and the choice of
+ * its interface name, under the lock (a connect's record is written under it too), so two
+ * concurrent connects neither both pass nor pick the same ethN.
+ */
+function connectIfname(net: NetworkRecord, req: EndpointRequest): string {
+  if (readEndpoint(net.id, req.containerId)) {
+    throw new TsdError('NETWORK_EXISTS', `endpoint with name ${req.containerName} already exists in network ${net.name}`);
+  }
+  const used = new Set(listNetworks().map((n) => readEndpoint(n.id, req.containerId)?.ifname));
+  let n = 0;
+  while (used.has(`eth${n}`)) n++;
+  return `eth${n}`;
+}
+
 /** Under the net lock: the network (default created on first use), its infrastructure, a lease, the record. */
-async function reserve(req: EndpointRequest): Promise<{ net: NetworkRecord; ip: string; hostIf: string; existed: boolean }> {
+async function reserve(req: EndpointRequest): Promise<Reserved> {
   return withLock(NET_LOCK, async () => {
     const net = req.network === DEFAULT_NETWORK ? await defaultNetworkLocked() : findNetwork(req.network);
+    const ifname = req.ifname ?? connectIfname(net, req);
     const existed = await linkExists(net.bridge);
-    if (!existed) await ensureInfra(net, true);
+    let tablesGone = false;
+    if (!existed) {
+      // a bridge to make (its first use, or it was removed): when containers use this network or
+      // another, the tables must be there; recreated here they would hold this network's rules alone
+      const others = liveEndpoints(net.id).some((e) => e.containerId !== req.containerId);
+      if ((others || (await othersInUse(net))) && !(await tablesPresent())) tablesGone = true;
+      else if (others) {
+        // the bridge went behind tsdocker's back while containers use it: put them back on it
+        elog.warn(`bridge ${net.bridge} of network ${net.name} was removed outside tsdocker: recreating it with its containers, as \`tsdocker network reload\` does`);
+        await repairNetworkLocked(net, true);
+      } else await ensureInfra(net, true);
+    }
     const hostIf = hostIfname(req.containerId, net.id);
-    const ip = allocate(net, req.containerId, req.ifname, req.ip);
+    const ip = allocate(net, req.containerId, ifname, req.ip);
     saveEndpoint(net.id, {
       containerId: req.containerId,
       name: req.containerName,
       aliases: req.aliases,
       ip,
-      ifname: req.ifname,
+      mac: macFor(ip),
+      ifname,
       hostIfname: hostIf,
       ...(req.dns.length ? { dns: req.dns } : {}),
     });
-    return { net, ip, hostIf, existed };
+    return { net, ip, ifname, hostIf, existed, tablesGone };
   });
 }
 
-export async function attachEndpoint(req: EndpointRequest): Promise<EndpointState> {
+/** The caller's rules for the endpoint's nft batch, given the leased address (published ports). */
+export type EndpointRules = (ip: string) => Promise<string[]>;
+
+export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointRules): Promise<EndpointState> {
   const undo = createUndoStack();
   try {
-    const { net, ip, hostIf, existed } = await reserve(req);
-    undo.push(`release ${net.name} endpoint`, () => releaseEndpoint(req.containerId, net.id));
+    const { net, ip, ifname, hostIf, existed, tablesGone } = await reserve(req);
+    undo.push(`release ${net.name} endpoint`, () => unreserve(req.containerId, net.id, ifname, ip));
+    if (tablesGone) await rebuildAll(); // this network's bridge too: its endpoint record is written
+    const mac = macFor(ip);
+    // one nft batch: the port's binding to (MAC, IP) and the caller's rules, while the veth is made
+    const rules = [...portGuardScript({ net, hostIf, ip, mac }), ...(moreRules ? await moreRules(ip) : [])];
+    const firewall = nftApplyRepairing(rules);
     // Docker may have started since the bridge was made: its FORWARD policy DROP is checked
     // per attach (an iptables run, ~4 ms), while the veth is wired, both before the container runs
-    const [veth, forward] = await Promise.allSettled([
-      attachVeth({ pid: req.pid, net, hostIf, ifname: req.ifname, ip, defaultRoute: req.defaultRoute }),
+    const [fw, veth, forward] = await Promise.allSettled([
+      firewall,
+      attachVeth({ pid: req.pid, net, hostIf, ifname, ip, mac, defaultRoute: req.defaultRoute, ...(req.running ? { beforeUp: firewall } : {}) }),
       existed ? allowBridgeThroughForward(net.bridge) : undefined,
     ]);
+    if (fw.status === 'rejected') throw fw.reason;
     if (veth.status === 'rejected') throw veth.reason;
     if (forward.status === 'rejected') throw forward.reason;
     if (net.dns) await ensureDns(net.gateway);
@@ -82,23 +144,41 @@ export async function attachEndpoint(req: EndpointRequest): Promise<EndpointStat
     return {
       network: net.name,
       networkId: net.id,
-      ifname: req.ifname,
+      ifname,
       hostIfname: hostIf,
       ip,
+      mac,
       prefix: Number(net.subnet.split('/')[1]),
       gateway: net.gateway,
       bridge: net.bridge,
       aliases: req.aliases,
     };
   } catch (err) {
-    await undo.run(elog);
-    throw err;
+    throw await undo.rollback(err, elog);
   }
 }
 
-/** Veth, lease, record of (container, network). Idempotent. */
-export async function releaseEndpoint(containerId: string, netId: string, containerGone = false): Promise<void> {
-  await deleteLink(hostIfname(containerId, netId), containerGone);
+/**
+ * Undo of a failed attach: what this call made, and only that. The veth and the binding carry
+ * (container, network) in their names, which the lock makes this call's alone; the lease is
+ * the one for its interface, the record goes only if it is still the one it wrote.
+ */
+async function unreserve(containerId: string, netId: string, ifname: string, ip: string): Promise<void> {
+  const hostIf = hostIfname(containerId, netId);
+  const done = await Promise.allSettled([deleteLink(hostIf), dropGuard(hostIf)]);
+  await withLock(NET_LOCK, async () => {
+    release(netId, containerId, ifname);
+    const rec = readEndpoint(netId, containerId);
+    if (rec?.ip === ip && rec.ifname === ifname) await removeEndpoint(netId, containerId);
+  });
+  for (const d of done) if (d.status === 'rejected') throw d.reason;
+}
+
+/** Veth, port binding (unless `bindingGone`: the caller removed it), lease, record of (container, network). Idempotent. */
+export async function releaseEndpoint(containerId: string, netId: string, containerGone = false, bindingGone = false): Promise<void> {
+  const hostIf = hostIfname(containerId, netId);
+  const done = await Promise.allSettled([deleteLink(hostIf, containerGone), bindingGone ? undefined : dropGuard(hostIf)]);
+  for (const d of done) if (d.status === 'rejected') throw d.reason;
   await withLock(NET_LOCK, async () => {
     release(netId, containerId);
     await removeEndpoint(netId, containerId);

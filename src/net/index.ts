@@ -10,8 +10,12 @@
  *                               (state only spares work), after a crash, twice, netns gone
  * and for display: formatPorts(state) (ps), networkSettings(state) (inspect).
  * Modes: `bridge` (default) and user-defined bridge networks, `none`, `host`, `container:X`.
- * Layout: store (records) -> ipam, pool, ports -> bridge (links), nft + compat (firewall),
- * dns + dnsd (embedded resolver) -> endpoint (one container on one network) -> here, connect.
+ * Layout, each layer importing only those before it: ipv4, dnswire, resolv (pure) -> store
+ * (records) -> ipam, pool, ports (allocation) -> bridge (links), nft + compat (firewall),
+ * guard (anti-spoofing), dns (starts the embedded resolver, dnsd, a program of its own) ->
+ * networks (network objects) -> endpoint (one container on one network) -> here; joined
+ * (container:X), settings (what ps and inspect show), both re-exported here, and connect
+ * and reload (network commands) sit on top.
  */
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
@@ -25,7 +29,9 @@ import { findContainer } from '../state/containers.js';
 import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
 import { attachEndpoint, networksOf, releaseEndpoint, rewriteContainerFile, type EndpointState } from './endpoint.js';
 import { checkPorts, parsePublish, releasePorts, reservePorts, staleOwners, type PortSpec, type PublishedPort } from './ports.js';
-import { containerPortsScript, nftApply, teardownContainerRules } from './nft.js';
+import { containerPortsScript, teardownContainerRules } from './nft.js';
+import { dropGuardScript } from './guard.js';
+import { hostIfname } from './bridge.js';
 import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';
 import { pokeDns } from './dns.js';
 import { DEFAULT_NETWORK, NET_LOCK, lookupNetwork } from './store.js';
@@ -225,38 +231,40 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
   try {
     const endpoints: EndpointState[] = [];
     let ports: PublishedPort[] = [];
+    // the DNAT rules go into the endpoint's nft batch (one nft run per start)
+    const portRules = async (ip: string): Promise<string[]> => {
+      const net = lookupNetwork(p.network);
+      // Docker publishes nothing from an --internal network
+      if (!p.publish.length || net?.internal) return [];
+      checkHostAddresses(p.publish, p.containerName, net?.id ?? '', ctx.containerId);
+      // a container that stopped without its cleanup (monitor killed) still has port records
+      // and DNAT rules: take them down first, or its rules would shadow ours
+      for (const stale of staleOwners()) await detachNetwork(stale, undefined);
+      ports = await withLock(NET_LOCK, async () => reservePorts(ctx.containerId, p.publish));
+      undo.push('ports', () => releasePorts(ctx.containerId));
+      undo.push('port rules', () => teardownContainerRules(ctx.containerId));
+      return containerPortsScript(ctx.containerId, ports.map((x) => ({ ...x, containerIp: ip })));
+    };
     if (!p.primaryDisconnected) {
-      const ep = await attachEndpoint({
-        containerId: ctx.containerId,
-        containerName: p.containerName,
-        pid: ctx.pid,
-        network: p.network,
-        ifname: 'eth0',
-        ...(p.ip ? { ip: p.ip } : {}),
-        aliases: p.aliases,
-        defaultRoute: true,
-        dns: p.dns,
-      });
+      const ep = await attachEndpoint(
+        {
+          containerId: ctx.containerId,
+          containerName: p.containerName,
+          pid: ctx.pid,
+          network: p.network,
+          ifname: 'eth0',
+          ...(p.ip ? { ip: p.ip } : {}),
+          aliases: p.aliases,
+          defaultRoute: true,
+          dns: p.dns,
+        },
+        portRules,
+      );
       endpoints.push(ep);
       undo.push('endpoint', () => releaseEndpoint(ctx.containerId, ep.networkId));
-      // Docker publishes nothing from an --internal network
-      if (p.publish.length && !lookupNetwork(p.network)?.internal) {
-        checkHostAddresses(p.publish, p.containerName, ep.networkId, ctx.containerId);
-        // a container that stopped without its cleanup (monitor killed) still has port records
-        // and DNAT rules: take them down first, or its rules would shadow ours
-        for (const stale of staleOwners()) await detachNetwork(stale, undefined);
-        ports = await withLock(NET_LOCK, async () => reservePorts(ctx.containerId, p.publish));
-        undo.push('ports', () => releasePorts(ctx.containerId));
-        undo.push('port rules', () => teardownContainerRules(ctx.containerId));
-        await nftApply(
-          containerPortsScript(
-            ctx.containerId,
-            ports.map((x) => ({ ...x, containerIp: ep.ip })),
-          ),
-        );
-        await flushStaleUdp(ports);
-      }
+      if (ports.length) await flushStaleUdp(ports);
     }
+    // the networks of `network connect`, kept across stop/start as Docker keeps them
     for (const c of p.connected ?? []) {
       const ep = await attachEndpoint({
         containerId: ctx.containerId,
@@ -282,9 +290,7 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
     undo.clear();
     return { mode: 'bridge', endpoints, ports };
   } catch (err) {
-    const errors = await undo.run(ilog);
-    if (errors.length) ilog.warn({ errors: errors.map((e) => e.message) }, 'network setup undo left errors');
-    throw err;
+    throw await undo.rollback(err, ilog);
   }
 }
 
@@ -303,10 +309,12 @@ export async function detachNetwork(
   // a recorded state that says "no published ports" spares listing the nft table; without
   // a record (crash before it was written) the table is searched for the container's chain
   const noPorts = state?.mode !== undefined && (state.mode !== 'bridge' || (Array.isArray(state.ports) && state.ports.length === 0));
+  // with port rules to remove, the ports' bindings go in the same nft batch
+  const bindings = noPorts ? [] : nets.flatMap((n) => dropGuardScript(hostIfname(containerId, n.id)));
   await runAll([
-    ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId))],
+    ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId, bindings))],
     ['host ports', () => releasePorts(containerId)],
-    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone)] as const),
+    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone, !noPorts)] as const),
     ['dns', () => (nets.some((n) => n.dns) ? pokeDns() : undefined)],
   ]);
 }

@@ -14,7 +14,8 @@ import { log } from '../sys/log.js';
 import { contains, first, formatCidr, formatIp, last, overlaps, parseCidr, parseIp, within } from './ipv4.js';
 import { hostRoutes, pickSubnet } from './pool.js';
 import { bridgeNameFor, deleteLink, ensureBridge, linkExists, restoreForwarding } from './bridge.js';
-import { networkScript, nftApply, teardownNetworkRules } from './nft.js';
+import { networkScript, nftApply, tablesPresent, teardownNetworkRules } from './nft.js';
+import { deleteGuardTable, guardBaseScript } from './guard.js';
 import { allowBridgeThroughForward, removeBridgeAccept } from './compat.js';
 import {
   defaultBridgeName,
@@ -123,19 +124,24 @@ export function buildRecord(o: CreateOptions, existing: NetworkRecord[], routes:
   };
 }
 
+/** Whether a network other than `net` has its bridge (then tsdocker's tables must exist). */
+export async function othersInUse(net: NetworkRecord): Promise<boolean> {
+  for (const n of listNetworks()) if (n.id !== net.id && (await linkExists(n.bridge))) return true;
+  return false;
+}
+
 /** Bridge + rules for a network (create, or recreate after a reboot). Caller holds the lock. */
 export async function ensureInfra(net: NetworkRecord, bridgeKnownMissing = false): Promise<void> {
   const undo = createUndoStack();
   try {
     const created = await ensureBridge(net, bridgeKnownMissing);
     if (created) undo.push(`delete bridge ${net.bridge}`, () => deleteLink(net.bridge));
-    await nftApply(networkScript(net, listNetworks().map((n) => n.bridge)));
+    await nftApply([...networkScript(net, listNetworks().map((n) => n.bridge)), ...guardBaseScript()]);
     undo.push(`firewall of ${net.name}`, () => teardownNetworkRules(net, 1));
     await allowBridgeThroughForward(net.bridge, true);
     undo.clear();
   } catch (err) {
-    await undo.run(nlog);
-    throw err;
+    throw await undo.rollback(err, nlog);
   }
 }
 
@@ -148,6 +154,7 @@ export async function teardownInfra(net: NetworkRecord, remaining: number, resto
   const errors: string[] = [];
   for (const [what, fn] of [
     ['firewall', () => teardownNetworkRules(net, remaining)],
+    ['port bindings', () => (remaining === 0 ? deleteGuardTable() : undefined)],
     ['iptables accept rules', () => removeBridgeAccept(net.bridge)],
     ['bridge', () => deleteLink(net.bridge)],
   ] as const) {
@@ -171,6 +178,10 @@ export async function createNetwork(o: CreateOptions): Promise<NetworkRecord> {
     if (await linkExists(rec.bridge)) {
       // never adopt (and later delete) a link that tsdocker did not create
       throw invalid(`a link named ${rec.bridge} already exists on this host`, 'choose another -o com.docker.network.bridge.name');
+    }
+    if ((await othersInUse(rec)) && !(await tablesPresent())) {
+      // creating them now would hold this network's rules alone: the others' would stay lost
+      throw invalid("tsdocker's nftables tables were removed outside tsdocker", 'run `tsdocker network reload`, then create the network again');
     }
     saveNetwork(rec);
     try {

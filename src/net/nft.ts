@@ -3,7 +3,8 @@
  * atomic `nft -f -` batches. Dispatch is by verdict maps, so nothing ever needs a rule handle:
  *
  *   forward (filter):     ct status dnat accept; iifname/oifname vmap @netfwd -> net-<id12>
- *   input (filter):       ip daddr vmap @gwin -> in-<id12> (the embedded DNS answers its own network only)
+ *   input (filter):       from a bridge to 127.0.0.0/8: replies only (counter localnet);
+ *                         ip daddr vmap @gwin -> in-<id12> (the embedded DNS answers its own network only)
  *   prerouting/output:    fib daddr type local  meta l4proto . th dport vmap @ports -> ctr-<id12>
  *   postrouting (nat):    loopback sources leaving through our bridges: masquerade;
  *                         iifname/oifname vmap @netnat -> nat-<id12> (masquerade out, hairpin)
@@ -42,6 +43,7 @@ export function baseScript(): string[] {
     `add map ${T()} netnat { type ifname : verdict; }`,
     `add map ${T()} ports { type inet_proto . inet_service : verdict; }`,
     `add map ${T()} gwin { type ipv4_addr : verdict; }`,
+    `add counter ${T()} localnet`,
     `add chain ${T()} forward { type filter hook forward priority filter; policy accept; }`,
     `add chain ${T()} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
     `add chain ${T()} output { type nat hook output priority -100; policy accept; }`,
@@ -57,6 +59,10 @@ export function baseScript(): string[] {
     `flush chain ${T()} output`,
     `add rule ${T()} output fib daddr type local meta l4proto . th dport vmap @ports`,
     `flush chain ${T()} input`,
+    // route_localnet (set on our bridges for 127.0.0.1 -> published port) also lets a container
+    // send to the host's 127.0.0.1-only services (CVE-2020-8558): from a bridge, only replies
+    // (a published port's answer to a host client on 127.0.0.1) may reach 127.0.0.0/8
+    `add rule ${T()} input iifname @bridges ip daddr 127.0.0.0/8 ct state != { established, related } counter name localnet drop`,
     `add rule ${T()} input ip daddr vmap @gwin`,
     `flush chain ${T()} postrouting`,
     `add rule ${T()} postrouting oifname @bridges ip saddr 127.0.0.0/8 masquerade`,
@@ -130,6 +136,13 @@ export function containerPortsScript(ctrId: string, rules: PortRule[]): string[]
   return lines;
 }
 
+/** Whether both of this root's tables (inet, and bridge for the port bindings) exist: one `nft list tables`. */
+export async function tablesPresent(): Promise<boolean> {
+  const r = await exec(['nft', 'list', 'tables'], { okCodes: [0, 1] });
+  const have = new Set(r.stdout.split('\n').map((l) => l.trim()));
+  return have.has(`table inet ${tableName()}`) && have.has(`table bridge ${tableName()}`);
+}
+
 export async function nftApply(lines: string[]): Promise<void> {
   if (lines.length === 0) return;
   await exec(['nft', '-f', '-'], { input: lines.join('\n') + '\n' });
@@ -181,11 +194,16 @@ function dropChainScript(view: TableView, chain: string): string[] {
   return lines;
 }
 
-/** Remove a container's DNAT chain and its port dispatch entries: idempotent. */
-export async function teardownContainerRules(ctrId: string): Promise<void> {
+/**
+ * Remove a container's DNAT chain and its port dispatch entries: idempotent. `alsoLines`
+ * (its ports' bindings) share the batch; should they fail (their table is gone), ours go alone.
+ */
+export async function teardownContainerRules(ctrId: string, alsoLines: string[] = []): Promise<void> {
   const view = await readTable();
-  if (!view) return;
-  await nftApply(dropChainScript(view, ctrChain(ctrId)));
+  const own = view ? dropChainScript(view, ctrChain(ctrId)) : [];
+  if (alsoLines.length === 0) return nftApply(own);
+  const r = await exec(['nft', '-f', '-'], { input: [...own, ...alsoLines].join('\n') + '\n', okCodes: [0, 1] });
+  if (r.code !== 0) await nftApply(own);
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import { exec } from '../sys/exec.js';
 import { TsdError } from '../sys/errors.js';
-import { formatCidr, overlaps, parseCidr, parseIp, subnets, type Cidr } from './ipv4.js';
+import { overlaps, parseCidr, parseIp, subnets, type Cidr } from './ipv4.js';
 
 export function* defaultPools(): Generator<Cidr> {
   for (let b = 17; b <= 31; b++) yield { net: parseIp(`172.${b}.0.0`)!, prefix: 16 };
@@ -30,8 +30,4 @@ export function pickSubnet(taken: Cidr[], pools: Iterable<Cidr> = defaultPools()
   throw new TsdError('IPAM_EXHAUSTED', 'could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network', {
     hint: 'remove unused networks (`tsdocker network prune`) or give --subnet explicitly',
   });
-}
-
-export function describe(c: Cidr): string {
-  return formatCidr(c);
 }

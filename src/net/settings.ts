@@ -7,7 +7,7 @@ import { parseCidr } from './ipv4.js';
 import { formatPortsColumn } from './ports.js';
 import { listEndpoints, listNetworks, shortHash, DEFAULT_NETWORK, type NetworkRecord } from './store.js';
 import { resolveNetwork } from './networks.js';
-import { macForIp } from './bridge.js';
+import { macFor } from './guard.js';
 import { rootDir } from '../state/paths.js';
 import type { NetworkState } from './index.js';
 
@@ -50,12 +50,12 @@ export function networkSettings(state: NetworkState | Record<string, unknown> | 
     IPAddress: first?.ip ?? '',
     IPPrefixLen: first?.prefix ?? 0,
     IPv6Gateway: '',
-    MacAddress: first ? macForIp(first.ip) : '',
+    MacAddress: first ? (first.mac ?? macFor(first.ip)) : '',
     Networks: Object.fromEntries(
       eps.map((e) => [e.network, {
         IPAMConfig: null, Links: null, Aliases: e.aliases.length ? e.aliases : null, NetworkID: e.networkId, EndpointID: endpointId(e.networkId, containerId),
         Gateway: e.gateway, IPAddress: e.ip, IPPrefixLen: e.prefix, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-        MacAddress: macForIp(e.ip), DriverOpts: null,
+        MacAddress: e.mac ?? macFor(e.ip), DriverOpts: null,
       }]),
     ),
   };
@@ -101,7 +101,7 @@ export async function inspectNetwork(ref: string): Promise<Record<string, unknow
     containers[e.containerId] = {
       Name: e.name,
       EndpointID: endpointId(n.id, e.containerId),
-      MacAddress: macForIp(e.ip),
+      MacAddress: e.mac ?? macFor(e.ip),
       IPv4Address: `${e.ip}/${parseCidr(n.subnet)!.prefix}`,
       IPv6Address: '',
     };

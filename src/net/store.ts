@@ -45,6 +45,8 @@ export interface EndpointRecord {
   name: string;
   aliases: string[];
   ip: string;
+  /** the container side's MAC (absent in records of older versions) */
+  mac?: string;
   ifname: string;
   hostIfname: string;
   /** --dns servers of the container: the embedded DNS forwards its queries there first */
@@ -136,6 +138,10 @@ export function listEndpoints(netId: string): EndpointRecord[] {
     if (e) out.push(e);
   }
   return out;
+}
+
+export function readEndpoint(netId: string, ctr: string): EndpointRecord | undefined {
+  return readJsonIfExistsSync<EndpointRecord>(netFiles.endpoint(netId, ctr));
 }
 
 export function saveEndpoint(netId: string, e: EndpointRecord): void {

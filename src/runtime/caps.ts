@@ -40,10 +40,6 @@ export function capNumber(name: string): number {
   return byName.get(capName(name))!;
 }
 
-export function capFromNumber(num: number): CapName | undefined {
-  return CAPABILITIES[num];
-}
-
 /** Hex mask (no 0x) of the given capabilities, as the monitor's `caps` key takes it. */
 export function capMask(names: readonly string[]): string {
   let mask = 0n;

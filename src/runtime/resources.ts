@@ -11,7 +11,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { createUndoStack, runAll } from '../sys/undo.js';
+import { createUndoStack, runAll, teardownError } from '../sys/undo.js';
 import { writeFileAtomic, rmIfExists, readJsonIfExists, writeJsonAtomic } from '../sys/fs.js';
 import { log } from '../sys/log.js';
 import { withLock } from '../state/lock.js';
@@ -90,13 +90,12 @@ export async function prepareResources(id: string, plan: ResourcePlan, image: Re
       privileged: plan.security.privileged,
       devices: plan.security.privileged ? hostDevices('/dev', new Set(defaultDevices().map((d) => d.path))) : [],
       undo: async () => {
-        const errors = await steps.run(lg);
-        if (errors.length) throw new AggregateError(errors, errors.map((e) => e.message).join('; '));
+        const failures = await steps.run(lg);
+        if (failures.length) throw teardownError(failures);
       },
     };
   } catch (err) {
-    await undo.run(lg);
-    throw err;
+    throw await undo.rollback(err, lg);
   }
 }
 

@@ -17,12 +17,6 @@ export const CLONE = {
   NEWNET: 0x40000000,
 } as const;
 
-/** RLIMIT_* numbers (asm-generic/resource.h) */
-export const RLIMIT = {
-  cpu: 0, fsize: 1, data: 2, stack: 3, core: 4, rss: 5, nproc: 6, nofile: 7,
-  memlock: 8, as: 9, locks: 10, sigpending: 11, msgqueue: 12, nice: 13, rtprio: 14, rttime: 15,
-} as const;
-
 export type NsType = 'net' | 'ipc' | 'uts' | 'pid' | 'mnt' | 'cgroup';
 
 export interface Rlimit {

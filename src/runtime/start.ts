@@ -95,8 +95,8 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     lg.debug({ id, pid }, 'container started');
     return { id, pid, handle };
   } catch (err) {
-    await undo.run(lg);
+    const failure = await undo.rollback(err, lg);
     await clearRunState(id);
-    throw err;
+    throw failure;
   }
 }

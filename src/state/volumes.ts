@@ -151,10 +151,7 @@ export async function createVolumeCommand(name: string | undefined, labels: Reco
 /** `volume rm`: refuses a volume any container (running or not) uses, as Docker does. */
 export async function removeVolumeCommand(name: string, opts: { force: boolean }): Promise<void> {
   await withLock('volumes', async () => {
-    if (!(await readVolume(name))) {
-      if (opts.force) return;
-      throw new TsdError('VOLUME_NOT_FOUND', `no such volume: ${name}`, { hint: 'see `tsdocker volume ls`' });
-    }
+    if (!(await (opts.force ? readVolume(name) : findVolume(name)))) return; // -f: a missing volume is fine
     const users = (await volumeUsers()).get(name);
     if (users?.length) {
       throw new TsdError('VOLUME_IN_USE', `remove ${name}: volume is in use - [${users.join(', ')}]`, {

@@ -1,6 +1,6 @@
 /**
  * Where the installed project lives, whether this code runs from the single-file bundle
- * (dist/tsdocker.mjs), from tsc's output (dist/<room>/x.js) or from the TypeScript
+ * (dist/tsdocker.cjs), from tsc's output (dist/<room>/x.js) or from the TypeScript
  * sources (tests): the nearest ancestor directory holding tsdocker's package.json.
  */
 import { existsSync, readFileSync } from 'node:fs';

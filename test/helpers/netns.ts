@@ -128,3 +128,11 @@ export function buildUdpEcho(): { path: string; cleanup: () => void } {
   if (!existsSync(join(dir, 'udpecho'))) throw new Error('udpecho build failed');
   return { path: join(dir, 'udpecho'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** Build a static binary from test/fixtures/<name>.c (for containers: busybox has no such tool). */
+export function buildFixture(name: string): { path: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `tsd-${name}-`));
+  const src = join(import.meta.dirname, '..', 'fixtures', `${name}.c`);
+  execFileSync('gcc', ['-static', '-O2', '-o', join(dir, name), src]);
+  return { path: join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}

@@ -106,6 +106,14 @@ describe.skipIf(!isRoot)('hostile image archives', () => {
     expect(readdirSync(join(dir, 'dev'))).toEqual([]);
   });
 
+  it('refuses a 4000-character path (ENAMETOOLONG) with one line, as a file, a directory or a link target', async () => {
+    const long = Array.from({ length: 20 }, (_, i) => `${i}`.padEnd(199, 'x')).join('/'); // 3999 chars, components of 199
+    expect(long).toHaveLength(3999);
+    await refused(archive([{ name: long, data: 'deep' }]), /refusing entry '0x+\/[^']*': path longer than 4095 bytes once stored$/);
+    await refused(archive([{ name: `${long}/`, type: 'dir' }]), /path longer than 4095 bytes once stored/);
+    await refused(archive([{ name: 'f', data: 'x' }, { name: 'h', type: 'hardlink', linkname: long }]), /hard link target .* longer than 4095 bytes once stored/);
+  });
+
   it('refuses an entry below a regular file', async () => {
     await refused(archive([{ name: 'f', data: 'x' }, { name: 'f/x', data: 'y' }]), /'f' is not a directory/);
   });
@@ -170,6 +178,15 @@ describe.skipIf(!isRoot)('hostile image archives', () => {
       { name: 'manifest.json', data: JSON.stringify([{ Config: `${sha256(cfg)}.json`, RepoTags: ['t:1'], Layers: ['l/layer.tar'] }]) },
     ]);
     await refused(outer, /more than 4000000 bytes once decompressed/, { TSDOCKER_IMAGE_MAX_BYTES: '4000000' });
+  });
+
+  it('refuses a gzip layer that expands past the ratio cap (128 MiB of zeros), and loads it when the cap is raised', async () => {
+    const bomb = dockerSaveClassic([{ tags: ['bomb:1'], layers: [[{ name: 'zeros', data: Buffer.alloc(128 << 20) }]], gzip: true }]);
+    expect(bomb.length).toBeLessThan(1 << 20);
+    await refused(bomb, /layer 1 of bomb:1: [\d.]+ MiB of gzip expanded to more than [\d.]+ MiB, over 100 times$/);
+    const r = await env.tsd(['load', '-i', env.write('bomb.tar', bomb)], { TSDOCKER_IMAGE_MAX_RATIO: '5000' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('Loaded image: bomb:1\n');
   });
 
   it('refuses what is not an image archive, with one line', async () => {

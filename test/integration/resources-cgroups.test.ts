@@ -220,4 +220,31 @@ describe.runIf(layout.unified !== undefined)('containers with the v2 driver on t
       await sb.close();
     }
   });
+
+  it('a teardown that fails (a stray process holds the cgroup) prints one line with its hint, not an internal error', async () => {
+    const sb = await createSandbox('tsd-cg2rm');
+    const env = { ...process.env, TSDOCKER_CGROUP_MODE: 'v2', TSDOCKER_CGROUP_PARENT: parent };
+    const tsd = (args: string[]) => sb.tsd(args, { env });
+    const stray = start(['sleep', '60']);
+    let dir = '';
+    try {
+      expect((await tsd(['load', '-i', BUSYBOX_TAR])).code).toBe(0);
+      const r = await tsd(['run', '-d', '--name', 'held', 'busybox', 'sleep', '60']);
+      expect(r.code, r.stderr).toBe(0);
+      dir = join(layout.unified!, parent, r.stdout.trim());
+      writeFileSync(join(dir, 'cgroup.procs'), String(stray.pid));
+      const rm = await tsd(['rm', '-f', 'held']);
+      expect(rm.code).not.toBe(0);
+      expect(rm.stderr).not.toMatch(/internal error|report this as a bug/);
+      const lines = rm.stderr.trimEnd().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(new RegExp(`^tsdocker: release resources: remove cgroup: cannot remove cgroup ${dir}: EBUSY`));
+      expect(lines[1]).toBe('hint: a process still runs in it');
+    } finally {
+      stray.kill('SIGKILL');
+      await exited(stray);
+      if (dir && existsSync(dir)) rmdirSync(dir);
+      await sb.close();
+    }
+  });
 });

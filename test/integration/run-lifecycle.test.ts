@@ -99,6 +99,18 @@ describe('detached containers', () => {
     await sb.tsd(['rm', 'keeper']);
   });
 
+  it('create makes a container that start runs later', async () => {
+    const id = (await sb.tsd(['create', '--name', 'later', 'busybox', 'sh', '-c', 'echo ran-as-$(hostname)'])).stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect((await inspect('later')).State.Status).toBe('created');
+    expect((await sb.tsd(['logs', 'later'])).stdout).toBe(''); // nothing ran yet
+    expect((await sb.tsd(['start', 'later'])).code).toBe(0);
+    expect((await sb.tsd(['wait', 'later'])).stdout.trim()).toBe('0');
+    expect((await sb.tsd(['logs', 'later'])).stdout).toBe(`ran-as-${id.slice(0, 12)}\n`);
+    expect((await inspect('later')).State.Status).toBe('exited');
+    await sb.tsd(['rm', 'later']);
+  });
+
   it('kill -s delivers the signal to a handler in the container', async () => {
     await sb.tsd(['run', '-d', '--name', 'trapper', 'busybox', 'sh', '-c', 'trap "echo got USR1; exit 9" USR1; while true; do sleep 0.1; done']);
     await sleep(200);
@@ -182,6 +194,22 @@ describe('foreground signals and ptys', () => {
     const j = await run([...sb.enter, 'script', '-qec', sh, '/dev/null'], { input, timeoutMs: 20_000 });
     expect(j.stdout, `stderr: ${j.stderr}`).toMatch(/\[1\]\+\s+Running\s+sleep 5/);
     expect(j.code).toBe(3);
+  });
+
+  it('exec -it: a pty with the window size, an interactive shell, and its exit status', async () => {
+    expect((await sb.tsd(['run', '-d', '--name', 'ttyhost', 'busybox', 'sleep', '300'])).code).toBe(0);
+    const cmd = `stty cols 83 rows 21; ${process.execPath} ${CLI} --root ${sb.root} exec -it ttyhost sh`;
+    const input = 'tty; stty size; echo sum-$((40+2))\nexit 4\n';
+    const r = await run([...sb.enter, 'script', '-qec', cmd, '/dev/null'], { input, timeoutMs: 20_000 });
+    const out = r.stdout.replace(/\r/g, '');
+    expect(out, `stderr: ${r.stderr}`).toMatch(/\/dev\/pts\/\d+\n21 83\n/);
+    expect(out).toContain('sum-42\n');
+    expect(r.code).toBe(4);
+    // without -t the same exec has no terminal
+    const plain = await sb.tsd(['exec', '-i', 'ttyhost', 'sh', '-c', 'tty; exit 5'], { input: '' });
+    expect(plain.stdout).toBe('not a tty\n');
+    expect(plain.code).toBe(5);
+    await sb.tsd(['rm', '-f', 'ttyhost']);
   });
 });
 

@@ -146,7 +146,10 @@ describe('named volumes', () => {
     await ok(['volume', 'rm', 'made']);
     await ok(['volume', 'rm', '-f', 'etcv']);
     expect(await volumes()).toEqual([]);
-    expect((await tsd(['volume', 'rm', 'nope'])).code).toBe(1);
+    const missing = await tsd(['volume', 'rm', 'nope']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^tsdocker: no such volume: nope\nhint: /);
+    expect((await tsd(['volume', 'rm', '-f', 'nope'])).code).toBe(0);
   });
 
   it('nocopy leaves a new volume empty', async () => {

@@ -5,12 +5,14 @@ import { readTar, type TarHeader } from '../../src/image/tar-read.js';
 import { memberKey } from '../../src/image/archive.js';
 import { tar, sha256 } from '../helpers/archives.js';
 
+const CAPS = { maxBytes: 1 << 30, maxRatio: 100 };
+
 async function* chunks(b: Buffer, size = 7): AsyncGenerator<Buffer> {
   for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
 }
 
 async function list(b: Buffer, size?: number): Promise<(TarHeader & { body: string })[]> {
-  const src = await openSource(chunks(b, size), 'test', 1 << 30);
+  const src = await openSource(chunks(b, size), 'test', CAPS);
   const out: (TarHeader & { body: string })[] = [];
   for await (const e of readTar(src.reader, 'test')) {
     let body = '';
@@ -45,7 +47,7 @@ describe('tar reader', () => {
   });
 
   it('decompresses gzip and hashes the uncompressed stream', async () => {
-    const src = await openSource(chunks(gzipSync(sample), 100), 'test', 1 << 30);
+    const src = await openSource(chunks(gzipSync(sample), 100), 'test', CAPS);
     for await (const e of readTar(src.reader, 'test')) for await (const _ of e.body()) void _;
     await src.reader.drain();
     expect(src.digest()).toBe(`sha256:${sha256(sample)}`);
@@ -54,6 +56,12 @@ describe('tar reader', () => {
   it('reports truncation as a one-line IMAGE_INVALID', async () => {
     await expect(list(sample.subarray(0, 700))).rejects.toMatchObject({ code: 'IMAGE_INVALID', message: 'test: archive is truncated' });
     await expect(list(gzipSync(sample).subarray(0, 60))).rejects.toMatchObject({ code: 'IMAGE_INVALID' });
+  });
+
+  it('reads a tar of no entries (Docker writes empty layers as 1024 zero bytes)', async () => {
+    expect(await list(tar([]))).toEqual([]);
+    expect(await list(Buffer.alloc(512))).toEqual([]);
+    expect(await list(Buffer.alloc(0))).toEqual([]);
   });
 
   it('rejects a bad checksum and garbage', async () => {
@@ -65,8 +73,27 @@ describe('tar reader', () => {
 
   it('caps the decompressed size', async () => {
     const bomb = gzipSync(Buffer.alloc(4 << 20));
-    const src = await openSource(chunks(bomb, 4096), 'bomb', 1 << 20);
+    const src = await openSource(chunks(bomb, 4096), 'bomb', { maxBytes: 1 << 20, maxRatio: 100 });
     await expect(src.reader.drain()).rejects.toThrow(/more than 1048576 bytes/);
+  });
+
+  it('caps the expansion of a gzip stream past the floor, not below it', async () => {
+    const bomb = gzipSync(Buffer.alloc(80 << 20));
+    expect(bomb.length).toBeLessThan(100 << 10);
+    const src = await openSource(chunks(bomb, 16 << 10), 'bomb', { maxBytes: 1 << 30, maxRatio: 100 });
+    await expect(src.reader.drain()).rejects.toMatchObject({
+      code: 'IMAGE_INVALID',
+      message: expect.stringMatching(/^bomb: \d+\.\d MiB of gzip expanded to more than 64\.\d MiB, over 100 times$/),
+      hint: expect.stringContaining('TSDOCKER_IMAGE_MAX_RATIO'),
+    });
+    const raised = await openSource(chunks(bomb, 16 << 10), 'bomb', { maxBytes: 1 << 30, maxRatio: 5000 });
+    await raised.reader.drain();
+    expect(raised.bytes()).toBe(80 << 20);
+    // small streams may expand any amount, and uncompressed input has no ratio
+    const small = await openSource(chunks(gzipSync(Buffer.alloc(8 << 20)), 4096), 'small', { maxBytes: 1 << 30, maxRatio: 2 });
+    await small.reader.drain();
+    const plain = await openSource(chunks(Buffer.alloc(70 << 20), 1 << 20), 'plain', { maxBytes: 1 << 30, maxRatio: 1 });
+    await plain.reader.drain();
   });
 
   it('turns archive member names into keys without escaping', () => {

@@ -92,3 +92,16 @@ describe('image run config', () => {
     expect(runConfigProblem(cfg)).toMatch(why);
   });
 });
+
+describe('stored path length', () => {
+  it('refuses a path the kernel would refuse (ENAMETOOLONG) once under the layer directory', async () => {
+    const { checkStoredLength, PATH_MAX } = await import('../../src/image/tar-rules.js');
+    const dest = '/store/layer/diff';
+    const fits = `${dest}/${'a'.repeat(PATH_MAX - 2 - dest.length)}`;
+    expect(Buffer.byteLength(fits)).toBe(PATH_MAX - 1);
+    expect(() => checkStoredLength('l', 'x', fits)).not.toThrow();
+    expect(() => checkStoredLength('l', 'x', `${fits}b`)).toThrow(/refusing entry 'x': path longer than 4095 bytes once stored/);
+    // bytes, not characters
+    expect(() => checkStoredLength('l', 'x', `${dest}/${'é'.repeat(2040)}`)).toThrow(/longer than 4095 bytes/);
+  });
+});

@@ -85,10 +85,20 @@ describe('exit records belong to the run that wrote them', () => {
     expect(timeNs('2026-11-22T07:27:45.362500000Z') > timeNs('2026-11-22T07:27:45.362Z')).toBe(true);
     expect(timeNs('2026-11-22T07:27:45.3619Z') < timeNs('2026-11-22T07:27:45.362Z')).toBe(true);
     expect(timeNs('2026-11-22T07:27:45Z')).toBe(BigInt(Date.parse('2026-11-22T07:27:45Z')) * 1_000_000n);
-    // a dead container with a record from this run is exited; created without any record
     expect(deriveStatus(undefined, undefined)).toBe('created');
-    const state = { monitorPid: 999999, monitorStartTime: 1, pid: 999999, pidStartTime: 1, startedAt: '2026-11-22T07:27:45.362Z' };
+  });
+  it('a live process with a record of this run is exited; one of an earlier run is still running', async () => {
+    const { deriveStatus } = await import('../../src/state/containers.js');
+    const { processStartTime } = await import('../../src/sys/proc.js');
+    // this test's own process plays the container and its monitor: alive, so only the record decides
+    const me = { pid: process.pid, pidStartTime: processStartTime(process.pid)!, monitorPid: process.pid, monitorStartTime: processStartTime(process.pid)! };
+    const state = { ...me, startedAt: '2026-11-22T07:27:45.362Z' };
+    expect(deriveStatus(state, undefined)).toBe('running');
     expect(deriveStatus(state, { exitCode: 0, finishedAt: '2026-11-22T07:27:45.362400000Z' })).toBe('exited');
+    expect(deriveStatus(state, { exitCode: 0, finishedAt: '2026-11-22T07:27:45.3619Z' })).toBe('running');
+    // a dead process is exited with or without a record
+    const dead = { ...state, pid: 999999999, monitorPid: 999999999 };
+    expect(deriveStatus(dead, undefined)).toBe('exited');
   });
 });
 

@@ -83,3 +83,9 @@ export function confirm(warning: string, force: boolean | undefined): boolean {
   process.stdout.write(`${warning}\nAre you sure you want to continue? [y/N] `);
   return readLine().trim().toLowerCase() === 'y';
 }
+
+/** Docker exits 1 when the daemon side fails (pull, push, login): our 125s become 1. */
+export function asExit1(err: unknown): never {
+  if (err instanceof TsdError && err.exitCode === 125) throw new TsdError(err.code, err.message, { hint: err.hint, exitCode: 1, cause: err.cause });
+  throw err;
+}

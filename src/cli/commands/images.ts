@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .description('List images')
     .argument('[reference]', 'only images matching REPOSITORY[:TAG] (a reference= filter)')
     .option('-a, --all', 'show all images (there are no intermediate images; accepted for Docker compatibility)')
-    .option('--digests', 'show digests (tsdocker keeps none: <none>)')
+    .option('--digests', 'show digests')
     .option('-f, --filter <filter>', 'filter output: before, dangling=true|false, label=KEY[=VALUE], reference=PATTERN, since (repeatable)', collect, [])
     .option('--format <format>', 'Go template, "table TEMPLATE" or "json" (fields: ID Repository Tag Digest CreatedSince CreatedAt Size Containers VirtualSize SharedSize UniqueSize)')
     .option('--no-trunc', 'do not truncate ids')

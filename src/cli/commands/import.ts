@@ -1,11 +1,13 @@
 /** `tsdocker import`: a flat root filesystem tarball (gzip or not) becomes a one-layer image. */
 import type { Command } from 'commander';
 import { out, requireRoot } from './common.js';
+import { imageCapsHelp } from './load.js';
 
 export function register(program: Command): void {
   program
     .command('import')
     .description('Import a root filesystem tarball ("-" for stdin) as an image')
+    .addHelpText('after', imageCapsHelp)
     .argument('<file>', 'tar archive, optionally gzip-compressed; - reads stdin')
     .argument('[reference]', 'NAME[:TAG] for the new image')
     .action(async (file: string, reference: string | undefined) => {

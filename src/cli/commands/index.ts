@@ -17,6 +17,9 @@ import { register as port } from './port.js';
 import { register as volume } from './volume.js';
 import { register as stats } from './stats.js';
 import { register as inspect } from './inspect.js';
+import { register as pull } from './pull.js';
+import { register as push } from './push.js';
+import { register as login } from './login.js';
 
 type Register = (program: Command) => void;
 
@@ -34,6 +37,9 @@ const modules: Register[] = [
   volume,
   stats,
   inspect,
+  pull,
+  push,
+  login,
 ];
 
 export function registerAll(program: Command): void {

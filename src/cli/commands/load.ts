@@ -2,11 +2,26 @@
 import type { Command } from 'commander';
 import { out, requireRoot } from './common.js';
 import { TsdError } from '../../sys/errors.js';
+import { limits, RATIO_FLOOR } from '../../image/tar-rules.js';
+
+/** What `load --help` and `import --help` say about the caps (values as the environment sets them now). */
+export function imageCapsHelp(): string {
+  const lim = limits();
+  const gib = (n: number): string => (n % 2 ** 30 === 0 ? `${n / 2 ** 30} GiB` : `${n} bytes`);
+  return `
+Archives are untrusted: a layer (or the archive itself) that decompresses past a cap is
+refused as a decompression bomb, and nothing of the load is stored. Caps (environment):
+  TSDOCKER_IMAGE_MAX_BYTES    bytes of one tar stream once decompressed (${gib(lim.maxBytes)})
+  TSDOCKER_IMAGE_MAX_RATIO    expansion of a gzip stream past its first ${RATIO_FLOOR >> 20} MiB (${lim.maxRatio} times)
+  TSDOCKER_IMAGE_MAX_ENTRIES  entries of one tar stream (${lim.maxEntries})
+`;
+}
 
 export function register(program: Command): void {
   program
     .command('load')
     .description('Load images from a tar archive (docker save or OCI layout), from a file or stdin')
+    .addHelpText('after', imageCapsHelp)
     .option('-i, --input <file>', 'read from a tar archive file instead of stdin')
     .option('-q, --quiet', 'suppress the load output')
     .action(async (opts: { input?: string; quiet?: boolean }) => {

@@ -36,7 +36,7 @@ export function globMatch(pattern: string, text: string): boolean {
   }
 }
 
-export interface ImageRow { repo: string; tag: string; img: ImageRecord }
+export interface ImageRow { repo: string; tag: string; digest: string; img: ImageRecord }
 
 /** One row per tag (an untagged image is one <none>:<none> row), filtered as Docker's daemon does. */
 export async function imageRows(images: ImageRecord[], f: Filters): Promise<ImageRow[]> {
@@ -51,15 +51,19 @@ export async function imageRows(images: ImageRecord[], f: Filters): Promise<Imag
     if (!matchLabels(f, 'label', img.config.Labels)) continue;
     if (before !== undefined && !(img.created < before)) continue;
     if (since !== undefined && !(img.created > since)) continue;
+    const digests = img.repoDigests ?? [];
     if (img.repoTags.length === 0) {
-      if (refs.length === 0) rows.push({ repo: '<none>', tag: '<none>', img });
+      // an untagged pulled image still names its repository through its digest, as Docker's
+      const d = digests[0];
+      if (refs.length === 0) rows.push({ repo: d ? d.slice(0, d.indexOf('@')) : '<none>', tag: '<none>', digest: d ? d.slice(d.indexOf('@') + 1) : '<none>', img });
       continue;
     }
     for (const t of img.repoTags) {
       const i = t.lastIndexOf(':');
       const repo = t.slice(0, i);
       if (refs.length && !refs.some((p) => globMatch(p, t) || globMatch(p, repo))) continue;
-      rows.push({ repo, tag: t.slice(i + 1), img });
+      const digest = digests.find((d) => d.startsWith(`${repo}@`))?.slice(repo.length + 1) ?? '<none>';
+      rows.push({ repo, tag: t.slice(i + 1), digest, img });
     }
   }
   return rows;
@@ -71,7 +75,7 @@ export function imageRow(r: ImageRow, trunc: boolean) {
     Containers: 'N/A',
     CreatedAt: created ? goTime(created) : '',
     CreatedSince: created ? ago(created) : 'N/A',
-    Digest: '<none>',
+    Digest: r.digest,
     ID: trunc ? r.img.id.replace(/^sha256:/, '').slice(0, 12) : r.img.id,
     Repository: r.repo,
     SharedSize: 'N/A',

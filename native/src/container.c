@@ -307,7 +307,7 @@ void tsd_child_main(struct tsd_child_ctx *c) {
     if (tsd_setup_rootfs(sp, &e) < 0) die(c, &e);
     if (set_sysctls(sp, &e) < 0) die(c, &e);
   }
-  int cwdfd = tsd_open_cwd(sp->cwd, &e);
+  int cwdfd = tsd_open_cwd(sp->cwd, !c->exec_mode, &e);
   if (cwdfd < 0) die(c, &e);
   if (!c->exec_mode) {
     if (tsd_finish_rootfs(sp, &e) < 0) die(c, &e);

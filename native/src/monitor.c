@@ -326,7 +326,7 @@ static int pump(int from, struct tsd_log_stream *ls) {
   if (n < 0 && errno == EAGAIN) return 1;
   if (n <= 0) return 0;
   if (M.logfd >= 0) tsd_log_feed(M.logfd, ls, buf, (size_t)n);
-  else tsd_write_all(1, buf, (size_t)n);
+  if (M.logfd < 0 || M.spec.log_tee) tsd_write_all(ls == &M.lerr ? 2 : 1, buf, (size_t)n);
   return 1;
 }
 
@@ -364,7 +364,7 @@ static int handle_signals(int *status, int *sig) {
 
 /* Relay and log until the container exits. */
 static void run_loop(int *status, int *sig) {
-  int relay_in = M.master >= 0 && M.logfd < 0 && M.spec.stdin_open;
+  int relay_in = M.master >= 0 && (M.logfd < 0 || M.spec.log_tee) && M.spec.stdin_open;
   int raw = relay_in && isatty(0) && tsd_raw_mode(0) == 0;
   (void)raw;
   while (1) {

@@ -51,6 +51,8 @@ struct tsd_spec {
   int ndevices;
   struct tsd_symlink symlinks[64];
   int nsymlinks;
+  struct tsd_symlink rootlinks[8]; /* in the rootfs itself, before any mount (Docker's init layer: /etc/mtab) */
+  int nrootlinks;
   const char *masks[TSD_MAX_ITEMS];
   int nmasks;
   const char *readonly[TSD_MAX_ITEMS];
@@ -78,6 +80,7 @@ struct tsd_spec {
   int tty;
   int stdin_open;
   const char *log;
+  int log_tee; /* foreground with a log: the output goes to our stdout/stderr too */
   const char *exit_path;
   const char *hook[64 + 1];
   int nhook;
@@ -115,7 +118,7 @@ void tsd_seccomp_free(void *ctx);
 int tsd_setup_rootfs(const struct tsd_spec *spec, struct tsd_error *err);
 int tsd_finish_rootfs(const struct tsd_spec *spec, struct tsd_error *err);
 int tsd_open_in_root(int rootfd, const char *path, int create, int isfile, struct tsd_error *err);
-int tsd_open_cwd(const char *cwd, struct tsd_error *err);
+int tsd_open_cwd(const char *cwd, int create, struct tsd_error *err);
 int tsd_enter_cwd(int fd, const char *cwd, struct tsd_error *err);
 
 /* pty.c */

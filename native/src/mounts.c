@@ -9,6 +9,7 @@
  * is always followed as if the rootfs were `/` (CVE-2021-30465). Missing components are
  * created one by one under handles obtained the same way.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -227,6 +228,7 @@ int tsd_setup_rootfs(const struct tsd_spec *sp, struct tsd_error *err) {
   int rootfd = open(sp->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return tsd_fail(err, 125, errno, "open %s: %s", sp->rootfs, tsd_errname(errno));
   int r = 0;
+  for (int i = 0; r == 0 && i < sp->nrootlinks; i++) r = make_symlink(rootfd, &sp->rootlinks[i], err);
   for (int i = 0; r == 0 && i < sp->nmounts; i++) r = do_mount(rootfd, &sp->mounts[i], err);
   for (int i = 0; r == 0 && i < sp->ndevices; i++) r = make_device(rootfd, &sp->devices[i], err);
   for (int i = 0; r == 0 && i < sp->nsymlinks; i++) r = make_symlink(rootfd, &sp->symlinks[i], err);
@@ -306,14 +308,21 @@ int tsd_finish_rootfs(const struct tsd_spec *sp, struct tsd_error *err) {
   return r;
 }
 
-/* The working directory, created when missing (as Docker does), resolved inside the root.
+/* The working directory, resolved inside the root; created when missing if `create` (a
+   container's start, as Docker does), never for exec (Docker: "chdir to cwd ... failed", 126).
    Returns an O_PATH handle; tsd_enter_cwd changes into it once we have the final credentials. */
-int tsd_open_cwd(const char *cwd, struct tsd_error *err) {
+int tsd_open_cwd(const char *cwd, int create, struct tsd_error *err) {
   if (!cwd || !*cwd) cwd = "/";
   int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return tsd_fail(err, 125, errno, "open /: %s", tsd_errname(errno));
-  int fd = tsd_open_in_root(rootfd, cwd, 1, 0, err);
+  int fd = tsd_open_in_root(rootfd, cwd, create, 0, err);
   close(rootfd);
+  if (fd < 0 && !create) {
+    char why[128]; /* Go's wording of errno: "no such file or directory" */
+    snprintf(why, sizeof why, "%s", strerror(err->err));
+    why[0] = (char)tolower((unsigned char)why[0]);
+    return tsd_fail(err, 126, err->err, "chdir to cwd (\"%s\") failed: %s", cwd, why);
+  }
   if (fd < 0) return fd;
   struct stat st;
   if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {

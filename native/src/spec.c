@@ -141,6 +141,11 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
       ROOM(sp->nsymlinks, sp->symlinks);
       sp->symlinks[sp->nsymlinks++] = (struct tsd_symlink){f[0], f[1]};
     }
+    else if (!strcmp(key, "rootlink")) {
+      NEED(2);
+      ROOM(sp->nrootlinks, sp->rootlinks);
+      sp->rootlinks[sp->nrootlinks++] = (struct tsd_symlink){f[0], f[1]};
+    }
     else if (!strcmp(key, "mask")) { NEED(1); ROOM(sp->nmasks, sp->masks); sp->masks[sp->nmasks++] = f[0]; }
     else if (!strcmp(key, "readonly")) { NEED(1); ROOM(sp->nreadonly, sp->readonly); sp->readonly[sp->nreadonly++] = f[0]; }
     else if (!strcmp(key, "rootfs_ro")) { NEED(1); NUM(f[0], sp->rootfs_ro); }
@@ -176,6 +181,7 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
     else if (!strcmp(key, "tty")) { NEED(1); NUM(f[0], sp->tty); }
     else if (!strcmp(key, "stdin")) { NEED(1); NUM(f[0], sp->stdin_open); }
     else if (!strcmp(key, "log")) { NEED(1); sp->log = f[0]; }
+    else if (!strcmp(key, "logtee")) { NEED(1); NUM(f[0], sp->log_tee); }
     else if (!strcmp(key, "exit")) { NEED(1); sp->exit_path = f[0]; }
     else if (!strcmp(key, "hook")) { NEED(1); ROOM(sp->nhook + 1, sp->hook); sp->hook[sp->nhook++] = f[0]; }
     else if (!strcmp(key, "orphan")) { NEED(1); NUM(f[0], sp->orphan); }

@@ -5,10 +5,11 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { ExitError, TsdError, fromSystemError } from '../sys/errors.js';
-import { log, setLogLevel } from '../sys/log.js';
+import { log, setLogFormat, setLogLevel } from '../sys/log.js';
 import { setRoot } from '../state/paths.js';
 import { setClusterFlags } from '../net/overlay/config.js';
 import { registerAll } from './commands/index.js';
+import { exitCodeFor } from './exit-codes.js';
 import { mark, printTrace } from '../sys/trace.js';
 import { basename } from 'node:path';
 import { ociMain } from './oci.js';
@@ -22,7 +23,8 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--log-level <level>', 'log level on stderr').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
     )
-    .option('-D, --debug', 'debug logging (same as --log-level debug)')
+    .addOption(new Option('--log-format <format>', 'log lines on stderr: text ("WARNING: ...", the default) or json (pino)').choices(['text', 'json']))
+    .option('-D, --debug', 'debug logging as JSON lines (--log-level debug --log-format json)')
     .option('--cluster-store <url>', 'overlay networks: etcd://HOST:PORT[,HOST:PORT...] (env TSDOCKER_CLUSTER_STORE, or <root>/cluster.json)')
     .option('--advertise-addr <ip>', "overlay networks: this host's address on the underlay (env TSDOCKER_ADVERTISE_ADDR)")
     .enablePositionalOptions()
@@ -31,11 +33,17 @@ export function buildProgram(): Command {
     .configureOutput({
       writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `tsdocker: ${s.slice(7)}` : s),
     })
-    .hook('preAction', async (thisCommand) => {
-      const opts = thisCommand.opts<{ root?: string; logLevel?: string; debug?: boolean; clusterStore?: string; advertiseAddr?: string }>();
+    .hook('preAction', async (thisCommand, actionCommand) => {
+      let top = actionCommand;
+      while (top.parent && top.parent !== thisCommand) top = top.parent;
+      commandName = top.name();
+      const opts = thisCommand.opts<{ root?: string; logLevel?: string; logFormat?: string; debug?: boolean; clusterStore?: string; advertiseAddr?: string }>();
       if (opts.root) setRoot(opts.root);
-      if (opts.debug) setLogLevel('debug');
-      else if (opts.logLevel) setLogLevel(opts.logLevel);
+      if (opts.debug) {
+        setLogLevel('debug');
+        setLogFormat('json');
+      } else if (opts.logLevel) setLogLevel(opts.logLevel);
+      if (opts.logFormat) setLogFormat(opts.logFormat);
       setClusterFlags({ store: opts.clusterStore, advertise: opts.advertiseAddr });
       await restartOverlayAgent();
     });
@@ -52,9 +60,12 @@ async function restartOverlayAgent(): Promise<void> {
     const { ensureAgentIfNeeded } = await import('../net/overlay/agentctl.js');
     await ensureAgentIfNeeded();
   } catch (err) {
-    process.stderr.write(`tsdocker: warning: the overlay agent could not be restarted: ${(err as Error).message}\n`);
+    log.warn(`the overlay agent could not be restarted: ${(err as Error).message}`);
   }
 }
+
+/** The top-level command being run (run, network, ...): it decides Docker's exit code of a failure. */
+let commandName = '';
 
 export function report(raw: unknown): number {
   const err = fromSystemError(raw);
@@ -67,7 +78,7 @@ export function report(raw: unknown): number {
     process.stderr.write(`tsdocker: ${err.message}\n`);
     if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
     log.debug({ code: err.code, cause: err.cause instanceof Error ? err.cause.message : err.cause }, 'error detail');
-    return err.exitCode;
+    return exitCodeFor(err, commandName);
   }
   const e = err as Error;
   process.stderr.write(`tsdocker: internal error: ${e?.stack ?? String(err)}\nplease report this as a bug\n`);

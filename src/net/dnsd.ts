@@ -59,11 +59,17 @@ function lookup(netId: string, name: string, clientIp: string): string[] {
   if (found.length) return [...new Set(found.map((e) => e.ip))];
   const client = here.find((e) => e.ip === clientIp);
   if (!client) return [];
-  for (const n of listNetworks()) {
-    if (n.id === netId || !n.dns) continue;
-    const eps = liveEndpoints(n.id);
-    if (!eps.some((e) => e.containerId === client.containerId)) continue;
-    const more = eps.filter((e) => hit(e, name));
+  const mine = listNetworks().filter((n) => n.dns && (n.id === netId || listEndpoints(n.id).some((e) => e.containerId === client.containerId)));
+  for (const n of mine) {
+    if (n.id === netId) continue;
+    const more = liveEndpoints(n.id).filter((e) => hit(e, name));
+    if (more.length) return [...new Set(more.map((e) => e.ip))];
+  }
+  // Docker also answers NAME.NETWORK on the networks the asking container is on
+  for (const n of mine) {
+    const suffix = `.${n.name.toLowerCase()}`;
+    if (!name.endsWith(suffix) || name.length === suffix.length) continue;
+    const more = [...liveEndpoints(n.id), ...listRemoteEndpoints(n.id)].filter((e) => hit(e, name.slice(0, -suffix.length)));
     if (more.length) return [...new Set(more.map((e) => e.ip))];
   }
   return [];

@@ -74,7 +74,8 @@ export async function createContainerWithImage(
       env: proc.env,
       workingDir: proc.workingDir,
       user: proc.user,
-      hostname,
+      // container:X mode: the target's hostname, as Docker
+      hostname: typeof network.hostname === 'string' && network.mode.startsWith('container:') ? network.hostname : hostname,
       tty: opts.tty,
       interactive: opts.interactive,
       autoRemove: opts.rm,

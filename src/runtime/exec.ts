@@ -68,7 +68,13 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
     const size = opts.tty && !opts.detach ? terminalSize() : undefined;
     if (size) handle.resize(size.rows, size.cols);
     handle.go();
-    await handle.started;
+    try {
+      await handle.started;
+    } catch (err) {
+      // Docker's exec of a command that is not there exits 126 (127 is `run`'s)
+      if (err instanceof TsdError && err.code === 'CMD_NOT_FOUND') throw new TsdError('CMD_NOT_FOUND', err.message, { exitCode: 126, hint: err.hint });
+      throw err;
+    }
     if (opts.detach) {
       handle.detach();
       return 0;

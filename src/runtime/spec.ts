@@ -40,6 +40,8 @@ export interface ContainerSpec {
   mounts?: MountEntry[];
   devices?: DeviceEntry[];
   symlinks?: SymlinkEntry[];
+  /** made in the rootfs before any mount (what Docker's init layer holds) */
+  rootSymlinks?: SymlinkEntry[];
   masked?: string[];
   readonly?: string[];
   rootfsReadonly?: boolean;
@@ -63,6 +65,8 @@ export interface ContainerSpec {
   stdin?: boolean;
   /** detached: CRI log file; absent: stdio handed to the container */
   logPath?: string;
+  /** foreground with a log: the monitor also copies the output to its own stdout/stderr */
+  logTee?: boolean;
   /** exit record path */
   exitPath?: string;
   /** exit hook argv, exec'd by the monitor unless Node acks the exit */
@@ -76,6 +80,7 @@ export interface ContainerSpec {
   /** OCI: hex masks of the five capability sets (replaces `caps`) */
   caps5?: { bounding: string; effective: string; inheritable: string; permitted: string; ambient: string };
   umask?: number;
+  /** sysctls of the container's own namespaces, written after pivot_root (Docker's net.* defaults, OCI linux.sysctl) */
   sysctl?: [string, string][];
   /** MS_* propagation of / before the rootfs is bound (default MS_REC|MS_PRIVATE) */
   rootPropagation?: number;
@@ -116,6 +121,7 @@ export function specRecords(s: ContainerSpec): string[][] {
     else r.push(['odevice', ...f, int('device', d.uid ?? 0), int('device', d.gid ?? 0)]);
   }
   for (const l of s.symlinks ?? []) r.push(['symlink', l.target, l.path]);
+  for (const l of s.rootSymlinks ?? []) r.push(['rootlink', l.target, l.path]);
   for (const p of s.masked ?? []) r.push(['mask', p]);
   for (const p of s.readonly ?? []) r.push(['readonly', p]);
   if (s.rootfsReadonly !== undefined) r.push(['rootfs_ro', bool(s.rootfsReadonly)]);
@@ -137,6 +143,7 @@ export function specRecords(s: ContainerSpec): string[][] {
   if (s.tty !== undefined) r.push(['tty', bool(s.tty)]);
   if (s.stdin !== undefined) r.push(['stdin', bool(s.stdin)]);
   if (s.logPath) r.push(['log', s.logPath]);
+  if (s.logTee) r.push(['logtee', '1']);
   if (s.exitPath) r.push(['exit', s.exitPath]);
   for (const h of s.hook ?? []) r.push(['hook', h]);
   if (s.orphan !== undefined) r.push(['orphan', bool(s.orphan)]);
@@ -168,9 +175,9 @@ export function renderSpec(spec: ContainerSpec): Buffer {
 /** Fields per key, for decodeSpec (and the unit test that keeps both sides in step). */
 export const SPEC_ARITY: Readonly<Record<string, number>> = {
   version: 1, id: 1, clone: 1, join: 2, rootfs: 1, overlay: 3, mount: 5, device: 4, symlink: 2,
-  mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
-  caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, exit: 1, hook: 1,
-  odevice: 6, orphan: 1, fifo: 1, console: 1, caps5: 5, umask: 1, sysctl: 2, rootprop: 1,
+  rootlink: 2, mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
+  caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, logtee: 1, sysctl: 2, exit: 1, hook: 1,
+  odevice: 6, orphan: 1, fifo: 1, console: 1, caps5: 5, umask: 1, rootprop: 1,
   supervise: 3, supervise_arg: 1,
 };
 

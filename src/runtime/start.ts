@@ -71,7 +71,9 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     const resources = await prepareContainerResources(config, image);
     mark('start: resources prepared');
     undo.push('release resources', resources.undo);
-    const spec = buildRunSpec({ config, image, dirs, plan, resources, logPath: mode.foreground ? undefined : containerFiles.log(id) });
+    // a foreground container keeps its log too (Docker's `logs` shows it), unless --rm removes it anyway
+    const logged = !mode.foreground || !config.autoRemove;
+    const spec = buildRunSpec({ config, image, dirs, plan, resources, logPath: logged ? containerFiles.log(id) : undefined, logTee: mode.foreground && logged });
     const stdio: [number, number, number] = mode.foreground
       ? [config.interactive ? 0 : -1, 1, 2]
       : [-1, -1, -1];

@@ -1,4 +1,5 @@
 /** Helpers shared by command modules: repeatable flags, root check, output. */
+import { readSync } from 'node:fs';
 import { ExitError, TsdError, errorMessage, fromSystemError } from '../../sys/errors.js';
 
 /** commander collector for repeatable options (-e A -e B). */
@@ -14,7 +15,7 @@ export function requireRoot(): void {
 
 export function parseIntArg(name: string, value: string, min = 0): number {
   if (!/^-?\d+$/.test(value) || Number(value) < min) {
-    throw new TsdError('BAD_ARGS', `invalid value "${value}" for ${name}`, { hint: `${name} takes a whole number of at least ${min}` });
+    throw new TsdError('BAD_ARGS', `invalid argument "${value}" for "${name}" flag`, { hint: Number.isFinite(min) ? `${name} takes a whole number of at least ${min}` : `${name} takes a whole number` });
   }
   return Number(value);
 }
@@ -60,6 +61,37 @@ export async function eachRef(refs: string[], fn: (ref: string) => Promise<strin
     }
   }
   if (failed) throw new ExitError(1);
+}
+
+/** Docker's CheckTty: -it with stdin attached (not -d) needs a terminal on stdin. */
+export function checkTty(f: { interactive?: boolean; tty?: boolean; detach?: boolean }): void {
+  if (f.tty && f.interactive && !f.detach && !process.stdin.isTTY) {
+    throw new TsdError('BAD_ARGS', 'the input device is not a TTY', { exitCode: 1, hint: 'drop -t when stdin is a pipe or a file' });
+  }
+}
+
+/** Read one line from stdin (blocking); '' at end of input. */
+function readLine(): string {
+  const buf = Buffer.alloc(1);
+  let line = '';
+  for (;;) {
+    let n = 0;
+    try {
+      n = readSync(0, buf, 0, 1, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      return line;
+    }
+    if (n === 0 || buf[0] === 0x0a) return line;
+    line += String.fromCharCode(buf[0]!);
+  }
+}
+
+/** Docker's PromptForConfirmation: the warning, "[y/N]", and only "y" goes on (-f skips it). */
+export function confirm(warning: string, force: boolean | undefined): boolean {
+  if (force) return true;
+  process.stdout.write(`${warning}\nAre you sure you want to continue? [y/N] `);
+  return readLine().trim().toLowerCase() === 'y';
 }
 
 /** Docker exits 1 when the daemon side fails (pull, push, login): our 125s become 1. */

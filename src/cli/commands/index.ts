@@ -17,6 +17,7 @@ import { register as port } from './port.js';
 import { register as volume } from './volume.js';
 import { register as stats } from './stats.js';
 import { register as node } from './node.js';
+import { register as inspect } from './inspect.js';
 import { register as pull } from './pull.js';
 import { register as push } from './push.js';
 import { register as login } from './login.js';
@@ -37,6 +38,7 @@ const modules: Register[] = [
   volume,
   stats,
   node,
+  inspect,
   pull,
   push,
   login,

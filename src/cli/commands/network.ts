@@ -1,8 +1,8 @@
 /** `tsdocker network create|ls|inspect|rm|prune|connect|disconnect`: thin wrappers over src/net. */
 import type { Command } from 'commander';
 import { TsdError } from '../../sys/errors.js';
-import { table, ago } from '../format.js';
-import { collect, out, requireRoot } from './common.js';
+import { log } from '../../sys/log.js';
+import { collect, confirm, out, requireRoot } from './common.js';
 
 function parseOpts(list: string[]): Record<string, string> {
   const o: Record<string, string> = {};
@@ -68,41 +68,47 @@ export function register(program: Command): void {
     .command('ls')
     .alias('list')
     .description('List networks')
-    .option('-q, --quiet', 'only ids')
-    .option('--no-trunc', 'full ids')
-    .action(async (f: { quiet?: boolean; trunc: boolean }) => {
+    .option('-f, --filter <filter>', 'filter output: driver, id, label, name, scope, type=custom|builtin (repeatable)', collect, [])
+    .option('--format <format>', 'Go template, "table TEMPLATE" or "json" (fields: ID Name Driver Scope IPv6 Internal Labels Label CreatedAt)')
+    .option('--no-trunc', 'do not truncate the output')
+    .option('-q, --quiet', 'only display network ids')
+    .action(async (f: { quiet?: boolean; trunc: boolean; filter: string[]; format?: string }) => {
       requireRoot();
-      const { listNetworks } = await import('../../net/store.js');
+      const { ensureLayout } = await import('../../state/paths.js');
+      ensureLayout();
+      const { resolveNetwork } = await import('../../net/networks.js');
+      const { allNetworks } = await import('../../net/settings.js');
+      const { NETWORK_FILTERS, NETWORK_SPEC, filterNetworks, networkRow } = await import('../lists/resources.js');
+      const { parseFilters } = await import('../filters.js');
+      const { chooseFormat, formatList } = await import('../template/index.js');
+      const filters = parseFilters(f.filter, NETWORK_FILTERS);
+      const format = chooseFormat(f.format, Boolean(f.quiet), NETWORK_SPEC);
+      await resolveNetwork('bridge'); // the default network always exists, as Docker's
       const { clusterConfigured } = await import('../../net/overlay/config.js');
       if (clusterConfigured()) {
         // the cluster's overlay networks show on every host
         const { syncOverlayRecords } = await import('../../net/overlay/cluster.js');
-        await syncOverlayRecords().catch((err: Error) => process.stderr.write(`tsdocker: warning: ${err.message}: overlay networks as last known\n`));
+        await syncOverlayRecords().catch((err: Error) => log.warn(`${err.message}: overlay networks as last known`));
       }
-      const nets = listNetworks().sort((a, b) => a.name.localeCompare(b.name));
-      const rows = [
-        ...nets,
-      ];
-      if (f.quiet) {
-        for (const n of rows) out(f.trunc ? n.id.slice(0, 12) : n.id);
-        return;
-      }
-      const lines = rows.map((n) => [f.trunc ? n.id.slice(0, 12) : n.id, n.name, n.driver, n.subnet, [n.driver === 'overlay' ? 'global' : '', n.internal ? 'internal' : ''].filter(Boolean).join(','), ago(n.created)]);
-      if (!nets.some((n) => n.name === 'bridge')) lines.unshift(['-', 'bridge', 'bridge', '(created on first use)', '', '']);
-      lines.push(['-', 'host', 'host', '', '', ''], ['-', 'none', 'null', '', '', '']);
-      out(table(['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'SCOPE', 'CREATED'], lines));
+      const nets = allNetworks()
+        .map((n) => ({ ...n, scope: n.driver === 'overlay' ? 'global' : 'local', ipv6: false }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      process.stdout.write(formatList(format, filterNetworks(nets, filters).map((n) => networkRow(n, f.trunc)), NETWORK_SPEC));
     });
 
   net
     .command('inspect')
-    .description('Show networks in detail (JSON)')
+    .description('Display detailed information on one or more networks')
     .argument('<network...>')
-    .action(async (refs: string[]) => {
+    .option('-f, --format <template>', 'format the output using a Go template')
+    .option('-v, --verbose', 'accepted for compatibility')
+    .action(async (refs: string[], f: { format?: string }) => {
       requireRoot();
       const { ensureLayout } = await import('../../state/paths.js');
       ensureLayout();
       const { inspectNetwork } = await import('../../net/networks.js');
-      out(JSON.stringify(await Promise.all(refs.map((r) => inspectNetwork(r))), null, 2));
+      const { writeInspect } = await import('./inspect.js');
+      await writeInspect(refs, f.format, inspectNetwork);
     });
 
   net
@@ -130,9 +136,10 @@ export function register(program: Command): void {
   net
     .command('prune')
     .description('Remove every user-defined network without containers')
-    .option('-f, --force', 'do not prompt (tsdocker never prompts)')
-    .action(async () => {
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(async (f: { force?: boolean }) => {
       requireRoot();
+      if (!confirm('WARNING! This will remove all custom networks not used by at least one container.', f.force)) return;
       const { pruneNetworks } = await import('../../net/networks.js');
       const removed = await pruneNetworks();
       if (removed.length) {

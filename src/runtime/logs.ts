@@ -35,6 +35,8 @@ export interface LogOptions {
   until?: bigint;
   /** Docker's --details: the log attributes (none here) and a space before each line */
   details?: boolean;
+  /** ends a follow early (the API server's client went away) */
+  signal?: AbortSignal;
   write(stream: 'stdout' | 'stderr', text: string): void;
 }
 
@@ -114,7 +116,7 @@ export async function showLogs(ref: string, opts: LogOptions): Promise<void> {
   if (!opts.follow) return;
   lines = [];
   let carry = '';
-  for (;;) {
+  while (!opts.signal?.aborted) {
     const v = await readContainer(config.id);
     const running = v?.status === 'running';
     const chunk = await readFrom(path, offset);

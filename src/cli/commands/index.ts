@@ -21,6 +21,7 @@ import { register as inspect } from './inspect.js';
 import { register as pull } from './pull.js';
 import { register as push } from './push.js';
 import { register as login } from './login.js';
+import { register as serve } from './serve.js';
 
 type Register = (program: Command) => void;
 
@@ -42,6 +43,7 @@ const modules: Register[] = [
   pull,
   push,
   login,
+  serve,
 ];
 
 export function registerAll(program: Command): void {

@@ -1,0 +1,141 @@
+/**
+ * /containers: list, inspect, start, stop, kill, wait, remove, in dockerd's shapes and
+ * statuses (304 already started/stopped, 404 no such container, 409 not running or running).
+ * create lives in create.ts, logs in logs.ts; every action is the runtime's own function.
+ */
+import type { ServerResponse } from 'node:http';
+import { ApiError, boolParam, filtersParam, intParam, sendEmpty, sendJson, type Request } from './http.js';
+import type { Route } from './router.js';
+import { createHandler } from './create.js';
+import { logsHandler } from './logs.js';
+import { findContainer, readContainer, listContainers, type ContainerView } from '../state/containers.js';
+import { TsdError } from '../sys/errors.js';
+
+/** One container as GET /containers/json lists it. */
+async function listItem(v: ContainerView): Promise<Record<string, unknown>> {
+  const { inspectContainer } = await import('../runtime/inspect.js');
+  const { statusText } = await import('../cli/lists/containers.js');
+  const c = v.config;
+  const full = (await inspectContainer(v)) as { NetworkSettings: { Networks?: unknown }; Mounts: Record<string, unknown>[]; HostConfig: { NetworkMode: string } };
+  const ports = v.status === 'running' ? (((v.state?.network as { ports?: { hostIp: string; hostPort: number; containerPort: number; proto: string }[] }) ?? {}).ports ?? []) : [];
+  return {
+    Id: c.id,
+    Names: [`/${c.name}`],
+    Image: c.image.ref,
+    ImageID: c.image.id,
+    // dockerd's list: an argument with a space in single quotes
+    Command: [c.path, ...c.args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' '),
+    Created: Math.floor(Date.parse(c.created) / 1000),
+    Ports: ports.map((p) => ({ IP: p.hostIp, PrivatePort: p.containerPort, PublicPort: p.hostPort, Type: p.proto })),
+    Labels: c.labels ?? {},
+    State: v.status,
+    Status: statusText(v),
+    HostConfig: { NetworkMode: full.HostConfig.NetworkMode },
+    NetworkSettings: { Networks: full.NetworkSettings.Networks ?? {} },
+    Mounts: full.Mounts,
+  };
+}
+
+async function list(req: Request, res: ServerResponse): Promise<void> {
+  const { PS_FILTERS, filterContainers } = await import('../cli/lists/containers.js');
+  const { reconcile } = await import('../runtime/lifecycle.js');
+  const filters = await filtersParam(req.query, PS_FILTERS);
+  const limit = intParam(req.query, 'limit') ?? -1;
+  await reconcile();
+  let views = await filterContainers(await listContainers(), filters, boolParam(req.query, 'all') || limit > 0);
+  if (limit > 0) views = views.slice(0, limit);
+  sendJson(res, 200, await Promise.all(views.map(listItem)));
+}
+
+async function inspect(req: Request, res: ServerResponse): Promise<void> {
+  const { inspectContainer } = await import('../runtime/inspect.js');
+  sendJson(res, 200, await inspectContainer(await findContainer(req.params[0]!)));
+}
+
+async function start(req: Request, res: ServerResponse): Promise<void> {
+  const v = await findContainer(req.params[0]!);
+  if (v.status === 'running') return sendEmpty(res, 304);
+  const { startExisting } = await import('../runtime/restart.js');
+  await startExisting(v.config.id);
+  sendEmpty(res, 204);
+}
+
+async function stop(req: Request, res: ServerResponse): Promise<void> {
+  const v = await findContainer(req.params[0]!);
+  if (v.status !== 'running') return sendEmpty(res, 304);
+  const { stopContainer } = await import('../runtime/lifecycle.js');
+  await stopContainer(v.config.id, intParam(req.query, 't') ?? 10, req.query.get('signal') || 'SIGTERM');
+  sendEmpty(res, 204);
+}
+
+async function kill(req: Request, res: ServerResponse): Promise<void> {
+  const { killContainer, parseSignal } = await import('../runtime/lifecycle.js');
+  const v = await findContainer(req.params[0]!);
+  const signal = req.query.get('signal') || 'SIGKILL';
+  parseSignal(signal);
+  if (v.status !== 'running') throw new ApiError(409, `Cannot kill container: ${req.params[0]}: Container ${v.config.id} is not running`, 'CONTAINER_NOT_RUNNING');
+  await killContainer(v.config.id, signal);
+  sendEmpty(res, 204);
+}
+
+/**
+ * Docker's wait: the status line at once, the body when the condition holds: not-running
+ * (the default), next-exit (the next exit from now) or removed. A client that goes away ends it.
+ */
+async function wait(req: Request, res: ServerResponse): Promise<void> {
+  const { exitCodeOf } = await import('../runtime/lifecycle.js');
+  const condition = req.query.get('condition') || 'not-running';
+  if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new ApiError(400, `invalid condition: "${condition}"`);
+  const v = await findContainer(req.params[0]!);
+  const id = v.config.id;
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
+  let gone = false;
+  res.on('close', () => (gone = true));
+  let last: ContainerView | undefined = v;
+  let sawRunning = v.status === 'running';
+  const done = (cur: ContainerView | undefined): boolean => {
+    if (condition === 'removed') return cur === undefined;
+    if (condition === 'next-exit') return sawRunning && cur?.status !== 'running';
+    return cur?.status !== 'running';
+  };
+  let cur: ContainerView | undefined = v;
+  while (!gone && !done(cur)) {
+    await new Promise((r) => setTimeout(r, 50));
+    cur = await readContainer(id);
+    if (cur) last = cur;
+    if (cur?.status === 'running') sawRunning = true;
+  }
+  if (gone) return;
+  res.end(`${JSON.stringify({ StatusCode: last ? exitCodeOf(last) : 0, Error: null })}\n`);
+}
+
+async function remove(req: Request, res: ServerResponse): Promise<void> {
+  if (boolParam(req.query, 'link')) throw new ApiError(400, 'links are not supported by tsdocker');
+  const v = await findContainer(req.params[0]!);
+  const force = boolParam(req.query, 'force');
+  if (v.status === 'running' && !force) {
+    throw new ApiError(409, `You cannot remove a running container ${v.config.id}. Stop the container before attempting removal or force remove`, 'CONTAINER_RUNNING');
+  }
+  const { removeContainer } = await import('../runtime/lifecycle.js');
+  try {
+    await removeContainer(v.config.id, { force, volumes: boolParam(req.query, 'v') });
+  } catch (err) {
+    if (!(err instanceof TsdError && err.code === 'CONTAINER_NOT_FOUND')) throw err;
+  }
+  sendEmpty(res, 204);
+}
+
+const ID = '([^/]+)';
+
+export const containerRoutes: Route[] = [
+  ['GET', /^\/containers\/json$/, list],
+  ['POST', /^\/containers\/create$/, createHandler],
+  ['GET', new RegExp(`^/containers/${ID}/json$`), inspect],
+  ['GET', new RegExp(`^/containers/${ID}/logs$`), logsHandler],
+  ['POST', new RegExp(`^/containers/${ID}/start$`), start],
+  ['POST', new RegExp(`^/containers/${ID}/stop$`), stop],
+  ['POST', new RegExp(`^/containers/${ID}/kill$`), kill],
+  ['POST', new RegExp(`^/containers/${ID}/wait$`), wait],
+  ['DELETE', new RegExp(`^/containers/${ID}$`), remove],
+];

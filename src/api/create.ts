@@ -1,0 +1,126 @@
+/**
+ * POST /containers/create: Docker's Config + HostConfig as the runtime's RunOptions, the
+ * same createContainer as `tsdocker create`. Fields tsdocker supports are translated; a
+ * field it does not support is refused with a 400 naming it when its value would change
+ * what runs (any non-zero value), and passes when it is the zero value every client sends.
+ */
+import type { ServerResponse } from 'node:http';
+import { ApiError, readJson, sendJson, type Request } from './http.js';
+import type { RunOptions } from '../runtime/types.js';
+import { TsdError } from '../sys/errors.js';
+
+type Obj = Record<string, unknown>;
+
+/** Config fields translated below, and those that only describe the attach of this client. */
+const CONFIG_FIELDS = new Set(['Image', 'Cmd', 'Entrypoint', 'Env', 'WorkingDir', 'User', 'Labels', 'Tty', 'OpenStdin', 'Hostname', 'ExposedPorts',
+  'AttachStdin', 'AttachStdout', 'AttachStderr', 'StdinOnce', 'HostConfig', 'NetworkingConfig']);
+const HOST_FIELDS = new Set(['AutoRemove', 'NetworkMode', 'Binds', 'PortBindings', 'Memory', 'NanoCpus']);
+
+/** Go's zero value as JSON: what a client sends for a flag it was not given. */
+export function isZero(v: unknown): boolean {
+  if (v === null || v === undefined || v === false || v === 0 || v === '') return true;
+  if (Array.isArray(v)) return v.every(isZero);
+  if (typeof v === 'object') return Object.values(v as Obj).every(isZero);
+  return false;
+}
+
+/** Zero values that are not Go's zero: the defaults the docker CLI fills in. */
+function isDefault(key: string, v: unknown): boolean {
+  if (key === 'MemorySwappiness') return v === null || v === -1;
+  if (key === 'RestartPolicy') return isZero({ ...(v as Obj), Name: ['', 'no'].includes(String((v as Obj)?.Name ?? '')) ? '' : (v as Obj).Name });
+  return isZero(v);
+}
+
+function refuseUnknown(obj: Obj, known: Set<string>, where: string): void {
+  for (const [k, v] of Object.entries(obj)) {
+    if (known.has(k) || isDefault(k, v)) continue;
+    throw new ApiError(400, `${where}.${k} is not supported by tsdocker yet (got ${JSON.stringify(v)}); leave it out`);
+  }
+}
+
+function strings(v: unknown, field: string): string[] {
+  if (v === null || v === undefined) return [];
+  if (typeof v === 'string') return [v];
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw new ApiError(400, `${field} must be a list of strings`);
+  return v as string[];
+}
+
+function str(v: unknown, field: string): string | undefined {
+  if (v === null || v === undefined || v === '') return undefined;
+  if (typeof v !== 'string') throw new ApiError(400, `${field} must be a string`);
+  return v;
+}
+
+/** {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} as -p specs. */
+export function publishSpecs(bindings: unknown): string[] {
+  const out: string[] = [];
+  for (const [port, list] of Object.entries((bindings ?? {}) as Obj)) {
+    const [cport, proto = 'tcp'] = port.split('/');
+    for (const b of (list ?? [{}]) as Obj[]) {
+      const ip = str(b.HostIp, 'HostConfig.PortBindings.HostIp');
+      const hostPort = str(b.HostPort, 'HostConfig.PortBindings.HostPort') ?? '';
+      out.push(ip ? `${ip}:${hostPort}:${cport}/${proto}` : hostPort ? `${hostPort}:${cport}/${proto}` : `${cport}/${proto}`);
+    }
+  }
+  return out;
+}
+
+/** The request body as RunOptions; 400 for anything tsdocker would otherwise ignore. */
+export function toRunOptions(body: Obj, name: string | undefined): RunOptions {
+  const host = (body.HostConfig ?? {}) as Obj;
+  refuseUnknown(body, CONFIG_FIELDS, 'Config');
+  refuseUnknown(host, HOST_FIELDS, 'HostConfig');
+  refuseUnknown((body.NetworkingConfig ?? {}) as Obj, new Set(), 'NetworkingConfig');
+  const image = str(body.Image, 'Config.Image');
+  if (!image) throw new ApiError(400, 'Config.Image is required');
+  const publish = publishSpecs(host.PortBindings);
+  for (const p of Object.keys((body.ExposedPorts ?? {}) as Obj)) {
+    if (!(host.PortBindings as Obj | undefined)?.[p]) throw new ApiError(400, `Config.ExposedPorts ${p} without a port binding is not supported by tsdocker yet; publish it or leave it out`);
+  }
+  const entry = body.Entrypoint === null || body.Entrypoint === undefined ? undefined : strings(body.Entrypoint, 'Config.Entrypoint');
+  const cmd = strings(body.Cmd, 'Config.Cmd');
+  const labels = (body.Labels ?? {}) as Obj;
+  if (typeof labels !== 'object' || Object.values(labels).some((v) => typeof v !== 'string')) throw new ApiError(400, 'Config.Labels must map names to strings');
+  const network = str(host.NetworkMode, 'HostConfig.NetworkMode');
+  const resources: Obj = { volume: strings(host.Binds, 'HostConfig.Binds') };
+  if (typeof host.Memory === 'number' && host.Memory > 0) resources.memory = String(host.Memory);
+  if (typeof host.NanoCpus === 'number' && host.NanoCpus > 0) resources.cpus = String(host.NanoCpus / 1e9);
+  return {
+    image,
+    // Entrypoint [a, b...]: the runtime takes one entrypoint word; the rest lead the command
+    command: entry && entry.length > 1 ? [...entry.slice(1), ...cmd] : cmd,
+    name,
+    rm: host.AutoRemove === true,
+    detach: true,
+    interactive: body.OpenStdin === true,
+    tty: body.Tty === true,
+    env: strings(body.Env, 'Config.Env'),
+    envFiles: [],
+    workdir: str(body.WorkingDir, 'Config.WorkingDir'),
+    user: str(body.User, 'Config.User'),
+    hostname: str(body.Hostname, 'Config.Hostname'),
+    entrypoint: entry === undefined ? undefined : (entry[0] ?? ''),
+    network: network === 'default' ? undefined : network,
+    publish,
+    aliases: [],
+    dns: [],
+    dnsSearch: [],
+    addHosts: [],
+    securityOpt: [],
+    labels: labels as Record<string, string>,
+    resources,
+  };
+}
+
+export async function createHandler(req: Request, res: ServerResponse): Promise<void> {
+  const platform = req.query.get('platform');
+  if (platform && !platform.startsWith('linux')) throw new ApiError(400, `platform ${platform} is not supported: tsdocker runs linux containers`);
+  const opts = toRunOptions(await readJson(req.raw), req.query.get('name') || undefined);
+  const { createContainer } = await import('../runtime/create.js');
+  const config = await createContainer(opts).catch((err: unknown) => {
+    // dockerd's words: the client reads the 404 and says "Unable to find image" itself
+    if (err instanceof TsdError && err.code === 'IMAGE_NOT_FOUND') throw new ApiError(404, `No such image: ${opts.image}`, 'IMAGE_NOT_FOUND');
+    throw err;
+  });
+  sendJson(res, 201, { Id: config.id, Warnings: [] });
+}

@@ -1,0 +1,134 @@
+/**
+ * `tsdocker serve`: the Docker Engine API on a unix socket (mode 0660, group docker where
+ * it exists) or a loopback TCP port, with Node's http server. Each request is logged at
+ * info. With an idle timeout the server ends once no request has been open for that long
+ * (podman system service --time); containers keep running with their monitors either way.
+ */
+import { createServer, type Server } from 'node:http';
+import { chmodSync, chownSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { TsdError } from '../sys/errors.js';
+import { log } from '../sys/log.js';
+import { runDir } from '../state/paths.js';
+import { dispatch } from './router.js';
+
+const lg = log.child({ mod: 'api' });
+
+export type Listen = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
+
+export function defaultSocket(): string {
+  return join(runDir(), 'docker.sock');
+}
+
+/** -H unix:///PATH or tcp://HOST:PORT; TCP only on loopback (no TLS yet). */
+export function parseHost(spec: string | undefined): Listen {
+  if (spec === undefined) return { kind: 'unix', path: defaultSocket() };
+  if (spec.startsWith('unix://')) {
+    const path = spec.slice('unix://'.length);
+    if (!path.startsWith('/')) throw new TsdError('BAD_ARGS', `invalid -H ${spec}: the socket path must be absolute`, { hint: 'write -H unix:///PATH/TO/docker.sock' });
+    return { kind: 'unix', path };
+  }
+  const m = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d{1,5})$/.exec(spec);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+    throw new TsdError('BAD_ARGS', `invalid -H ${spec}`, { hint: 'write -H unix:///PATH or -H tcp://127.0.0.1:PORT' });
+  }
+  const host = m[1]!.replace(/^\[|\]$/g, '');
+  if (!(host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host))) {
+    throw new TsdError('BAD_ARGS', `refusing to serve the API on ${spec}: only loopback addresses are allowed, and TLS (--tlsverify) is not implemented yet`, {
+      hint: 'listen on tcp://127.0.0.1:PORT or on a unix socket; anyone who reaches this port is root on the host',
+    });
+  }
+  return { kind: 'tcp', host, port: Number(m[2]) };
+}
+
+/** The docker group's gid from /etc/group, if there is one. */
+function dockerGid(): number | undefined {
+  try {
+    for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
+      const [name, , gid] = line.split(':');
+      if (name === 'docker' && gid && /^\d+$/.test(gid)) return Number(gid);
+    }
+  } catch {
+    /* no /etc/group: root only */
+  }
+  return undefined;
+}
+
+/** A socket file left by a server that is gone: remove it; anything else at that path is refused. */
+function clearStaleSocket(path: string): void {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new TsdError('BAD_ARGS', `${path} exists and is not a socket`, { hint: 'choose another path with -H unix:///PATH' });
+  unlinkSync(path);
+}
+
+export interface Serving {
+  server: Server;
+  address: string;
+  /** resolves when the server has closed (idle timeout or close()) */
+  closed: Promise<void>;
+  close(): void;
+}
+
+export async function serve(where: Listen, opts: { idleTimeoutSec?: number } = {}): Promise<Serving> {
+  let open = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
+  const server = createServer((req, res) => {
+    open++;
+    if (idleTimer) clearTimeout(idleTimer);
+    const t0 = Date.now();
+    res.on('close', () => {
+      open--;
+      lg.info({ method: req.method, url: req.url, status: res.statusCode, ms: Date.now() - t0 }, 'request');
+      armIdle();
+    });
+    void dispatch(req, res);
+  });
+  server.keepAliveTimeout = 5_000;
+  const armIdle = () => {
+    if (!opts.idleTimeoutSec || open > 0) return;
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      lg.info(`no request for ${opts.idleTimeoutSec}s, stopping`);
+      close();
+    }, opts.idleTimeoutSec * 1000);
+  };
+  const closed = new Promise<void>((resolve) => server.on('close', () => resolve()));
+  const close = () => {
+    if (idleTimer) clearTimeout(idleTimer);
+    server.close();
+    server.closeAllConnections();
+    if (where.kind === 'unix') {
+      try {
+        unlinkSync(where.path);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new TsdError('BAD_ARGS', `cannot listen on ${where.kind === 'unix' ? where.path : `${where.host}:${where.port}`}: ${err.code ?? err.message}`, {
+        hint: err.code === 'EADDRINUSE' ? 'another server listens there; stop it or choose another -H' : 'check the -H address',
+      })),
+    );
+    if (where.kind === 'unix') {
+      mkdirSync(dirname(where.path), { recursive: true, mode: 0o711 });
+      clearStaleSocket(where.path);
+      server.listen(where.path, () => resolve());
+    } else server.listen(where.port, where.host, () => resolve());
+  });
+  if (where.kind === 'unix') {
+    chmodSync(where.path, 0o660);
+    const gid = dockerGid();
+    if (gid !== undefined) chownSync(where.path, 0, gid);
+  }
+  armIdle();
+  const address = where.kind === 'unix' ? `unix://${where.path}` : `tcp://${where.host.includes(':') ? `[${where.host}]` : where.host}:${where.port}`;
+  return { server, address, closed, close };
+}

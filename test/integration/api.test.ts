@@ -1,0 +1,223 @@
+/**
+ * The Docker Engine API (`tsdocker serve`) driven by the real docker client (Debian's
+ * docker.io, 20.10) over a unix socket, plus raw requests for dockerd's statuses and error
+ * bodies. The server runs inside the sandbox with its own --root and socket, and is
+ * stopped by pid.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { request } from 'node:http';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUSYBOX_TAR, createSandbox, hostSnapshot, type RunResult, type Sandbox } from '../helpers/sandbox.js';
+
+/** Debian's docker.io client (20.10) when installed, else whatever `docker` is on PATH. */
+const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim();
+
+let sb: Sandbox;
+let server: ChildProcess;
+let sock: string;
+let dockerConfig: string;
+const before = hostSnapshot();
+
+/** Start `tsdocker serve` in the sandbox; resolves with its first stdout line. */
+function startServer(args: string[]): Promise<{ child: ChildProcess; line: string }> {
+  const child = sb.spawnTsd(['serve', ...args]);
+  return new Promise((resolve, reject) => {
+    let outText = '';
+    let errText = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (errText += d));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      outText += d;
+      if (outText.includes('\n')) resolve({ child, line: outText.split('\n')[0]! });
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${errText}`)));
+  });
+}
+
+function docker(args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  return sb.sh(['env', `DOCKER_CONFIG=${dockerConfig}`, DOCKER, '-H', `unix://${sock}`, ...args], opts);
+}
+
+async function dockerOk(args: string[]): Promise<string> {
+  const r = await docker(args);
+  if (r.code !== 0) throw new Error(`docker ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+  return r.stdout;
+}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function api(method: string, path: string, body?: unknown): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = request({ socketPath: sock, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+beforeAll(async () => {
+  sb = await createSandbox('tsd-api');
+  expect((await sb.tsd(['load', '-i', BUSYBOX_TAR])).code).toBe(0);
+  dockerConfig = mkdtempSync(join(tmpdir(), 'tsd-api-dockercfg-'));
+  sock = join(sb.root, 'api.sock');
+  const started = await startServer(['-H', `unix://${sock}`]);
+  server = started.child;
+  expect(started.line).toBe(`API listening on unix://${sock}`);
+});
+
+afterAll(async () => {
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+  if (sock) expect(existsSync(sock)).toBe(false); // the server removes its socket
+  await sb?.close();
+  if (dockerConfig) rmSync(dockerConfig, { recursive: true, force: true });
+  expect(hostSnapshot()).toEqual(before);
+});
+
+describe('tsdocker serve', () => {
+  it('listens on a socket of mode 0660', () => {
+    expect(statSync(sock).isSocket()).toBe(true);
+    expect(statSync(sock).mode & 0o777).toBe(0o660);
+  });
+
+  it('answers /_ping (GET and HEAD) with the API version, under a version prefix too', async () => {
+    const get = await api('GET', '/_ping');
+    expect(get.status).toBe(200);
+    expect(get.body).toBe('OK');
+    expect(get.headers['api-version']).toBe('1.41');
+    const head = await api('HEAD', '/v1.24/_ping');
+    expect(head.status).toBe(200);
+    expect(head.headers['api-version']).toBe('1.41');
+  });
+
+  it('refuses API versions it does not speak, with dockerd message', async () => {
+    const r = await api('GET', '/v1.43/version');
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body).message).toBe('client version 1.43 is too new. Maximum supported API version is 1.41');
+    expect((await api('GET', '/v1.12/version')).status).toBe(400);
+    const none = await api('GET', '/v1.41/nothing/here');
+    expect(none.status).toBe(404);
+    expect(JSON.parse(none.body)).toEqual({ message: 'page not found' });
+  });
+
+  it('docker version and docker info show the server', async () => {
+    const v = await dockerOk(['version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}']);
+    expect(v.trim()).toBe('1.41 linux');
+    const info = await dockerOk(['info', '--format', '{{.Images}} {{.Containers}} {{.DockerRootDir}}']);
+    expect(info.trim()).toBe(`1 0 ${sb.root}`);
+  });
+
+  it('docker images lists the stored image', async () => {
+    const out = await dockerOk(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+    expect(out.trim()).toBe('busybox:latest');
+    const id = (await dockerOk(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).trim();
+    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect((await api('GET', '/images/nosuch/json')).status).toBe(404);
+  });
+
+  it('docker run -d, ps, logs (stdout and stderr apart), inspect, stop, wait, rm -f', async () => {
+    const id = (await dockerOk(['run', '-d', '--name', 'web', '-e', 'GREETING=hello', 'busybox', 'sh', '-c', 'echo out $GREETING; echo err >&2; exec sleep 100'])).trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect((await dockerOk(['ps', '--format', '{{.Names}} {{.Image}} {{.Command}}'])).trim()).toBe('web busybox "sh -c \'echo out $GR…"');
+    expect((await dockerOk(['inspect', '-f', '{{.State.Running}} {{.Name}} {{.Config.Tty}}', 'web'])).trim()).toBe('true /web false');
+    // the multiplexed stream: the client puts each stream where it belongs
+    let logs: RunResult | undefined;
+    for (let i = 0; i < 100; i++) {
+      logs = await docker(['logs', 'web']);
+      if (logs.stdout && logs.stderr) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(logs!.stdout).toBe('out hello\n');
+    expect(logs!.stderr).toBe('err\n');
+    const tail = await docker(['logs', '--tail', '2', '-t', 'web']);
+    expect(tail.stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z out hello\n$/);
+    expect(tail.stderr).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z err\n$/);
+    expect((await docker(['logs', '--tail', '0', 'web'])).stdout).toBe('');
+    // starting a running container: 304
+    expect((await api('POST', `/containers/${id}/start`)).status).toBe(304);
+    const stop = await docker(['stop', '-t', '1', 'web']);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stdout.trim()).toBe('web');
+    expect((await api('POST', `/containers/${id}/stop`)).status).toBe(304);
+    expect((await dockerOk(['wait', 'web'])).trim()).toBe('137');
+    expect((await dockerOk(['ps', '-a', '--format', '{{.Names}} {{.Status}}'])).trim()).toMatch(/^web Exited \(137\) /);
+    const kill = await api('POST', `/containers/${id}/kill`);
+    expect(kill.status).toBe(409);
+    expect(JSON.parse(kill.body).message).toContain('is not running');
+    expect((await dockerOk(['rm', '-f', 'web'])).trim()).toBe('web');
+    expect((await dockerOk(['ps', '-a', '-q'])).trim()).toBe('');
+  });
+
+  it('docker wait returns the exit status, and ps filters through the API', async () => {
+    await dockerOk(['run', '-d', '--name', 'quick', '--label', 'role=test', 'busybox', 'sh', '-c', 'exit 3']);
+    await dockerOk(['run', '-d', '--name', 'slow', 'busybox', 'sleep', '100']);
+    expect((await dockerOk(['wait', 'quick'])).trim()).toBe('3');
+    expect((await dockerOk(['ps', '-a', '--filter', 'label=role=test', '--format', '{{.Names}}'])).trim()).toBe('quick');
+    expect((await dockerOk(['ps', '--filter', 'status=exited', '--format', '{{.Names}}'])).trim()).toBe('quick');
+    expect((await dockerOk(['ps', '--format', '{{.Names}}'])).trim()).toBe('slow');
+    const running = await api('DELETE', '/containers/slow');
+    expect(running.status).toBe(409);
+    expect(JSON.parse(running.body).message).toMatch(/^You cannot remove a running container [0-9a-f]{64}\./);
+    expect((await dockerOk(['rm', '-f', 'quick', 'slow'])).trim()).toBe('quick\nslow');
+  });
+
+  it('gives 404s and 409s with dockerd messages', async () => {
+    const missing = await docker(['inspect', 'nosuch']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('No such object: nosuch');
+    const r = await api('GET', '/containers/nosuch/json');
+    expect(r.status).toBe(404);
+    expect(JSON.parse(r.body)).toEqual({ message: 'No such container: nosuch' });
+    await dockerOk(['create', '--name', 'twice', 'busybox', 'true']);
+    const again = await docker(['create', '--name', 'twice', 'busybox', 'true']);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('Conflict. The container name "/twice" is already in use');
+    await dockerOk(['rm', 'twice']);
+  });
+
+  it('refuses a create field it does not support instead of dropping it', async () => {
+    const r = await docker(['run', '-d', '--restart', 'always', 'busybox', 'true']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('HostConfig.RestartPolicy is not supported by tsdocker yet');
+    expect((await dockerOk(['ps', '-a', '-q'])).trim()).toBe(''); // nothing half-made
+    const raw = await api('POST', '/containers/create', { Image: 'busybox', Cmd: ['true'], HostConfig: { Privileged: true } });
+    expect(raw.status).toBe(400);
+    expect(JSON.parse(raw.body).message).toMatch(/^HostConfig\.Privileged is not supported/);
+  });
+
+  it('creates with Memory, NanoCpus, Binds, Env, WorkingDir, User and Labels as docker run does', async () => {
+    const id = (await dockerOk(['run', '-d', '-m', '64m', '--cpus', '0.5', '-v', `${sb.root}:/host:ro`, '-w', '/tmp', '-u', '1:1', '-l', 'a=b', 'busybox', 'sleep', '100'])).trim();
+    const f = '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.Config.WorkingDir}} {{.Config.User}} {{.Config.Labels.a}} {{range .Mounts}}{{.Destination}}:{{.RW}}{{end}}';
+    expect((await dockerOk(['inspect', '-f', f, id])).trim()).toBe('67108864 500000000 /tmp 1:1 b /host:false');
+    await dockerOk(['rm', '-f', id]);
+  });
+});
+
+describe('serve options', () => {
+  it('refuses TCP on a non-loopback address, saying TLS is not there yet', async () => {
+    const r = await sb.tsd(['serve', '-H', 'tcp://0.0.0.0:2375']);
+    expect(r.code).toBe(1); // dockerd's exit status for a bad -H
+    expect(r.stderr).toContain('only loopback addresses are allowed, and TLS (--tlsverify) is not implemented yet');
+  });
+
+  it('serves on loopback TCP and ends by itself after --timeout idle seconds', async () => {
+    const { child, line } = await startServer(['-H', 'tcp://127.0.0.1:23750', '--timeout', '1']);
+    expect(line).toBe('API listening on tcp://127.0.0.1:23750');
+    const v = await sb.sh(['env', `DOCKER_CONFIG=${dockerConfig}`, DOCKER, '-H', 'tcp://127.0.0.1:23750', 'version', '--format', '{{.Server.APIVersion}}']);
+    expect(v.stdout.trim()).toBe('1.41');
+    const code = await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
+    expect(code).toBe(0);
+  });
+});

@@ -160,6 +160,15 @@ describe('tsdocker serve', () => {
     expect((await dockerOk(['ps', '-a', '-q'])).trim()).toBe('');
   });
 
+  it('docker logs -f follows until the container exits', async () => {
+    await dockerOk(['run', '-d', '--name', 'follow', 'busybox', 'sh', '-c', 'echo first; sleep 1; echo second >&2; echo third']);
+    const r = await docker(['logs', '-f', 'follow']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('first\nthird\n');
+    expect(r.stderr).toBe('second\n');
+    expect((await dockerOk(['rm', 'follow'])).trim()).toBe('follow');
+  });
+
   it('docker wait returns the exit status, and ps filters through the API', async () => {
     await dockerOk(['run', '-d', '--name', 'quick', '--label', 'role=test', 'busybox', 'sh', '-c', 'exit 3']);
     await dockerOk(['run', '-d', '--name', 'slow', 'busybox', 'sleep', '100']);

@@ -80,7 +80,8 @@ async function kill(req: Request, res: ServerResponse): Promise<void> {
 
 /**
  * Docker's wait: the status line at once, the body when the condition holds: not-running
- * (the default), next-exit (the next exit from now) or removed. A client that goes away ends it.
+ * (the default), next-exit (an exit after this call) or removed (the status is the exit
+ * record seen before the removal). A client that goes away ends it.
  */
 async function wait(req: Request, res: ServerResponse): Promise<void> {
   const { exitCodeOf } = await import('../runtime/lifecycle.js');
@@ -88,26 +89,29 @@ async function wait(req: Request, res: ServerResponse): Promise<void> {
   if (!['not-running', 'next-exit', 'removed'].includes(condition)) throw new ApiError(400, `invalid condition: "${condition}"`);
   const v = await findContainer(req.params[0]!);
   const id = v.config.id;
+  const before = v.exit?.finishedAt;
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.flushHeaders();
   let gone = false;
   res.on('close', () => (gone = true));
-  let last: ContainerView | undefined = v;
-  let sawRunning = v.status === 'running';
   const done = (cur: ContainerView | undefined): boolean => {
-    if (condition === 'removed') return cur === undefined;
-    if (condition === 'next-exit') return sawRunning && cur?.status !== 'running';
-    return cur?.status !== 'running';
+    if (cur === undefined) return true;
+    if (condition === 'removed') return false;
+    if (condition === 'next-exit') return cur.status === 'exited' && cur.exit?.finishedAt !== before;
+    return cur.status !== 'running';
   };
   let cur: ContainerView | undefined = v;
-  while (!gone && !done(cur)) {
-    await new Promise((r) => setTimeout(r, 50));
+  let status: number | undefined;
+  while (!gone) {
+    if (cur?.exit && cur.exit.finishedAt !== before) status = exitCodeOf(cur);
+    if (done(cur)) break;
+    await new Promise((r) => setTimeout(r, 20));
     cur = await readContainer(id);
-    if (cur) last = cur;
-    if (cur?.status === 'running') sawRunning = true;
   }
   if (gone) return;
-  res.end(`${JSON.stringify({ StatusCode: last ? exitCodeOf(last) : 0, Error: null })}\n`);
+  if (cur) status ??= exitCodeOf(cur);
+  const body = status === undefined ? { StatusCode: -1, Error: { Message: `container ${id} was removed before its exit status was seen` } } : { StatusCode: status, Error: null };
+  res.end(`${JSON.stringify(body)}\n`);
 }
 
 async function remove(req: Request, res: ServerResponse): Promise<void> {

@@ -4,7 +4,8 @@
  * info. With an idle timeout the server ends once no request has been open for that long
  * (podman system service --time); containers keep running with their monitors either way.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { chmodSync, chownSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { TsdError } from '../sys/errors.js';
 import { log } from '../sys/log.js';
 import { runDir } from '../state/paths.js';
 import { dispatch } from './router.js';
+import { handleUpgrade } from './attach.js';
 
 const lg = log.child({ mod: 'api' });
 
@@ -89,6 +91,22 @@ export async function serve(where: Listen, opts: { idleTimeoutSec?: number } = {
     });
     void dispatch(req, res);
   });
+  // a hijacked connection (attach): open until the stream ends
+  const hijacked = new Set<Duplex>();
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    open++;
+    hijacked.add(socket);
+    if (idleTimer) clearTimeout(idleTimer);
+    const t0 = Date.now();
+    let status = 0;
+    socket.on('close', () => {
+      open--;
+      hijacked.delete(socket);
+      lg.info({ method: req.method, url: req.url, status, ms: Date.now() - t0 }, 'request (upgraded)');
+      armIdle();
+    });
+    void handleUpgrade(req, socket).then((s) => (status = s));
+  });
   server.keepAliveTimeout = 5_000;
   const armIdle = () => {
     if (!opts.idleTimeoutSec || open > 0) return;
@@ -103,6 +121,7 @@ export async function serve(where: Listen, opts: { idleTimeoutSec?: number } = {
     if (idleTimer) clearTimeout(idleTimer);
     server.close();
     server.closeAllConnections();
+    for (const s of hijacked) s.destroy();
     if (where.kind === 'unix') {
       try {
         unlinkSync(where.path);

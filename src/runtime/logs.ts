@@ -3,7 +3,8 @@
  *   <RFC3339Nano timestamp> <stdout|stderr> <F|P> <content>
  * F ends a line, P is a partial line continued by the next record.
  */
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { containerFiles, findContainer, readContainer, timeNs } from '../state/containers.js';
 import { TsdError } from '../sys/errors.js';
@@ -95,53 +96,62 @@ export function tailRecords(records: LogRecord[], n: number): LogRecord[] {
   return records.slice(start);
 }
 
-/** Print a container's log; with follow, keep printing until the container stops. */
-export async function showLogs(ref: string, opts: LogOptions): Promise<void> {
+/**
+ * Print a container's log; with follow, keep printing until the container stops. The log
+ * is read through one open descriptor, so what a --rm container printed is still read
+ * after its directory is gone. `attach`: follow a container that has not started yet
+ * (the log is created now, the monitor appends to it) from its start to its exit.
+ */
+export async function showLogs(ref: string, opts: LogOptions & { attach?: boolean }): Promise<void> {
   const { config } = await findContainer(ref);
   const path = containerFiles.log(config.id);
-  let text = '';
+  const open = () => fsp.open(path, opts.attach ? 'a+' : 'r').catch(() => undefined); // no log yet: one that printed nothing
+  let fh = await open();
   try {
-    text = await fsp.readFile(path, 'utf8');
-  } catch {
-    /* no log yet: a foreground container, or one that printed nothing */
-  }
-  let lines = text.split('\n');
-  const rest = lines.pop() ?? ''; // an incomplete last record (the monitor is mid-write)
-  let offset = Buffer.byteLength(text) - Buffer.byteLength(rest);
-  const records = lines.map(parseLogLine).filter((r): r is LogRecord => r !== undefined);
-  let shown = records;
-  if (opts.tail !== undefined && opts.tail >= 0) shown = tailRecords(records, opts.tail);
-  const atLineStart = { stdout: true, stderr: true };
-  for (const r of shown) emit(r, opts, atLineStart);
-  if (!opts.follow) return;
-  lines = [];
-  let carry = '';
-  while (!opts.signal?.aborted) {
-    const v = await readContainer(config.id);
-    const running = v?.status === 'running';
-    const chunk = await readFrom(path, offset);
-    if (chunk.length) {
-      offset += chunk.length;
-      const all = carry + chunk.toString('utf8');
-      const parts = all.split('\n');
-      carry = parts.pop() ?? '';
-      for (const p of parts) {
-        const r = parseLogLine(p);
-        if (r) emit(r, opts, atLineStart);
+    const text = fh ? (await readFrom(fh, 0)).toString('utf8') : '';
+    let lines = text.split('\n');
+    const rest = lines.pop() ?? ''; // an incomplete last record (the monitor is mid-write)
+    let offset = Buffer.byteLength(text) - Buffer.byteLength(rest);
+    const records = lines.map(parseLogLine).filter((r): r is LogRecord => r !== undefined);
+    let shown = records;
+    if (opts.tail !== undefined && opts.tail >= 0) shown = tailRecords(records, opts.tail);
+    const atLineStart = { stdout: true, stderr: true };
+    for (const r of shown) emit(r, opts, atLineStart);
+    if (!opts.follow) return;
+    lines = [];
+    let carry = '';
+    while (!opts.signal?.aborted) {
+      const v = await readContainer(config.id);
+      const running = v?.status === 'running' || (opts.attach === true && v?.status === 'created');
+      fh ??= await open();
+      const chunk = fh ? await readFrom(fh, offset) : Buffer.alloc(0);
+      if (chunk.length) {
+        offset += chunk.length;
+        const all = carry + chunk.toString('utf8');
+        const parts = all.split('\n');
+        carry = parts.pop() ?? '';
+        for (const p of parts) {
+          const r = parseLogLine(p);
+          if (r) emit(r, opts, atLineStart);
+        }
       }
+      if (!running && !chunk.length) return;
+      if (opts.until !== undefined && BigInt(Date.now()) * 1_000_000n > opts.until) return;
+      await sleep(running ? 50 : 0);
     }
-    if (!running && !chunk.length) return;
-    if (opts.until !== undefined && BigInt(Date.now()) * 1_000_000n > opts.until) return;
-    await sleep(running ? 50 : 0);
+  } finally {
+    await fh?.close();
   }
 }
 
-async function readFrom(path: string, offset: number): Promise<Buffer> {
-  try {
-    const chunks: Buffer[] = [];
-    for await (const c of createReadStream(path, { start: offset })) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
-  } catch {
-    return Buffer.alloc(0);
+/** Everything in the file from `offset` on. */
+async function readFrom(fh: FileHandle, offset: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(64 * 1024);
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+    if (bytesRead === 0) return Buffer.concat(chunks);
+    chunks.push(Buffer.from(buf.subarray(0, bytesRead)));
+    offset += bytesRead;
   }
 }

@@ -182,6 +182,26 @@ describe('tsdocker serve', () => {
     expect((await dockerOk(['rm', '-f', 'quick', 'slow'])).trim()).toBe('quick\nslow');
   });
 
+  it('docker run in the foreground: output (stdout and stderr apart) and exit status, --rm removes it', async () => {
+    const r = await docker(['run', '--rm', 'busybox', 'sh', '-c', 'echo hi; echo oops >&2; exit 7']);
+    expect(r.stdout).toBe('hi\n');
+    expect(r.stderr).toBe('oops\n');
+    expect(r.code).toBe(7);
+    expect((await dockerOk(['ps', '-a', '-q'])).trim()).toBe('');
+    const kept = await docker(['run', '--name', 'kept', 'busybox', 'echo', 'hello']);
+    expect(kept.stdout).toBe('hello\n');
+    expect(kept.code).toBe(0);
+    expect((await dockerOk(['ps', '-a', '--format', '{{.Names}} {{.Status}}'])).trim()).toMatch(/^kept Exited \(0\) /);
+    await dockerOk(['rm', 'kept']);
+  });
+
+  it('refuses to attach stdin, saying so', async () => {
+    const r = await docker(['run', '-i', '--name', 'withstdin', 'busybox', 'cat']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('attaching stdin (docker run -i, docker attach) is not supported by tsdocker yet');
+    await docker(['rm', '-f', 'withstdin']);
+  });
+
   it('gives 404s and 409s with dockerd messages', async () => {
     const missing = await docker(['inspect', 'nosuch']);
     expect(missing.code).toBe(1);

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
+import { dirname } from 'node:path';
 import { nativeLibPath } from './paths.js';
 import { TsdError } from '../sys/errors.js';
 
@@ -28,12 +29,27 @@ interface Lib {
 
 let lib: Lib | undefined;
 
+/**
+ * koffi's native add-on itself. Its index.js would find the same file but first requires
+ * https, zlib and crypto for its downloader (8-10 ms at every start, against ~1.3 ms for the
+ * add-on alone); the add-on exports the same load/func API. Anything unusual (a musl
+ * build, another architecture's directory layout) falls back to the package's own loader.
+ */
+function loadKoffi(): Koffi {
+  try {
+    const dir = dirname(require.resolve('koffi/package.json'));
+    return require(`${dir}/build/koffi/${process.platform}_${process.arch}/koffi.node`) as Koffi;
+  } catch {
+    return require('koffi') as Koffi;
+  }
+}
+
 function load(): Lib {
   if (lib) return lib;
   let koffi: Koffi;
   let handle: ReturnType<Koffi['load']>;
   try {
-    koffi = require('koffi') as Koffi;
+    koffi = loadKoffi();
     handle = koffi.load(nativeLibPath());
   } catch (err) {
     throw new TsdError('NATIVE', `cannot load ${nativeLibPath()}: ${(err as Error).message}`, {

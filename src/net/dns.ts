@@ -4,7 +4,7 @@
  * once. The daemon is started detached in the namespace the CLI runs in (the host's), with
  * its log in <run>/dnsd.log, and exits by itself when no user network has containers.
  */
-import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { distFile } from '../sys/project.js';
 import { openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -16,6 +16,8 @@ import { parseIp, procHex } from './ipv4.js';
 import { netFiles } from './store.js';
 
 const dlog = log.child({ mod: 'net.dns' });
+// child_process only when the daemon is started (most starts find it running, or need none)
+const require = createRequire(import.meta.url);
 
 function daemonPid(): number | undefined {
   try {
@@ -58,6 +60,7 @@ async function startOrPoke(): Promise<void> {
     mkdirSync(dirname(netFiles.dnsLog()), { recursive: true });
     const out = openSync(netFiles.dnsLog(), 'a');
     const script = distFile('net', 'dnsd.js');
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
     const child = spawn(process.execPath, [script, rootDir()], { detached: true, stdio: ['ignore', out, out] });
     child.unref();
     closeSync(out);

@@ -7,9 +7,11 @@ cd "$(dirname "$0")"
 # Debian packages: compiler and make (native part), nftables and iproute2 (networking),
 # util-linux (nsenter), static busybox (the default image), libseccomp (syscall filter),
 # etcd (overlay control plane), iperf3 (benchmarks and throughput tests), conntrack (flushes
-# stale UDP flows when a port is published), strace (start-path tests count what a start
-# opens and execs), openssl (test certificates for TLS callers), runc (the bench's floor).
-pkgs=(gcc make libc6-dev nftables iproute2 util-linux busybox-static libseccomp-dev etcd-server etcd-client iperf3 iptables conntrack strace openssl runc)
+# stale UDP flows when a port is published), docker-registry (distribution 2.8), skopeo,
+# apache2-utils (htpasswd) and openssl (registry tests: pull, push, auth, TLS), strace
+# (start-path tests count what a start opens and execs), runc (the bench's floor).
+pkgs=(gcc make libc6-dev nftables iproute2 util-linux busybox-static libseccomp-dev etcd-server etcd-client iperf3 iptables conntrack
+  docker-registry skopeo apache2-utils openssl strace runc)
 need_pkgs=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")

@@ -35,5 +35,6 @@ export function figureDefs(s: Scale): FigureDef[] {
     { id: 'net.lo.gbps', label: 'TCP throughput over loopback (the ceiling)', unit: 'Gbit/s', better: 'higher' },
     { id: 'net.lo.rr', label: 'TCP request/response latency over loopback', unit: 'µs', better: 'lower' },
     { id: 'net.lo.rtt', label: 'ping RTT over loopback', unit: 'µs', better: 'lower' },
+    { id: 'pull.multi', label: 'pull of a 5-layer image (busybox + 4 x 6 MB random) from a local registry, empty store', unit: 'ms', better: 'lower' },
   ];
 }

@@ -23,6 +23,7 @@ import { buildRr } from './measures/iperf.js';
 import { netFigures } from './measures/net.js';
 import { scaleFigures } from './measures/scale.js';
 import { startLatency } from './measures/start.js';
+import { pullFigures } from './measures/pull.js';
 import { openDocker } from './runtimes/docker.js';
 import { openFloors } from './runtimes/floors.js';
 import { openPodman } from './runtimes/podman.js';
@@ -127,6 +128,10 @@ async function main(): Promise<number> {
   await withRuntime(res, opts, 'tsdocker', () => openTsdocker(repo, image), versions);
   await withRuntime(res, opts, 'docker', () => openDocker(image), versions);
   await withRuntime(res, opts, 'podman', () => openPodman(image), versions);
+  if (!opts.only.length || opts.only.includes('pull')) {
+    log('== pull: tsdocker, docker and skopeo from one local registry');
+    await pullFigures(res, opts.pull, repo, image);
+  }
   if (image.dev) res.notes.push('image: development stand-in built from /bin/busybox (images/busybox.tar was missing)');
   res.notes.push(`the whole run took ${((Date.now() - t0) / 60000).toFixed(1)} min`);
 

@@ -3,7 +3,7 @@ import type { Machine } from './machine.js';
 import type { Cell, Results } from './results.js';
 import { fmt } from './stats.js';
 
-export const COLUMNS = ['tsdocker', 'docker', 'podman', 'runc', 'node -e 0', 'bare kernel'];
+export const COLUMNS = ['tsdocker', 'docker', 'podman', 'skopeo', 'runc', 'node -e 0', 'bare kernel'];
 
 export interface Report {
   machine: Machine;

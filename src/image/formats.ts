@@ -5,13 +5,17 @@
  * checked against its digest; each image's config must list one diff-id per layer.
  */
 import { TsdError } from '../sys/errors.js';
-import { hasMember, invalid, member, readMemberJson, type Staged } from './archive.js';
+import { hasMember, invalid, member, readMemberJson, type Staged, type StagedFile } from './archive.js';
 import { parseNameRef } from './reference.js';
 import type { ImageConfigJson } from './store.js';
+import { MEDIA } from './media.js';
 
 export interface LayerSpec {
   /** staged file holding the (possibly compressed) layer tar */
   file: string;
+  /** sha256 hex and size of that file as staged */
+  sha256: string;
+  size: number;
   /** sha256:<hex> from the config's rootfs.diff_ids */
   diffId: string;
 }
@@ -19,6 +23,8 @@ export interface LayerSpec {
 export interface ImageSpec {
   id: string;
   config: ImageConfigJson;
+  /** the config exactly as archived (its sha256 is the id) */
+  configBytes: Buffer;
   layers: LayerSpec[];
   repoTags: string[];
 }
@@ -32,9 +38,9 @@ interface Descriptor {
 }
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
-const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
+const INDEX_TYPES: string[] = [MEDIA.ociIndex, MEDIA.dockerList];
 
-function hostArch(): string {
+export function hostArch(): string {
   const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
   return map[process.arch] ?? process.arch;
 }
@@ -61,7 +67,8 @@ export function runConfigProblem(c: unknown): string | undefined {
 }
 
 /** Check a config and pair its diff-ids with the layer files. */
-function imageSpec(st: Staged, configSha: string, config: ImageConfigJson, layerFiles: string[], tags: string[]): ImageSpec {
+function imageSpec(st: Staged, cfg: { sha256: string; value: ImageConfigJson; bytes: Buffer }, layerFiles: StagedFile[], tags: string[]): ImageSpec {
+  const { sha256: configSha, value: config } = cfg;
   const diffIds = config.rootfs?.diff_ids;
   if (config.rootfs?.type !== 'layers' || !Array.isArray(diffIds) || !diffIds.every((d) => typeof d === 'string' && DIGEST.test(d))) {
     throw invalid(st.what, `image config sha256:${configSha} has no valid rootfs.diff_ids`);
@@ -82,7 +89,8 @@ function imageSpec(st: Staged, configSha: string, config: ImageConfigJson, layer
   return {
     id: `sha256:${configSha}`,
     config,
-    layers: layerFiles.map((file, i) => ({ file, diffId: diffIds[i]! })),
+    configBytes: cfg.bytes,
+    layers: layerFiles.map((f, i) => ({ file: f.file, sha256: f.sha256, size: f.size, diffId: diffIds[i]! })),
     repoTags,
   };
 }
@@ -103,9 +111,9 @@ async function fromDockerSave(st: Staged): Promise<ImageSpec[]> {
         hint: 'the archive is corrupt or was tampered with; do not trust its source',
       });
     }
-    const layers = (item.Layers as string[]).map((l) => member(st, l).file);
+    const layers = (item.Layers as string[]).map((l) => member(st, l));
     const tags = Array.isArray(item.RepoTags) ? item.RepoTags.filter((t): t is string => typeof t === 'string') : [];
-    out.push(imageSpec(st, cfg.sha256, cfg.value, layers, tags));
+    out.push(imageSpec(st, cfg, layers, tags));
   }
   return out;
 }
@@ -138,14 +146,14 @@ async function walk(st: Staged, d: Descriptor, tags: string[], depth: number, ou
   const cfgName = blobName(st, m.config.digest);
   const cfg = await readMemberJson<ImageConfigJson>(st, cfgName);
   const layers = m.layers.map((l) => {
-    if (typeof l.mediaType === 'string' && /zstd|nondistributable|foreign/.test(l.mediaType)) {
+    if (typeof l.mediaType === 'string' && /nondistributable|foreign/.test(l.mediaType)) {
       throw invalid(st.what, `layer media type ${l.mediaType} is not supported`);
     }
     const f = member(st, blobName(st, l.digest));
     if (typeof l.size === 'number' && l.size !== f.size) throw invalid(st.what, `layer ${l.digest} has the wrong size`);
-    return f.file;
+    return f;
   });
-  out.push(imageSpec(st, cfg.sha256, cfg.value, layers, tags));
+  out.push(imageSpec(st, cfg, layers, tags));
 }
 
 async function fromOciLayout(st: Staged): Promise<ImageSpec[]> {

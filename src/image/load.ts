@@ -2,7 +2,9 @@
  * `load` and `import`: stage the input in the store's tmp/, extract each missing layer into
  * tmp/ while hashing it, check the hash against the config's diff-id, then, under
  * withLock('images'), rename the layers into place and write records and tags. A failure
- * at any point removes the whole tmp dir, so nothing half-stored remains.
+ * at any point removes the whole tmp dir, so nothing half-stored remains. Each layer's
+ * archive is kept beside it (store.ts: blob) for push. `pull` (registry/pull.ts) uses the
+ * same steps: withTmp, extractInto, commitImages.
  */
 import { promises as fsp, createReadStream, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -17,9 +19,10 @@ import { imagesIn, type ImageSpec } from './formats.js';
 import { openSource, type Source } from './source.js';
 import { limits } from './tar-rules.js';
 import { parseNameRef } from './reference.js';
+import { blobOf, teeToFile } from './blobfile.js';
 import {
-  cleanStaleTmp, commitLayer, ensureStore, hasLayer, hexOf, layerMeta, readRecord, readRepos, storeDirs, writeRecord, writeRepos,
-  type ImageConfigJson, type LayerMeta,
+  cleanStaleTmp, commitLayer, ensureStore, hasLayer, hexOf, layerMeta, readRawConfig, readRecord, readRepos, storeDirs, writeRawConfig,
+  writeRecord, writeRepos, type ImageConfigJson, type LayerMeta,
 } from './store.js';
 
 const mlog = log.child({ mod: 'image.load' });
@@ -50,7 +53,7 @@ function inputBytes(input: Input): AsyncIterable<Buffer> {
   return (typeof input === 'string' ? createReadStream(input, { highWaterMark: 1 << 20 }) : input) as AsyncIterable<Buffer>;
 }
 
-async function withTmp<T>(fn: (tmp: string) => Promise<T>): Promise<T> {
+export async function withTmp<T>(fn: (tmp: string) => Promise<T>): Promise<T> {
   ensureStore();
   await cleanStaleTmp();
   const tmp = await fsp.mkdtemp(join(storeDirs.tmp(), `${process.pid}-`));
@@ -61,21 +64,24 @@ async function withTmp<T>(fn: (tmp: string) => Promise<T>): Promise<T> {
   }
 }
 
-/** Extract one layer source into tmp/l-<n>/diff and write its layer.json; returns the diff-id found. */
-async function extractInto(src: Source, tmpLayer: string, what: string): Promise<LayerMeta> {
+/**
+ * Extract one layer source into tmpLayer/diff and write its layer.json; returns the diff-id
+ * found. `extra` adds what is known once the source is drained (the kept archive: blob).
+ */
+export async function extractInto(src: Source, tmpLayer: string, what: string, extra?: () => Pick<LayerMeta, 'blob' | 'sources'>): Promise<LayerMeta> {
   await fsp.mkdir(join(tmpLayer, 'diff'), { recursive: true });
   const res = await extractLayer(src.reader, join(tmpLayer, 'diff'), what);
-  const meta: LayerMeta = { diffId: src.digest(), size: res.size, entries: res.entries };
+  const meta: LayerMeta = { diffId: src.digest(), size: res.size, entries: res.entries, ...extra?.() };
   await writeJsonAtomic(join(tmpLayer, 'layer.json'), meta);
   return meta;
 }
 
-interface Pending {
-  spec: { id: string; config: ImageConfigJson; diffIds: string[]; repoTags: string[] };
+export interface Pending {
+  spec: { id: string; config: ImageConfigJson; configBytes?: Buffer; diffIds: string[]; repoTags: string[]; repoDigests?: string[] };
 }
 
 /** Under the lock: layers into place, records, tags. */
-async function commit(tmp: string, extracted: Map<string, LayerMeta>, images: Pending[]): Promise<LoadOutcome> {
+export async function commitImages(tmp: string, extracted: Map<string, LayerMeta>, images: Pending[]): Promise<LoadOutcome> {
   return withLock('images', async () => {
     for (const hex of extracted.keys()) await commitLayer(join(tmp, `l-${hex}`), hex);
     const repos = await readRepos();
@@ -88,6 +94,8 @@ async function commit(tmp: string, extracted: Map<string, LayerMeta>, images: Pe
         size += meta.size;
       }
       const prev = await readRecord(hexOf(spec.id));
+      if (spec.configBytes && !(await readRawConfig(hexOf(spec.id)))) await writeRawConfig(hexOf(spec.id), spec.configBytes);
+      const repoDigests = [...new Set([...(prev?.repoDigests ?? []), ...(spec.repoDigests ?? [])])];
       await writeRecord({
         id: spec.id,
         created: typeof spec.config.created === 'string' ? spec.config.created : '',
@@ -95,6 +103,7 @@ async function commit(tmp: string, extracted: Map<string, LayerMeta>, images: Pe
         size,
         config: spec.config,
         loadedAt: prev?.loadedAt ?? new Date().toISOString(),
+        ...(repoDigests.length ? { repoDigests } : {}),
       });
       for (const tag of spec.repoTags) {
         const old = repos[tag];
@@ -125,7 +134,8 @@ export async function loadArchive(input: Input, label = typeof input === 'string
         if (extracted.has(hex) || (await hasLayer(hex))) continue;
         const what = `${label}: layer ${i + 1} of ${spec.repoTags[0] ?? spec.id}`;
         const src = await openSource(createReadStream(layer.file, { highWaterMark: 1 << 20 }), what, lim);
-        const meta = await extractInto(src, join(tmp, `l-${hex}`), what);
+        const meta = await extractInto(src, join(tmp, `l-${hex}`), what, () => ({ blob: blobOf(src.compression, `sha256:${layer.sha256}`, layer.size) }));
+        await fsp.rename(layer.file, join(tmp, `l-${hex}`, 'blob'));
         if (meta.diffId !== layer.diffId) {
           throw new TsdError('IMAGE_INVALID', `${what}: content is ${meta.diffId} but the image config says ${layer.diffId}`, {
             hint: 'the archive is corrupt or was tampered with; do not trust its source',
@@ -136,7 +146,8 @@ export async function loadArchive(input: Input, label = typeof input === 'string
       }
     }
     await rmIfExists(staging);
-    return commit(tmp, extracted, specs.map((s) => ({ spec: { id: s.id, config: s.config, diffIds: s.layers.map((l) => l.diffId), repoTags: s.repoTags } })));
+    const pending = specs.map((s) => ({ spec: { id: s.id, config: s.config, configBytes: s.configBytes, diffIds: s.layers.map((l) => l.diffId), repoTags: s.repoTags } }));
+    return commitImages(tmp, extracted, pending);
   });
 }
 
@@ -145,9 +156,11 @@ export async function importTarball(input: Input, ref: string | undefined, label
   const tag = ref ? parseNameRef(ref).full : undefined;
   const lim = limits();
   return withTmp(async (tmp) => {
-    const src = await openSource(inputBytes(input), label, lim);
     const work = join(tmp, 'l-new');
-    const meta = await extractInto(src, work, label);
+    await fsp.mkdir(work);
+    const kept = teeToFile(inputBytes(input), join(work, 'blob'));
+    const src = await openSource(kept.stream, label, lim);
+    const meta = await extractInto(src, work, label, () => ({ blob: blobOf(src.compression, kept.result().digest, kept.result().size) }));
     const hex = hexOf(meta.diffId);
     await fsp.rename(work, join(tmp, `l-${hex}`));
     const now = new Date().toISOString();
@@ -159,8 +172,9 @@ export async function importTarball(input: Input, ref: string | undefined, label
       rootfs: { type: 'layers', diff_ids: [meta.diffId] },
       history: [{ created: now, comment: `Imported from ${typeof input === 'string' ? input : '-'}` }],
     };
-    const id = `sha256:${createHash('sha256').update(JSON.stringify(config)).digest('hex')}`;
-    const out = await commit(tmp, new Map([[hex, meta]]), [{ spec: { id, config, diffIds: [meta.diffId], repoTags: tag ? [tag] : [] } }]);
+    const configBytes = Buffer.from(JSON.stringify(config));
+    const id = `sha256:${createHash('sha256').update(configBytes).digest('hex')}`;
+    const out = await commitImages(tmp, new Map([[hex, meta]]), [{ spec: { id, config, configBytes, diffIds: [meta.diffId], repoTags: tag ? [tag] : [] } }]);
     return out.images[0]!;
   });
 }

@@ -11,7 +11,7 @@ import { paths } from '../state/paths.js';
 import { withLock } from '../state/lock.js';
 import { TsdError } from '../sys/errors.js';
 import { readJsonIfExists } from '../sys/fs.js';
-import { parseImageRef, parseNameRef, shortId } from './reference.js';
+import { parseImageRef, parseNameRef, parseRemoteRef, shortId } from './reference.js';
 import {
   deleteRecord, ensureStore, gcLayers, hexOf, layerDiffDir, listRecords, readRecord, readRepos, tagsOf, writeRepos, type StoredImage,
 } from './store.js';
@@ -21,6 +21,8 @@ export interface ImageRecord {
   repoTags: string[];
   created: string;
   size: number;
+  /** `name@sha256:...` of the registry manifests it was pulled as or pushed to */
+  repoDigests: string[];
   config: {
     Env?: string[];
     Cmd?: string[];
@@ -46,6 +48,7 @@ function toRecord(rec: StoredImage, repos: Record<string, string>): ImageRecord 
     repoTags: tagsOf(repos, rec.id),
     created: rec.created,
     size: rec.size,
+    repoDigests: rec.repoDigests ?? [],
     config: pick,
     layerDirs: lowerDirs(rec.diffIds),
   };
@@ -75,7 +78,7 @@ function notFound(ref: string): TsdError {
   } catch {
     /* keep what the user typed */
   }
-  return new TsdError('IMAGE_NOT_FOUND', `Unable to find image '${shown}' locally`, { hint: 'load it first: tsdocker load -i FILE' });
+  return new TsdError('IMAGE_NOT_FOUND', `Unable to find image '${shown}' locally`, { hint: 'pull it (tsdocker pull NAME) or load it (tsdocker load -i FILE)' });
 }
 
 interface Found {
@@ -85,6 +88,14 @@ interface Found {
 }
 
 async function find(ref: string, repos: Record<string, string>): Promise<Found> {
+  if (ref.includes('@')) {
+    // NAME@sha256:...: the image pulled (or pushed) as that manifest
+    const r = parseRemoteRef(ref);
+    const want = `${r.name}@${r.digest}`;
+    const rec = (await listRecords()).find((x) => x.repoDigests?.includes(want));
+    if (rec) return { rec };
+    throw notFound(ref);
+  }
   const p = parseImageRef(ref);
   if (p.kind === 'name') {
     const id = repos[p.full];

@@ -1,7 +1,8 @@
 /**
  * Image references, Docker's grammar in small: `name[:tag]` (tag defaults to `latest`,
  * `docker.io/library/` is dropped so `busybox` and `docker.io/library/busybox` are one
- * name), `sha256:<hex>` ids, and bare hex strings that may be an id prefix.
+ * name), `sha256:<hex>` ids, bare hex strings that may be an id prefix, and remote
+ * references `[host[:port]/]path[:tag][@sha256:<hex>]` split into registry and repository.
  */
 import { TsdError } from '../sys/errors.js';
 
@@ -44,33 +45,101 @@ export function normalizeName(name: string): string {
   return name;
 }
 
-/** Parse a name reference only (for tag targets and archive tags): no ids. */
-export function parseNameRef(ref: string): NameRef {
-  if (ref.length === 0 || ref.length > 255) throw bad(ref, 'empty or longer than 255 characters');
-  if (ref.includes('@')) throw bad(ref, 'digest references (NAME@sha256:...) are not supported');
+/** Split `name[:tag]` and check its grammar; the tag is undefined when none was typed. */
+function splitName(ref: string, whole: string): { name: string; tag?: string } {
   let name = ref;
-  let tag = DEFAULT_TAG;
+  let tag: string | undefined;
   const colon = ref.lastIndexOf(':');
   if (colon > ref.lastIndexOf('/')) {
     name = ref.slice(0, colon);
     tag = ref.slice(colon + 1);
-    if (!TAG.test(tag)) throw bad(ref, `tag '${tag}' is not valid`);
+    if (!TAG.test(tag)) throw bad(whole, `tag '${tag}' is not valid`);
   }
   const parts = name.split('/');
   let first = 0;
-  if (parts.length > 1 && (parts[0]!.includes('.') || parts[0]!.includes(':') || parts[0] === 'localhost')) {
-    if (!DOMAIN.test(parts[0]!)) throw bad(ref, `registry '${parts[0]}' is not valid`);
+  if (parts.length > 1 && isDomain(parts[0]!)) {
+    if (!DOMAIN.test(parts[0]!)) throw bad(whole, `registry '${parts[0]}' is not valid`);
     first = 1;
   }
   for (const part of parts.slice(first)) {
     if (!COMPONENT.test(part)) {
-      throw bad(ref, part.toLowerCase() !== part ? 'repository name must be lowercase' : `'${part}' is not a valid name component`);
+      throw bad(whole, part.toLowerCase() !== part ? 'repository name must be lowercase' : `'${part}' is not a valid name component`);
     }
   }
-  name = normalizeName(name);
+  return { name, tag };
+}
+
+/** Docker's rule: the first component names a registry when it has a dot or a port, or is localhost. */
+const isDomain = (first: string): boolean => first.includes('.') || first.includes(':') || first === 'localhost';
+
+/** Parse a name reference only (for tag targets and archive tags): no ids. */
+export function parseNameRef(ref: string): NameRef {
+  if (ref.length === 0 || ref.length > 255) throw bad(ref, 'empty or longer than 255 characters');
+  if (ref.includes('@')) throw bad(ref, 'a digest (NAME@sha256:...) names no tag here');
+  const split = splitName(ref, ref);
+  const name = normalizeName(split.name);
+  const tag = split.tag ?? DEFAULT_TAG;
   const out: NameRef = { kind: 'name', name, tag, full: `${name}:${tag}` };
   if (ref === name && HEX.test(ref) && ref.length <= 64) out.idPrefix = ref;
   return out;
+}
+
+/** A reference to an image in a registry, as `pull`, `push` and `run` see it. */
+export interface RemoteRef {
+  /** the registry as Docker names it: `docker.io` for Docker Hub, else `host[:port]` */
+  domain: string;
+  /** the repository on that registry, e.g. `library/busybox` */
+  repository: string;
+  /** the name the local store keeps (`busybox`, `127.0.0.1:5000/app`) */
+  name: string;
+  /** undefined only when a digest alone was given */
+  tag?: string;
+  digest?: string;
+  /** what the registry is asked for: the digest when given, else the tag */
+  reference: string;
+  /** the local `name:tag` (undefined when a digest alone was given) */
+  full?: string;
+  /** Docker's fully qualified form, e.g. `docker.io/library/busybox:latest` */
+  canonical: string;
+}
+
+export const DEFAULT_DOMAIN = 'docker.io';
+const DIGEST_REF = /^sha256:[0-9a-f]{64}$/;
+
+/** `NAME[:TAG][@DIGEST]` with Docker's defaults: docker.io, `library/` for one-component names, `latest`. */
+export function parseRemoteRef(ref: string): RemoteRef {
+  if (ref.length === 0 || ref.length > 255 + 72) throw bad(ref, 'empty or too long');
+  const at = ref.indexOf('@');
+  const digest = at < 0 ? undefined : ref.slice(at + 1);
+  if (digest !== undefined && !DIGEST_REF.test(digest)) throw bad(ref, `digest '${digest}' is not sha256: followed by 64 lowercase hex digits`);
+  const split = splitName(at < 0 ? ref : ref.slice(0, at), ref);
+  const parts = split.name.split('/');
+  let domain = DEFAULT_DOMAIN;
+  let path = split.name;
+  if (parts.length > 1 && isDomain(parts[0]!)) {
+    domain = parts[0]!;
+    path = parts.slice(1).join('/');
+  }
+  if (domain === 'index.docker.io') domain = DEFAULT_DOMAIN;
+  if (domain === DEFAULT_DOMAIN && !path.includes('/')) path = `library/${path}`;
+  const name = normalizeName(`${domain}/${path}`);
+  const tag = split.tag ?? (digest ? undefined : DEFAULT_TAG);
+  const suffix = `${tag ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`;
+  return {
+    domain,
+    repository: path,
+    name,
+    tag,
+    digest,
+    reference: digest ?? tag!,
+    full: tag ? `${name}:${tag}` : undefined,
+    canonical: `${domain}/${path}${suffix}`,
+  };
+}
+
+/** The host that serves a registry: Docker Hub's API lives at registry-1.docker.io. */
+export function registryHost(domain: string): string {
+  return domain === DEFAULT_DOMAIN ? 'registry-1.docker.io' : domain;
 }
 
 /** Parse what a user typed: `sha256:<hex>` (full or prefix), or a name reference. */

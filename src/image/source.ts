@@ -1,8 +1,10 @@
 /**
- * Byte sources for archives and layers: a file or stdin, gzip recognised by its magic
- * number and decompressed, every decompressed byte hashed (a layer's diff-id is the
- * sha256 of its uncompressed tar) and counted against the size cap, and a gzip stream's
- * expansion against the ratio cap (tar-rules.ts): a bomb stops early, with one line.
+ * Byte sources for archives and layers: a file or stdin, gzip and zstd recognised by their
+ * magic numbers and decompressed (zstd by fzstd, pure JS and streaming, loaded only when a
+ * zstd stream appears: Node 20's zlib has no zstd), every decompressed byte hashed (a
+ * layer's diff-id is the sha256 of its uncompressed tar) and counted against the size cap,
+ * and a compressed stream's expansion against the ratio cap (tar-rules.ts): a bomb stops
+ * early, with one line.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -16,6 +18,7 @@ export interface Source {
   /** sha256 of the decompressed bytes, valid once the reader is drained */
   digest(): string;
   bytes(): number;
+  compression: 'gzip' | 'zstd' | 'none';
 }
 
 type Bytes = AsyncIterable<Buffer | Uint8Array>;
@@ -75,8 +78,31 @@ function gunzip(src: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
   return gz;
 }
 
+async function* unzstd(src: AsyncIterable<Buffer>, what: string, fzstd: typeof import('fzstd')): AsyncGenerator<Buffer> {
+  const out: Buffer[] = [];
+  const d = new fzstd.Decompress((chunk) => {
+    out.push(Buffer.from(chunk)); // fzstd may reuse its window buffer
+  });
+  const push = (chunk: Uint8Array, final: boolean): void => {
+    try {
+      d.push(chunk, final);
+    } catch (err) {
+      throw new TsdError('IMAGE_INVALID', `${what}: corrupt zstd data (${(err as Error).message})`, {
+        hint: 'the file is incomplete or damaged; copy or save it again',
+      });
+    }
+  };
+  for await (const chunk of src) {
+    push(chunk, false);
+    yield* out.splice(0);
+  }
+  push(new Uint8Array(0), true);
+  yield* out.splice(0);
+}
+
 interface Counts {
   bytes: number;
+  kind?: 'gzip' | 'zstd';
   /** bytes read before decompression; undefined when the input is not compressed */
   compressed?: number;
 }
@@ -93,7 +119,7 @@ async function* counted(src: AsyncIterable<Buffer>, hash: Hash, state: Counts, c
       if (state.compressed !== undefined && state.bytes > RATIO_FLOOR && state.bytes > caps.maxRatio * state.compressed) {
         throw new TsdError(
           'IMAGE_INVALID',
-          `${what}: ${mib(state.compressed)} of gzip expanded to more than ${mib(state.bytes)}, over ${caps.maxRatio} times`,
+          `${what}: ${mib(state.compressed)} of ${state.kind} expanded to more than ${mib(state.bytes)}, over ${caps.maxRatio} times`,
           { hint: `the archive looks like a decompression bomb; raise TSDOCKER_IMAGE_MAX_RATIO (now ${caps.maxRatio}) if it is genuine` },
         );
       }
@@ -115,19 +141,19 @@ async function* counted(src: AsyncIterable<Buffer>, hash: Hash, state: Counts, c
 
 export type SourceCaps = Pick<Limits, 'maxBytes' | 'maxRatio'>;
 
-/** Open bytes (a file stream, stdin) as a tar source, decompressing gzip. */
+/** Open bytes (a file stream, stdin) as a tar source, decompressing gzip and zstd. */
 export async function openSource(src: Bytes, what: string, caps: SourceCaps): Promise<Source> {
   const { head, rest } = await peek(src, 4);
   let body: AsyncIterable<Buffer> = rest;
   const state: Counts = { bytes: 0 };
   if (head[0] === 0x1f && head[1] === 0x8b) {
     state.compressed = 0;
+    state.kind = 'gzip';
     body = gunzip(countedIn(rest, state as { compressed: number }));
-  }
-  else if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) {
-    throw new TsdError('IMAGE_INVALID', `${what}: zstd-compressed data is not supported`, {
-      hint: 'recompress the layers with gzip or save the image uncompressed',
-    });
+  } else if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) {
+    state.compressed = 0;
+    state.kind = 'zstd';
+    body = unzstd(countedIn(rest, state as { compressed: number }), what, await import('fzstd'));
   } else if (head.subarray(0, 3).toString('latin1') === 'BZh' || head.subarray(0, 4).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58]))) {
     throw new TsdError('IMAGE_INVALID', `${what}: bzip2/xz compression is not supported`, {
       hint: 'decompress it first (bunzip2 / unxz) or use gzip',
@@ -138,5 +164,6 @@ export async function openSource(src: Bytes, what: string, caps: SourceCaps): Pr
     reader: byteReader(counted(body, hash, state, caps, what)),
     digest: () => `sha256:${hash.digest('hex')}`,
     bytes: () => state.bytes,
+    compression: state.kind ?? 'none',
   };
 }

@@ -2,8 +2,11 @@
  * The image store, inside paths.images():
  *
  *   layers/<hex>/diff/       a layer, extracted once, keyed by its diff-id (an overlayfs lowerdir)
- *   layers/<hex>/layer.json  { diffId, size, entries }
- *   records/<hex>.json       an image: id, config (the image config JSON), diff-ids, size
+ *   layers/<hex>/layer.json  { diffId, size, entries, blob?, sources? }
+ *   layers/<hex>/blob        the layer's archive as it arrived (compressed or not), kept for
+ *                            push: a tar rebuilt from diff/ would not hash to the diff-id
+ *   records/<hex>.json       an image: id, config (the image config JSON), diff-ids, size, repo digests
+ *   configs/<hex>.json       an image config's bytes exactly (the image id is their sha256)
  *   repositories.json        { "name:tag": "sha256:<hex>" }, changed only under withLock('images')
  *   tmp/<pid>-*              work in progress; renamed into place only when complete
  *
@@ -12,7 +15,7 @@
 import { promises as fsp, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths, ensureLayout } from '../state/paths.js';
-import { readJsonIfExists, writeJsonAtomic, rmIfExists } from '../sys/fs.js';
+import { readJsonIfExists, writeFileAtomic, writeJsonAtomic, rmIfExists } from '../sys/fs.js';
 import { isErrno } from '../sys/errors.js';
 
 export interface ImageConfigJson {
@@ -31,12 +34,26 @@ export interface StoredImage {
   size: number;
   config: ImageConfigJson;
   loadedAt: string;
+  /** `name@sha256:<manifest digest>` for each registry manifest this image was pulled as or pushed to */
+  repoDigests?: string[];
+}
+
+export interface LayerBlob {
+  digest: string;
+  mediaType: string;
+  size: number;
 }
 
 export interface LayerMeta {
   diffId: string;
   size: number;
   entries: number;
+  /** the archive kept in blob/ */
+  blob?: LayerBlob;
+  /** for an uncompressed blob: what its gzip compression (as push sends it) came to */
+  gzipped?: LayerBlob;
+  /** `registry/repository` names known to hold the blob (for cross-repository mounts) */
+  sources?: string[];
 }
 
 export const HEX64 = /^[0-9a-f]{64}$/;
@@ -46,16 +63,19 @@ const base = (): string => paths.images();
 export const storeDirs = {
   layers: () => join(base(), 'layers'),
   records: () => join(base(), 'records'),
+  configs: () => join(base(), 'configs'),
   tmp: () => join(base(), 'tmp'),
   repos: () => join(base(), 'repositories.json'),
 };
 export const layerDir = (hex: string): string => join(storeDirs.layers(), hex);
 export const layerDiffDir = (hex: string): string => join(layerDir(hex), 'diff');
+export const layerBlobPath = (hex: string): string => join(layerDir(hex), 'blob');
 const recordPath = (hex: string): string => join(storeDirs.records(), `${hex}.json`);
+const configPath = (hex: string): string => join(storeDirs.configs(), `${hex}.json`);
 
 export function ensureStore(): void {
   ensureLayout();
-  for (const d of [base(), storeDirs.layers(), storeDirs.records(), storeDirs.tmp()]) mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const d of [base(), storeDirs.layers(), storeDirs.records(), storeDirs.configs(), storeDirs.tmp()]) mkdirSync(d, { recursive: true, mode: 0o700 });
 }
 
 export async function hasLayer(hex: string): Promise<boolean> {
@@ -74,6 +94,28 @@ export async function commitLayer(tmpLayer: string, hex: string): Promise<boolea
   return true;
 }
 
+/** Record that `source` (registry/repository) holds this layer's blob, and what push compressed it to. */
+export async function addLayerSource(hex: string, source: string, gzipped?: LayerBlob): Promise<void> {
+  const meta = await layerMeta(hex);
+  if (!meta || (meta.sources?.includes(source) && (!gzipped || meta.gzipped?.digest === gzipped.digest))) return;
+  const sources = [...(meta.sources ?? []).filter((x) => x !== source), source].slice(-16);
+  await writeJsonAtomic(join(layerDir(hex), 'layer.json'), { ...meta, sources, ...(gzipped ? { gzipped } : {}) });
+}
+
+/** The exact config bytes of an image, when the store has them. */
+export async function readRawConfig(hex: string): Promise<Buffer | undefined> {
+  try {
+    return await fsp.readFile(configPath(hex));
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+export async function writeRawConfig(hex: string, bytes: Buffer): Promise<void> {
+  await writeFileAtomic(configPath(hex), bytes);
+}
+
 export async function readRecord(hex: string): Promise<StoredImage | undefined> {
   return readJsonIfExists<StoredImage>(recordPath(hex));
 }
@@ -84,6 +126,7 @@ export async function writeRecord(rec: StoredImage): Promise<void> {
 
 export async function deleteRecord(hex: string): Promise<void> {
   await rmIfExists(recordPath(hex));
+  await rmIfExists(configPath(hex));
 }
 
 export async function listRecords(): Promise<StoredImage[]> {

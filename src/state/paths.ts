@@ -8,6 +8,7 @@
  *   <root>/networks/          network records and IPAM leases (net/ owns the inside)
  *   <root>/volumes/<name>/    named volumes
  *   <root>/locks/             lock files (state/lock.ts)
+ *   <root>/daemon.json        settings as dockerd's daemon.json (insecure-registries)
  *   <run>/                    runtime files: /run/tsdocker by default, <root>/run with --root
  */
 import { join } from 'node:path';
@@ -40,6 +41,7 @@ export const paths = {
   locks: () => join(root, 'locks'),
   lock: (name: string) => join(root, 'locks', `${name}.lock`),
   run: () => runDir(),
+  daemonConfig: () => join(root, 'daemon.json'),
 };
 
 /** Create the top-level directories once; cheap when they exist. */

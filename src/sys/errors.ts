@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'CMD_FAILED'
   | 'NATIVE'
   | 'STATE'
+  | 'REGISTRY'
+  | 'UNAUTHORIZED'
   | 'INTERNAL';
 
 export interface TsdErrorOptions {

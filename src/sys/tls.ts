@@ -11,15 +11,14 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 let cached: { file: string; ca: string[] } | undefined;
 
-/** The extra CA file the user set, if the launcher took it out of Node's way. */
+/** The user's extra CA file: passed on by the launcher, or NODE_EXTRA_CA_CERTS when Node ran without it. */
 export function extraCaFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env.TSDOCKER_EXTRA_CA_CERTS || undefined;
+  return env.TSDOCKER_EXTRA_CA_CERTS || env.NODE_EXTRA_CA_CERTS || undefined;
 }
 
 /**
- * `ca` for tls.connect / https.request: undefined (Node's default store, which already
- * includes NODE_EXTRA_CA_CERTS when Node loaded it itself) or the default roots plus the
- * user's extra file. An unreadable file is skipped with a warning, as Node does.
+ * `ca` for tls.connect / https.request: undefined (Node's default store) when the user set
+ * no extra file, else Node's bundled roots plus that file's certificates. An unreadable file is skipped with a warning, as Node does.
  */
 export function extraCaCerts(env: NodeJS.ProcessEnv = process.env): string[] | undefined {
   const file = extraCaFile(env);

@@ -67,7 +67,7 @@ describe.skipIf(!isRoot)('image management', () => {
     expect(env.store().records).toContain(`${idOf(app).slice(7)}.json`);
     const missing = await env.tsd(['tag', 'nope', 'x']);
     expect(missing.code).toBe(125);
-    expect(missing.stderr).toBe("tsdocker: Unable to find image 'nope:latest' locally\nhint: load it first: tsdocker load -i FILE\n");
+    expect(missing.stderr).toBe("tsdocker: Unable to find image 'nope:latest' locally\nhint: pull it (tsdocker pull NAME) or load it (tsdocker load -i FILE)\n");
   });
 
   it('deletes the image and only the layers no other image uses', async () => {
@@ -154,7 +154,7 @@ describe.skipIf(!isRoot)('image management', () => {
       await expect(resolveImage('busybox')).rejects.toMatchObject({
         code: 'IMAGE_NOT_FOUND',
         message: "Unable to find image 'busybox:latest' locally",
-        hint: 'load it first: tsdocker load -i FILE',
+        hint: 'pull it (tsdocker pull NAME) or load it (tsdocker load -i FILE)',
       });
       expect((await listImages()).map((i) => i.id).sort()).toEqual([idOf(app), idOf(base)].sort());
     } finally {

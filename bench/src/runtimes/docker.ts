@@ -2,18 +2,20 @@
  * Docker as a peer: a dockerd of its own (data-root, exec-root and socket in a temp dir),
  * started inside a throwaway network + mount namespace so that its iptables rules, its
  * FORWARD policy DROP and docker0 never reach the real host. Stopped again on close.
+ * Given a sandbox (the pull measure's, where its registry listens), dockerd runs in that one
+ * and closing leaves the sandbox to its owner.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { log } from '../log.js';
 import { background, failure, must, run, sleep, stop } from '../proc.js';
-import { openSandbox } from '../sandbox.js';
+import { openSandbox, type Sandbox } from '../sandbox.js';
 import type { ImageArchive } from '../image.js';
 import { runFlags, type Runtime } from './types.js';
 
-export async function openDocker(image: ImageArchive): Promise<Runtime> {
+export async function openDocker(image: ImageArchive, shared?: Sandbox): Promise<Runtime> {
   if (!existsSync('/usr/sbin/dockerd') && !existsSync('/usr/bin/dockerd')) throw new Error('dockerd not installed (--install-peers)');
-  const sandbox = await openSandbox('docker');
+  const sandbox = shared ?? (await openSandbox('docker'));
   const d = sandbox.dir;
   const sock = `unix://${join(d, 'docker.sock')}`;
   const client = [existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker', '-H', sock];
@@ -27,7 +29,7 @@ export async function openDocker(image: ImageArchive): Promise<Runtime> {
     if (ids.length) await run([...client, 'rm', '-f', ...ids], { timeoutMs: 300_000 });
     await stop(daemon.pid, 20_000);
     log(`docker: dockerd (pid ${daemon.pid}) stopped`);
-    return sandbox.close();
+    return shared ? [] : sandbox.close();
   };
   try {
     let ok = false;
@@ -48,6 +50,7 @@ export async function openDocker(image: ImageArchive): Promise<Runtime> {
       name: 'docker',
       version,
       sandbox,
+      cli: client,
       runArgv: (spec) => [...client, 'run', '--pull', 'never', ...runFlags(spec), image.ref, ...spec.cmd],
       rmArgv: (names) => [...client, 'rm', '-f', ...names],
       close,

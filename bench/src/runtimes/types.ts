@@ -17,6 +17,8 @@ export interface Runtime {
   name: string;
   version: string;
   sandbox: Sandbox;
+  /** argv prefix of the runtime's own CLI (in its sandbox), where a measure needs more than run/rm */
+  cli?: string[];
   runArgv(spec: RunSpec): string[];
   rmArgv(names: string[]): string[];
   /** removes every container, stops daemons, closes the sandbox; returns what had to be ended */

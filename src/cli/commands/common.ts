@@ -51,3 +51,9 @@ export async function eachRef(refs: string[], fn: (ref: string) => Promise<strin
   }
   if (failed) throw new ExitError(1);
 }
+
+/** Docker exits 1 when the daemon side fails (pull, push, login): our 125s become 1. */
+export function asExit1(err: unknown): never {
+  if (err instanceof TsdError && err.exitCode === 125) throw new TsdError(err.code, err.message, { hint: err.hint, exitCode: 1, cause: err.cause });
+  throw err;
+}

@@ -10,6 +10,7 @@ interface Row {
   id: string;
   created: string;
   size: number;
+  digest: string;
 }
 
 export function register(program: Command): void {
@@ -20,8 +21,9 @@ export function register(program: Command): void {
     .option('-a, --all', 'show all images (there are no intermediate images; accepted for Docker compatibility)')
     .option('-q, --quiet', 'only show image ids')
     .option('--no-trunc', 'do not truncate ids')
+    .option('--digests', 'show digests')
     .option('--format <format>', 'table (default) or json')
-    .action(async (reference: string | undefined, f: { quiet?: boolean; trunc: boolean; format?: string }) => {
+    .action(async (reference: string | undefined, f: { quiet?: boolean; trunc: boolean; digests?: boolean; format?: string }) => {
       requireRoot();
       if (f.format && f.format !== 'json' && f.format !== 'table') {
         throw new TsdError('BAD_ARGS', `unsupported --format '${f.format}'`, { hint: 'use --format json or --format table' });
@@ -33,11 +35,15 @@ export function register(program: Command): void {
       for (const img of await listImages()) {
         const shown = f.trunc ? img.id.slice(7, 19) : img.id;
         const base = { id: shown, created: img.created, size: img.size };
+        const digestOf = (repo: string): string => img.repoDigests.find((d) => d.startsWith(`${repo}@`))?.slice(repo.length + 1) ?? '<none>';
         const tags = img.repoTags.map((t) => {
           const i = t.lastIndexOf(':');
-          return { repo: t.slice(0, i), tag: t.slice(i + 1) };
+          return { repo: t.slice(0, i), tag: t.slice(i + 1), digest: digestOf(t.slice(0, i)) };
         });
-        if (tags.length === 0 && !want) rows.push({ ...base, repo: '<none>', tag: '<none>' });
+        if (tags.length === 0 && !want) {
+          const d = img.repoDigests[0];
+          rows.push({ ...base, repo: d ? d.slice(0, d.indexOf('@')) : '<none>', tag: '<none>', digest: d ? d.slice(d.indexOf('@') + 1) : '<none>' });
+        }
         for (const t of tags) {
           if (want && (t.repo !== want.name || (tagGiven && t.tag !== want.tag))) continue;
           rows.push({ ...base, ...t });
@@ -49,12 +55,14 @@ export function register(program: Command): void {
       } else if (f.format === 'json') {
         for (const r of rows) {
           out(JSON.stringify({
-            Containers: 'N/A', CreatedAt: r.created, CreatedSince: since(r.created), Digest: '<none>', ID: r.id,
+            Containers: 'N/A', CreatedAt: r.created, CreatedSince: since(r.created), Digest: r.digest, ID: r.id,
             Repository: r.repo, SharedSize: 'N/A', Size: humanSize(r.size), Tag: r.tag, UniqueSize: 'N/A', VirtualSize: humanSize(r.size),
           }));
         }
       } else {
-        out(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows.map((r) => [r.repo, r.tag, r.id, since(r.created), humanSize(r.size)])));
+        const head = f.digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'];
+        const cells = (r: Row): string[] => [r.repo, r.tag, ...(f.digests ? [r.digest] : []), r.id, since(r.created), humanSize(r.size)];
+        out(table(head, rows.map(cells)));
       }
     });
 }

@@ -16,6 +16,9 @@ import { register as network } from './network.js';
 import { register as port } from './port.js';
 import { register as volume } from './volume.js';
 import { register as stats } from './stats.js';
+import { register as pull } from './pull.js';
+import { register as push } from './push.js';
+import { register as login } from './login.js';
 
 type Register = (program: Command) => void;
 
@@ -32,6 +35,9 @@ const modules: Register[] = [
   port,
   volume,
   stats,
+  pull,
+  push,
+  login,
 ];
 
 export function registerAll(program: Command): void {

@@ -2,6 +2,7 @@
 import { Option, type Command } from 'commander';
 import { collect, parseLabels, requireRoot, out } from './common.js';
 import type { RunOptions } from '../../runtime/types.js';
+import { TsdError } from '../../sys/errors.js';
 
 interface RunFlags {
   name?: string;
@@ -25,6 +26,7 @@ interface RunFlags {
   addHost: string[];
   securityOpt: string[];
   label: string[];
+  pull: string;
   [resourceFlag: string]: unknown;
 }
 
@@ -90,6 +92,7 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--add-host <host:ip>', 'add a line to /etc/hosts (repeatable)', collect, [])
     .option('--security-opt <opt>', 'security option, e.g. no-new-privileges (repeatable)', collect, [])
     .option('-l, --label <key=value>', 'set metadata (repeatable)', collect, [])
+    .addOption(new Option('--pull <policy>', 'pull the image before creating: missing (when not stored), always, never').choices(['missing', 'always', 'never']).default('missing'))
     // resources flags (runtime/resources.ts)
     .option('-m, --memory <bytes>', 'memory limit, e.g. 512m or 1g')
     .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap')
@@ -107,6 +110,31 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--privileged', "every capability the host allows, all devices, no seccomp, no masked paths");
 }
 
+/**
+ * Docker's --pull: `always` pulls first; `missing` tries the store and pulls only when the
+ * image is not there (so a stored image costs nothing extra); `never` does not pull. Pull
+ * progress goes to stderr, as Docker's does for run.
+ */
+async function withPull<T>(image: string, policy: string, fn: () => Promise<T>): Promise<T> {
+  const pull = async (): Promise<void> => {
+    const { pullForRun } = await import('../../image/registry/index.js');
+    const { makeProgress } = await import('../progress.js');
+    await pullForRun(image, makeProgress(process.stderr, false));
+  };
+  if (policy === 'always') {
+    await pull();
+    return fn();
+  }
+  try {
+    return await fn();
+  } catch (err) {
+    if (policy !== 'missing' || !(err instanceof TsdError) || err.code !== 'IMAGE_NOT_FOUND' || /^(sha256:)?[0-9a-f]{12,64}$/.test(image)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    await pull();
+    return fn();
+  }
+}
+
 export function register(program: Command): void {
   declareCreateFlags(
     program
@@ -116,7 +144,7 @@ export function register(program: Command): void {
   ).action(async (image: string, command: string[], flags: RunFlags) => {
     requireRoot();
     const { runContainer } = await import('../../runtime/run.js');
-    const status = await runContainer(toRunOptions(image, command, flags), { onDetached: (id) => out(id) });
+    const status = await withPull(image, flags.pull, () => runContainer(toRunOptions(image, command, flags), { onDetached: (id) => out(id) }));
     process.exitCode = status;
   });
 
@@ -124,7 +152,7 @@ export function register(program: Command): void {
     async (image: string, command: string[], flags: RunFlags) => {
       requireRoot();
       const { createContainer } = await import('../../runtime/create.js');
-      const config = await createContainer(toRunOptions(image, command, flags));
+      const config = await withPull(image, flags.pull, () => createContainer(toRunOptions(image, command, flags)));
       out(config.id);
     },
   );

@@ -233,7 +233,9 @@ static void write_exit_record(int status, int sig) {
               : snprintf(body, sizeof body, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":\"%s\"}\n", status, ts);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
-  int ok = tsd_write_all(fd, body, (size_t)n) == 0 && fsync(fd) == 0;
+  /* fsync: a kept container's exit code must survive a crash (`ps -a` shows it after a
+   * reboot); a --rm container's record is read by the CLI at once and removed (exit_nosync) */
+  int ok = tsd_write_all(fd, body, (size_t)n) == 0 && (M.spec.exit_nosync || fsync(fd) == 0);
   close(fd);
   if (ok) rename(tmp, M.spec.exit_path);
   else unlink(tmp);

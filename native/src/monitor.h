@@ -78,6 +78,7 @@ struct tsd_spec {
   int stdin_open;
   const char *log;
   const char *exit_path;
+  int exit_nosync;
   const char *hook[64 + 1];
   int nhook;
 };

@@ -84,6 +84,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     stdin: config.interactive,
     logPath: input.logPath,
     exitPath: containerFiles.exit(config.id),
+    exitNoSync: config.autoRemove,
     hook: exitHook(config.id),
   };
 }

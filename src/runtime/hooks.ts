@@ -32,7 +32,7 @@ export interface PreparedResources {
 export async function prepareContainerResources(config: ContainerConfig, image: ImageView): Promise<PreparedResources> {
   // resources: cgroups, volumes, seccomp and capabilities are prepared here (runtime/resources.ts)
   const plan = await res.planResources(config.resources as res.ResourceOptions, image);
-  return res.prepareResources(config.id, plan, image);
+  return res.prepareResources(config.id, plan, image, { autoRemove: config.autoRemove });
 }
 
 /** Validate the resource flags at create time (no side effects; TsdError exit 125). */

@@ -65,6 +65,8 @@ export interface ContainerSpec {
   logPath?: string;
   /** exit record path */
   exitPath?: string;
+  /** write the exit record without fsync (a --rm container: the CLI reads it at once, then it goes) */
+  exitNoSync?: boolean;
   /** exit hook argv, exec'd by the monitor unless Node acks the exit */
   hook?: string[];
 }
@@ -120,6 +122,7 @@ export function specRecords(s: ContainerSpec): string[][] {
   if (s.stdin !== undefined) r.push(['stdin', bool(s.stdin)]);
   if (s.logPath) r.push(['log', s.logPath]);
   if (s.exitPath) r.push(['exit', s.exitPath]);
+  if (s.exitNoSync) r.push(['exit_nosync', '1']);
   for (const h of s.hook ?? []) r.push(['hook', h]);
   return r;
 }

@@ -73,3 +73,40 @@ describe('pay only for what a command uses', () => {
     expect(r.stderr).toContain('TSD-CAFILE /nonexistent/ca.pem\n');
   });
 });
+
+/** one traced `tsdocker ...` inside the sandbox: the strace lines */
+async function traced(args: string[], syscalls: string): Promise<{ code: number; lines: string[]; stderr: string }> {
+  const out = join(tmp, `trace.${Math.random().toString(36).slice(2)}`);
+  const r = await tsdExec(args, {}, ['strace', '-f', '-qq', '-y', '-e', `trace=${syscalls}`, '-o', out]);
+  const lines = readFileSync(out, 'utf8').split('\n');
+  rmSync(out, { force: true });
+  return { code: r.code, lines, stderr: r.stderr };
+}
+
+describe('no work without a purpose', () => {
+  it('run --rm fsyncs no state file and takes no volumes lock; a kept container fsyncs its config, resources and exit record', async () => {
+    const rm = await traced(['run', '--rm', '--network', 'none', 'busybox', 'true'], 'fsync,fdatasync,flock');
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(rm.lines.some((l) => l.includes('containers.lock'))).toBe(true); // the trace sees the state
+    expect(rm.lines.filter((l) => /f(data)?sync\(/.test(l) && l.includes(sb.root))).toEqual([]);
+    expect(rm.lines.filter((l) => l.includes('volumes.lock'))).toEqual([]);
+
+    const kept = await traced(['run', '--name', 'kept', '--network', 'none', 'busybox', 'true'], 'fsync,fdatasync');
+    expect(kept.code, kept.stderr).toBe(0);
+    const synced = kept.lines.filter((l) => /f(data)?sync\(/.test(l) && l.includes(sb.root)).map((l) => l.match(/\/([^/]+)>/)?.[1]);
+    expect(synced.some((f) => f?.includes('config.json'))).toBe(true);
+    expect(synced.some((f) => f?.includes('resources.json'))).toBe(true);
+    expect(synced.some((f) => f?.includes('exit.json'))).toBe(true);
+    expect((await sb.tsd(['rm', 'kept'])).code).toBe(0);
+  });
+
+  it('the host port tables are read only when a port is published', async () => {
+    const plain = await traced(['run', '--rm', 'busybox', 'true'], 'open,openat');
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.lines.some((l) => l.includes('tsdocker.cjs'))).toBe(true);
+    expect(plain.lines.filter((l) => /\/proc\/net\/(tcp|udp)/.test(l))).toEqual([]);
+    const published = await traced(['run', '--rm', '-p', '18080:80', 'busybox', 'true'], 'open,openat');
+    expect(published.code, published.stderr).toBe(0);
+    expect(published.lines.some((l) => l.includes('/proc/net/tcp'))).toBe(true);
+  });
+});

@@ -138,7 +138,7 @@ export function renderSpec(spec: ContainerSpec): Buffer {
 export const SPEC_ARITY: Readonly<Record<string, number>> = {
   version: 1, id: 1, clone: 1, join: 2, rootfs: 1, overlay: 3, mount: 5, device: 4, symlink: 2,
   mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
-  caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, exit: 1, hook: 1,
+  caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, exit: 1, exit_nosync: 1, hook: 1,
 };
 
 /** Parse a rendered spec back into records (debugging, tests). */

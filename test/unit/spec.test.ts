@@ -42,6 +42,7 @@ describe('renderSpec', () => {
       stdin: false,
       logPath: '/log',
       exitPath: '/exit',
+      exitNoSync: true,
       hook: ['/bin/node', 'cleanup'],
     };
     const recs = decodeSpec(renderSpec(spec));

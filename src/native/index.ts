@@ -25,6 +25,7 @@ interface Lib {
   tsd_kill: (pid: number, sig: number) => number;
   tsd_close: (fd: number) => number;
   tsd_open_in_root: (root: string, path: string, flags: number) => number;
+  tsd_nft_genid: () => number;
 }
 
 let lib: Lib | undefined;
@@ -68,6 +69,7 @@ function load(): Lib {
     tsd_kill: handle.func('int tsd_kill(int pid, int sig)'),
     tsd_close: handle.func('int tsd_close(int fd)'),
     tsd_open_in_root: handle.func('int tsd_open_in_root(const char *root, const char *path, int flags)'),
+    tsd_nft_genid: handle.func('long long tsd_nft_genid(void)'),
   };
   const v = l.tsd_proto_version();
   if (v !== PROTO_VERSION) {
@@ -140,6 +142,15 @@ export function lsetxattr(path: string, name: string, value: string): void {
 }
 
 /** kill(2) that reports ESRCH as false instead of throwing. */
+/**
+ * The nf_tables generation id of our network namespace (one netlink request, no process), or
+ * undefined when nf_tables cannot answer (then callers check the firewall the slow way).
+ */
+export function nftGenid(): number | undefined {
+  const v = Number(load().tsd_nft_genid());
+  return v >= 0 ? v : undefined;
+}
+
 export function kill(pid: number, sig: number): boolean {
   const rc = load().tsd_kill(pid, sig);
   if (rc === -osConstants.errno.ESRCH) return false;

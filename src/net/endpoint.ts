@@ -130,11 +130,13 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     const rules = [...portGuardScript({ net, hostIf, ip, mac }), ...(moreRules ? await moreRules(ip) : [])];
     const firewall = nftApplyRepairing(rules);
     // Docker may have started since the bridge was made: its FORWARD policy DROP is checked
-    // per attach (an iptables run, ~4 ms), while the veth is wired, both before the container runs
+    // while the veth is wired, both before the container runs; only when the nf_tables
+    // generation moved since the last check (compat.ts), so after our own batch, which is
+    // then the only change and keeps the recorded check valid
     const [fw, veth, forward] = await Promise.allSettled([
       firewall,
       attachVeth({ pid: req.pid, net, hostIf, ifname, ip, mac, defaultRoute: req.defaultRoute, ...(req.running ? { beforeUp: firewall } : {}) }),
-      existed ? allowBridgeThroughForward(net.bridge) : undefined,
+      existed ? firewall.then(() => allowBridgeThroughForward(net.bridge), () => undefined) : undefined,
     ]);
     if (fw.status === 'rejected') throw fw.reason;
     if (veth.status === 'rejected') throw veth.reason;

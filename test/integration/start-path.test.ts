@@ -110,3 +110,25 @@ describe('no work without a purpose', () => {
     expect(published.lines.some((l) => l.includes('/proc/net/tcp'))).toBe(true);
   });
 });
+
+describe('the FORWARD policy check runs only when the firewall changed', () => {
+  const iptablesRuns = async (): Promise<number> => {
+    const t = await traced(['run', '--rm', 'busybox', 'true'], 'execve');
+    expect(t.code, t.stderr).toBe(0);
+    // an iptables process that ran: its execve succeeded (PATH misses fail with ENOENT)
+    return t.lines.filter((l) => /execve\("[^"]*\/iptables", \["iptables"/.test(l) && !/= -1 E[A-Z]+ /.test(l)).length;
+  };
+
+  it('skips iptables while the nf_tables generation is the one checked, checks again after a change', async () => {
+    for (let i = 0; i < 2; i++) expect((await sb.tsd(['run', '--rm', 'busybox', 'true'])).code).toBe(0);
+    expect(await iptablesRuns()).toBe(0); // our own nft batches do not count as a change
+    // another firewall (Docker) sets FORWARD to DROP: the next start sees it and lets our bridge through
+    expect((await sb.sh(['iptables', '-w', '-P', 'FORWARD', 'DROP'])).code).toBe(0);
+    expect(await iptablesRuns()).toBeGreaterThan(0);
+    const fwd = (await sb.sh(['iptables', '-w', '-S', 'FORWARD'])).stdout;
+    expect(fwd).toMatch(/-A FORWARD -i tsd0-\S+ .*tsdocker:tsd0-\S+.* -j ACCEPT/);
+    expect(await iptablesRuns()).toBeGreaterThan(0); // it inserted: confirms once more, then records
+    expect(await iptablesRuns()).toBe(0);
+    expect((await sb.sh(['iptables', '-w', '-P', 'FORWARD', 'ACCEPT'])).code).toBe(0);
+  });
+});

@@ -26,6 +26,7 @@ interface Lib {
   tsd_close: (fd: number) => number;
   tsd_open_in_root: (root: string, path: string, flags: number) => number;
   tsd_nft_genid: () => number;
+  tsd_veth_attach: (hostIf: string, peerIf: string, peerMac: string, mtu: number, pid: number, bridge: string, hairpin: number) => number;
 }
 
 let lib: Lib | undefined;
@@ -70,6 +71,9 @@ function load(): Lib {
     tsd_close: handle.func('int tsd_close(int fd)'),
     tsd_open_in_root: handle.func('int tsd_open_in_root(const char *root, const char *path, int flags)'),
     tsd_nft_genid: handle.func('long long tsd_nft_genid(void)'),
+    tsd_veth_attach: handle.func(
+      'int tsd_veth_attach(const char *host_if, const char *peer_if, const char *peer_mac, int mtu, int pid, const char *bridge, int hairpin)',
+    ),
   };
   const v = l.tsd_proto_version();
   if (v !== PROTO_VERSION) {
@@ -149,6 +153,18 @@ export function lsetxattr(path: string, name: string, value: string): void {
 export function nftGenid(): number | undefined {
   const v = Number(load().tsd_nft_genid());
   return v >= 0 ? v : undefined;
+}
+
+/**
+ * A veth pair over rtnetlink, in our namespace: `hostIf` in `bridge` and up (hairpin mode if
+ * asked), its peer created in the namespace of `pid` as `peerIf` with `peerMac`. Throws
+ * a TsdError with the kernel's errno on failure.
+ */
+export function vethAttach(req: { hostIf: string; peerIf: string; peerMac: string; mtu: number; pid: number; bridge: string; hairpin: boolean }): void {
+  check(
+    load().tsd_veth_attach(req.hostIf, req.peerIf, req.peerMac, req.mtu, req.pid, req.bridge, req.hairpin ? 1 : 0),
+    `veth ${req.hostIf} (peer ${req.peerIf} in pid ${req.pid}'s netns) into ${req.bridge}`,
+  );
 }
 
 export function kill(pid: number, sig: number): boolean {

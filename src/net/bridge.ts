@@ -7,6 +7,7 @@
  */
 import { writeFileSync, readFileSync } from 'node:fs';
 import { exec, inNetns } from '../sys/exec.js';
+import { vethAttach } from '../native/index.js';
 import { TsdError } from '../sys/errors.js';
 import { log } from '../sys/log.js';
 import { parseCidr } from './ipv4.js';
@@ -166,18 +167,16 @@ export function brNetfilterActive(): boolean {
   }
 }
 
-/** veth (the container's side with its MAC) into the bridge, address, up, default route: two batched `ip` runs. */
+/**
+ * veth (the container's side with its MAC) into the bridge, address, up, default route. The
+ * host side over rtnetlink from libtsdocker (no process); the container's side still by one
+ * batched `ip` in its namespace (`nsenter`), also the right tool for `network connect` on a
+ * running container, which has no init left to do it.
+ */
 export async function attachVeth(req: VethRequest): Promise<void> {
   const { net, hostIf, ifname, pid } = req;
   const prefix = parseCidr(net.subnet)!.prefix;
-  await exec(['ip', '-batch', '-'], {
-    input: [
-      `link add name ${hostIf} mtu ${net.mtu} type veth peer name ${ifname} address ${req.mac} mtu ${net.mtu} netns ${pid}`,
-      `link set ${hostIf} master ${net.bridge} up`,
-      ...(brNetfilterActive() ? [`link set ${hostIf} type bridge_slave hairpin on`] : []),
-      '',
-    ].join('\n'),
-  });
+  vethAttach({ hostIf, peerIf: ifname, peerMac: req.mac, mtu: net.mtu, pid, bridge: net.bridge, hairpin: brNetfilterActive() });
   try {
     await req.beforeUp;
     const lines = [

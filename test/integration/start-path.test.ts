@@ -132,3 +132,25 @@ describe('the FORWARD policy check runs only when the firewall changed', () => {
     expect((await sb.sh(['iptables', '-w', '-P', 'FORWARD', 'ACCEPT'])).code).toBe(0);
   });
 });
+
+describe('no helper processes on the start path', () => {
+  it('a bridge start makes the host side of the veth without an ip process (only the container side still runs one)', async () => {
+    expect((await sb.tsd(['run', '--rm', 'busybox', 'true'])).code).toBe(0); // the firewall check after the last test's change
+    const t = await traced(['run', '--rm', 'busybox', 'sh', '-c', 'ip -o addr show eth0; ip route'], 'execve');
+    expect(t.code, t.stderr).toBe(0);
+    const ok = (l: string) => !/= -1 E[A-Z]+ /.test(l);
+    const ips = t.lines.filter((l) => /execve\("[^"]*\/ip", \["ip"/.test(l) && ok(l));
+    const nsenters = t.lines.filter((l) => /execve\("[^"]*\/nsenter", \["nsenter"/.test(l) && ok(l));
+    expect(ips.length).toBe(nsenters.length); // every ip there is nsenter's, in the container
+    expect(t.lines.some((l) => /execve\("[^"]*\/iptables", \["iptables"/.test(l) && ok(l))).toBe(false);
+  });
+
+  it('the host side is in the bridge, up, and the container has its address, MAC and route', async () => {
+    const r = await sb.tsd(['run', '--rm', 'busybox', 'sh', '-c', 'cat /sys/class/net/eth0/address; ip -o -4 addr show eth0; ip route; ping -c1 -W2 172.17.0.1 >/dev/null && echo gw-ok']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^02:42:ac:11:/);
+    expect(r.stdout).toMatch(/inet 172\.17\.\d+\.\d+\/16/);
+    expect(r.stdout).toContain('default via 172.17.0.1 dev eth0');
+    expect(r.stdout).toContain('gw-ok');
+  });
+});

@@ -4,7 +4,7 @@
  * `run --rm` owned is gone when it returns.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BUSYBOX_TAR, CLI, PROJECT, createSandbox, hostSnapshot, run, type Sandbox } from '../helpers/sandbox.js';
@@ -152,5 +152,45 @@ describe('no helper processes on the start path', () => {
     expect(r.stdout).toMatch(/inet 172\.17\.\d+\.\d+\/16/);
     expect(r.stdout).toContain('default via 172.17.0.1 dev eth0');
     expect(r.stdout).toContain('gw-ok');
+  });
+});
+
+describe('cleanup when run --rm returns', () => {
+  const parent = () => `tsdocker-test-${sb.root.split('/').pop()}`;
+  /** entries of a state dir, without dotfiles (cursors, temp files) */
+  const entries = (dir: string): string[] => {
+    try {
+      return readdirSync(dir).filter((f) => !f.startsWith('.'));
+    } catch {
+      return [];
+    }
+  };
+  const cgroupChildren = (): string[] =>
+    entries('/sys/fs/cgroup').flatMap((h) => entries(join('/sys/fs/cgroup', h, parent())).filter((c) => statSync(join('/sys/fs/cgroup', h, parent(), c)).isDirectory()));
+
+  it('name, --ip lease, published port, cgroups and records are free at once; no veth left 1 s later', async () => {
+    expect((await sb.tsd(['network', 'create', '--subnet', '10.88.0.0/24', 'cl'])).code).toBe(0);
+    const args = ['run', '--rm', '--name', 'same', '--network', 'cl', '--ip', '10.88.0.9', '-p', '18181:80', 'busybox', 'true'];
+    // the checks below look where a running container's things are
+    const d = await sb.tsd(['run', '-d', '--name', 'same', '--network', 'cl', '--ip', '10.88.0.9', '-p', '18181:80', 'busybox', 'sleep', '60']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(cgroupChildren().length).toBeGreaterThan(0);
+    expect(entries(join(sb.root, 'networks', 'ports')).length).toBeGreaterThan(0);
+    expect((await sb.tsd(['run', '--rm', '--network', 'cl', '--ip', '10.88.0.9', 'busybox', 'true'])).code).not.toBe(0); // the address is taken
+    expect((await sb.tsd(['rm', '-f', 'same'])).code).toBe(0);
+    for (let i = 0; i < 2; i++) {
+      const r = await sb.tsd(args); // the second at once: same name, same address, same port
+      expect(r.code, r.stderr).toBe(0);
+      expect(entries(join(sb.root, 'containers'))).toEqual([]);
+      const net = entries(join(sb.root, 'networks')).find((d) => existsSync(join(sb.root, 'networks', d, 'network.json')) && readFileSync(join(sb.root, 'networks', d, 'network.json'), 'utf8').includes('"cl"'))!;
+      expect(entries(join(sb.root, 'networks', net, 'leases'))).toEqual([]);
+      expect(entries(join(sb.root, 'networks', net, 'endpoints'))).toEqual([]);
+      expect(entries(join(sb.root, 'networks', 'ports'))).toEqual([]);
+      expect(cgroupChildren()).toEqual([]);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const links = (await sb.sh(['ip', '-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '').filter(Boolean);
+    expect(links.filter((l) => /^tsd[0-9a-f]{12}$/.test(l))).toEqual([]); // container veths (bridges are tsd0-/tsdbr-)
+    expect((await sb.tsd(['network', 'rm', 'cl'])).code).toBe(0);
   });
 });

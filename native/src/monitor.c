@@ -35,6 +35,8 @@ struct mon {
   int node_gone;     /* fd 3 reached EOF */
   int acked;
   char line[4096];   /* partial line from Node */
+  char go[512];      /* the packet that starts the child: "g" and the `netif` lines */
+  size_t golen;
   size_t linelen;
   int master;        /* pty master, -1 without tty */
   int out, err;      /* log pipes, -1 when not logging */
@@ -77,6 +79,16 @@ static int handle_line(char *l) {
   unsigned r, c;
   if (!strcmp(l, "go")) return 1;
   if (!strcmp(l, "ack")) M.acked = 1;
+  else if (!strncmp(l, "netif ", 6)) {
+    /* for the child, which configures its interface in its namespace before exec */
+    size_t n = strlen(l + 6);
+    if (!M.golen) M.go[M.golen++] = 'g';
+    if (M.golen + n + 1 < sizeof M.go) {
+      memcpy(M.go + M.golen, l + 6, n);
+      M.golen += n;
+      M.go[M.golen++] = '\n';
+    }
+  }
   else if (sscanf(l, "resize %u %u", &r, &c) == 2) {
     M.rows = r;
     M.cols = c;
@@ -199,7 +211,8 @@ static void wait_go(void) {
 /* After `go`: the child either sends an error, the pty master, or execs (EOF). */
 static void await_exec(void) {
   struct tsd_msg m;
-  if (write(M.sync, "g", 1) != 1) { /* child already gone */ }
+  if (!M.golen) M.go[M.golen++] = 'g';
+  if (write(M.sync, M.go, M.golen) != (ssize_t)M.golen) { /* child already gone */ }
   while (1) {
     int fd;
     int n = tsd_recv_fd(M.sync, &m, sizeof m, &fd);

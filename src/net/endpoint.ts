@@ -31,6 +31,8 @@ export interface EndpointState {
   mac: string;
   prefix: number;
   gateway: string;
+  /** a default route via `gateway` (false: an internal network, or not the first endpoint) */
+  defaultRoute?: boolean;
   bridge: string;
   aliases: string[];
 }
@@ -135,7 +137,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     // then the only change and keeps the recorded check valid
     const [fw, veth, forward] = await Promise.allSettled([
       firewall,
-      attachVeth({ pid: req.pid, net, hostIf, ifname, ip, mac, defaultRoute: req.defaultRoute, ...(req.running ? { beforeUp: firewall } : {}) }),
+      attachVeth({ pid: req.pid, net, hostIf, ifname, ip, mac, defaultRoute: req.defaultRoute, ...(req.running ? { beforeUp: firewall } : { byInit: true }) }),
       existed ? firewall.then(() => allowBridgeThroughForward(net.bridge), () => undefined) : undefined,
     ]);
     if (fw.status === 'rejected') throw fw.reason;
@@ -152,6 +154,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
       mac,
       prefix: Number(net.subnet.split('/')[1]),
       gateway: net.gateway,
+      defaultRoute: req.defaultRoute && !net.internal,
       bridge: net.bridge,
       aliases: req.aliases,
     };

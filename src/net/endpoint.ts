@@ -13,6 +13,7 @@ import { attachVeth, deleteLink, hostIfname, linkExists } from './bridge.js';
 import { allocate, release } from './ipam.js';
 import { dropGuard, macFor, portGuardScript } from './guard.js';
 import { allowBridgeThroughForward } from './compat.js';
+import { hasJoiners } from './joined.js';
 import { ensureDns } from './dns.js';
 import { defaultNetworkLocked, ensureInfra, liveEndpoints, othersInUse } from './networks.js';
 import { nftApplyRepairing, rebuildAll, repairNetworkLocked } from './reload.js';
@@ -182,7 +183,10 @@ async function unreserve(containerId: string, netId: string, ifname: string, ip:
 /** Veth, port binding (unless `bindingGone`: the caller removed it), lease, record of (container, network). Idempotent. */
 export async function releaseEndpoint(containerId: string, netId: string, containerGone = false, bindingGone = false): Promise<void> {
   const hostIf = hostIfname(containerId, netId);
-  const done = await Promise.allSettled([deleteLink(hostIf, containerGone), bindingGone ? undefined : dropGuard(hostIf)]);
+  // the container's own namespace dies with it and takes the veth along (the kernel finishes
+  // that shortly after the CLI returns: nothing to wait for); one that others joined lives on
+  const veth = containerGone && !hasJoiners(containerId) ? undefined : deleteLink(hostIf, containerGone);
+  const done = await Promise.allSettled([veth, bindingGone ? undefined : dropGuard(hostIf)]);
   for (const d of done) if (d.status === 'rejected') throw d.reason;
   await withLock(NET_LOCK, async () => {
     release(netId, containerId);

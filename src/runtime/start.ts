@@ -43,7 +43,7 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
   const id = config.id;
   const image = resolved ?? (await resolveImage(config.image.id));
   // container:X: X's namespace as it is now, never one recorded at create
-  const plan = await resolveJoinTarget(config.network as unknown as NetworkPlan);
+  const plan = await resolveJoinTarget(config.network as unknown as NetworkPlan, id);
   const dirs = containerDirs(id);
   writeEtcFiles(dirs, { hostname: config.hostname, hosts: plan.hosts, resolvConf: plan.resolvConf });
   await clearRunState(id);

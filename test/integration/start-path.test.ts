@@ -193,4 +193,17 @@ describe('cleanup when run --rm returns', () => {
     expect(links.filter((l) => /^tsd[0-9a-f]{12}$/.test(l))).toEqual([]); // container veths (bridges are tsd0-/tsdbr-)
     expect((await sb.tsd(['network', 'rm', 'cl'])).code).toBe(0);
   });
+
+  it('a container whose namespace another joined: its veth is removed though the namespace lives on', async () => {
+    const vethsNow = async (): Promise<string[]> =>
+      (await sb.sh(['ip', '-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '').filter((l) => /^tsd[0-9a-f]{12}$/.test(l));
+    const before = await vethsNow();
+    expect((await sb.tsd(['run', '-d', '--name', 'host1', 'busybox', 'sleep', '60'])).code).toBe(0);
+    expect((await sb.tsd(['run', '-d', '--name', 'joiner', '--network', 'container:host1', 'busybox', 'sleep', '60'])).code).toBe(0);
+    expect((await vethsNow()).length).toBe(before.length + 1);
+    expect((await sb.tsd(['rm', '-f', 'host1'])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await vethsNow()).toEqual(before); // the joiner holds the namespace: tsdocker deleted the veth
+    expect((await sb.tsd(['rm', '-f', 'joiner'])).code).toBe(0);
+  });
 });

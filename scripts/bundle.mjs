@@ -4,8 +4,9 @@
 //   one ES module bundle               140 ms
 //   one CommonJS bundle + code cache   127 ms   (no parse/compile of what ran before)
 // CommonJS because vm.Script takes cachedData and ES modules cannot. koffi (a native addon),
-// pino (loaded lazily) and tar (its parser, loaded lazily by load/import only: bundled, it
-// would add 84 kB that every start parses) stay in node_modules.
+// pino (loaded lazily), tar (its parser, loaded lazily by load/import only: bundled, it
+// would add 84 kB that every start parses) and etcd3 (gRPC, loaded by overlay commands only)
+// stay in node_modules.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 
@@ -32,7 +33,7 @@ await build({
   format: 'cjs',
   target: 'node20',
   outfile: 'dist/tsdocker.cjs',
-  external: ['koffi', 'pino', 'tar'],
+  external: ['koffi', 'pino', 'tar', 'etcd3'],
   define: { 'import.meta.url': '__tsdImportMetaUrl' },
   banner: { js: "const __tsdImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   plugins: [lazyChildProcess],

@@ -6,6 +6,8 @@ export interface Scale {
   levels: number[];
   /** containers started at once */
   burst: number;
+  /** overlay: containers per simulated host */
+  overlayPerHost: number;
 }
 
 export type FigureDef = Omit<Figure, 'cells'>;
@@ -40,6 +42,9 @@ export function figureDefs(s: Scale): FigureDef[] {
     { id: 'net.lo.gbps', label: 'TCP throughput over loopback (the ceiling)', unit: 'Gbit/s', better: 'higher' },
     { id: 'net.lo.rr', label: 'TCP request/response latency over loopback', unit: 'µs', better: 'lower' },
     { id: 'net.lo.rtt', label: 'ping RTT over loopback', unit: 'µs', better: 'lower' },
+    { id: 'overlay.gbps', label: 'TCP throughput container → container across two hosts: overlay (tsdocker), bare VXLAN on the same underlay (bare kernel)', unit: 'Gbit/s', better: 'higher' },
+    { id: 'overlay.reach', label: 'overlay: a new container on host B answers a ping from host A (from `run -d`)', unit: 'ms', better: 'lower' },
+    { id: 'overlay.fdb', label: `overlay: FDB entries per host, 3 hosts × ${s.overlayPerHost} containers`, unit: 'count', better: 'lower' },
     { id: 'pull.multi', label: 'pull of a 5-layer image (busybox + 4 x 6 MB random) from a local registry, empty store', unit: 'ms', better: 'lower' },
   ];
 }

@@ -21,6 +21,7 @@ import { BARE, bareFigures } from './measures/bare.js';
 import { burstFigures } from './measures/burst.js';
 import { buildRr } from './measures/iperf.js';
 import { netFigures } from './measures/net.js';
+import { overlayFigures } from './measures/overlay.js';
 import { scaleFigures } from './measures/scale.js';
 import { startLatency } from './measures/start.js';
 import { startCounts } from './measures/counts.js';
@@ -78,6 +79,10 @@ async function withRuntime(res: Results, opts: Options, name: string, opener: ()
   open.add(closer);
   try {
     await measureRuntime(res, opts, rt);
+    // the same daemon with another OCI runtime (docker run --runtime tsdocker): start only
+    for (const v of rt.variants ?? []) {
+      await attempt(res, ['start.none'], v.name, async () => put(res, 'start.none', v.name, await startLatency(v, opts.start, 'none')));
+    }
   } finally {
     open.delete(closer);
     const left = await rt.close();
@@ -86,9 +91,9 @@ async function withRuntime(res: Results, opts: Options, name: string, opener: ()
 }
 
 async function floors(res: Results, opts: Options, image: ImageArchive, versions: Record<string, string>): Promise<void> {
-  if (opts.only.length && !opts.only.includes('runc')) return;
-  log('== floors: runc run, node -e 0');
-  const f = await openFloors(image);
+  if (opts.only.length && !opts.only.includes('runc') && !opts.only.includes('tsdocker-oci')) return;
+  log('== floors: runc run, tsdocker-oci run, node -e 0');
+  const f = await openFloors(image, repo);
   open.add(f.close);
   try {
     await attempt(res, ['start.none'], 'node -e 0', async () => {
@@ -110,20 +115,28 @@ async function floors(res: Results, opts: Options, image: ImageArchive, versions
       return;
     }
     versions.runc = f.runc.version;
-    const runc = f.runc;
-    let i = 0;
-    await attempt(res, ['start.none'], 'runc', async () => {
-      put(res, 'start.none', 'runc', await sample('runc run', opts.start, async () => {
-        const r = await run(runc.argv(i++));
-        if (r.code !== 0) throw new Error(`runc run: exit ${r.code}: ${r.stderr.trim().slice(0, 160)}`);
-        return r.ms;
-      }));
-    });
-    await attempt(res, ['count.none.procs', 'count.none.syscalls'], 'runc', async () => {
-      const c = await startCounts({ name: 'runc', version: runc.version, sandbox: f.sandbox, runArgv: () => runc.argv(i++), rmArgv: () => [], close: async () => [] }, 'none', opts.quick ? 1 : 3);
-      put(res, 'count.none.procs', 'runc', c.procs);
-      put(res, 'count.none.syscalls', 'runc', c.syscalls);
-    });
+    for (const fl of [f.runc, f.oci]) {
+      if (!fl) continue;
+      let i = 0;
+      await attempt(res, ['start.none'], fl.name, async () => {
+        put(res, 'start.none', fl.name, await sample(`${fl.name} run`, opts.start, async () => {
+          const r = await run(fl.argv(i++));
+          if (r.code !== 0) throw new Error(`${fl.name} run: exit ${r.code}: ${r.stderr.trim().slice(0, 160)}`);
+          return r.ms;
+        }));
+      });
+    }
+    if (f.oci) versions['tsdocker-oci'] = f.oci.version;
+    else skip(res, ['start.none'], 'tsdocker-oci', f.ociSkip ?? 'tsdocker-oci unavailable');
+    if (f.runc) {
+      const runc = f.runc;
+      let i = 1000;
+      await attempt(res, ['count.none.procs', 'count.none.syscalls'], 'runc', async () => {
+        const c = await startCounts({ name: 'runc', version: runc.version, sandbox: f.sandbox, runArgv: () => runc.argv(i++), rmArgv: () => [], close: async () => [] }, 'none', opts.quick ? 1 : 3);
+        put(res, 'count.none.procs', 'runc', c.procs);
+        put(res, 'count.none.syscalls', 'runc', c.syscalls);
+      });
+    }
   } finally {
     open.delete(f.close);
     await f.close();
@@ -155,9 +168,13 @@ async function main(): Promise<number> {
     const ids = ['net.c2c.gbps', 'net.c2c.rr', 'net.c2c.rtt', 'net.lo.gbps', 'net.lo.rr', 'net.lo.rtt'];
     await bareFigures(res, opts.net).catch((err) => skip(res, ids, BARE, reasonOf(err)));
   }
+  if (!opts.only.length || opts.only.includes('overlay')) {
+    log('== overlay: three simulated hosts and etcd');
+    await overlayFigures(res, opts.net, opts.scale.overlayPerHost, image.path).catch((err) => skip(res, ['overlay.gbps', 'overlay.reach', 'overlay.fdb'], 'tsdocker', reasonOf(err)));
+  }
   await floors(res, opts, image, versions);
   await withRuntime(res, opts, 'tsdocker', () => openTsdocker(repo, image), versions);
-  await withRuntime(res, opts, 'docker', () => openDocker(image), versions);
+  await withRuntime(res, opts, 'docker', () => openDocker(image, undefined, repo), versions);
   await withRuntime(res, opts, 'podman', () => openPodman(image), versions);
   if (!opts.only.length || opts.only.includes('pull')) {
     log('== pull: tsdocker, docker and skopeo from one local registry');

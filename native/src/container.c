@@ -72,8 +72,31 @@ static int last_cap(void) {
   return last;
 }
 
+/* OCI: the five capability sets as given (bounding, effective, inheritable, permitted, ambient) */
+static int set_caps5(const struct tsd_spec *sp, struct tsd_error *err) {
+  struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct d[2];
+  const uint64_t *m = sp->caps5;
+  for (int i = 0; i < 2; i++) {
+    d[i].effective = (uint32_t)(m[1] >> (32 * i));
+    d[i].inheritable = (uint32_t)(m[2] >> (32 * i));
+    d[i].permitted = (uint32_t)(m[3] >> (32 * i));
+  }
+  if (syscall(SYS_capset, &h, d) < 0) return tsd_fail(err, 125, errno, "capset: %s", tsd_errname(errno));
+  /* an ambient capability needs to be permitted and inheritable too; runc skips one that is
+     not (its own `runc spec` lists ambient without inheritable), and so do we */
+  for (int cap = 0; cap < 64; cap++)
+    if (m[4] & (1ULL << cap)) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+  return 0;
+}
+
 static int set_creds(const struct tsd_spec *sp, struct tsd_error *err) {
-  if (sp->has_caps) {
+  if (sp->has_caps5) {
+    int last = last_cap();
+    for (int cap = 0; cap <= last; cap++)
+      if (!(sp->caps5[0] & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+        return tsd_fail(err, 125, errno, "drop capability %d from the bounding set: %s", cap, tsd_errname(errno));
+  } else if (sp->has_caps) {
     int last = last_cap();
     for (int cap = 0; cap <= last; cap++)
       if (!(sp->caps & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
@@ -87,6 +110,7 @@ static int set_creds(const struct tsd_spec *sp, struct tsd_error *err) {
   if (setresuid(uid, uid, uid) < 0) return tsd_fail(err, 125, errno, "setresuid %u: %s", uid, tsd_errname(errno));
   prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (sp->has_caps5) return set_caps5(sp, err);
   if (sp->has_caps) {
     struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
     struct __user_cap_data_struct d[2];
@@ -159,10 +183,21 @@ static int look_path(const char *name, const char *const *env, char *out, size_t
   return tsd_fail(err, 127, ENOENT, "exec \"%s\": executable file not found in $PATH", name);
 }
 
+/* close_range, or one close at a time when a seccomp profile refuses close_range */
+static int close_from(unsigned lo, unsigned hi) {
+  if (lo > hi) return 0;
+  if (syscall(SYS_close_range, lo, hi, 0) == 0) return 0;
+  if (errno != EPERM && errno != ENOSYS) return -1;
+  struct rlimit rl;
+  unsigned top = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1u << 20 ? (unsigned)rl.rlim_cur : 1u << 20;
+  for (unsigned fd = lo; fd <= hi && fd < top; fd++) close((int)fd);
+  return 0;
+}
+
 static int close_fds(int keep, struct tsd_error *err) {
   /* CVE-2024-21626: nothing of ours but 0, 1, 2 may reach the container */
-  if (keep > 3 && syscall(SYS_close_range, 3, keep - 1, 0) < 0) return tsd_fail(err, 125, errno, "close_range: %s", tsd_errname(errno));
-  if (syscall(SYS_close_range, keep + 1, ~0U, 0) < 0) return tsd_fail(err, 125, errno, "close_range: %s", tsd_errname(errno));
+  if (keep > 3 && close_from(3, (unsigned)keep - 1) < 0) return tsd_fail(err, 125, errno, "close_range: %s", tsd_errname(errno));
+  if (close_from((unsigned)keep + 1, ~0U) < 0) return tsd_fail(err, 125, errno, "close_range: %s", tsd_errname(errno));
   return 0; /* `keep` (the sync socket) is close-on-exec */
 }
 
@@ -183,6 +218,54 @@ static int setup_stdio(struct tsd_child_ctx *c, struct tsd_error *err) {
   for (int i = 0; i < 3; i++)
     if (c->stdio[i] >= 0 && c->stdio[i] != i && dup2(c->stdio[i], i) < 0)
       return tsd_fail(err, 125, errno, "dup2 stdio: %s", tsd_errname(errno));
+  return 0;
+}
+
+/* sysctls in the container's own namespaces, through its /proc (after pivot_root) */
+static int set_sysctls(const struct tsd_spec *sp, struct tsd_error *err) {
+  for (int i = 0; i < sp->nsysctls; i++) {
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "/proc/sys/%s", sp->sysctls[i].key);
+    if (n >= (int)sizeof path) return tsd_fail(err, 125, ENAMETOOLONG, "sysctl %s: name too long", sp->sysctls[i].key);
+    for (char *p = path + 10; *p; p++) if (*p == '.') *p = '/';
+    int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    const char *v = sp->sysctls[i].value;
+    if (fd < 0 || tsd_write_all(fd, v, strlen(v)) < 0) {
+      int e = errno;
+      if (fd >= 0) close(fd);
+      return tsd_fail(err, 125, e, "sysctl %s=%s: %s", sp->sysctls[i].key, v, tsd_errname(e));
+    }
+    close(fd);
+  }
+  return 0;
+}
+
+/*
+ * OCI create: everything is ready. Tell the monitor (it reports `ok` and leaves, so we
+ * belong to the caller's subreaper), keep only the FIFO handle and a handle on our own
+ * /proc/self/fd (opened before pivot_root, so no /proc in the image is needed), and block
+ * opening the FIFO for writing until `start` opens it for reading.
+ */
+static void wait_start(struct tsd_child_ctx *c, int procfd, struct tsd_error *e) {
+  int a = fcntl(procfd, F_DUPFD_CLOEXEC, 1000), b = fcntl(c->fifo_fd, F_DUPFD_CLOEXEC, 1000);
+  if (a < 0 || b < 0) { tsd_fail(e, 125, errno, "dup: %s", tsd_errname(errno)); die(c, e); }
+  if (dup3(a, 3, O_CLOEXEC) < 0 || dup3(b, 4, O_CLOEXEC) < 0) { tsd_fail(e, 125, errno, "dup3: %s", tsd_errname(errno)); die(c, e); }
+  struct tsd_msg m = {.type = TSD_MSG_READY};
+  if (send(c->sync, &m, sizeof m, MSG_NOSIGNAL) < 0) _exit(125);
+  /* CVE-2024-21626: nothing of ours but 0, 1, 2 may reach the container (3 and 4 are close-on-exec) */
+  if (close_from(5, ~0U) < 0) _exit(125);
+  int w;
+  do { w = openat(3, "4", O_WRONLY | O_CLOEXEC); } while (w < 0 && errno == EINTR);
+  if (w < 0 || write(w, "0", 1) != 1) _exit(125);
+  close(w);
+  close(4);
+  close(3);
+}
+
+static int in_new_userns(const struct tsd_child_ctx *c) {
+  if (!c->exec_mode && (c->spec->clone_flags & CLONE_NEWUSER)) return 1;
+  for (int i = 0; i < c->spec->njoins; i++)
+    if (c->spec->joins[i].nstype == CLONE_NEWUSER) return 1;
   return 0;
 }
 
@@ -264,20 +347,31 @@ void tsd_child_main(struct tsd_child_ctx *c) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(125);
+  if (!sp->orphan && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(125);
   c->ppid = getppid(); /* 0 in a new pid namespace; the sync socket tells us about the monitor */
   wait_go(c);
   umask(0);
   if (join_namespaces(c, &e) < 0) die(c, &e);
+  if (in_new_userns(c) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+    /* the ids are mapped now (Node wrote the maps before `go`): act as the namespace's root */
+    tsd_fail(&e, 125, errno, "become root of the user namespace (are uid/gid 0 mapped?): %s", tsd_errname(errno));
+    die(c, &e);
+  }
   if (!c->exec_mode && (sp->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0) {
     tsd_fail(&e, 125, errno, "unshare cgroup namespace: %s", tsd_errname(errno));
     die(c, &e);
   }
   if (setsid() < 0) { tsd_fail(&e, 125, errno, "setsid: %s", tsd_errname(errno)); die(c, &e); }
+  int procfd = -1;
+  if (c->fifo_fd >= 0 && (procfd = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+    tsd_fail(&e, 125, errno, "open /proc/self/fd: %s", tsd_errname(errno));
+    die(c, &e);
+  }
   if (!c->exec_mode) {
     if (tsd_setup_rootfs(sp, &e) < 0) die(c, &e);
+    if (set_sysctls(sp, &e) < 0) die(c, &e);
   }
-  int cwdfd = tsd_open_cwd(sp->cwd, &e);
+  int cwdfd = tsd_open_cwd(sp->cwd, !c->exec_mode, &e);
   if (cwdfd < 0) die(c, &e);
   if (!c->exec_mode) {
     if (tsd_finish_rootfs(sp, &e) < 0) die(c, &e);
@@ -300,15 +394,23 @@ void tsd_child_main(struct tsd_child_ctx *c) {
   }
   /* the credential change cleared the death signal: set it again, then make sure the
      monitor did not die in between */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(125);
-  struct pollfd pf = {c->sync, POLLIN, 0};
-  if (getppid() != c->ppid || (poll(&pf, 1, 0) == 1 && (pf.revents & (POLLHUP | POLLIN)))) _exit(125);
-  umask(022);
+  if (!sp->orphan) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) _exit(125);
+    struct pollfd pf = {c->sync, POLLIN, 0};
+    if (getppid() != c->ppid || (poll(&pf, 1, 0) == 1 && (pf.revents & (POLLHUP | POLLIN)))) _exit(125);
+  }
+  umask(sp->has_umask ? (mode_t)sp->umask_val : 022);
   if (look_path(sp->argv[0], sp->env, exe, sizeof exe, &e) < 0) die(c, &e);
-  if (close_fds(c->sync, &e) < 0) die(c, &e);
+  if (c->fifo_fd >= 0) wait_start(c, procfd, &e);
+  else if (close_fds(c->sync, &e) < 0) die(c, &e);
   if (c->seccomp && sp->nnp && tsd_seccomp_load(c->seccomp, &e) < 0) die(c, &e);
   execve(exe, (char *const *)sp->argv, (char *const *)sp->env);
   int er = errno;
+  if (c->fifo_fd >= 0) {
+    /* after `start` nobody listens on the sync socket: say it on stderr, as runc does */
+    dprintf(2, "exec \"%s\": %s\n", sp->argv[0], tsd_errname(er));
+    _exit(er == ENOENT ? 127 : 126);
+  }
   tsd_fail(&e, er == ENOENT ? 127 : 126, er, "exec \"%s\": %s", sp->argv[0], er == EACCES ? "permission denied" : tsd_errname(er));
   die(c, &e);
 }

@@ -48,6 +48,15 @@ struct mon {
 
 static struct mon M = {.master = -1, .out = -1, .err = -1, .logfd = -1, .sigfd = -1};
 
+/* the exit record's reserved space (see prealloc_exit_record) */
+static int exit_fd = -1;
+static char exit_pre[4200];
+
+/* The container never ran: its reserved exit record goes. */
+static void drop_exit_record(void) {
+  if (exit_fd >= 0) unlink(exit_pre);
+}
+
 static void to_node(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void to_node(const char *fmt, ...) {
   char buf[512];
@@ -70,6 +79,7 @@ static void to_node(const char *fmt, ...) {
 }
 
 __attribute__((noreturn)) static void fail_early(struct tsd_error *e) {
+  drop_exit_record();
   to_node("error %d %d %s", e->code ? e->code : 125, e->err, e->msg);
   _exit(e->code ? e->code : 125);
 }
@@ -195,7 +205,13 @@ static pid_t start_child(struct tsd_child_ctx *c, struct tsd_error *e) {
   return (pid_t)pid;
 }
 
-/* Wait for `go`; EOF first means Node gave up: kill the container and leave. */
+__attribute__((noreturn)) static void run_hook(void);
+
+/*
+ * Wait for `go`; EOF first means Node gave up: kill the container. If Node was killed
+ * (no `ack` before the EOF), run the exit hook, so what the start had set up (network, a
+ * --rm record) is cleaned up now rather than by whichever command comes next.
+ */
 static void wait_go(void) {
   while (1) {
     int r = read_node();
@@ -203,9 +219,18 @@ static void wait_go(void) {
     if (r < 0) {
       kill(M.child, SIGKILL);
       while (waitpid(M.child, NULL, __WALL) < 0 && errno == EINTR) {}
-      _exit(1);
+      drop_exit_record();
+      if (M.acked) _exit(1); /* Node undoes its own failed start */
+      run_hook();
     }
   }
+}
+
+__attribute__((noreturn)) static void child_failed(struct tsd_error *e) {
+  to_node("error %d %d %s", e->code, e->err, e->msg);
+  kill(M.child, SIGKILL);
+  while (waitpid(M.child, NULL, __WALL) < 0 && errno == EINTR) {}
+  _exit(e->code ? e->code : 125);
 }
 
 /* After `go`: the child either sends an error, the pty master, or execs (EOF). */
@@ -218,10 +243,23 @@ static void await_exec(void) {
     int n = tsd_recv_fd(M.sync, &m, sizeof m, &fd);
     if (n == 0 || n == -ECONNRESET) break;
     if (n < 0) break;
+    if (m.type == TSD_MSG_PTY && fd >= 0 && M.spec.console) {
+      struct tsd_error e = {0};
+      int r = tsd_send_console(M.spec.console, fd, &e);
+      close(fd);
+      if (r < 0) child_failed(&e);
+      continue;
+    }
     if (m.type == TSD_MSG_PTY && fd >= 0) {
       M.master = fd;
       if (M.rows) tsd_set_winsize(fd, M.rows, M.cols);
       continue;
+    }
+    if (m.type == TSD_MSG_READY) {
+      /* OCI create: the init waits on its FIFO for `start`; it belongs to our parent now */
+      if (fd >= 0) close(fd);
+      to_node("ok");
+      _exit(0);
     }
     if (fd >= 0) close(fd);
     if (m.type == TSD_MSG_ERROR) {
@@ -229,25 +267,66 @@ static void await_exec(void) {
       to_node("error %d %d %s", m.e.code, m.e.err, m.e.msg);
       kill(M.child, SIGKILL);
       while (waitpid(M.child, NULL, __WALL) < 0 && errno == EINTR) {}
+      drop_exit_record();
       _exit(m.e.code ? m.e.code : 125);
     }
   }
   close(M.sync);
   M.sync = -1;
+  if (M.spec.fifo && !M.exec_mode) {
+    struct tsd_error e = {0};
+    tsd_fail(&e, 125, ECHILD, "the container's init exited before it was ready");
+    child_failed(&e);
+  }
   to_node("ok");
+  if (M.spec.orphan) _exit(0); /* OCI exec --detach: the process is our parent's now */
+}
+
+/*
+ * The exit record's space is taken before the container runs: `<exit>.pre`, filled with a
+ * placeholder as long as any record, so the status can still be written when the disk has
+ * filled up meanwhile (rewritten in place, then renamed). A disk already full at start
+ * fails the start with a clear error instead of losing the status later.
+ */
+#define EXIT_RECORD_MAX 256
+
+static int prealloc_exit_record(struct tsd_error *e) {
+  if (!M.spec.exit_path || M.exec_mode) return 0;
+  snprintf(exit_pre, sizeof exit_pre, "%s.pre", M.spec.exit_path);
+  char pad[EXIT_RECORD_MAX];
+  memset(pad, ' ', sizeof pad);
+  exit_fd = open(exit_pre, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (exit_fd < 0) return tsd_fail(e, 125, errno, "cannot reserve the exit record %s: %s", exit_pre, tsd_errname(errno));
+  if (tsd_write_all(exit_fd, pad, sizeof pad) < 0) {
+    int er = errno;
+    close(exit_fd);
+    exit_fd = -1;
+    unlink(exit_pre);
+    return tsd_fail(e, 125, er, "cannot reserve the exit record %s: %s", exit_pre, tsd_errname(er));
+  }
+  return 0;
 }
 
 static void write_exit_record(int status, int sig) {
   if (!M.spec.exit_path) return;
-  char tmp[4200], ts[40], body[256];
-  snprintf(tmp, sizeof tmp, "%s.tmp", M.spec.exit_path);
+  char tmp[4200], ts[40], body[EXIT_RECORD_MAX];
   tsd_rfc3339nano(ts, sizeof ts);
   int n = sig ? snprintf(body, sizeof body, "{\"exitCode\":%d,\"signal\":%d,\"finishedAt\":\"%s\"}\n", status, sig, ts)
               : snprintf(body, sizeof body, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":\"%s\"}\n", status, ts);
+  if (n < 0 || n >= (int)sizeof body) return;
+  if (exit_fd >= 0) {
+    /* in place: no new blocks needed. fsync: a kept container's exit code must survive a
+     * crash (`ps -a` shows it after a reboot); a --rm container's record is read by the CLI
+     * at once and removed (exit_nosync) */
+    int ok = pwrite(exit_fd, body, (size_t)n, 0) == n && ftruncate(exit_fd, n) == 0 && (M.spec.exit_nosync || fsync(exit_fd) == 0);
+    close(exit_fd);
+    exit_fd = -1;
+    if (ok && rename(exit_pre, M.spec.exit_path) == 0) return;
+    unlink(exit_pre);
+  }
+  snprintf(tmp, sizeof tmp, "%s.tmp", M.spec.exit_path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
-  /* fsync: a kept container's exit code must survive a crash (`ps -a` shows it after a
-   * reboot); a --rm container's record is read by the CLI at once and removed (exit_nosync) */
   int ok = tsd_write_all(fd, body, (size_t)n) == 0 && (M.spec.exit_nosync || fsync(fd) == 0);
   close(fd);
   if (ok) rename(tmp, M.spec.exit_path);
@@ -262,7 +341,7 @@ static int pump(int from, struct tsd_log_stream *ls) {
   if (n < 0 && errno == EAGAIN) return 1;
   if (n <= 0) return 0;
   if (M.logfd >= 0) tsd_log_feed(M.logfd, ls, buf, (size_t)n);
-  else tsd_write_all(1, buf, (size_t)n);
+  if (M.logfd < 0 || M.spec.log_tee) tsd_write_all(ls == &M.lerr ? 2 : 1, buf, (size_t)n);
   return 1;
 }
 
@@ -300,7 +379,7 @@ static int handle_signals(int *status, int *sig) {
 
 /* Relay and log until the container exits. */
 static void run_loop(int *status, int *sig) {
-  int relay_in = M.master >= 0 && M.logfd < 0 && M.spec.stdin_open;
+  int relay_in = M.master >= 0 && (M.logfd < 0 || M.spec.log_tee) && M.spec.stdin_open;
   int raw = relay_in && isatty(0) && tsd_raw_mode(0) == 0;
   (void)raw;
   while (1) {
@@ -312,10 +391,13 @@ static void run_loop(int *status, int *sig) {
     if (M.out >= 0) { iout = n; p[n++] = (struct pollfd){M.out, POLLIN, 0}; }
     if (M.err >= 0) { ierr = n; p[n++] = (struct pollfd){M.err, POLLIN, 0}; }
     if (relay_in) { iin = n; p[n++] = (struct pollfd){0, POLLIN, 0}; }
-    if (poll(p, (nfds_t)n, -1) < 0) {
+    int pr = poll(p, (nfds_t)n, tsd_supervise_timeout(&M.spec));
+    if (pr < 0) {
       if (errno == EINTR) continue;
       break;
     }
+    tsd_supervise_check(&M.spec);
+    if (pr == 0) continue;
     if (inode >= 0 && p[inode].revents) read_node();
     if (imaster >= 0 && p[imaster].revents && !pump(M.master, &M.lout)) {
       /* EIO: every slave is closed; keep the master until exit so the child never sees a hangup from us */
@@ -350,7 +432,7 @@ __attribute__((noreturn)) static void run_hook(void) {
 
 int main(int argc, char **argv) {
   struct tsd_error e = {0};
-  struct tsd_child_ctx c = {.spec = &M.spec};
+  struct tsd_child_ctx c = {.spec = &M.spec, .fifo_fd = -1};
   prctl(PR_SET_NAME, "tsd-monitor", 0, 0, 0);
   /* no process in a container may open us through /proc (CVE-2019-5736) */
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -364,8 +446,12 @@ int main(int argc, char **argv) {
   if (tsd_spec_load(argv[2], &M.spec, &e) < 0) fail_early(&e);
   /* never pin Node's working directory (it may be a mount someone wants to unmount) */
   if (chdir("/") < 0) { tsd_fail(&e, 125, errno, "chdir /: %s", tsd_errname(errno)); fail_early(&e); }
+  if (M.spec.fifo && !M.exec_mode && (c.fifo_fd = open(M.spec.fifo, O_PATH | O_CLOEXEC)) < 0) {
+    tsd_fail(&e, 125, errno, "open %s: %s", M.spec.fifo, tsd_errname(errno));
+    fail_early(&e);
+  }
   if (M.spec.seccomp && tsd_seccomp_prepare(M.spec.seccomp, &c.seccomp, &e) < 0) fail_early(&e);
-  if (open_joins(&c, &e) < 0 || prepare_stdio(&c, &e) < 0 || block_signals(&e) < 0) fail_early(&e);
+  if (prealloc_exit_record(&e) < 0 || open_joins(&c, &e) < 0 || prepare_stdio(&c, &e) < 0 || block_signals(&e) < 0) fail_early(&e);
   M.child = start_child(&c, &e);
   if (M.child < 0) fail_early(&e);
   /* what only the child needed */

@@ -29,7 +29,8 @@ const char *tsd_errname(int err);
 
 /* spec.c */
 struct tsd_mount { const char *src, *dst, *fstype, *data; unsigned long flags; };
-struct tsd_device { const char *path; unsigned mode, major, minor; };
+struct tsd_device { const char *path; unsigned mode, major, minor; int owned; uid_t uid; gid_t gid; };
+struct tsd_sysctl { const char *key, *value; };
 struct tsd_symlink { const char *target, *path; };
 struct tsd_join { int nstype; const char *path; };
 struct tsd_rlimit { int resource; long long soft, hard; };
@@ -50,6 +51,8 @@ struct tsd_spec {
   int ndevices;
   struct tsd_symlink symlinks[64];
   int nsymlinks;
+  struct tsd_symlink rootlinks[8]; /* in the rootfs itself, before any mount (Docker's init layer: /etc/mtab) */
+  int nrootlinks;
   const char *masks[TSD_MAX_ITEMS];
   int nmasks;
   const char *readonly[TSD_MAX_ITEMS];
@@ -77,13 +80,35 @@ struct tsd_spec {
   int tty;
   int stdin_open;
   const char *log;
+  int log_tee; /* foreground with a log: the output goes to our stdout/stderr too */
   const char *exit_path;
   int exit_nosync;
   const char *hook[64 + 1];
   int nhook;
+  /* OCI front end (tsdocker-oci) */
+  int orphan;            /* no death signal; the monitor leaves once the process is ready/exec'd */
+  const char *fifo;      /* run mode: wait on this FIFO (opened for writing) before execve */
+  const char *console;   /* send the pty master to this unix socket instead of relaying */
+  uint64_t caps5[5];     /* bounding, effective, inheritable, permitted, ambient */
+  int has_caps5;
+  unsigned umask_val;
+  int has_umask;
+  struct tsd_sysctl sysctls[64];
+  int nsysctls;
+  unsigned long rootprop; /* propagation of / before the rootfs is bound (default MS_REC|MS_PRIVATE) */
+  /* supervise: keep a daemon alive (supervise.c) */
+  int sup_interval;
+  const char *sup_pidfile;
+  const char *sup_match;
+  const char *sup_argv[64 + 1];
+  int nsup;
 };
 
 int tsd_spec_load(const char *path, struct tsd_spec *spec, struct tsd_error *err);
+
+/* supervise.c: the monitor's poll timeout, and the check it runs when that expires */
+int tsd_supervise_timeout(const struct tsd_spec *spec);
+void tsd_supervise_check(const struct tsd_spec *spec);
 
 /* seccomp.c: compiled in the monitor (it can still read host paths), loaded in the child */
 int tsd_seccomp_prepare(const char *path, void **ctx, struct tsd_error *err);
@@ -94,12 +119,13 @@ void tsd_seccomp_free(void *ctx);
 int tsd_setup_rootfs(const struct tsd_spec *spec, struct tsd_error *err);
 int tsd_finish_rootfs(const struct tsd_spec *spec, struct tsd_error *err);
 int tsd_open_in_root(int rootfd, const char *path, int create, int isfile, struct tsd_error *err);
-int tsd_open_cwd(const char *cwd, struct tsd_error *err);
+int tsd_open_cwd(const char *cwd, int create, struct tsd_error *err);
 int tsd_enter_cwd(int fd, const char *cwd, struct tsd_error *err);
 
 /* pty.c */
 int tsd_pty_open_in_container(int *master, int *slave, struct tsd_error *err);
 int tsd_send_fd(int sock, int fd, struct tsd_error *err);
+int tsd_send_console(const char *path, int fd, struct tsd_error *err);
 int tsd_recv_fd(int sock, void *buf, size_t len, int *fd);
 int tsd_raw_mode(int fd);
 void tsd_restore_mode(void);
@@ -124,10 +150,11 @@ struct tsd_child_ctx {
   int stdio[3];      /* fds to install as 0/1/2 when no tty */
   void *seccomp;     /* scmp_filter_ctx or NULL */
   pid_t ppid;        /* getppid() right after clone, for the PDEATHSIG check */
+  int fifo_fd;       /* O_PATH handle on spec->fifo, opened by the monitor, or -1 */
 };
 
 /* child -> monitor messages on the private SEQPACKET socket */
-enum { TSD_MSG_ERROR = 1, TSD_MSG_PTY = 2 };
+enum { TSD_MSG_ERROR = 1, TSD_MSG_PTY = 2, TSD_MSG_READY = 3 };
 struct tsd_msg {
   int type;
   struct tsd_error e;

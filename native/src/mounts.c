@@ -9,6 +9,7 @@
  * is always followed as if the rootfs were `/` (CVE-2021-30465). Missing components are
  * created one by one under handles obtained the same way.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -167,6 +168,11 @@ static int make_device(int rootfd, const struct tsd_device *d, struct tsd_error 
   int parent = open_parent(rootfd, d->path, &base, err);
   if (parent < 0) return parent;
   int r = mknodat(parent, base, d->mode, makedev(d->major, d->minor));
+  if (r == 0 && d->owned && fchownat(parent, base, d->uid, d->gid, AT_SYMLINK_NOFOLLOW) < 0) {
+    int e = errno;
+    close(parent);
+    return tsd_fail(err, 125, e, "chown %s: %s", d->path, tsd_errname(e));
+  }
   if (r < 0 && errno == EEXIST) r = 0;
   else if (r < 0) {
     /* no mknod here (e.g. a user namespace): bind the host's node instead */
@@ -207,8 +213,10 @@ static int do_pivot(int rootfd, const char *rootfs, struct tsd_error *err) {
 int tsd_setup_rootfs(const struct tsd_spec *sp, struct tsd_error *err) {
   char data[4096];
   if (!sp->rootfs) return tsd_fail(err, 125, EINVAL, "spec: run mode needs rootfs");
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-    return tsd_fail(err, 125, errno, "make / rprivate: %s", tsd_errname(errno));
+  /* pivot_root refuses a shared parent: a shared root propagation is applied after it */
+  unsigned long prop = sp->rootprop && !(sp->rootprop & MS_SHARED) ? sp->rootprop : MS_REC | MS_PRIVATE;
+  if (mount(NULL, "/", NULL, prop, NULL) < 0)
+    return tsd_fail(err, 125, errno, "set the propagation of / (%#lx): %s", prop, tsd_errname(errno));
   if (sp->ovl_lower) {
     if (snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s", sp->ovl_lower, sp->ovl_upper, sp->ovl_work) >= (int)sizeof data)
       return tsd_fail(err, 125, E2BIG, "mount overlay on %s: options longer than a page", sp->rootfs);
@@ -220,10 +228,13 @@ int tsd_setup_rootfs(const struct tsd_spec *sp, struct tsd_error *err) {
   int rootfd = open(sp->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return tsd_fail(err, 125, errno, "open %s: %s", sp->rootfs, tsd_errname(errno));
   int r = 0;
+  for (int i = 0; r == 0 && i < sp->nrootlinks; i++) r = make_symlink(rootfd, &sp->rootlinks[i], err);
   for (int i = 0; r == 0 && i < sp->nmounts; i++) r = do_mount(rootfd, &sp->mounts[i], err);
   for (int i = 0; r == 0 && i < sp->ndevices; i++) r = make_device(rootfd, &sp->devices[i], err);
   for (int i = 0; r == 0 && i < sp->nsymlinks; i++) r = make_symlink(rootfd, &sp->symlinks[i], err);
   if (r == 0) r = do_pivot(rootfd, sp->rootfs, err);
+  if (r == 0 && (sp->rootprop & MS_SHARED) && mount(NULL, "/", NULL, sp->rootprop, NULL) < 0)
+    r = tsd_fail(err, 125, errno, "set the propagation of the container's / (%#lx): %s", sp->rootprop, tsd_errname(errno));
   close(rootfd);
   return r;
 }
@@ -297,14 +308,21 @@ int tsd_finish_rootfs(const struct tsd_spec *sp, struct tsd_error *err) {
   return r;
 }
 
-/* The working directory, created when missing (as Docker does), resolved inside the root.
+/* The working directory, resolved inside the root; created when missing if `create` (a
+   container's start, as Docker does), never for exec (Docker: "chdir to cwd ... failed", 126).
    Returns an O_PATH handle; tsd_enter_cwd changes into it once we have the final credentials. */
-int tsd_open_cwd(const char *cwd, struct tsd_error *err) {
+int tsd_open_cwd(const char *cwd, int create, struct tsd_error *err) {
   if (!cwd || !*cwd) cwd = "/";
   int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return tsd_fail(err, 125, errno, "open /: %s", tsd_errname(errno));
-  int fd = tsd_open_in_root(rootfd, cwd, 1, 0, err);
+  int fd = tsd_open_in_root(rootfd, cwd, create, 0, err);
   close(rootfd);
+  if (fd < 0 && !create) {
+    char why[128]; /* Go's wording of errno: "no such file or directory" */
+    snprintf(why, sizeof why, "%s", strerror(err->err));
+    why[0] = (char)tolower((unsigned char)why[0]);
+    return tsd_fail(err, 126, err->err, "chdir to cwd (\"%s\") failed: %s", cwd, why);
+  }
   if (fd < 0) return fd;
   struct stat st;
   if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -39,9 +40,9 @@ int tsd_pty_open_in_container(int *master, int *slave, struct tsd_error *err) {
   return 0;
 }
 
-int tsd_send_fd(int sock, int fd, struct tsd_error *err) {
-  struct tsd_msg msg = {.type = TSD_MSG_PTY};
-  struct iovec iov = {&msg, sizeof msg};
+/* One sendmsg carrying `data` and exactly one SCM_RIGHTS descriptor; -errno on failure. */
+static int send_one_fd(int sock, const void *data, size_t len, int fd) {
+  struct iovec iov = {(void *)data, len};
   union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
   memset(&u, 0, sizeof u);
   struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
@@ -52,7 +53,13 @@ int tsd_send_fd(int sock, int fd, struct tsd_error *err) {
   memcpy(CMSG_DATA(c), &fd, sizeof fd);
   ssize_t n;
   do { n = sendmsg(sock, &mh, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
-  if (n < 0) return tsd_fail(err, 125, errno, "send pty to monitor: %s", tsd_errname(errno));
+  return n < 0 ? -errno : 0;
+}
+
+int tsd_send_fd(int sock, int fd, struct tsd_error *err) {
+  struct tsd_msg msg = {.type = TSD_MSG_PTY};
+  int r = send_one_fd(sock, &msg, sizeof msg, fd);
+  if (r < 0) return tsd_fail(err, 125, -r, "send pty to monitor: %s", tsd_errname(-r));
   return 0;
 }
 
@@ -91,4 +98,26 @@ void tsd_restore_mode(void) {
 void tsd_set_winsize(int fd, unsigned rows, unsigned cols) {
   struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
   ioctl(fd, TIOCSWINSZ, &ws);
+}
+
+/*
+ * The OCI --console-socket protocol as runc speaks it: connect to the unix stream socket
+ * and send one message, the master's name as data and the master as one SCM_RIGHTS fd.
+ */
+int tsd_send_console(const char *path, int fd, struct tsd_error *err) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) return tsd_fail(err, 125, ENAMETOOLONG, "console socket %s: path too long", path);
+  strcpy(sa.sun_path, path);
+  int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return tsd_fail(err, 125, errno, "socket: %s", tsd_errname(errno));
+  if (connect(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    int e = errno;
+    close(s);
+    return tsd_fail(err, 125, e, "connect to console socket %s: %s", path, tsd_errname(e));
+  }
+  static const char name[] = "/dev/ptmx";
+  int r = send_one_fd(s, name, sizeof name - 1, fd);
+  close(s);
+  if (r < 0) return tsd_fail(err, 125, -r, "send the pty to console socket %s: %s", path, tsd_errname(-r));
+  return 0;
 }

@@ -38,7 +38,7 @@ static int num(const char *s, long long *out) {
 static int nstype(const char *s) {
   static const struct { const char *n; int t; } map[] = {
       {"net", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},
-      {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}, {"cgroup", CLONE_NEWCGROUP},
+      {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}, {"cgroup", CLONE_NEWCGROUP}, {"user", CLONE_NEWUSER},
   };
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
     if (!strcmp(s, map[i].n)) return map[i].t;
@@ -104,7 +104,7 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
   int r = read_file(path, &sp->buf, &len, err);
   if (r < 0) return r;
   struct cursor c = {sp->buf, sp->buf + len};
-  const char *f[5];
+  const char *f[6];
   long long v_;
   sp->lo = 0;
   const char *key = next(&c);
@@ -141,6 +141,11 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
       ROOM(sp->nsymlinks, sp->symlinks);
       sp->symlinks[sp->nsymlinks++] = (struct tsd_symlink){f[0], f[1]};
     }
+    else if (!strcmp(key, "rootlink")) {
+      NEED(2);
+      ROOM(sp->nrootlinks, sp->rootlinks);
+      sp->rootlinks[sp->nrootlinks++] = (struct tsd_symlink){f[0], f[1]};
+    }
     else if (!strcmp(key, "mask")) { NEED(1); ROOM(sp->nmasks, sp->masks); sp->masks[sp->nmasks++] = f[0]; }
     else if (!strcmp(key, "readonly")) { NEED(1); ROOM(sp->nreadonly, sp->readonly); sp->readonly[sp->nreadonly++] = f[0]; }
     else if (!strcmp(key, "rootfs_ro")) { NEED(1); NUM(f[0], sp->rootfs_ro); }
@@ -176,9 +181,46 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
     else if (!strcmp(key, "tty")) { NEED(1); NUM(f[0], sp->tty); }
     else if (!strcmp(key, "stdin")) { NEED(1); NUM(f[0], sp->stdin_open); }
     else if (!strcmp(key, "log")) { NEED(1); sp->log = f[0]; }
+    else if (!strcmp(key, "logtee")) { NEED(1); NUM(f[0], sp->log_tee); }
     else if (!strcmp(key, "exit")) { NEED(1); sp->exit_path = f[0]; }
     else if (!strcmp(key, "exit_nosync")) { NEED(1); NUM(f[0], sp->exit_nosync); }
     else if (!strcmp(key, "hook")) { NEED(1); ROOM(sp->nhook + 1, sp->hook); sp->hook[sp->nhook++] = f[0]; }
+    else if (!strcmp(key, "orphan")) { NEED(1); NUM(f[0], sp->orphan); }
+    else if (!strcmp(key, "fifo")) { NEED(1); sp->fifo = f[0]; }
+    else if (!strcmp(key, "console")) { NEED(1); sp->console = f[0]; }
+    else if (!strcmp(key, "caps5")) {
+      NEED(5);
+      for (int i = 0; i < 5; i++) {
+        char *e;
+        errno = 0;
+        sp->caps5[i] = strtoull(f[i], &e, 16);
+        if (errno || e == f[i] || *e) return tsd_fail(err, 125, EINVAL, "spec: caps5: bad hex mask \"%s\"", f[i]);
+      }
+      sp->has_caps5 = 1;
+    }
+    else if (!strcmp(key, "umask")) { NEED(1); NUM(f[0], sp->umask_val); sp->has_umask = 1; }
+    else if (!strcmp(key, "sysctl")) {
+      NEED(2);
+      ROOM(sp->nsysctls, sp->sysctls);
+      sp->sysctls[sp->nsysctls++] = (struct tsd_sysctl){f[0], f[1]};
+    }
+    else if (!strcmp(key, "odevice")) {
+      NEED(6);
+      ROOM(sp->ndevices, sp->devices);
+      struct tsd_device *d = &sp->devices[sp->ndevices++];
+      d->path = f[0];
+      NUM(f[1], d->mode); NUM(f[2], d->major); NUM(f[3], d->minor); NUM(f[4], d->uid); NUM(f[5], d->gid);
+      d->owned = 1;
+    }
+    else if (!strcmp(key, "rootprop")) { NEED(1); NUM(f[0], sp->rootprop); }
+    else if (!strcmp(key, "supervise")) {
+      NEED(3);
+      NUM(f[0], sp->sup_interval);
+      if (sp->sup_interval < 100) return tsd_fail(err, 125, EINVAL, "spec: supervise: interval %d ms is too short", sp->sup_interval);
+      sp->sup_pidfile = f[1];
+      sp->sup_match = f[2];
+    }
+    else if (!strcmp(key, "supervise_arg")) { NEED(1); ROOM(sp->nsup + 1, sp->sup_argv); sp->sup_argv[sp->nsup++] = f[0]; }
     else return tsd_fail(err, 125, EINVAL, "spec: unknown key \"%s\"", key);
   }
   if (c.p != c.end) return tsd_fail(err, 125, EINVAL, "spec: trailing bytes without NUL");
@@ -186,5 +228,6 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
   sp->argv[sp->nargv] = NULL;
   sp->env[sp->nenv] = NULL;
   sp->hook[sp->nhook] = NULL;
+  sp->sup_argv[sp->nsup] = NULL;
   return 0;
 }

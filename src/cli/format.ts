@@ -10,17 +10,34 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
+/** go-units' HumanDuration, as Docker prints "Up 2 minutes" and "3 days ago". */
 export function humanDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
+  const s = Math.trunc(ms / 1000);
   if (s < 1) return 'Less than a second';
-  if (s < 60) return `${s} second${s === 1 ? '' : 's'}`;
-  const m = Math.round(s / 60);
-  if (m < 60) return m === 1 ? 'About a minute' : `${m} minutes`;
-  const h = Math.round(m / 60);
-  if (h < 48) return h === 1 ? 'About an hour' : `${h} hours`;
-  const d = Math.round(h / 24);
-  if (d < 14) return `${d} days`;
-  return `${Math.round(d / 7)} weeks`;
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.trunc(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(ms / 3_600_000);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.trunc(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.trunc(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.trunc(h / 24 / 30)} months`;
+  return `${Math.trunc(ms / 3_600_000 / 24 / 365)} years`;
+}
+
+/** Go's time.Time.String() of a whole-second time: "2021-03-04 10:11:12 +0000 UTC". */
+export function goTime(iso: string): string {
+  const d = new Date(Math.floor(Date.parse(iso) / 1000) * 1000);
+  if (Number.isNaN(d.getTime())) return iso;
+  const off = -d.getTimezoneOffset();
+  const p = (n: number) => String(n).padStart(2, '0');
+  const local = new Date(d.getTime() + off * 60_000);
+  const zone = off === 0 ? 'UTC' : (Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? '');
+  const sign = off < 0 ? '-' : '+';
+  return `${local.toISOString().slice(0, 10)} ${local.toISOString().slice(11, 19)} ${sign}${p(Math.trunc(Math.abs(off) / 60))}${p(Math.abs(off) % 60)} ${zone}`;
 }
 
 export function ago(iso: string, now = Date.now()): string {
@@ -38,18 +55,23 @@ function scale(bytes: number, base: number, units: number): [number, number] {
   return [v, i];
 }
 
-/** Docker's decimal sizes (images): 1.98MB */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  const [v, i] = scale(bytes, 1000, units.length);
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)}${units[i]}`;
+/** Go's %.<prec>g of a value below 1000: significant digits, no trailing zeros. */
+function goG(v: number, prec: number): string {
+  return String(Number(v.toPrecision(prec)));
 }
 
-/** Docker's binary units (stats): 1.5MiB, 1.944GiB */
+/** go-units' HumanSizeWithPrecision (decimal: 1.99MB); Docker's images use 3 digits, prune totals 4. */
+export function humanSize(bytes: number, precision = 3): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB'];
+  const [v, i] = scale(bytes, 1000, units.length);
+  return `${goG(v, precision)}${units[i]}`;
+}
+
+/** go-units' BytesSize (binary, 4 digits), as `stats` prints memory: 1.5MiB, 1.944GiB */
 export function binarySize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   const [v, i] = scale(bytes, 1024, units.length);
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 3 : v < 100 ? 2 : 1).replace(/\.?0+$/, '')}${units[i]}`;
+  return `${goG(v, 4)}${units[i]}`;
 }
 
 export function truncate(s: string, n: number): string {

@@ -4,11 +4,15 @@
  * 126/127 for a command that cannot be invoked / is not found, else the container's status.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { ExitError, TsdError } from '../sys/errors.js';
-import { log, setLogLevel } from '../sys/log.js';
+import { ExitError, TsdError, fromSystemError } from '../sys/errors.js';
+import { log, setLogFormat, setLogLevel } from '../sys/log.js';
 import { setRoot } from '../state/paths.js';
+import { setClusterFlags } from '../net/overlay/config.js';
 import { registerAll } from './commands/index.js';
+import { exitCodeFor } from './exit-codes.js';
 import { mark, printTrace } from '../sys/trace.js';
+import { basename } from 'node:path';
+import { ociMain } from './oci.js';
 
 export function buildProgram(): Command {
   const program = new Command('tsdocker');
@@ -19,25 +23,52 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--log-level <level>', 'log level on stderr').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
     )
-    .option('-D, --debug', 'debug logging (same as --log-level debug)')
+    .addOption(new Option('--log-format <format>', 'log lines on stderr: text ("WARNING: ...", the default) or json (pino)').choices(['text', 'json']))
+    .option('-D, --debug', 'debug logging as JSON lines (--log-level debug --log-format json)')
+    .option('--cluster-store <url>', 'overlay networks: etcd://HOST:PORT[,HOST:PORT...] (env TSDOCKER_CLUSTER_STORE, or <root>/cluster.json)')
+    .option('--advertise-addr <ip>', "overlay networks: this host's address on the underlay (env TSDOCKER_ADVERTISE_ADDR)")
     .enablePositionalOptions()
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `tsdocker: ${s.slice(7)}` : s),
     })
-    .hook('preAction', (thisCommand) => {
-      const opts = thisCommand.opts<{ root?: string; logLevel?: string; debug?: boolean }>();
+    .hook('preAction', async (thisCommand, actionCommand) => {
+      let top = actionCommand;
+      while (top.parent && top.parent !== thisCommand) top = top.parent;
+      commandName = top.name();
+      const opts = thisCommand.opts<{ root?: string; logLevel?: string; logFormat?: string; debug?: boolean; clusterStore?: string; advertiseAddr?: string }>();
       if (opts.root) setRoot(opts.root);
-      if (opts.debug) setLogLevel('debug');
-      else if (opts.logLevel) setLogLevel(opts.logLevel);
+      if (opts.debug) {
+        setLogLevel('debug');
+        setLogFormat('json');
+      } else if (opts.logLevel) setLogLevel(opts.logLevel);
+      if (opts.logFormat) setLogFormat(opts.logFormat);
+      setClusterFlags({ store: opts.clusterStore, advertise: opts.advertiseAddr });
+      await restartOverlayAgent();
     });
   registerAll(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
 
-export function report(err: unknown): number {
+/** On a host with overlay links, any command brings a dead overlay agent back (never fails the command). */
+async function restartOverlayAgent(): Promise<void> {
+  try {
+    const { clusterConfigured } = await import('../net/overlay/config.js');
+    if (!clusterConfigured() || process.getuid?.() !== 0) return;
+    const { ensureAgentIfNeeded } = await import('../net/overlay/agentctl.js');
+    await ensureAgentIfNeeded();
+  } catch (err) {
+    log.warn(`the overlay agent could not be restarted: ${(err as Error).message}`);
+  }
+}
+
+/** The top-level command being run (run, network, ...): it decides Docker's exit code of a failure. */
+let commandName = '';
+
+export function report(raw: unknown): number {
+  const err = fromSystemError(raw);
   if (err instanceof ExitError) return err.exitCode;
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
@@ -47,7 +78,7 @@ export function report(err: unknown): number {
     process.stderr.write(`tsdocker: ${err.message}\n`);
     if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
     log.debug({ code: err.code, cause: err.cause instanceof Error ? err.cause.message : err.cause }, 'error detail');
-    return err.exitCode;
+    return exitCodeFor(err, commandName);
   }
   const e = err as Error;
   process.stderr.write(`tsdocker: internal error: ${e?.stack ?? String(err)}\nplease report this as a bug\n`);
@@ -64,7 +95,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 mark('cli loaded');
-void main(process.argv).then((code) => {
+// bin/tsdocker-oci (a link to bin/tsdocker) is the OCI runtime front end on the same core
+const frontEnd = basename(process.argv[1] ?? '') === 'tsdocker-oci' ? ociMain : main;
+void frontEnd(process.argv).then((code) => {
   mark('done');
   printTrace();
   process.exit(code);

@@ -16,7 +16,7 @@ export function bar(current: number, total: number): string {
   const frac = total > 0 ? Math.min(1, current / total) : 0;
   const filled = Math.floor(frac * BAR);
   const body = filled >= BAR ? '='.repeat(BAR) : `${'='.repeat(filled)}>${' '.repeat(BAR - filled - 1)}`;
-  return `[${body}] ${humanSize(current).padStart(7)}/${humanSize(total)}`;
+  return `[${body}] ${humanSize(current, 4).padStart(7)}/${humanSize(total, 4)}`; // go-units HumanSize: %.4g
 }
 
 export function makeProgress(stream: NodeJS.WriteStream, quiet: boolean): Progress {

@@ -14,6 +14,7 @@
  */
 import { promises as fsp, constants as C, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { constants as osConstants } from 'node:os';
 import { log } from '../sys/log.js';
 import { isErrno } from '../sys/errors.js';
 import { mkWhiteout, mknod, lsetxattr } from '../native/index.js';
@@ -90,6 +91,28 @@ export async function extractLayer(r: ByteReader, dest: string, what: string, li
     if (times) await fh.utimes(h.mtime, h.mtime);
   };
   const openNoFollow = (abs: string, flags: number): Promise<fsp.FileHandle> => fsp.open(abs, flags | C.O_NOFOLLOW);
+  // after setMeta: chown clears security.capability. Overlay's own trusted.overlay.* is never
+  // taken from a layer (a forged opaque or redirect); a filesystem or namespace that refuses
+  // an attribute costs a warning, as Docker's best-effort xattrs
+  const E = osConstants.errno;
+  const setXattrs = (abs: string, h: TarHeader): void => {
+    for (const [name, value] of Object.entries(h.xattrs ?? {})) {
+      if (name.startsWith('trusted.overlay.')) {
+        warn(`extended attribute ${name} of '${h.path}' skipped: overlay metadata cannot come from a layer`);
+        continue;
+      }
+      if (value === undefined) {
+        warn(`extended attribute ${name} of '${h.path}' not kept: its value is binary that the tar reader cannot pass on intact`);
+        continue;
+      }
+      try {
+        lsetxattr(abs, name, value);
+      } catch (err) {
+        if (!(err instanceof TsdError) || ![E.EPERM, E.ENOTSUP, E.EOPNOTSUPP, E.EACCES].includes(err.errno ?? 0)) throw err;
+        warn(`extended attribute ${name} of '${h.path}' not kept: ${err.message}`);
+      }
+    }
+  };
 
   for await (const e of readTar(r, what)) {
     const h = e.header;
@@ -144,6 +167,7 @@ export async function extractLayer(r: ByteReader, dest: string, what: string, li
         } finally {
           await fh.close();
         }
+        setXattrs(abs, h);
         known.add(rel);
         dirTimes.set(rel, h.mtime);
         break;
@@ -157,6 +181,7 @@ export async function extractLayer(r: ByteReader, dest: string, what: string, li
         } finally {
           await fh.close();
         }
+        setXattrs(abs, h);
         size += h.size;
         break;
       }

@@ -5,3 +5,4 @@
 export { resolveImage, listImages, tagImage, removeImages, containersUsing, type ImageRecord } from './ops.js';
 export { loadArchive, importTarball, type LoadedImage, type LoadOutcome } from './load.js';
 export { parseImageRef, parseNameRef, shortId, type ImageRef, type NameRef, type IdRef } from './reference.js';
+export { inspectImage } from './inspect.js';

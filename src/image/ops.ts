@@ -35,6 +35,10 @@ export interface ImageRecord {
   };
   /** absolute, lowest first */
   layerDirs: string[];
+  /** the image's config file as loaded, and its layers' diff ids (for `inspect`) */
+  imageConfig: StoredImage['config'];
+  diffIds: string[];
+  loadedAt: string;
 }
 
 function toRecord(rec: StoredImage, repos: Record<string, string>): ImageRecord {
@@ -51,6 +55,9 @@ function toRecord(rec: StoredImage, repos: Record<string, string>): ImageRecord 
     repoDigests: rec.repoDigests ?? [],
     config: pick,
     layerDirs: lowerDirs(rec.diffIds),
+    imageConfig: rec.config,
+    diffIds: rec.diffIds,
+    loadedAt: rec.loadedAt,
   };
 }
 

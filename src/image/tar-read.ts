@@ -33,6 +33,43 @@ export interface TarHeader {
   linkpath: string;
   devmajor: number;
   devminor: number;
+  /**
+   * extended attributes from pax `SCHILY.xattr.<name>` records (file capabilities, user.*);
+   * undefined value: the record held bytes that are not UTF-8, which node-tar's pax reader
+   * does not keep, so the attribute cannot be restored faithfully
+   */
+  xattrs?: Record<string, Buffer | undefined>;
+}
+
+const XATTR_PREFIX = 'SCHILY.xattr.';
+const REPLACEMENT = Buffer.from('\uFFFD', 'utf8');
+
+/**
+ * The `SCHILY.xattr.*` records of a pax header. node-tar's Pax keeps only the fields it knows,
+ * so they are read from the header's text (its 'meta' event), which node-tar decoded as
+ * UTF-8: a value whose bytes did not survive that (or a record it garbled) is `undefined`.
+ */
+export function paxXattrs(meta: string): Record<string, Buffer | undefined> | undefined {
+  const b = Buffer.from(meta, 'utf8');
+  const out: Record<string, Buffer | undefined> = {};
+  let off = 0;
+  while (off < b.length) {
+    const sp = b.indexOf(0x20, off);
+    const len = sp < 0 ? NaN : parseInt(b.subarray(off, sp).toString('latin1'), 10);
+    if (!Number.isSafeInteger(len) || len <= sp - off || off + len > b.length || b[off + len - 1] !== 0x0a) {
+      if (b.includes(REPLACEMENT) && b.includes(XATTR_PREFIX)) out['(unreadable)'] = undefined;
+      break;
+    }
+    const rec = b.subarray(sp + 1, off + len - 1);
+    const eq = rec.indexOf(0x3d);
+    const key = eq > 0 ? rec.subarray(0, eq).toString('utf8') : '';
+    if (key.startsWith(XATTR_PREFIX) && key.length > XATTR_PREFIX.length) {
+      const value = Buffer.from(rec.subarray(eq + 1));
+      out[key.slice(XATTR_PREFIX.length)] = value.includes(REPLACEMENT) ? undefined : value;
+    }
+    off += len;
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 export interface TarEntry {
@@ -98,7 +135,7 @@ const TYPES: Record<string, TarType> = {
   CharacterDevice: 'char', BlockDevice: 'block', Directory: 'dir', FIFO: 'fifo',
 };
 
-function headerOf(e: ReadEntry): TarHeader {
+function headerOf(e: ReadEntry, xattrs?: Record<string, Buffer | undefined>): TarHeader {
   const type = TYPES[e.type] ?? 'other';
   return {
     path: e.path,
@@ -112,6 +149,7 @@ function headerOf(e: ReadEntry): TarHeader {
     linkpath: e.linkpath ?? '',
     devmajor: e.header.devmaj ?? 0,
     devminor: e.header.devmin ?? 0,
+    ...(xattrs ? { xattrs } : {}),
   };
 }
 
@@ -120,6 +158,8 @@ interface Pending {
   chunks: Buffer[];
   ended: boolean;
   ignored: boolean;
+  /** from the pax header just before the entry */
+  xattrs?: Record<string, Buffer | undefined>;
 }
 
 /** Entries of a tar stream; `what` names the archive in errors. */
@@ -138,13 +178,20 @@ export async function* readTar(r: ByteReader, what: string): AsyncGenerator<TarE
       failure ??= malformed(what, 'metadata entry too large');
       return;
     }
-    const pe: Pending = { entry, chunks: [], ended: false, ignored };
+    const pe: Pending = { entry, chunks: [], ended: false, ignored, ...(pendingXattrs ? { xattrs: pendingXattrs } : {}) };
+    pendingXattrs = undefined;
     if (!ignored) {
       entry.on('data', (c: Buffer) => pe.chunks.push(c));
       entry.on('end', () => (pe.ended = true));
     } else pe.ended = true;
     ready.push(pe);
   };
+  // a pax header's text comes as 'meta' just before the entry it describes
+  let pendingXattrs: Record<string, Buffer | undefined> | undefined;
+  p.on('meta', (m: string) => {
+    const x = paxXattrs(m);
+    if (x) pendingXattrs = { ...pendingXattrs, ...x };
+  });
   p.on('entry', (e: ReadEntry) => take(e, false));
   p.on('ignoredEntry', (e: ReadEntry) => take(e, true));
   let nullBlock = false; // an all-zero header block: where a tar of no entries ends
@@ -192,7 +239,7 @@ export async function* readTar(r: ByteReader, what: string): AsyncGenerator<TarE
   for (;;) {
     while (ready.length === 0) if (!(await pump())) return;
     const pe = ready.shift()!;
-    const header = headerOf(pe.entry);
+    const header = headerOf(pe.entry, pe.xattrs);
     const entry: TarEntry = {
       header,
       async *body() {

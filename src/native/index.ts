@@ -21,7 +21,7 @@ interface Lib {
   tsd_socketpair: (out: number[]) => number;
   tsd_mkwhiteout: (path: string) => number;
   tsd_mknod: (path: string, mode: number, major: number, minor: number) => number;
-  tsd_lsetxattr: (path: string, name: string, value: string, len: number) => number;
+  tsd_lsetxattr: (path: string, name: string, value: Buffer, len: number) => number;
   tsd_kill: (pid: number, sig: number) => number;
   tsd_close: (fd: number) => number;
   tsd_open_in_root: (root: string, path: string, flags: number) => number;
@@ -66,7 +66,7 @@ function load(): Lib {
     tsd_socketpair: handle.func('int tsd_socketpair(_Out_ int *out)'),
     tsd_mkwhiteout: handle.func('int tsd_mkwhiteout(const char *path)'),
     tsd_mknod: handle.func('int tsd_mknod(const char *path, unsigned int mode, unsigned int major, unsigned int minor)'),
-    tsd_lsetxattr: handle.func('int tsd_lsetxattr(const char *path, const char *name, const char *value, int len)'),
+    tsd_lsetxattr: handle.func('int tsd_lsetxattr(const char *path, const char *name, const uint8_t *value, int len)'),
     tsd_kill: handle.func('int tsd_kill(int pid, int sig)'),
     tsd_close: handle.func('int tsd_close(int fd)'),
     tsd_open_in_root: handle.func('int tsd_open_in_root(const char *root, const char *path, int flags)'),
@@ -141,8 +141,9 @@ export function mknod(path: string, mode: number, major: number, minor: number):
   check(load().tsd_mknod(path, mode, major, minor), `mknod ${path}`);
 }
 
-export function lsetxattr(path: string, name: string, value: string): void {
-  check(load().tsd_lsetxattr(path, name, value, Buffer.byteLength(value)), `setxattr ${name} on ${path}`);
+export function lsetxattr(path: string, name: string, value: string | Buffer): void {
+  const b = typeof value === 'string' ? Buffer.from(value) : value;
+  check(load().tsd_lsetxattr(path, name, b, b.length), `setxattr ${name} on ${path}`);
 }
 
 /** kill(2) that reports ESRCH as false instead of throwing. */

@@ -3,6 +3,8 @@
  * in the runtime dir; attach and detach send SIGHUP so a new container's name is served at
  * once. The daemon is started detached in the namespace the CLI runs in (the host's), with
  * its log in <run>/dnsd.log, and exits by itself when no user network has containers.
+ * After a kill it is started again by superviseDns: from ps, exec and network reload, and
+ * from the monitors of containers on user networks (`supervise` spec key, every 3 s).
  */
 import { createRequire } from 'node:module';
 import { distFile } from '../sys/project.js';
@@ -13,7 +15,8 @@ import { rootDir } from '../state/paths.js';
 import { withLock } from '../state/lock.js';
 import { log } from '../sys/log.js';
 import { parseIp, procHex } from './ipv4.js';
-import { netFiles } from './store.js';
+import { isRunningSync } from '../state/containers.js';
+import { listEndpoints, listNetworks, netFiles } from './store.js';
 
 const dlog = log.child({ mod: 'net.dns' });
 // child_process only when the daemon is started (most starts find it running, or need none)
@@ -80,4 +83,22 @@ export function pokeDns(): void {
       /* gone */
     }
   }
+}
+
+/**
+ * Supervision: bring the resolver back when it is gone (killed, OOM-killed) while a user
+ * network still has running containers. Called by the commands that rely on names (ps,
+ * exec, network ls/inspect/reload); costs a pid-file read when the daemon is alive.
+ */
+export async function superviseDns(): Promise<void> {
+  if (daemonPid()) return;
+  const net = listNetworks().find((n) => n.dns && listEndpoints(n.id).some((e) => isRunningSync(e.containerId) === true));
+  if (!net) return;
+  dlog.info({ network: net.name }, 'the embedded DNS was not running: starting it again');
+  await ensureDns(net.gateway);
+}
+
+/** What a monitor watches to keep the resolver alive (its pid file, a word of its command line). */
+export function dnsDaemonWatch(): { pidFile: string; match: string } {
+  return { pidFile: netFiles.dnsPid(), match: 'dnsd.js' };
 }

@@ -15,7 +15,8 @@ import { connect, createServer, type Server } from 'node:net';
 import { existsSync, readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setRoot } from '../state/paths.js';
-import { listEndpoints, listNetworks, netFiles, type EndpointRecord } from './store.js';
+import { isRunningSync } from '../state/containers.js';
+import { listEndpoints, listNetworks, listRemoteEndpoints, netFiles, type EndpointRecord } from './store.js';
 import { hostNameservers } from './resolv.js';
 import { lengthPrefix, parseQuestion, ptrAddress, reply, replyPtr } from './dnswire.js';
 
@@ -40,20 +41,35 @@ function say(msg: string): void {
   process.stderr.write(`${new Date().toISOString()} dnsd[${process.pid}] ${msg}\n`);
 }
 
+/**
+ * A container whose monitor was killed keeps its endpoint record until someone cleans up:
+ * its name must not resolve meanwhile (its address may already be another container's).
+ * A state.json that cannot be read tells nothing: the name still resolves.
+ */
+const alive = (e: EndpointRecord) => isRunningSync(e.containerId) !== false;
+const liveEndpoints = (netId: string) => listEndpoints(netId).filter(alive);
+
 /** Names on the network the query came in on, then on the other networks the asking container is on. */
 function lookup(netId: string, name: string, clientIp: string): string[] {
   const hit = (e: EndpointRecord, n: string) =>
     e.name.toLowerCase() === n || e.aliases.some((a) => a.toLowerCase() === n) || (n.length >= 6 && /^[0-9a-f]+$/.test(n) && e.containerId.startsWith(n));
-  const here = listEndpoints(netId);
+  // remote endpoints (overlay) are kept by the agent from the cluster store; local ones must be alive
+  const here = [...liveEndpoints(netId), ...listRemoteEndpoints(netId)];
   const found = here.filter((e) => hit(e, name));
   if (found.length) return [...new Set(found.map((e) => e.ip))];
   const client = here.find((e) => e.ip === clientIp);
   if (!client) return [];
-  for (const n of listNetworks()) {
-    if (n.id === netId || !n.dns) continue;
-    const eps = listEndpoints(n.id);
-    if (!eps.some((e) => e.containerId === client.containerId)) continue;
-    const more = eps.filter((e) => hit(e, name));
+  const mine = listNetworks().filter((n) => n.dns && (n.id === netId || listEndpoints(n.id).some((e) => e.containerId === client.containerId)));
+  for (const n of mine) {
+    if (n.id === netId) continue;
+    const more = liveEndpoints(n.id).filter((e) => hit(e, name));
+    if (more.length) return [...new Set(more.map((e) => e.ip))];
+  }
+  // Docker also answers NAME.NETWORK on the networks the asking container is on
+  for (const n of mine) {
+    const suffix = `.${n.name.toLowerCase()}`;
+    if (!name.endsWith(suffix) || name.length === suffix.length) continue;
+    const more = [...liveEndpoints(n.id), ...listRemoteEndpoints(n.id)].filter((e) => hit(e, name.slice(0, -suffix.length)));
     if (more.length) return [...new Set(more.map((e) => e.ip))];
   }
   return [];
@@ -135,7 +151,7 @@ function answerQuery(netId: string, msg: Buffer, clientIp: string, send: Send, t
   const rev = q.qtype === 12 ? ptrAddress(q.name) : undefined;
   if (rev) {
     // reverse lookups of container addresses on this network: the container's name
-    const e = listEndpoints(netId).find((x) => x.ip === rev);
+    const e = listEndpoints(netId).find((x) => x.ip === rev && alive(x));
     if (e) {
       send(replyPtr(msg, q.end, e.name));
       return;

@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { withLock } from '../state/lock.js';
 import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
-import { attachVeth, deleteLink, hostIfname, linkExists } from './bridge.js';
+import { mark } from '../sys/trace.js';
+import { hostIfname, linkExists } from './bridge.js';
+import { driverOf } from './drivers/index.js';
 import { allocate, release } from './ipam.js';
 import { dropGuard, macFor, portGuardScript } from './guard.js';
 import { allowBridgeThroughForward } from './compat.js';
@@ -104,7 +106,16 @@ async function reserve(req: EndpointRequest): Promise<Reserved> {
       } else await ensureInfra(net, true);
     }
     const hostIf = hostIfname(req.containerId, net.id);
-    const ip = allocate(net, req.containerId, ifname, req.ip);
+    const driver = driverOf(net);
+    // a driver that allocates (the overlay: cluster-wide) picks the address; the local lease records it
+    const picked = driver.allocate ? await driver.allocate(net, { ...req, ifname }) : req.ip;
+    let ip: string;
+    try {
+      ip = allocate(net, req.containerId, ifname, picked);
+    } catch (err) {
+      if (driver.allocate) await driver.release?.(net, req.containerId);
+      throw err;
+    }
     saveEndpoint(net.id, {
       containerId: req.containerId,
       name: req.containerName,
@@ -126,6 +137,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
   const undo = createUndoStack();
   try {
     const { net, ip, ifname, hostIf, existed, tablesGone } = await reserve(req);
+    mark('net: address leased');
     undo.push(`release ${net.name} endpoint`, () => unreserve(req.containerId, net.id, ifname, ip));
     if (tablesGone) await rebuildAll(); // this network's bridge too: its endpoint record is written
     const mac = macFor(ip);
@@ -136,15 +148,17 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     // while the veth is wired, both before the container runs; only when the nf_tables
     // generation moved since the last check (compat.ts), so after our own batch, which is
     // then the only change and keeps the recorded check valid
+    const driver = driverOf(net);
     const [fw, veth, forward] = await Promise.allSettled([
       firewall,
-      attachVeth({ pid: req.pid, net, hostIf, ifname, ip, mac, defaultRoute: req.defaultRoute, ...(req.running ? { beforeUp: firewall } : { byInit: true }) }),
-      existed ? firewall.then(() => allowBridgeThroughForward(net.bridge), () => undefined) : undefined,
+      driver.attach(net, { containerId: req.containerId, pid: req.pid, hostIf, ifname, ip, mac, defaultRoute: req.defaultRoute, ...(req.running ? { beforeUp: firewall } : { byInit: true }) }),
+      existed && driver.traits.hostFirewall ? firewall.then(() => allowBridgeThroughForward(net.bridge), () => undefined) : undefined,
     ]);
     if (fw.status === 'rejected') throw fw.reason;
     if (veth.status === 'rejected') throw veth.reason;
     if (forward.status === 'rejected') throw forward.reason;
-    if (net.dns) await ensureDns(net.gateway);
+    mark('net: veth attached');
+    if (net.dns && driver.traits.hostGateway) await ensureDns(net.gateway);
     undo.clear();
     return {
       network: net.name,
@@ -171,8 +185,11 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
  */
 async function unreserve(containerId: string, netId: string, ifname: string, ip: string): Promise<void> {
   const hostIf = hostIfname(containerId, netId);
-  const done = await Promise.allSettled([deleteLink(hostIf), dropGuard(hostIf)]);
+  const net = listNetworks().find((n) => n.id === netId);
+  const driver = driverOf(net ?? { driver: 'bridge' });
+  const done = await Promise.allSettled([driver.detach(net, { containerId, hostIf, containerGone: false }), dropGuard(hostIf)]);
   await withLock(NET_LOCK, async () => {
+    if (net && driver.release) await driver.release(net, containerId);
     release(netId, containerId, ifname);
     const rec = readEndpoint(netId, containerId);
     if (rec?.ip === ip && rec.ifname === ifname) await removeEndpoint(netId, containerId);
@@ -183,12 +200,15 @@ async function unreserve(containerId: string, netId: string, ifname: string, ip:
 /** Veth, port binding (unless `bindingGone`: the caller removed it), lease, record of (container, network). Idempotent. */
 export async function releaseEndpoint(containerId: string, netId: string, containerGone = false, bindingGone = false): Promise<void> {
   const hostIf = hostIfname(containerId, netId);
+  const net = listNetworks().find((n) => n.id === netId);
+  const driver = driverOf(net ?? { driver: 'bridge' });
   // the container's own namespace dies with it and takes the veth along (the kernel finishes
   // that shortly after the CLI returns: nothing to wait for); one that others joined lives on
-  const veth = containerGone && !hasJoiners(containerId) ? undefined : deleteLink(hostIf, containerGone);
-  const done = await Promise.allSettled([veth, bindingGone ? undefined : dropGuard(hostIf)]);
+  const namespaceDies = containerGone && !hasJoiners(containerId);
+  const done = await Promise.allSettled([driver.detach(net, { containerId, hostIf, containerGone, namespaceDies }), bindingGone ? undefined : dropGuard(hostIf)]);
   for (const d of done) if (d.status === 'rejected') throw d.reason;
   await withLock(NET_LOCK, async () => {
+    if (net && driver.release) await driver.release(net, containerId);
     release(netId, containerId);
     await removeEndpoint(netId, containerId);
   });

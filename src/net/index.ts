@@ -9,19 +9,25 @@
  *   detachNetwork(id, state)    when the container is gone; idempotent, works from the id alone
  *                               (state only spares work), after a crash, twice, netns gone
  * and for display: formatPorts(state) (ps), networkSettings(state) (inspect).
- * Modes: `bridge` (default) and user-defined bridge networks, `none`, `host`, `container:X`.
+ * Modes: `bridge` (default) and user-defined networks (bridge or overlay), `none`, `host`,
+ * `container:X`.
  * Layout, each layer importing only those before it: ipv4, dnswire, resolv (pure) -> store
  * (records) -> ipam, pool, ports (allocation) -> bridge (links), nft + compat (firewall),
  * guard (anti-spoofing), dns (starts the embedded resolver, dnsd, a program of its own) ->
- * networks (network objects) -> endpoint (one container on one network) -> here; joined
- * (container:X), settings (what ps and inspect show), both re-exported here, and connect
- * and reload (network commands) sit on top.
+ * drivers/ (bridge, overlay: the links of one kind of network; overlay/ holds the VXLAN data
+ * plane, the etcd control plane and the agent) -> networks (network objects) -> endpoint (one
+ * container on one network: IPAM, driver, firewall, DNS) -> here; joined (container:X),
+ * settings (what ps and inspect show), both re-exported here, and connect and reload
+ * (network commands) sit on top.
  */
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { endpointId } from './settings.js';
 import { TsdError } from '../sys/errors.js';
 import { exec } from '../sys/exec.js';
 import { createUndoStack, runAll } from '../sys/undo.js';
 import { log } from '../sys/log.js';
+import { mark } from '../sys/trace.js';
 import { withLock } from '../state/lock.js';
 import { findContainer } from '../state/containers.js';
 import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
@@ -31,9 +37,10 @@ import { containerPortsScript, teardownContainerRules } from './nft.js';
 import { dropGuardScript } from './guard.js';
 import { hostIfname } from './bridge.js';
 import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';
-import { pokeDns } from './dns.js';
+import { dnsDaemonWatch, pokeDns } from './dns.js';
 import { DEFAULT_NETWORK, NET_LOCK, lookupNetwork } from './store.js';
 import { targetFile, verifyJoinTarget } from './joined.js';
+import { lookupAnywhere } from './networks.js';
 
 const ilog = log.child({ mod: 'net' });
 
@@ -77,6 +84,16 @@ interface BridgePlan extends NetworkPlan {
   publish: PortSpec[];
   dns: string[];
   extraHosts: string[];
+  /** further networks of `network connect`, attached at every start as eth1, eth2, ... (Docker keeps them) */
+  connected?: ConnectedNetwork[];
+  /** `network disconnect` of the network the container was created on: not attached again */
+  primaryDisconnected?: boolean;
+}
+
+export interface ConnectedNetwork {
+  network: string;
+  ip?: string;
+  aliases: string[];
 }
 
 export interface AttachContext {
@@ -118,6 +135,8 @@ async function planContainerMode(opts: NetworkOptions, ref: string): Promise<Net
     newNetns: false,
     loopbackUp: false,
     targetId: id,
+    // Docker: the container takes its target's hostname (its /etc/hosts names that one too)
+    hostname: target.config.hostname,
     hosts: targetFile(id, 'hosts', hostsFile(target.config.hostname, [])),
     resolvConf: targetFile(id, 'resolv.conf', hostResolvConf()),
   };
@@ -125,8 +144,15 @@ async function planContainerMode(opts: NetworkOptions, ref: string): Promise<Net
 
 export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
   const mode = opts.network === undefined || opts.network === 'default' ? DEFAULT_NETWORK : opts.network;
+  // none and host: the host's resolv.conf, as Docker copies it, with --dns/--dns-search applied
+  const hostLike = (): string => {
+    validateDns(opts.dns);
+    const base = hostResolvConf();
+    if (!opts.dns.length && !opts.dnsSearch.length) return base;
+    return renderResolvConf({ nameservers: opts.dns.length ? opts.dns : undefined, search: opts.dnsSearch, base });
+  };
   if (mode === 'none') {
-    return { mode, newNetns: true, loopbackUp: true, hosts: hostsFile(opts.hostname, parseAddHosts(opts.addHosts)), resolvConf: '' };
+    return { mode, newNetns: true, loopbackUp: true, hosts: hostsFile(opts.hostname, parseAddHosts(opts.addHosts)), resolvConf: hostLike() };
   }
   if (mode === 'host') {
     if (opts.publish.length) ilog.warn('Published ports are discarded when using host network mode');
@@ -135,7 +161,7 @@ export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
       newNetns: false,
       loopbackUp: false,
       hosts: readFileSync('/etc/hosts', 'utf8') + parseAddHosts(opts.addHosts).map((l) => l + '\n').join(''),
-      resolvConf: hostResolvConf(),
+      resolvConf: hostLike(),
     };
   }
   if (mode.startsWith('container:')) return planContainerMode(opts, mode.slice('container:'.length));
@@ -153,7 +179,7 @@ export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
   if (isDefault && opts.aliases.length) {
     throw new TsdError('BAD_ARGS', 'network-scoped alias is supported only for containers in user defined networks');
   }
-  const net = isDefault ? lookupNetwork(DEFAULT_NETWORK) : lookupNetwork(mode);
+  const net = isDefault ? lookupNetwork(DEFAULT_NETWORK) : await lookupAnywhere(mode);
   if (!isDefault && !net) {
     throw new TsdError('NETWORK_NOT_FOUND', `network ${mode} not found`, { hint: 'see `tsdocker network ls`, or create it with `tsdocker network create`' });
   }
@@ -189,44 +215,86 @@ export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
   return plan;
 }
 
+/** -p IP:...: the address must be one of the host's, as Docker's proxy finds when it binds. */
+function checkHostAddresses(publish: PortSpec[], name: string, netId: string, containerId: string): void {
+  const local = new Set(Object.values(networkInterfaces()).flatMap((a) => (a ?? []).map((x) => x.address)));
+  for (const p of publish) {
+    if (!p.hostIp || p.hostIp === '0.0.0.0' || p.hostIp === '::' || local.has(p.hostIp)) continue;
+    throw new TsdError(
+      'BAD_ARGS',
+      `driver failed programming external connectivity on endpoint ${name} (${endpointId(netId, containerId)}): Error starting userland proxy: listen ${p.proto}4 ${p.hostIp}:${p.hostPort}: bind: cannot assign requested address`,
+      { hint: `${p.hostIp} is not an address of this host: publish on 0.0.0.0 or on one of its addresses` },
+    );
+  }
+}
+
 export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Promise<NetworkState> {
   verifyJoinTarget(plan);
   if (plan.mode !== 'bridge') return { mode: plan.mode };
   const p = plan as BridgePlan;
   const undo = createUndoStack();
   try {
+    const endpoints: EndpointState[] = [];
     let ports: PublishedPort[] = [];
     // the DNAT rules go into the endpoint's nft batch (one nft run per start)
     const portRules = async (ip: string): Promise<string[]> => {
-      if (!p.publish.length) return [];
+      const net = lookupNetwork(p.network);
+      // Docker publishes nothing from an --internal network
+      if (!p.publish.length || net?.internal) return [];
+      checkHostAddresses(p.publish, p.containerName, net?.id ?? '', ctx.containerId);
       // a container that stopped without its cleanup (monitor killed) still has port records
       // and DNAT rules: take them down first, or its rules would shadow ours
       for (const stale of staleOwners()) await detachNetwork(stale, undefined);
       ports = await withLock(NET_LOCK, async () => reservePorts(ctx.containerId, p.publish));
+      mark('net: ports reserved');
       undo.push('ports', () => releasePorts(ctx.containerId));
       undo.push('port rules', () => teardownContainerRules(ctx.containerId));
       return containerPortsScript(ctx.containerId, ports.map((x) => ({ ...x, containerIp: ip })));
     };
-    const ep = await attachEndpoint(
-      {
+    if (!p.primaryDisconnected) {
+      const ep = await attachEndpoint(
+        {
+          containerId: ctx.containerId,
+          containerName: p.containerName,
+          pid: ctx.pid,
+          network: p.network,
+          ifname: 'eth0',
+          ...(p.ip ? { ip: p.ip } : {}),
+          aliases: p.aliases,
+          defaultRoute: true,
+          dns: p.dns,
+        },
+        portRules,
+      );
+      endpoints.push(ep);
+      undo.push('endpoint', () => releaseEndpoint(ctx.containerId, ep.networkId));
+      if (ports.length) await flushStaleUdp(ports);
+    }
+    // the networks of `network connect`, kept across stop/start as Docker keeps them
+    for (const c of p.connected ?? []) {
+      const ep = await attachEndpoint({
         containerId: ctx.containerId,
         containerName: p.containerName,
         pid: ctx.pid,
-        network: p.network,
-        ifname: 'eth0',
-        ...(p.ip ? { ip: p.ip } : {}),
-        aliases: p.aliases,
-        defaultRoute: true,
+        network: c.network,
+        ifname: `eth${endpoints.length}`,
+        ...(c.ip ? { ip: c.ip } : {}),
+        aliases: c.aliases,
+        defaultRoute: endpoints.length === 0,
         dns: p.dns,
-      },
-      portRules,
-    );
-    undo.push('endpoint', () => releaseEndpoint(ctx.containerId, ep.networkId));
-    if (ports.length) await flushStaleUdp(ports);
+      });
+      endpoints.push(ep);
+      undo.push(`endpoint on ${c.network}`, () => releaseEndpoint(ctx.containerId, ep.networkId));
+    }
+    const ep = endpoints[0];
+    if (!ep) {
+      undo.clear();
+      return { mode: 'bridge', endpoints, ports };
+    }
     plan.hosts = renderHosts(p.hostname, ep.ip, p.extraHosts);
     rewriteContainerFile(ctx.containerId, 'hosts', plan.hosts);
     undo.clear();
-    return { mode: 'bridge', endpoints: [ep], ports };
+    return { mode: 'bridge', endpoints, ports };
   } catch (err) {
     throw await undo.rollback(err, ilog);
   }
@@ -275,4 +343,10 @@ async function flushStaleUdp(ports: PublishedPort[]): Promise<void> {
 
 export { formatPorts, networkSettings } from './settings.js';
 export { hostNameservers };
+export { superviseDns } from './dns.js';
+
+/** A container on a user network relies on the embedded DNS: what its monitor watches to keep it alive. */
+export function dnsWatch(plan: NetworkPlan): { pidFile: string; match: string } | undefined {
+  return plan.mode === 'bridge' && plan.network !== DEFAULT_NETWORK ? dnsDaemonWatch() : undefined;
+}
 export { resolveJoinTarget } from './joined.js';

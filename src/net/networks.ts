@@ -13,7 +13,9 @@ import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
 import { contains, first, formatCidr, formatIp, last, overlaps, parseCidr, parseIp, within } from './ipv4.js';
 import { hostRoutes, pickSubnet } from './pool.js';
-import { bridgeNameFor, deleteLink, ensureBridge, linkExists, restoreForwarding } from './bridge.js';
+import { bridgeNameFor, linkExists, restoreForwarding } from './bridge.js';
+import { driverOf, isDriver } from './drivers/index.js';
+import { clusterConfigured } from './overlay/config.js';
 import { networkScript, nftApply, tablesPresent, teardownNetworkRules } from './nft.js';
 import { deleteGuardTable, guardBaseScript } from './guard.js';
 import { allowBridgeThroughForward, removeBridgeAccept } from './compat.js';
@@ -64,8 +66,9 @@ export function buildRecord(o: CreateOptions, existing: NetworkRecord[], routes:
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(o.name)) {
     throw invalid(`invalid network name "${o.name}"`, 'names start with a letter or digit and contain only [a-zA-Z0-9_.-]');
   }
-  if ((o.driver ?? 'bridge') !== 'bridge') {
-    throw invalid(`network driver "${o.driver}" is not supported here`, 'use -d bridge (the default)');
+  const driver = o.driver ?? 'bridge';
+  if (!isDriver(driver)) {
+    throw invalid(`network driver "${o.driver}" is not supported here`, 'use -d bridge (the default) or -d overlay');
   }
   if (existing.some((n) => n.name === o.name)) {
     throw new TsdError('NETWORK_EXISTS', `network with name ${o.name} already exists`, { hint: 'choose another name, or remove the old network' });
@@ -107,10 +110,10 @@ export function buildRecord(o: CreateOptions, existing: NetworkRecord[], routes:
     const clash = existing.find((n) => n.bridge === custom);
     if (clash) throw invalid(`bridge name ${custom} is already used by network ${clash.name}`);
   }
-  return {
+  const rec: NetworkRecord = {
     id,
     name: o.name,
-    driver: 'bridge',
+    driver,
     created: new Date().toISOString(),
     subnet: formatCidr(subnet),
     gateway: formatIp(gateway),
@@ -122,6 +125,7 @@ export function buildRecord(o: CreateOptions, existing: NetworkRecord[], routes:
     options,
     labels: o.labels ?? {},
   };
+  return driverOf(rec).validate(rec, o, existing);
 }
 
 /** Whether a network other than `net` has its bridge (then tsdocker's tables must exist). */
@@ -134,11 +138,14 @@ export async function othersInUse(net: NetworkRecord): Promise<boolean> {
 export async function ensureInfra(net: NetworkRecord, bridgeKnownMissing = false): Promise<void> {
   const undo = createUndoStack();
   try {
-    const created = await ensureBridge(net, bridgeKnownMissing);
-    if (created) undo.push(`delete bridge ${net.bridge}`, () => deleteLink(net.bridge));
-    await nftApply([...networkScript(net, listNetworks().map((n) => n.bridge)), ...guardBaseScript()]);
-    undo.push(`firewall of ${net.name}`, () => teardownNetworkRules(net, 1));
-    await allowBridgeThroughForward(net.bridge, true);
+    const driver = driverOf(net);
+    const created = await driver.ensureNetwork(net, bridgeKnownMissing);
+    if (created) undo.push(`remove ${net.driver} links of ${net.name}`, () => driver.removeNetwork(net));
+    if (driver.traits.hostFirewall) {
+      await nftApply([...networkScript(net, listNetworks().map((n) => n.bridge)), ...guardBaseScript()]);
+      undo.push(`firewall of ${net.name}`, () => teardownNetworkRules(net, 1));
+      await allowBridgeThroughForward(net.bridge, true);
+    }
     undo.clear();
   } catch (err) {
     throw await undo.rollback(err, nlog);
@@ -152,11 +159,13 @@ export async function ensureInfra(net: NetworkRecord, bridgeKnownMissing = false
  */
 export async function teardownInfra(net: NetworkRecord, remaining: number, restoreFwd = false): Promise<void> {
   const errors: string[] = [];
+  const driver = driverOf(net);
+  const firewall = driver.traits.hostFirewall;
   for (const [what, fn] of [
-    ['firewall', () => teardownNetworkRules(net, remaining)],
+    ['firewall', () => (firewall ? teardownNetworkRules(net, remaining) : undefined)],
     ['port bindings', () => (remaining === 0 ? deleteGuardTable() : undefined)],
-    ['iptables accept rules', () => removeBridgeAccept(net.bridge)],
-    ['bridge', () => deleteLink(net.bridge)],
+    ['iptables accept rules', () => (firewall ? removeBridgeAccept(net.bridge) : undefined)],
+    [`${net.driver} links`, () => driver.removeNetwork(net)],
   ] as const) {
     try {
       await fn();
@@ -171,6 +180,10 @@ export async function teardownInfra(net: NetworkRecord, remaining: number, resto
 export async function createNetwork(o: CreateOptions): Promise<NetworkRecord> {
   if (PREDEFINED.has(o.name)) {
     throw new TsdError('NETWORK_EXISTS', `network with name ${o.name} already exists`, { hint: `${o.name} is a pre-defined network` });
+  }
+  if (o.driver === 'overlay') {
+    const { createOverlayNetwork } = await import('./overlay/cluster.js');
+    return createOverlayNetwork(o);
   }
   return withLock(NET_LOCK, async () => {
     const existing = listNetworks();
@@ -203,10 +216,19 @@ export async function defaultNetworkLocked(): Promise<NetworkRecord> {
   return rec;
 }
 
+/** A network by name or id; on a host with a cluster store, the store's overlay networks too. */
+export async function lookupAnywhere(ref: string): Promise<NetworkRecord | undefined> {
+  const local = lookupNetwork(ref);
+  if (local || !clusterConfigured() || PREDEFINED.has(ref)) return local;
+  const { syncOverlayRecords } = await import('./overlay/cluster.js');
+  await syncOverlayRecords();
+  return lookupNetwork(ref);
+}
+
 /** Find a network; `bridge` always exists (its record is made on first mention, its bridge on first use). */
 export async function resolveNetwork(ref: string): Promise<NetworkRecord> {
   if (ref === DEFAULT_NETWORK && !lookupNetwork(DEFAULT_NETWORK)) return withLock(NET_LOCK, defaultNetworkLocked);
-  return findNetwork(ref);
+  return (await lookupAnywhere(ref)) ?? findNetwork(ref);
 }
 
 /** Endpoints whose container still exists (a removed container's record is stale). */
@@ -224,6 +246,12 @@ async function releaseDefaultIfIdle(net: NetworkRecord): Promise<boolean> {
 }
 
 export async function removeNetwork(ref: string): Promise<NetworkRecord> {
+  const found = await lookupAnywhere(ref);
+  if (found?.driver === 'overlay') {
+    const { removeOverlayNetwork } = await import('./overlay/cluster.js');
+    await removeOverlayNetwork(found);
+    return found;
+  }
   return withLock(NET_LOCK, async () => {
     const net = findNetwork(ref);
     if (net.name === DEFAULT_NETWORK) {

@@ -13,8 +13,7 @@ import { paths } from '../state/paths.js';
 import { isErrno, TsdError } from '../sys/errors.js';
 import { parseIp } from './ipv4.js';
 import { netFiles } from './store.js';
-import { readJsonIfExistsSync } from '../sys/fs.js';
-import { isSameProcess } from '../sys/proc.js';
+import { isRunningSync } from '../state/containers.js';
 
 export type Proto = 'tcp' | 'udp';
 
@@ -105,10 +104,12 @@ export function hostListening(proto: Proto): Set<number> {
   return out;
 }
 
-/** The container holding a port file is running: its recorded pid is alive with its start time. */
+/**
+ * The container holding a port file is running: its recorded pid is alive with its start
+ * time. A corrupt state.json tells nothing: the port stays held (never two owners).
+ */
 function running(id: string): boolean {
-  const st = readJsonIfExistsSync<{ pid?: number; pidStartTime?: number }>(join(paths.container(id), 'state.json'));
-  return isSameProcess(st?.pid, st?.pidStartTime);
+  return isRunningSync(id) ?? true;
 }
 
 function recordedOwner(proto: Proto, port: number): string | undefined {

@@ -3,7 +3,7 @@
  * wiped them (a firewall reload, `nft flush ruleset`, a reboot with containers restarted by
  * hand). Everything is rebuilt from the records: each network in use (bridge, network rules,
  * iptables accepts when FORWARD drops), then each running container's port bindings and
- * published ports.
+ * published ports; and the embedded DNS, when it was killed.
  *
  * The start path repairs the same way when it finds the damage: a bridge gone while the
  * network still has containers (`repairNetworkLocked`), or tsdocker's tables or a network's
@@ -18,6 +18,7 @@ import { listContainers } from '../state/containers.js';
 import { containerPortsScript, nftApply, tableName } from './nft.js';
 import { nftBatch } from './compat.js';
 import { portGuardScript } from './guard.js';
+import { superviseDns } from './dns.js';
 import { ensureInfra, liveEndpoints } from './networks.js';
 import { DEFAULT_NETWORK, NET_LOCK, listNetworks, type NetworkRecord } from './store.js';
 import type { NetworkState } from './index.js';
@@ -39,9 +40,11 @@ export async function repairNetworkLocked(n: NetworkRecord, bridgeKnownMissing =
 
 export async function reloadNetworks(): Promise<{ networks: string[]; containers: number }> {
   const networks: string[] = [];
+  await superviseDns();
   await withLock(NET_LOCK, async () => {
     for (const n of listNetworks()) {
-      if (n.name === DEFAULT_NETWORK && liveEndpoints(n.id).length === 0) continue;
+      // the idle default bridge, and overlays this host has no container on, have no links to put back
+      if ((n.name === DEFAULT_NETWORK || n.driver === 'overlay') && liveEndpoints(n.id).length === 0) continue;
       await repairNetworkLocked(n);
       networks.push(n.name);
     }

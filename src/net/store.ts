@@ -9,12 +9,13 @@
  *
  * Every mutation happens under withLock(NET_LOCK); readers need no lock (atomic renames).
  */
-import { mkdirSync, readdirSync, promises as fsp } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_ROOT, paths, rootDir } from '../state/paths.js';
-import { readJsonIfExistsSync, writeJsonAtomicSync } from '../sys/fs.js';
-import { TsdError } from '../sys/errors.js';
+import { writeJsonAtomicSync } from '../sys/fs.js';
+import { TsdError, isCorruptRecord } from '../sys/errors.js';
+import { readRecordSync, reportSkipped, type Schema } from '../state/records.js';
 
 export const NET_LOCK = 'net';
 export const DEFAULT_NETWORK = 'bridge';
@@ -26,7 +27,7 @@ export function defaultBridgeName(): string {
 export interface NetworkRecord {
   id: string;
   name: string;
-  driver: 'bridge';
+  driver: 'bridge' | 'overlay';
   created: string;
   subnet: string;
   gateway: string;
@@ -38,6 +39,12 @@ export interface NetworkRecord {
   dns: boolean;
   options: Record<string, string>;
   labels: Record<string, string>;
+  /** overlay only: the cluster-wide part (VXLAN id and UDP port) and this host's VXLAN device */
+  vni?: number;
+  vxlanPort?: number;
+  vxlan?: string;
+  /** overlay only: -o mtu was given (else each host derives it from its underlay) */
+  mtuFixed?: boolean;
 }
 
 export interface EndpointRecord {
@@ -64,6 +71,10 @@ export const netFiles = {
   ports: () => join(paths.networks(), 'ports'),
   port: (proto: string, port: number) => join(paths.networks(), 'ports', `${proto}-${port}`),
   host: () => join(paths.networks(), 'host.json'),
+  /** overlay: remote endpoints mirrored from the cluster store by the agent (the embedded DNS reads them) */
+  remote: (id: string) => join(paths.networks(), id, 'remote'),
+  agentState: () => join(paths.run(), 'ovagent.json'),
+  agentLog: () => join(paths.run(), 'ovagent.log'),
   dnsPid: () => join(paths.run(), 'dnsd.pid'),
   forwardOk: () => join(paths.run(), 'forward-ok.json'),
   dnsLog: () => join(paths.run(), 'dnsd.log'),
@@ -88,10 +99,29 @@ export function listNetworks(): NetworkRecord[] {
   }
   const out: NetworkRecord[] = [];
   for (const id of ids) {
-    const r = readJsonIfExistsSync<NetworkRecord>(netFiles.record(id));
+    const r = readChecked<NetworkRecord>(netFiles.record(id), NETWORK_SCHEMA);
     if (r) out.push(r);
   }
   return out.sort((a, b) => a.created.localeCompare(b.created));
+}
+
+const NETWORK_SCHEMA: Schema = {
+  id: 'string', name: 'string', driver: 'string', created: 'string', subnet: 'string', gateway: 'string', ipRange: 'string?',
+  internal: 'boolean', mtu: 'number', bridge: 'string', dns: 'boolean', options: 'object', labels: 'object',
+};
+const ENDPOINT_SCHEMA: Schema = {
+  containerId: 'string', name: 'string', aliases: 'strings', ip: 'string', ifname: 'string', hostIfname: 'string', dns: 'strings?',
+};
+
+/** A record checked against its schema; a corrupt one is reported once and skipped (undefined). */
+function readChecked<T>(path: string, schema: Schema): T | undefined {
+  try {
+    return readRecordSync<T>(path, schema);
+  } catch (err) {
+    if (!isCorruptRecord(err)) throw err;
+    reportSkipped(err);
+    return undefined;
+  }
 }
 
 /** Docker's lookup order: exact name, full id, unique id prefix. */
@@ -117,32 +147,44 @@ export function findNetwork(ref: string): NetworkRecord {
 }
 
 export function saveNetwork(rec: NetworkRecord): void {
-  mkdirSync(netFiles.leases(rec.id), { recursive: true });
-  mkdirSync(netFiles.endpoints(rec.id), { recursive: true });
-  writeJsonAtomicSync(netFiles.record(rec.id), rec);
+  const fresh = !existsSync(netFiles.dir(rec.id));
+  try {
+    mkdirSync(netFiles.leases(rec.id), { recursive: true });
+    mkdirSync(netFiles.endpoints(rec.id), { recursive: true });
+    writeJsonAtomicSync(netFiles.record(rec.id), rec);
+  } catch (err) {
+    // a full disk: no directory of a network that was never recorded
+    if (fresh) rmSync(netFiles.dir(rec.id), { recursive: true, force: true });
+    throw err;
+  }
 }
 
 export async function deleteNetworkRecord(id: string): Promise<void> {
   await fsp.rm(netFiles.dir(id), { recursive: true, force: true });
 }
 
-export function listEndpoints(netId: string): EndpointRecord[] {
+/** This host's endpoints on a network (`remote`: those on other hosts, overlay). */
+export function listEndpoints(netId: string, where: 'endpoints' | 'remote' = 'endpoints'): EndpointRecord[] {
+  const dir = netFiles[where](netId);
   let files: string[];
   try {
-    files = readdirSync(netFiles.endpoints(netId)).filter((f) => f.endsWith('.json'));
+    files = readdirSync(dir).filter((f) => f.endsWith('.json'));
   } catch {
     return [];
   }
   const out: EndpointRecord[] = [];
   for (const f of files) {
-    const e = readJsonIfExistsSync<EndpointRecord>(join(netFiles.endpoints(netId), f));
+    const e = readChecked<EndpointRecord>(join(dir, f), ENDPOINT_SCHEMA);
     if (e) out.push(e);
   }
   return out;
 }
 
+/** Endpoints on other hosts (overlay), as the agent last mirrored them. */
+export const listRemoteEndpoints = (netId: string): EndpointRecord[] => listEndpoints(netId, 'remote');
+
 export function readEndpoint(netId: string, ctr: string): EndpointRecord | undefined {
-  return readJsonIfExistsSync<EndpointRecord>(netFiles.endpoint(netId, ctr));
+  return readChecked<EndpointRecord>(netFiles.endpoint(netId, ctr), ENDPOINT_SCHEMA);
 }
 
 export function saveEndpoint(netId: string, e: EndpointRecord): void {
@@ -164,7 +206,7 @@ export interface HostSettings {
 }
 
 export function readHostSettings(): HostSettings {
-  return readJsonIfExistsSync<HostSettings>(netFiles.host()) ?? {};
+  return readChecked<HostSettings>(netFiles.host(), {}) ?? {};
 }
 
 export function writeHostSettings(h: HostSettings): void {

@@ -43,6 +43,9 @@ export interface DeviceEntry {
   mode: number;
   major: number;
   minor: number;
+  /** owner of the node (OCI linux.devices); absent: root */
+  uid?: number;
+  gid?: number;
 }
 
 export interface SymlinkEntry {

@@ -15,10 +15,11 @@ import {
   maskedPaths,
   readonlyPaths,
 } from '../rootfs/mounts.js';
-import type { NetworkPlan } from '../net/index.js';
+import { dnsWatch, type NetworkPlan } from '../net/index.js';
 import { capMask, DEFAULT_CAPS } from './caps.js';
 import { CLONE, type ContainerSpec, type NsType } from './spec.js';
 import { resolveUser } from './options.js';
+import { cgroupMounts } from './cgroups/mounts.js';
 import type { PreparedResources } from './hooks.js';
 
 export interface RunSpecInput {
@@ -29,26 +30,44 @@ export interface RunSpecInput {
   resources: PreparedResources;
   /** detached: capture output here */
   logPath?: string;
+  logTee?: boolean;
 }
+
+const tsdocker = (...args: string[]) => [process.execPath, `${projectDir()}/bin/tsdocker`, '--root', rootDir(), ...args];
 
 /** The exit hook: `tsdocker --root R internal cleanup ID`, run by the monitor after the exit. */
 export function exitHook(id: string): string[] {
-  return [process.execPath, `${projectDir()}/bin/tsdocker`, '--root', rootDir(), 'internal', 'cleanup', id];
+  return tsdocker('internal', 'cleanup', id);
 }
 
-/** Container env plus what Docker adds: HOSTNAME, and HOME from the user's passwd entry. */
-function withDefaults(env: string[], hostname: string, home: string): string[] {
+/** How often (ms) a monitor checks that the embedded DNS still runs. */
+const DNS_CHECK_MS = 3000;
+
+const DOCKER_NET_SYSCTLS: [string, string][] = [
+  ['net.ipv4.ip_unprivileged_port_start', '0'],
+  ['net.ipv4.ping_group_range', '0 2147483647'],
+];
+
+/** Container env plus what Docker adds: HOSTNAME, TERM=xterm with a terminal (-t), and HOME from the user's passwd entry. */
+function withDefaults(env: string[], hostname: string, home: string, tty: boolean): string[] {
   const has = (k: string) => env.some((e) => e.startsWith(`${k}=`));
-  return [...env, ...(has('HOSTNAME') ? [] : [`HOSTNAME=${hostname}`]), ...(has('HOME') ? [] : [`HOME=${home}`])];
+  return [
+    ...env,
+    ...(has('HOSTNAME') ? [] : [`HOSTNAME=${hostname}`]),
+    ...(tty && !has('TERM') ? ['TERM=xterm'] : []),
+    ...(has('HOME') ? [] : [`HOME=${home}`]),
+  ];
 }
 
 export function buildRunSpec(input: RunSpecInput): ContainerSpec {
   const { config, image, dirs, plan, resources } = input;
   const creds = resolveUser(config.user, image.layerDirs);
   const privileged = resources.privileged;
+  const watch = dnsWatch(plan);
   let cloneFlags = CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWCGROUP;
   if (plan.newNetns) cloneFlags |= CLONE.NEWNET;
   const join: { type: NsType; path: string }[] = plan.joinNetns ? [{ type: 'net', path: plan.joinNetns }] : [];
+  const cg = cgroupMounts(config.id, privileged);
   // the generated files go after the user's mounts, so a tmpfs or volume on /etc (or an
   // image VOLUME whose path links to /etc) cannot hide them; a user's own mount on one of
   // these paths wins, as in Docker
@@ -64,17 +83,21 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     join,
     rootfs: dirs.rootfs,
     overlay: { lower: [...image.layerDirs].reverse(), upper: dirs.upper, work: dirs.work },
-    mounts: [...defaultMounts({ privileged }), ...resources.mounts, ...etc],
+    mounts: [...defaultMounts({ privileged }), ...cg.mounts, ...resources.mounts, ...etc],
     devices: [...defaultDevices(), ...(resources.devices ?? [])], // resources: host devices when privileged
-    symlinks: defaultSymlinks(),
+    // Docker's init layer links /etc/mtab to /proc/mounts (an image's own /etc/mtab is kept)
+    symlinks: [...defaultSymlinks(), ...cg.symlinks],
+    rootSymlinks: [{ target: '/proc/mounts', path: '/etc/mtab' }],
     masked: maskedPaths({ privileged }),
-    readonly: readonlyPaths({ privileged }),
+    readonly: [...readonlyPaths({ privileged }), ...cg.readonly],
     rootfsReadonly: resources.readonlyRootfs,
     hostname: config.hostname,
     loopback: plan.loopbackUp,
+    // Docker's defaults in a network namespace of the container's own: any port, ICMP sockets for all
+    ...(plan.newNetns ? { sysctl: DOCKER_NET_SYSCTLS } : {}),
     cwd: config.workingDir,
     user: { uid: creds.uid, gid: creds.gid, groups: creds.groups },
-    env: withDefaults(config.env, config.hostname, creds.home),
+    env: withDefaults(config.env, config.hostname, creds.home, config.tty),
     args: [config.path, ...config.args],
     caps: resources.capsMask ?? capMask(DEFAULT_CAPS),
     noNewPrivileges: resources.noNewPrivileges,
@@ -83,9 +106,12 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     tty: config.tty,
     stdin: config.interactive,
     logPath: input.logPath,
+    ...(input.logTee ? { logTee: true } : {}),
     exitPath: containerFiles.exit(config.id),
     exitNoSync: config.autoRemove,
     hook: exitHook(config.id),
+    // a container on a user network needs the embedded DNS: its monitor brings it back if killed
+    ...(watch ? { supervise: { intervalMs: DNS_CHECK_MS, ...watch, argv: tsdocker('internal', 'dns') } } : {}),
   };
 }
 
@@ -115,7 +141,7 @@ export function buildExecSpec(input: ExecSpecInput): ContainerSpec {
     join: types.map((type) => ({ type, path: `/proc/${targetPid}/ns/${type}` })),
     cwd: input.workdir ?? config.workingDir,
     user: { uid: creds.uid, gid: creds.gid, groups: creds.groups },
-    env: withDefaults([...config.env.filter((e) => !input.env.some((o) => o.split('=')[0] === e.split('=')[0])), ...input.env], config.hostname, creds.home),
+    env: withDefaults([...config.env.filter((e) => !input.env.some((o) => o.split('=')[0] === e.split('=')[0])), ...input.env], config.hostname, creds.home, input.tty),
     args: input.command,
     caps: input.resources.capsMask ?? capMask(DEFAULT_CAPS),
     noNewPrivileges: input.resources.noNewPrivileges,

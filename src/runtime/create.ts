@@ -6,9 +6,9 @@
 import { rmSync } from 'node:fs';
 import { hostname as hostHostname } from 'node:os';
 import { resolveImage, type ImageRecord } from '../image/index.js';
-import { withLock } from '../state/lock.js';
+import { holdMarker, withLock } from '../state/lock.js';
 import { ensureLayout } from '../state/paths.js';
-import { containerNames, writeConfig, type ContainerConfig } from '../state/containers.js';
+import { containerFiles, containerNames, writeConfig, type ContainerConfig } from '../state/containers.js';
 import { createContainerDir } from '../rootfs/prepare.js';
 import { planNetwork } from '../net/index.js';
 import { TsdError } from '../sys/errors.js';
@@ -16,13 +16,21 @@ import { generateName, newContainerId, validateName } from './names.js';
 import { resolveProcess, resolveUser } from './options.js';
 import type { RunOptions } from './types.js';
 import { validateContainerResources } from './hooks.js';
+import { mark } from '../sys/trace.js';
 
 export async function createContainer(opts: RunOptions): Promise<ContainerConfig> {
   return (await createContainerWithImage(opts)).config;
 }
 
-/** create, also handing back the resolved image so `run` need not resolve it again. */
-export async function createContainerWithImage(opts: RunOptions): Promise<{ config: ContainerConfig; image: ImageRecord }> {
+/**
+ * create, also handing back the resolved image so `run` need not resolve it again. With
+ * `markStarting` (`run --rm`) the record appears with a marker held until the caller
+ * calls `started()`: if the caller dies first, the next `ps` knows to remove the record.
+ */
+export async function createContainerWithImage(
+  opts: RunOptions,
+  how: { markStarting?: boolean } = {},
+): Promise<{ config: ContainerConfig; image: ImageRecord; started: () => void }> {
   ensureLayout();
   const image = await resolveImage(opts.image);
   const proc = resolveProcess(image.config, opts);
@@ -66,7 +74,8 @@ export async function createContainerWithImage(opts: RunOptions): Promise<{ conf
       env: proc.env,
       workingDir: proc.workingDir,
       user: proc.user,
-      hostname,
+      // container:X mode: the target's hostname, as Docker
+      hostname: typeof network.hostname === 'string' && network.mode.startsWith('container:') ? network.hostname : hostname,
       tty: opts.tty,
       interactive: opts.interactive,
       autoRemove: opts.rm,
@@ -79,13 +88,16 @@ export async function createContainerWithImage(opts: RunOptions): Promise<{ conf
     return withLock('images', async () => {
       await resolveImage(image.id);
       const dirs = createContainerDir(id);
+      mark('create: directory made');
+      const started = how.markStarting ? holdMarker(containerFiles.starting(id)) : () => {};
       try {
         await writeConfig(config);
       } catch (err) {
+        started();
         rmSync(dirs.dir, { recursive: true, force: true });
         throw err;
       }
-      return { config, image };
+      return { config, image, started };
     });
   });
 }

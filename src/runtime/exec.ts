@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { resolveImage } from '../image/index.js';
 import { containerFiles, findContainer } from '../state/containers.js';
 import { TsdError } from '../sys/errors.js';
+import { superviseDns } from '../net/index.js';
 import { startMonitor } from './monitor.js';
 import { buildExecSpec } from './build-spec.js';
 import { joinContainerCgroups, securityFor } from './hooks.js';
@@ -37,6 +38,8 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       hint: 'give -w an absolute path',
     });
   }
+  // a process started now may look names up at once: the embedded DNS must be there
+  await superviseDns();
   const image = await resolveImage(v.config.image.id);
   const security = securityFor(v.config);
   const spec = buildExecSpec({
@@ -65,7 +68,13 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
     const size = opts.tty && !opts.detach ? terminalSize() : undefined;
     if (size) handle.resize(size.rows, size.cols);
     handle.go();
-    await handle.started;
+    try {
+      await handle.started;
+    } catch (err) {
+      // Docker's exec of a command that is not there exits 126 (127 is `run`'s)
+      if (err instanceof TsdError && err.code === 'CMD_NOT_FOUND') throw new TsdError('CMD_NOT_FOUND', err.message, { exitCode: 126, hint: err.hint });
+      throw err;
+    }
     if (opts.detach) {
       handle.detach();
       return 0;

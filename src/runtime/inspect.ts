@@ -1,17 +1,41 @@
-/** `inspect`: a container as JSON shaped like Docker's, where the fields mean the same. */
+/**
+ * `inspect`: a container as JSON in Docker 20.10's shape (field names and order), where the
+ * fields mean the same. The image's labels, exposed ports and volumes are merged into Config
+ * as Docker does; tsdocker's own addition is `Monitor` (the native monitor's pid).
+ */
 import { containerFiles, type ContainerView } from '../state/containers.js';
 import { containerDirs } from '../rootfs/prepare.js';
 import { exitCodeOf } from './lifecycle.js';
 import { networkSettings } from '../net/index.js';
 import { inspectHostConfig, inspectMounts } from './resources.js';
+import { resolveImage, type ImageRecord } from '../image/index.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
-export function inspectContainer(v: ContainerView): Record<string, unknown> {
+async function imageOf(id: string): Promise<ImageRecord | undefined> {
+  try {
+    return await resolveImage(id);
+  } catch {
+    return undefined; // removed with `rmi -f`: Docker shows the container all the same
+  }
+}
+
+/** The container ports of -p/--expose (plan.publish, resources.expose) as Docker's "80/tcp" keys. */
+function exposedPorts(v: ContainerView, img: ImageRecord | undefined): Record<string, object> | undefined {
+  const out: Record<string, object> = { ...(img?.config.ExposedPorts ?? {}) };
+  const plan = v.config.network as { publish?: { containerPort: number; proto: string }[] };
+  for (const p of plan.publish ?? []) out[`${p.containerPort}/${p.proto}`] = {};
+  for (const e of ((v.config.resources as { expose?: string[] }).expose ?? [])) out[e.includes('/') ? e : `${e}/tcp`] = {};
+  return Object.keys(out).length ? out : undefined;
+}
+
+export async function inspectContainer(v: ContainerView): Promise<Record<string, unknown>> {
   const c = v.config;
   const dirs = containerDirs(c.id);
   const running = v.status === 'running';
   const plan = c.network as { mode?: string };
+  const img = await imageOf(c.image.id);
+  const exposed = exposedPorts(v, img);
   return {
     Id: c.id,
     Created: c.created,
@@ -36,27 +60,49 @@ export function inspectContainer(v: ContainerView): Record<string, unknown> {
     HostsPath: dirs.hosts,
     LogPath: containerFiles.log(c.id),
     Name: `/${c.name}`,
-    Driver: 'overlay',
+    RestartCount: 0,
+    Driver: 'overlay2',
     Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
     HostConfig: {
       NetworkMode: plan.mode ?? 'none',
       AutoRemove: c.autoRemove,
       ...inspectHostConfig(c.resources), // resources: Docker's HostConfig fields (runtime/resources.ts)
     },
+    GraphDriver: {
+      Data: {
+        LowerDir: (img?.layerDirs ?? []).slice().reverse().join(':'),
+        MergedDir: dirs.rootfs,
+        UpperDir: dirs.upper,
+        WorkDir: dirs.work,
+      },
+      Name: 'overlay2',
+    },
     Mounts: inspectMounts(c.id),
     Config: {
       Hostname: c.hostname,
+      Domainname: '',
       User: c.user,
+      AttachStdin: c.interactive,
+      AttachStdout: false,
+      AttachStderr: false,
+      ...(exposed ? { ExposedPorts: exposed } : {}),
       Tty: c.tty,
       OpenStdin: c.interactive,
+      StdinOnce: c.interactive,
       Env: c.env,
       Cmd: c.cmd ?? c.args,
-      Entrypoint: c.entrypoint ?? null,
-      WorkingDir: c.workingDir,
       Image: c.image.ref,
-      Labels: c.labels ?? {},
+      Volumes: img?.config.Volumes ?? null,
+      WorkingDir: c.workingDir,
+      Entrypoint: c.entrypoint ?? null,
+      OnBuild: null,
+      Labels: { ...(img?.config.Labels ?? {}), ...(c.labels ?? {}) },
     },
-    NetworkSettings: networkSettings(running ? v.state?.network : undefined),
+    NetworkSettings: networkSettings(running ? v.state?.network : undefined, c.id),
     Monitor: v.state ? { Pid: running ? v.state.monitorPid : 0 } : undefined,
   };
 }

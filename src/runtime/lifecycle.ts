@@ -7,25 +7,27 @@
 import { promises as fsp } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withLockFile } from '../state/lock.js';
-import { join } from 'node:path';
+import { markerAbandoned, withDirLock } from '../state/lock.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { isSameProcess } from '../sys/proc.js';
 import {
   containerFiles,
   findContainer,
+  findEntry,
   listContainers,
+  listEntries,
   readContainer,
   writeState,
   type ContainerView,
 } from '../state/containers.js';
-import { detachNetwork } from '../net/index.js';
+import { detachNetwork, superviseDns } from '../net/index.js';
 import { kill as sendSignal } from '../native/index.js';
-import { TsdError, errorMessage, isErrno } from '../sys/errors.js';
+import { TsdError, errorMessage } from '../sys/errors.js';
 import { log } from '../sys/log.js';
 import { runAll } from '../sys/undo.js';
 import { mark } from '../sys/trace.js';
 import { releaseContainerResources, recordExitFacts } from './hooks.js';
+import { removeIncomplete, removeUnreadable } from './salvage.js';
 
 const lg = log.child({ mod: 'runtime.lifecycle' });
 
@@ -89,17 +91,9 @@ export function exitCodeOf(v: ContainerView): number {
   return v.exit?.exitCode ?? (v.state ? 137 : 0);
 }
 
-/**
- * Run `fn` under the container's own lock: a file in its directory, so it goes with the
- * container. Returns undefined when the container is already gone.
- */
-async function withContainerLock<T>(id: string, fn: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await withLockFile(join(containerFiles.dir(id), '.lock'), `container ${id.slice(0, 12)}`, fn);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw err;
-  }
+/** Run `fn` under the container's own lock; undefined when the container is already gone. */
+function withContainerLock<T>(id: string, fn: () => Promise<T>): Promise<T | undefined> {
+  return withDirLock(containerFiles.dir(id), `container ${id.slice(0, 12)}`, fn);
 }
 
 function monitorAlive(v: ContainerView): boolean {
@@ -123,12 +117,16 @@ async function settleMonitor(v: ContainerView): Promise<void> {
 
 /**
  * Release what a container held while it ran (network attachments), once, after it
- * exited; then remove it if it was started with --rm.
+ * exited; then remove it if it was started with --rm. `fromMonitor`: run by the monitor's
+ * exit hook (`tsdocker internal cleanup ID`).
  */
-export async function cleanupAfterExit(id: string): Promise<void> {
+export async function cleanupAfterExit(id: string, opts: { fromMonitor?: boolean } = {}): Promise<void> {
   const removed = await withContainerLock(id, async () => {
     const v = await readContainer(id);
-    if (!v || v.status === 'running' || !v.state) return false;
+    if (!v || v.status === 'running') return false;
+    // the monitor's hook after its CLI died before the start finished (`run --rm` killed): the
+    // container never ran and nobody will start it again, so a --rm record goes now
+    if (!v.state) return Boolean(opts.fromMonitor && v.config.autoRemove);
     if (!v.state.cleanedUp) {
       await runAll([
         ['detach network', () => detachNetwork(id, v.state!.network)],
@@ -151,7 +149,12 @@ export interface RemoveOptions {
 }
 
 export async function removeContainer(ref: string, opts: RemoveOptions): Promise<string> {
-  const v = await findContainer(ref);
+  const e = await findEntry(ref);
+  if (!('view' in e)) {
+    await removeUnreadable(e, opts);
+    return e.id;
+  }
+  const v = e.view;
   const id = v.config.id;
   if (v.status === 'running') {
     if (!opts.force) {
@@ -186,17 +189,31 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
   return id;
 }
 
-/** Clean up containers that exited while nobody was watching (monitor killed, host crash). */
-export async function reconcile(): Promise<void> {
-  for (const v of await listContainers()) {
-    if (v.status === 'exited' && v.state && !v.state.cleanedUp) {
-      try {
-        await cleanupAfterExit(v.config.id);
-      } catch (err) {
-        lg.warn({ id: v.config.id, err: errorMessage(err) }, 'reconcile: cleanup failed');
+/**
+ * Clean up containers that exited while nobody was watching (monitor killed, host crash),
+ * remove directories a killed `create` left without a record and `run --rm` records whose
+ * CLI died before the container ran, and bring back a killed embedded DNS. Returns how
+ * many containers it cleaned up or removed.
+ */
+export async function reconcile(): Promise<number> {
+  let done = 0;
+  await superviseDns().catch((err: unknown) => lg.warn({ err: errorMessage(err) }, 'reconcile: cannot start the embedded DNS'));
+  for (const e of await listEntries()) {
+    try {
+      if ('incomplete' in e) done += Number(await removeIncomplete(e.id));
+      else if ('view' in e && e.view.status === 'created' && e.view.config.autoRemove && markerAbandoned(containerFiles.starting(e.id))) {
+        // a `run --rm` that died before its container ran (before its monitor existed)
+        await removeContainer(e.id, { force: true, volumes: true });
+        done++;
+      } else if ('view' in e && e.view.status === 'exited' && e.view.state && !e.view.state.cleanedUp) {
+        await cleanupAfterExit(e.id);
+        done++;
       }
+    } catch (err) {
+      lg.warn({ id: e.id, err: errorMessage(err) }, 'reconcile: cleanup failed');
     }
   }
+  return done;
 }
 
 export async function pruneContainers(): Promise<string[]> {

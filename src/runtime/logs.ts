@@ -5,7 +5,8 @@
  */
 import { createReadStream, promises as fsp } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { containerFiles, findContainer, readContainer } from '../state/containers.js';
+import { containerFiles, findContainer, readContainer, timeNs } from '../state/containers.js';
+import { TsdError } from '../sys/errors.js';
 
 export interface LogRecord {
   time: string;
@@ -26,15 +27,70 @@ export function parseLogLine(line: string): LogRecord | undefined {
 
 export interface LogOptions {
   follow: boolean;
+  /** the last N lines; undefined (or negative) for all */
   tail?: number;
   timestamps: boolean;
+  /** only records at or after / at or before these times (nanoseconds since the epoch) */
+  since?: bigint;
+  until?: bigint;
+  /** Docker's --details: the log attributes (none here) and a space before each line */
+  details?: boolean;
   write(stream: 'stdout' | 'stderr', text: string): void;
 }
 
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
+const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
+
+/**
+ * Docker's --since/--until value: a Go duration before now (10m, 1h30m), a Unix time
+ * (1700000000[.5]) or an RFC 3339 date/time (a time without a zone is UTC here).
+ */
+export function parseLogTime(flag: string, value: string, nowMs = Date.now()): bigint {
+  if (DURATION.test(value)) {
+    let ns = 0;
+    for (const m of value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ns += Number(m[1]) * UNIT_NS[m[2]!]!;
+    return BigInt(nowMs) * 1_000_000n - BigInt(Math.round(ns));
+  }
+  const unix = /^(\d+)(?:\.(\d{1,9}))?$/.exec(value);
+  if (unix) return BigInt(unix[1]!) * 1_000_000_000n + BigInt((unix[2] ?? '').padEnd(9, '0') || '0');
+  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(value)) return timeNs(value); // nanoseconds kept
+  const withZone = /[zZ]|[+-]\d\d:?\d\d$/.test(value) || !value.includes('T') ? value : `${value}Z`;
+  const ms = Date.parse(/^\d{4}-\d\d-\d\d$/.test(withZone) ? `${withZone}T00:00:00Z` : withZone);
+  if (Number.isNaN(ms)) {
+    throw new TsdError('BAD_ARGS', `invalid value for "${flag}": failed to parse value as time or duration: "${value}"`, {
+      exitCode: 1,
+      hint: 'give a duration (10m), a Unix time or an RFC 3339 time (2006-01-02T15:04:05Z)',
+    });
+  }
+  return BigInt(ms) * 1_000_000n;
+}
+
+function inWindow(rec: LogRecord, opts: LogOptions): boolean {
+  if (opts.since === undefined && opts.until === undefined) return true;
+  const t = timeNs(rec.time);
+  return (opts.since === undefined || t >= opts.since) && (opts.until === undefined || t <= opts.until);
+}
+
 function emit(rec: LogRecord, opts: LogOptions, atLineStart: { stdout: boolean; stderr: boolean }): void {
-  const prefix = opts.timestamps && atLineStart[rec.stream] ? `${rec.time} ` : '';
+  if (!inWindow(rec, opts)) return;
+  const start = atLineStart[rec.stream];
+  const prefix = (opts.timestamps && start ? `${rec.time} ` : '') + (opts.details && start ? ' ' : '');
   opts.write(rec.stream, prefix + rec.content + (rec.partial ? '' : '\n'));
   atLineStart[rec.stream] = !rec.partial;
+}
+
+/** The records that make up the last `n` complete lines (F records), partial pieces included. */
+export function tailRecords(records: LogRecord[], n: number): LogRecord[] {
+  if (n === 0) return [];
+  let full = 0;
+  let start = records.length;
+  while (start > 0 && full < n) {
+    start--;
+    if (!records[start]!.partial) full++;
+  }
+  // the partial records just before the first kept line belong to it
+  while (start > 0 && records[start - 1]!.partial) start--;
+  return records.slice(start);
 }
 
 /** Print a container's log; with follow, keep printing until the container stops. */
@@ -52,19 +108,7 @@ export async function showLogs(ref: string, opts: LogOptions): Promise<void> {
   let offset = Buffer.byteLength(text) - Buffer.byteLength(rest);
   const records = lines.map(parseLogLine).filter((r): r is LogRecord => r !== undefined);
   let shown = records;
-  if (opts.tail !== undefined) {
-    // count complete lines (F records), keep the records that make up the last N of them
-    let full = 0;
-    let start = records.length;
-    while (start > 0 && full < opts.tail) {
-      start--;
-      if (!records[start]!.partial) full++;
-    }
-    if (full === opts.tail && start > 0 && !records[start]!.partial) {
-      while (start > 0 && records[start - 1]!.partial) start--;
-    }
-    shown = opts.tail === 0 ? [] : records.slice(start);
-  }
+  if (opts.tail !== undefined && opts.tail >= 0) shown = tailRecords(records, opts.tail);
   const atLineStart = { stdout: true, stderr: true };
   for (const r of shown) emit(r, opts, atLineStart);
   if (!opts.follow) return;
@@ -85,6 +129,7 @@ export async function showLogs(ref: string, opts: LogOptions): Promise<void> {
       }
     }
     if (!running && !chunk.length) return;
+    if (opts.until !== undefined && BigInt(Date.now()) * 1_000_000n > opts.until) return;
     await sleep(running ? 50 : 0);
   }
 }

@@ -125,7 +125,7 @@ export function resolveUser(spec: string, layerDirs: readonly string[]): Credent
       home = entry[5] || '/';
       name = entry[0];
     } else {
-      gid = uid === 0 ? 0 : uid;
+      gid = 0; // Docker (runc): a uid without a passwd entry runs with gid 0
     }
   } else {
     const entry = passwd.find((p) => p[0] === userPart);
@@ -151,9 +151,12 @@ export function resolveUser(spec: string, layerDirs: readonly string[]): Credent
       gid = Number(g[2]);
     }
   }
-  const groups = name
+  // Docker's supplementary groups: the primary gid, then (only when no group was given) the
+  // groups /etc/group lists the user in: `id` shows groups=0(root),10(wheel) for busybox's root
+  const member = name && !groupPart
     ? groupDb.filter((g) => (g[3] ?? '').split(',').includes(name!)).map((g) => Number(g[2])).filter((g) => g !== gid)
     : [];
+  const groups = [gid, ...member];
   if (![uid, gid, ...groups].every((n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32 - 1)) {
     throw new TsdError('BAD_ARGS', `invalid user: ${spec}`, { hint: 'use -u uid[:gid] with numbers below 4294967295' });
   }

@@ -61,13 +61,16 @@ export async function runContainer(opts: RunOptions, hooks: RunHooks): Promise<n
   const signals = opts.detach ? undefined : forwardSignals();
   try {
     mark('run: begin');
-    const { config, image } = await createContainerWithImage(opts);
+    const created = await createContainerWithImage(opts, { markStarting: opts.rm });
+    const { config, image } = created;
     mark('run: created');
     let started: StartedContainer;
     try {
       const ttySize = opts.tty && !opts.detach ? terminalSize() : undefined;
       started = await startContainer(config, { foreground: !opts.detach, ttySize }, image);
+      created.started();
     } catch (err) {
+      created.started();
       // nothing half-made: a container that never ran is removed, --rm or not
       await removeContainer(config.id, { force: true, volumes: true }).catch((e) =>
         lg.warn({ err: (e as Error).message }, 'removing the failed container'),

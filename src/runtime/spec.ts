@@ -17,7 +17,7 @@ export const CLONE = {
   NEWNET: 0x40000000,
 } as const;
 
-export type NsType = 'net' | 'ipc' | 'uts' | 'pid' | 'mnt' | 'cgroup';
+export type NsType = 'net' | 'ipc' | 'uts' | 'pid' | 'mnt' | 'cgroup' | 'user';
 
 export interface Rlimit {
   resource: number;
@@ -40,6 +40,8 @@ export interface ContainerSpec {
   mounts?: MountEntry[];
   devices?: DeviceEntry[];
   symlinks?: SymlinkEntry[];
+  /** made in the rootfs before any mount (what Docker's init layer holds) */
+  rootSymlinks?: SymlinkEntry[];
   masked?: string[];
   readonly?: string[];
   rootfsReadonly?: boolean;
@@ -63,12 +65,29 @@ export interface ContainerSpec {
   stdin?: boolean;
   /** detached: CRI log file; absent: stdio handed to the container */
   logPath?: string;
+  /** foreground with a log: the monitor also copies the output to its own stdout/stderr */
+  logTee?: boolean;
   /** exit record path */
   exitPath?: string;
   /** write the exit record without fsync (a --rm container: the CLI reads it at once, then it goes) */
   exitNoSync?: boolean;
   /** exit hook argv, exec'd by the monitor unless Node acks the exit */
   hook?: string[];
+  /** OCI: no death signal; the monitor leaves once the process is ready (run) or exec'd (exec) */
+  orphan?: boolean;
+  /** OCI create: the init blocks opening this FIFO for writing until `start` reads it */
+  fifo?: string;
+  /** OCI --console-socket: the pty master goes there */
+  console?: string;
+  /** OCI: hex masks of the five capability sets (replaces `caps`) */
+  caps5?: { bounding: string; effective: string; inheritable: string; permitted: string; ambient: string };
+  umask?: number;
+  /** sysctls of the container's own namespaces, written after pivot_root (Docker's net.* defaults, OCI linux.sysctl) */
+  sysctl?: [string, string][];
+  /** MS_* propagation of / before the rootfs is bound (default MS_REC|MS_PRIVATE) */
+  rootPropagation?: number;
+  /** a daemon the monitor keeps alive while the container runs (the embedded DNS) */
+  supervise?: { intervalMs: number; pidFile: string; match: string; argv: string[] };
 }
 
 function str(key: string, v: string): string {
@@ -98,8 +117,13 @@ export function specRecords(s: ContainerSpec): string[][] {
     r.push(['overlay', s.overlay.lower.join(':'), s.overlay.upper, s.overlay.work]);
   }
   for (const m of s.mounts ?? []) r.push(['mount', m.source, m.destination, m.fstype, int('mount', m.flags), m.data]);
-  for (const d of s.devices ?? []) r.push(['device', d.path, int('device', d.mode), int('device', d.major), int('device', d.minor)]);
+  for (const d of s.devices ?? []) {
+    const f = [d.path, int('device', d.mode), int('device', d.major), int('device', d.minor)];
+    if (d.uid === undefined && d.gid === undefined) r.push(['device', ...f]);
+    else r.push(['odevice', ...f, int('device', d.uid ?? 0), int('device', d.gid ?? 0)]);
+  }
   for (const l of s.symlinks ?? []) r.push(['symlink', l.target, l.path]);
+  for (const l of s.rootSymlinks ?? []) r.push(['rootlink', l.target, l.path]);
   for (const p of s.masked ?? []) r.push(['mask', p]);
   for (const p of s.readonly ?? []) r.push(['readonly', p]);
   if (s.rootfsReadonly !== undefined) r.push(['rootfs_ro', bool(s.rootfsReadonly)]);
@@ -121,9 +145,26 @@ export function specRecords(s: ContainerSpec): string[][] {
   if (s.tty !== undefined) r.push(['tty', bool(s.tty)]);
   if (s.stdin !== undefined) r.push(['stdin', bool(s.stdin)]);
   if (s.logPath) r.push(['log', s.logPath]);
+  if (s.logTee) r.push(['logtee', '1']);
   if (s.exitPath) r.push(['exit', s.exitPath]);
   if (s.exitNoSync) r.push(['exit_nosync', '1']);
   for (const h of s.hook ?? []) r.push(['hook', h]);
+  if (s.orphan !== undefined) r.push(['orphan', bool(s.orphan)]);
+  if (s.fifo) r.push(['fifo', s.fifo]);
+  if (s.console) r.push(['console', s.console]);
+  if (s.caps5) {
+    const c = s.caps5;
+    const masks = [c.bounding, c.effective, c.inheritable, c.permitted, c.ambient];
+    if (!masks.every((m) => /^[0-9a-f]+$/i.test(m))) throw new TsdError('INTERNAL', 'spec caps5: not hex masks');
+    r.push(['caps5', ...masks]);
+  }
+  if (s.umask !== undefined) r.push(['umask', int('umask', s.umask)]);
+  for (const [k, v] of s.sysctl ?? []) r.push(['sysctl', k, v]);
+  if (s.rootPropagation !== undefined) r.push(['rootprop', int('rootprop', s.rootPropagation)]);
+  if (s.supervise) {
+    r.push(['supervise', int('supervise', s.supervise.intervalMs), s.supervise.pidFile, s.supervise.match]);
+    for (const a of s.supervise.argv) r.push(['supervise_arg', a]);
+  }
   return r;
 }
 
@@ -137,8 +178,10 @@ export function renderSpec(spec: ContainerSpec): Buffer {
 /** Fields per key, for decodeSpec (and the unit test that keeps both sides in step). */
 export const SPEC_ARITY: Readonly<Record<string, number>> = {
   version: 1, id: 1, clone: 1, join: 2, rootfs: 1, overlay: 3, mount: 5, device: 4, symlink: 2,
-  mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
-  caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, exit: 1, exit_nosync: 1, hook: 1,
+  rootlink: 2, mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
+  caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, logtee: 1, sysctl: 2, exit: 1, exit_nosync: 1, hook: 1,
+  odevice: 6, orphan: 1, fifo: 1, console: 1, caps5: 5, umask: 1, rootprop: 1,
+  supervise: 3, supervise_arg: 1,
 };
 
 /** Parse a rendered spec back into records (debugging, tests). */

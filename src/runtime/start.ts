@@ -7,7 +7,9 @@
 import { resolveImage, type ImageRecord } from '../image/index.js';
 import { containerFiles, clearRunState, writeState, type ContainerConfig, type ContainerState } from '../state/containers.js';
 import { containerDirs, writeEtcFiles } from '../rootfs/prepare.js';
-import { attachNetwork, detachNetwork, resolveJoinTarget, type NetworkPlan } from '../net/index.js';
+import { attachNetwork, detachNetwork, resolveJoinTarget, type NetworkPlan, type NetworkState } from '../net/index.js';
+import { TsdError } from '../sys/errors.js';
+import { reconcile } from './lifecycle.js';
 import { processStartTime } from '../sys/proc.js';
 import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
@@ -39,6 +41,21 @@ export interface StartedContainer {
   handle: MonitorHandle;
 }
 
+/**
+ * attachNetwork; when the address pool is exhausted or the requested address is taken, the
+ * holder may be a container that died unwatched (its monitor killed): clean those up, once,
+ * and try again, so a small subnet never refuses containers until someone runs `ps`.
+ */
+async function attachReconciled(plan: NetworkPlan, ctx: { containerId: string; pid: number }): Promise<NetworkState> {
+  try {
+    return await attachNetwork(plan, ctx);
+  } catch (err) {
+    const taken = err instanceof TsdError && (err.code === 'IPAM_EXHAUSTED' || err.message.startsWith('Address already in use'));
+    if (!taken || (await reconcile()) === 0) throw err;
+    return attachNetwork(plan, ctx);
+  }
+}
+
 export async function startContainer(config: ContainerConfig, mode: StartMode, resolved?: ImageRecord): Promise<StartedContainer> {
   const id = config.id;
   const image = resolved ?? (await resolveImage(config.image.id));
@@ -54,12 +71,18 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     const resources = await prepareContainerResources(config, image);
     mark('start: resources prepared');
     undo.push('release resources', resources.undo);
-    const spec = buildRunSpec({ config, image, dirs, plan, resources, logPath: mode.foreground ? undefined : containerFiles.log(id) });
+    // a foreground container keeps its log too (Docker's `logs` shows it), unless --rm removes it anyway
+    const logged = !mode.foreground || !config.autoRemove;
+    const spec = buildRunSpec({ config, image, dirs, plan, resources, logPath: logged ? containerFiles.log(id) : undefined, logTee: mode.foreground && logged });
     const stdio: [number, number, number] = mode.foreground
       ? [config.interactive ? 0 : -1, 1, 2]
       : [-1, -1, -1];
     const handle = await startMonitor({ spec, specPath: containerFiles.spec(id), mode: 'run', stdio });
-    undo.push('stop monitor', () => handle.detach());
+    // ack first: the monitor leaves the cleanup of this failed start to us (no exit hook)
+    undo.push('stop monitor', () => {
+      handle.ack();
+      handle.detach();
+    });
     mark('start: monitor spawned');
     const pid = await handle.pid;
     mark('start: container cloned');
@@ -76,7 +99,7 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     // both before `go`; the cgroup move waits on the kernel, so the network is wired meanwhile
     const [joined, attached] = await Promise.allSettled([
       joinContainerCgroups(id, pid),
-      attachNetwork(plan, { containerId: id, pid }),
+      attachReconciled(plan, { containerId: id, pid }),
     ]);
     if (attached.status === 'fulfilled') undo.push('detach network', () => detachNetwork(id, attached.value, false)); // the container still waits for go
     if (joined.status === 'rejected') throw joined.reason;

@@ -6,12 +6,13 @@
  * running only while its recorded pid is alive with the recorded start time, so a reused
  * pid or a dead monitor can never make it look alive.
  */
-import { promises as fsp, readdirSync } from 'node:fs';
+import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from './paths.js';
-import { readJsonIfExists, readJsonIfExistsSync, writeJsonAtomic } from '../sys/fs.js';
+import { readJsonIfExistsSync, writeJsonAtomic } from '../sys/fs.js';
 import { isSameProcess } from '../sys/proc.js';
 import { TsdError } from '../sys/errors.js';
+import { containerSchemas as schemas, isCorruptRecord, readRecord, readRecordSync, reportSkipped } from './records.js';
 
 export interface ContainerConfig {
   id: string;
@@ -71,6 +72,8 @@ export const containerFiles = {
   exit: (id: string) => join(paths.container(id), 'exit.json'),
   log: (id: string) => join(paths.container(id), 'ctr.log'),
   spec: (id: string) => join(paths.container(id), 'spec.bin'),
+  /** held (flock) by a `run --rm` until its start is over (state/lock.ts holdMarker) */
+  starting: (id: string) => join(paths.container(id), '.starting'),
   dir: (id: string) => paths.container(id),
 };
 
@@ -96,13 +99,52 @@ export function deriveStatus(state: ContainerState | undefined, exit: ExitRecord
   return 'created';
 }
 
+function readConfig(id: string): Promise<ContainerConfig | undefined> {
+  return readRecord<ContainerConfig>(containerFiles.config(id), schemas.config, (c) =>
+    c.id !== id ? `its id ${String(c.id).slice(0, 12)} is not the directory's` : typeof c.image.id !== 'string' ? 'field "image.id" is not a string' : undefined,
+  );
+}
+
+/** The container's records, checked; undefined when it has no config.json; throws CorruptRecord. */
 export async function readContainer(id: string): Promise<ContainerView | undefined> {
-  const config = await readJsonIfExists<ContainerConfig>(containerFiles.config(id));
+  const config = await readConfig(id);
   if (!config) return undefined;
-  const state = await readJsonIfExists<ContainerState>(containerFiles.state(id));
-  let exit = await readJsonIfExists<ExitRecord>(containerFiles.exit(id));
+  const state = await readRecord<ContainerState>(containerFiles.state(id), schemas.state);
+  let exit = await readRecord<ExitRecord>(containerFiles.exit(id), schemas.exit);
   if (exit && state && !exitIsFrom(exit, state.startedAt)) exit = undefined; // from an earlier run
   return { config, state, exit, status: deriveStatus(state, exit) };
+}
+
+/**
+ * What a container directory holds: a readable container, one with a corrupt record, or
+ * an incomplete directory (no config.json: a `create` killed before it wrote the record).
+ */
+export type ContainerEntry =
+  | { id: string; view: ContainerView }
+  | { id: string; corrupt: TsdError }
+  | { id: string; incomplete: true };
+
+export async function readEntry(id: string): Promise<ContainerEntry | undefined> {
+  try {
+    const view = await readContainer(id);
+    if (view) return { id, view };
+  } catch (err) {
+    if (isCorruptRecord(err)) return { id, corrupt: err };
+    throw err;
+  }
+  return existsSync(containerFiles.dir(id)) ? { id, incomplete: true } : undefined;
+}
+
+/** The running state of a container from its state.json alone (sync: for net/ readers); undefined if unreadable. */
+export function isRunningSync(id: string): boolean | undefined {
+  try {
+    const st = readRecordSync<ContainerState>(containerFiles.state(id), schemas.state);
+    if (!st) return false;
+    return isSameProcess(st.pid, st.pidStartTime) && isSameProcess(st.monitorPid, st.monitorStartTime);
+  } catch (err) {
+    if (isCorruptRecord(err)) return undefined;
+    throw err;
+  }
 }
 
 export function listContainerIds(): string[] {
@@ -113,29 +155,54 @@ export function listContainerIds(): string[] {
   }
 }
 
+export async function listEntries(): Promise<ContainerEntry[]> {
+  const entries = await Promise.all(listContainerIds().map((id) => readEntry(id)));
+  return entries.filter((e): e is ContainerEntry => e !== undefined);
+}
+
+/** Every readable container, newest first; a corrupt one is skipped with a one-line warning. */
 export async function listContainers(): Promise<ContainerView[]> {
-  const views = await Promise.all(listContainerIds().map((id) => readContainer(id)));
-  return views.filter((v): v is ContainerView => v !== undefined).sort((a, b) => b.config.created.localeCompare(a.config.created));
+  const views: ContainerView[] = [];
+  for (const e of await listEntries()) {
+    if ('view' in e) views.push(e.view);
+    else if ('corrupt' in e) reportSkipped(e.corrupt);
+  }
+  return views.sort((a, b) => b.config.created.localeCompare(a.config.created));
 }
 
 /** Names of every container, from their config files (for uniqueness checks under the lock). */
 export function containerNames(): Map<string, string> {
   const names = new Map<string, string>();
   for (const id of listContainerIds()) {
-    const cfg = readJsonIfExistsSync<ContainerConfig>(containerFiles.config(id));
-    if (cfg) names.set(cfg.name, id);
+    let cfg: ContainerConfig | undefined;
+    try {
+      cfg = readJsonIfExistsSync<ContainerConfig>(containerFiles.config(id));
+    } catch (err) {
+      if (isCorruptRecord(err)) continue; // reported by the listings; its name is unknown
+      throw err;
+    }
+    if (cfg && typeof cfg.name === 'string') names.set(cfg.name, id);
   }
   return names;
 }
 
-/** Find a container by full id, name, or unique id prefix (Docker's rules). */
-export async function findContainer(ref: string): Promise<ContainerView> {
+function notFound(ref: string): TsdError {
+  return new TsdError('CONTAINER_NOT_FOUND', `No such container: ${ref}`, { hint: 'see `tsdocker ps -a` for the containers that exist' });
+}
+
+/** Find a container directory by full id, name, or unique id prefix (Docker's rules), whatever its records hold. */
+export async function findEntry(ref: string): Promise<ContainerEntry> {
   const ids = listContainerIds();
-  if (/^[0-9a-f]{64}$/.test(ref) && ids.includes(ref)) return (await readContainer(ref))!;
+  const byId = async (id: string) => {
+    const e = await readEntry(id);
+    if (!e) throw notFound(ref);
+    return e;
+  };
+  if (/^[0-9a-f]{64}$/.test(ref) && ids.includes(ref)) return byId(ref);
   const byName = containerNames().get(ref.replace(/^\//, ''));
   if (byName) {
-    const v = await readContainer(byName);
-    if (v) return v;
+    const e = await readEntry(byName);
+    if (e) return e;
   }
   if (/^[0-9a-f]+$/.test(ref)) {
     const matches = ids.filter((id) => id.startsWith(ref));
@@ -144,12 +211,17 @@ export async function findContainer(ref: string): Promise<ContainerView> {
         hint: 'give more characters of the id, or the name',
       });
     }
-    if (matches.length === 1) {
-      const v = await readContainer(matches[0]!);
-      if (v) return v;
-    }
+    if (matches.length === 1) return byId(matches[0]!);
   }
-  throw new TsdError('CONTAINER_NOT_FOUND', `No such container: ${ref}`, { hint: 'see `tsdocker ps -a` for the containers that exist' });
+  throw notFound(ref);
+}
+
+/** Find a readable container (see findEntry); a corrupt one is a CorruptRecord error, an incomplete one is not found. */
+export async function findContainer(ref: string): Promise<ContainerView> {
+  const e = await findEntry(ref);
+  if ('view' in e) return e.view;
+  if ('corrupt' in e) throw e.corrupt;
+  throw notFound(ref);
 }
 
 export async function writeConfig(config: ContainerConfig): Promise<void> {

@@ -4,11 +4,12 @@
  * LOCK_NB so the event loop keeps running and a second acquisition in the same process
  * times out with a clear error instead of hanging.
  */
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { paths } from './paths.js';
 import { flock, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/index.js';
-import { TsdError } from '../sys/errors.js';
+import { TsdError, isErrno } from '../sys/errors.js';
 
 export async function withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   return withLockFile(paths.lock(name), name, fn, timeoutMs);
@@ -38,6 +39,49 @@ export async function withLockFile<T>(path: string, name: string, fn: () => Prom
     } finally {
       flock(fd, LOCK_UN);
     }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Run `fn` under an object's own lock: a file in its directory, so it goes with the object.
+ * Returns undefined when the directory is already gone.
+ */
+export async function withDirLock<T>(dir: string, name: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await withLockFile(join(dir, '.lock'), name, fn);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * A marker that this process is still working on something: the file at `path`, created
+ * and flock'ed until `release` (which removes it) or until this process dies, when the
+ * kernel drops the lock. markerAbandoned tells a marker whose holder died from a live one.
+ */
+export function holdMarker(path: string): () => void {
+  const fd = openSync(path, 'w', 0o600);
+  flock(fd, LOCK_EX | LOCK_NB); // a new file: nobody else holds it
+  return () => {
+    rmSync(path, { force: true });
+    closeSync(fd);
+  };
+}
+
+export function markerAbandoned(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false; // no marker, or released
+  }
+  try {
+    if (!flock(fd, LOCK_EX | LOCK_NB)) return false;
+    flock(fd, LOCK_UN);
+    return true;
   } finally {
     closeSync(fd);
   }

@@ -8,6 +8,7 @@
  *   <root>/networks/          network records and IPAM leases (net/ owns the inside)
  *   <root>/volumes/<name>/    named volumes
  *   <root>/locks/             lock files (state/lock.ts)
+ *   <root>/cluster.json       the overlay's cluster settings (net/overlay/config.ts reads it)
  *   <root>/daemon.json        settings as dockerd's daemon.json (insecure-registries)
  *   <run>/                    runtime files: /run/tsdocker by default, <root>/run with --root
  */
@@ -40,6 +41,7 @@ export const paths = {
   volume: (name: string) => join(root, 'volumes', name),
   locks: () => join(root, 'locks'),
   lock: (name: string) => join(root, 'locks', `${name}.lock`),
+  clusterConfig: () => join(root, 'cluster.json'),
   run: () => runDir(),
   daemonConfig: () => join(root, 'daemon.json'),
 };
@@ -50,3 +52,18 @@ export function ensureLayout(): void {
     mkdirSync(dir, { recursive: true, mode: 0o711 });
   }
 }
+
+/**
+ * tsdocker-oci's state (its own --root, /run/tsdocker-oci by default, as runc's /run/runc):
+ *   <root>/<id>/state.json   the container record     <root>/<id>/exec.fifo  the init waits on it
+ *   <root>/<id>/spec         the monitor's spec        <root>/<id>/seccomp    the rendered filter
+ */
+export const OCI_DEFAULT_ROOT = '/run/tsdocker-oci';
+
+export const ociPaths = {
+  container: (root: string, id: string) => join(root, id),
+  state: (root: string, id: string) => join(root, id, 'state.json'),
+  fifo: (root: string, id: string) => join(root, id, 'exec.fifo'),
+  spec: (root: string, id: string, name = 'spec') => join(root, id, name),
+  seccomp: (root: string, id: string) => join(root, id, 'seccomp'),
+};

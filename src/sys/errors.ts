@@ -27,8 +27,11 @@ export type ErrorCode =
   | 'VOLUME_IN_USE'
   | 'RESOURCE'
   | 'CMD_FAILED'
+  | 'CLUSTER_STORE'
   | 'NATIVE'
   | 'STATE'
+  | 'CORRUPT_RECORD'
+  | 'NO_SPACE'
   | 'REGISTRY'
   | 'UNAUTHORIZED'
   | 'INTERNAL';
@@ -72,4 +75,30 @@ export function isErrno(err: unknown, ...codes: string[]): boolean {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A record on disk that is not what its reader expects (garbage, empty, wrong types). */
+export function corruptRecord(path: string, why: string): TsdError {
+  return new TsdError('CORRUPT_RECORD', `corrupt record ${path}: ${why}`, {
+    hint: 'remove the object it belongs to (`rm -f` for a container), or restore the file from a backup',
+  });
+}
+
+export function isCorruptRecord(err: unknown): err is TsdError {
+  return err instanceof TsdError && err.code === 'CORRUPT_RECORD';
+}
+
+/**
+ * A system error the user can do something about (a full disk, a quota, a read-only
+ * filesystem) as a one-line TsdError naming what could not be written; anything else as is.
+ */
+export function fromSystemError(err: unknown): unknown {
+  if (!isErrno(err, 'ENOSPC', 'EDQUOT', 'EROFS')) return err;
+  const e = err as NodeJS.ErrnoException;
+  const what = e.path ? `cannot write ${e.path}` : `${e.syscall ?? 'write'} failed`;
+  const why = e.code === 'ENOSPC' ? 'no space left on device' : e.code === 'EDQUOT' ? 'disk quota exceeded' : 'read-only file system';
+  return new TsdError('NO_SPACE', `${why}: ${what}`, {
+    cause: err,
+    hint: e.code === 'EROFS' ? 'tsdocker needs a writable --root' : 'free space on the filesystem that holds the tsdocker root (--root) and retry',
+  });
 }

@@ -58,7 +58,10 @@ export const exec: Exec = (argv, opts = {}) =>
         resolve({ code, stdout, stderr });
       },
     );
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    if (opts.input !== undefined) {
+      child.stdin?.on('error', () => {}); // a command that does not read its input (EPIPE) is not a failure
+      child.stdin?.end(opts.input);
+    }
   });
 
 /** argv that runs `argv` inside the network namespace of `pid`. */

@@ -1,9 +1,17 @@
 /** Small filesystem helpers: atomic writes (temp file, fsync, rename) and tolerant reads. */
-import { promises as fsp, openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync } from 'node:fs';
+import { promises as fsp, openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { isErrno } from './errors.js';
+import { corruptRecord, isErrno } from './errors.js';
 
 let seq = 0;
+
+/** A write error through a file handle names no file: name the record it was for. */
+function withPath(err: unknown, path: string): unknown {
+  if (err instanceof Error && (err as NodeJS.ErrnoException).code && !(err as NodeJS.ErrnoException).path) {
+    (err as NodeJS.ErrnoException).path = path;
+  }
+  return err;
+}
 function tempName(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${seq++}.tmp`);
 }
@@ -13,12 +21,18 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, mod
   const tmp = tempName(path);
   const fd = openSync(tmp, 'w', mode);
   try {
-    writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    if (durable) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    try {
+      writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      if (durable) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    // a full disk (ENOSPC) must not leave half-written temp files behind
+    rmSync(tmp, { force: true });
+    throw withPath(err, path);
   }
-  renameSync(tmp, path);
 }
 
 export interface WriteOptions {
@@ -36,12 +50,17 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   const tmp = tempName(path);
   const fh = await fsp.open(tmp, 'w', mode);
   try {
-    await fh.writeFile(data);
-    if (durable) await fh.sync();
-  } finally {
-    await fh.close();
+    try {
+      await fh.writeFile(data);
+      if (durable) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, path);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true });
+    throw withPath(err, path);
   }
-  await fsp.rename(tmp, path);
 }
 
 export function writeJsonAtomicSync(path: string, value: unknown, opts: WriteOptions = {}): void {
@@ -52,22 +71,35 @@ export async function writeJsonAtomic(path: string, value: unknown, opts: WriteO
   await writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n', opts);
 }
 
-export function readJsonIfExistsSync<T>(path: string): T | undefined {
+/** JSON text of a record; an empty or garbled file is a CorruptRecord error naming it. */
+function parseRecord<T>(path: string, text: string): T {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
-    throw err;
+    return JSON.parse(text) as T;
+  } catch {
+    throw corruptRecord(path, text.trim() === '' ? 'the file is empty' : 'not valid JSON');
   }
 }
 
-export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {
+export function readJsonIfExistsSync<T>(path: string): T | undefined {
+  let text: string;
   try {
-    return JSON.parse(await fsp.readFile(path, 'utf8')) as T;
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
     throw err;
   }
+  return parseRecord<T>(path, text);
+}
+
+export async function readJsonIfExists<T>(path: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await fsp.readFile(path, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw err;
+  }
+  return parseRecord<T>(path, text);
 }
 
 export async function rmIfExists(path: string): Promise<void> {

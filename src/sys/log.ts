@@ -5,7 +5,11 @@
  *
  * pino is loaded on the first message that passes the level: most commands log nothing at
  * the default level, and loading pino costs ~18 ms of the 150 ms a `run --rm` may take.
+ *
+ * A message meant for a person is a plain line ("WARNING: ..."), as Docker prints it; the
+ * lines are pino's JSON only when asked for (--log-format json, or --debug).
  */
+import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Logger as PinoLogger } from 'pino';
 
@@ -31,6 +35,22 @@ export interface Logger {
 const require = createRequire(import.meta.url);
 let levelName: LevelName = (process.env.TSDOCKER_LOG_LEVEL as LevelName) in LEVELS ? (process.env.TSDOCKER_LOG_LEVEL as LevelName) : 'warn';
 let root: PinoLogger | undefined;
+let format: 'text' | 'json' = process.env.TSDOCKER_LOG_FORMAT === 'json' ? 'json' : 'text';
+
+const WORD: Record<string, string> = { trace: 'TRACE', debug: 'DEBUG', info: 'INFO', warn: 'WARNING', error: 'ERROR', fatal: 'FATAL' };
+
+function detail(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v instanceof Error) return v.message;
+  return JSON.stringify(v);
+}
+
+/** One plain line: "WARNING: msg (key: value, ...)". */
+export function plainLine(level: string, a: string | object, msg?: string): string {
+  if (typeof a === 'string') return `${WORD[level]}: ${a}\n`;
+  const fields = Object.entries(a).filter(([k]) => k !== 'mod').map(([k, v]) => `${k}: ${detail(v)}`);
+  return `${WORD[level]}: ${msg ?? ''}${fields.length ? ` (${fields.join(', ')})` : ''}\n`;
+}
 
 function pinoRoot(): PinoLogger {
   if (!root) {
@@ -50,6 +70,10 @@ function make(bindings: Record<string, unknown>[]): Logger {
     (name: Exclude<LevelName, 'silent'>): LogFn =>
     (a: string | object, msg?: string) => {
       if (LEVELS[name] < LEVELS[levelName]) return;
+      if (format === 'text') {
+        writeSync(2, plainLine(name, a, msg));
+        return;
+      }
       const l = get();
       if (typeof a === 'string') l[name](a);
       else l[name](a, msg);
@@ -69,6 +93,10 @@ function make(bindings: Record<string, unknown>[]): Logger {
 }
 
 export const log: Logger = make([]);
+
+export function setLogFormat(f: string): void {
+  if (f === 'json' || f === 'text') format = f;
+}
 
 export function setLogLevel(level: string): void {
   if (!(level in LEVELS)) return;

@@ -1,13 +1,19 @@
 /**
  * A start-up timeline for people who want to see where the time of a command goes:
  * TSDOCKER_TRACE=1 prints each step's offset from process start on stderr at exit.
- * Costs nothing when the variable is not set.
+ * TSDOCKER_FAULT_KILL_AT=<step> makes the process SIGKILL itself at that step, for the
+ * fault tests (a kill at every point of a start, deterministically). Both cost nothing
+ * when the variables are not set.
  */
 const enabled = Boolean(process.env.TSDOCKER_TRACE);
+const killAt = process.env.TSDOCKER_FAULT_KILL_AT;
+// for this process only: the monitors and hooks it starts must not die at the same step
+delete process.env.TSDOCKER_FAULT_KILL_AT;
 const marks: [string, number][] = [];
 
 export function mark(step: string): void {
   if (enabled) marks.push([step, performance.now()]);
+  if (killAt !== undefined && step === killAt) process.kill(process.pid, 'SIGKILL');
 }
 
 export function printTrace(): void {

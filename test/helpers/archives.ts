@@ -23,6 +23,8 @@ export interface Entry {
   linkname?: string;
   devmajor?: number;
   devminor?: number;
+  /** written as pax SCHILY.xattr.<name> records, as GNU tar --xattrs and Docker do */
+  xattrs?: Record<string, Buffer>;
 }
 
 const TYPEFLAG = { file: '0', hardlink: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' } as const;
@@ -52,15 +54,15 @@ function padded(data: Buffer): Buffer[] {
   return data.length ? [data, Buffer.alloc((512 - (data.length % 512)) % 512)] : [];
 }
 
-function pax(records: Record<string, string>): Buffer {
-  let out = '';
+function pax(records: Record<string, string | Buffer>): Buffer {
+  const out: Buffer[] = [];
   for (const [k, v] of Object.entries(records)) {
-    const body = ` ${k}=${v}\n`;
+    const body = Buffer.concat([Buffer.from(` ${k}=`), Buffer.from(v), Buffer.from('\n')]);
     let len = body.length + 1;
-    while (String(len).length + Buffer.byteLength(body) !== len) len = String(len).length + Buffer.byteLength(body);
-    out += `${len}${body}`;
+    while (String(len).length + body.length !== len) len = String(len).length + body.length;
+    out.push(Buffer.from(String(len)), body);
   }
-  return Buffer.from(out);
+  return Buffer.concat(out);
 }
 
 /** A tar archive of exactly these entries (names are written as given). */
@@ -69,9 +71,10 @@ export function tar(entries: Entry[]): Buffer {
   for (const e of entries) {
     const type = e.type ?? 'file';
     const data = type === 'file' ? Buffer.from(e.data ?? '') : Buffer.alloc(0);
-    if (Buffer.byteLength(e.name) > 100 || Buffer.byteLength(e.linkname ?? '') > 100) {
-      const recs: Record<string, string> = { path: e.name };
+    if (Buffer.byteLength(e.name) > 100 || Buffer.byteLength(e.linkname ?? '') > 100 || e.xattrs) {
+      const recs: Record<string, string | Buffer> = { path: e.name };
       if (e.linkname) recs.linkpath = e.linkname;
+      for (const [k, v] of Object.entries(e.xattrs ?? {})) recs[`SCHILY.xattr.${k}`] = v;
       const p = pax(recs);
       parts.push(header('PaxHeader', 'x', { name: '' }, p.length), ...padded(p));
     }

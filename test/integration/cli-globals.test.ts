@@ -48,7 +48,10 @@ describe('global flags and environment', () => {
     const args = ['run', '--rm', '--network', 'none', 'busybox', 'echo', 'out'];
     const quiet = await sb.tsd(args);
     expect([quiet.code, quiet.stdout, quiet.stderr]).toEqual([0, 'out\n', '']);
-    for (const flags of [['--log-level', 'debug'], ['--debug'], ['-D']]) {
+    // --log-level alone gives plain lines for a person; JSON with --log-format json or --debug
+    const plain = await sb.tsd(['--log-level', 'debug', ...args]);
+    expect(plain.stderr).toMatch(/^DEBUG: container started \(/m);
+    for (const flags of [['--log-level', 'debug', '--log-format', 'json'], ['--debug'], ['-D']]) {
       const loud = await sb.tsd([...flags, ...args]);
       expect(loud.code, loud.stderr).toBe(0);
       expect(loud.stdout).toBe('out\n');

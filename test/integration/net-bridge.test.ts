@@ -37,8 +37,8 @@ async function defaultBridge(): Promise<string> {
 }
 
 async function ipOf(name: string, idx = 0): Promise<string> {
-  const j = JSON.parse(await ok(['inspect', name])) as { NetworkSettings: { endpoints: { ip: string }[] } }[];
-  return j[0]!.NetworkSettings.endpoints[idx]!.ip;
+  const j = JSON.parse(await ok(['inspect', name])) as { NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }[];
+  return Object.values(j[0]!.NetworkSettings.Networks)[idx]!.IPAddress;
 }
 
 /** Sends argv[3] from one fixed source port every 200 ms and prints every reply. */

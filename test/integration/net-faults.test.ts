@@ -15,9 +15,15 @@ let sb: Sandbox;
 let world: World;
 const ok = (args: string[]) => tsdOk(sb, args);
 
+/** The container's addresses per network (Docker's NetworkSettings.Networks), with the interface each is on inside. */
 async function endpoints(name: string): Promise<{ ip: string; ifname: string; network: string }[]> {
-  const j = JSON.parse(await ok(['inspect', name])) as { NetworkSettings: { endpoints: { ip: string; ifname: string; network: string }[] } }[];
-  return j[0]!.NetworkSettings.endpoints;
+  const j = JSON.parse(await ok(['inspect', name])) as { NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }[];
+  const inside = (await sb.tsd(['exec', name, 'ip', '-o', '-4', 'addr'])).stdout;
+  return Object.entries(j[0]!.NetworkSettings.Networks).map(([network, n]) => ({
+    network,
+    ip: n.IPAddress,
+    ifname: new RegExp(`^\\d+:\\s+(\\S+)\\s+inet ${n.IPAddress.replace(/\./g, '\\.')}/`, 'm').exec(inside)?.[1] ?? '',
+  }));
 }
 
 async function networkOf(name: string): Promise<{ id: string; bridge: string }> {

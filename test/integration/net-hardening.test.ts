@@ -50,8 +50,9 @@ async function netInfo(name: string): Promise<Net> {
 }
 
 async function endpoint(name: string, idx = 0): Promise<{ ip: string; mac: string }> {
-  const j = JSON.parse(await ok(['inspect', name])) as { NetworkSettings: { endpoints: { ip: string; mac: string }[] } }[];
-  return j[0]!.NetworkSettings.endpoints[idx]!;
+  const j = JSON.parse(await ok(['inspect', name])) as { NetworkSettings: { Networks: Record<string, { IPAddress: string; MacAddress: string }> } }[];
+  const n = Object.values(j[0]!.NetworkSettings.Networks)[idx]!;
+  return { ip: n.IPAddress, mac: n.MacAddress };
 }
 const ipOf = async (name: string) => (await endpoint(name)).ip;
 

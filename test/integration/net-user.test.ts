@@ -8,6 +8,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSandbox, BUSYBOX_TAR, type Sandbox, sandboxNetState, tsdOk } from '../helpers/sandbox.js';
+import { hostIfname } from '../../src/net/bridge.js';
 import { createWorld, nodeArgv, TCP_WHO, waitOutput, type World } from '../helpers/netns.js';
 
 let sb: Sandbox;
@@ -18,14 +19,19 @@ const sandboxState = () => sandboxNetState(sb);
 
 const ok = (args: string[]) => tsdOk(sb, args);
 
-async function fails(args: string[], msg: RegExp): Promise<void> {
+async function fails(args: string[], msg: RegExp, code = 125): Promise<void> {
   const r = await sb.tsd(args);
-  expect(r.code, `${args.join(' ')}: ${r.stdout} ${r.stderr}`).toBe(125);
+  expect(r.code, `${args.join(' ')}: ${r.stdout} ${r.stderr}`).toBe(code);
   expect(r.stderr).toMatch(msg);
 }
 
-async function inspect(name: string): Promise<{ Id: string; NetworkSettings: { endpoints: { ip: string; ifname: string; network: string }[] } }> {
-  return (JSON.parse(await ok(['inspect', name])) as never[])[0]!;
+interface Inspected { Id: string; NetworkSettings: { Networks: Record<string, { IPAddress: string; NetworkID: string }> } }
+
+/** The container's Id and its addresses per network, from Docker's NetworkSettings.Networks. */
+async function inspect(name: string): Promise<{ Id: string; NetworkSettings: { endpoints: { ip: string; network: string; networkId: string }[] } }> {
+  const j = (JSON.parse(await ok(['inspect', name])) as Inspected[])[0]!;
+  const endpoints = Object.entries(j.NetworkSettings.Networks).map(([network, n]) => ({ ip: n.IPAddress, network, networkId: n.NetworkID }));
+  return { Id: j.Id, NetworkSettings: { endpoints } };
 }
 
 beforeAll(async () => {
@@ -48,8 +54,9 @@ describe('user-defined networks', () => {
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     await ok(['network', 'create', '--subnet', '10.89.0.0/24', '--gateway', '10.89.0.254', '--ip-range', '10.89.0.128/25', '-o', 'mtu=1400', 'back']);
     const ls = await ok(['network', 'ls']);
-    expect(ls).toMatch(/front\s+bridge\s+172\.18\.0\.0\/16/);
-    expect(ls).toMatch(/back\s+bridge\s+10\.89\.0\.0\/24/);
+    expect(ls).toMatch(/^[0-9a-f]{12}\s+front\s+bridge\s+local$/m);
+    const subnets = await ok(['network', 'inspect', '-f', '{{.Name}} {{range .IPAM.Config}}{{.Subnet}}{{end}}', 'front', 'back']);
+    expect(subnets).toBe('front 172.18.0.0/16\nback 10.89.0.0/24\n');
     const back = (JSON.parse(await ok(['network', 'inspect', 'back'])) as { IPAM: { Config: { Gateway: string; IPRange: string }[] }; Options: { mtu: string } }[])[0]!;
     expect(back.IPAM.Config[0]).toMatchObject({ Gateway: '10.89.0.254', IPRange: '10.89.0.128/25' });
     expect(back.Options.mtu).toBe('1400');
@@ -158,7 +165,7 @@ describe('user-defined networks', () => {
     expect((await ok(['exec', 'b1', 'wget', '-qO-', 'http://web/']))).toBe('front-web\n');
     const n = await sb.tsd(['exec', 'asker', 'nslookup', 'asker-on-back']);
     expect(n.stdout).toContain('172.18.0.200');
-    await fails(['network', 'connect', 'front', 'b1'], /already exists in network front/);
+    await fails(['network', 'connect', 'front', 'b1'], /already exists in network front/, 1); // Docker: a daemon-side error, exit 1
     // the default bridge too: eth2 on tsd0
     await ok(['network', 'connect', 'bridge', 'b1']);
     expect(await ok(['exec', 'b1', 'ip', '-o', '-4', 'addr', 'show', 'eth2'])).toMatch(/inet 172\.\d+\.0\.\d+\//);
@@ -168,7 +175,7 @@ describe('user-defined networks', () => {
     expect(await ok(['exec', 'b1', 'ip', '-o', 'link'])).not.toContain('eth1');
     const mtu = await ok(['exec', 'b1', 'cat', '/sys/class/net/eth0/mtu']);
     expect(mtu.trim()).toBe('1400');
-    await fails(['network', 'disconnect', 'front', 'b1'], /not connected to network front/);
+    await fails(['network', 'disconnect', 'front', 'b1'], /not connected to network front/, 1);
   });
 
   it('container: mode shares lo and the address; refuses conflicting flags', async () => {
@@ -189,20 +196,20 @@ describe('user-defined networks', () => {
     await ok(['rm', '-f', 'owner', 'stopped']);
   });
 
-  it('refuses bad input with one line and exit 125, leaving nothing half-made', async () => {
+  it('refuses bad input with one line and Docker\'s exit code (1 from network commands), leaving nothing half-made', async () => {
     const netsBefore = await ok(['network', 'ls', '-q']);
     const linksBefore = (await sandboxState()).links;
-    await fails(['network', 'create', '--subnet', '10.0.0/24', 'x'], /invalid CIDR address: 10\.0\.0\/24/);
-    await fails(['network', 'create', '--subnet', '10.89.0.0/16', 'x'], /Pool overlaps/);
-    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '--gateway', '10.91.0.1', 'x'], /no matching subnet for gateway/);
-    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '--ip-range', '10.90.1.0/25', 'x'], /no matching subnet for range/);
-    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '-o', 'mtu=10', 'x'], /invalid MTU/);
-    await fails(['network', 'create', 'front'], /network with name front already exists/);
-    await fails(['network', 'create', 'bridge'], /already exists/);
-    await fails(['network', 'create', '-d', 'macvlan', 'x'], /not supported/);
-    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '-o', 'com.docker.network.bridge.name=uplink', 'x'], /a link named uplink already exists/);
-    await fails(['network', 'rm', 'nosuch'], /network nosuch not found/);
-    await fails(['network', 'inspect', 'nosuch'], /network nosuch not found/);
+    await fails(['network', 'create', '--subnet', '10.0.0/24', 'x'], /invalid CIDR address: 10\.0\.0\/24/, 1);
+    await fails(['network', 'create', '--subnet', '10.89.0.0/16', 'x'], /Pool overlaps/, 1);
+    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '--gateway', '10.91.0.1', 'x'], /no matching subnet for gateway/, 1);
+    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '--ip-range', '10.90.1.0/25', 'x'], /no matching subnet for range/, 1);
+    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '-o', 'mtu=10', 'x'], /invalid MTU/, 1);
+    await fails(['network', 'create', 'front'], /network with name front already exists/, 1);
+    await fails(['network', 'create', 'bridge'], /already exists/, 1);
+    await fails(['network', 'create', '-d', 'macvlan', 'x'], /not supported/, 1);
+    await fails(['network', 'create', '--subnet', '10.90.0.0/24', '-o', 'com.docker.network.bridge.name=uplink', 'x'], /a link named uplink already exists/, 1);
+    await fails(['network', 'rm', 'nosuch'], /network nosuch not found/, 1);
+    await fails(['network', 'inspect', 'nosuch'], /network nosuch not found/, 1); // Docker: exit 1 for inspect
     await fails(['run', '--rm', '--network', 'back', '--ip', '10.88.0.5', 'busybox', 'true'], /no configured subnet or ip-range contain the IP address 10\.88\.0\.5/);
     await fails(['run', '--rm', '--network', 'back', '--ip', 'ten', 'busybox', 'true'], /invalid IPv4 address/);
     const b1ip = (await inspect('b1')).NetworkSettings.endpoints[0]!.ip;
@@ -213,7 +220,7 @@ describe('user-defined networks', () => {
     await ok(['run', '-d', '--name', 't1', '--network', 'tiny', 'busybox', 'sleep', '300']);
     await fails(['run', '-d', '--name', 't2', '--network', 'tiny', 'busybox', 'sleep', '300'], /no available IPv4 addresses.*tiny/);
     // a network with containers is not removed, and says which
-    await fails(['network', 'rm', 'tiny'], /has active endpoints \(name:"t1"/);
+    await fails(['network', 'rm', 'tiny'], /has active endpoints \(name:"t1"/, 1);
     await ok(['rm', '-f', 't1']);
     await ok(['rm', '-f', 't2']).catch(() => undefined);
     await ok(['network', 'rm', 'tiny']);
@@ -223,7 +230,7 @@ describe('user-defined networks', () => {
 
   it('teardown is idempotent and needs no state; prune and rm leave the sandbox as it was', async () => {
     const b1 = await inspect('b1');
-    const hostIf = (b1.NetworkSettings.endpoints[0] as unknown as { hostIfname: string }).hostIfname;
+    const hostIf = hostIfname(b1.Id, b1.NetworkSettings.endpoints[0]!.networkId);
     // kill -9: the exit cleanup detaches the network once, with the namespace already gone
     const stateFile = join(sb.root, 'containers', b1.Id, 'state.json');
     const running = JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, unknown>;

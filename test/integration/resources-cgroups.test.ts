@@ -205,7 +205,7 @@ describe.runIf(layout.unified !== undefined)('containers with the v2 driver on t
       expect(readFileSync(`/proc/${procs[0]}/cgroup`, 'utf8')).not.toContain(`:memory:/${parent}/${id}`); // v1 is not used
       const stats = await tsd(['stats', '--no-stream', '--format', 'json', 'v2c']);
       expect(stats.code, stats.stderr).toBe(0);
-      expect(JSON.parse(stats.stdout)).toMatchObject({ name: 'v2c' });
+      expect(JSON.parse(stats.stdout)).toMatchObject({ Name: 'v2c' });
       // no device filter on v2 yet: CAP_MKNOD (27) is left out unless asked for
       const logs = await tsd(['logs', 'v2c']);
       expect(BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(logs.stdout)![1]}`) & (1n << 27n)).toBe(0n);

@@ -104,3 +104,22 @@ describe('tar reader', () => {
     expect(memberKey('./')).toBeUndefined();
   });
 });
+
+describe('pax xattrs (SCHILY.xattr.*)', async () => {
+  const { paxXattrs } = await import('../../src/image/tar-read.js');
+  const rec = (k: string, v: Buffer): Buffer => {
+    const body = Buffer.concat([Buffer.from(` ${k}=`), v, Buffer.from('\n')]);
+    let len = body.length + 1;
+    while (String(len).length + body.length !== len) len = String(len).length + body.length;
+    return Buffer.concat([Buffer.from(String(len)), body]);
+  };
+  it('reads the values as bytes, and leaves out the ones UTF-8 decoding could not keep', () => {
+    const cap = Buffer.from([1, 0, 0, 2, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const meta = Buffer.concat([rec('path', Buffer.from('bin/x')), rec('SCHILY.xattr.security.capability', cap), rec('SCHILY.xattr.user.note', Buffer.from('héllo'))]);
+    expect(paxXattrs(meta.toString())).toEqual({ 'security.capability': cap, 'user.note': Buffer.from('héllo') });
+    const binary = rec('SCHILY.xattr.security.capability', Buffer.from([1, 0, 0, 2, 0x80, 0, 0, 0]));
+    const x = paxXattrs(binary.toString());
+    expect(x && Object.values(x)).toEqual([undefined]);
+    expect(paxXattrs(rec('path', Buffer.from('a')).toString())).toBeUndefined();
+  });
+});

@@ -75,7 +75,7 @@ describe('network records', () => {
     expect(b({ name: 'x', gateway: '10.10.0.1' })).toThrow(/need --subnet/);
     expect(b({ name: 'x', subnet: '10.10.0.0/24', options: { mtu: '9' } })).toThrow(/invalid MTU/);
     expect(b({ name: 'bad name' })).toThrow(/invalid network name/);
-    expect(b({ name: 'x', driver: 'overlay' })).toThrow(/not supported/);
+    expect(b({ name: 'x', driver: 'macvlan' })).toThrow(/not supported/);
     expect(buildRecord({ name: 'z', subnet: '10.11.0.0/24', options: { 'com.docker.network.bridge.name': 'br-web' } }, [a], []).bridge).toBe('br-web');
     expect(b({ name: 'x', subnet: '10.10.0.0/24', options: { 'com.docker.network.bridge.name': 'a-name-that-is-too-long' } })).toThrow(/invalid bridge name/);
     expect(b({ name: 'x', subnet: '10.10.0.0/24', options: { bridge: a.bridge } })).toThrow(/already used by network a/);

@@ -66,8 +66,12 @@ describe('resolveUser', () => {
     expect(resolveUser('1000:1001', [dir])).toMatchObject({ uid: 1000, gid: 1001 });
   });
   it('names come from the image passwd and group, with supplementary groups', () => {
-    expect(resolveUser('www', [dir])).toEqual({ uid: 33, gid: 33, groups: [50], home: '/var/www' });
-    expect(resolveUser('33:staff', [dir])).toMatchObject({ uid: 33, gid: 50 });
+    expect(resolveUser('www', [dir])).toEqual({ uid: 33, gid: 33, groups: [33, 50], home: '/var/www' });
+    expect(resolveUser('33:staff', [dir])).toMatchObject({ uid: 33, gid: 50, groups: [50] });
+  });
+  it('a uid without a passwd entry gets gid 0 and groups [0], as Docker (runc)', () => {
+    expect(resolveUser('1234', [dir])).toEqual({ uid: 1234, gid: 0, groups: [0], home: '/' });
+    expect(resolveUser('1234:7', [dir])).toMatchObject({ uid: 1234, gid: 7, groups: [7] });
   });
   it('an unknown name is refused', () => {
     expect(() => resolveUser('nobody', [dir])).toThrow(/unable to find user nobody/);
@@ -95,5 +99,18 @@ describe('exit records belong to the run that wrote them', () => {
     // a dead process is exited with or without a record
     const dead = { ...state, pid: 999999999, monitorPid: 999999999 };
     expect(deriveStatus(dead, undefined)).toBe('exited');
+  });
+});
+
+describe("Docker's exit codes by command", async () => {
+  const { exitCodeFor } = await import('../../src/cli/exit-codes.js');
+  it('125 stays for run/create and bad flags; other commands say 1; 126/127 are kept', () => {
+    const e = (msg: string, exitCode?: number) => new TsdError('BAD_ARGS', msg, exitCode === undefined ? {} : { exitCode });
+    expect(exitCodeFor(e('No such container: x'), 'run')).toBe(125);
+    expect(exitCodeFor(e('No such container: x'), 'create')).toBe(125);
+    expect(exitCodeFor(e('No such container: x'), 'logs')).toBe(1);
+    expect(exitCodeFor(e('network x not found'), 'network')).toBe(1);
+    expect(exitCodeFor(e('invalid argument "x" for "--time" flag'), 'stop')).toBe(125);
+    expect(exitCodeFor(e('exec failed', 126), 'exec')).toBe(126);
   });
 });

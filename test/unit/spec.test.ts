@@ -26,6 +26,7 @@ describe('renderSpec', () => {
       mounts: defaultMounts(),
       devices: defaultDevices(),
       symlinks: [{ target: 'pts/ptmx', path: '/dev/ptmx' }],
+      rootSymlinks: [{ target: '/proc/mounts', path: '/etc/mtab' }],
       masked: maskedPaths(),
       readonly: readonlyPaths(),
       rootfsReadonly: true,
@@ -41,10 +42,20 @@ describe('renderSpec', () => {
       tty: true,
       stdin: false,
       logPath: '/log',
+      logTee: true,
       exitPath: '/exit',
       exitNoSync: true,
       hook: ['/bin/node', 'cleanup'],
+      orphan: true,
+      fifo: '/state/exec.fifo',
+      console: '/tmp/pty.sock',
+      caps5: { bounding: 'f', effective: '1', inheritable: '0', permitted: 'f', ambient: '0' },
+      umask: 0o22,
+      sysctl: [['net.ipv4.ip_forward', '1']],
+      rootPropagation: MS.REC | MS.PRIVATE,
+      supervise: { intervalMs: 3000, pidFile: '/run/dnsd.pid', match: 'dnsd.js', argv: ['/bin/node', 'dns'] },
     };
+    spec.devices = [...spec.devices!, { path: '/dev/fuse', mode: 0o20660, major: 10, minor: 229, uid: 1, gid: 2 }];
     const recs = decodeSpec(renderSpec(spec));
     expect(recs).toEqual(specRecords(spec));
     for (const r of recs) expect(r.length - 1).toBe(SPEC_ARITY[r[0]!]);
@@ -54,6 +65,9 @@ describe('renderSpec', () => {
     expect(recs.find((r) => r[0] === 'user')).toEqual(['user', '1000', '1000', '10,20']);
     expect(recs.find((r) => r[0] === 'clone')).toEqual(['clone', String(0x20020000)]);
     expect(recs.find((r) => r[0] === 'rlimit')).toEqual(['rlimit', '7', '1024', '-1']);
+    expect(recs.find((r) => r[0] === 'odevice')).toEqual(['odevice', '/dev/fuse', String(0o20660), '10', '229', '1', '2']);
+    expect(recs.find((r) => r[0] === 'supervise')).toEqual(['supervise', '3000', '/run/dnsd.pid', 'dnsd.js']);
+    expect(recs.filter((r) => r[0] === 'supervise_arg')).toEqual([['supervise_arg', '/bin/node'], ['supervise_arg', 'dns']]);
     expect(recs.find((r) => r[0] === 'mount')).toEqual(['mount', 'proc', '/proc', 'proc', String(MS.NOSUID | MS.NOEXEC | MS.NODEV), '']);
     // mounts come before devices, devices before symlinks (the monitor's order)
     const idx = (k: string) => recs.findIndex((r) => r[0] === k);
@@ -63,7 +77,7 @@ describe('renderSpec', () => {
 
   it('keeps the key list in step with the C parser', () => {
     const c = readFileSync(join(import.meta.dirname, '..', '..', 'native', 'src', 'spec.c'), 'utf8');
-    const cKeys = [...c.matchAll(/!strcmp\(key, "([a-z_]+)"\)/g)].map((m) => m[1]).sort();
+    const cKeys = [...c.matchAll(/!strcmp\(key, "([a-z_0-9]+)"\)/g)].map((m) => m[1]).sort();
     expect(cKeys).toEqual(Object.keys(SPEC_ARITY).filter((k) => k !== 'version').sort());
   });
 

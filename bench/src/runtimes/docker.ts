@@ -2,6 +2,7 @@
  * Docker as a peer: a dockerd of its own (data-root, exec-root and socket in a temp dir),
  * started inside a throwaway network + mount namespace so that its iptables rules, its
  * FORWARD policy DROP and docker0 never reach the real host. Stopped again on close.
+ * tsdocker-oci is added as a runtime, so `docker run --runtime tsdocker` is measured too.
  * Given a sandbox (the pull measure's, where its registry listens), dockerd runs in that one
  * and closing leaves the sandbox to its owner.
  */
@@ -13,14 +14,15 @@ import { openSandbox, type Sandbox } from '../sandbox.js';
 import type { ImageArchive } from '../image.js';
 import { runFlags, type Runtime } from './types.js';
 
-export async function openDocker(image: ImageArchive, shared?: Sandbox): Promise<Runtime> {
+export async function openDocker(image: ImageArchive, shared?: Sandbox, repo?: string): Promise<Runtime> {
   if (!existsSync('/usr/sbin/dockerd') && !existsSync('/usr/bin/dockerd')) throw new Error('dockerd not installed (--install-peers)');
   const sandbox = shared ?? (await openSandbox('docker'));
   const d = sandbox.dir;
   const sock = `unix://${join(d, 'docker.sock')}`;
   const client = [existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker', '-H', sock];
   const daemon = background(
-    sandbox.enter(['dockerd', '--data-root', join(d, 'data'), '--exec-root', join(d, 'exec'), '--pidfile', join(d, 'dockerd.pid'), '-H', sock]),
+    sandbox.enter(['dockerd', '--data-root', join(d, 'data'), '--exec-root', join(d, 'exec'), '--pidfile', join(d, 'dockerd.pid'), '-H', sock,
+      ...(repo ? ['--add-runtime', `tsdocker=${join(repo, 'bin', 'tsdocker-oci')}`] : [])]),
     join(d, 'dockerd.log'),
   );
   const close = async (): Promise<string[]> => {
@@ -46,14 +48,23 @@ export async function openDocker(image: ImageArchive, shared?: Sandbox): Promise
     const r = await run(load, { timeoutMs: 120_000 });
     if (r.code !== 0) throw failure(load, r);
     log(`docker ${version}: dockerd pid ${daemon.pid} up in its own netns, image loaded`);
+    const rmArgv = (names: string[]): string[] => [...client, 'rm', '-f', ...names];
     return {
       name: 'docker',
       version,
       sandbox,
       cli: client,
       runArgv: (spec) => [...client, 'run', '--pull', 'never', ...runFlags(spec), image.ref, ...spec.cmd],
-      rmArgv: (names) => [...client, 'rm', '-f', ...names],
+      rmArgv,
       close,
+      variants: repo ? [{
+        name: 'docker+tsdocker-oci',
+        version,
+        sandbox,
+        runArgv: (spec) => [...client, 'run', '--pull', 'never', '--runtime', 'tsdocker', ...runFlags(spec), image.ref, ...spec.cmd],
+        rmArgv,
+        close: async () => [],
+      }] : [],
     };
   } catch (err) {
     await close();

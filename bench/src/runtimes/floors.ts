@@ -1,7 +1,8 @@
 /**
  * Floors: what a start cannot beat. `runc run` on a bundle unpacked from the same archive
  * (namespaces and pivot_root, no network plumbing, no image bookkeeping) and `node -e 0`
- * (the start of any Node CLI). Both run through the same nsenter as tsdocker.
+ * (the start of any Node CLI). Both run through the same nsenter as tsdocker. Beside
+ * runc, `tsdocker-oci run` on the very same bundle: tsdocker's OCI front end.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,11 +21,13 @@ export interface Floors {
   sandbox: Sandbox;
   runc?: Floor;
   runcSkip?: string;
+  oci?: Floor;
+  ociSkip?: string;
   node: Floor;
   close(): Promise<string[]>;
 }
 
-export async function openFloors(image: ImageArchive): Promise<Floors> {
+export async function openFloors(image: ImageArchive, repo: string): Promise<Floors> {
   const sandbox = await openSandbox('floors');
   const node: Floor = { name: 'node -e 0', version: process.version, argv: () => sandbox.enter([process.execPath, '-e', '0']) };
   const floors: Floors = { sandbox, node, close: () => sandbox.close() };
@@ -45,6 +48,17 @@ export async function openFloors(image: ImageArchive): Promise<Floors> {
     if (probe.code !== 0) throw new Error(`runc run: exit ${probe.code}: ${probe.stderr.trim().slice(0, 160)}`);
     floors.runc = { name: 'runc', version, argv };
     log(`runc ${version}: bundle ready`);
+    try {
+      const oci = join(repo, 'bin', 'tsdocker-oci');
+      const ociState = join(sandbox.dir, 'oci-state');
+      const ociArgv = (i: number): string[] => sandbox.enter([oci, '--root', ociState, 'run', '-b', bundle, `tsdb-oci-${i}`]);
+      const p = await run(ociArgv(-1), { timeoutMs: 30_000 });
+      if (p.code !== 0) throw new Error(`tsdocker-oci run: exit ${p.code}: ${p.stderr.trim().slice(0, 160)}`);
+      const v = (await must([oci, '--version'])).split('\n')[0]?.replace(/^tsdocker-oci version /, '') ?? '?';
+      floors.oci = { name: 'tsdocker-oci', version: v, argv: ociArgv };
+    } catch (err) {
+      floors.ociSkip = err instanceof Error ? err.message : String(err);
+    }
   } catch (err) {
     floors.runcSkip = err instanceof Error ? err.message : String(err);
   }

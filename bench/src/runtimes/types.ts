@@ -23,6 +23,8 @@ export interface Runtime {
   rmArgv(names: string[]): string[];
   /** removes every container, stops daemons, closes the sandbox; returns what had to be ended */
   close(): Promise<string[]>;
+  /** the same daemon running containers with another OCI runtime (measured for start only) */
+  variants?: Omit<Runtime, 'variants'>[];
 }
 
 export function runFlags(spec: RunSpec): string[] {

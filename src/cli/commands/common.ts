@@ -1,5 +1,6 @@
 /** Helpers shared by command modules: repeatable flags, root check, output. */
-import { ExitError, TsdError } from '../../sys/errors.js';
+import { readSync } from 'node:fs';
+import { ExitError, TsdError, errorMessage, fromSystemError } from '../../sys/errors.js';
 
 /** commander collector for repeatable options (-e A -e B). */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -14,7 +15,7 @@ export function requireRoot(): void {
 
 export function parseIntArg(name: string, value: string, min = 0): number {
   if (!/^-?\d+$/.test(value) || Number(value) < min) {
-    throw new TsdError('BAD_ARGS', `invalid value "${value}" for ${name}`, { hint: `${name} takes a whole number of at least ${min}` });
+    throw new TsdError('BAD_ARGS', `invalid argument "${value}" for "${name}" flag`, { hint: Number.isFinite(min) ? `${name} takes a whole number of at least ${min}` : `${name} takes a whole number` });
   }
   return Number(value);
 }
@@ -32,9 +33,21 @@ export function out(line: string): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** One failed argument of a multi-argument command: its error line (and hint); the others go on. */
+export function reportOne(ref: string, raw: unknown): void {
+  const err = fromSystemError(raw);
+  if (err instanceof TsdError) {
+    process.stderr.write(`tsdocker: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    return;
+  }
+  // not foreseen: still one line for this argument, and the rest are done
+  process.stderr.write(`tsdocker: ${ref}: ${errorMessage(err)}\n`);
+}
+
 /**
  * Run `fn` for each argument of a multi-argument command (rm, stop, volume rm, ...): print
- * each success line, report each TsdError on stderr and go on; Docker's exit 1 if any failed.
+ * each success line, report each failure on stderr and go on; Docker's exit 1 if any failed.
  */
 export async function eachRef(refs: string[], fn: (ref: string) => Promise<string | undefined>): Promise<void> {
   let failed = false;
@@ -43,13 +56,42 @@ export async function eachRef(refs: string[], fn: (ref: string) => Promise<strin
       const line = await fn(ref);
       if (line !== undefined) out(line);
     } catch (err) {
-      if (!(err instanceof TsdError)) throw err;
       failed = true;
-      process.stderr.write(`tsdocker: ${err.message}\n`);
-      if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+      reportOne(ref, err);
     }
   }
   if (failed) throw new ExitError(1);
+}
+
+/** Docker's CheckTty: -it with stdin attached (not -d) needs a terminal on stdin. */
+export function checkTty(f: { interactive?: boolean; tty?: boolean; detach?: boolean }): void {
+  if (f.tty && f.interactive && !f.detach && !process.stdin.isTTY) {
+    throw new TsdError('BAD_ARGS', 'the input device is not a TTY', { exitCode: 1, hint: 'drop -t when stdin is a pipe or a file' });
+  }
+}
+
+/** Read one line from stdin (blocking); '' at end of input. */
+function readLine(): string {
+  const buf = Buffer.alloc(1);
+  let line = '';
+  for (;;) {
+    let n = 0;
+    try {
+      n = readSync(0, buf, 0, 1, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      return line;
+    }
+    if (n === 0 || buf[0] === 0x0a) return line;
+    line += String.fromCharCode(buf[0]!);
+  }
+}
+
+/** Docker's PromptForConfirmation: the warning, "[y/N]", and only "y" goes on (-f skips it). */
+export function confirm(warning: string, force: boolean | undefined): boolean {
+  if (force) return true;
+  process.stdout.write(`${warning}\nAre you sure you want to continue? [y/N] `);
+  return readLine().trim().toLowerCase() === 'y';
 }
 
 /** Docker exits 1 when the daemon side fails (pull, push, login): our 125s become 1. */

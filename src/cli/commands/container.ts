@@ -1,59 +1,34 @@
 /** Container lifecycle commands: ps, start, stop, kill, rm, wait, inspect, logs, container prune. */
 import type { Command } from 'commander';
-import { collect, eachRef, out, parseIntArg, requireRoot } from './common.js';
-import { ago, humanDuration, table, truncate } from '../format.js';
+import { collect, confirm, eachRef, out, parseIntArg, requireRoot } from './common.js';
 import { ExitError, TsdError, errorMessage } from '../../sys/errors.js';
-import type { ContainerView } from '../../state/containers.js';
-
-function statusText(v: ContainerView, exitCode: number): string {
-  if (v.status === 'running') return `Up ${humanDuration(Date.now() - Date.parse(v.state!.startedAt))}`;
-  if (v.status === 'created') return 'Created';
-  return `Exited (${exitCode}) ${v.exit ? ago(v.exit.finishedAt) : ''}`.trimEnd();
-}
 
 export function register(program: Command): void {
   program
     .command('ps')
     .description('List containers')
     .option('-a, --all', 'show all containers (default shows just running)')
-    .option('-q, --quiet', 'only display container ids')
+    .option('-f, --filter <filter>', 'filter output: ancestor, before, expose, exited, health, id, label, name, network, publish, since, status, volume (repeatable)', collect, [])
+    .option('--format <format>', 'Go template, "table TEMPLATE" or "json" (fields: ID Image Command CreatedAt RunningFor Ports State Status Size Names Labels Label Mounts Networks LocalVolumes)')
+    .option('-n, --last <n>', 'show the n last created containers (all states)', '-1')
+    .option('-l, --latest', 'show the latest created container (all states)')
     .option('--no-trunc', 'do not truncate output')
-    .option('--format <format>', 'output format: table or json')
-    .action(async (f: { all?: boolean; quiet?: boolean; trunc: boolean; format?: string }) => {
+    .option('-q, --quiet', 'only display container ids')
+    .option('-s, --size', 'display total file sizes (tsdocker reports 0B)')
+    .action(async (f: { all?: boolean; quiet?: boolean; trunc: boolean; format?: string; filter: string[]; last: string; latest?: boolean; size?: boolean }) => {
       requireRoot();
       const { listContainers } = await import('../../state/containers.js');
-      const { reconcile, exitCodeOf } = await import('../../runtime/lifecycle.js');
-      const { formatPorts } = await import('../../net/index.js');
+      const { reconcile } = await import('../../runtime/lifecycle.js');
+      const { PS_FILTERS, PS_SPEC, containerRow, filterContainers } = await import('../lists/containers.js');
+      const { chooseFormat, formatList } = await import('../template/index.js');
+      const { parseFilters } = await import('../filters.js');
+      const filters = parseFilters(f.filter, PS_FILTERS);
+      const format = chooseFormat(f.format, Boolean(f.quiet), { ...PS_SPEC, table: f.size ? `${PS_SPEC.table}\t{{.Size}}` : PS_SPEC.table });
+      const last = f.latest ? 1 : parseIntArg('--last', f.last, -1);
       await reconcile();
-      const all = (await listContainers()).filter((v) => f.all || v.status === 'running');
-      if (f.quiet) {
-        for (const v of all) out(f.trunc ? v.config.id.slice(0, 12) : v.config.id);
-        return;
-      }
-      const rows = all.map((v) => ({
-        ID: f.trunc ? v.config.id.slice(0, 12) : v.config.id,
-        Image: v.config.image.ref,
-        Command: [v.config.path, ...v.config.args].join(' '),
-        CreatedAt: v.config.created,
-        RunningFor: ago(v.config.created),
-        Status: statusText(v, exitCodeOf(v)),
-        State: v.status,
-        Ports: v.status === 'running' ? formatPorts(v.state?.network) : '',
-        Names: v.config.name,
-      }));
-      if (f.format === 'json') {
-        for (const r of rows) out(JSON.stringify(r));
-        return;
-      }
-      if (f.format && f.format !== 'table') {
-        throw new TsdError('BAD_ARGS', `unknown format "${f.format}"`, { hint: 'use --format table or --format json' });
-      }
-      out(
-        table(
-          ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
-          rows.map((r) => [r.ID, r.Image, f.trunc ? `"${truncate(r.Command, 20)}"` : `"${r.Command}"`, r.RunningFor, r.Status, r.Ports, r.Names]),
-        ),
-      );
+      let views = await filterContainers(await listContainers(), filters, Boolean(f.all) || last > 0);
+      if (last >= 0) views = views.slice(0, last);
+      process.stdout.write(formatList(format, views.map((v) => containerRow(v, f.trunc)), PS_SPEC));
     });
 
   program
@@ -110,7 +85,13 @@ export function register(program: Command): void {
       requireRoot();
       const { removeContainer } = await import('../../runtime/lifecycle.js');
       await eachRef(refs, async (ref) => {
-        await removeContainer(ref, { force: Boolean(f.force), volumes: Boolean(f.volumes) });
+        try {
+          await removeContainer(ref, { force: Boolean(f.force), volumes: Boolean(f.volumes) });
+        } catch (err) {
+          // Docker: `rm -f` of a container that does not exist is not an error
+          if (f.force && err instanceof TsdError && err.code === 'CONTAINER_NOT_FOUND') return undefined;
+          throw err;
+        }
         return ref;
       });
     });
@@ -132,48 +113,25 @@ export function register(program: Command): void {
     });
 
   program
-    .command('inspect')
-    .description('Show low-level information about containers or images as JSON')
-    .argument('<name...>', 'container or image (containers are looked up first, as Docker does)')
-    .action(async (refs: string[]) => {
-      requireRoot();
-      const { findContainer } = await import('../../state/containers.js');
-      const { inspectContainer } = await import('../../runtime/inspect.js');
-      const { resolveImage } = await import('../../image/index.js');
-      const found: unknown[] = [];
-      let failed: unknown;
-      for (const ref of refs) {
-        try {
-          found.push(inspectContainer(await findContainer(ref)));
-        } catch (err) {
-          if (!(err instanceof TsdError) || err.code !== 'CONTAINER_NOT_FOUND') throw err;
-          try {
-            const img = await resolveImage(ref);
-            found.push({ Id: img.id, RepoTags: img.repoTags, Created: img.created, Size: img.size, Config: img.config, Os: 'linux' });
-          } catch {
-            failed = err;
-            process.stderr.write(`tsdocker: No such object: ${ref}\n`);
-          }
-        }
-      }
-      out(JSON.stringify(found, null, 4));
-      if (failed) throw new ExitError(1);
-    });
-
-  program
     .command('logs')
-    .description('Fetch the logs of a (detached) container')
+    .description('Fetch the logs of a container')
+    .option('--details', 'show extra details provided to logs (none: a space before each line, as Docker)')
     .option('-f, --follow', 'follow log output')
-    .option('-n, --tail <lines>', 'number of lines to show from the end ("all" for all)', 'all')
+    .option('--since <time>', 'show logs since a timestamp (2013-01-02T13:23:37Z) or relative (42m)')
+    .option('-n, --tail <lines>', 'number of lines to show from the end ("all", or negative, for all)', 'all')
     .option('-t, --timestamps', 'show timestamps')
+    .option('--until <time>', 'show logs before a timestamp (2013-01-02T13:23:37Z) or relative (42m)')
     .argument('<container>')
-    .action(async (ref: string, f: { follow?: boolean; tail: string; timestamps?: boolean }) => {
+    .action(async (ref: string, f: { follow?: boolean; tail: string; timestamps?: boolean; since?: string; until?: string; details?: boolean }) => {
       requireRoot();
-      const { showLogs } = await import('../../runtime/logs.js');
+      const { showLogs, parseLogTime } = await import('../../runtime/logs.js');
       await showLogs(ref, {
         follow: Boolean(f.follow),
-        tail: f.tail === 'all' ? undefined : parseIntArg('--tail', f.tail, 0),
+        tail: f.tail === 'all' ? undefined : parseIntArg('--tail', f.tail, -Infinity),
         timestamps: Boolean(f.timestamps),
+        ...(f.since !== undefined ? { since: parseLogTime('since', f.since) } : {}),
+        ...(f.until !== undefined ? { until: parseLogTime('until', f.until) } : {}),
+        details: Boolean(f.details),
         write: (stream, text) => (stream === 'stdout' ? process.stdout : process.stderr).write(text),
       });
     });
@@ -182,25 +140,28 @@ export function register(program: Command): void {
   container
     .command('prune')
     .description('Remove all stopped containers')
-    .option('-f, --force', 'do not prompt for confirmation (tsdocker never prompts)')
-    .action(async () => {
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(async (f: { force?: boolean }) => {
       requireRoot();
+      if (!confirm('WARNING! This will remove all stopped containers.', f.force)) return;
       const { pruneContainers } = await import('../../runtime/lifecycle.js');
       const removed = await pruneContainers();
-      out('Deleted Containers:');
-      for (const id of removed) out(id);
-      out('');
-      out(`Total reclaimed containers: ${removed.length}`);
+      if (removed.length) out(['Deleted Containers:', ...removed, ''].join('\n'));
+      out('Total reclaimed space: 0B');
     });
 
-  program
-    .command('internal', { hidden: true })
-    .description('commands run by tsdocker itself')
+  const internal = program.command('internal', { hidden: true }).description('commands run by tsdocker itself');
+  internal
     .command('cleanup')
     .argument('<id>')
     .action(async (id: string) => {
       const { cleanupAfterExit } = await import('../../runtime/lifecycle.js');
-      await cleanupAfterExit(id);
+      await cleanupAfterExit(id, { fromMonitor: true });
     });
+  // run by the monitors of containers on user networks when the embedded DNS is gone
+  internal.command('dns').action(async () => {
+    const { superviseDns } = await import('../../net/index.js');
+    await superviseDns();
+  });
   void collect;
 }

@@ -1,6 +1,6 @@
 /** `tsdocker exec`: run a command inside a running container. */
 import type { Command } from 'commander';
-import { collect, out, requireRoot } from './common.js';
+import { checkTty, collect, out, requireRoot } from './common.js';
 
 export function register(program: Command): void {
   program
@@ -22,6 +22,7 @@ export function register(program: Command): void {
         f: { interactive?: boolean; tty?: boolean; detach?: boolean; env: string[]; workdir?: string; user?: string },
       ) => {
         requireRoot();
+        checkTty(f);
         const { execInContainer } = await import('../../runtime/exec.js');
         process.exitCode = await execInContainer(ref, {
           command,

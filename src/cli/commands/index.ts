@@ -16,6 +16,8 @@ import { register as network } from './network.js';
 import { register as port } from './port.js';
 import { register as volume } from './volume.js';
 import { register as stats } from './stats.js';
+import { register as node } from './node.js';
+import { register as inspect } from './inspect.js';
 import { register as pull } from './pull.js';
 import { register as push } from './push.js';
 import { register as login } from './login.js';
@@ -35,6 +37,8 @@ const modules: Register[] = [
   port,
   volume,
   stats,
+  node,
+  inspect,
   pull,
   push,
   login,

@@ -1,8 +1,8 @@
 /** `tsdocker network create|ls|inspect|rm|prune|connect|disconnect`: thin wrappers over src/net. */
 import type { Command } from 'commander';
 import { TsdError } from '../../sys/errors.js';
-import { table, ago } from '../format.js';
-import { collect, out, requireRoot } from './common.js';
+import { log } from '../../sys/log.js';
+import { collect, confirm, out, requireRoot } from './common.js';
 
 function parseOpts(list: string[]): Record<string, string> {
   const o: Record<string, string> = {};
@@ -14,19 +14,37 @@ function parseOpts(list: string[]): Record<string, string> {
   return o;
 }
 
+const OVERLAY_HELP = `
+Overlay networks span hosts: VXLAN in the kernel, etcd v3 as the cluster store. Give every
+host the store and its own underlay address (global flags, TSDOCKER_CLUSTER_STORE and
+TSDOCKER_ADVERTISE_ADDR, or <root>/cluster.json), create the network once on any host:
+
+  host1$ tsdocker --cluster-store etcd://192.0.2.100:2379 --advertise-addr 192.0.2.1 \\
+           network create -d overlay --subnet 10.77.0.0/24 ov
+  host1$ tsdocker ... run -d --name web --network ov busybox httpd -f -p 80
+  host2$ tsdocker --cluster-store etcd://192.0.2.100:2379 --advertise-addr 192.0.2.2 \\
+           run --rm --network ov busybox ping -c1 web
+  host2$ tsdocker ... node ls
+
+Options: -o vni=N (default: the lowest free from 4096), -o vxlan-port=N (default 4789),
+-o mtu=N (default: the underlay's MTU minus 50), --internal. Addresses are unique across
+hosts; names resolve on every host; -p publishes on the container's own host. A small agent
+per host programs the kernel; containers keep talking when it or etcd is down.
+`;
+
 export function register(program: Command): void {
-  const net = program.command('network').description('Manage networks');
+  const net = program.command('network').description('Manage networks').addHelpText('after', OVERLAY_HELP);
 
   net
     .command('create')
-    .description('Create a bridge network')
+    .description('Create a network: a bridge on this host, or an overlay spanning the hosts of a cluster store')
     .argument('<name>')
-    .option('-d, --driver <driver>', 'driver (bridge)', 'bridge')
+    .option('-d, --driver <driver>', 'driver: bridge, or overlay (needs --cluster-store and --advertise-addr)', 'bridge')
     .option('--subnet <cidr>', 'subnet, e.g. 10.89.0.0/24 (default: a free one from the pool)')
     .option('--gateway <ip>', 'gateway address (default: the first host address)')
     .option('--ip-range <cidr>', 'allocate container addresses from this sub-range')
     .option('--internal', 'no route to or from the outside')
-    .option('-o, --opt <k=v>', 'driver option (mtu=N)', collect, [])
+    .option('-o, --opt <k=v>', 'driver option: mtu=N; overlay: vni=N, vxlan-port=N (default 4789)', collect, [])
     .option('--label <k=v>', 'label', collect, [])
     .action(async (name: string, f: { driver: string; subnet?: string; gateway?: string; ipRange?: string; internal?: boolean; opt: string[]; label: string[] }) => {
       requireRoot();
@@ -50,35 +68,47 @@ export function register(program: Command): void {
     .command('ls')
     .alias('list')
     .description('List networks')
-    .option('-q, --quiet', 'only ids')
-    .option('--no-trunc', 'full ids')
-    .action(async (f: { quiet?: boolean; trunc: boolean }) => {
+    .option('-f, --filter <filter>', 'filter output: driver, id, label, name, scope, type=custom|builtin (repeatable)', collect, [])
+    .option('--format <format>', 'Go template, "table TEMPLATE" or "json" (fields: ID Name Driver Scope IPv6 Internal Labels Label CreatedAt)')
+    .option('--no-trunc', 'do not truncate the output')
+    .option('-q, --quiet', 'only display network ids')
+    .action(async (f: { quiet?: boolean; trunc: boolean; filter: string[]; format?: string }) => {
       requireRoot();
-      const { listNetworks } = await import('../../net/store.js');
-      const nets = listNetworks().sort((a, b) => a.name.localeCompare(b.name));
-      const rows = [
-        ...nets,
-      ];
-      if (f.quiet) {
-        for (const n of rows) out(f.trunc ? n.id.slice(0, 12) : n.id);
-        return;
+      const { ensureLayout } = await import('../../state/paths.js');
+      ensureLayout();
+      const { resolveNetwork } = await import('../../net/networks.js');
+      const { allNetworks } = await import('../../net/settings.js');
+      const { NETWORK_FILTERS, NETWORK_SPEC, filterNetworks, networkRow } = await import('../lists/resources.js');
+      const { parseFilters } = await import('../filters.js');
+      const { chooseFormat, formatList } = await import('../template/index.js');
+      const filters = parseFilters(f.filter, NETWORK_FILTERS);
+      const format = chooseFormat(f.format, Boolean(f.quiet), NETWORK_SPEC);
+      await resolveNetwork('bridge'); // the default network always exists, as Docker's
+      const { clusterConfigured } = await import('../../net/overlay/config.js');
+      if (clusterConfigured()) {
+        // the cluster's overlay networks show on every host
+        const { syncOverlayRecords } = await import('../../net/overlay/cluster.js');
+        await syncOverlayRecords().catch((err: Error) => log.warn(`${err.message}: overlay networks as last known`));
       }
-      const lines = rows.map((n) => [f.trunc ? n.id.slice(0, 12) : n.id, n.name, n.driver, n.subnet, n.internal ? 'internal' : '', ago(n.created)]);
-      if (!nets.some((n) => n.name === 'bridge')) lines.unshift(['-', 'bridge', 'bridge', '(created on first use)', '', '']);
-      lines.push(['-', 'host', 'host', '', '', ''], ['-', 'none', 'null', '', '', '']);
-      out(table(['NETWORK ID', 'NAME', 'DRIVER', 'SUBNET', 'SCOPE', 'CREATED'], lines));
+      const nets = allNetworks()
+        .map((n) => ({ ...n, scope: n.driver === 'overlay' ? 'global' : 'local', ipv6: false }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      process.stdout.write(formatList(format, filterNetworks(nets, filters).map((n) => networkRow(n, f.trunc)), NETWORK_SPEC));
     });
 
   net
     .command('inspect')
-    .description('Show networks in detail (JSON)')
+    .description('Display detailed information on one or more networks')
     .argument('<network...>')
-    .action(async (refs: string[]) => {
+    .option('-f, --format <template>', 'format the output using a Go template')
+    .option('-v, --verbose', 'accepted for compatibility')
+    .action(async (refs: string[], f: { format?: string }) => {
       requireRoot();
       const { ensureLayout } = await import('../../state/paths.js');
       ensureLayout();
       const { inspectNetwork } = await import('../../net/networks.js');
-      out(JSON.stringify(await Promise.all(refs.map((r) => inspectNetwork(r))), null, 2));
+      const { writeInspect } = await import('./inspect.js');
+      await writeInspect(refs, f.format, inspectNetwork);
     });
 
   net
@@ -106,9 +136,10 @@ export function register(program: Command): void {
   net
     .command('prune')
     .description('Remove every user-defined network without containers')
-    .option('-f, --force', 'do not prompt (tsdocker never prompts)')
-    .action(async () => {
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(async (f: { force?: boolean }) => {
       requireRoot();
+      if (!confirm('WARNING! This will remove all custom networks not used by at least one container.', f.force)) return;
       const { pruneNetworks } = await import('../../net/networks.js');
       const removed = await pruneNetworks();
       if (removed.length) {

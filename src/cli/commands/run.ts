@@ -1,6 +1,6 @@
 /** `tsdocker run` and `tsdocker create`. */
 import { Option, type Command } from 'commander';
-import { collect, parseLabels, requireRoot, out } from './common.js';
+import { checkTty, collect, parseLabels, requireRoot, out } from './common.js';
 import type { RunOptions } from '../../runtime/types.js';
 import { TsdError } from '../../sys/errors.js';
 
@@ -143,6 +143,7 @@ export function register(program: Command): void {
       .option('-d, --detach', 'run in the background and print the container id'),
   ).action(async (image: string, command: string[], flags: RunFlags) => {
     requireRoot();
+    checkTty(flags);
     const { runContainer } = await import('../../runtime/run.js');
     const status = await withPull(image, flags.pull, () => runContainer(toRunOptions(image, command, flags), { onDetached: (id) => out(id) }));
     process.exitCode = status;

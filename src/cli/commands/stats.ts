@@ -2,10 +2,13 @@
 import type { Command } from 'commander';
 import { totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { out, requireRoot } from './common.js';
-import { binarySize, table } from '../format.js';
+import { readFileSync } from 'node:fs';
+import { requireRoot } from './common.js';
+import { binarySize, humanSize } from '../format.js';
+import { struct, type ListSpec } from '../template/index.js';
 
 interface Row {
+  ref: string;
   id: string;
   name: string;
   cpuPercent: number;
@@ -13,20 +16,49 @@ interface Row {
   memLimit: number;
   memPercent: number;
   pids: number;
+  net: [number, number];
 }
 
-function render(rows: Row[], trunc: boolean): string {
-  return table(
-    ['CONTAINER ID', 'NAME', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'],
-    rows.map((r) => [
-      trunc ? r.id.slice(0, 12) : r.id,
-      r.name,
-      `${r.cpuPercent.toFixed(2)}%`,
-      `${binarySize(r.memUsage)} / ${binarySize(r.memLimit)}`,
-      `${r.memPercent.toFixed(2)}%`,
-      String(r.pids),
-    ]),
-  );
+const STATS_SPEC: ListSpec = {
+  table: 'table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}',
+  headers: {
+    Container: 'CONTAINER', ID: 'CONTAINER ID', Name: 'NAME', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT', MemPerc: 'MEM %',
+    NetIO: 'NET I/O', BlockIO: 'BLOCK I/O', PIDs: 'PIDS',
+  },
+};
+
+/** Bytes received and sent on the container's interfaces but lo (/proc/PID/net/dev shows its namespace). */
+function netIO(pid: number | undefined): [number, number] {
+  if (!pid) return [0, 0];
+  try {
+    let rx = 0;
+    let tx = 0;
+    for (const line of readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').slice(2)) {
+      const m = /^\s*([^:]+):\s*(.*)$/.exec(line);
+      if (!m || m[1] === 'lo') continue;
+      const f = m[2]!.trim().split(/\s+/).map(Number);
+      rx += f[0] ?? 0;
+      tx += f[8] ?? 0;
+    }
+    return [rx, tx];
+  } catch {
+    return [0, 0];
+  }
+}
+
+/** docker/cli's statsContext of one sample. */
+function statsRow(r: Row, trunc: boolean) {
+  return struct('*container.statsContext', {
+    BlockIO: `${humanSize(0)} / ${humanSize(0)}`,
+    CPUPerc: `${r.cpuPercent.toFixed(2)}%`,
+    Container: r.ref,
+    ID: trunc ? r.id.slice(0, 12) : r.id,
+    MemPerc: `${r.memPercent.toFixed(2)}%`,
+    MemUsage: `${binarySize(r.memUsage)} / ${binarySize(r.memLimit)}`,
+    Name: r.name,
+    NetIO: `${humanSize(r.net[0])} / ${humanSize(r.net[1])}`,
+    PIDs: String(r.pids),
+  });
 }
 
 export function register(program: Command): void {
@@ -36,14 +68,19 @@ export function register(program: Command): void {
     .argument('[containers...]', 'containers (default: all running)')
     .option('--no-stream', 'print one sample and exit')
     .option('--no-trunc', 'do not truncate output')
-    .option('--format <format>', 'output format: table or json (one object per line)')
-    .action(async (refs: string[], f: { stream: boolean; trunc: boolean; format?: string }) => {
+    .option('--format <format>', 'Go template, "table TEMPLATE" or "json" (fields: Container ID Name CPUPerc MemUsage MemPerc NetIO BlockIO PIDs)')
+    .option('-a, --all', 'show all containers (default shows just running)')
+    .action(async (refs: string[], f: { stream: boolean; trunc: boolean; format?: string; all?: boolean }) => {
       requireRoot();
+      const { chooseFormat, formatList } = await import('../template/index.js');
+      const format = chooseFormat(f.format, false, STATS_SPEC);
+      // a bad template fails before the first sample, as Docker's
+      formatList(format, [statsRow({ ref: '', id: '', name: '', cpuPercent: 0, memUsage: 0, memLimit: 0, memPercent: 0, pids: 0, net: [0, 0] }, f.trunc)], STATS_SPEC);
       const { listContainers, findContainer } = await import('../../state/containers.js');
       const { containerStats } = await import('../../runtime/resources.js');
       const pick = async () => {
         const views = refs.length ? await Promise.all(refs.map(findContainer)) : await listContainers();
-        return views.filter((v) => v.status === 'running' || refs.length);
+        return views.filter((v) => v.status === 'running' || refs.length || f.all);
       };
       const sample = async () => {
         const views = await pick();
@@ -57,6 +94,7 @@ export function register(program: Command): void {
           const b = v.status === 'running' ? await containerStats(v.config.id).catch(() => undefined) : undefined;
           const limit = b?.memLimit ?? totalmem();
           rows.push({
+            ref: refs[i] ?? (f.trunc ? v.config.id.slice(0, 12) : v.config.id),
             id: v.config.id,
             name: v.config.name,
             cpuPercent: a && b ? (Math.max(0, b.cpuNs - a.cpuNs) / wall()) * 100 : 0,
@@ -64,17 +102,16 @@ export function register(program: Command): void {
             memLimit: limit,
             memPercent: b ? (b.memUsage / limit) * 100 : 0,
             pids: b?.pids ?? 0,
+            net: netIO(v.status === 'running' ? v.state?.pid : undefined),
           });
         }
         return rows;
       };
       for (;;) {
         const rows = await sample();
-        if (f.format === 'json') for (const r of rows) out(JSON.stringify(r));
-        else {
-          if (f.stream && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
-          out(render(rows, f.trunc));
-        }
+        const text = formatList(format, rows.map((r) => statsRow(r, f.trunc)), STATS_SPEC);
+        if (f.stream && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+        process.stdout.write(text);
         if (!f.stream) return;
       }
     });

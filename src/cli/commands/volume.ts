@@ -1,8 +1,8 @@
 /** `tsdocker volume create|ls|inspect|rm|prune`. */
 import type { Command } from 'commander';
-import { collect, eachRef, out, parseLabels, requireRoot } from './common.js';
-import { humanSize, table } from '../format.js';
-import { ExitError, TsdError } from '../../sys/errors.js';
+import { collect, confirm, eachRef, out, parseLabels, requireRoot } from './common.js';
+import { humanSize } from '../format.js';
+import { TsdError } from '../../sys/errors.js';
 
 export function register(program: Command): void {
   const volume = program.command('volume').description('Manage volumes');
@@ -26,52 +26,35 @@ export function register(program: Command): void {
     .command('ls')
     .alias('list')
     .description('List volumes')
+    .option('-f, --filter <filter>', 'filter output: dangling=true|false, driver, label=KEY[=VALUE], name (repeatable)', collect, [])
+    .option('--format <format>', 'Go template, "table TEMPLATE" or "json" (fields: Name Driver Scope Mountpoint Labels Label Links Size)')
     .option('-q, --quiet', 'only display volume names')
-    .option('-f, --filter <key=value>', 'filter: dangling=true|false, name=SUBSTRING, label=KEY[=VALUE] (repeatable)', collect, [])
-    .option('--format <format>', 'output format: table or json')
     .action(async (f: { quiet?: boolean; format?: string; filter: string[] }) => {
       requireRoot();
       const { listVolumes, volumeUsers } = await import('../../state/volumes.js');
+      const { VOLUME_FILTERS, VOLUME_SPEC, filterVolumes, volumeRow } = await import('../lists/resources.js');
+      const { parseFilters } = await import('../filters.js');
+      const { chooseFormat, formatList } = await import('../template/index.js');
+      const filters = parseFilters(f.filter, VOLUME_FILTERS);
+      const format = chooseFormat(f.format, Boolean(f.quiet), VOLUME_SPEC);
       const users = await volumeUsers();
-      const tests = f.filter.map((spec) => {
-        const [key, ...rest] = spec.split('=');
-        const value = rest.join('=');
-        if (key === 'dangling' && /^(true|false|1|0)$/.test(value)) {
-          const want = value === 'true' || value === '1';
-          return (v: { Name: string }) => !users.get(v.Name)?.length === want;
-        }
-        if (key === 'name' && value) return (v: { Name: string }) => v.Name.includes(value);
-        if (key === 'label' && value) {
-          const [lk, ...lv] = value.split('=');
-          return (v: { Labels: Record<string, string> }) => lk! in v.Labels && (lv.length === 0 || v.Labels[lk!] === lv.join('='));
-        }
-        throw new TsdError('BAD_ARGS', `invalid filter "${spec}"`, { hint: 'filters: dangling=true|false, name=SUBSTRING, label=KEY[=VALUE]' });
-      });
-      const vols = (await listVolumes()).filter((v) => tests.every((t) => t(v)));
-      if (f.quiet) for (const v of vols) out(v.Name);
-      else if (f.format === 'json') for (const v of vols) out(JSON.stringify(v));
-      else out(table(['DRIVER', 'VOLUME NAME'], vols.map((v) => [v.Driver, v.Name])));
+      const vols = filterVolumes(await listVolumes(), filters, (n) => Boolean(users.get(n)?.length));
+      process.stdout.write(formatList(format, vols.map(volumeRow), VOLUME_SPEC));
     });
 
   volume
     .command('inspect')
     .description('Display detailed information on one or more volumes')
     .argument('<name...>')
-    .action(async (names: string[]) => {
+    .option('-f, --format <template>', 'format the output using a Go template')
+    .action(async (names: string[], f: { format?: string }) => {
       requireRoot();
-      const { readVolume } = await import('../../state/volumes.js');
-      const found = [];
-      let missing = false;
-      for (const n of names) {
-        const v = await readVolume(n);
-        if (v) found.push(v);
-        else {
-          missing = true;
-          process.stderr.write(`tsdocker: no such volume: ${n}\n`);
-        }
-      }
-      out(JSON.stringify(found, null, 4));
-      if (missing) throw new ExitError(1);
+      const { findVolume } = await import('../../state/volumes.js');
+      const { writeInspect } = await import('./inspect.js');
+      await writeInspect(names, f.format, async (n) => {
+        const { Anonymous: _a, ...v } = await findVolume(n);
+        return v;
+      });
     });
 
   volume
@@ -93,12 +76,14 @@ export function register(program: Command): void {
     .command('prune')
     .description('Remove unused anonymous volumes (all unused volumes with -a)')
     .option('-a, --all', 'remove named volumes too')
-    .option('-f, --force', 'do not prompt for confirmation (tsdocker never prompts)')
-    .action(async (f: { all?: boolean }) => {
+    .option('-f, --force', 'do not prompt for confirmation')
+    .action(async (f: { all?: boolean; force?: boolean }) => {
       requireRoot();
+      const which = f.all ? 'all local volumes' : 'anonymous local volumes';
+      if (!confirm(`WARNING! This will remove ${which} not used by at least one container.`, f.force)) return;
       const { pruneVolumes } = await import('../../state/volumes.js');
       const { names, bytes } = await pruneVolumes({ all: Boolean(f.all) });
       if (names.length) out(['Deleted Volumes:', ...names, ''].join('\n'));
-      out(`Total reclaimed space: ${humanSize(bytes)}`);
+      out(`Total reclaimed space: ${humanSize(bytes, 4)}`);
     });
 }

@@ -41,7 +41,7 @@ export function cgroupHandle(id: string, opts: CgroupOptions = {}): CgroupHandle
 }
 
 /** mkdir -p that returns the directories it created (deepest last), for undo. */
-async function mkdirs(dir: string, created: string[]): Promise<void> {
+export async function mkdirs(dir: string, created: string[]): Promise<void> {
   try {
     mkdirSync(dir);
     created.push(dir);
@@ -54,7 +54,7 @@ async function mkdirs(dir: string, created: string[]): Promise<void> {
 }
 
 /** rmdir that waits briefly for exiting processes (EBUSY) and accepts "already gone". */
-async function rmdirPatiently(dir: string): Promise<void> {
+export async function rmdirPatiently(dir: string): Promise<void> {
   for (let i = 0; ; i++) {
     try {
       rmdirSync(dir);
@@ -68,7 +68,7 @@ async function rmdirPatiently(dir: string): Promise<void> {
 }
 
 /** v1 cpuset: a new cgroup starts with empty cpus/mems and refuses tasks until they are set. */
-async function initCpuset(root: string, cpusetDir: string): Promise<void> {
+export async function initCpuset(root: string, cpusetDir: string): Promise<void> {
   // every level below the mount root, not only the ones we made: a parent made by a
   // concurrent run may not have been filled yet
   const chain: string[] = [];
@@ -110,7 +110,7 @@ function notAvailable(flag: string, controller: string, where: string): TsdError
   });
 }
 
-async function applyWrites(writes: CgroupWrite[], dirs: Record<string, string>): Promise<void> {
+export async function applyWrites(writes: CgroupWrite[], dirs: Record<string, string>): Promise<void> {
   for (const w of writes) {
     const dir = dirs[w.controller];
     if (!dir) continue; // controller not mounted and not required (checked before)

@@ -1,0 +1,13 @@
+/** Which exit code a failure gets, by command, as Docker's CLI gives it. */
+import type { TsdError } from '../sys/errors.js';
+
+/**
+ * Docker's exit codes: `run` and `create` say 125 when Docker itself failed; every other
+ * command says 1 for a failure the daemon reports (no such container, bad filter, conflict...),
+ * and 125 only for a bad flag (commander's, or "invalid argument ... flag").
+ */
+export function exitCodeFor(err: TsdError, command: string): number {
+  if (err.exitCode !== 125 || command === 'run' || command === 'create' || command === '') return err.exitCode;
+  if (/^invalid argument ".*" for ".*" flag/.test(err.message)) return 125;
+  return 1;
+}

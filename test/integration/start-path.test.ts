@@ -100,6 +100,12 @@ describe('no work without a purpose', () => {
     expect((await sb.tsd(['rm', 'kept'])).code).toBe(0);
   });
 
+  it('run plans the resources once: the host limits are read once for create and start', async () => {
+    const t = await traced(['run', '--rm', '--network', 'none', 'busybox', 'true'], 'open,openat');
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.lines.filter((l) => l.includes('"/proc/self/limits"')).length).toBe(1);
+  });
+
   it('the host port tables are read only when a port is published', async () => {
     const plain = await traced(['run', '--rm', 'busybox', 'true'], 'open,openat');
     expect(plain.code, plain.stderr).toBe(0);

@@ -9,7 +9,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApiError, boolParam, statusOf } from './http.js';
 import { splitVersion } from './router.js';
-import { frame } from './logs.js';
+import { streamWriter } from './logs.js';
 import { findContainer } from '../state/containers.js';
 import { TsdError, errorMessage, fromSystemError } from '../sys/errors.js';
 
@@ -55,11 +55,7 @@ export async function handleUpgrade(req: IncomingMessage, socket: Duplex): Promi
         timestamps: false,
         attach: fresh,
         signal: abort.signal,
-        write: (s, text) => {
-          if ((s === 'stdout' && !stdout) || (s === 'stderr' && !stderr) || abort.signal.aborted) return;
-          const data = Buffer.from(text, 'utf8');
-          socket.write(tty ? data : frame(s, data));
-        },
+        write: streamWriter(socket, { stdout, stderr, tty, signal: abort.signal }),
       });
     }
     socket.end();

@@ -15,6 +15,18 @@ export function frame(stream: 'stdout' | 'stderr', payload: Buffer): Buffer {
   return Buffer.concat([head, payload]);
 }
 
+/**
+ * showLogs' `write` for a Docker stream: only the streams asked for, raw for a tty, else
+ * multiplexed frames; nothing once the client has gone.
+ */
+export function streamWriter(sink: { write(b: Buffer): unknown }, o: { stdout: boolean; stderr: boolean; tty: boolean; signal: AbortSignal }) {
+  return (stream: 'stdout' | 'stderr', text: string): void => {
+    if ((stream === 'stdout' && !o.stdout) || (stream === 'stderr' && !o.stderr) || o.signal.aborted) return;
+    const data = Buffer.from(text, 'utf8');
+    sink.write(o.tty ? data : frame(stream, data));
+  };
+}
+
 function tailParam(q: URLSearchParams): number | undefined {
   const t = q.get('tail');
   if (t === null || t === '' || t === 'all') return undefined;
@@ -46,11 +58,7 @@ export async function logsHandler(req: Request, res: ServerResponse): Promise<vo
   await showLogs(v.config.id, {
     ...opts,
     signal: abort.signal,
-    write: (stream, text) => {
-      if ((stream === 'stdout' && !stdout) || (stream === 'stderr' && !stderr) || abort.signal.aborted) return;
-      const data = Buffer.from(text, 'utf8');
-      res.write(tty ? data : frame(stream, data));
-    },
+    write: streamWriter(res, { stdout, stderr, tty, signal: abort.signal }),
   });
   res.end();
 }

@@ -239,6 +239,23 @@ describe('tsdocker serve', () => {
   });
 });
 
+describe('ports and networks through the API', () => {
+  it('docker run -p publishes the port (ps shows it, the host reaches it); --network none has no address', async () => {
+    await dockerOk(['run', '-d', '--name', 'httpd', '-p', '127.0.0.1:18080:80', 'busybox', 'sh', '-c', 'echo served > /tmp/index.html; exec httpd -f -p 80 -h /tmp']);
+    expect((await dockerOk(['ps', '--format', '{{.Names}} {{.Ports}}'])).trim()).toBe('httpd 127.0.0.1:18080->80/tcp');
+    let got = '';
+    for (let i = 0; i < 100 && !got.includes('served'); i++) {
+      got = (await sb.sh(['busybox', 'wget', '-q', '-O', '-', 'http://127.0.0.1:18080/index.html'])).stdout;
+      if (!got.includes('served')) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(got).toBe('served\n');
+    await dockerOk(['rm', '-f', 'httpd']);
+    const none = (await dockerOk(['run', '-d', '--network', 'none', 'busybox', 'sleep', '100'])).trim();
+    expect((await dockerOk(['inspect', '-f', '{{.HostConfig.NetworkMode}} [{{.NetworkSettings.IPAddress}}]', none])).trim()).toBe('none []');
+    await dockerOk(['rm', '-f', none]);
+  });
+});
+
 describe('serve options', () => {
   it('refuses TCP on a non-loopback address, saying TLS is not there yet', async () => {
     const r = await sb.tsd(['serve', '-H', 'tcp://0.0.0.0:2375']);

@@ -29,6 +29,14 @@ function osName(): string {
   return 'Linux';
 }
 
+function readFlag(path: string): boolean {
+  try {
+    return readFileSync(path, 'utf8').trim() === '1';
+  } catch {
+    return false;
+  }
+}
+
 async function ping(req: Request, res: ServerResponse): Promise<void> {
   const body = req.method === 'HEAD' ? '' : 'OK';
   res.writeHead(200, {
@@ -85,8 +93,8 @@ async function info(_req: Request, res: ServerResponse): Promise<void> {
     ContainersStopped: views.length - running,
     Images: images,
     Driver: 'overlay2',
-    DriverStatus: [['Backing Filesystem', 'extfs']],
-    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none', 'overlay'], Authorization: null, Log: ['json-file'] },
+    DriverStatus: [],
+    Plugins: { Volume: ['local'], Network: ['bridge', 'host', 'none', 'overlay'], Authorization: null, Log: ['cri'] },
     MemoryLimit: true,
     SwapLimit: true,
     CpuCfsPeriod: true,
@@ -94,12 +102,13 @@ async function info(_req: Request, res: ServerResponse): Promise<void> {
     CPUShares: true,
     CPUSet: true,
     PidsLimit: true,
-    IPv4Forwarding: true,
+    IPv4Forwarding: readFlag('/proc/sys/net/ipv4/ip_forward'),
     Debug: false,
     NFd: 0,
     NGoroutines: 0,
     SystemTime: new Date().toISOString(),
-    LoggingDriver: 'json-file',
+    // the monitor writes the CRI log format (runtime/logs.ts), not a dockerd driver's
+    LoggingDriver: 'cri',
     CgroupDriver: 'cgroupfs',
     CgroupVersion: cgroup2 ? '2' : '1',
     NEventsListener: 0,
@@ -109,7 +118,7 @@ async function info(_req: Request, res: ServerResponse): Promise<void> {
     OSType: 'linux',
     Architecture: goArch() === 'amd64' ? 'x86_64' : goArch(),
     IndexServerAddress: 'https://index.docker.io/v1/',
-    RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+    RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: [], Mirrors: [] },
     NCPU: cpus().length,
     MemTotal: totalmem(),
     DockerRootDir: rootDir(),
@@ -123,7 +132,7 @@ async function info(_req: Request, res: ServerResponse): Promise<void> {
     LiveRestoreEnabled: true,
     Isolation: '',
     InitBinary: '',
-    SecurityOptions: ['name=seccomp,profile=default', ...(cgroup2 ? ['name=cgroupns'] : [])],
+    SecurityOptions: ['name=seccomp,profile=default'],
     Warnings: [],
   });
 }

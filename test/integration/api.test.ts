@@ -117,6 +117,8 @@ describe('tsdocker serve', () => {
     expect(v.trim()).toBe('1.41 linux');
     const info = await dockerOk(['info', '--format', '{{.Images}} {{.Containers}} {{.DockerRootDir}}']);
     expect(info.trim()).toBe(`1 0 ${sb.root}`);
+    const forwarding = (await sb.sh(['cat', '/proc/sys/net/ipv4/ip_forward'])).stdout.trim() === '1';
+    expect((await dockerOk(['info', '--format', '{{.IPv4Forwarding}} {{.LoggingDriver}}'])).trim()).toBe(`${forwarding} cri`);
   });
 
   it('docker images lists the stored image', async () => {

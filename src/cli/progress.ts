@@ -1,5 +1,5 @@
 /**
- * Pull and push progress as Docker prints it. On a terminal: one line per layer, redrawn
+ * Pull, push and load progress as Docker prints it. On a terminal: one line per layer, redrawn
  * in place (`a1b2c3d4e5f6: Downloading [=====>      ]  1.2MB/4.5MB`). Elsewhere: a plain
  * line each time a layer's status changes (no bars, no byte counts). Quiet: nothing.
  */
@@ -54,5 +54,23 @@ export function makeProgress(stream: NodeJS.WriteStream, quiet: boolean): Progre
       text.clear();
       stream.write(`${t}\n`);
     },
+  };
+}
+
+/** Docker's progress reader draws a layer at most this often (plus its first and last state). */
+export const REDRAW_MS = 100;
+
+/**
+ * `load`'s per-layer reports drawn as Docker 20.10 does (`a1b2c3d4e5f6: Loading layer [==>  ]
+ * 1.2MB/5MB`), at most every REDRAW_MS per layer; the first and the complete state always.
+ */
+export function loadLayerProgress(p: Progress, now: () => number = Date.now): (id: string, read: number, total: number) => void {
+  const drawn = new Map<string, number>();
+  return (id, read, total) => {
+    const t = now();
+    const last = drawn.get(id);
+    if (last !== undefined && read < total && t - last < REDRAW_MS) return;
+    drawn.set(id, t);
+    p.layer(id, 'Loading layer', read, total);
   };
 }

@@ -3,6 +3,6 @@
  * src/image is internal.
  */
 export { resolveImage, listImages, tagImage, removeImages, containersUsing, type ImageRecord } from './ops.js';
-export { loadArchive, importTarball, type LoadedImage, type LoadOutcome } from './load.js';
+export { loadArchive, importTarball, type LoadedImage, type LoadOutcome, type LoadProgress } from './load.js';
 export { parseImageRef, parseNameRef, shortId, type ImageRef, type NameRef, type IdRef } from './reference.js';
 export { inspectImage } from './inspect.js';

@@ -40,6 +40,23 @@ export interface LoadOutcome {
 
 type Input = string | NodeJS.ReadableStream;
 
+/**
+ * How far a load has read one layer's member of the archive: its diff-id shortened as
+ * Docker's progress shows it (12 hex digits), bytes read so far, and the member's size.
+ * Called before the first read and after each chunk (1 MiB); the caller throttles drawing.
+ */
+export type LoadProgress = (shortId: string, read: number, total: number) => void;
+
+async function* counted(bytes: AsyncIterable<Buffer>, report: (read: number) => void): AsyncGenerator<Buffer> {
+  let read = 0;
+  report(0);
+  for await (const chunk of bytes) {
+    read += chunk.length;
+    report(read);
+    yield chunk;
+  }
+}
+
 function inputBytes(input: Input): AsyncIterable<Buffer> {
   if (typeof input === 'string') {
     let ok = false;
@@ -119,7 +136,7 @@ export async function commitImages(tmp: string, extracted: Map<string, LayerMeta
 }
 
 /** `tsdocker load`: a docker-save or OCI layout archive from a file path or a stream. */
-export async function loadArchive(input: Input, label = typeof input === 'string' ? input : 'stdin'): Promise<LoadOutcome> {
+export async function loadArchive(input: Input, label = typeof input === 'string' ? input : 'stdin', progress?: LoadProgress): Promise<LoadOutcome> {
   const lim = limits();
   return withTmp(async (tmp) => {
     const staging = join(tmp, 'archive');
@@ -133,7 +150,9 @@ export async function loadArchive(input: Input, label = typeof input === 'string
         const hex = hexOf(layer.diffId);
         if (extracted.has(hex) || (await hasLayer(hex))) continue;
         const what = `${label}: layer ${i + 1} of ${spec.repoTags[0] ?? spec.id}`;
-        const src = await openSource(createReadStream(layer.file, { highWaterMark: 1 << 20 }), what, lim);
+        const file = createReadStream(layer.file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>;
+        const shortId = hex.slice(0, 12);
+        const src = await openSource(progress ? counted(file, (n) => progress(shortId, n, layer.size)) : file, what, lim);
         const meta = await extractInto(src, join(tmp, `l-${hex}`), what, () => ({ blob: blobOf(src.compression, `sha256:${layer.sha256}`, layer.size) }));
         await fsp.rename(layer.file, join(tmp, `l-${hex}`, 'blob'));
         if (meta.diffId !== layer.diffId) {

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { buildImage, dockerSaveClassic, dockerSaveOci, imageEnv, ociLayout, type Entry, type ImageDef, type ImageEnv } from '../helpers/archives.js';
-import { PROJECT, run } from '../helpers/sandbox.js';
+import { CLI, PROJECT, run } from '../helpers/sandbox.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -118,6 +118,24 @@ describe.skipIf(!isRoot)('image load', () => {
     const file = env.write('in.tar', dockerSaveClassic([def()]));
     const r = await env.tsdStdin(['load'], file);
     expect(r).toMatchObject({ code: 0, stdout: 'Loaded image: tsdtest/app:v1\n' });
+    checkLayers(def());
+  });
+
+  it('draws a Loading layer bar per layer only on a terminal; -q and a pipe print only the Loaded image lines', async () => {
+    const file = env.write('img.tar', dockerSaveClassic([def()]));
+    const ids = buildImage(def()).diffIds.map((d) => d.slice('sha256:'.length, 'sha256:'.length + 12));
+    const onPty = async (root: string, ...flags: string[]): Promise<string> => {
+      const r = await run(['script', '-qec', `${process.execPath} ${CLI} --root ${root} load ${flags.join(' ')} -i ${file}`, '/dev/null']);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.replace(/\r/g, '');
+    };
+    const tty = await onPty(join(env.base, 'root-tty'));
+    for (const id of ids) expect(tty).toMatch(new RegExp(`${id}: Loading layer \\[={50}\\] +[0-9.]+k?B/[0-9.]+k?B`));
+    expect(tty.endsWith('Loaded image: tsdtest/app:v1\n')).toBe(true);
+    // -q, as Docker's: no progress, still the Loaded image lines
+    expect(await onPty(join(env.base, 'root-q'), '-q')).toBe('Loaded image: tsdtest/app:v1\n');
+    const piped = await env.tsd(['load', '-q', '-i', file]);
+    expect(piped).toMatchObject({ code: 0, stdout: 'Loaded image: tsdtest/app:v1\n' });
     checkLayers(def());
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bar, makeProgress } from '../../src/cli/progress.js';
+import { bar, loadLayerProgress, makeProgress, REDRAW_MS } from '../../src/cli/progress.js';
 
 function fake(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
   let out = '';
@@ -54,5 +54,30 @@ describe('pull progress', () => {
     p.layer('aaa', 'Downloading', 1, 10);
     p.line('Status: x');
     expect(f.text()).toBe('');
+  });
+});
+
+describe('load progress', () => {
+  it('on a terminal, draws Loading layer bars per layer, at most every REDRAW_MS, always the first and complete states', () => {
+    const f = fake(true);
+    let clock = 1000;
+    const draw = loadLayerProgress(makeProgress(f.stream, false), () => clock);
+    draw('aaaaaaaaaaaa', 0, 5_000_000);
+    clock += 10;
+    draw('aaaaaaaaaaaa', 1_000_000, 5_000_000); // too soon: not drawn
+    draw('bbbbbbbbbbbb', 0, 2_000_000); // another layer has its own clock
+    clock += REDRAW_MS;
+    draw('aaaaaaaaaaaa', 2_000_000, 5_000_000);
+    clock += 1;
+    draw('aaaaaaaaaaaa', 5_000_000, 5_000_000); // complete: drawn even though soon
+    draw('bbbbbbbbbbbb', 2_000_000, 2_000_000);
+    expect(f.text()).toBe(
+      `aaaaaaaaaaaa: Loading layer ${bar(0, 5_000_000)}\n` +
+        `bbbbbbbbbbbb: Loading layer ${bar(0, 2_000_000)}\n` +
+        `\x1b[2A\r\x1b[2Kaaaaaaaaaaaa: Loading layer ${bar(2_000_000, 5_000_000)}\x1b[2B\r` +
+        `\x1b[2A\r\x1b[2Kaaaaaaaaaaaa: Loading layer ${bar(5_000_000, 5_000_000)}\x1b[2B\r` +
+        `\x1b[1A\r\x1b[2Kbbbbbbbbbbbb: Loading layer ${bar(2_000_000, 2_000_000)}\x1b[1B\r`,
+    );
+    expect(bar(1_200_000, 5_000_000)).toBe(`[${'='.repeat(12)}>${' '.repeat(37)}]   1.2MB/5MB`);
   });
 });

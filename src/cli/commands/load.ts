@@ -21,9 +21,13 @@ export function register(program: Command): void {
   program
     .command('load')
     .description('Load images from a tar archive (docker save or OCI layout), from a file or stdin')
+    .addHelpText('after', `
+On a terminal, each layer shows a line redrawn as it is read, as Docker's does
+(a1b2c3d4e5f6: Loading layer [=====>     ]  1.2MB/5MB); when stdout is not a terminal,
+and with -q, only the "Loaded image:" lines are printed.`)
     .addHelpText('after', imageCapsHelp)
     .option('-i, --input <file>', 'read from a tar archive file instead of stdin')
-    .option('-q, --quiet', 'suppress the load output')
+    .option('-q, --quiet', 'suppress the progress output (the Loaded image lines are still printed)')
     .action(async (opts: { input?: string; quiet?: boolean }) => {
       requireRoot();
       if (!opts.input && process.stdin.isTTY) {
@@ -32,8 +36,10 @@ export function register(program: Command): void {
         });
       }
       const { loadArchive } = await import('../../image/index.js');
-      const res = await loadArchive(opts.input ?? process.stdin);
-      if (opts.quiet) return;
+      const { loadLayerProgress, makeProgress } = await import('../progress.js');
+      // as docker/cli: progress only on a terminal, and not with -q
+      const draw = opts.quiet || !process.stdout.isTTY ? undefined : loadLayerProgress(makeProgress(process.stdout, false));
+      const res = await loadArchive(opts.input ?? process.stdin, undefined, draw);
       for (const n of res.notes) out(n);
       for (const img of res.images) {
         if (img.repoTags.length === 0) out(`Loaded image ID: ${img.id}`);

@@ -24,7 +24,9 @@ const ALLOWED: Record<string, string[]> = {
   rootfs: ['rootfs', 'image', 'state', 'sys'],
   net: ['net', 'state', 'native', 'sys'],
   runtime: ['runtime', 'image', 'rootfs', 'net', 'state', 'native', 'sys'],
-  cli: ['cli', 'runtime', 'image', 'rootfs', 'net', 'state', 'native', 'sys'],
+  cli: ['cli', 'api', 'runtime', 'image', 'rootfs', 'net', 'state', 'native', 'sys'],
+  // the Engine API server: a front end beside cli (`serve` starts it), reusing cli's filters and list rows
+  api: ['api', 'cli', 'runtime', 'image', 'net', 'state', 'sys'],
 };
 
 const room = (file: string) => relative(SRC, file).split('/')[0]!;

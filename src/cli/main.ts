@@ -95,6 +95,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 mark('cli loaded');
+// `tsdocker ... | head`: a reader that left is the end of our output, not a crash
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
 // bin/tsdocker-oci (a link to bin/tsdocker) is the OCI runtime front end on the same core
 const frontEnd = basename(process.argv[1] ?? '') === 'tsdocker-oci' ? ociMain : main;
 void frontEnd(process.argv).then((code) => {

@@ -11,8 +11,7 @@ import { ensureLayout } from '../state/paths.js';
 import { containerFiles, containerNames, writeConfig, type ContainerConfig } from '../state/containers.js';
 import { createContainerDir } from '../rootfs/prepare.js';
 import { planNetwork } from '../net/index.js';
-import { TsdError } from '../sys/errors.js';
-import { generateName, newContainerId, validateName } from './names.js';
+import { generateName, nameConflict, newContainerId, validateName } from './names.js';
 import { resolveProcess, resolveUser } from './options.js';
 import type { RunOptions } from './types.js';
 import { validateContainerResources } from './hooks.js';
@@ -55,13 +54,7 @@ export async function createContainerWithImage(
   await validateContainerResources(resources, image); // resources: bad flags fail here, before anything exists
   return withLock('containers', async () => {
     const names = containerNames();
-    if (name !== undefined && names.has(name)) {
-      throw new TsdError(
-        'CONTAINER_EXISTS',
-        `Conflict. The container name "/${name}" is already in use by container "${names.get(name)}"`,
-        { hint: 'remove (or rename) that container to be able to reuse that name' },
-      );
-    }
+    if (name !== undefined && names.has(name)) throw nameConflict(name, names.get(name)!);
     const config: ContainerConfig = {
       id,
       name: name ?? generateName(names),

@@ -28,6 +28,7 @@ import { runAll } from '../sys/undo.js';
 import { mark } from '../sys/trace.js';
 import { releaseContainerResources, recordExitFacts } from './hooks.js';
 import { removeIncomplete, removeUnreadable } from './salvage.js';
+import { thawIfPaused } from './pause.js';
 
 const lg = log.child({ mod: 'runtime.lifecycle' });
 
@@ -56,6 +57,7 @@ export async function killContainer(ref: string, signal?: string): Promise<Conta
   const v = await findContainer(ref);
   requireRunning(v);
   sendSignal(v.state.pid, parseSignal(signal));
+  await thawIfPaused(v.config.id);
   return v;
 }
 
@@ -77,6 +79,7 @@ export async function stopContainer(ref: string, timeoutSec = 10, signal = 'SIGT
   const v = await findContainer(ref);
   if (v.status !== 'running' || !v.state) return v;
   sendSignal(v.state.pid, parseSignal(signal));
+  await thawIfPaused(v.config.id);
   if (!(await waitForExit(v.config.id, timeoutSec * 1000))) {
     lg.info({ id: v.config.id }, `container did not stop within ${timeoutSec}s, killing it`);
     sendSignal(v.state.pid, osConstants.signals.SIGKILL);
@@ -133,12 +136,18 @@ export async function cleanupAfterExit(id: string, opts: { fromMonitor?: boolean
         ['record exit', () => recordExitFacts(id)],
       ]);
       // a container that goes with --rm needs no record of the cleanup: it is removed next
-      if (!v.config.autoRemove) await writeState(id, { ...v.state, network: undefined, cleanedUp: true });
+      if (!v.config.autoRemove || restarting(id)) await writeState(id, { ...v.state, network: undefined, cleanedUp: true });
     }
-    return v.config.autoRemove;
+    return v.config.autoRemove && !restarting(id);
   });
   if (removed) await removeContainer(id, { force: false, volumes: true, networkDetached: true });
   mark('cleanup: removed');
+}
+
+/** A `restart` is between its stop and its start (its marker is held by a live process). */
+function restarting(id: string): boolean {
+  const marker = containerFiles.restarting(id);
+  return existsSync(marker) && !markerAbandoned(marker);
 }
 
 export interface RemoveOptions {
@@ -168,6 +177,7 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
     // no exit hook starts a cleanup that would race this removal
     if (monitorAlive(v)) sendSignal(v.state!.monitorPid, osConstants.signals.SIGKILL);
     sendSignal(v.state!.pid, osConstants.signals.SIGKILL);
+    await thawIfPaused(id);
     if (!(await waitForExit(id, 10_000))) {
       throw new TsdError('CONTAINER_RUNNING', `container ${v.config.name} did not die after SIGKILL`, {
         hint: 'it may be stuck in the kernel (uninterruptible sleep); retry shortly',

@@ -1,6 +1,11 @@
-/** `start`: run a created or exited container again, detached, with its recorded config. */
-import { findContainer } from '../state/containers.js';
-import { cleanupAfterExit } from './lifecycle.js';
+/**
+ * `start`: run a created or exited container again, detached, with its recorded config.
+ * `restart`: stop (if running) then start, keeping the container's plan (Docker's
+ * containerRestart); a --rm container is not removed by the stop in between.
+ */
+import { containerFiles, findContainer } from '../state/containers.js';
+import { holdMarker } from '../state/lock.js';
+import { cleanupAfterExit, stopContainer } from './lifecycle.js';
 import { startContainer } from './start.js';
 
 export async function startExisting(ref: string): Promise<string> {
@@ -10,4 +15,15 @@ export async function startExisting(ref: string): Promise<string> {
   const started = await startContainer(v.config, { foreground: false });
   started.handle.detach();
   return v.config.id;
+}
+
+export async function restartContainer(ref: string, timeoutSec: number): Promise<string> {
+  const v = await findContainer(ref);
+  const release = holdMarker(containerFiles.restarting(v.config.id));
+  try {
+    await stopContainer(v.config.id, timeoutSec);
+    return await startExisting(v.config.id);
+  } finally {
+    release();
+  }
 }

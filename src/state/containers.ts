@@ -74,6 +74,8 @@ export const containerFiles = {
   spec: (id: string) => join(paths.container(id), 'spec.bin'),
   /** held (flock) by a `run --rm` until its start is over (state/lock.ts holdMarker) */
   starting: (id: string) => join(paths.container(id), '.starting'),
+  /** held by a `restart` between its stop and its start: a --rm container stays (as Docker) */
+  restarting: (id: string) => join(paths.container(id), '.restarting'),
   dir: (id: string) => paths.container(id),
 };
 

@@ -169,3 +169,52 @@ describe('restart', () => {
     await ok(['rm', '-f', 'rs', 'rsrm']);
   });
 });
+
+describe('flags as Docker parses them', () => {
+  it('boolean flags take a value (strconv.ParseBool), the last one wins', async () => {
+    const before = (await ok(['ps', '-aq'])).trim();
+    expect((await tsd(['run', '--rm=true', 'busybox', 'true'])).code).toBe(0);
+    expect((await ok(['ps', '-aq'])).trim()).toBe(before);
+    await ok(['run', '--rm=false', '--name', 'kept', 'busybox', 'true']);
+    expect((await ok(['ps', '-a', '--filter', 'name=kept', '--format', '{{.Names}}'])).trim()).toBe('kept');
+    await ok(['rm', 'kept']);
+    expect(await ok(['run', '--rm', '-d=false', 'busybox', 'echo', 'hi'])).toBe('hi\n');
+    expect(await ok(['run', '--rm', '-d=True', 'busybox', 'true'])).toMatch(/^[0-9a-f]{64}\n$/);
+    const ttyProbe = ['busybox', 'sh', '-c', '[ -t 1 ] && echo tty || echo notty'];
+    expect(await ok(['run', '--rm', '-t', '--tty=false', ...ttyProbe])).toBe('notty\n');
+    expect((await ok(['run', '--rm', '--tty=1', ...ttyProbe])).trim()).toBe('tty');
+    await ok(['run', '--rm=0', '--rm=t', '--name', 'lastwins', 'busybox', 'true']);
+    await ok(['run', '--rm', '--rm=false', '--name', 'lastwins2', 'busybox', 'true']);
+    expect((await ok(['ps', '-a', '--filter', 'name=lastwins', '--format', '{{.Names}}'])).trim()).toBe('lastwins2');
+    await ok(['rm', 'lastwins2']);
+    // docker ps --no-trunc=false truncates, =true does not
+    await ok(['run', '-d', '--name', 'ids', 'busybox', 'sleep', '60']);
+    const id = await idOf('ids');
+    expect((await ok(['ps', '--no-trunc=false', '--filter', 'name=ids', '--format', '{{.ID}}'])).trim()).toBe(id.slice(0, 12));
+    expect((await ok(['ps', '--no-trunc=true', '--filter', 'name=ids', '--format', '{{.ID}}'])).trim()).toBe(id);
+    await ok(['rm', '-f', 'ids']);
+    // pflag's refusal, exit 125
+    const bad = await tsd(['run', '--rm=yes', 'busybox', 'true']);
+    expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('invalid argument "yes" for "--rm" flag: strconv.ParseBool: parsing "yes": invalid syntax')]);
+    const badShort = await tsd(['run', '-d=maybe', 'busybox', 'true']);
+    expect([badShort.code, badShort.stderr]).toEqual([125, expect.stringContaining('invalid argument "maybe" for "-d, --detach" flag')]);
+  });
+
+  it('one network at create: --network=host --net=none refused, as Docker 20.10', async () => {
+    const both = await tsd(['run', '--rm', '--network=host', '--net=none', 'busybox', 'true']);
+    expect(both.code).toBe(125);
+    expect(both.stderr).toMatch(/Container cannot be connected to network endpoints: (host, none|none, host)/);
+    const twice = await tsd(['run', '--rm', '--network', 'names', '--net', 'names', 'busybox', 'true']);
+    expect([twice.code, twice.stderr]).toEqual([125, expect.stringContaining('network "names" is specified multiple times')]);
+    const mixed = await tsd(['run', '--rm', '--network', 'names', '--network', 'host', 'busybox', 'true']);
+    expect([mixed.code, mixed.stderr]).toEqual([125, expect.stringContaining('conflicting options: cannot attach both user-defined and non-user-defined network-modes')]);
+  });
+
+  it('an unknown command with --help is an error (125), not the top-level help', async () => {
+    const r = await tsd(['nosuch', '--help']);
+    expect(r.code).toBe(125);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain("unknown command 'nosuch'");
+    expect((await tsd(['rename', '--help'])).code).toBe(0);
+  });
+});

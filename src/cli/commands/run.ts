@@ -16,8 +16,8 @@ interface RunFlags {
   user?: string;
   hostname?: string;
   entrypoint?: string;
-  network?: string;
-  net?: string;
+  network: string[];
+  net: string[];
   publish: string[];
   ip?: string;
   networkAlias: string[];
@@ -53,7 +53,7 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     user: f.user,
     hostname: f.hostname,
     entrypoint: f.entrypoint,
-    network: f.network ?? f.net,
+    network: oneNetwork([...f.network, ...f.net]),
     publish: f.publish,
     ip: f.ip,
     aliases: f.networkAlias,
@@ -64,6 +64,23 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     labels: parseLabels(f.label),
     resources,
   };
+}
+
+/**
+ * Docker 20.10 takes one network at create (more come with `network connect`): the same one
+ * twice, user-defined with built-in modes, or two of them are refused with its messages.
+ */
+export function oneNetwork(modes: string[]): string | undefined {
+  if (modes.length <= 1) return modes[0];
+  const twice = modes.find((m, i) => modes.indexOf(m) !== i);
+  if (twice) throw new TsdError('BAD_ARGS', `network "${twice}" is specified multiple times`, { hint: 'give --network once' });
+  const builtin = (m: string) => ['default', 'bridge', 'host', 'none'].includes(m) || m.startsWith('container:');
+  if (modes.some(builtin) && !modes.every(builtin)) {
+    throw new TsdError('BAD_ARGS', 'conflicting options: cannot attach both user-defined and non-user-defined network-modes', { hint: 'give one --network' });
+  }
+  throw new TsdError('BAD_ARGS', `Container cannot be connected to network endpoints: ${modes.join(', ')}`, {
+    hint: 'give one --network, then `tsdocker network connect` for the others',
+  });
 }
 
 function declareCreateFlags(cmd: Command): Command {
@@ -82,8 +99,8 @@ function declareCreateFlags(cmd: Command): Command {
     .option('-u, --user <uid[:gid]>', 'user (name or uid) and optional group')
     .option('-h, --hostname <name>', 'container host name')
     .option('--entrypoint <cmd>', 'override the image entrypoint')
-    .option('--network <mode>', 'network: bridge (default), none, host, container:NAME, or a network name')
-    .addOption(new Option('--net <mode>', 'alias of --network').hideHelp())
+    .option('--network <mode>', 'network: bridge (default), none, host, container:NAME, or a network name', collect, [])
+    .addOption(new Option('--net <mode>', 'alias of --network').hideHelp().argParser(collect).default([]))
     .option('-p, --publish <[ip:]host:container[/proto]>', 'publish a port (repeatable)', collect, [])
     .option('--ip <address>', 'IPv4 address on the network')
     .option('--network-alias <alias>', 'DNS alias on the network (repeatable)', collect, [])

@@ -16,6 +16,7 @@ import { resolveProcess, resolveUser } from './options.js';
 import type { RunOptions } from './types.js';
 import { validateContainerResources } from './hooks.js';
 import { mark } from '../sys/trace.js';
+import { parseSignal } from './lifecycle.js';
 
 export async function createContainer(opts: RunOptions): Promise<ContainerConfig> {
   return (await createContainerWithImage(opts)).config;
@@ -34,6 +35,8 @@ export async function createContainerWithImage(
   const image = await resolveImage(opts.image);
   const proc = resolveProcess(image.config, opts);
   resolveUser(proc.user, image.layerDirs); // validate now: an unknown user is a create-time error
+  const stopSignal = opts.stopSignal ?? (typeof image.config.StopSignal === 'string' && image.config.StopSignal ? image.config.StopSignal : undefined);
+  if (stopSignal !== undefined) parseSignal(stopSignal); // Docker: an unknown signal is a create-time error
   const id = newContainerId();
   const name = opts.name !== undefined ? validateName(opts.name) : undefined;
   const hostname = opts.hostname ?? (opts.network === 'host' ? hostHostname() : id.slice(0, 12));
@@ -75,6 +78,8 @@ export async function createContainerWithImage(
       network: network as Record<string, unknown>,
       resources,
       labels: opts.labels,
+      ...(stopSignal !== undefined ? { stopSignal } : {}),
+      ...(opts.stopTimeout !== undefined ? { stopTimeout: opts.stopTimeout } : {}),
     };
     // rmi checks container records under the images lock: hold it while the record
     // appears, so an image can never lose its layers to an rmi racing this create

@@ -74,13 +74,19 @@ export async function waitForExit(id: string, timeoutMs = Infinity): Promise<boo
   }
 }
 
-/** SIGTERM, then SIGKILL after `timeoutSec` (Docker's stop). Stopping a stopped container is fine. */
-export async function stopContainer(ref: string, timeoutSec = 10, signal = 'SIGTERM'): Promise<ContainerView> {
+/**
+ * The stop signal (SIGTERM unless the container has one), then SIGKILL after `timeoutSec`
+ * (else the container's stop timeout, else 10): Docker's stop. Stopping a stopped container is fine.
+ */
+export async function stopContainer(ref: string, timeout?: number, sig?: string): Promise<ContainerView> {
   const v = await findContainer(ref);
   if (v.status !== 'running' || !v.state) return v;
+  const timeoutSec = timeout ?? v.config.stopTimeout ?? 10;
+  const signal = sig ?? v.config.stopSignal ?? 'SIGTERM';
   sendSignal(v.state.pid, parseSignal(signal));
   await thawIfPaused(v.config.id);
-  if (!(await waitForExit(v.config.id, timeoutSec * 1000))) {
+  // a negative stop timeout waits as long as it takes (Docker's -1)
+  if (!(await waitForExit(v.config.id, timeoutSec < 0 ? Infinity : timeoutSec * 1000))) {
     lg.info({ id: v.config.id }, `container did not stop within ${timeoutSec}s, killing it`);
     sendSignal(v.state.pid, osConstants.signals.SIGKILL);
     await waitForExit(v.config.id, 10_000);

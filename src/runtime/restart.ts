@@ -17,7 +17,7 @@ export async function startExisting(ref: string): Promise<string> {
   return v.config.id;
 }
 
-export async function restartContainer(ref: string, timeoutSec: number): Promise<string> {
+export async function restartContainer(ref: string, timeoutSec: number | undefined): Promise<string> {
   const v = await findContainer(ref);
   const release = holdMarker(containerFiles.restarting(v.config.id));
   try {

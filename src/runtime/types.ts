@@ -22,6 +22,9 @@ export interface RunOptions {
   addHosts: string[];
   securityOpt: string[];
   labels: Record<string, string>;
+  /** --stop-signal (else the image's StopSignal) and --stop-timeout: what `stop` uses */
+  stopSignal?: string;
+  stopTimeout?: number;
   /** resource, mount and security flags, handed to runtime/resources.ts */
   resources: Record<string, unknown>;
 }

@@ -36,6 +36,9 @@ export interface ContainerConfig {
   /** opaque to the runtime: resource options (limits, mounts, security) */
   resources: Record<string, unknown>;
   labels?: Record<string, string>;
+  /** Docker's Config.StopSignal and StopTimeout (stop's signal and wait when it is given none) */
+  stopSignal?: string;
+  stopTimeout?: number;
 }
 
 export interface ContainerState {

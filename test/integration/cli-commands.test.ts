@@ -3,7 +3,11 @@
  * what Docker 20.10 prints or returns for the same command; the expected output is written here.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { dockerSaveClassic } from '../helpers/archives.js';
 import { BUSYBOX_TAR, createSandbox, hostSnapshot, type RunResult, type Sandbox } from '../helpers/sandbox.js';
 import { detectLayout } from '../../src/runtime/cgroups/layout.js';
 
@@ -216,5 +220,67 @@ describe('flags as Docker parses them', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain("unknown command 'nosuch'");
     expect((await tsd(['rename', '--help'])).code).toBe(0);
+  });
+});
+
+describe('stop signal and stop timeout', () => {
+  // pid 1 of the container: a trap that says which signal came, and takes 3 s over SIGTERM
+  const TRAPS = "trap 'echo got USR1; exit 3' USR1; trap 'sleep 3; exit 5' TERM; echo ready; while true; do sleep 0.1; done";
+  /** until the container's run number `times` has set its traps */
+  const ready = async (name: string, times = 1) => {
+    const runs = async () => (await ok(['logs', name])).split('\n').filter((l) => l === 'ready').length;
+    for (let i = 0; i < 200 && (await runs()) < times; i++) await sleep(20);
+  };
+
+  it('--stop-signal and --stop-timeout are what stop uses when given none; -t and -s still win', async () => {
+    await ok(['run', '-d', '--name', 'sig', '--stop-signal', 'USR1', 'busybox', 'sh', '-c', TRAPS]);
+    expect(await fmt('{{.Config.StopSignal}}', 'sig')).toBe('USR1');
+    await ready('sig');
+    expect(await ok(['stop', 'sig'])).toBe('sig\n');
+    expect(await fmt('{{.State.ExitCode}}', 'sig')).toBe('3');
+    expect(await ok(['logs', 'sig'])).toBe('ready\ngot USR1\n');
+    // the trap of TERM outlasts a stop timeout of 1 s: killed (137); with -t 10 it exits 5
+    await ok(['run', '-d', '--name', 'slow', '--stop-timeout', '1', 'busybox', 'sh', '-c', TRAPS]);
+    expect(await fmt('{{.Config.StopTimeout}}', 'slow')).toBe('1');
+    await ready('slow');
+    await ok(['stop', 'slow']);
+    expect(await fmt('{{.State.ExitCode}}', 'slow')).toBe('137');
+    await ok(['start', 'slow']);
+    await ready('slow', 2);
+    await ok(['stop', '-t', '10', 'slow']);
+    expect(await fmt('{{.State.ExitCode}}', 'slow')).toBe('5');
+    const bad = await tsd(['run', '--rm', '--stop-signal', 'NOPE', 'busybox', 'true']);
+    expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('invalid signal: NOPE')]);
+    await ok(['rm', 'sig', 'slow']);
+  });
+
+  it("the image's STOPSIGNAL, unless --stop-signal says otherwise", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsd-stopsig-'));
+    try {
+      const bb = readFileSync('/bin/busybox');
+      writeFileSync(join(dir, 'img.tar'), dockerSaveClassic([{
+        tags: ['stopsig:1'],
+        config: { Env: ['PATH=/bin'], Cmd: ['sh', '-c', TRAPS], StopSignal: 'SIGUSR1' },
+        layers: [[
+          { name: 'bin/', type: 'dir' },
+          { name: 'bin/busybox', data: bb, mode: 0o755 },
+          { name: 'bin/sh', type: 'symlink', linkname: 'busybox' },
+          { name: 'bin/sleep', type: 'symlink', linkname: 'busybox' },
+        ]],
+      }]));
+      await ok(['load', '-i', join(dir, 'img.tar')]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await ok(['run', '-d', '--name', 'imgsig', 'stopsig:1']);
+    expect(await fmt('{{.Config.StopSignal}}', 'imgsig')).toBe('SIGUSR1');
+    await ready('imgsig');
+    await ok(['stop', 'imgsig']);
+    expect(await fmt('{{.State.ExitCode}}', 'imgsig')).toBe('3');
+    await ok(['run', '-d', '--name', 'flagsig', '--stop-signal', 'TERM', '--stop-timeout', '10', 'stopsig:1']);
+    await ready('flagsig');
+    await ok(['stop', 'flagsig']);
+    expect(await fmt('{{.State.ExitCode}}', 'flagsig')).toBe('5');
+    await ok(['rm', 'imgsig', 'flagsig']);
   });
 });

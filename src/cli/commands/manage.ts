@@ -48,11 +48,11 @@ export function register(program: Command): void {
   program
     .command('restart')
     .description('Restart one or more containers (stop if running, then start; no --restart policies yet)')
-    .option('-t, --time <seconds>', 'seconds to wait for stop before killing the container', '10')
+    .option('-t, --time <seconds>', "seconds to wait for stop before killing the container (default: its --stop-timeout, else 10)")
     .argument('<container...>')
-    .action(async (refs: string[], f: { time: string }) => {
+    .action(async (refs: string[], f: { time?: string }) => {
       requireRoot();
-      const secs = parseIntArg('--time', f.time, 0);
+      const secs = f.time === undefined ? undefined : parseIntArg('--time', f.time, 0);
       const { restartContainer } = await import('../../runtime/restart.js');
       await eachRef(refs, async (ref) => {
         await restartContainer(ref, secs);

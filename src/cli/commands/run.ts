@@ -1,6 +1,6 @@
 /** `tsdocker run` and `tsdocker create`. */
 import { Option, type Command } from 'commander';
-import { checkTty, collect, parseLabels, requireRoot, out } from './common.js';
+import { checkTty, collect, parseIntArg, parseLabels, requireRoot, out } from './common.js';
 import type { RunOptions } from '../../runtime/types.js';
 import { TsdError } from '../../sys/errors.js';
 
@@ -27,6 +27,8 @@ interface RunFlags {
   securityOpt: string[];
   label: string[];
   pull: string;
+  stopSignal?: string;
+  stopTimeout?: string;
   [resourceFlag: string]: unknown;
 }
 
@@ -62,6 +64,8 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     addHosts: f.addHost,
     securityOpt: f.securityOpt,
     labels: parseLabels(f.label),
+    ...(f.stopSignal !== undefined ? { stopSignal: f.stopSignal } : {}),
+    ...(f.stopTimeout !== undefined ? { stopTimeout: parseIntArg('--stop-timeout', f.stopTimeout, -1) } : {}),
     resources,
   };
 }
@@ -109,6 +113,8 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--add-host <host:ip>', 'add a line to /etc/hosts (repeatable)', collect, [])
     .option('--security-opt <opt>', 'security option, e.g. no-new-privileges (repeatable)', collect, [])
     .option('-l, --label <key=value>', 'set metadata (repeatable)', collect, [])
+    .option('--stop-signal <signal>', "signal to stop the container (default: the image's STOPSIGNAL, else SIGTERM)")
+    .option('--stop-timeout <seconds>', 'seconds `stop` waits before killing the container (default 10)')
     .addOption(new Option('--pull <policy>', 'pull the image before creating: missing (when not stored), always, never').choices(['missing', 'always', 'never']).default('missing'))
     // resources flags (runtime/resources.ts)
     .option('-m, --memory <bytes>', 'memory limit, e.g. 512m or 1g')

@@ -12,7 +12,7 @@ import { containerFiles, containerNames, writeConfig, type ContainerConfig } fro
 import { createContainerDir } from '../rootfs/prepare.js';
 import { planNetwork } from '../net/index.js';
 import { generateName, nameConflict, newContainerId, validateName } from './names.js';
-import { resolveProcess, resolveUser } from './options.js';
+import { readLabelFiles, resolveProcess, resolveUser } from './options.js';
 import type { RunOptions } from './types.js';
 import { validateContainerResources } from './hooks.js';
 import { mark } from '../sys/trace.js';
@@ -37,6 +37,7 @@ export async function createContainerWithImage(
   resolveUser(proc.user, image.layerDirs); // validate now: an unknown user is a create-time error
   const stopSignal = opts.stopSignal ?? (typeof image.config.StopSignal === 'string' && image.config.StopSignal ? image.config.StopSignal : undefined);
   if (stopSignal !== undefined) parseSignal(stopSignal); // Docker: an unknown signal is a create-time error
+  const labels = opts.labelFiles?.length ? { ...readLabelFiles(opts.labelFiles), ...opts.labels } : opts.labels;
   const id = newContainerId();
   const name = opts.name !== undefined ? validateName(opts.name) : undefined;
   const hostname = opts.hostname ?? (opts.network === 'host' ? hostHostname() : id.slice(0, 12));
@@ -50,6 +51,7 @@ export async function createContainerWithImage(
     aliases: opts.aliases,
     dns: opts.dns,
     dnsSearch: opts.dnsSearch,
+    dnsOptions: opts.dnsOptions,
     addHosts: opts.addHosts,
     hostnameGiven: opts.hostname !== undefined,
   });
@@ -77,7 +79,7 @@ export async function createContainerWithImage(
       autoRemove: opts.rm,
       network: network as Record<string, unknown>,
       resources,
-      labels: opts.labels,
+      labels,
       ...(stopSignal !== undefined ? { stopSignal } : {}),
       ...(opts.stopTimeout !== undefined ? { stopTimeout: opts.stopTimeout } : {}),
     };

@@ -19,9 +19,12 @@ export interface RunOptions {
   aliases: string[];
   dns: string[];
   dnsSearch: string[];
+  dnsOptions?: string[];
   addHosts: string[];
   securityOpt: string[];
   labels: Record<string, string>;
+  /** --label-file: read at create, --label wins over them */
+  labelFiles?: string[];
   /** --stop-signal (else the image's StopSignal) and --stop-timeout: what `stop` uses */
   stopSignal?: string;
   stopTimeout?: number;

@@ -284,3 +284,57 @@ describe('stop signal and stop timeout', () => {
     await ok(['rm', 'imgsig', 'flagsig']);
   });
 });
+
+describe('run flags: --cidfile, --label-file, --dns-option, --add-host host-gateway', () => {
+  it('--cidfile: the id written at create; an existing file refused; removed when the run fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsd-cid-'));
+    try {
+      const cid = join(dir, 'cid');
+      const id = (await ok(['run', '-d', '--cidfile', cid, '--name', 'cid', 'busybox', 'sleep', '60'])).trim();
+      expect(readFileSync(cid, 'utf8')).toBe(id); // no newline, as Docker
+      const again = await tsd(['run', '-d', '--cidfile', cid, 'busybox', 'true']);
+      expect([again.code, again.stderr]).toEqual([125, expect.stringContaining(`Container ID file found, make sure the other container isn't running or delete ${cid}`)]);
+      const created = join(dir, 'created');
+      const cId = (await ok(['create', '--cidfile', created, 'busybox', 'true'])).trim();
+      expect(readFileSync(created, 'utf8')).toBe(cId);
+      const failed = join(dir, 'failed');
+      expect((await tsd(['run', '--cidfile', failed, 'nosuchimage:1'])).code).toBe(125);
+      expect(() => readFileSync(failed)).toThrow();
+      await ok(['rm', '-f', 'cid', cId]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--label-file: KEY=VALUE lines, comments skipped, --label wins', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsd-labels-'));
+    try {
+      writeFileSync(join(dir, 'labels'), '# a comment\n\ncom.example.a=1\n  com.example.b=from file\ncom.example.bare\n');
+      await ok(['create', '--name', 'lab', '--label-file', join(dir, 'labels'), '-l', 'com.example.b=flag', 'busybox', 'true']);
+      const labels = JSON.parse(await fmt('{{json .Config.Labels}}', 'lab')) as Record<string, string>;
+      expect(Object.fromEntries(Object.entries(labels).filter(([k]) => k.startsWith('com.example.')))).toEqual({ 'com.example.a': '1', 'com.example.b': 'flag', 'com.example.bare': '' });
+      const none = await tsd(['create', '--label-file', join(dir, 'nosuch'), 'busybox', 'true']);
+      expect([none.code, none.stderr]).toEqual([125, expect.stringContaining(`open ${join(dir, 'nosuch')}`)]);
+      await ok(['rm', 'lab']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--dns-option replaces the options line (ndots:0 on a user network unless an ndots is given)', async () => {
+    const conf = async (...args: string[]) => (await ok(['run', '--rm', ...args, 'busybox', 'cat', '/etc/resolv.conf'])).split('\n').filter((l) => l.startsWith('options'));
+    expect(await conf('--dns-option', 'timeout:1', '--dns-option', 'attempts:2')).toEqual(['options timeout:1 attempts:2']);
+    expect(await conf('--network', 'names', '--dns-option', 'timeout:1')).toEqual(['options timeout:1 ndots:0']);
+    expect(await conf('--network', 'names', '--dns-option', 'ndots:3')).toEqual(['options ndots:3']);
+    expect(await conf('--network', 'names')).toEqual(['options ndots:0']);
+  });
+
+  it('--add-host NAME:host-gateway names the default bridge\'s gateway', async () => {
+    await ok(['run', '-d', '--name', 'gwref', 'busybox', 'sleep', '60']);
+    const gw = await fmt('{{.NetworkSettings.Gateway}}', 'gwref');
+    expect(gw).toMatch(/^\d+\.\d+\.\d+\.1$/);
+    const hosts = await ok(['run', '--rm', '--network', 'names', '--add-host', 'host.docker.internal:host-gateway', 'busybox', 'cat', '/etc/hosts']);
+    expect(hosts).toContain(`${gw}\thost.docker.internal\n`);
+    await ok(['rm', '-f', 'gwref']);
+  });
+});

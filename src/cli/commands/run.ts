@@ -23,12 +23,15 @@ interface RunFlags {
   networkAlias: string[];
   dns: string[];
   dnsSearch: string[];
+  dnsOption: string[];
   addHost: string[];
   securityOpt: string[];
   label: string[];
   pull: string;
   stopSignal?: string;
   stopTimeout?: string;
+  cidfile?: string;
+  labelFile: string[];
   [resourceFlag: string]: unknown;
 }
 
@@ -61,9 +64,11 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     aliases: f.networkAlias,
     dns: f.dns,
     dnsSearch: f.dnsSearch,
+    dnsOptions: f.dnsOption,
     addHosts: f.addHost,
     securityOpt: f.securityOpt,
     labels: parseLabels(f.label),
+    labelFiles: f.labelFile,
     ...(f.stopSignal !== undefined ? { stopSignal: f.stopSignal } : {}),
     ...(f.stopTimeout !== undefined ? { stopTimeout: parseIntArg('--stop-timeout', f.stopTimeout, -1) } : {}),
     resources,
@@ -110,9 +115,12 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--network-alias <alias>', 'DNS alias on the network (repeatable)', collect, [])
     .option('--dns <ip>', 'DNS server (repeatable)', collect, [])
     .option('--dns-search <domain>', 'DNS search domain (repeatable)', collect, [])
-    .option('--add-host <host:ip>', 'add a line to /etc/hosts (repeatable)', collect, [])
+    .option('--dns-option <option>', 'resolv.conf option, e.g. ndots:2 or timeout:1 (repeatable)', collect, [])
+    .option('--add-host <host:ip>', 'add a line to /etc/hosts; ip host-gateway is the default bridge\'s gateway (repeatable)', collect, [])
     .option('--security-opt <opt>', 'security option, e.g. no-new-privileges (repeatable)', collect, [])
     .option('-l, --label <key=value>', 'set metadata (repeatable)', collect, [])
+    .option('--cidfile <file>', 'write the container id to the file')
+    .option('--label-file <file>', 'read labels from a file of KEY=VALUE lines (repeatable)', collect, [])
     .option('--stop-signal <signal>', "signal to stop the container (default: the image's STOPSIGNAL, else SIGTERM)")
     .option('--stop-timeout <seconds>', 'seconds `stop` waits before killing the container (default 10)')
     .addOption(new Option('--pull <policy>', 'pull the image before creating: missing (when not stored), always, never').choices(['missing', 'always', 'never']).default('missing'))
@@ -168,16 +176,32 @@ export function register(program: Command): void {
     requireRoot();
     checkTty(flags);
     const { runContainer } = await import('../../runtime/run.js');
-    const status = await withPull(image, flags.pull, () => runContainer(toRunOptions(image, command, flags), { onDetached: (id) => out(id) }));
-    process.exitCode = status;
+    const { openCidFile } = await import('../cidfile.js');
+    const opts = toRunOptions(image, command, flags);
+    const cid = openCidFile(flags.cidfile);
+    try {
+      process.exitCode = await withPull(image, flags.pull, () => runContainer(opts, { onDetached: (id) => out(id), onCreated: (id) => cid.write(id) }));
+    } catch (err) {
+      cid.abort();
+      throw err;
+    }
   });
 
   declareCreateFlags(program.command('create').description('Create a new container without starting it')).action(
     async (image: string, command: string[], flags: RunFlags) => {
       requireRoot();
       const { createContainer } = await import('../../runtime/create.js');
-      const config = await withPull(image, flags.pull, () => createContainer(toRunOptions(image, command, flags)));
-      out(config.id);
+      const { openCidFile } = await import('../cidfile.js');
+      const opts = toRunOptions(image, command, flags);
+      const cid = openCidFile(flags.cidfile);
+      try {
+        const config = await withPull(image, flags.pull, () => createContainer(opts));
+        cid.write(config.id);
+        out(config.id);
+      } catch (err) {
+        cid.abort();
+        throw err;
+      }
     },
   );
 }

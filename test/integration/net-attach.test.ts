@@ -67,7 +67,7 @@ afterAll(async () => {
 });
 
 describe('attach/detach against stand-in containers', () => {
-  it('attaches quickly, gives distinct addresses under concurrency, and tears down idempotently', async () => {
+  it('attaches 20 stand-ins with distinct addresses under concurrency, and tears down idempotently', async () => {
     const r = await sb.sh([process.execPath, '--input-type=module', '-e', SCRIPT, join(PROJECT, 'dist'), sb.root, '20'], { timeoutMs: 120_000 });
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { times: number[]; ips: string[]; errors: string[]; detachMs: number };
@@ -76,8 +76,8 @@ describe('attach/detach against stand-in containers', () => {
     for (const ip of out.ips) expect(ip).toMatch(/^10\.55\.0\.(\d+)$/);
     const sorted = [...out.times].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)]!;
+    // speed is the bench's to judge (npm run bench), never a timed test: this only reports it
     console.log(`attach median ${median.toFixed(1)} ms (first, with a published port and the embedded DNS: ${out.times[0]!.toFixed(1)} ms), detach mean ${out.detachMs.toFixed(1)} ms`);
-    expect(median).toBeLessThan(100);
     // nothing left of the containers: only the network's own bridge and rules
     const links = (await sb.sh(['ip', '-o', 'link'])).stdout;
     expect(links).not.toMatch(/tsd[0-9a-f]{12}/);

@@ -56,8 +56,11 @@ function requireRunning(v: ContainerView): asserts v is ContainerView & { state:
 export async function killContainer(ref: string, signal?: string): Promise<ContainerView> {
   const v = await findContainer(ref);
   requireRunning(v);
-  sendSignal(v.state.pid, parseSignal(signal));
-  await thawIfPaused(v.config.id);
+  const n = parseSignal(signal);
+  sendSignal(v.state.pid, n);
+  // Docker thaws a paused container for SIGKILL and for its stop signal (any signal when it has none)
+  const stop = v.config.stopSignal;
+  if (n === osConstants.signals.SIGKILL || stop === undefined || parseSignal(stop) === n) await thawIfPaused(v.config.id);
   return v;
 }
 

@@ -5,12 +5,17 @@
  */
 import { containerFiles, findContainer } from '../state/containers.js';
 import { holdMarker } from '../state/lock.js';
+import { TsdError } from '../sys/errors.js';
+import { isPaused } from './pause.js';
 import { cleanupAfterExit, stopContainer } from './lifecycle.js';
 import { startContainer } from './start.js';
 
 export async function startExisting(ref: string): Promise<string> {
   const v = await findContainer(ref);
-  if (v.status === 'running') return v.config.id;
+  if (v.status === 'running') {
+    if (isPaused(v)) throw new TsdError('CONTAINER_PAUSED', 'cannot start a paused container, try unpause instead', { hint: '`tsdocker unpause` it' });
+    return v.config.id;
+  }
   if (v.state && !v.state.cleanedUp) await cleanupAfterExit(v.config.id);
   const started = await startContainer(v.config, { foreground: false });
   started.handle.detach();

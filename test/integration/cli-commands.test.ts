@@ -84,6 +84,8 @@ async function pauseCycle(name: string, env?: NodeJS.ProcessEnv): Promise<void> 
   expect(await count(name, env)).toBe(frozen);
   const again = await tsd(['pause', name], env);
   expect([again.code, again.stderr]).toEqual([1, expect.stringContaining(`Container ${id} is already paused`)]);
+  const st = await tsd(['start', name], env);
+  expect([st.code, st.stderr]).toEqual([1, expect.stringContaining('cannot start a paused container, try unpause instead')]);
   const ex = await tsd(['exec', name, 'true'], env);
   expect([ex.code, ex.stderr]).toEqual([1, expect.stringContaining(`Container ${name} is paused, unpause the container before exec`)]);
   expect(await ok(['unpause', name], env)).toBe(`${name}\n`);
@@ -249,6 +251,16 @@ describe('stop signal and stop timeout', () => {
     await ready('slow', 2);
     await ok(['stop', '-t', '10', 'slow']);
     expect(await fmt('{{.State.ExitCode}}', 'slow')).toBe('5');
+    // kill of a paused container thaws it only for SIGKILL or its stop signal (Docker's killWithSignal)
+    await ok(['run', '-d', '--name', 'psig', '--stop-signal', 'USR1', 'busybox', 'sh', '-c', TRAPS]);
+    await ready('psig');
+    await ok(['pause', 'psig']);
+    expect(await ok(['kill', '-s', 'USR2', 'psig'])).toBe('psig\n');
+    expect(await fmt('{{.State.Status}} {{.State.Paused}}', 'psig')).toBe('paused true');
+    await ok(['kill', '-s', 'USR1', 'psig']);
+    for (let i = 0; i < 100 && (await fmt('{{.State.Status}}', 'psig')) !== 'exited'; i++) await sleep(50);
+    expect(await fmt('{{.State.Status}}', 'psig')).toBe('exited');
+    await ok(['rm', 'psig']);
     const bad = await tsd(['run', '--rm', '--stop-signal', 'NOPE', 'busybox', 'true']);
     expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('invalid signal: NOPE')]);
     await ok(['rm', 'sig', 'slow']);

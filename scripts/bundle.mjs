@@ -10,6 +10,22 @@
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 
+// commander requires child_process at load for executable subcommands (which tsdocker has
+// none of); child_process loads net and dgram with it. This plugin hands commander a
+// child_process that is required on first use, so a start pays for none of them.
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'lazy-child-process', namespace: 'lazy' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
+      contents: "module.exports = new Proxy({}, { get: (_, k) => require('node:child_process')[k] });",
+      loader: 'js',
+    }));
+  },
+};
+
 await build({
   entryPoints: ['src/cli/main.ts'],
   bundle: true,
@@ -20,6 +36,7 @@ await build({
   external: ['koffi', 'pino', 'tar', 'etcd3'],
   define: { 'import.meta.url': '__tsdImportMetaUrl' },
   banner: { js: "const __tsdImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  plugins: [lazyChildProcess],
   sourcemap: true,
   logLevel: 'warning',
 });

@@ -14,7 +14,7 @@ import { installPeers } from './install.js';
 import { log, reasonOf } from './log.js';
 import { machine } from './machine.js';
 import { run } from './proc.js';
-import { renderJson, renderTable, type Report } from './report.js';
+import { NO_CA, renderJson, renderTable, type Report } from './report.js';
 import { attempt, newResults, put, skip, type Results } from './results.js';
 import { sample } from './stats.js';
 import { BARE, bareFigures } from './measures/bare.js';
@@ -24,6 +24,7 @@ import { netFigures } from './measures/net.js';
 import { overlayFigures } from './measures/overlay.js';
 import { scaleFigures } from './measures/scale.js';
 import { startLatency } from './measures/start.js';
+import { startCounts } from './measures/counts.js';
 import { pullFigures } from './measures/pull.js';
 import { openDocker } from './runtimes/docker.js';
 import { openFloors } from './runtimes/floors.js';
@@ -42,9 +43,23 @@ async function measureRuntime(res: Results, opts: Options, rt: Runtime): Promise
   await attempt(res, ['start.none'], c, async () => put(res, 'start.none', c, await startLatency(rt, opts.start, 'none')));
   await attempt(res, ['start.bridge'], c, async () => put(res, 'start.bridge', c, await startLatency(rt, opts.start, 'bridge')));
   await attempt(res, ['start.publish'], c, async () => put(res, 'start.publish', c, await startLatency(rt, opts.start, 'bridge', true)));
+  if (c === 'tsdocker') await countFigures(res, rt, opts.quick ? 1 : 3);
   await netFigures(res, rt, opts.net);
   await burstFigures(res, rt, opts.scale.burst, helpers);
   await scaleFigures(res, rt, opts.scale.levels, opts.loaded);
+}
+
+/** strace counts of tsdocker's starts (the CLI of Docker/Podman is a client: its counts would say nothing) */
+async function countFigures(res: Results, rt: Runtime, runs: number): Promise<void> {
+  for (const net of ['none', 'bridge'] as const) {
+    const ids = net === 'none' ? ['count.none.procs', 'count.none.syscalls'] : ['count.bridge.procs', 'count.bridge.syscalls', 'count.bridge.helpers'];
+    await attempt(res, ids, rt.name, async () => {
+      const c = await startCounts(rt, net, runs);
+      put(res, `count.${net}.procs`, rt.name, c.procs);
+      put(res, `count.${net}.syscalls`, rt.name, c.syscalls);
+      if (net === 'bridge') put(res, 'count.bridge.helpers', rt.name, c.helpers, c.helperNames.length ? `helpers: ${c.helperNames.join(', ')}` : undefined);
+    });
+  }
 }
 
 async function withRuntime(res: Results, opts: Options, name: string, opener: () => Promise<Runtime>, versions: Record<string, string>): Promise<void> {
@@ -84,6 +99,17 @@ async function floors(res: Results, opts: Options, image: ImageArchive, versions
     await attempt(res, ['start.none'], 'node -e 0', async () => {
       put(res, 'start.none', 'node -e 0', await sample('node -e 0', opts.start, async () => (await run(f.node.argv(0))).ms));
     });
+    // Node 20 parses NODE_EXTRA_CA_CERTS's file at startup (~40 ms); bin/tsdocker starts Node
+    // without it, so the floor that applies to tsdocker is node -e 0 without it
+    const ca = process.env.NODE_EXTRA_CA_CERTS;
+    if (ca) {
+      res.notes.push(`NODE_EXTRA_CA_CERTS=${ca} is set: \`node -e 0\` pays for parsing it at startup; tsdocker's launcher starts Node without it (column \`${NO_CA}\`)`);
+      const env = { ...process.env };
+      delete env.NODE_EXTRA_CA_CERTS;
+      await attempt(res, ['start.none'], NO_CA, async () => {
+        put(res, 'start.none', NO_CA, await sample(NO_CA, opts.start, async () => (await run(f.node.argv(0), { env })).ms));
+      });
+    }
     if (!f.runc) {
       skip(res, ['start.none'], 'runc', f.runcSkip ?? 'runc unavailable');
       return;
@@ -102,6 +128,15 @@ async function floors(res: Results, opts: Options, image: ImageArchive, versions
     }
     if (f.oci) versions['tsdocker-oci'] = f.oci.version;
     else skip(res, ['start.none'], 'tsdocker-oci', f.ociSkip ?? 'tsdocker-oci unavailable');
+    if (f.runc) {
+      const runc = f.runc;
+      let i = 1000;
+      await attempt(res, ['count.none.procs', 'count.none.syscalls'], 'runc', async () => {
+        const c = await startCounts({ name: 'runc', version: runc.version, sandbox: f.sandbox, runArgv: () => runc.argv(i++), rmArgv: () => [], close: async () => [] }, 'none', opts.quick ? 1 : 3);
+        put(res, 'count.none.procs', 'runc', c.procs);
+        put(res, 'count.none.syscalls', 'runc', c.syscalls);
+      });
+    }
   } finally {
     open.delete(f.close);
     await f.close();

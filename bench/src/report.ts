@@ -3,7 +3,9 @@ import type { Machine } from './machine.js';
 import type { Cell, Results } from './results.js';
 import { fmt } from './stats.js';
 
-export const COLUMNS = ['tsdocker', 'docker', 'docker+tsdocker-oci', 'podman', 'skopeo', 'runc', 'tsdocker-oci', 'node -e 0', 'bare kernel'];
+/** `node -e 0` without NODE_EXTRA_CA_CERTS (measured when the environment sets it) */
+export const NO_CA = 'node -e 0 (no extra CA)';
+export const COLUMNS = ['tsdocker', 'docker', 'docker+tsdocker-oci', 'podman', 'skopeo', 'runc', 'tsdocker-oci', 'node -e 0', NO_CA, 'bare kernel'];
 
 export interface Report {
   machine: Machine;

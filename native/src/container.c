@@ -9,7 +9,10 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <arpa/inet.h>
 #include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -266,11 +269,72 @@ static int in_new_userns(const struct tsd_child_ctx *c) {
   return 0;
 }
 
+/* `go`: one packet, "g" and then one `IFNAME IP PREFIX GATEWAY|-` line per interface to configure */
+static char go_pkt[512];
+
 static void wait_go(struct tsd_child_ctx *c) {
-  char b;
   ssize_t n;
-  do { n = read(c->sync, &b, 1); } while (n < 0 && errno == EINTR);
-  if (n != 1) _exit(125); /* the monitor gave up */
+  do { n = read(c->sync, go_pkt, sizeof go_pkt - 1); } while (n < 0 && errno == EINTR);
+  if (n < 1 || go_pkt[0] != 'g') _exit(125); /* the monitor gave up */
+  go_pkt[n] = 0;
+}
+
+static int inet_ioctl(int s, unsigned long req, const char *ifname, uint32_t addr, struct tsd_error *err, const char *what) {
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+  struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+  sin->sin_family = AF_INET;
+  sin->sin_addr.s_addr = addr;
+  if (ioctl(s, req, &ifr) < 0) return tsd_fail(err, 125, errno, "%s %s: %s", what, ifname, tsd_errname(errno));
+  return 0;
+}
+
+/*
+ * The container's side of its veth, in its own namespace before exec (no nsenter, no `ip`):
+ * address and netmask, up, default route. Node sent the lease before `go`; the host side
+ * and the port binding exist already.
+ */
+static int config_netifs(struct tsd_error *err) {
+  char *save = NULL;
+  for (char *l = strtok_r(go_pkt + 1, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    char ifname[IFNAMSIZ], ip[16], gw[16];
+    unsigned prefix;
+    struct in_addr a, g;
+    if (sscanf(l, "%15s %15s %u %15s", ifname, ip, &prefix, gw) != 4 || prefix > 32 || inet_pton(AF_INET, ip, &a) != 1)
+      return tsd_fail(err, 125, EINVAL, "netif: bad line \"%s\"", l);
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return tsd_fail(err, 125, errno, "socket for %s: %s", ifname, tsd_errname(errno));
+    uint32_t mask = prefix ? htonl(0xffffffffu << (32 - prefix)) : 0;
+    int r = inet_ioctl(s, SIOCSIFADDR, ifname, a.s_addr, err, "set address of");
+    if (!r) r = inet_ioctl(s, SIOCSIFNETMASK, ifname, mask, err, "set netmask of");
+    if (!r) r = inet_ioctl(s, SIOCSIFBRDADDR, ifname, a.s_addr | ~mask, err, "set broadcast of");
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+    if (!r && ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+      ifr.ifr_flags |= IFF_UP;
+      if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) r = tsd_fail(err, 125, errno, "bring %s up: %s", ifname, tsd_errname(errno));
+    } else if (!r) r = tsd_fail(err, 125, errno, "flags of %s: %s", ifname, tsd_errname(errno));
+    if (!r && strcmp(gw, "-")) {
+      struct rtentry rt;
+      memset(&rt, 0, sizeof rt);
+      if (inet_pton(AF_INET, gw, &g) != 1) r = tsd_fail(err, 125, EINVAL, "netif: bad gateway %s", gw);
+      else {
+        ((struct sockaddr_in *)&rt.rt_dst)->sin_family = AF_INET;
+        ((struct sockaddr_in *)&rt.rt_genmask)->sin_family = AF_INET;
+        struct sockaddr_in *gwa = (struct sockaddr_in *)&rt.rt_gateway;
+        gwa->sin_family = AF_INET;
+        gwa->sin_addr = g;
+        rt.rt_flags = RTF_UP | RTF_GATEWAY;
+        rt.rt_dev = ifname;
+        if (ioctl(s, SIOCADDRT, &rt) < 0) r = tsd_fail(err, 125, errno, "default route via %s: %s", gw, tsd_errname(errno));
+      }
+    }
+    close(s);
+    if (r < 0) return r;
+  }
+  return 0;
 }
 
 void tsd_child_main(struct tsd_child_ctx *c) {
@@ -316,6 +380,7 @@ void tsd_child_main(struct tsd_child_ctx *c) {
       die(c, &e);
     }
     if (sp->lo && lo_up(&e) < 0) die(c, &e);
+    if (config_netifs(&e) < 0) die(c, &e);
   }
   if (setup_stdio(c, &e) < 0) die(c, &e);
   if (set_limits(sp, &e) < 0) die(c, &e);

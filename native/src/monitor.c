@@ -35,6 +35,8 @@ struct mon {
   int node_gone;     /* fd 3 reached EOF */
   int acked;
   char line[4096];   /* partial line from Node */
+  char go[512];      /* the packet that starts the child: "g" and the `netif` lines */
+  size_t golen;
   size_t linelen;
   int master;        /* pty master, -1 without tty */
   int out, err;      /* log pipes, -1 when not logging */
@@ -87,6 +89,16 @@ static int handle_line(char *l) {
   unsigned r, c;
   if (!strcmp(l, "go")) return 1;
   if (!strcmp(l, "ack")) M.acked = 1;
+  else if (!strncmp(l, "netif ", 6)) {
+    /* for the child, which configures its interface in its namespace before exec */
+    size_t n = strlen(l + 6);
+    if (!M.golen) M.go[M.golen++] = 'g';
+    if (M.golen + n + 1 < sizeof M.go) {
+      memcpy(M.go + M.golen, l + 6, n);
+      M.golen += n;
+      M.go[M.golen++] = '\n';
+    }
+  }
   else if (sscanf(l, "resize %u %u", &r, &c) == 2) {
     M.rows = r;
     M.cols = c;
@@ -224,7 +236,8 @@ __attribute__((noreturn)) static void child_failed(struct tsd_error *e) {
 /* After `go`: the child either sends an error, the pty master, or execs (EOF). */
 static void await_exec(void) {
   struct tsd_msg m;
-  if (write(M.sync, "g", 1) != 1) { /* child already gone */ }
+  if (!M.golen) M.go[M.golen++] = 'g';
+  if (write(M.sync, M.go, M.golen) != (ssize_t)M.golen) { /* child already gone */ }
   while (1) {
     int fd;
     int n = tsd_recv_fd(M.sync, &m, sizeof m, &fd);
@@ -302,8 +315,10 @@ static void write_exit_record(int status, int sig) {
               : snprintf(body, sizeof body, "{\"exitCode\":%d,\"signal\":null,\"finishedAt\":\"%s\"}\n", status, ts);
   if (n < 0 || n >= (int)sizeof body) return;
   if (exit_fd >= 0) {
-    /* in place: no new blocks needed */
-    int ok = pwrite(exit_fd, body, (size_t)n, 0) == n && ftruncate(exit_fd, n) == 0 && fsync(exit_fd) == 0;
+    /* in place: no new blocks needed. fsync: a kept container's exit code must survive a
+     * crash (`ps -a` shows it after a reboot); a --rm container's record is read by the CLI
+     * at once and removed (exit_nosync) */
+    int ok = pwrite(exit_fd, body, (size_t)n, 0) == n && ftruncate(exit_fd, n) == 0 && (M.spec.exit_nosync || fsync(exit_fd) == 0);
     close(exit_fd);
     exit_fd = -1;
     if (ok && rename(exit_pre, M.spec.exit_path) == 0) return;
@@ -312,7 +327,7 @@ static void write_exit_record(int status, int sig) {
   snprintf(tmp, sizeof tmp, "%s.tmp", M.spec.exit_path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return;
-  int ok = tsd_write_all(fd, body, (size_t)n) == 0 && fsync(fd) == 0;
+  int ok = tsd_write_all(fd, body, (size_t)n) == 0 && (M.spec.exit_nosync || fsync(fd) == 0);
   close(fd);
   if (ok) rename(tmp, M.spec.exit_path);
   else unlink(tmp);

@@ -82,6 +82,7 @@ struct tsd_spec {
   const char *log;
   int log_tee; /* foreground with a log: the output goes to our stdout/stderr too */
   const char *exit_path;
+  int exit_nosync;
   const char *hook[64 + 1];
   int nhook;
   /* OCI front end (tsdocker-oci) */

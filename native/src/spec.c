@@ -183,6 +183,7 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
     else if (!strcmp(key, "log")) { NEED(1); sp->log = f[0]; }
     else if (!strcmp(key, "logtee")) { NEED(1); NUM(f[0], sp->log_tee); }
     else if (!strcmp(key, "exit")) { NEED(1); sp->exit_path = f[0]; }
+    else if (!strcmp(key, "exit_nosync")) { NEED(1); NUM(f[0], sp->exit_nosync); }
     else if (!strcmp(key, "hook")) { NEED(1); ROOM(sp->nhook + 1, sp->hook); sp->hook[sp->nhook++] = f[0]; }
     else if (!strcmp(key, "orphan")) { NEED(1); NUM(f[0], sp->orphan); }
     else if (!strcmp(key, "fifo")) { NEED(1); sp->fifo = f[0]; }

@@ -7,7 +7,7 @@
  * early, with one line.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createGunzip } from 'node:zlib';
+import { createRequire } from 'node:module';
 import { Readable, pipeline } from 'node:stream';
 import { TsdError } from '../sys/errors.js';
 import { RATIO_FLOOR, type Limits } from './tar-rules.js';
@@ -64,8 +64,12 @@ async function* countedIn(src: AsyncIterable<Buffer>, state: { compressed: numbe
 
 const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
+// zlib only for a gzipped archive: `run` reaches this module through image/index.ts and must
+// not pay for zlib's initialisation
+const require = createRequire(import.meta.url);
+
 function gunzip(src: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
-  const gz = createGunzip();
+  const gz = (require('node:zlib') as typeof import('node:zlib')).createGunzip();
   // a consumer that gave up (malformed tar) no longer listens; a late zlib error must not crash us
   gz.on('error', () => undefined);
   pipeline(Readable.from(src), gz, () => {

@@ -7,6 +7,7 @@
  */
 import { writeFileSync, readFileSync } from 'node:fs';
 import { exec, inNetns } from '../sys/exec.js';
+import { vethAttach } from '../native/index.js';
 import { TsdError } from '../sys/errors.js';
 import { log } from '../sys/log.js';
 import { parseCidr } from './ipv4.js';
@@ -149,6 +150,8 @@ export interface VethRequest {
   defaultRoute: boolean;
   /** awaited before the container's side goes up (its port binding: no frame leaves before it) */
   beforeUp?: Promise<unknown>;
+  /** the container's init configures its side before exec (a start): only the host side here */
+  byInit?: boolean;
 }
 
 /**
@@ -166,18 +169,19 @@ export function brNetfilterActive(): boolean {
   }
 }
 
-/** veth (the container's side with its MAC) into the bridge, address, up, default route: two batched `ip` runs. */
+/**
+ * veth (the container's side with its MAC) into the bridge, address, up, default route. The
+ * host side over rtnetlink from libtsdocker (no process). The container's side: at a start,
+ * by the container's own init in its namespace before exec (`byInit`: the lease goes to the
+ * monitor as a `netif` line before `go`); for `network connect` on a running container,
+ * which has no init left to do it, one batched `ip` in its namespace (`nsenter`), the right
+ * tool off the start path.
+ */
 export async function attachVeth(req: VethRequest): Promise<void> {
   const { net, hostIf, ifname, pid } = req;
   const prefix = parseCidr(net.subnet)!.prefix;
-  await exec(['ip', '-batch', '-'], {
-    input: [
-      `link add name ${hostIf} mtu ${net.mtu} type veth peer name ${ifname} address ${req.mac} mtu ${net.mtu} netns ${pid}`,
-      `link set ${hostIf} master ${net.bridge} up`,
-      ...(brNetfilterActive() ? [`link set ${hostIf} type bridge_slave hairpin on`] : []),
-      '',
-    ].join('\n'),
-  });
+  vethAttach({ hostIf, peerIf: ifname, peerMac: req.mac, mtu: net.mtu, pid, bridge: net.bridge, hairpin: brNetfilterActive() });
+  if (req.byInit) return;
   try {
     await req.beforeUp;
     const lines = [

@@ -6,10 +6,12 @@
  * those when the network goes: traffic from our bridge, and traffic to it that is a reply or
  * a published port (ctstate RELATED,ESTABLISHED,DNAT). Never a flush, never a policy change.
  */
-import { readFileSync } from 'node:fs';
-import { exec } from '../sys/exec.js';
+import { readFileSync, statSync } from 'node:fs';
+import { exec, type ExecResult } from '../sys/exec.js';
 import { log } from '../sys/log.js';
-import { NET_LOCK, readHostSettings, writeHostSettings } from './store.js';
+import { readJsonIfExistsSync, writeJsonAtomicSync } from '../sys/fs.js';
+import { nftGenid } from '../native/index.js';
+import { NET_LOCK, netFiles, readHostSettings, writeHostSettings } from './store.js';
 import { withLock } from '../state/lock.js';
 
 const clog = log.child({ mod: 'net.compat' });
@@ -46,16 +48,84 @@ export async function forwardPolicyDrops(bin = 'iptables'): Promise<boolean> {
   }
 }
 
-/** `callerHoldsNetLock`: called from inside the net lock (network setup), so do not take it. */
-export async function allowBridgeThroughForward(br: string, callerHoldsNetLock = false): Promise<void> {
-  for (const bin of backends()) {
-    if (!(await forwardPolicyDrops(bin))) continue;
-    // inserting (rare) is serialised with other network changes; checking is not
-    await (callerHoldsNetLock ? insertAccepts(bin, br) : withLock(NET_LOCK, () => insertAccepts(bin, br)));
+/**
+ * The last check that found nothing to do, keyed by boot and network namespace: at nf_tables
+ * generation `genid`, FORWARD let these bridges through. With iptables-nft (no legacy tables
+ * in use) every change to FORWARD (a policy, a flush, a rule) bumps the generation, so while
+ * it is unchanged the check need not run again: no `iptables` process on the start path.
+ */
+interface ForwardOk {
+  key: string;
+  genid: number;
+  bridges: string[];
+}
+
+function nsKey(): string | undefined {
+  try {
+    return `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:${statSync('/proc/self/ns/net').ino}`;
+  } catch {
+    return undefined;
   }
 }
 
-async function insertAccepts(bin: string, br: string): Promise<void> {
+function genid(): number | undefined {
+  try {
+    return nftGenid();
+  } catch {
+    return undefined; // no native library (a unit context): check the slow way
+  }
+}
+
+/** `callerHoldsNetLock`: called from inside the net lock (network setup), so do not take it. */
+export async function allowBridgeThroughForward(br: string, callerHoldsNetLock = false): Promise<void> {
+  const bins = backends();
+  const cacheable = bins.length === 1; // legacy tables change no nf_tables generation
+  const key = cacheable ? nsKey() : undefined;
+  const before = key ? genid() : undefined;
+  const ok = before !== undefined ? readJsonIfExistsSync<ForwardOk>(netFiles.forwardOk()) : undefined;
+  const same = ok !== undefined && key !== undefined && ok.key === key && ok.genid === before;
+  if (same && ok.bridges.includes(br)) return;
+  let inserted = 0;
+  for (const bin of bins) {
+    if (!(await forwardPolicyDrops(bin))) continue;
+    // inserting (rare) is serialised with other network changes; checking is not
+    inserted += await (callerHoldsNetLock ? insertAccepts(bin, br) : withLock(NET_LOCK, () => insertAccepts(bin, br)));
+  }
+  // recorded only when nothing changed meanwhile (ours or anyone's): the next start after an
+  // insertion checks once more, finds the rules, and records that generation
+  if (before === undefined || !key || inserted || genid() !== before) return;
+  const bridges = same ? [...ok.bridges, br] : [br];
+  try {
+    writeJsonAtomicSync(netFiles.forwardOk(), { key, genid: before, bridges } satisfies ForwardOk, { durable: false });
+  } catch {
+    /* the cache is an optimisation */
+  }
+}
+
+/**
+ * `nft -f -` of tsdocker's own rules (which never touch FORWARD). When the batch was the
+ * only change to the ruleset (the generation moved by exactly its one commit), the
+ * FORWARD check recorded before it still holds, and is carried to the new generation:
+ * otherwise every start's own batch would make the next start check again.
+ */
+export async function nftBatch(input: string, okCodes: number[] = [0]): Promise<ExecResult> {
+  const g0 = genid();
+  const r = await exec(['nft', '-f', '-'], { input, okCodes });
+  if (g0 === undefined) return r;
+  const g1 = genid();
+  if (g1 !== (r.code === 0 ? g0 + 1 : g0)) return r;
+  const ok = readJsonIfExistsSync<ForwardOk>(netFiles.forwardOk());
+  if (ok?.genid === g0 && g1 !== g0) {
+    try {
+      writeJsonAtomicSync(netFiles.forwardOk(), { ...ok, genid: g1 }, { durable: false });
+    } catch {
+      /* the cache is an optimisation */
+    }
+  }
+  return r;
+}
+
+async function insertAccepts(bin: string, br: string): Promise<number> {
   {
     let inserted = 0;
     for (const spec of specs(br)) {
@@ -65,13 +135,14 @@ async function insertAccepts(bin: string, br: string): Promise<void> {
         inserted++;
       }
     }
-    if (!inserted) return;
+    if (!inserted) return 0;
     const h = readHostSettings();
     writeHostSettings({ ...h, iptablesAccept: [...new Set([...(h.iptablesAccept ?? []), br])] });
     clog.warn(
       { bridge: br, backend: bin },
       `${bin} FORWARD policy is DROP (Docker?): inserted 2 ACCEPT rules for ${br} (comment "tsdocker:${br}"); they go with the bridge`,
     );
+    return inserted;
   }
 }
 

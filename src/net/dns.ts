@@ -6,7 +6,7 @@
  * After a kill it is started again by superviseDns: from ps, exec and network reload, and
  * from the monitors of containers on user networks (`supervise` spec key, every 3 s).
  */
-import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { distFile } from '../sys/project.js';
 import { openSync, closeSync, readFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -19,6 +19,8 @@ import { isRunningSync } from '../state/containers.js';
 import { listEndpoints, listNetworks, netFiles } from './store.js';
 
 const dlog = log.child({ mod: 'net.dns' });
+// child_process only when the daemon is started (most starts find it running, or need none)
+const require = createRequire(import.meta.url);
 
 function daemonPid(): number | undefined {
   try {
@@ -61,6 +63,7 @@ async function startOrPoke(): Promise<void> {
     mkdirSync(dirname(netFiles.dnsLog()), { recursive: true });
     const out = openSync(netFiles.dnsLog(), 'a');
     const script = distFile('net', 'dnsd.js');
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
     const child = spawn(process.execPath, [script, rootDir()], { detached: true, stdio: ['ignore', out, out] });
     child.unref();
     closeSync(out);

@@ -15,6 +15,7 @@ import { driverOf } from './drivers/index.js';
 import { allocate, release } from './ipam.js';
 import { dropGuard, macFor, portGuardScript } from './guard.js';
 import { allowBridgeThroughForward } from './compat.js';
+import { hasJoiners } from './joined.js';
 import { ensureDns } from './dns.js';
 import { defaultNetworkLocked, ensureInfra, liveEndpoints, othersInUse } from './networks.js';
 import { nftApplyRepairing, rebuildAll, repairNetworkLocked } from './reload.js';
@@ -33,6 +34,8 @@ export interface EndpointState {
   mac: string;
   prefix: number;
   gateway: string;
+  /** a default route via `gateway` (false: an internal network, or not the first endpoint) */
+  defaultRoute?: boolean;
   bridge: string;
   aliases: string[];
 }
@@ -142,12 +145,14 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     const rules = [...portGuardScript({ net, hostIf, ip, mac }), ...(moreRules ? await moreRules(ip) : [])];
     const firewall = nftApplyRepairing(rules);
     // Docker may have started since the bridge was made: its FORWARD policy DROP is checked
-    // per attach (an iptables run, ~4 ms), while the veth is wired, both before the container runs
+    // while the veth is wired, both before the container runs; only when the nf_tables
+    // generation moved since the last check (compat.ts), so after our own batch, which is
+    // then the only change and keeps the recorded check valid
     const driver = driverOf(net);
     const [fw, veth, forward] = await Promise.allSettled([
       firewall,
-      driver.attach(net, { containerId: req.containerId, pid: req.pid, hostIf, ifname, ip, mac, defaultRoute: req.defaultRoute, ...(req.running ? { beforeUp: firewall } : {}) }),
-      existed && driver.traits.hostFirewall ? allowBridgeThroughForward(net.bridge) : undefined,
+      driver.attach(net, { containerId: req.containerId, pid: req.pid, hostIf, ifname, ip, mac, defaultRoute: req.defaultRoute, ...(req.running ? { beforeUp: firewall } : { byInit: true }) }),
+      existed && driver.traits.hostFirewall ? firewall.then(() => allowBridgeThroughForward(net.bridge), () => undefined) : undefined,
     ]);
     if (fw.status === 'rejected') throw fw.reason;
     if (veth.status === 'rejected') throw veth.reason;
@@ -164,6 +169,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
       mac,
       prefix: Number(net.subnet.split('/')[1]),
       gateway: net.gateway,
+      defaultRoute: req.defaultRoute && !net.internal,
       bridge: net.bridge,
       aliases: req.aliases,
     };
@@ -196,7 +202,10 @@ export async function releaseEndpoint(containerId: string, netId: string, contai
   const hostIf = hostIfname(containerId, netId);
   const net = listNetworks().find((n) => n.id === netId);
   const driver = driverOf(net ?? { driver: 'bridge' });
-  const done = await Promise.allSettled([driver.detach(net, { containerId, hostIf, containerGone }), bindingGone ? undefined : dropGuard(hostIf)]);
+  // the container's own namespace dies with it and takes the veth along (the kernel finishes
+  // that shortly after the CLI returns: nothing to wait for); one that others joined lives on
+  const namespaceDies = containerGone && !hasJoiners(containerId);
+  const done = await Promise.allSettled([driver.detach(net, { containerId, hostIf, containerGone, namespaceDies }), bindingGone ? undefined : dropGuard(hostIf)]);
   for (const d of done) if (d.status === 'rejected') throw d.reason;
   await withLock(NET_LOCK, async () => {
     if (net && driver.release) await driver.release(net, containerId);

@@ -16,6 +16,7 @@
  */
 import { exec } from '../sys/exec.js';
 import { netChain, tableName } from './nft.js';
+import { nftBatch } from './compat.js';
 import type { NetworkRecord } from './store.js';
 
 const B = () => `bridge ${tableName()}`;
@@ -83,7 +84,7 @@ export function dropGuardScript(hostIf: string): string[] {
 
 /** Remove a port's binding; a missing table (nothing to remove) is fine. */
 export async function dropGuard(hostIf: string): Promise<void> {
-  const r = await exec(['nft', '-f', '-'], { input: dropGuardScript(hostIf).join('\n') + '\n', okCodes: [0, 1] });
+  const r = await nftBatch(dropGuardScript(hostIf).join('\n') + '\n', [0, 1]);
   if (r.code !== 0 && !/No such file or directory/.test(r.stderr)) throw new Error(`nft: removing the binding of ${hostIf}: ${r.stderr.trim()}`);
 }
 

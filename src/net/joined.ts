@@ -8,7 +8,9 @@
  * reports the container's pid; checking X's pid and start time again once the pid is
  * reported (verifyJoinTarget) proves the descriptor it opened was X's namespace.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { paths } from '../state/paths.js';
 import { TsdError } from '../sys/errors.js';
 import { isSameProcess } from '../sys/proc.js';
 import { findContainer } from '../state/containers.js';
@@ -31,12 +33,31 @@ export function targetFile(id: string, name: 'hosts' | 'resolv.conf', fallback: 
   }
 }
 
+const joinersDir = (id: string): string => join(paths.container(id), 'joiners');
+
+/**
+ * Whether a container ever joined `id`'s network namespace (a marker in X's directory, written
+ * at the joiner's start and gone with X). Without one, X's namespace dies with X, and its veth
+ * with it: the cleanup need not wait for that (endpoint.ts).
+ */
+export function hasJoiners(id: string): boolean {
+  try {
+    return readdirSync(joinersDir(id)).length > 0;
+  } catch {
+    return false;
+  }
+}
+
 /** The plan to start with: for container:X, X's namespace and files as they are now. */
-export async function resolveJoinTarget(plan: NetworkPlan): Promise<NetworkPlan> {
+export async function resolveJoinTarget(plan: NetworkPlan, joinerId?: string): Promise<NetworkPlan> {
   const targetId = plan.targetId;
   if (typeof targetId !== 'string') return plan;
   const target = await findContainer(targetId);
   if (target.status !== 'running' || !target.state) throw notRunning(targetId);
+  if (joinerId) {
+    mkdirSync(joinersDir(target.config.id), { recursive: true });
+    writeFileSync(join(joinersDir(target.config.id), joinerId), '');
+  }
   const { pid, pidStartTime } = target.state;
   return {
     ...plan,

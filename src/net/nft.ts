@@ -19,6 +19,7 @@ import { exec } from '../sys/exec.js';
 import { log } from '../sys/log.js';
 import { DEFAULT_ROOT, rootDir } from '../state/paths.js';
 import { shortHash, type NetworkRecord } from './store.js';
+import { nftBatch } from './compat.js';
 
 /**
  * The table of this root: `tsdocker` for the default root, `tsdocker-<8 hex>` for any other
@@ -145,7 +146,7 @@ export async function tablesPresent(): Promise<boolean> {
 
 export async function nftApply(lines: string[]): Promise<void> {
   if (lines.length === 0) return;
-  await exec(['nft', '-f', '-'], { input: lines.join('\n') + '\n' });
+  await nftBatch(lines.join('\n') + '\n');
 }
 
 interface TableView {

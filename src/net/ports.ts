@@ -161,12 +161,24 @@ function portTaken(spec: PortSpec, port: number, why: string): TsdError {
   });
 }
 
+/** hostListening per protocol, read on first use only */
+function listeningTables(): (proto: Proto) => Set<number> {
+  const seen = new Map<Proto, Set<number>>();
+  return (proto) => {
+    let set = seen.get(proto);
+    if (!set) seen.set(proto, (set = hostListening(proto)));
+    return set;
+  };
+}
+
 /** Read-only check (planNetwork): explicit ports that are visibly taken. */
 export function checkPorts(specs: PortSpec[]): void {
-  const listening = { tcp: hostListening('tcp'), udp: hostListening('udp') };
+  // each /proc/net/{tcp,udp}{,6} read walks the kernel's whole socket hash (3-5 ms even when
+  // empty): read a table only for a protocol that has an explicit port to check
+  const listening = listeningTables();
   for (const s of specs) {
     if (s.hostPort === 0 || s.hostPortEnd !== undefined) continue;
-    const why = inUse(s.proto, s.hostPort, listening[s.proto]);
+    const why = inUse(s.proto, s.hostPort, listening(s.proto));
     if (why) throw portTaken(s, s.hostPort, why);
   }
 }
@@ -194,7 +206,7 @@ function claim(proto: Proto, port: number, ctr: string, hostIp: string): boolean
 
 /** Reserve host ports for every spec (caller holds the `net` lock); all or nothing. */
 export function reservePorts(ctr: string, specs: PortSpec[]): PublishedPort[] {
-  const listening = { tcp: hostListening('tcp'), udp: hostListening('udp') };
+  const listening = listeningTables();
   const done: PublishedPort[] = [];
   try {
     for (const s of specs) {
@@ -204,11 +216,11 @@ export function reservePorts(ctr: string, specs: PortSpec[]): PublishedPort[] {
         const hi = s.hostPortEnd ?? 60999;
         for (let p = lo; p <= hi && !chosen; p++) {
           if (done.some((d) => d.proto === s.proto && d.hostPort === p)) continue;
-          if (!inUse(s.proto, p, listening[s.proto], ctr) && claim(s.proto, p, ctr, s.hostIp)) chosen = p;
+          if (!inUse(s.proto, p, listening(s.proto), ctr) && claim(s.proto, p, ctr, s.hostIp)) chosen = p;
         }
         if (!chosen) throw portTaken(s, lo, `others: no free port in ${lo}-${hi}`);
       } else {
-        const why = inUse(s.proto, s.hostPort, listening[s.proto], ctr);
+        const why = inUse(s.proto, s.hostPort, listening(s.proto), ctr);
         if (why || !claim(s.proto, s.hostPort, ctr, s.hostIp)) throw portTaken(s, s.hostPort, why ?? 'a container');
         chosen = s.hostPort;
       }

@@ -16,6 +16,7 @@ import { TsdError } from '../sys/errors.js';
 import { log } from '../sys/log.js';
 import { listContainers } from '../state/containers.js';
 import { containerPortsScript, nftApply, tableName } from './nft.js';
+import { nftBatch } from './compat.js';
 import { portGuardScript } from './guard.js';
 import { superviseDns } from './dns.js';
 import { ensureInfra, liveEndpoints } from './networks.js';
@@ -74,7 +75,7 @@ export async function reloadNetworks(): Promise<{ networks: string[]; containers
  */
 export async function nftApplyRepairing(lines: string[]): Promise<void> {
   const input = lines.join('\n') + '\n';
-  const first = await exec(['nft', '-f', '-'], { input, okCodes: [0, 1] });
+  const first = await nftBatch(input, [0, 1]);
   if (first.code === 0) return;
   if (!/No such file or directory/.test(first.stderr)) {
     throw new TsdError('CMD_FAILED', `nft -f -: exit ${first.code}: ${first.stderr.trim().split('\n').slice(-3).join('; ')}`);

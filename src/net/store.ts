@@ -76,6 +76,7 @@ export const netFiles = {
   agentState: () => join(paths.run(), 'ovagent.json'),
   agentLog: () => join(paths.run(), 'ovagent.log'),
   dnsPid: () => join(paths.run(), 'dnsd.pid'),
+  forwardOk: () => join(paths.run(), 'forward-ok.json'),
   dnsLog: () => join(paths.run(), 'dnsd.log'),
   containerFile: (ctr: string, name: 'hosts' | 'resolv.conf') => join(paths.container(ctr), name),
 };
@@ -188,7 +189,9 @@ export function readEndpoint(netId: string, ctr: string): EndpointRecord | undef
 
 export function saveEndpoint(netId: string, e: EndpointRecord): void {
   mkdirSync(netFiles.endpoints(netId), { recursive: true });
-  writeJsonAtomicSync(netFiles.endpoint(netId, e.containerId), e);
+  // no fsync: an endpoint lives as long as the container's network namespace, which no
+  // crash of the machine survives (reconcile frees what a killed run left)
+  writeJsonAtomicSync(netFiles.endpoint(netId, e.containerId), e, { durable: false });
 }
 
 export async function removeEndpoint(netId: string, ctr: string): Promise<void> {

@@ -108,6 +108,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     logPath: input.logPath,
     ...(input.logTee ? { logTee: true } : {}),
     exitPath: containerFiles.exit(config.id),
+    exitNoSync: config.autoRemove,
     hook: exitHook(config.id),
     // a container on a user network needs the embedded DNS: its monitor brings it back if killed
     ...(watch ? { supervise: { intervalMs: DNS_CHECK_MS, ...watch, argv: tsdocker('internal', 'dns') } } : {}),

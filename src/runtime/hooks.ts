@@ -29,15 +29,25 @@ export interface PreparedResources {
   undo: () => Promise<void>;
 }
 
+/**
+ * Plans made at create, by the options object they were made from: `run` creates and starts
+ * in one process with the same config, so the start reuses the plan instead of reading the
+ * host's limits and mounts again. A later `start` (another process) plans afresh.
+ */
+const planned = new WeakMap<object, Promise<res.ResourcePlan>>();
+
 export async function prepareContainerResources(config: ContainerConfig, image: ImageView): Promise<PreparedResources> {
   // resources: cgroups, volumes, seccomp and capabilities are prepared here (runtime/resources.ts)
-  const plan = await res.planResources(config.resources as res.ResourceOptions, image);
-  return res.prepareResources(config.id, plan, image);
+  const plan = await (planned.get(config.resources) ?? res.planResources(config.resources as res.ResourceOptions, image));
+  planned.delete(config.resources);
+  return res.prepareResources(config.id, plan, image, { autoRemove: config.autoRemove });
 }
 
 /** Validate the resource flags at create time (no side effects; TsdError exit 125). */
 export async function validateContainerResources(resources: Record<string, unknown>, image: ImageView): Promise<void> {
-  await res.planResources(resources as res.ResourceOptions, image);
+  const plan = res.planResources(resources as res.ResourceOptions, image);
+  planned.set(resources, plan);
+  await plan;
 }
 
 /** The privileges a process in the container runs with (for exec: the same as the container's). */

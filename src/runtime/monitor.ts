@@ -26,6 +26,8 @@ export interface MonitorHandle {
   pid: Promise<number>;
   /** cgroups and network are ready: mount, pivot and exec */
   go(): void;
+  /** before go(): an interface the container's init configures in its namespace before exec */
+  netif(ifname: string, ip: string, prefix: number, gateway: string | undefined): void;
   /** resolves once the command was exec'd; rejects with a TsdError (exitCode 125/126/127) */
   started: Promise<void>;
   /** the container's exit status (128+n on signal n) */
@@ -158,6 +160,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<MonitorHandle>
     started: started.promise,
     exit: exit.promise,
     go: () => send('go'),
+    netif: (ifname, ip, prefix, gateway) => send(`netif ${ifname} ${ip} ${prefix} ${gateway ?? '-'}`),
     ack: () => send('ack'),
     resize: (rows, cols) => send(`resize ${Math.trunc(rows)} ${Math.trunc(cols)}`),
     detach: () => {

@@ -49,7 +49,7 @@ export interface PreparedResources {
 const depth = (p: string) => p.split('/').length;
 
 /** Create what the plan needs on the host; returns the spec's share and an undo for all of it. */
-export async function prepareResources(id: string, plan: ResourcePlan, image: ResourceImage): Promise<PreparedResources> {
+export async function prepareResources(id: string, plan: ResourcePlan, image: ResourceImage, opts: { autoRemove: boolean }): Promise<PreparedResources> {
   const undo = createUndoStack();
   try {
     const previous = await readResourceRecord(id);
@@ -70,7 +70,9 @@ export async function prepareResources(id: string, plan: ResourcePlan, image: Re
     };
     // volumes are shared between containers: create and copy them up under the volumes lock
     await (ordered.some((m) => m.kind === 'volume') ? withLock('volumes', prepareAll) : prepareAll());
-    await writeResourceRecord(id, record);
+    // fsync when a crash must not lose it: a kept container's cgroup parent and volumes, or the
+    // anonymous volumes a --rm container owns (without the record they would never be removed)
+    await writeResourceRecord(id, record, { durable: !opts.autoRemove || record.volumes.length > 0 });
 
     const seccomp = renderSeccomp(plan.security);
     let seccompPath: string | undefined;
@@ -148,7 +150,8 @@ export async function containerStats(id: string): Promise<CgroupSample> {
 export async function releaseResources(id: string, opts: { removeVolumes: boolean }): Promise<void> {
   const rec = await readResourceRecord(id);
   const steps: [string, () => Promise<void>][] = [['remove cgroup', async () => removeCgroup(await handleFor(id))]];
-  if (opts.removeVolumes && rec) {
+  // the volumes lock only when there is an anonymous volume to remove (one lock per state change)
+  if (opts.removeVolumes && rec?.volumes.some((x) => x.anonymous)) {
     steps.push([
       'remove anonymous volumes',
       () =>

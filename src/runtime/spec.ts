@@ -69,6 +69,8 @@ export interface ContainerSpec {
   logTee?: boolean;
   /** exit record path */
   exitPath?: string;
+  /** write the exit record without fsync (a --rm container: the CLI reads it at once, then it goes) */
+  exitNoSync?: boolean;
   /** exit hook argv, exec'd by the monitor unless Node acks the exit */
   hook?: string[];
   /** OCI: no death signal; the monitor leaves once the process is ready (run) or exec'd (exec) */
@@ -145,6 +147,7 @@ export function specRecords(s: ContainerSpec): string[][] {
   if (s.logPath) r.push(['log', s.logPath]);
   if (s.logTee) r.push(['logtee', '1']);
   if (s.exitPath) r.push(['exit', s.exitPath]);
+  if (s.exitNoSync) r.push(['exit_nosync', '1']);
   for (const h of s.hook ?? []) r.push(['hook', h]);
   if (s.orphan !== undefined) r.push(['orphan', bool(s.orphan)]);
   if (s.fifo) r.push(['fifo', s.fifo]);
@@ -176,7 +179,7 @@ export function renderSpec(spec: ContainerSpec): Buffer {
 export const SPEC_ARITY: Readonly<Record<string, number>> = {
   version: 1, id: 1, clone: 1, join: 2, rootfs: 1, overlay: 3, mount: 5, device: 4, symlink: 2,
   rootlink: 2, mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
-  caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, logtee: 1, sysctl: 2, exit: 1, hook: 1,
+  caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, logtee: 1, sysctl: 2, exit: 1, exit_nosync: 1, hook: 1,
   odevice: 6, orphan: 1, fifo: 1, console: 1, caps5: 5, umask: 1, rootprop: 1,
   supervise: 3, supervise_arg: 1,
 };

@@ -60,7 +60,7 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
   const id = config.id;
   const image = resolved ?? (await resolveImage(config.image.id));
   // container:X: X's namespace as it is now, never one recorded at create
-  const plan = await resolveJoinTarget(config.network as unknown as NetworkPlan);
+  const plan = await resolveJoinTarget(config.network as unknown as NetworkPlan, id);
   const dirs = containerDirs(id);
   writeEtcFiles(dirs, { hostname: config.hostname, hosts: plan.hosts, resolvConf: plan.resolvConf });
   await clearRunState(id);
@@ -109,6 +109,8 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     await writeState(id, { ...state, network });
     // the size first: a command that asks for it at once must not see 0x0
     if (mode.ttySize) handle.resize(mode.ttySize.rows, mode.ttySize.cols);
+    // the container's side of each veth: configured by its init before exec (bridge.ts)
+    for (const ep of network.endpoints ?? []) handle.netif(ep.ifname, ep.ip, ep.prefix, ep.defaultRoute ? ep.gateway : undefined);
     handle.go();
     await handle.started;
     mark('start: exec ok');

@@ -230,7 +230,9 @@ export async function findContainer(ref: string): Promise<ContainerView> {
 }
 
 export async function writeConfig(config: ContainerConfig): Promise<void> {
-  await writeJsonAtomic(containerFiles.config(config.id), config);
+  // fsync for a kept container: it must still exist after a crash or reboot (`ps -a`, `start`).
+  // A --rm container ends with its run: a crash cannot lose anything of the user's with it.
+  await writeJsonAtomic(containerFiles.config(config.id), config, { durable: !config.autoRemove });
 }
 
 export async function writeState(id: string, state: ContainerState): Promise<void> {

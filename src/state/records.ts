@@ -9,6 +9,7 @@
  */
 import { corruptRecord, isCorruptRecord, type TsdError } from '../sys/errors.js';
 import { readJsonIfExists, readJsonIfExistsSync } from '../sys/fs.js';
+import { log } from '../sys/log.js';
 
 /** A field's expected kind: a typeof name, 'array', 'strings' (string[]), 'object'; '?' suffix = optional. */
 export type FieldKind = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'strings';
@@ -86,5 +87,5 @@ const reported = new Set<string>();
 export function reportSkipped(err: TsdError): void {
   if (reported.has(err.message)) return;
   reported.add(err.message);
-  process.stderr.write(`tsdocker: warning: skipping ${err.message}\n`);
+  log.warn(`skipping ${err.message}`);
 }

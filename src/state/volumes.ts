@@ -139,8 +139,8 @@ export async function readResourceRecord(id: string): Promise<ResourceRecord | u
   return readJsonIfExists<ResourceRecord>(resourceFile(id));
 }
 
-export async function writeResourceRecord(id: string, rec: ResourceRecord): Promise<void> {
-  await writeJsonAtomic(resourceFile(id), rec);
+export async function writeResourceRecord(id: string, rec: ResourceRecord, opts: { durable: boolean }): Promise<void> {
+  await writeJsonAtomic(resourceFile(id), rec, opts);
 }
 
 /** `volume create [NAME]`: a named volume (random name when none is given); existing ones are returned as is. */

@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'RESOURCE'
   | 'CMD_FAILED'
   | 'CLUSTER_STORE'
+  | 'STORE_UNREACHABLE'
   | 'NATIVE'
   | 'STATE'
   | 'CORRUPT_RECORD'

@@ -3,8 +3,13 @@
  * shell string. A non-zero exit that the caller did not expect becomes a TsdError that
  * names the command and carries its stderr.
  */
-import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { TsdError } from './errors.js';
+
+// child_process (which loads net and dgram with it) only when a command is run: a start that
+// runs none does not pay for its initialisation
+const require = createRequire(import.meta.url);
+const childProcess = (): typeof import('node:child_process') => require('node:child_process') as typeof import('node:child_process');
 
 export interface ExecResult {
   code: number;
@@ -29,7 +34,7 @@ export const exec: Exec = (argv, opts = {}) =>
       reject(new TsdError('INTERNAL', 'exec: empty argv'));
       return;
     }
-    const child = execFile(
+    const child = childProcess().execFile(
       file,
       args,
       { encoding: 'utf8', env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20 },

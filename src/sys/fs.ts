@@ -16,13 +16,14 @@ function tempName(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${seq++}.tmp`);
 }
 
-export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode = 0o644): void {
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, modeOrOpts: number | WriteOptions = 0o644): void {
+  const { mode = 0o644, durable = true } = typeof modeOrOpts === 'number' ? { mode: modeOrOpts } : modeOrOpts;
   const tmp = tempName(path);
   const fd = openSync(tmp, 'w', mode);
   try {
     try {
       writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-      fsyncSync(fd);
+      if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -62,8 +63,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
   }
 }
 
-export function writeJsonAtomicSync(path: string, value: unknown): void {
-  writeFileAtomicSync(path, JSON.stringify(value, null, 2) + '\n');
+export function writeJsonAtomicSync(path: string, value: unknown, opts: WriteOptions = {}): void {
+  writeFileAtomicSync(path, JSON.stringify(value, null, 2) + '\n', opts);
 }
 
 export async function writeJsonAtomic(path: string, value: unknown, opts: WriteOptions = {}): Promise<void> {

@@ -13,8 +13,8 @@ export async function eventually(fn: () => Promise<boolean>, ms: number, step = 
 }
 
 export async function inspectOne(h: Host, name: string): Promise<{ pid: number; ip: string; mac?: string }> {
-  const j = JSON.parse(await tsdOk(h, ['inspect', name])) as { State: { Pid: number }; NetworkSettings: { endpoints: { ip: string }[] } }[];
-  return { pid: j[0]!.State.Pid, ip: j[0]!.NetworkSettings.endpoints[0]!.ip };
+  const j = JSON.parse(await tsdOk(h, ['inspect', name])) as { State: { Pid: number }; NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }[];
+  return { pid: j[0]!.State.Pid, ip: Object.values(j[0]!.NetworkSettings.Networks)[0]!.IPAddress };
 }
 
 /** Run argv inside a container's network namespace (traffic that starts in the container). */

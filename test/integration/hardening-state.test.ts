@@ -157,8 +157,9 @@ describe('directories without a record (create killed) and multi-id commands', (
     noInternalError(ins);
     expect(ins.stderr).toContain(`No such object: ${half}`);
 
+    // Docker 20.10's rm -f prints a missing id's error and goes on; only other failures exit 1
     const rm = await sb.tsd(['rm', '-f', half, 'nosuchctr', running]);
-    expect(rm.code).toBe(1);
+    expect(rm.code).toBe(0);
     noInternalError(rm);
     expect(rm.stderr).toContain('No such container: nosuchctr');
     expect(rm.stdout.split('\n')).toEqual([half, running, '']);

@@ -43,11 +43,12 @@ describe('configuration', () => {
   it('-d overlay without a store fails naming the missing flag; the other flag is named too', async () => {
     const plain: Sandbox = await createSandbox('tsd-ovplain');
     try {
+      // Docker's daemon refuses an overlay it cannot make: exit 1, as for any network create
       const r = await plain.tsd(['network', 'create', '-d', 'overlay', 'x']);
-      expect(r.code).toBe(125);
+      expect(r.code).toBe(1);
       expect(r.stderr).toContain('--cluster-store is missing');
       const r2 = await plain.tsd(['--cluster-store', STORE, 'network', 'create', '-d', 'overlay', 'x']);
-      expect(r2.code).toBe(125);
+      expect(r2.code).toBe(1);
       expect(r2.stderr).toContain('--advertise-addr is missing');
       const r3 = await plain.tsd(['network', 'create', '-d', 'overlay', 'x'], { env: { ...process.env, TSDOCKER_CLUSTER_STORE: 'consul://h:1' } });
       expect(r3.stderr).toContain('invalid cluster store');
@@ -64,7 +65,7 @@ describe('one network for all hosts', () => {
     await tsdOk(A, ['network', 'create', '-d', 'overlay', '--subnet', '10.77.0.0/24', 'ov']);
     for (const h of [B, C]) {
       const ls = await tsdOk(h, ['network', 'ls']);
-      expect(ls).toMatch(/ov\s+overlay\s+10\.77\.0\.0\/24\s+global/);
+      expect(ls).toMatch(/ov\s+overlay\s+global/);
       const j = JSON.parse(await tsdOk(h, ['network', 'inspect', 'ov'])) as Record<string, unknown>[];
       expect(j[0]).toMatchObject({ Driver: 'overlay', Scope: 'global', VNI: 4096, VXLANPort: 4789 });
     }
@@ -88,13 +89,13 @@ describe('one network for all hosts', () => {
       B.tsd(['network', 'create', '-d', 'overlay', '--subnet', '10.9.0.0/16', 'race1']),
       C.tsd(['network', 'create', '-d', 'overlay', '--subnet', '10.9.128.0/17', 'race2']),
     ]);
-    expect([r1.code, r2.code].sort()).toEqual([0, 125]);
+    expect([r1.code, r2.code].sort()).toEqual([0, 1]);
     expect((r1.code ? r1 : r2).stderr).toMatch(/overlaps/);
     const [v1, v2] = await Promise.all([
       B.tsd(['network', 'create', '-d', 'overlay', '-o', 'vni=5000', '--subnet', '10.20.0.0/24', 'vni1']),
       C.tsd(['network', 'create', '-d', 'overlay', '-o', 'vni=5000', '--subnet', '10.21.0.0/24', 'vni2']),
     ]);
-    expect([v1.code, v2.code].sort()).toEqual([0, 125]);
+    expect([v1.code, v2.code].sort()).toEqual([0, 1]);
     expect((v1.code ? v1 : v2).stderr).toMatch(/VXLAN id 5000 is already used/);
     for (const n of ['race1', 'race2', 'vni1', 'vni2']) await A.tsd(['network', 'rm', n]);
     expect(await cl.etcdctl(['get', '--prefix', '--keys-only', '/tsdocker/v1/networks/'])).not.toMatch(/race|vni/);

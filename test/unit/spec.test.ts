@@ -44,6 +44,7 @@ describe('renderSpec', () => {
       logPath: '/log',
       logTee: true,
       exitPath: '/exit',
+      exitNoSync: true,
       hook: ['/bin/node', 'cleanup'],
       orphan: true,
       fifo: '/state/exec.fifo',

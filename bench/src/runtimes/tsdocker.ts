@@ -30,7 +30,8 @@ export async function openTsdocker(repo: string, image: ImageArchive): Promise<R
   // the containers' cgroups go under a parent of the bench's own, removed at the end
   const cgroupParent = `tsdocker-bench-${process.pid}`;
   process.env.TSDOCKER_CGROUP_PARENT = cgroupParent;
-  const cli = ['node', join(repo, 'bin', 'tsdocker'), '--root', root];
+  // exec'd as a user runs it: its #! line (Node started without NODE_EXTRA_CA_CERTS) is part of a start
+  const cli = [join(repo, 'bin', 'tsdocker'), '--root', root];
   const close = async (): Promise<string[]> => {
     const ls = await run(sandbox.enter([...cli, 'ps', '-aq']), { timeoutMs: 30_000 });
     const ids = ls.code === 0 ? ls.stdout.split('\n').filter(Boolean) : [];

@@ -88,8 +88,11 @@ export function register(program: Command): void {
         try {
           await removeContainer(ref, { force: Boolean(f.force), volumes: Boolean(f.volumes) });
         } catch (err) {
-          // Docker: `rm -f` of a container that does not exist is not an error
-          if (f.force && err instanceof TsdError && err.code === 'CONTAINER_NOT_FOUND') return undefined;
+          // Docker: `rm -f` of a container that does not exist says so but is not an error
+          if (f.force && err instanceof TsdError && err.code === 'CONTAINER_NOT_FOUND') {
+            process.stderr.write(`tsdocker: ${err.message}\n`);
+            return undefined;
+          }
           throw err;
         }
         return ref;

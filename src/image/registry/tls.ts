@@ -1,7 +1,8 @@
 /**
  * TLS trust for one registry, as Docker builds it: the system CA store
  * (/etc/ssl/certs/ca-certificates.crt where it exists, else Node's bundle), the user's
- * NODE_EXTRA_CA_CERTS, and every `*.crt` in `<certs.d>/HOST[:PORT]/`, plus a client
+ * NODE_EXTRA_CA_CERTS (through extraCaFile: bin/tsdocker passes it on), and every `*.crt` in
+ * `<certs.d>/HOST[:PORT]/`, plus a client
  * certificate pair `client.cert` + `client.key` from the same directory. Read only when
  * a TLS connection is made, so commands that make none never pay for it.
  */
@@ -9,6 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { TsdError } from '../../sys/errors.js';
+import { extraCaFile } from '../../sys/tls.js';
 
 export interface TlsOptions {
   ca: string[];
@@ -24,7 +26,8 @@ function systemStore(): string[] {
   if (!systemCas) {
     const file = SYSTEM_BUNDLES.find((f) => existsSync(f));
     systemCas = file ? [readFileSync(file, 'utf8')] : [...rootCertificates];
-    const extra = process.env.NODE_EXTRA_CA_CERTS;
+    // bin/tsdocker takes NODE_EXTRA_CA_CERTS out of Node's start and passes it on (sys/tls.ts)
+    const extra = extraCaFile();
     if (extra && existsSync(extra)) systemCas.push(readFileSync(extra, 'utf8'));
   }
   return systemCas;

@@ -12,5 +12,5 @@ export const bridgeDriver: NetworkDriver = {
   ensureNetwork: (net, knownMissing) => ensureBridge(net, knownMissing),
   removeNetwork: (net) => deleteLink(net.bridge),
   attach: (net, req) => attachVeth({ ...req, net }),
-  detach: (_net, req) => deleteLink(req.hostIf, req.containerGone),
+  detach: async (_net, req) => (req.namespaceDies ? undefined : deleteLink(req.hostIf, req.containerGone)),
 };

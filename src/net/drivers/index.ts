@@ -37,6 +37,8 @@ export interface DetachRequest {
   hostIf: string;
   /** the container has exited: its veth goes with its namespace */
   containerGone: boolean;
+  /** and no other container joined that namespace: it dies, nothing to delete or wait for */
+  namespaceDies?: boolean;
 }
 
 export interface AllocateRequest {

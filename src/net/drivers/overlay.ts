@@ -79,7 +79,7 @@ export const overlayDriver: NetworkDriver = {
   },
 
   attach: (net, req) => attachVeth({ ...req, net }),
-  detach: (_net, req) => deleteLink(req.hostIf, req.containerGone),
+  detach: async (_net, req) => (req.namespaceDies ? undefined : deleteLink(req.hostIf, req.containerGone)),
 
   async allocate(net, req) {
     const { allocateAddress } = await import('../overlay/cluster.js');

@@ -103,7 +103,7 @@ export async function withStore<T>(cfg: ClusterConfig, what: string, fn: (c: Etc
     return await Promise.race([client(cfg).then(fn), timeout]);
   } catch (err) {
     if (err instanceof TsdError) throw err;
-    throw new TsdError('CLUSTER_STORE', `${what}: the cluster store ${cfg.store} is unreachable (${(err as Error).message.split('\n')[0]})`, {
+    throw new TsdError('STORE_UNREACHABLE', `${what}: the cluster store ${cfg.store} is unreachable (${(err as Error).message.split('\n')[0]})`, {
       hint: `check that etcd runs at ${cfg.hosts.join(', ')} and that this host reaches it`,
       cause: err,
     });

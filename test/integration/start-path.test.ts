@@ -1,0 +1,215 @@
+/**
+ * The start path pays only for what it uses, counted (never timed): which Node modules a
+ * `run` loads, which processes it execs, whether Node reads the CA bundle, and that what
+ * `run --rm` owned is gone when it returns.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BUSYBOX_TAR, CLI, PROJECT, createSandbox, hostSnapshot, run, type Sandbox } from '../helpers/sandbox.js';
+
+let sb: Sandbox;
+let tmp: string;
+const before = hostSnapshot();
+const PRELOAD = resolve(PROJECT, 'test', 'fixtures', 'modules-at-exit.cjs');
+
+beforeAll(async () => {
+  sb = await createSandbox('tsd-start');
+  tmp = mkdtempSync(join(tmpdir(), 'tsd-start-'));
+  const r = await sb.tsd(['load', '-i', BUSYBOX_TAR]);
+  expect(r.code, r.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  await sb?.close();
+  rmSync(tmp, { recursive: true, force: true });
+  expect(hostSnapshot()).toEqual(before);
+});
+
+/** bin/tsdocker exec'd as a user runs it (its #! line included), inside the sandbox */
+function tsdExec(args: string[], env: NodeJS.ProcessEnv = {}, wrap: string[] = []) {
+  const cg = { TSDOCKER_CGROUP_PARENT: `tsdocker-test-${sb.root.split('/').pop()}` };
+  return run([...sb.enter, ...wrap, CLI, '--root', sb.root, ...args], { env: { ...process.env, ...cg, ...env } });
+}
+
+function modulesOf(stderr: string): string[] {
+  const line = stderr.split('\n').find((l) => l.startsWith('TSD-MODULES '));
+  expect(line, stderr).toBeDefined();
+  return line!.slice('TSD-MODULES '.length).split(' ');
+}
+
+describe('pay only for what a command uses', () => {
+  it('run --network none loads none of tar, zlib, http(s), tls, child_process, dgram', async () => {
+    const r = await tsdExec(['run', '--rm', '--network', 'none', 'busybox', 'true'], { NODE_OPTIONS: `--require ${PRELOAD}` });
+    expect(r.code, r.stderr).toBe(0);
+    const mods = modulesOf(r.stderr);
+    expect(mods).toContain('fs'); // the list is real
+    for (const m of ['zlib', 'http', 'https', 'tls', '_tls_wrap', 'child_process', 'dgram']) expect(mods).not.toContain(m);
+  });
+
+  it('Node does not read the NODE_EXTRA_CA_CERTS file for a command that makes no TLS connection', async () => {
+    const ca = join(tmp, 'extra-ca.pem');
+    writeFileSync(ca, '');
+    const trace = join(tmp, 'open.trace');
+    const r = await tsdExec(['run', '--rm', '--network', 'none', 'busybox', 'true'], { NODE_EXTRA_CA_CERTS: ca }, [
+      'strace', '-f', '-qq', '-e', 'trace=open,openat', '-o', trace,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const opens = readFileSync(trace, 'utf8');
+    expect(opens).toMatch(/tsdocker\.cjs/); // the trace saw the start
+    expect(opens).not.toContain(ca);
+  });
+
+  it('the extra CA path reaches tsdocker, and --env-file still reaches the command', async () => {
+    const envFile = join(tmp, 'env');
+    writeFileSync(envFile, 'FOO=from-file\n');
+    const r = await tsdExec(['run', '--rm', '--network', 'none', '--env-file', envFile, 'busybox', 'sh', '-c', 'echo $FOO'], {
+      NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem',
+      NODE_OPTIONS: `--require ${PRELOAD}`,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('from-file');
+    expect(r.stderr).toContain('TSD-CAFILE /nonexistent/ca.pem\n');
+  });
+});
+
+/** one traced `tsdocker ...` inside the sandbox: the strace lines */
+async function traced(args: string[], syscalls: string): Promise<{ code: number; lines: string[]; stderr: string }> {
+  const out = join(tmp, `trace.${Math.random().toString(36).slice(2)}`);
+  const r = await tsdExec(args, {}, ['strace', '-f', '-qq', '-y', '-e', `trace=${syscalls}`, '-o', out]);
+  const lines = readFileSync(out, 'utf8').split('\n');
+  rmSync(out, { force: true });
+  return { code: r.code, lines, stderr: r.stderr };
+}
+
+describe('no work without a purpose', () => {
+  it('run --rm fsyncs no state file and takes no volumes lock; a kept container fsyncs its config, resources and exit record', async () => {
+    const rm = await traced(['run', '--rm', '--network', 'none', 'busybox', 'true'], 'fsync,fdatasync,flock');
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(rm.lines.some((l) => l.includes('containers.lock'))).toBe(true); // the trace sees the state
+    expect(rm.lines.filter((l) => /f(data)?sync\(/.test(l) && l.includes(sb.root))).toEqual([]);
+    expect(rm.lines.filter((l) => l.includes('volumes.lock'))).toEqual([]);
+
+    const kept = await traced(['run', '--name', 'kept', '--network', 'none', 'busybox', 'true'], 'fsync,fdatasync');
+    expect(kept.code, kept.stderr).toBe(0);
+    const synced = kept.lines.filter((l) => /f(data)?sync\(/.test(l) && l.includes(sb.root)).map((l) => l.match(/\/([^/]+)>/)?.[1]);
+    expect(synced.some((f) => f?.includes('config.json'))).toBe(true);
+    expect(synced.some((f) => f?.includes('resources.json'))).toBe(true);
+    expect(synced.some((f) => f?.includes('exit.json'))).toBe(true);
+    expect((await sb.tsd(['rm', 'kept'])).code).toBe(0);
+  });
+
+  it('run plans the resources once: the host limits are read once for create and start', async () => {
+    const t = await traced(['run', '--rm', '--network', 'none', 'busybox', 'true'], 'open,openat');
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.lines.filter((l) => l.includes('"/proc/self/limits"')).length).toBe(1);
+  });
+
+  it('the host port tables are read only when a port is published', async () => {
+    const plain = await traced(['run', '--rm', 'busybox', 'true'], 'open,openat');
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.lines.some((l) => l.includes('tsdocker.cjs'))).toBe(true);
+    expect(plain.lines.filter((l) => /\/proc\/net\/(tcp|udp)/.test(l))).toEqual([]);
+    const published = await traced(['run', '--rm', '-p', '18080:80', 'busybox', 'true'], 'open,openat');
+    expect(published.code, published.stderr).toBe(0);
+    expect(published.lines.some((l) => l.includes('/proc/net/tcp'))).toBe(true);
+  });
+});
+
+describe('the FORWARD policy check runs only when the firewall changed', () => {
+  const iptablesRuns = async (): Promise<number> => {
+    const t = await traced(['run', '--rm', 'busybox', 'true'], 'execve');
+    expect(t.code, t.stderr).toBe(0);
+    // an iptables process that ran: its execve succeeded (PATH misses fail with ENOENT)
+    return t.lines.filter((l) => /execve\("[^"]*\/iptables", \["iptables"/.test(l) && !/= -1 E[A-Z]+ /.test(l)).length;
+  };
+
+  it('skips iptables while the nf_tables generation is the one checked, checks again after a change', async () => {
+    for (let i = 0; i < 2; i++) expect((await sb.tsd(['run', '--rm', 'busybox', 'true'])).code).toBe(0);
+    expect(await iptablesRuns()).toBe(0); // our own nft batches do not count as a change
+    // another firewall (Docker) sets FORWARD to DROP: the next start sees it and lets our bridge through
+    expect((await sb.sh(['iptables', '-w', '-P', 'FORWARD', 'DROP'])).code).toBe(0);
+    expect(await iptablesRuns()).toBeGreaterThan(0);
+    const fwd = (await sb.sh(['iptables', '-w', '-S', 'FORWARD'])).stdout;
+    expect(fwd).toMatch(/-A FORWARD -i tsd0-\S+ .*tsdocker:tsd0-\S+.* -j ACCEPT/);
+    expect(await iptablesRuns()).toBeGreaterThan(0); // it inserted: confirms once more, then records
+    expect(await iptablesRuns()).toBe(0);
+    expect((await sb.sh(['iptables', '-w', '-P', 'FORWARD', 'ACCEPT'])).code).toBe(0);
+  });
+});
+
+describe('no helper processes on the start path', () => {
+  it('a bridge start runs no ip, nsenter or iptables: the host side over rtnetlink, the container side by its init', async () => {
+    expect((await sb.tsd(['run', '--rm', 'busybox', 'true'])).code).toBe(0); // the firewall check after the last test's change
+    const t = await traced(['run', '--rm', 'busybox', 'true'], 'execve');
+    expect(t.code, t.stderr).toBe(0);
+    const ran = (prog: string) => t.lines.filter((l) => new RegExp(`execve\\("[^"]*/${prog}", \\["${prog}"`).test(l) && !/= -1 E[A-Z]+ /.test(l)).length;
+    expect(ran('tsdocker-monitor')).toBe(1); // the trace sees the start
+    expect(ran('ip')).toBe(0);
+    expect(ran('nsenter')).toBe(0);
+    expect(ran('iptables')).toBe(0);
+  });
+
+  it('the host side is in the bridge, up, and the container has its address, MAC and route', async () => {
+    const r = await sb.tsd(['run', '--rm', 'busybox', 'sh', '-c', 'cat /sys/class/net/eth0/address; ip -o -4 addr show eth0; ip route; ping -c1 -W2 172.17.0.1 >/dev/null && echo gw-ok']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^02:42:ac:11:/);
+    expect(r.stdout).toMatch(/inet 172\.17\.\d+\.\d+\/16/);
+    expect(r.stdout).toContain('default via 172.17.0.1 dev eth0');
+    expect(r.stdout).toContain('gw-ok');
+  });
+});
+
+describe('cleanup when run --rm returns', () => {
+  const parent = () => `tsdocker-test-${sb.root.split('/').pop()}`;
+  /** entries of a state dir, without dotfiles (cursors, temp files) */
+  const entries = (dir: string): string[] => {
+    try {
+      return readdirSync(dir).filter((f) => !f.startsWith('.'));
+    } catch {
+      return [];
+    }
+  };
+  const cgroupChildren = (): string[] =>
+    entries('/sys/fs/cgroup').flatMap((h) => entries(join('/sys/fs/cgroup', h, parent())).filter((c) => statSync(join('/sys/fs/cgroup', h, parent(), c)).isDirectory()));
+
+  it('name, --ip lease, published port, cgroups and records are free at once; no veth left 1 s later', async () => {
+    expect((await sb.tsd(['network', 'create', '--subnet', '10.88.0.0/24', 'cl'])).code).toBe(0);
+    const args = ['run', '--rm', '--name', 'same', '--network', 'cl', '--ip', '10.88.0.9', '-p', '18181:80', 'busybox', 'true'];
+    // the checks below look where a running container's things are
+    const d = await sb.tsd(['run', '-d', '--name', 'same', '--network', 'cl', '--ip', '10.88.0.9', '-p', '18181:80', 'busybox', 'sleep', '60']);
+    expect(d.code, d.stderr).toBe(0);
+    expect(cgroupChildren().length).toBeGreaterThan(0);
+    expect(entries(join(sb.root, 'networks', 'ports')).length).toBeGreaterThan(0);
+    expect((await sb.tsd(['run', '--rm', '--network', 'cl', '--ip', '10.88.0.9', 'busybox', 'true'])).code).not.toBe(0); // the address is taken
+    expect((await sb.tsd(['rm', '-f', 'same'])).code).toBe(0);
+    for (let i = 0; i < 2; i++) {
+      const r = await sb.tsd(args); // the second at once: same name, same address, same port
+      expect(r.code, r.stderr).toBe(0);
+      expect(entries(join(sb.root, 'containers'))).toEqual([]);
+      const net = entries(join(sb.root, 'networks')).find((d) => existsSync(join(sb.root, 'networks', d, 'network.json')) && readFileSync(join(sb.root, 'networks', d, 'network.json'), 'utf8').includes('"cl"'))!;
+      expect(entries(join(sb.root, 'networks', net, 'leases'))).toEqual([]);
+      expect(entries(join(sb.root, 'networks', net, 'endpoints'))).toEqual([]);
+      expect(entries(join(sb.root, 'networks', 'ports'))).toEqual([]);
+      expect(cgroupChildren()).toEqual([]);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const links = (await sb.sh(['ip', '-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '').filter(Boolean);
+    expect(links.filter((l) => /^tsd[0-9a-f]{12}$/.test(l))).toEqual([]); // container veths (bridges are tsd0-/tsdbr-)
+    expect((await sb.tsd(['network', 'rm', 'cl'])).code).toBe(0);
+  });
+
+  it('a container whose namespace another joined: its veth is removed though the namespace lives on', async () => {
+    const vethsNow = async (): Promise<string[]> =>
+      (await sb.sh(['ip', '-o', 'link', 'show'])).stdout.split('\n').map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '').filter((l) => /^tsd[0-9a-f]{12}$/.test(l));
+    const before = await vethsNow();
+    expect((await sb.tsd(['run', '-d', '--name', 'host1', 'busybox', 'sleep', '60'])).code).toBe(0);
+    expect((await sb.tsd(['run', '-d', '--name', 'joiner', '--network', 'container:host1', 'busybox', 'sleep', '60'])).code).toBe(0);
+    expect((await vethsNow()).length).toBe(before.length + 1);
+    expect((await sb.tsd(['rm', '-f', 'host1'])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await vethsNow()).toEqual(before); // the joiner holds the namespace: tsdocker deleted the veth
+    expect((await sb.tsd(['rm', '-f', 'joiner'])).code).toBe(0);
+  });
+});

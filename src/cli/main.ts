@@ -13,6 +13,7 @@ import { exitCodeFor } from './exit-codes.js';
 import { mark, printTrace } from '../sys/trace.js';
 import { basename } from 'node:path';
 import { ociMain } from './oci.js';
+import { normalizeArgv } from './argv.js';
 
 export function buildProgram(): Command {
   const program = new Command('tsdocker');
@@ -87,7 +88,8 @@ export function report(raw: unknown): number {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    const program = buildProgram();
+    await program.parseAsync(normalizeArgv(program, argv));
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     return report(err);

@@ -13,6 +13,7 @@ import { exitCodeFor } from './exit-codes.js';
 import { mark, printTrace } from '../sys/trace.js';
 import { basename } from 'node:path';
 import { ociMain } from './oci.js';
+import { normalizeArgv } from './argv.js';
 
 export function buildProgram(): Command {
   const program = new Command('tsdocker');
@@ -87,7 +88,8 @@ export function report(raw: unknown): number {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    const program = buildProgram();
+    await program.parseAsync(normalizeArgv(program, argv));
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     return report(err);
@@ -95,6 +97,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 mark('cli loaded');
+// `tsdocker ... | head`: a reader that left is the end of our output, not a crash
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
 // bin/tsdocker-oci (a link to bin/tsdocker) is the OCI runtime front end on the same core
 const frontEnd = basename(process.argv[1] ?? '') === 'tsdocker-oci' ? ociMain : main;
 void frontEnd(process.argv).then((code) => {

@@ -32,6 +32,7 @@ export interface ImageRecord {
     ExposedPorts?: Record<string, object>;
     Volumes?: Record<string, object>;
     Labels?: Record<string, string>;
+    StopSignal?: string;
   };
   /** absolute, lowest first */
   layerDirs: string[];
@@ -44,7 +45,7 @@ export interface ImageRecord {
 function toRecord(rec: StoredImage, repos: Record<string, string>): ImageRecord {
   const c = (rec.config.config ?? {}) as Record<string, unknown>;
   const pick: ImageRecord['config'] = {};
-  for (const k of ['Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'ExposedPorts', 'Volumes', 'Labels'] as const) {
+  for (const k of ['Env', 'Cmd', 'Entrypoint', 'WorkingDir', 'User', 'ExposedPorts', 'Volumes', 'Labels', 'StopSignal'] as const) {
     if (c[k] !== undefined && c[k] !== null) (pick as Record<string, unknown>)[k] = c[k];
   }
   return {

@@ -40,7 +40,7 @@ import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderReso
 import { dnsDaemonWatch, pokeDns } from './dns.js';
 import { DEFAULT_NETWORK, NET_LOCK, lookupNetwork } from './store.js';
 import { targetFile, verifyJoinTarget } from './joined.js';
-import { lookupAnywhere } from './networks.js';
+import { defaultNetworkLocked, lookupAnywhere } from './networks.js';
 
 const ilog = log.child({ mod: 'net' });
 
@@ -57,6 +57,8 @@ export interface NetworkOptions {
   aliases: string[];
   dns: string[];
   dnsSearch: string[];
+  /** --dns-option: the options line of resolv.conf */
+  dnsOptions?: string[];
   addHosts: string[];
 }
 
@@ -121,7 +123,7 @@ function conflict(what: string): TsdError {
 async function planContainerMode(opts: NetworkOptions, ref: string): Promise<NetworkPlan> {
   if (opts.publish.length) throw conflict('port publishing');
   if (opts.hostnameGiven) throw conflict('hostname');
-  if (opts.dns.length || opts.dnsSearch.length) throw conflict('dns');
+  if (opts.dns.length || opts.dnsSearch.length || opts.dnsOptions?.length) throw conflict('dns');
   if (opts.addHosts.length) throw conflict('custom host-to-IP mapping');
   if (opts.ip) throw new TsdError('BAD_ARGS', 'conflicting options: user specified IP address and the container type network mode');
   if (opts.aliases.length) throw conflict('network-scoped alias');
@@ -144,15 +146,17 @@ async function planContainerMode(opts: NetworkOptions, ref: string): Promise<Net
 
 export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
   const mode = opts.network === undefined || opts.network === 'default' ? DEFAULT_NETWORK : opts.network;
+  // --add-host NAME:host-gateway: the default bridge's gateway, as Docker's default host-gateway-ip
+  const gw = opts.addHosts.some((h) => /[:=]host-gateway$/.test(h)) ? (await withLock(NET_LOCK, defaultNetworkLocked)).gateway : undefined;
   // none and host: the host's resolv.conf, as Docker copies it, with --dns/--dns-search applied
   const hostLike = (): string => {
     validateDns(opts.dns);
     const base = hostResolvConf();
-    if (!opts.dns.length && !opts.dnsSearch.length) return base;
-    return renderResolvConf({ nameservers: opts.dns.length ? opts.dns : undefined, search: opts.dnsSearch, base });
+    if (!opts.dns.length && !opts.dnsSearch.length && !opts.dnsOptions?.length) return base;
+    return renderResolvConf({ nameservers: opts.dns.length ? opts.dns : undefined, search: opts.dnsSearch, options: opts.dnsOptions, base });
   };
   if (mode === 'none') {
-    return { mode, newNetns: true, loopbackUp: true, hosts: hostsFile(opts.hostname, parseAddHosts(opts.addHosts)), resolvConf: hostLike() };
+    return { mode, newNetns: true, loopbackUp: true, hosts: hostsFile(opts.hostname, parseAddHosts(opts.addHosts, gw)), resolvConf: hostLike() };
   }
   if (mode === 'host') {
     if (opts.publish.length) ilog.warn('Published ports are discarded when using host network mode');
@@ -160,7 +164,7 @@ export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
       mode,
       newNetns: false,
       loopbackUp: false,
-      hosts: readFileSync('/etc/hosts', 'utf8') + parseAddHosts(opts.addHosts).map((l) => l + '\n').join(''),
+      hosts: readFileSync('/etc/hosts', 'utf8') + parseAddHosts(opts.addHosts, gw).map((l) => l + '\n').join(''),
       resolvConf: hostLike(),
     };
   }
@@ -168,7 +172,7 @@ export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
 
   // bridge: the default network or a user-defined one
   validateDns(opts.dns);
-  const extraHosts = parseAddHosts(opts.addHosts);
+  const extraHosts = parseAddHosts(opts.addHosts, gw);
   const publish = opts.publish.flatMap(parsePublish);
   const isDefault = mode === DEFAULT_NETWORK;
   if (isDefault && opts.ip) {
@@ -195,8 +199,8 @@ export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
   }
   checkPorts(publish);
   const resolvConf = net?.dns
-    ? renderResolvConf({ nameservers: [net.gateway], search: opts.dnsSearch, base: hostResolvConf(), ndots0: true })
-    : renderResolvConf({ nameservers: opts.dns.length ? opts.dns : undefined, search: opts.dnsSearch, base: hostResolvConf() });
+    ? renderResolvConf({ nameservers: [net.gateway], search: opts.dnsSearch, options: opts.dnsOptions, base: hostResolvConf(), ndots0: true })
+    : renderResolvConf({ nameservers: opts.dns.length ? opts.dns : undefined, search: opts.dnsSearch, options: opts.dnsOptions, base: hostResolvConf() });
   const plan: BridgePlan = {
     mode: 'bridge',
     newNetns: true,

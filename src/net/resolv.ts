@@ -43,10 +43,11 @@ export function validateDns(dns: string[]): void {
   }
 }
 
-/** Parse --add-host NAME:IP (Docker also accepts NAME=IP). */
-export function parseAddHosts(list: string[]): string[] {
+/** Parse --add-host NAME:IP (Docker also accepts NAME=IP); IP host-gateway is `hostGateway`. */
+export function parseAddHosts(list: string[], hostGateway?: string): string[] {
   return list.map((spec) => {
-    const m = /^([^:=\s]+)[:=]([0-9.]+)$/.exec(spec);
+    const m = /^([^:=\s]+)[:=]([0-9.]+|host-gateway)$/.exec(spec);
+    if (m && m[2] === 'host-gateway' && hostGateway) return `${hostGateway}\t${m[1]}`;
     if (!m || parseIp(m[2]!) === undefined) {
       throw new TsdError('BAD_ARGS', `invalid argument "${spec}" for "--add-host" flag: invalid IP address`, {
         hint: 'use --add-host NAME:IPv4',
@@ -56,13 +57,14 @@ export function parseAddHosts(list: string[]): string[] {
   });
 }
 
-export function renderResolvConf(opts: { nameservers?: string[]; search: string[]; base?: string; ndots0?: boolean }): string {
+/** resolv.conf from the host's (`base`): --dns, --dns-search and --dns-option replace its lines; ndots:0 unless an ndots is given. */
+export function renderResolvConf(opts: { nameservers?: string[]; search: string[]; options?: string[]; base?: string; ndots0?: boolean }): string {
   const base = opts.base ?? '';
   const ns = opts.nameservers ?? nameservers(base);
   const baseSearch = [...base.matchAll(/^\s*(?:search|domain)\s+(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/));
   const search = opts.search.length ? opts.search : baseSearch;
-  const options = [...base.matchAll(/^\s*options\s+(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/)).filter((o) => !o.startsWith('ndots'));
-  if (opts.ndots0) options.push('ndots:0');
+  const options = opts.options?.length ? [...opts.options] : [...base.matchAll(/^\s*options\s+(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/)).filter((o) => !o.startsWith('ndots'));
+  if (opts.ndots0 && !options.some((o) => o.startsWith('ndots:'))) options.push('ndots:0');
   return [
     ...ns.map((n) => `nameserver ${n}`),
     ...(search.length ? [`search ${search.join(' ')}`] : []),

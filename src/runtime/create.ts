@@ -11,12 +11,12 @@ import { ensureLayout } from '../state/paths.js';
 import { containerFiles, containerNames, writeConfig, type ContainerConfig } from '../state/containers.js';
 import { createContainerDir } from '../rootfs/prepare.js';
 import { planNetwork } from '../net/index.js';
-import { TsdError } from '../sys/errors.js';
-import { generateName, newContainerId, validateName } from './names.js';
-import { resolveProcess, resolveUser } from './options.js';
+import { generateName, nameConflict, newContainerId, validateName } from './names.js';
+import { readLabelFiles, resolveProcess, resolveUser } from './options.js';
 import type { RunOptions } from './types.js';
 import { validateContainerResources } from './hooks.js';
 import { mark } from '../sys/trace.js';
+import { parseSignal } from './lifecycle.js';
 
 export async function createContainer(opts: RunOptions): Promise<ContainerConfig> {
   return (await createContainerWithImage(opts)).config;
@@ -35,6 +35,9 @@ export async function createContainerWithImage(
   const image = await resolveImage(opts.image);
   const proc = resolveProcess(image.config, opts);
   resolveUser(proc.user, image.layerDirs); // validate now: an unknown user is a create-time error
+  const stopSignal = opts.stopSignal ?? (typeof image.config.StopSignal === 'string' && image.config.StopSignal ? image.config.StopSignal : undefined);
+  if (stopSignal !== undefined) parseSignal(stopSignal); // Docker: an unknown signal is a create-time error
+  const labels = opts.labelFiles?.length ? { ...readLabelFiles(opts.labelFiles), ...opts.labels } : opts.labels;
   const id = newContainerId();
   const name = opts.name !== undefined ? validateName(opts.name) : undefined;
   const hostname = opts.hostname ?? (opts.network === 'host' ? hostHostname() : id.slice(0, 12));
@@ -48,6 +51,7 @@ export async function createContainerWithImage(
     aliases: opts.aliases,
     dns: opts.dns,
     dnsSearch: opts.dnsSearch,
+    dnsOptions: opts.dnsOptions,
     addHosts: opts.addHosts,
     hostnameGiven: opts.hostname !== undefined,
   });
@@ -55,13 +59,7 @@ export async function createContainerWithImage(
   await validateContainerResources(resources, image); // resources: bad flags fail here, before anything exists
   return withLock('containers', async () => {
     const names = containerNames();
-    if (name !== undefined && names.has(name)) {
-      throw new TsdError(
-        'CONTAINER_EXISTS',
-        `Conflict. The container name "/${name}" is already in use by container "${names.get(name)}"`,
-        { hint: 'remove (or rename) that container to be able to reuse that name' },
-      );
-    }
+    if (name !== undefined && names.has(name)) throw nameConflict(name, names.get(name)!);
     const config: ContainerConfig = {
       id,
       name: name ?? generateName(names),
@@ -81,7 +79,9 @@ export async function createContainerWithImage(
       autoRemove: opts.rm,
       network: network as Record<string, unknown>,
       resources,
-      labels: opts.labels,
+      labels,
+      ...(stopSignal !== undefined ? { stopSignal } : {}),
+      ...(opts.stopTimeout !== undefined ? { stopTimeout: opts.stopTimeout } : {}),
     };
     // rmi checks container records under the images lock: hold it while the record
     // appears, so an image can never lose its layers to an rmi racing this create

@@ -3,6 +3,7 @@
  * forks into its pid namespace, joins its cgroups and execs the command with the
  * container's privileges. The exit status is the command's.
  */
+import { refuseIfPaused } from './pause.js';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +34,7 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       hint: 'start it first with `tsdocker start`',
     });
   }
+  await refuseIfPaused(ref, v);
   if (opts.workdir !== undefined && !opts.workdir.startsWith('/')) {
     throw new TsdError('BAD_ARGS', `the working directory '${opts.workdir}' is invalid, it needs to be an absolute path`, {
       hint: 'give -w an absolute path',

@@ -6,6 +6,7 @@
 import { containerFiles, type ContainerView } from '../state/containers.js';
 import { containerDirs } from '../rootfs/prepare.js';
 import { exitCodeOf } from './lifecycle.js';
+import { dockerState, isPaused } from './pause.js';
 import { networkSettings } from '../net/index.js';
 import { inspectHostConfig, inspectMounts } from './resources.js';
 import { resolveImage, type ImageRecord } from '../image/index.js';
@@ -42,9 +43,9 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
     Path: c.path,
     Args: c.args,
     State: {
-      Status: v.status,
+      Status: dockerState(v),
       Running: running,
-      Paused: false,
+      Paused: isPaused(v),
       Restarting: false,
       OOMKilled: v.exit?.oomKilled ?? false,
       Dead: false,
@@ -101,6 +102,8 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
       Entrypoint: c.entrypoint ?? null,
       OnBuild: null,
       Labels: { ...(img?.config.Labels ?? {}), ...(c.labels ?? {}) },
+      ...(c.stopSignal !== undefined ? { StopSignal: c.stopSignal } : {}),
+      ...(c.stopTimeout !== undefined ? { StopTimeout: c.stopTimeout } : {}),
     },
     NetworkSettings: networkSettings(running ? v.state?.network : undefined, c.id),
     Monitor: v.state ? { Pid: running ? v.state.monitorPid : 0 } : undefined,

@@ -28,6 +28,7 @@ import { runAll } from '../sys/undo.js';
 import { mark } from '../sys/trace.js';
 import { releaseContainerResources, recordExitFacts } from './hooks.js';
 import { removeIncomplete, removeUnreadable } from './salvage.js';
+import { thawIfPaused } from './pause.js';
 
 const lg = log.child({ mod: 'runtime.lifecycle' });
 
@@ -55,7 +56,11 @@ function requireRunning(v: ContainerView): asserts v is ContainerView & { state:
 export async function killContainer(ref: string, signal?: string): Promise<ContainerView> {
   const v = await findContainer(ref);
   requireRunning(v);
-  sendSignal(v.state.pid, parseSignal(signal));
+  const n = parseSignal(signal);
+  sendSignal(v.state.pid, n);
+  // Docker thaws a paused container for SIGKILL and for its stop signal (any signal when it has none)
+  const stop = v.config.stopSignal;
+  if (n === osConstants.signals.SIGKILL || stop === undefined || parseSignal(stop) === n) await thawIfPaused(v.config.id);
   return v;
 }
 
@@ -72,12 +77,19 @@ export async function waitForExit(id: string, timeoutMs = Infinity): Promise<boo
   }
 }
 
-/** SIGTERM, then SIGKILL after `timeoutSec` (Docker's stop). Stopping a stopped container is fine. */
-export async function stopContainer(ref: string, timeoutSec = 10, signal = 'SIGTERM'): Promise<ContainerView> {
+/**
+ * The stop signal (SIGTERM unless the container has one), then SIGKILL after `timeoutSec`
+ * (else the container's stop timeout, else 10): Docker's stop. Stopping a stopped container is fine.
+ */
+export async function stopContainer(ref: string, timeout?: number, sig?: string): Promise<ContainerView> {
   const v = await findContainer(ref);
   if (v.status !== 'running' || !v.state) return v;
+  const timeoutSec = timeout ?? v.config.stopTimeout ?? 10;
+  const signal = sig ?? v.config.stopSignal ?? 'SIGTERM';
   sendSignal(v.state.pid, parseSignal(signal));
-  if (!(await waitForExit(v.config.id, timeoutSec * 1000))) {
+  await thawIfPaused(v.config.id);
+  // a negative stop timeout waits as long as it takes (Docker's -1)
+  if (!(await waitForExit(v.config.id, timeoutSec < 0 ? Infinity : timeoutSec * 1000))) {
     lg.info({ id: v.config.id }, `container did not stop within ${timeoutSec}s, killing it`);
     sendSignal(v.state.pid, osConstants.signals.SIGKILL);
     await waitForExit(v.config.id, 10_000);
@@ -133,12 +145,18 @@ export async function cleanupAfterExit(id: string, opts: { fromMonitor?: boolean
         ['record exit', () => recordExitFacts(id)],
       ]);
       // a container that goes with --rm needs no record of the cleanup: it is removed next
-      if (!v.config.autoRemove) await writeState(id, { ...v.state, network: undefined, cleanedUp: true });
+      if (!v.config.autoRemove || restarting(id)) await writeState(id, { ...v.state, network: undefined, cleanedUp: true });
     }
-    return v.config.autoRemove;
+    return v.config.autoRemove && !restarting(id);
   });
   if (removed) await removeContainer(id, { force: false, volumes: true, networkDetached: true });
   mark('cleanup: removed');
+}
+
+/** A `restart` is between its stop and its start (its marker is held by a live process). */
+function restarting(id: string): boolean {
+  const marker = containerFiles.restarting(id);
+  return existsSync(marker) && !markerAbandoned(marker);
 }
 
 export interface RemoveOptions {
@@ -168,6 +186,7 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
     // no exit hook starts a cleanup that would race this removal
     if (monitorAlive(v)) sendSignal(v.state!.monitorPid, osConstants.signals.SIGKILL);
     sendSignal(v.state!.pid, osConstants.signals.SIGKILL);
+    await thawIfPaused(id);
     if (!(await waitForExit(id, 10_000))) {
       throw new TsdError('CONTAINER_RUNNING', `container ${v.config.name} did not die after SIGKILL`, {
         hint: 'it may be stuck in the kernel (uninterruptible sleep); retry shortly',

@@ -36,3 +36,10 @@ export function validateName(name: string): string {
   }
   return n;
 }
+
+/** Docker's name conflict (create and rename). */
+export function nameConflict(name: string, owner: string): TsdError {
+  return new TsdError('CONTAINER_EXISTS', `Conflict. The container name "/${name}" is already in use by container "${owner}"`, {
+    hint: 'remove (or rename) that container to be able to reuse that name',
+  });
+}

@@ -45,21 +45,29 @@ export function parseEnvArg(arg: string, hostEnv: NodeJS.ProcessEnv = process.en
   return v === undefined ? undefined : `${arg}=${v}`;
 }
 
-export function readEnvFile(path: string, hostEnv: NodeJS.ProcessEnv = process.env): string[] {
+/** The KEY[=VALUE] lines of an --env-file or --label-file (blank lines and # comments skipped). */
+function readKeyValueLines(path: string, flag: string): string[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new TsdError('BAD_ARGS', `open ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`, {
-      hint: 'give --env-file a readable file of NAME=VALUE lines',
+      hint: `give ${flag} a readable file of NAME=VALUE lines`,
     });
   }
-  const out: string[] = [];
-  for (const raw of text.split('\n')) {
-    const line = raw.replace(/^\s+/, '');
-    if (!line || line.startsWith('#')) continue;
-    const e = parseEnvArg(line.replace(/\r$/, ''), hostEnv);
-    if (e) out.push(e);
+  return text.split('\n').map((raw) => raw.replace(/^\s+/, '').replace(/\r$/, '')).filter((line) => line && !line.startsWith('#'));
+}
+
+export function readEnvFile(path: string, hostEnv: NodeJS.ProcessEnv = process.env): string[] {
+  return readKeyValueLines(path, '--env-file').flatMap((line) => parseEnvArg(line, hostEnv) ?? []);
+}
+
+/** --label-file: KEY=VALUE lines (a bare KEY is an empty label), later files and lines win. */
+export function readLabelFiles(paths: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of paths.flatMap((p) => readKeyValueLines(p, '--label-file'))) {
+    const eq = line.indexOf('=');
+    out[eq < 0 ? line : line.slice(0, eq)] = eq < 0 ? '' : line.slice(eq + 1);
   }
   return out;
 }

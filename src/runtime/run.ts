@@ -16,6 +16,8 @@ const lg = log.child({ mod: 'runtime.run' });
 
 export interface RunHooks {
   onDetached(id: string): void;
+  /** the record exists (before the start): --cidfile */
+  onCreated?(id: string): void;
 }
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -64,6 +66,7 @@ export async function runContainer(opts: RunOptions, hooks: RunHooks): Promise<n
     const created = await createContainerWithImage(opts, { markStarting: opts.rm });
     const { config, image } = created;
     mark('run: created');
+    hooks.onCreated?.(config.id);
     let started: StartedContainer;
     try {
       const ttySize = opts.tty && !opts.detach ? terminalSize() : undefined;

@@ -19,9 +19,15 @@ export interface RunOptions {
   aliases: string[];
   dns: string[];
   dnsSearch: string[];
+  dnsOptions?: string[];
   addHosts: string[];
   securityOpt: string[];
   labels: Record<string, string>;
+  /** --label-file: read at create, --label wins over them */
+  labelFiles?: string[];
+  /** --stop-signal (else the image's StopSignal) and --stop-timeout: what `stop` uses */
+  stopSignal?: string;
+  stopTimeout?: number;
   /** resource, mount and security flags, handed to runtime/resources.ts */
   resources: Record<string, unknown>;
 }

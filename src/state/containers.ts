@@ -36,6 +36,9 @@ export interface ContainerConfig {
   /** opaque to the runtime: resource options (limits, mounts, security) */
   resources: Record<string, unknown>;
   labels?: Record<string, string>;
+  /** Docker's Config.StopSignal and StopTimeout (stop's signal and wait when it is given none) */
+  stopSignal?: string;
+  stopTimeout?: number;
 }
 
 export interface ContainerState {
@@ -74,6 +77,8 @@ export const containerFiles = {
   spec: (id: string) => join(paths.container(id), 'spec.bin'),
   /** held (flock) by a `run --rm` until its start is over (state/lock.ts holdMarker) */
   starting: (id: string) => join(paths.container(id), '.starting'),
+  /** held by a `restart` between its stop and its start: a --rm container stays (as Docker) */
+  restarting: (id: string) => join(paths.container(id), '.restarting'),
   dir: (id: string) => paths.container(id),
 };
 

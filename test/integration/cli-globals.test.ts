@@ -80,4 +80,12 @@ describe('global flags and environment', () => {
     expect(steps.at(-1)).toBe('done');
     expect(steps.length).toBeGreaterThan(4);
   });
+
+  it('output into a pipe whose reader has gone (| head) ends quietly, no EPIPE trace', async () => {
+    // `true` leaves before tsdocker (60 ms of Node start) writes a byte
+    const cli = `"${process.execPath}" "${CLI}" --root "${sb.root}"`;
+    const r = await sb.sh(['sh', '-c', `${cli} load --help | true; ${cli} images | true`]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/EPIPE|Error|internal/);
+  });
 });

@@ -47,12 +47,12 @@ export function register(program: Command): void {
   program
     .command('stop')
     .description('Stop one or more running containers (SIGTERM, then SIGKILL)')
-    .option('-t, --time <seconds>', 'seconds to wait before killing', '10')
-    .option('-s, --signal <signal>', 'signal to send first', 'SIGTERM')
+    .option('-t, --time <seconds>', "seconds to wait before killing (default: the container's --stop-timeout, else 10)")
+    .option('-s, --signal <signal>', "signal to send first (default: the container's stop signal, else SIGTERM)")
     .argument('<container...>')
-    .action(async (refs: string[], f: { time: string; signal: string }) => {
+    .action(async (refs: string[], f: { time?: string; signal?: string }) => {
       requireRoot();
-      const secs = parseIntArg('--time', f.time, 0);
+      const secs = f.time === undefined ? undefined : parseIntArg('--time', f.time, 0);
       const { stopContainer } = await import('../../runtime/lifecycle.js');
       await eachRef(refs, async (ref) => {
         await stopContainer(ref, secs, f.signal);

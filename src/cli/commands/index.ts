@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { register as run } from './run.js';
 import { register as container } from './container.js';
+import { register as manage } from './manage.js';
 import { register as exec } from './exec.js';
 import { register as load } from './load.js';
 import { register as importCmd } from './import.js';
@@ -33,6 +34,7 @@ const modules: Register[] = [
   tag,
   run,
   container,
+  manage,
   exec,
   network,
   port,

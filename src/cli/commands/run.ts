@@ -1,6 +1,6 @@
 /** `tsdocker run` and `tsdocker create`. */
 import { Option, type Command } from 'commander';
-import { checkTty, collect, parseLabels, requireRoot, out } from './common.js';
+import { checkTty, collect, parseIntArg, parseLabels, requireRoot, out } from './common.js';
 import type { RunOptions } from '../../runtime/types.js';
 import { TsdError } from '../../sys/errors.js';
 
@@ -16,17 +16,22 @@ interface RunFlags {
   user?: string;
   hostname?: string;
   entrypoint?: string;
-  network?: string;
-  net?: string;
+  network: string[];
+  net: string[];
   publish: string[];
   ip?: string;
   networkAlias: string[];
   dns: string[];
   dnsSearch: string[];
+  dnsOption: string[];
   addHost: string[];
   securityOpt: string[];
   label: string[];
   pull: string;
+  stopSignal?: string;
+  stopTimeout?: string;
+  cidfile?: string;
+  labelFile: string[];
   [resourceFlag: string]: unknown;
 }
 
@@ -53,17 +58,38 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     user: f.user,
     hostname: f.hostname,
     entrypoint: f.entrypoint,
-    network: f.network ?? f.net,
+    network: oneNetwork([...f.network, ...f.net]),
     publish: f.publish,
     ip: f.ip,
     aliases: f.networkAlias,
     dns: f.dns,
     dnsSearch: f.dnsSearch,
+    dnsOptions: f.dnsOption,
     addHosts: f.addHost,
     securityOpt: f.securityOpt,
     labels: parseLabels(f.label),
+    labelFiles: f.labelFile,
+    ...(f.stopSignal !== undefined ? { stopSignal: f.stopSignal } : {}),
+    ...(f.stopTimeout !== undefined ? { stopTimeout: parseIntArg('--stop-timeout', f.stopTimeout, -1) } : {}),
     resources,
   };
+}
+
+/**
+ * Docker 20.10 takes one network at create (more come with `network connect`): the same one
+ * twice, user-defined with built-in modes, or two of them are refused with its messages.
+ */
+export function oneNetwork(modes: string[]): string | undefined {
+  if (modes.length <= 1) return modes[0];
+  const twice = modes.find((m, i) => modes.indexOf(m) !== i);
+  if (twice) throw new TsdError('BAD_ARGS', `network "${twice}" is specified multiple times`, { hint: 'give --network once' });
+  const builtin = (m: string) => ['default', 'bridge', 'host', 'none'].includes(m) || m.startsWith('container:');
+  if (modes.some(builtin) && !modes.every(builtin)) {
+    throw new TsdError('BAD_ARGS', 'conflicting options: cannot attach both user-defined and non-user-defined network-modes', { hint: 'give one --network' });
+  }
+  throw new TsdError('BAD_ARGS', `Container cannot be connected to network endpoints: ${modes.join(', ')}`, {
+    hint: 'give one --network, then `tsdocker network connect` for the others',
+  });
 }
 
 function declareCreateFlags(cmd: Command): Command {
@@ -82,16 +108,21 @@ function declareCreateFlags(cmd: Command): Command {
     .option('-u, --user <uid[:gid]>', 'user (name or uid) and optional group')
     .option('-h, --hostname <name>', 'container host name')
     .option('--entrypoint <cmd>', 'override the image entrypoint')
-    .option('--network <mode>', 'network: bridge (default), none, host, container:NAME, or a network name')
-    .addOption(new Option('--net <mode>', 'alias of --network').hideHelp())
+    .option('--network <mode>', 'network: bridge (default), none, host, container:NAME, or a network name', collect, [])
+    .addOption(new Option('--net <mode>', 'alias of --network').hideHelp().argParser(collect).default([]))
     .option('-p, --publish <[ip:]host:container[/proto]>', 'publish a port (repeatable)', collect, [])
     .option('--ip <address>', 'IPv4 address on the network')
     .option('--network-alias <alias>', 'DNS alias on the network (repeatable)', collect, [])
     .option('--dns <ip>', 'DNS server (repeatable)', collect, [])
     .option('--dns-search <domain>', 'DNS search domain (repeatable)', collect, [])
-    .option('--add-host <host:ip>', 'add a line to /etc/hosts (repeatable)', collect, [])
+    .option('--dns-option <option>', 'resolv.conf option, e.g. ndots:2 or timeout:1 (repeatable)', collect, [])
+    .option('--add-host <host:ip>', 'add a line to /etc/hosts; ip host-gateway is the default bridge\'s gateway (repeatable)', collect, [])
     .option('--security-opt <opt>', 'security option, e.g. no-new-privileges (repeatable)', collect, [])
     .option('-l, --label <key=value>', 'set metadata (repeatable)', collect, [])
+    .option('--cidfile <file>', 'write the container id to the file')
+    .option('--label-file <file>', 'read labels from a file of KEY=VALUE lines (repeatable)', collect, [])
+    .option('--stop-signal <signal>', "signal to stop the container (default: the image's STOPSIGNAL, else SIGTERM)")
+    .option('--stop-timeout <seconds>', 'seconds `stop` waits before killing the container (default 10)')
     .addOption(new Option('--pull <policy>', 'pull the image before creating: missing (when not stored), always, never').choices(['missing', 'always', 'never']).default('missing'))
     // resources flags (runtime/resources.ts)
     .option('-m, --memory <bytes>', 'memory limit, e.g. 512m or 1g')
@@ -145,16 +176,32 @@ export function register(program: Command): void {
     requireRoot();
     checkTty(flags);
     const { runContainer } = await import('../../runtime/run.js');
-    const status = await withPull(image, flags.pull, () => runContainer(toRunOptions(image, command, flags), { onDetached: (id) => out(id) }));
-    process.exitCode = status;
+    const { openCidFile } = await import('../cidfile.js');
+    const opts = toRunOptions(image, command, flags);
+    const cid = openCidFile(flags.cidfile);
+    try {
+      process.exitCode = await withPull(image, flags.pull, () => runContainer(opts, { onDetached: (id) => out(id), onCreated: (id) => cid.write(id) }));
+    } catch (err) {
+      cid.abort();
+      throw err;
+    }
   });
 
   declareCreateFlags(program.command('create').description('Create a new container without starting it')).action(
     async (image: string, command: string[], flags: RunFlags) => {
       requireRoot();
       const { createContainer } = await import('../../runtime/create.js');
-      const config = await withPull(image, flags.pull, () => createContainer(toRunOptions(image, command, flags)));
-      out(config.id);
+      const { openCidFile } = await import('../cidfile.js');
+      const opts = toRunOptions(image, command, flags);
+      const cid = openCidFile(flags.cidfile);
+      try {
+        const config = await withPull(image, flags.pull, () => createContainer(opts));
+        cid.write(config.id);
+        out(config.id);
+      } catch (err) {
+        cid.abort();
+        throw err;
+      }
     },
   );
 }

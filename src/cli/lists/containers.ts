@@ -7,6 +7,7 @@ import { struct, type ListSpec } from '../template/index.js';
 import { exact, invalidFilter, match, matchLabels, portSet, values, type Filters } from '../filters.js';
 import { findContainer, type ContainerView } from '../../state/containers.js';
 import { exitCodeOf } from '../../runtime/lifecycle.js';
+import { dockerState, isPaused } from '../../runtime/pause.js';
 import { inspectMounts } from '../../runtime/resources.js';
 import { formatPorts } from '../../net/index.js';
 import { resolveImage } from '../../image/index.js';
@@ -25,7 +26,7 @@ export const PS_SPEC: ListSpec = {
 const STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 
 export function statusText(v: ContainerView): string {
-  if (v.status === 'running') return `Up ${humanDuration(Date.now() - Date.parse(v.state!.startedAt))}`;
+  if (v.status === 'running') return `Up ${humanDuration(Date.now() - Date.parse(v.state!.startedAt))}${isPaused(v) ? ' (Paused)' : ''}`;
   if (v.status === 'created') return 'Created';
   return `Exited (${exitCodeOf(v)}) ${v.exit ? ago(v.exit.finishedAt) : ''}`.trimEnd();
 }
@@ -63,7 +64,7 @@ export function containerRow(v: ContainerView, trunc: boolean) {
     Ports: v.status === 'running' ? formatPorts(v.state?.network) : '',
     RunningFor: ago(c.created),
     Size: '0B',
-    State: v.status,
+    State: dockerState(v),
     Status: statusText(v),
     Label: (name: string) => labels[name] ?? '',
   });
@@ -100,7 +101,7 @@ export async function filterContainers(views: ContainerView[], f: Filters, all: 
     const c = v.config;
     if (!showAll && v.status !== 'running') return false;
     if (!match(f, 'name', c.name, `/${c.name}`) || !match(f, 'id', c.id) || !matchLabels(f, 'label', c.labels)) return false;
-    if (!exact(f, 'status', v.status)) return false;
+    if (!exact(f, 'status', dockerState(v))) return false;
     if (exited.length && !(v.status === 'exited' && exited.includes(exitCodeOf(v)))) return false;
     if (before !== undefined && !(c.created < before)) return false;
     if (since !== undefined && !(c.created > since)) return false;

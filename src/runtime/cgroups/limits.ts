@@ -45,8 +45,8 @@ export const DEFAULT_DEVICE_RULES = [
   'c 136:* rwm', // pts
 ];
 
-/** Controllers a v1 container cgroup is created in when they are mounted (memory for OOM and stats, cpuacct for stats). */
-export const V1_WANTED = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'devices'];
+/** Controllers a v1 container cgroup is created in when they are mounted (memory for OOM and stats, cpuacct for stats, freezer for pause). */
+export const V1_WANTED = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'devices', 'freezer'];
 /** Controllers a v2 container cgroup gets enabled when the hierarchy offers them. */
 export const V2_WANTED = ['cpuset', 'cpu', 'memory', 'pids'];
 

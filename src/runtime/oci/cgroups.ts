@@ -20,7 +20,7 @@ export interface OciCgroup {
   created: string[];
 }
 
-const V1_OCI = [...V1_WANTED, 'freezer', 'blkio'];
+const V1_OCI = [...new Set([...V1_WANTED, 'freezer', 'blkio'])];
 
 /** The caller's own cgroup in each hierarchy ("N:controllers:path" lines). */
 function ownCgroups(): Map<string, string> {
@@ -194,37 +194,4 @@ export async function removeOciCgroup(cg: OciCgroup): Promise<void> {
   for (const dir of [...cg.created].reverse()) await rmdirPatiently(dir).catch(() => undefined);
 }
 
-/** Host pids in the container's cgroup (the pids hierarchy when there is one). */
-export function cgroupPids(cg: OciCgroup): number[] {
-  const dir = cg.dirs.pids ?? cg.dirs.memory ?? cg.dirs[''] ?? Object.values(cg.dirs)[0];
-  if (!dir) return [];
-  try {
-    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-/** freeze (pause) or thaw (resume), and wait until the kernel says it is done. */
-export async function freeze(cg: OciCgroup, frozen: boolean): Promise<void> {
-  const v1 = cg.dirs.freezer;
-  const file = v1 ? join(v1, 'freezer.state') : join(cg.dirs['']!, 'cgroup.freeze');
-  if (!v1 && !cg.dirs['']) throw new TsdError('RESOURCE', 'no freezer cgroup for this container', { exitCode: 1 });
-  writeFileSync(file, v1 ? (frozen ? 'FROZEN' : 'THAWED') : frozen ? '1' : '0');
-  for (let i = 0; v1 && i < 200; i++) {
-    const s = readFileSync(file, 'utf8').trim();
-    if (s === (frozen ? 'FROZEN' : 'THAWED')) return;
-    await new Promise((r) => setTimeout(r, 5));
-    writeFileSync(file, frozen ? 'FROZEN' : 'THAWED');
-  }
-}
-
-export function isFrozen(cg: OciCgroup): boolean {
-  try {
-    if (cg.dirs.freezer) return readFileSync(join(cg.dirs.freezer, 'freezer.state'), 'utf8').trim() === 'FROZEN';
-    if (cg.mode === 'v2' && cg.dirs['']) return /frozen 1/.test(readFileSync(join(cg.dirs[''], 'cgroup.events'), 'utf8'));
-  } catch {
-    /* gone */
-  }
-  return false;
-}
+export { cgroupPids, freeze, isFrozen } from '../cgroups/freezer.js';

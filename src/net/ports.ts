@@ -7,7 +7,7 @@
  * checked under the `net` lock before the container runs. No proxy process exists: DNAT only,
  * so a listening check is the only way to see the host's own users of a port.
  */
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from '../state/paths.js';
 import { isErrno, TsdError } from '../sys/errors.js';
@@ -186,23 +186,22 @@ export function checkPorts(specs: PortSpec[]): void {
 function claim(proto: Proto, port: number, ctr: string, hostIp: string): boolean {
   mkdirSync(netFiles.ports(), { recursive: true });
   const path = netFiles.port(proto, port);
-  let fd: number;
+  // the record appears whole or not at all (written aside, then linked: link fails if the
+  // name exists), so a CLI killed mid-claim leaves no record that names nobody
+  const tmp = join(netFiles.ports(), `.${proto}-${port}.${ctr}.tmp`);
+  writeFileSync(tmp, `${ctr}\n${hostIp}\n`);
   try {
-    fd = openSync(path, 'wx', 0o644);
+    linkSync(tmp, path);
+    return true;
   } catch (err) {
     if (!isErrno(err, 'EEXIST')) throw err;
     if (owner(proto, port)) return false;
-    writeFileSync(path, `${ctr}\n${hostIp}\n`);
+    renameSync(tmp, path);
     return true;
-  }
-  try {
-    writeSync(fd, `${ctr}\n${hostIp}\n`);
   } finally {
-    closeSync(fd);
+    rmSync(tmp, { force: true });
   }
-  return true;
 }
-
 
 /** Reserve host ports for every spec (caller holds the `net` lock); all or nothing. */
 export function reservePorts(ctr: string, specs: PortSpec[]): PublishedPort[] {
@@ -233,7 +232,10 @@ export function reservePorts(ctr: string, specs: PortSpec[]): PublishedPort[] {
   return done;
 }
 
-/** Free every host port `ctr` holds. Idempotent. */
+/**
+ * Free every host port `ctr` holds. Idempotent. Records left by a start killed half-way go
+ * too: an aside file of `ctr`'s, and a record whose container no longer exists at all.
+ */
 export function releasePorts(ctr: string): void {
   let files: string[];
   try {
@@ -244,7 +246,12 @@ export function releasePorts(ctr: string): void {
   for (const f of files) {
     const path = join(netFiles.ports(), f);
     try {
-      if (readFileSync(path, 'utf8').split('\n')[0] === ctr) rmSync(path, { force: true });
+      if (f.startsWith('.')) {
+        if (f.includes(`.${ctr}.`)) rmSync(path, { force: true });
+        continue;
+      }
+      const id = readFileSync(path, 'utf8').split('\n')[0];
+      if (id === ctr || (id && !existsSync(paths.container(id)))) rmSync(path, { force: true });
     } catch {
       /* raced with another release */
     }

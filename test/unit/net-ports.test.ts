@@ -49,3 +49,31 @@ describe('port formatting', () => {
     expect(formatPortsColumn(ports)).toBe('0.0.0.0:8080->80/tcp, 127.0.0.1:5353->53/udp');
   });
 });
+
+describe('port records on disk', () => {
+  it('a claim leaves one whole record; release also drops records of containers that no longer exist', async () => {
+    const { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { setRoot, paths } = await import('../../src/state/paths.js');
+    const { reservePorts, releasePorts } = await import('../../src/net/ports.js');
+    const { netFiles } = await import('../../src/net/store.js');
+    const root = mkdtempSync(join(tmpdir(), 'tsd-ports-'));
+    try {
+      setRoot(root);
+      const live = 'a'.repeat(64);
+      mkdirSync(paths.container(live), { recursive: true });
+      // a record left by a start killed after its container went: it names nobody that exists
+      mkdirSync(netFiles.ports(), { recursive: true });
+      writeFileSync(netFiles.port('tcp', 61001), `${'d'.repeat(64)}\n0.0.0.0\n`);
+      const got = reservePorts(live, [{ hostIp: '0.0.0.0', hostPort: 61000, containerPort: 80, proto: 'tcp' }]);
+      expect(got[0]!.hostPort).toBe(61000);
+      expect(readdirSync(netFiles.ports()).sort()).toEqual(['tcp-61000', 'tcp-61001']); // no aside file stays
+      expect(readFileSync(netFiles.port('tcp', 61000), 'utf8')).toBe(`${live}\n0.0.0.0\n`);
+      releasePorts(live);
+      expect(readdirSync(netFiles.ports())).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

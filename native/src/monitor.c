@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "monitor.h"
@@ -462,12 +463,16 @@ int main(int argc, char **argv) {
   to_node("pid %d", M.child);
   wait_go();
   await_exec();
+  struct timespec t0, t1; /* how long it ran: the restart back-off resets after 10 s */
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   int status = 0, sig = 0;
   run_loop(&status, &sig);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
   write_exit_record(status, sig);
   to_node("exit %d", status);
   if (M.logfd >= 0) close(M.logfd);
   while (!M.node_gone && !M.acked) read_node();
   if (M.acked) _exit(0);
+  tsd_restart_after_exit(&M.spec, status, (t1.tv_sec - t0.tv_sec) * 1000LL + (t1.tv_nsec - t0.tv_nsec) / 1000000);
   run_hook();
 }

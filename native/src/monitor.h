@@ -102,6 +102,10 @@ struct tsd_spec {
   const char *sup_match;
   const char *sup_argv[64 + 1];
   int nsup;
+  /* restart policy (restart.c): policy max count timeout-ms record marker; the restart command */
+  const char *restart[6];
+  const char *restart_argv[64 + 1];
+  int nrestart_arg;
 };
 
 int tsd_spec_load(const char *path, struct tsd_spec *spec, struct tsd_error *err);
@@ -109,6 +113,10 @@ int tsd_spec_load(const char *path, struct tsd_spec *spec, struct tsd_error *err
 /* supervise.c: the monitor's poll timeout, and the check it runs when that expires */
 int tsd_supervise_timeout(const struct tsd_spec *spec);
 void tsd_supervise_check(const struct tsd_spec *spec);
+
+/* restart.c: after the exit, with Node gone: restart per policy (does not return then) or return */
+void tsd_restart_after_exit(const struct tsd_spec *spec, int status, long long ran_ms);
+long tsd_restart_backoff(long prev_ms, long long ran_ms);
 
 /* seccomp.c: compiled in the monitor (it can still read host paths), loaded in the child */
 int tsd_seccomp_prepare(const char *path, void **ctx, struct tsd_error *err);

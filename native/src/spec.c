@@ -221,6 +221,8 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
       sp->sup_match = f[2];
     }
     else if (!strcmp(key, "supervise_arg")) { NEED(1); ROOM(sp->nsup + 1, sp->sup_argv); sp->sup_argv[sp->nsup++] = f[0]; }
+    else if (!strcmp(key, "restart")) { NEED(6); memcpy(sp->restart, f, sizeof sp->restart); }
+    else if (!strcmp(key, "restart_arg")) { NEED(1); ROOM(sp->nrestart_arg + 1, sp->restart_argv); sp->restart_argv[sp->nrestart_arg++] = f[0]; }
     else return tsd_fail(err, 125, EINVAL, "spec: unknown key \"%s\"", key);
   }
   if (c.p != c.end) return tsd_fail(err, 125, EINVAL, "spec: trailing bytes without NUL");
@@ -229,5 +231,6 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
   sp->env[sp->nenv] = NULL;
   sp->hook[sp->nhook] = NULL;
   sp->sup_argv[sp->nsup] = NULL;
+  sp->restart_argv[sp->nrestart_arg] = NULL;
   return 0;
 }

@@ -31,6 +31,8 @@ export interface RunSpecInput {
   /** detached: capture output here */
   logPath?: string;
   logTee?: boolean;
+  /** the restart policy and where its back-off stands (runtime/restart-policy.ts) */
+  restart?: { policy: string; max: number; count: number; timeoutMs: number };
 }
 
 const tsdocker = (...args: string[]) => [process.execPath, `${projectDir()}/bin/tsdocker`, '--root', rootDir(), ...args];
@@ -112,6 +114,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     hook: exitHook(config.id),
     // a container on a user network needs the embedded DNS: its monitor brings it back if killed
     ...(watch ? { supervise: { intervalMs: DNS_CHECK_MS, ...watch, argv: tsdocker('internal', 'dns') } } : {}),
+    ...(input.restart ? { restart: { ...input.restart, record: containerFiles.restart(config.id), marker: containerFiles.stopped(config.id), argv: tsdocker('internal', 'restart', config.id) } } : {}),
   };
 }
 

@@ -17,6 +17,7 @@ import type { RunOptions } from './types.js';
 import { validateContainerResources } from './hooks.js';
 import { mark } from '../sys/trace.js';
 import { parseSignal } from './lifecycle.js';
+import { checkAutoRemove, parseRestartPolicy } from './restart-policy.js';
 
 export async function createContainer(opts: RunOptions): Promise<ContainerConfig> {
   return (await createContainerWithImage(opts)).config;
@@ -31,6 +32,8 @@ export async function createContainerWithImage(
   opts: RunOptions,
   how: { markStarting?: boolean } = {},
 ): Promise<{ config: ContainerConfig; image: ImageRecord; started: () => void }> {
+  const restartPolicy = parseRestartPolicy(opts.restart);
+  checkAutoRemove(restartPolicy, opts.rm);
   ensureLayout();
   const image = await resolveImage(opts.image);
   const proc = resolveProcess(image.config, opts);
@@ -82,6 +85,7 @@ export async function createContainerWithImage(
       labels,
       ...(stopSignal !== undefined ? { stopSignal } : {}),
       ...(opts.stopTimeout !== undefined ? { stopTimeout: opts.stopTimeout } : {}),
+      ...(restartPolicy ? { restartPolicy } : {}),
     };
     // rmi checks container records under the images lock: hold it while the record
     // appears, so an image can never lose its layers to an rmi racing this create

@@ -10,6 +10,7 @@ import { dockerState, isPaused } from './pause.js';
 import { networkSettings } from '../net/index.js';
 import { inspectHostConfig, inspectMounts } from './resources.js';
 import { resolveImage, type ImageRecord } from '../image/index.js';
+import { inspectPolicy } from './restart-policy.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -34,6 +35,7 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
   const c = v.config;
   const dirs = containerDirs(c.id);
   const running = v.status === 'running';
+  const restarting = Boolean(v.restarting); // Docker counts a restarting container as running
   const plan = c.network as { mode?: string };
   const img = await imageOf(c.image.id);
   const exposed = exposedPorts(v, img);
@@ -44,9 +46,9 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
     Args: c.args,
     State: {
       Status: dockerState(v),
-      Running: running,
+      Running: running || restarting,
       Paused: isPaused(v),
-      Restarting: false,
+      Restarting: restarting,
       OOMKilled: v.exit?.oomKilled ?? false,
       Dead: false,
       Pid: running ? v.state!.pid : 0,
@@ -61,7 +63,7 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
     HostsPath: dirs.hosts,
     LogPath: containerFiles.log(c.id),
     Name: `/${c.name}`,
-    RestartCount: 0,
+    RestartCount: v.restartCount ?? 0,
     Driver: 'overlay2',
     Platform: 'linux',
     MountLabel: '',
@@ -70,6 +72,7 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
     ExecIDs: null,
     HostConfig: {
       NetworkMode: plan.mode ?? 'none',
+      RestartPolicy: inspectPolicy(c),
       AutoRemove: c.autoRemove,
       ...inspectHostConfig(c.resources), // resources: Docker's HostConfig fields (runtime/resources.ts)
     },

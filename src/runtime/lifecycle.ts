@@ -29,6 +29,7 @@ import { mark } from '../sys/trace.js';
 import { releaseContainerResources, recordExitFacts } from './hooks.js';
 import { removeIncomplete, removeUnreadable } from './salvage.js';
 import { thawIfPaused } from './pause.js';
+import { hasPolicy, markStopped } from './restart-policy.js';
 
 const lg = log.child({ mod: 'runtime.lifecycle' });
 
@@ -55,13 +56,36 @@ function requireRunning(v: ContainerView): asserts v is ContainerView & { state:
 
 export async function killContainer(ref: string, signal?: string): Promise<ContainerView> {
   const v = await findContainer(ref);
-  requireRunning(v);
   const n = parseSignal(signal);
-  sendSignal(v.state.pid, n);
-  // Docker thaws a paused container for SIGKILL and for its stop signal (any signal when it has none)
+  // Docker's killWithSignal: SIGKILL and the stop signal (any signal when there is none) stop
+  // the container for good (its restart policy is cancelled) and thaw a paused one
   const stop = v.config.stopSignal;
-  if (n === osConstants.signals.SIGKILL || stop === undefined || parseSignal(stop) === n) await thawIfPaused(v.config.id);
+  const final = n === osConstants.signals.SIGKILL || stop === undefined || parseSignal(stop) === n;
+  if (v.restarting) {
+    // a restarting container counts as running; the signal only cancels the restart
+    if (final) await endRestartWait(v.config.id);
+    return v;
+  }
+  requireRunning(v);
+  if (final && hasPolicy(v.config)) markStopped(v.config.id);
+  sendSignal(v.state.pid, n);
+  if (final) await thawIfPaused(v.config.id);
   return v;
+}
+
+/**
+ * Stopped by hand while the monitor waits out its restart back-off: mark it (the monitor and
+ * a restart already on its way see that), end the wait (SIGTERM to the monitor), and let a
+ * restart that was already under way finish, so the caller finds it running or stopped.
+ */
+async function endRestartWait(id: string): Promise<void> {
+  markStopped(id);
+  for (let i = 0; i < 500; i++) {
+    const v = await readContainer(id);
+    if (!v?.restarting) return;
+    if (monitorAlive(v)) sendSignal(v.state!.monitorPid, osConstants.signals.SIGTERM);
+    await sleep(10);
+  }
 }
 
 /** Wait until the container is no longer running; returns false on timeout. */
@@ -82,7 +106,12 @@ export async function waitForExit(id: string, timeoutMs = Infinity): Promise<boo
  * (else the container's stop timeout, else 10): Docker's stop. Stopping a stopped container is fine.
  */
 export async function stopContainer(ref: string, timeout?: number, sig?: string): Promise<ContainerView> {
-  const v = await findContainer(ref);
+  let v = await findContainer(ref);
+  if (hasPolicy(v.config)) markStopped(v.config.id); // a stopped container is not restarted
+  if (v.restarting) {
+    await endRestartWait(v.config.id);
+    v = (await readContainer(v.config.id)) ?? v;
+  }
   if (v.status !== 'running' || !v.state) return v;
   const timeoutSec = timeout ?? v.config.stopTimeout ?? 10;
   const signal = sig ?? v.config.stopSignal ?? 'SIGTERM';
@@ -172,8 +201,18 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
     await removeUnreadable(e, opts);
     return e.id;
   }
-  const v = e.view;
+  let v = e.view;
   const id = v.config.id;
+  if (v.restarting) {
+    if (!opts.force) {
+      throw new TsdError('CONTAINER_RUNNING', `You cannot remove a restarting container ${id}. Stop the container before attempting removal or force remove`, {
+        hint: 'stop it first, or force the removal with `rm -f`',
+      });
+    }
+    if (monitorAlive(v)) sendSignal(v.state!.monitorPid, osConstants.signals.SIGKILL);
+    await endRestartWait(id);
+    v = (await readContainer(id)) ?? v; // a restart already under way has finished: kill it below
+  }
   if (v.status === 'running') {
     if (!opts.force) {
       throw new TsdError(
@@ -238,7 +277,7 @@ export async function reconcile(): Promise<number> {
 export async function pruneContainers(): Promise<string[]> {
   const removed: string[] = [];
   for (const v of await listContainers()) {
-    if (v.status !== 'running') removed.push(await removeContainer(v.config.id, { force: false, volumes: false }));
+    if (v.status !== 'running' && !v.restarting) removed.push(await removeContainer(v.config.id, { force: false, volumes: false }));
   }
   return removed;
 }

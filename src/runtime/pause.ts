@@ -19,9 +19,9 @@ export function isPaused(v: ContainerView): boolean {
   return v.status === 'running' && isFrozen(containerCgroup(v.config.id));
 }
 
-/** Docker's State.Status: a frozen running container is "paused". */
+/** Docker's State.Status: a frozen running container is "paused"; one in its restart back-off "restarting". */
 export function dockerState(v: ContainerView): string {
-  return isPaused(v) ? 'paused' : v.status;
+  return isPaused(v) ? 'paused' : v.restarting ? 'restarting' : v.status;
 }
 
 export async function pauseContainer(ref: string): Promise<void> {

@@ -11,6 +11,7 @@ import { kill as sendSignal } from '../native/index.js';
 import { log } from '../sys/log.js';
 import type { RunOptions } from './types.js';
 import { mark } from '../sys/trace.js';
+import { hasPolicy } from './restart-policy.js';
 
 const lg = log.child({ mod: 'runtime.run' });
 
@@ -85,7 +86,7 @@ export async function runContainer(opts: RunOptions, hooks: RunHooks): Promise<n
       hooks.onDetached(config.id);
       return 0;
     }
-    return await attachForeground(started, { tty: opts.tty, cleanup: true, signals: signals! });
+    return await attachForeground(started, { tty: opts.tty, cleanup: true, signals: signals!, restarts: hasPolicy(config) });
   } finally {
     signals?.stop();
   }
@@ -94,7 +95,7 @@ export async function runContainer(opts: RunOptions, hooks: RunHooks): Promise<n
 /** Forward our signals and window size to the container until it exits; returns its status. */
 export async function attachForeground(
   started: { id: string; pid: number; handle: StartedContainer['handle'] },
-  opts: { tty: boolean; cleanup: boolean; signals: SignalForwarder },
+  opts: { tty: boolean; cleanup: boolean; signals: SignalForwarder; restarts?: boolean },
 ): Promise<number> {
   const { handle, pid } = started;
   opts.signals.target(pid);
@@ -107,6 +108,12 @@ export async function attachForeground(
   try {
     const status = await handle.exit;
     mark('container exited');
+    // a restart policy: the monitor carries on (cleanup, back-off, restart), as Docker's daemon
+    // does while `docker run` returns the first exit status
+    if (opts.restarts) {
+      handle.detach();
+      return status;
+    }
     handle.ack();
     if (opts.cleanup) await cleanupAfterExit(started.id);
     mark('cleaned up');

@@ -39,6 +39,20 @@ export interface ContainerConfig {
   /** Docker's Config.StopSignal and StopTimeout (stop's signal and wait when it is given none) */
   stopSignal?: string;
   stopTimeout?: number;
+  /** --restart (runtime/restart-policy.ts); absent = no */
+  restartPolicy?: RestartPolicy;
+}
+
+export interface RestartPolicy {
+  name: string;
+  maximumRetryCount: number;
+}
+
+/** restart.json, written by the monitor after an exit under a restart policy (native/src/restart.c) */
+export interface RestartRecord {
+  count: number;
+  timeoutMs: number;
+  restarting: boolean;
 }
 
 export interface ContainerState {
@@ -67,6 +81,10 @@ export interface ContainerView {
   state: ContainerState | undefined;
   exit: ExitRecord | undefined;
   status: Status;
+  /** exited, and its monitor waits out the back-off before a restart (Docker's State.Restarting) */
+  restarting?: boolean;
+  /** RestartCount, from restart.json */
+  restartCount?: number;
 }
 
 export const containerFiles = {
@@ -79,6 +97,9 @@ export const containerFiles = {
   starting: (id: string) => join(paths.container(id), '.starting'),
   /** held by a `restart` between its stop and its start: a --rm container stays (as Docker) */
   restarting: (id: string) => join(paths.container(id), '.restarting'),
+  /** the monitor's restart record, and the marker of a stop by hand (runtime/restart-policy.ts) */
+  restart: (id: string) => join(paths.container(id), 'restart.json'),
+  stopped: (id: string) => join(paths.container(id), '.stopped'),
   dir: (id: string) => paths.container(id),
 };
 
@@ -117,7 +138,21 @@ export async function readContainer(id: string): Promise<ContainerView | undefin
   const state = await readRecord<ContainerState>(containerFiles.state(id), schemas.state);
   let exit = await readRecord<ExitRecord>(containerFiles.exit(id), schemas.exit);
   if (exit && state && !exitIsFrom(exit, state.startedAt)) exit = undefined; // from an earlier run
-  return { config, state, exit, status: deriveStatus(state, exit) };
+  const status = deriveStatus(state, exit);
+  if (!config.restartPolicy) return { config, state, exit, status };
+  const rec = readRestartRecord(id);
+  // the monitor that ran it is still there, waiting out the back-off
+  const restarting = status === 'exited' && rec?.restarting === true && state !== undefined && isSameProcess(state.monitorPid, state.monitorStartTime);
+  return { config, state, exit, status, restarting, restartCount: rec?.count ?? 0 };
+}
+
+export function readRestartRecord(id: string): RestartRecord | undefined {
+  try {
+    const r = readJsonIfExistsSync<RestartRecord>(containerFiles.restart(id));
+    return r && typeof r.count === 'number' ? r : undefined;
+  } catch {
+    return undefined; // never blocks a listing: the monitor rewrites it at the next exit
+  }
 }
 
 /**

@@ -161,6 +161,14 @@ export function register(program: Command): void {
       const { cleanupAfterExit } = await import('../../runtime/lifecycle.js');
       await cleanupAfterExit(id, { fromMonitor: true });
     });
+  // exec'd by a monitor after its restart policy's back-off (native/src/restart.c)
+  internal
+    .command('restart')
+    .argument('<id>')
+    .action(async (id: string) => {
+      const { restartByPolicy } = await import('../../runtime/restart.js');
+      await restartByPolicy(id);
+    });
   // run by the monitors of containers on user networks when the embedded DNS is gone
   internal.command('dns').action(async () => {
     const { superviseDns } = await import('../../net/index.js');

@@ -47,7 +47,7 @@ export function register(program: Command): void {
 
   program
     .command('restart')
-    .description('Restart one or more containers (stop if running, then start; no --restart policies yet)')
+    .description('Restart one or more containers (stop if running, then start; its restart policy is armed again, RestartCount 0)')
     .option('-t, --time <seconds>', "seconds to wait for stop before killing the container (default: its --stop-timeout, else 10)")
     .argument('<container...>')
     .action(async (refs: string[], f: { time?: string }) => {

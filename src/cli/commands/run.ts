@@ -32,6 +32,7 @@ interface RunFlags {
   stopTimeout?: string;
   cidfile?: string;
   labelFile: string[];
+  restart?: string;
   [resourceFlag: string]: unknown;
 }
 
@@ -71,6 +72,7 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     labelFiles: f.labelFile,
     ...(f.stopSignal !== undefined ? { stopSignal: f.stopSignal } : {}),
     ...(f.stopTimeout !== undefined ? { stopTimeout: parseIntArg('--stop-timeout', f.stopTimeout, -1) } : {}),
+    ...(f.restart !== undefined ? { restart: f.restart } : {}),
     resources,
   };
 }
@@ -123,6 +125,7 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--label-file <file>', 'read labels from a file of KEY=VALUE lines (repeatable)', collect, [])
     .option('--stop-signal <signal>', "signal to stop the container (default: the image's STOPSIGNAL, else SIGTERM)")
     .option('--stop-timeout <seconds>', 'seconds `stop` waits before killing the container (default 10)')
+    .option('--restart <policy>', 'restart policy when the container exits: no (default), on-failure[:max-retries], always, unless-stopped (the native monitor restarts it; not after a reboot)')
     .addOption(new Option('--pull <policy>', 'pull the image before creating: missing (when not stored), always, never').choices(['missing', 'always', 'never']).default('missing'))
     // resources flags (runtime/resources.ts)
     .option('-m, --memory <bytes>', 'memory limit, e.g. 512m or 1g')

@@ -28,6 +28,7 @@ const STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exite
 export function statusText(v: ContainerView): string {
   if (v.status === 'running') return `Up ${humanDuration(Date.now() - Date.parse(v.state!.startedAt))}${isPaused(v) ? ' (Paused)' : ''}`;
   if (v.status === 'created') return 'Created';
+  if (v.restarting) return `Restarting (${exitCodeOf(v)}) ${v.exit ? ago(v.exit.finishedAt) : ''}`.trimEnd();
   return `Exited (${exitCodeOf(v)}) ${v.exit ? ago(v.exit.finishedAt) : ''}`.trimEnd();
 }
 
@@ -99,7 +100,7 @@ export async function filterContainers(views: ContainerView[], f: Filters, all: 
   const showAll = all || values(f, 'status').length > 0;
   return views.filter((v) => {
     const c = v.config;
-    if (!showAll && v.status !== 'running') return false;
+    if (!showAll && v.status !== 'running' && !v.restarting) return false;
     if (!match(f, 'name', c.name, `/${c.name}`) || !match(f, 'id', c.id) || !matchLabels(f, 'label', c.labels)) return false;
     if (!exact(f, 'status', dockerState(v))) return false;
     if (exited.length && !(v.status === 'exited' && exited.includes(exitCodeOf(v)))) return false;

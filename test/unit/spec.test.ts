@@ -54,6 +54,7 @@ describe('renderSpec', () => {
       sysctl: [['net.ipv4.ip_forward', '1']],
       rootPropagation: MS.REC | MS.PRIVATE,
       supervise: { intervalMs: 3000, pidFile: '/run/dnsd.pid', match: 'dnsd.js', argv: ['/bin/node', 'dns'] },
+      restart: { policy: 'on-failure', max: 3, count: 1, timeoutMs: 200, record: '/c/restart.json', marker: '/c/.stopped', argv: ['/bin/node', 'restart'] },
     };
     spec.devices = [...spec.devices!, { path: '/dev/fuse', mode: 0o20660, major: 10, minor: 229, uid: 1, gid: 2 }];
     const recs = decodeSpec(renderSpec(spec));
@@ -68,6 +69,7 @@ describe('renderSpec', () => {
     expect(recs.find((r) => r[0] === 'odevice')).toEqual(['odevice', '/dev/fuse', String(0o20660), '10', '229', '1', '2']);
     expect(recs.find((r) => r[0] === 'supervise')).toEqual(['supervise', '3000', '/run/dnsd.pid', 'dnsd.js']);
     expect(recs.filter((r) => r[0] === 'supervise_arg')).toEqual([['supervise_arg', '/bin/node'], ['supervise_arg', 'dns']]);
+    expect(recs.find((r) => r[0] === 'restart')).toEqual(['restart', 'on-failure', '3', '1', '200', '/c/restart.json', '/c/.stopped']);
     expect(recs.find((r) => r[0] === 'mount')).toEqual(['mount', 'proc', '/proc', 'proc', String(MS.NOSUID | MS.NOEXEC | MS.NODEV), '']);
     // mounts come before devices, devices before symlinks (the monitor's order)
     const idx = (k: string) => recs.findIndex((r) => r[0] === k);

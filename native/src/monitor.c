@@ -392,12 +392,13 @@ static void run_loop(int *status, int *sig) {
     if (M.out >= 0) { iout = n; p[n++] = (struct pollfd){M.out, POLLIN, 0}; }
     if (M.err >= 0) { ierr = n; p[n++] = (struct pollfd){M.err, POLLIN, 0}; }
     if (relay_in) { iin = n; p[n++] = (struct pollfd){0, POLLIN, 0}; }
-    int pr = poll(p, (nfds_t)n, tsd_supervise_timeout(&M.spec));
+    int pr = poll(p, (nfds_t)n, tsd_health_timeout(&M.spec, tsd_supervise_timeout(&M.spec)));
     if (pr < 0) {
       if (errno == EINTR) continue;
       break;
     }
     tsd_supervise_check(&M.spec);
+    tsd_health_check(&M.spec);
     if (pr == 0) continue;
     if (inode >= 0 && p[inode].revents) read_node();
     if (imaster >= 0 && p[imaster].revents && !pump(M.master, &M.lout)) {
@@ -467,6 +468,7 @@ int main(int argc, char **argv) {
   clock_gettime(CLOCK_MONOTONIC, &t0);
   int status = 0, sig = 0;
   run_loop(&status, &sig);
+  tsd_health_stop();
   clock_gettime(CLOCK_MONOTONIC, &t1);
   write_exit_record(status, sig);
   to_node("exit %d", status);

@@ -106,6 +106,10 @@ struct tsd_spec {
   const char *restart[6];
   const char *restart_argv[64 + 1];
   int nrestart_arg;
+  /* healthcheck (health.c): interval-ms timeout-ms start-period-ms retries record probe-spec */
+  const char *health[6];
+  const char *health_cgroup[16]; /* cgroup.procs files the probe joins */
+  int nhealth_cgroup;
 };
 
 int tsd_spec_load(const char *path, struct tsd_spec *spec, struct tsd_error *err);
@@ -117,6 +121,11 @@ void tsd_supervise_check(const struct tsd_spec *spec);
 /* restart.c: after the exit, with Node gone: restart per policy (does not return then) or return */
 void tsd_restart_after_exit(const struct tsd_spec *spec, int status, long long ran_ms);
 long tsd_restart_backoff(long prev_ms, long long ran_ms);
+
+/* health.c: the probe on the monitor's timer */
+int tsd_health_timeout(const struct tsd_spec *spec, int other);
+void tsd_health_check(const struct tsd_spec *spec);
+void tsd_health_stop(void);
 
 /* seccomp.c: compiled in the monitor (it can still read host paths), loaded in the child */
 int tsd_seccomp_prepare(const char *path, void **ctx, struct tsd_error *err);

@@ -221,6 +221,8 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
       sp->sup_match = f[2];
     }
     else if (!strcmp(key, "supervise_arg")) { NEED(1); ROOM(sp->nsup + 1, sp->sup_argv); sp->sup_argv[sp->nsup++] = f[0]; }
+    else if (!strcmp(key, "health")) { NEED(6); memcpy(sp->health, f, sizeof sp->health); }
+    else if (!strcmp(key, "health_cgroup")) { NEED(1); ROOM(sp->nhealth_cgroup, sp->health_cgroup); sp->health_cgroup[sp->nhealth_cgroup++] = f[0]; }
     else if (!strcmp(key, "restart")) { NEED(6); memcpy(sp->restart, f, sizeof sp->restart); }
     else if (!strcmp(key, "restart_arg")) { NEED(1); ROOM(sp->nrestart_arg + 1, sp->restart_argv); sp->restart_argv[sp->nrestart_arg++] = f[0]; }
     else return tsd_fail(err, 125, EINVAL, "spec: unknown key \"%s\"", key);

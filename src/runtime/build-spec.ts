@@ -33,6 +33,8 @@ export interface RunSpecInput {
   logTee?: boolean;
   /** the restart policy and where its back-off stands (runtime/restart-policy.ts) */
   restart?: { policy: string; max: number; count: number; timeoutMs: number };
+  /** the healthcheck (runtime/health.ts healthSpecInput) */
+  health?: ContainerSpec['health'];
 }
 
 const tsdocker = (...args: string[]) => [process.execPath, `${projectDir()}/bin/tsdocker`, '--root', rootDir(), ...args];
@@ -114,6 +116,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     hook: exitHook(config.id),
     // a container on a user network needs the embedded DNS: its monitor brings it back if killed
     ...(watch ? { supervise: { intervalMs: DNS_CHECK_MS, ...watch, argv: tsdocker('internal', 'dns') } } : {}),
+    ...(input.health ? { health: input.health } : {}),
     ...(input.restart ? { restart: { ...input.restart, record: containerFiles.restart(config.id), marker: containerFiles.stopped(config.id), argv: tsdocker('internal', 'restart', config.id) } } : {}),
   };
 }

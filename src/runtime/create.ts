@@ -18,6 +18,7 @@ import { validateContainerResources } from './hooks.js';
 import { mark } from '../sys/trace.js';
 import { parseSignal } from './lifecycle.js';
 import { checkAutoRemove, parseRestartPolicy } from './restart-policy.js';
+import { healthFromFlags, mergeHealth } from './health.js';
 
 export async function createContainer(opts: RunOptions): Promise<ContainerConfig> {
   return (await createContainerWithImage(opts)).config;
@@ -34,8 +35,10 @@ export async function createContainerWithImage(
 ): Promise<{ config: ContainerConfig; image: ImageRecord; started: () => void }> {
   const restartPolicy = parseRestartPolicy(opts.restart);
   checkAutoRemove(restartPolicy, opts.rm);
+  const userHealth = opts.health ? healthFromFlags(opts.health) : undefined;
   ensureLayout();
   const image = await resolveImage(opts.image);
+  const healthcheck = mergeHealth(userHealth, image.imageConfig.config?.Healthcheck);
   const proc = resolveProcess(image.config, opts);
   resolveUser(proc.user, image.layerDirs); // validate now: an unknown user is a create-time error
   const stopSignal = opts.stopSignal ?? (typeof image.config.StopSignal === 'string' && image.config.StopSignal ? image.config.StopSignal : undefined);
@@ -86,6 +89,7 @@ export async function createContainerWithImage(
       ...(stopSignal !== undefined ? { stopSignal } : {}),
       ...(opts.stopTimeout !== undefined ? { stopTimeout: opts.stopTimeout } : {}),
       ...(restartPolicy ? { restartPolicy } : {}),
+      ...(healthcheck ? { healthcheck } : {}),
     };
     // rmi checks container records under the images lock: hold it while the record
     // appears, so an image can never lose its layers to an rmi racing this create

@@ -11,6 +11,7 @@ import { networkSettings } from '../net/index.js';
 import { inspectHostConfig, inspectMounts } from './resources.js';
 import { resolveImage, type ImageRecord } from '../image/index.js';
 import { inspectPolicy } from './restart-policy.js';
+import { readHealth } from './health.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -36,6 +37,7 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
   const dirs = containerDirs(c.id);
   const running = v.status === 'running';
   const restarting = Boolean(v.restarting); // Docker counts a restarting container as running
+  const health = v.state ? readHealth(c) : undefined;
   const plan = c.network as { mode?: string };
   const img = await imageOf(c.image.id);
   const exposed = exposedPorts(v, img);
@@ -56,6 +58,7 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
       Error: '',
       StartedAt: v.state?.startedAt ?? ZERO_TIME,
       FinishedAt: running ? ZERO_TIME : (v.exit?.finishedAt ?? ZERO_TIME),
+      ...(health ? { Health: health } : {}),
     },
     Image: c.image.id,
     ResolvConfPath: dirs.resolvConf,
@@ -99,6 +102,7 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
       StdinOnce: c.interactive,
       Env: c.env,
       Cmd: c.cmd ?? c.args,
+      ...(c.healthcheck ? { Healthcheck: c.healthcheck } : {}),
       Image: c.image.ref,
       Volumes: img?.config.Volumes ?? null,
       WorkingDir: c.workingDir,

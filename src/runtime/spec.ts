@@ -90,6 +90,8 @@ export interface ContainerSpec {
   supervise?: { intervalMs: number; pidFile: string; match: string; argv: string[] };
   /** restart policy the monitor applies after the exit (native/src/restart.c); argv restarts the container */
   restart?: { policy: string; max: number; count: number; timeoutMs: number; record: string; marker: string; argv: string[] };
+  /** healthcheck the monitor runs (native/src/health.c): probeSpec is an exec-mode spec */
+  health?: { intervalMs: number; timeoutMs: number; startPeriodMs: number; retries: number; record: string; probeSpec: string; cgroupProcs: string[] };
 }
 
 function str(key: string, v: string): string {
@@ -167,6 +169,11 @@ export function specRecords(s: ContainerSpec): string[][] {
     r.push(['supervise', int('supervise', s.supervise.intervalMs), s.supervise.pidFile, s.supervise.match]);
     for (const a of s.supervise.argv) r.push(['supervise_arg', a]);
   }
+  if (s.health) {
+    const h = s.health;
+    r.push(['health', int('health', h.intervalMs), int('health', h.timeoutMs), int('health', h.startPeriodMs), int('health', h.retries), h.record, h.probeSpec]);
+    for (const p of h.cgroupProcs) r.push(['health_cgroup', p]);
+  }
   if (s.restart) {
     const p = s.restart;
     r.push(['restart', p.policy, int('restart', p.max), int('restart', p.count), int('restart', p.timeoutMs), p.record, p.marker]);
@@ -188,7 +195,7 @@ export const SPEC_ARITY: Readonly<Record<string, number>> = {
   rootlink: 2, mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
   caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, logtee: 1, sysctl: 2, exit: 1, exit_nosync: 1, hook: 1,
   odevice: 6, orphan: 1, fifo: 1, console: 1, caps5: 5, umask: 1, rootprop: 1,
-  supervise: 3, supervise_arg: 1, restart: 6, restart_arg: 1,
+  supervise: 3, supervise_arg: 1, restart: 6, restart_arg: 1, health: 6, health_cgroup: 1,
 };
 
 /** Parse a rendered spec back into records (debugging, tests). */

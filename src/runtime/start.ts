@@ -19,6 +19,7 @@ import { startMonitor, type MonitorHandle } from './monitor.js';
 import { buildRunSpec } from './build-spec.js';
 import { prepareContainerResources, joinContainerCgroups } from './hooks.js';
 import { restartSpecInput } from './restart-policy.js';
+import { healthSpecInput, writeProbeSpec } from './health.js';
 
 const lg = log.child({ mod: 'runtime.start' });
 
@@ -74,7 +75,7 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     undo.push('release resources', resources.undo);
     // a foreground container keeps its log too (Docker's `logs` shows it), unless --rm removes it anyway
     const logged = !mode.foreground || !config.autoRemove;
-    const spec = buildRunSpec({ config, image, dirs, plan, resources, logPath: logged ? containerFiles.log(id) : undefined, logTee: mode.foreground && logged, restart: restartSpecInput(config) });
+    const spec = buildRunSpec({ config, image, dirs, plan, resources, logPath: logged ? containerFiles.log(id) : undefined, logTee: mode.foreground && logged, restart: restartSpecInput(config), health: healthSpecInput(config) });
     const stdio: [number, number, number] = mode.foreground
       ? [config.interactive ? 0 : -1, 1, 2]
       : [-1, -1, -1];
@@ -96,6 +97,7 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
       startedAt: new Date().toISOString(),
     };
     await writeState(id, state);
+    await writeProbeSpec(config, image, pid); // healthcheck: what the monitor's probes run (runtime/health.ts)
     mark('start: state written');
     // both before `go`; the cgroup move waits on the kernel, so the network is wired meanwhile
     const [joined, attached] = await Promise.allSettled([

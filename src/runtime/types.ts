@@ -30,6 +30,8 @@ export interface RunOptions {
   stopTimeout?: number;
   /** --restart as given (runtime/restart-policy.ts parses it) */
   restart?: string;
+  /** --health-*, --no-healthcheck as given (runtime/health.ts parses them) */
+  health?: import('./health.js').HealthFlags;
   /** resource, mount and security flags, handed to runtime/resources.ts */
   resources: Record<string, unknown>;
 }

@@ -41,6 +41,17 @@ export interface ContainerConfig {
   stopTimeout?: number;
   /** --restart (runtime/restart-policy.ts); absent = no */
   restartPolicy?: RestartPolicy;
+  /** Docker's Config.Healthcheck, the flags merged over the image's (runtime/health.ts) */
+  healthcheck?: HealthConfig;
+}
+
+/** Docker's HealthConfig (durations in ns; zero fields left out) */
+export interface HealthConfig {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  Retries?: number;
 }
 
 export interface RestartPolicy {
@@ -100,6 +111,8 @@ export const containerFiles = {
   /** the monitor's restart record, and the marker of a stop by hand (runtime/restart-policy.ts) */
   restart: (id: string) => join(paths.container(id), 'restart.json'),
   stopped: (id: string) => join(paths.container(id), '.stopped'),
+  /** State.Health, written by the monitor (native/src/health.c) */
+  health: (id: string) => join(paths.container(id), 'health.json'),
   dir: (id: string) => paths.container(id),
 };
 

@@ -61,7 +61,7 @@ export const containerSchemas: Record<'config' | 'state' | 'exit', Schema> = {
   config: {
     id: 'string', name: 'string', created: 'string', image: 'object', path: 'string', args: 'strings', env: 'strings',
     workingDir: 'string', user: 'string', hostname: 'string', tty: 'boolean', interactive: 'boolean', autoRemove: 'boolean',
-    entrypoint: 'strings?', cmd: 'strings?', network: 'object', resources: 'object', labels: 'object?', stopSignal: 'string?', stopTimeout: 'number?', restartPolicy: 'object?',
+    entrypoint: 'strings?', cmd: 'strings?', network: 'object', resources: 'object', labels: 'object?', stopSignal: 'string?', stopTimeout: 'number?', restartPolicy: 'object?', healthcheck: 'object?',
   },
   state: {
     monitorPid: 'number', monitorStartTime: 'number', pid: 'number', pidStartTime: 'number', startedAt: 'string',

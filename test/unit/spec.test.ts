@@ -54,6 +54,7 @@ describe('renderSpec', () => {
       sysctl: [['net.ipv4.ip_forward', '1']],
       rootPropagation: MS.REC | MS.PRIVATE,
       supervise: { intervalMs: 3000, pidFile: '/run/dnsd.pid', match: 'dnsd.js', argv: ['/bin/node', 'dns'] },
+      health: { intervalMs: 100, timeoutMs: 200, startPeriodMs: 0, retries: 3, record: '/c/health.json', probeSpec: '/c/health.spec', cgroupProcs: ['/sys/fs/cgroup/x/cgroup.procs'] },
       restart: { policy: 'on-failure', max: 3, count: 1, timeoutMs: 200, record: '/c/restart.json', marker: '/c/.stopped', argv: ['/bin/node', 'restart'] },
     };
     spec.devices = [...spec.devices!, { path: '/dev/fuse', mode: 0o20660, major: 10, minor: 229, uid: 1, gid: 2 }];

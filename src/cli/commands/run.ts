@@ -33,6 +33,12 @@ interface RunFlags {
   cidfile?: string;
   labelFile: string[];
   restart?: string;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  healthcheck?: boolean;
   [resourceFlag: string]: unknown;
 }
 
@@ -73,6 +79,7 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     ...(f.stopSignal !== undefined ? { stopSignal: f.stopSignal } : {}),
     ...(f.stopTimeout !== undefined ? { stopTimeout: parseIntArg('--stop-timeout', f.stopTimeout, -1) } : {}),
     ...(f.restart !== undefined ? { restart: f.restart } : {}),
+    health: { cmd: f.healthCmd, interval: f.healthInterval, timeout: f.healthTimeout, retries: f.healthRetries, startPeriod: f.healthStartPeriod, none: f.healthcheck === false },
     resources,
   };
 }
@@ -126,6 +133,12 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--stop-signal <signal>', "signal to stop the container (default: the image's STOPSIGNAL, else SIGTERM)")
     .option('--stop-timeout <seconds>', 'seconds `stop` waits before killing the container (default 10)')
     .option('--restart <policy>', 'restart policy when the container exits: no (default), on-failure[:max-retries], always, unless-stopped (the native monitor restarts it; not after a reboot)')
+    .option('--health-cmd <command>', 'command to run to check health (a shell command, as HEALTHCHECK CMD-SHELL)')
+    .option('--health-interval <duration>', "time between running the check (ms|s|m|h) (default: the image's, else 30s)")
+    .option('--health-timeout <duration>', "maximum time to allow one check to run (ms|s|m|h) (default: the image's, else 30s)")
+    .option('--health-retries <n>', "consecutive failures needed to report unhealthy (default: the image's, else 3)")
+    .option('--health-start-period <duration>', "start period for the container to initialize before failures count (ms|s|m|h) (default 0s)")
+    .option('--no-healthcheck', "disable any container-specified HEALTHCHECK (the image's)")
     .addOption(new Option('--pull <policy>', 'pull the image before creating: missing (when not stored), always, never').choices(['missing', 'always', 'never']).default('missing'))
     // resources flags (runtime/resources.ts)
     .option('-m, --memory <bytes>', 'memory limit, e.g. 512m or 1g')

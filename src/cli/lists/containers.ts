@@ -11,6 +11,7 @@ import { dockerState, isPaused } from '../../runtime/pause.js';
 import { inspectMounts } from '../../runtime/resources.js';
 import { formatPorts } from '../../net/index.js';
 import { resolveImage } from '../../image/index.js';
+import { healthWords, readHealth } from '../../runtime/health.js';
 import { TsdError } from '../../sys/errors.js';
 
 export const PS_FILTERS = ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume'] as const;
@@ -23,10 +24,16 @@ export const PS_SPEC: ListSpec = {
   },
 };
 
+const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
 const STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 
 export function statusText(v: ContainerView): string {
-  if (v.status === 'running') return `Up ${humanDuration(Date.now() - Date.parse(v.state!.startedAt))}${isPaused(v) ? ' (Paused)' : ''}`;
+  if (v.status === 'running') {
+    const up = `Up ${humanDuration(Date.now() - Date.parse(v.state!.startedAt))}`;
+    if (isPaused(v)) return `${up} (Paused)`;
+    const health = readHealth(v.config);
+    return health ? `${up} (${healthWords(health)})` : up;
+  }
   if (v.status === 'created') return 'Created';
   if (v.restarting) return `Restarting (${exitCodeOf(v)}) ${v.exit ? ago(v.exit.finishedAt) : ''}`.trimEnd();
   return `Exited (${exitCodeOf(v)}) ${v.exit ? ago(v.exit.finishedAt) : ''}`.trimEnd();
@@ -80,6 +87,7 @@ async function createdOf(ref: string): Promise<string> {
  * `before`/`since` name a container (refused when there is none).
  */
 export async function filterContainers(views: ContainerView[], f: Filters, all: boolean): Promise<ContainerView[]> {
+  for (const h of values(f, 'health')) if (!HEALTH.includes(h)) throw new TsdError('BAD_ARGS', `Unrecognised filter value for health: ${h}`, { exitCode: 1, hint: `health is one of ${HEALTH.join(', ')}` });
   for (const s of values(f, 'status')) if (!STATES.includes(s)) throw new TsdError('BAD_ARGS', `Unrecognised filter value for status: ${s}`, { exitCode: 1, hint: `status is one of ${STATES.join(', ')}` });
   const exited = values(f, 'exited').map((e) => {
     if (!/^-?\d+$/.test(e)) throw invalidFilter('exited', e);
@@ -119,7 +127,7 @@ export async function filterContainers(views: ContainerView[], f: Filters, all: 
       const mounts = inspectMounts(c.id);
       if (!values(f, 'volume').some((x) => mounts.some((m) => m.Name === x || m.Destination === x || m.Source === x))) return false;
     }
-    if (values(f, 'health').length && !values(f, 'health').includes('none')) return false;
+    if (values(f, 'health').length && !values(f, 'health').includes(readHealth(c)?.Status ?? 'none')) return false;
     if (values(f, 'is-task').length && !values(f, 'is-task').includes('false')) return false;
     return true;
   });

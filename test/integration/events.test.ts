@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { startApiServer, type ApiServer } from '../helpers/api-server.js';
 import { BUSYBOX_TAR, createSandbox, hostSnapshot, type RunResult, type Sandbox } from '../helpers/sandbox.js';
 
 let sb: Sandbox;
@@ -29,6 +30,10 @@ async function pastEvents(since: string, extra: string[] = []): Promise<string[]
 }
 
 let imageId: string;
+/** the start of the lifecycle test's events and of the network/volume test's */
+let tLife: string;
+let tNet: string;
+let lifeId: string;
 let untagAttrs: string;
 
 beforeAll(async () => {
@@ -66,7 +71,9 @@ describe('events journal', () => {
 
   it('stop, kill, rename, pause, unpause, restart, exec, rm -f, rmi, networks and volumes', async () => {
     const t0 = now();
+    tLife = t0;
     const c = (await ok(['run', '-d', '--name', 'ev2', '--network', 'none', '--label', 'app=ev', 'busybox', 'sleep', '300'])).trim();
+    lifeId = c;
     await ok(['stop', '-t', '0', 'ev2']); // sleep as pid 1 ignores SIGTERM: Docker kills it
     await ok(['rename', 'ev2', 'ev3']);
     await ok(['start', 'ev3']);
@@ -107,6 +114,7 @@ describe('events journal', () => {
     ]);
 
     const t1 = now();
+    tNet = t1;
     await ok(['network', 'create', 'evnet']);
     const net = (await ok(['network', 'inspect', '--format', '{{.Id}}', 'evnet'])).trim();
     await ok(['volume', 'create', 'evvol']);
@@ -143,7 +151,103 @@ describe('events journal', () => {
     expect(shown.sort()).toEqual(tags.map((t) => `image tag ${t}`).sort());
     await ok(['rmi', ...tags]);
   });
+});
 
+/** Lines of a child's stdout, resolved once `done(text)` holds. */
+function outputUntil(child: import('node:child_process').ChildProcess, done: (text: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      text += d;
+      if (done(text)) resolve(text);
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code} before the expected output: ${text}`)));
+  });
+}
+
+describe('tsdocker events', () => {
+  it('follows the journal until interrupted, past events first with --since', async () => {
+    const t0 = now();
+    await ok(['run', '--name', 'ev5', '--network', 'none', 'busybox', 'true']);
+    const child = sb.spawnTsd(['events', '--since', t0, '--filter', 'type=container', '--filter', 'event=start', '--filter', 'event=die', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+    const seen = outputUntil(child, (t) => t.includes('die ev6'));
+    await ok(['run', '--name', 'ev6', '--network', 'none', 'busybox', 'true']);
+    expect(await seen).toBe('start ev5\ndie ev5\nstart ev6\ndie ev6\n');
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await ok(['rm', 'ev5', 'ev6']);
+  });
+
+  it('filters as dockerd does: names and id prefixes, event, type, label, image, network, volume', async () => {
+    const f = (...kv: string[]) => pastEvents(tLife, [...kv.flatMap((x) => ['--filter', x]), '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}']);
+    expect(await f('container=ev3', 'event=die')).toEqual(['container die ev3', 'container die ev3']);
+    expect(await f('container=ev2', 'event=die')).toEqual(['container die ev2']);
+    expect(await f(`container=${lifeId.slice(0, 12)}`, 'event=die')).toEqual(['container die ev2', 'container die ev3', 'container die ev3']);
+    expect(await f('label=app=ev', 'event=destroy')).toEqual(['container destroy ev3']);
+    expect(await f('label=app=other')).toEqual([]);
+    // exec_create names its command: the bare word matches by prefix
+    expect(await f('event=exec_create')).toEqual(['container exec_create: true  ev3']);
+    expect(await f('type=volume')).toEqual(['volume create <no value>', 'volume mount <no value>', 'volume destroy <no value>']);
+    expect(await f('volume=evvol', 'event=mount')).toEqual(['volume mount <no value>']);
+    expect(await f('network=evnet')).toEqual(['network create evnet', 'network connect evnet', 'network disconnect evnet', 'network destroy evnet']);
+    expect(await f('image=busybox', 'event=create')).toEqual(['container create ev2', 'container create ev4', 'container create ev5', 'container create ev6']);
+    // moby compares the name as given (and without its tag): busybox:latest is not busybox
+    expect(await f('image=busybox:latest', 'event=create')).toEqual([]);
+    const bad = await tsd(['events', '--until', now(), '--filter', 'nosuch=x']);
+    expect([bad.code, bad.stderr]).toEqual([1, expect.stringContaining("Invalid filter 'nosuch'")]);
+    void tNet;
+  });
+
+  it('{{json .}} is the API message, with the legacy fields and an exact timeNano', async () => {
+    const [line] = await pastEvents(tLife, ['--filter', 'event=create', '--format', '{{json .}}']);
+    const m = /"timeNano":(\d+)\}$/.exec(line!);
+    expect(m).not.toBeNull();
+    const e = JSON.parse(line!) as Record<string, unknown>;
+    expect(Object.keys(e)).toEqual(['status', 'id', 'from', 'Type', 'Action', 'Actor', 'scope', 'time', 'timeNano']);
+    expect(e).toMatchObject({ status: 'create', from: 'busybox', Type: 'container', Action: 'create', scope: 'local', Actor: { Attributes: { app: 'ev', image: 'busybox', name: 'ev2' } } });
+    expect(e.id).toBe((e.Actor as { ID: string }).ID);
+    expect(BigInt(m![1]!) / 1_000_000_000n).toBe(BigInt(e.time as number));
+  });
+});
+
+describe('GET /events with the docker client', () => {
+  let srv: ApiServer;
+  beforeAll(async () => {
+    srv = await startApiServer(sb);
+  });
+  afterAll(async () => {
+    await srv?.close();
+  });
+
+  it('docker events --since/--until prints what tsdocker events prints', async () => {
+    const until = now();
+    const ours = (await ok(['events', '--since', tNet, '--until', until])).split('\n').filter(Boolean);
+    const theirs = (await srv.dockerOk(['events', '--since', tNet, '--until', until])).split('\n').filter(Boolean);
+    expect(ours.length).toBeGreaterThan(5);
+    expect(theirs).toEqual(ours);
+    const filtered = await srv.dockerOk(['events', '--since', tNet, '--until', until, '--filter', 'type=network', '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}']);
+    expect(filtered).toBe('network create evnet\nnetwork connect evnet\nnetwork disconnect evnet\nnetwork destroy evnet\n');
+  });
+
+  it('streams new events to a docker events that follows', async () => {
+    const child = sb.spawnTsd(['run', '--name', 'placeholder', '--network', 'none', 'busybox', 'true']);
+    await new Promise((r) => child.once('exit', r));
+    const t0 = now();
+    const follower = (await import('node:child_process')).spawn(sb.enter[0]!, [...sb.enter.slice(1), 'env', `DOCKER_CONFIG=${sb.root}`, (await import('../helpers/api-server.js')).DOCKER, '-H', `unix://${srv.sock}`, 'events', '--since', t0, '--format', '{{.Status}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}', '--filter', 'event=die'], { stdio: 'pipe' });
+    const seen = outputUntil(follower, (t) => t.includes('die ev7'));
+    expect((await srv.docker(['run', '--name', 'ev7', '--network', 'none', 'busybox', 'sh', '-c', 'exit 4'])).code).toBe(4);
+    expect(await seen).toBe('die ev7 4\n');
+    follower.kill('SIGTERM');
+    await new Promise((r) => follower.once('exit', r));
+    await ok(['rm', 'ev7', 'placeholder']);
+    const raw = await srv.get(`/events?since=${tNet}&until=${now()}&filters=${encodeURIComponent(JSON.stringify({ type: { volume: true } }))}`);
+    expect(raw.status).toBe(200);
+    expect(raw.body.trim().split('\n').map((l) => (JSON.parse(l) as { Action: string }).Action)).toEqual(['create', 'mount', 'destroy']);
+  });
+});
+
+// last: a tiny limit rotates away what the tests above read
+describe('journal size', () => {
   it('stays bounded: past the limit the journal rotates to events.log.1, and both are read', async () => {
     const env = { ...process.env, TSDOCKER_EVENTS_MAX_BYTES: '1500' };
     const t0 = now();

@@ -71,7 +71,9 @@ export function eventWire(e: EventRecord): Record<string, unknown> {
   const legacy = e.Type === 'container' || e.Type === 'image'
     ? { status: e.Action, id: e.Actor.ID, ...(e.Type === 'container' && e.Actor.Attributes.image !== undefined ? { from: e.Actor.Attributes.image } : {}) }
     : {};
-  return { ...legacy, Type: e.Type, Action: e.Action, Actor: { ID: e.Actor.ID, Attributes: e.Actor.Attributes }, scope: e.scope, time: e.time, timeNano: e.timeNano };
+  // Go's encoding/json writes a map's keys sorted
+  const attributes = Object.fromEntries(Object.keys(e.Actor.Attributes).sort().map((k) => [k, e.Actor.Attributes[k]]));
+  return { ...legacy, Type: e.Type, Action: e.Action, Actor: { ID: e.Actor.ID, Attributes: attributes }, scope: e.scope, time: e.time, timeNano: e.timeNano };
 }
 
 /** One line of the API's stream: the JSON with timeNano as the exact integer. */

@@ -24,6 +24,7 @@ import { register as push } from './push.js';
 import { register as login } from './login.js';
 import { register as serve } from './serve.js';
 import { register as events } from './events.js';
+import { register as system } from './system.js';
 
 type Register = (program: Command) => void;
 
@@ -48,6 +49,7 @@ const modules: Register[] = [
   login,
   serve,
   events,
+  system,
 ];
 
 export function registerAll(program: Command): void {

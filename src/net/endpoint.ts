@@ -4,6 +4,7 @@
  * registers its undo; teardown by (container, network) works from derived names alone, so
  * it needs no saved state and succeeds when the namespace or the veth are already gone.
  */
+import { emit } from '../state/events.js';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLock } from '../state/lock.js';
@@ -160,6 +161,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     mark('net: veth attached');
     if (net.dns && driver.traits.hostGateway) await ensureDns(net.gateway);
     undo.clear();
+    emit('network', 'connect', net.id, { container: req.containerId, name: net.name, type: net.driver });
     return {
       network: net.name,
       networkId: net.id,
@@ -210,7 +212,9 @@ export async function releaseEndpoint(containerId: string, netId: string, contai
   await withLock(NET_LOCK, async () => {
     if (net && driver.release) await driver.release(net, containerId);
     release(netId, containerId);
+    const had = readEndpoint(netId, containerId) !== undefined;
     await removeEndpoint(netId, containerId);
+    if (had) emit('network', 'disconnect', netId, { container: containerId, name: net?.name, type: net?.driver ?? 'bridge' });
   });
 }
 

@@ -23,6 +23,8 @@ import { register as pull } from './pull.js';
 import { register as push } from './push.js';
 import { register as login } from './login.js';
 import { register as serve } from './serve.js';
+import { register as events } from './events.js';
+import { register as system } from './system.js';
 
 type Register = (program: Command) => void;
 
@@ -46,6 +48,8 @@ const modules: Register[] = [
   push,
   login,
   serve,
+  events,
+  system,
 ];
 
 export function registerAll(program: Command): void {

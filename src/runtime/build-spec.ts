@@ -3,7 +3,7 @@
  * moment). Pure apart from reading the image's passwd file for -u names.
  */
 import { posix } from 'node:path';
-import { projectDir } from '../native/paths.js';
+import { initPath, projectDir } from '../native/paths.js';
 import { rootDir } from '../state/paths.js';
 import { containerFiles, type ContainerConfig } from '../state/containers.js';
 import type { ContainerDirs } from '../rootfs/prepare.js';
@@ -59,6 +59,14 @@ function withDefaults(env: string[], hostname: string, home: string, tty: boolea
   ];
 }
 
+/** Where --init's init lives in the container, as in Docker. */
+const DOCKER_INIT = '/sbin/docker-init';
+
+/** --init: the static tsdocker-init, bound read-only over /sbin/docker-init (Docker's path). */
+function initMount(config: ContainerConfig) {
+  return config.init ? [bindMount(initPath(), DOCKER_INIT, { readonly: true, recursive: false })] : [];
+}
+
 export function buildRunSpec(input: RunSpecInput): ContainerSpec {
   const { config, image, dirs, plan, resources } = input;
   const creds = resolveUser(config.user, image.layerDirs);
@@ -83,7 +91,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     join,
     rootfs: dirs.rootfs,
     overlay: { lower: [...image.layerDirs].reverse(), upper: dirs.upper, work: dirs.work },
-    mounts: [...defaultMounts({ privileged }), ...cg.mounts, ...resources.mounts, ...etc],
+    mounts: [...defaultMounts({ privileged }), ...cg.mounts, ...resources.mounts, ...etc, ...initMount(config)],
     devices: [...defaultDevices(), ...(resources.devices ?? [])], // resources: host devices when privileged
     // Docker's init layer links /etc/mtab to /proc/mounts (an image's own /etc/mtab is kept)
     symlinks: [...defaultSymlinks(), ...cg.symlinks],
@@ -98,7 +106,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     cwd: config.workingDir,
     user: { uid: creds.uid, gid: creds.gid, groups: creds.groups },
     env: withDefaults(config.env, config.hostname, creds.home, config.tty),
-    args: [config.path, ...config.args],
+    args: [...(config.init ? [DOCKER_INIT, '--'] : []), config.path, ...config.args],
     caps: resources.capsMask ?? capMask(DEFAULT_CAPS),
     noNewPrivileges: resources.noNewPrivileges,
     rlimits: resources.rlimits,

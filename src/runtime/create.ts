@@ -82,6 +82,7 @@ export async function createContainerWithImage(
       labels,
       ...(stopSignal !== undefined ? { stopSignal } : {}),
       ...(opts.stopTimeout !== undefined ? { stopTimeout: opts.stopTimeout } : {}),
+      ...(opts.init ? { init: true } : {}),
     };
     // rmi checks container records under the images lock: hold it while the record
     // appears, so an image can never lose its layers to an rmi racing this create

@@ -71,6 +71,7 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
     HostConfig: {
       NetworkMode: plan.mode ?? 'none',
       AutoRemove: c.autoRemove,
+      ...(c.init ? { Init: true } : {}),
       ...inspectHostConfig(c.resources), // resources: Docker's HostConfig fields (runtime/resources.ts)
     },
     GraphDriver: {

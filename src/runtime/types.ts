@@ -28,6 +28,8 @@ export interface RunOptions {
   /** --stop-signal (else the image's StopSignal) and --stop-timeout: what `stop` uses */
   stopSignal?: string;
   stopTimeout?: number;
+  /** --init: tsdocker-init as pid 1 (/sbin/docker-init -- CMD) */
+  init?: boolean;
   /** resource, mount and security flags, handed to runtime/resources.ts */
   resources: Record<string, unknown>;
 }

@@ -39,6 +39,8 @@ export interface ContainerConfig {
   /** Docker's Config.StopSignal and StopTimeout (stop's signal and wait when it is given none) */
   stopSignal?: string;
   stopTimeout?: number;
+  /** --init: the command runs under /sbin/docker-init (HostConfig.Init) */
+  init?: boolean;
 }
 
 export interface ContainerState {

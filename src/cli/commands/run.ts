@@ -32,6 +32,7 @@ interface RunFlags {
   stopTimeout?: string;
   cidfile?: string;
   labelFile: string[];
+  init?: boolean;
   [resourceFlag: string]: unknown;
 }
 
@@ -69,6 +70,7 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     securityOpt: f.securityOpt,
     labels: parseLabels(f.label),
     labelFiles: f.labelFile,
+    ...(f.init ? { init: true } : {}),
     ...(f.stopSignal !== undefined ? { stopSignal: f.stopSignal } : {}),
     ...(f.stopTimeout !== undefined ? { stopTimeout: parseIntArg('--stop-timeout', f.stopTimeout, -1) } : {}),
     resources,
@@ -121,6 +123,7 @@ function declareCreateFlags(cmd: Command): Command {
     .option('-l, --label <key=value>', 'set metadata (repeatable)', collect, [])
     .option('--cidfile <file>', 'write the container id to the file')
     .option('--label-file <file>', 'read labels from a file of KEY=VALUE lines (repeatable)', collect, [])
+    .option('--init', 'run an init (/sbin/docker-init) as pid 1 that forwards signals and reaps processes')
     .option('--stop-signal <signal>', "signal to stop the container (default: the image's STOPSIGNAL, else SIGTERM)")
     .option('--stop-timeout <seconds>', 'seconds `stop` waits before killing the container (default 10)')
     .addOption(new Option('--pull <policy>', 'pull the image before creating: missing (when not stored), always, never').choices(['missing', 'always', 'never']).default('missing'))

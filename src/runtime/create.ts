@@ -11,6 +11,8 @@ import { ensureLayout } from '../state/paths.js';
 import { containerFiles, containerNames, writeConfig, type ContainerConfig } from '../state/containers.js';
 import { createContainerDir } from '../rootfs/prepare.js';
 import { planNetwork } from '../net/index.js';
+import { mergeExposed } from '../net/expose.js';
+import { parsePublish } from '../net/ports.js';
 import { generateName, nameConflict, newContainerId, validateName } from './names.js';
 import { readLabelFiles, resolveProcess, resolveUser } from './options.js';
 import type { RunOptions } from './types.js';
@@ -41,6 +43,7 @@ export async function createContainerWithImage(
   const id = newContainerId();
   const name = opts.name !== undefined ? validateName(opts.name) : undefined;
   const hostname = opts.hostname ?? (opts.network === 'host' ? hostHostname() : id.slice(0, 12));
+  const exposed = mergeExposed(image.config.ExposedPorts, opts.expose ?? [], opts.publish, parsePublish);
   const network = await planNetwork({
     containerId: id,
     name: name ?? '',
@@ -53,6 +56,8 @@ export async function createContainerWithImage(
     dnsSearch: opts.dnsSearch,
     dnsOptions: opts.dnsOptions,
     addHosts: opts.addHosts,
+    publishAll: opts.publishAll,
+    exposed,
     hostnameGiven: opts.hostname !== undefined,
   });
   const resources = { ...opts.resources, securityOpt: opts.securityOpt };
@@ -83,6 +88,8 @@ export async function createContainerWithImage(
       ...(stopSignal !== undefined ? { stopSignal } : {}),
       ...(opts.stopTimeout !== undefined ? { stopTimeout: opts.stopTimeout } : {}),
       ...(opts.init ? { init: true } : {}),
+      ...(exposed.length ? { exposedPorts: exposed } : {}),
+      ...(opts.publishAll ? { publishAll: true } : {}),
     };
     // rmi checks container records under the images lock: hold it while the record
     // appears, so an image can never lose its layers to an rmi racing this create

@@ -23,6 +23,7 @@ async function imageOf(id: string): Promise<ImageRecord | undefined> {
 
 /** The container ports of -p/--expose (plan.publish, resources.expose) as Docker's "80/tcp" keys. */
 function exposedPorts(v: ContainerView, img: ImageRecord | undefined): Record<string, object> | undefined {
+  if (v.config.exposedPorts) return Object.fromEntries(v.config.exposedPorts.map((k) => [k, {}])); // merged at create
   const out: Record<string, object> = { ...(img?.config.ExposedPorts ?? {}) };
   const plan = v.config.network as { publish?: { containerPort: number; proto: string }[] };
   for (const p of plan.publish ?? []) out[`${p.containerPort}/${p.proto}`] = {};
@@ -72,6 +73,7 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
       NetworkMode: plan.mode ?? 'none',
       AutoRemove: c.autoRemove,
       ...(c.init ? { Init: true } : {}),
+      PublishAllPorts: Boolean(c.publishAll),
       ...inspectHostConfig(c.resources), // resources: Docker's HostConfig fields (runtime/resources.ts)
     },
     GraphDriver: {

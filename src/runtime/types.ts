@@ -28,6 +28,9 @@ export interface RunOptions {
   /** --stop-signal (else the image's StopSignal) and --stop-timeout: what `stop` uses */
   stopSignal?: string;
   stopTimeout?: number;
+  /** -P and --expose: publish every exposed port; more exposed ports (Config.ExposedPorts) */
+  publishAll?: boolean;
+  expose?: string[];
   /** --init: tsdocker-init as pid 1 (/sbin/docker-init -- CMD) */
   init?: boolean;
   /** resource, mount and security flags, handed to runtime/resources.ts */

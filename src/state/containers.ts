@@ -39,6 +39,9 @@ export interface ContainerConfig {
   /** Docker's Config.StopSignal and StopTimeout (stop's signal and wait when it is given none) */
   stopSignal?: string;
   stopTimeout?: number;
+  /** Config.ExposedPorts, merged at create (image EXPOSE, --expose, -p), sorted; -P: HostConfig.PublishAllPorts */
+  exposedPorts?: string[];
+  publishAll?: boolean;
   /** --init: the command runs under /sbin/docker-init (HostConfig.Init) */
   init?: boolean;
 }

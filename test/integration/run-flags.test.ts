@@ -3,7 +3,11 @@
  * outputs are Docker 20.10's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BUSYBOX_TAR, createSandbox, hostSnapshot, tsdOk, type Sandbox } from '../helpers/sandbox.js';
+import { dockerSaveClassic } from '../helpers/archives.js';
 
 let sb: Sandbox;
 const before = hostSnapshot();
@@ -91,5 +95,78 @@ describe('--init', () => {
     ]);
     expect((await procs('noreaper')).map((l) => l.split(' ').slice(1).join(' '))).toEqual(['S sleep 1000 ', 'Z ']);
     await tsdOk(sb, ['rm', '-f', 'reaper', 'noreaper']);
+  });
+});
+
+/** A one-layer image of the host's static busybox with this config. */
+async function loadImage(tag: string, config: Record<string, unknown>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tsd-flagimg-'));
+  try {
+    const bb = readFileSync('/bin/busybox');
+    const links = ['sh', 'sleep', 'nc', 'cat', 'echo'].map((n) => ({ name: `bin/${n}`, type: 'symlink' as const, linkname: 'busybox' }));
+    writeFileSync(join(dir, 'img.tar'), dockerSaveClassic([{
+      tags: [tag],
+      config: { Env: ['PATH=/bin'], Cmd: ['sh'], ...config },
+      layers: [[{ name: 'bin/', type: 'dir' }, { name: 'bin/busybox', data: bb, mode: 0o755 }, ...links]],
+    }]));
+    await tsdOk(sb, ['load', '-i', join(dir, 'img.tar')]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('-P, --expose and the image\'s EXPOSE', () => {
+  beforeAll(async () => {
+    await loadImage('exposed:1', { ExposedPorts: { '80/tcp': {}, '53/udp': {} } });
+    // the sandbox's own ephemeral range, where -P picks host ports (as Docker reads it)
+    await sb.sh(['sysctl', '-q', '-w', 'net.ipv4.ip_local_port_range=40000 40010']);
+  });
+
+  it('Config.ExposedPorts merges EXPOSE, --expose (ranges) and -p; ps shows the unpublished ones', async () => {
+    await tsdOk(sb, ['run', '-d', '--name', 'ex', '--expose', '8000-8002', '--expose', '7/udp', '-p', '9090:90', 'exposed:1', 'sleep', '1000']);
+    const c = await inspect('ex');
+    expect(Object.keys(c.Config.ExposedPorts)).toEqual(['53/udp', '7/udp', '80/tcp', '8000/tcp', '8001/tcp', '8002/tcp', '90/tcp']);
+    expect(c.HostConfig.PublishAllPorts).toBe(false);
+    // docker/cli's DisplayablePorts: a port that breaks its protocol's run closes that run at once,
+    // the last run of each protocol comes at the end, in the order the protocols first appeared
+    expect(await tsdOk(sb, ['ps', '--filter', 'name=ex', '--format', '{{.Ports}}'])).toBe('7/udp, 80/tcp, 53/udp, 8000-8002/tcp, 0.0.0.0:9090->90/tcp\n');
+    expect(await tsdOk(sb, ['port', 'ex'])).toBe('90/tcp -> 0.0.0.0:9090\n');
+    await tsdOk(sb, ['rm', '-f', 'ex']);
+    const bad = await sb.tsd(['create', '--expose', '80:80', 'busybox']);
+    expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('invalid port format for --expose: 80:80')]);
+    const range = await sb.tsd(['create', '--expose', '90-80', 'busybox']);
+    expect([range.code, range.stderr]).toEqual([125, expect.stringContaining('invalid range format for --expose: 90-80, error: Invalid range specified for the Port: 90-80')]);
+  });
+
+  it('-P publishes every exposed port -p does not bind, from the ephemeral range, and they answer', async () => {
+    await tsdOk(sb, ['run', '-d', '--name', 'pa', '-P', '--expose', '8080', '-p', '40005:80', 'exposed:1',
+      'sh', '-c', 'while :; do echo hi | nc -l -p 8080; done']);
+    const c = await inspect('pa');
+    expect(c.HostConfig.PublishAllPorts).toBe(true);
+    expect(c.NetworkSettings.Ports).toEqual({
+      '53/udp': [{ HostIp: '0.0.0.0', HostPort: '40000' }],
+      '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '40005' }],
+      '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '40000' }],
+    });
+    expect((await tsdOk(sb, ['port', 'pa'])).split('\n').filter(Boolean).sort()).toEqual([
+      '53/udp -> 0.0.0.0:40000', '80/tcp -> 0.0.0.0:40005', '8080/tcp -> 0.0.0.0:40000',
+    ]);
+    expect(await tsdOk(sb, ['port', 'pa', '8080'])).toBe('0.0.0.0:40000\n');
+    expect(await tsdOk(sb, ['ps', '--filter', 'name=pa', '--format', '{{.Ports}}'])).toBe(
+      '0.0.0.0:40000->53/udp, 0.0.0.0:40005->80/tcp, 0.0.0.0:40000->8080/tcp\n');
+    let got = '';
+    await until(async () => (got = (await sb.sh(['busybox', 'nc', '-w', '2', '127.0.0.1', '40000'])).stdout) === 'hi\n');
+    expect(got).toBe('hi\n');
+    // the next -P takes the next free port
+    await tsdOk(sb, ['run', '-d', '--name', 'pb', '-P', 'exposed:1', 'sleep', '1000']);
+    expect(await tsdOk(sb, ['port', 'pb', '80'])).toBe('0.0.0.0:40001\n');
+    await tsdOk(sb, ['rm', '-f', 'pa', 'pb']);
+  });
+
+  it('-P with --network container:X is refused, as Docker does', async () => {
+    await tsdOk(sb, ['run', '-d', '--name', 'host1', 'busybox', 'sleep', '1000']);
+    const r = await sb.tsd(['create', '-P', '--network', 'container:host1', 'exposed:1']);
+    expect([r.code, r.stderr]).toEqual([125, expect.stringContaining('conflicting options: port publishing and the container type network mode')]);
+    await tsdOk(sb, ['rm', '-f', 'host1']);
   });
 });

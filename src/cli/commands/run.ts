@@ -33,6 +33,8 @@ interface RunFlags {
   cidfile?: string;
   labelFile: string[];
   init?: boolean;
+  publishAll?: boolean;
+  expose: string[];
   [resourceFlag: string]: unknown;
 }
 
@@ -71,6 +73,8 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     labels: parseLabels(f.label),
     labelFiles: f.labelFile,
     ...(f.init ? { init: true } : {}),
+    ...(f.publishAll ? { publishAll: true } : {}),
+    ...(f.expose.length ? { expose: f.expose } : {}),
     ...(f.stopSignal !== undefined ? { stopSignal: f.stopSignal } : {}),
     ...(f.stopTimeout !== undefined ? { stopTimeout: parseIntArg('--stop-timeout', f.stopTimeout, -1) } : {}),
     resources,
@@ -113,6 +117,8 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--network <mode>', 'network: bridge (default), none, host, container:NAME, or a network name', collect, [])
     .addOption(new Option('--net <mode>', 'alias of --network').hideHelp().argParser(collect).default([]))
     .option('-p, --publish <[ip:]host:container[/proto]>', 'publish a port (repeatable)', collect, [])
+    .option('-P, --publish-all', 'publish every exposed port (EXPOSE, --expose) on a free host port')
+    .option('--expose <port[/proto]>', 'expose a port or a range, e.g. 80 or 8000-8010/udp (repeatable)', collect, [])
     .option('--ip <address>', 'IPv4 address on the network')
     .option('--network-alias <alias>', 'DNS alias on the network (repeatable)', collect, [])
     .option('--dns <ip>', 'DNS server (repeatable)', collect, [])

@@ -8,6 +8,7 @@ import { rootDir } from '../state/paths.js';
 import { containerFiles, type ContainerConfig } from '../state/containers.js';
 import type { ContainerDirs } from '../rootfs/prepare.js';
 import {
+  type MountEntry,
   bindMount,
   defaultDevices,
   defaultMounts,
@@ -21,6 +22,7 @@ import { CLONE, type ContainerSpec, type NsType } from './spec.js';
 import { resolveUser } from './options.js';
 import { cgroupMounts } from './cgroups/mounts.js';
 import type { PreparedResources } from './hooks.js';
+import type { ResolvedNamespaces } from './namespaces.js';
 
 export interface RunSpecInput {
   config: ContainerConfig;
@@ -28,6 +30,8 @@ export interface RunSpecInput {
   dirs: ContainerDirs;
   plan: NetworkPlan;
   resources: PreparedResources;
+  /** --pid/--ipc/--uts/--cgroupns/--shm-size, resolved at start (namespaces.ts) */
+  ns?: ResolvedNamespaces;
   /** detached: capture output here */
   logPath?: string;
   logTee?: boolean;
@@ -67,6 +71,12 @@ function initMount(config: ContainerConfig) {
   return config.init ? [bindMount(initPath(), DOCKER_INIT, { readonly: true, recursive: false })] : [];
 }
 
+/** --ipc host/shareable/container:X bind another /dev/shm, none has none. */
+function withShm(mounts: MountEntry[], ns: ResolvedNamespaces | undefined): MountEntry[] {
+  if (ns?.shm === undefined) return mounts;
+  return mounts.flatMap((m) => (m.destination !== '/dev/shm' ? [m] : ns.shm ? [ns.shm] : []));
+}
+
 export function buildRunSpec(input: RunSpecInput): ContainerSpec {
   const { config, image, dirs, plan, resources } = input;
   const creds = resolveUser(config.user, image.layerDirs);
@@ -74,7 +84,8 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
   const watch = dnsWatch(plan);
   let cloneFlags = CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWCGROUP;
   if (plan.newNetns) cloneFlags |= CLONE.NEWNET;
-  const join: { type: NsType; path: string }[] = plan.joinNetns ? [{ type: 'net', path: plan.joinNetns }] : [];
+  cloneFlags &= ~(input.ns?.drop ?? 0);
+  const join: { type: NsType; path: string }[] = [...(plan.joinNetns ? [{ type: 'net' as NsType, path: plan.joinNetns }] : []), ...(input.ns?.joins ?? [])];
   const cg = cgroupMounts(config.id, privileged);
   // the generated files go after the user's mounts, so a tmpfs or volume on /etc (or an
   // image VOLUME whose path links to /etc) cannot hide them; a user's own mount on one of
@@ -91,7 +102,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     join,
     rootfs: dirs.rootfs,
     overlay: { lower: [...image.layerDirs].reverse(), upper: dirs.upper, work: dirs.work },
-    mounts: [...defaultMounts({ privileged }), ...cg.mounts, ...resources.mounts, ...etc, ...initMount(config)],
+    mounts: [...withShm(defaultMounts({ privileged, shmSize: input.ns?.shmSize }), input.ns), ...cg.mounts, ...resources.mounts, ...etc, ...initMount(config)],
     devices: [...defaultDevices(), ...(resources.devices ?? [])], // resources: host devices when privileged
     // Docker's init layer links /etc/mtab to /proc/mounts (an image's own /etc/mtab is kept)
     symlinks: [...defaultSymlinks(), ...cg.symlinks],
@@ -99,7 +110,8 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     masked: maskedPaths({ privileged }),
     readonly: [...readonlyPaths({ privileged }), ...cg.readonly],
     rootfsReadonly: resources.readonlyRootfs,
-    hostname: config.hostname,
+    // --uts host: the host's own name stays as it is
+    ...(cloneFlags & CLONE.NEWUTS ? { hostname: config.hostname } : {}),
     loopback: plan.loopbackUp,
     // Docker's defaults in a network namespace of the container's own: any port, ICMP sockets for all
     ...(plan.newNetns ? { sysctl: DOCKER_NET_SYSCTLS } : {}),

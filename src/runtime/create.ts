@@ -12,6 +12,7 @@ import { containerFiles, containerNames, writeConfig, type ContainerConfig } fro
 import { createContainerDir } from '../rootfs/prepare.js';
 import { planNetwork } from '../net/index.js';
 import { mergeExposed } from '../net/expose.js';
+import { planNamespaces } from './namespaces.js';
 import { parsePublish } from '../net/ports.js';
 import { generateName, nameConflict, newContainerId, validateName } from './names.js';
 import { readLabelFiles, resolveProcess, resolveUser } from './options.js';
@@ -42,7 +43,8 @@ export async function createContainerWithImage(
   const labels = opts.labelFiles?.length ? { ...readLabelFiles(opts.labelFiles), ...opts.labels } : opts.labels;
   const id = newContainerId();
   const name = opts.name !== undefined ? validateName(opts.name) : undefined;
-  const hostname = opts.hostname ?? (opts.network === 'host' ? hostHostname() : id.slice(0, 12));
+  const ns = planNamespaces(opts.ns ?? {}, { hostnameGiven: opts.hostname !== undefined });
+  const hostname = opts.hostname ?? (opts.network === 'host' || ns.uts === 'host' ? hostHostname() : id.slice(0, 12));
   const exposed = mergeExposed(image.config.ExposedPorts, opts.expose ?? [], opts.publish, parsePublish);
   const network = await planNetwork({
     containerId: id,
@@ -88,6 +90,7 @@ export async function createContainerWithImage(
       ...(stopSignal !== undefined ? { stopSignal } : {}),
       ...(opts.stopTimeout !== undefined ? { stopTimeout: opts.stopTimeout } : {}),
       ...(opts.init ? { init: true } : {}),
+      ...(Object.keys(ns).length ? { ns } : {}),
       ...(exposed.length ? { exposedPorts: exposed } : {}),
       ...(opts.publishAll ? { publishAll: true } : {}),
     };

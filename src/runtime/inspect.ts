@@ -9,6 +9,7 @@ import { exitCodeOf } from './lifecycle.js';
 import { dockerState, isPaused } from './pause.js';
 import { networkSettings } from '../net/index.js';
 import { inspectHostConfig, inspectMounts } from './resources.js';
+import { inspectNamespaces } from './namespaces.js';
 import { resolveImage, type ImageRecord } from '../image/index.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -74,6 +75,7 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
       AutoRemove: c.autoRemove,
       ...(c.init ? { Init: true } : {}),
       PublishAllPorts: Boolean(c.publishAll),
+      ...inspectNamespaces(c.ns),
       ...inspectHostConfig(c.resources), // resources: Docker's HostConfig fields (runtime/resources.ts)
     },
     GraphDriver: {

@@ -31,6 +31,8 @@ export interface RunOptions {
   /** -P and --expose: publish every exposed port; more exposed ports (Config.ExposedPorts) */
   publishAll?: boolean;
   expose?: string[];
+  /** --pid, --ipc, --uts, --cgroupns, --shm-size (runtime/namespaces.ts) */
+  ns?: { pid?: string; ipc?: string; uts?: string; cgroupns?: string; shmSize?: string };
   /** --init: tsdocker-init as pid 1 (/sbin/docker-init -- CMD) */
   init?: boolean;
   /** resource, mount and security flags, handed to runtime/resources.ts */

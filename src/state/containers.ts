@@ -42,6 +42,8 @@ export interface ContainerConfig {
   /** Config.ExposedPorts, merged at create (image EXPOSE, --expose, -p), sorted; -P: HostConfig.PublishAllPorts */
   exposedPorts?: string[];
   publishAll?: boolean;
+  /** --pid, --ipc, --uts, --cgroupns, --shm-size as planned at create (runtime/namespaces.ts) */
+  ns?: { pid?: string; ipc?: string; uts?: string; cgroupns?: string; shmSize?: number };
   /** --init: the command runs under /sbin/docker-init (HostConfig.Init) */
   init?: boolean;
 }

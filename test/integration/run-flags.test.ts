@@ -3,8 +3,8 @@
  * outputs are Docker 20.10's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, createSandbox, hostSnapshot, tsdOk, type Sandbox } from '../helpers/sandbox.js';
 import { dockerSaveClassic } from '../helpers/archives.js';
@@ -168,5 +168,69 @@ describe('-P, --expose and the image\'s EXPOSE', () => {
     const r = await sb.tsd(['create', '-P', '--network', 'container:host1', 'exposed:1']);
     expect([r.code, r.stderr]).toEqual([125, expect.stringContaining('conflicting options: port publishing and the container type network mode')]);
     await tsdOk(sb, ['rm', '-f', 'host1']);
+  });
+});
+
+describe('--pid, --ipc, --uts, --cgroupns, --shm-size', () => {
+  const out = async (args: string[]) => (await tsdOk(sb, ['run', '--rm', ...args])).trim();
+
+  it('--pid host sees the host\'s processes; container:X shares X\'s, only while X runs', async () => {
+    expect(await out(['busybox', 'sh', '-c', 'echo $$'])).toBe('1');
+    const [self, init] = (await out(['--pid', 'host', 'busybox', 'sh', '-c', 'echo $$; cat /proc/1/comm'])).split('\n');
+    expect(self).not.toBe('1');
+    expect(init).toBe(readFileSync('/proc/1/comm', 'utf8').trim());
+    await tsdOk(sb, ['run', '-d', '--name', 'pidx', 'busybox', 'sleep', '1000']);
+    expect(await out(['--pid', 'container:pidx', 'busybox', 'sh', '-c', 'tr "\\0" " " < /proc/1/cmdline'])).toBe('sleep 1000');
+    await tsdOk(sb, ['create', '--name', 'pidj', '--pid', 'container:pidx', 'busybox', 'true']);
+    expect((await inspect('pidj')).HostConfig.PidMode).toBe('container:pidx');
+    await tsdOk(sb, ['kill', 'pidx']);
+    const r = await sb.tsd(['start', 'pidj']);
+    expect([r.code, r.stderr]).toEqual([1, expect.stringContaining('cannot join PID of a non running container: pidx')]);
+    await tsdOk(sb, ['rm', '-f', 'pidx', 'pidj']);
+    const bad = await sb.tsd(['create', '--pid', 'nope', 'busybox']);
+    expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('--pid: invalid PID mode')]);
+  });
+
+  it('--ipc shareable lends its /dev/shm and IPC namespace to container:X; private does not; host; none', async () => {
+    await tsdOk(sb, ['run', '-d', '--name', 'ipcx', '--ipc', 'shareable', 'busybox', 'sh', '-c', 'echo hello > /dev/shm/f; exec sleep 1000']);
+    expect((await inspect('ipcx')).HostConfig.IpcMode).toBe('shareable');
+    await until(async () => (await sb.tsd(['exec', 'ipcx', 'cat', '/dev/shm/f'])).stdout === 'hello\n');
+    const donorNs = (await tsdOk(sb, ['exec', 'ipcx', 'readlink', '/proc/1/ns/ipc'])).trim();
+    expect(await out(['--ipc', 'container:ipcx', 'busybox', 'sh', '-c', 'cat /dev/shm/f; readlink /proc/self/ns/ipc'])).toBe(`hello\n${donorNs}`);
+    await tsdOk(sb, ['run', '-d', '--name', 'ipcp', 'busybox', 'sleep', '1000']);
+    expect((await inspect('ipcp')).HostConfig.IpcMode).toBe('private');
+    const r = await sb.tsd(['run', '--rm', '--ipc', 'container:ipcp', 'busybox', 'true']);
+    expect([r.code, r.stderr]).toEqual([125, expect.stringContaining('non-shareable IPC (hint: use IpcMode:shareable for the donor container)')]);
+    expect(await out(['--ipc', 'host', 'busybox', 'readlink', '/proc/self/ns/ipc'])).toBe(readlinkSync('/proc/self/ns/ipc'));
+    const none = await sb.tsd(['run', '--rm', '--ipc', 'none', 'busybox', 'ls', '/dev/shm']);
+    expect([none.code, none.stderr]).toEqual([1, expect.stringContaining('No such file or directory')]);
+    await tsdOk(sb, ['rm', '-f', 'ipcx', 'ipcp']);
+    // the shareable /dev/shm went with its container
+    expect((await sb.sh(['grep', '-c', ' shm ', '/proc/self/mounts'])).stdout.trim()).toBe('0');
+  });
+
+  it('--shm-size sizes /dev/shm (Docker\'s default 64m)', async () => {
+    expect(await out(['busybox', 'grep', ' /dev/shm ', '/proc/mounts'])).toBe('shm /dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,size=65536k 0 0');
+    expect(await out(['--shm-size', '128m', 'busybox', 'grep', ' /dev/shm ', '/proc/mounts'])).toBe('shm /dev/shm tmpfs rw,nosuid,nodev,noexec,relatime,size=131072k 0 0');
+    await tsdOk(sb, ['create', '--name', 'shm1', '--shm-size', '128m', 'busybox']);
+    await tsdOk(sb, ['create', '--name', 'shm2', 'busybox']);
+    expect([(await inspect('shm1')).HostConfig.ShmSize, (await inspect('shm2')).HostConfig.ShmSize]).toEqual([134217728, 67108864]);
+    await tsdOk(sb, ['rm', 'shm1', 'shm2']);
+  });
+
+  it('--uts host keeps the host\'s hostname (and refuses -h); --cgroupns host shows the host\'s cgroup paths', async () => {
+    expect(await out(['--uts', 'host', 'busybox', 'hostname'])).toBe(hostname());
+    expect(hostname()).toBe(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim());
+    const r = await sb.tsd(['create', '--uts', 'host', '-h', 'x', 'busybox']);
+    expect([r.code, r.stderr]).toEqual([125, expect.stringContaining('conflicting options: hostname and the UTS mode')]);
+    const own = (await out(['busybox', 'cat', '/proc/self/cgroup'])).split('\n');
+    expect(own.every((l) => l.endsWith(':/'))).toBe(true);
+    const id = (await tsdOk(sb, ['run', '-d', '--cgroupns', 'host', 'busybox', 'sleep', '1000'])).trim();
+    expect((await inspect(id)).HostConfig.CgroupnsMode).toBe('host');
+    const host = (await tsdOk(sb, ['exec', id, 'cat', '/proc/1/cgroup'])).trim().split('\n');
+    expect(host.filter((l) => l.endsWith(`/${id}`)).length).toBeGreaterThan(0);
+    await tsdOk(sb, ['rm', '-f', id]);
+    const bad = await sb.tsd(['create', '--cgroupns', 'nope', 'busybox']);
+    expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('--cgroupns: invalid CGROUP mode')]);
   });
 });

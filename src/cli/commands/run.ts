@@ -34,6 +34,11 @@ interface RunFlags {
   labelFile: string[];
   init?: boolean;
   publishAll?: boolean;
+  pid?: string;
+  ipc?: string;
+  uts?: string;
+  cgroupns?: string;
+  shmSize?: string;
   expose: string[];
   [resourceFlag: string]: unknown;
 }
@@ -74,6 +79,7 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     labelFiles: f.labelFile,
     ...(f.init ? { init: true } : {}),
     ...(f.publishAll ? { publishAll: true } : {}),
+    ns: { pid: f.pid, ipc: f.ipc, uts: f.uts, cgroupns: f.cgroupns, shmSize: f.shmSize },
     ...(f.expose.length ? { expose: f.expose } : {}),
     ...(f.stopSignal !== undefined ? { stopSignal: f.stopSignal } : {}),
     ...(f.stopTimeout !== undefined ? { stopTimeout: parseIntArg('--stop-timeout', f.stopTimeout, -1) } : {}),
@@ -129,6 +135,11 @@ function declareCreateFlags(cmd: Command): Command {
     .option('-l, --label <key=value>', 'set metadata (repeatable)', collect, [])
     .option('--cidfile <file>', 'write the container id to the file')
     .option('--label-file <file>', 'read labels from a file of KEY=VALUE lines (repeatable)', collect, [])
+    .option('--pid <mode>', 'PID namespace: host, or container:NAME (default: its own)')
+    .option('--ipc <mode>', 'IPC namespace: private (default), shareable, host, none, or container:NAME (a shareable one)')
+    .option('--uts <mode>', 'UTS namespace: host (the host\'s hostname)')
+    .option('--cgroupns <mode>', 'cgroup namespace: private (default) or host')
+    .option('--shm-size <bytes>', 'size of /dev/shm, e.g. 128m (default 64m)')
     .option('--init', 'run an init (/sbin/docker-init) as pid 1 that forwards signals and reaps processes')
     .option('--stop-signal <signal>', "signal to stop the container (default: the image's STOPSIGNAL, else SIGTERM)")
     .option('--stop-timeout <seconds>', 'seconds `stop` waits before killing the container (default 10)')

@@ -23,6 +23,7 @@ import { resolveUser } from './options.js';
 import { cgroupMounts } from './cgroups/mounts.js';
 import type { PreparedResources } from './hooks.js';
 import type { ResolvedNamespaces } from './namespaces.js';
+import { resolveGroupAdd } from './extras.js';
 
 export interface RunSpecInput {
   config: ContainerConfig;
@@ -111,12 +112,12 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     readonly: [...readonlyPaths({ privileged }), ...cg.readonly],
     rootfsReadonly: resources.readonlyRootfs,
     // --uts host: the host's own name stays as it is
-    ...(cloneFlags & CLONE.NEWUTS ? { hostname: config.hostname } : {}),
+    ...(cloneFlags & CLONE.NEWUTS ? { hostname: config.hostname, domainname: config.domainname } : {}),
     loopback: plan.loopbackUp,
     // Docker's defaults in a network namespace of the container's own: any port, ICMP sockets for all
-    ...(plan.newNetns ? { sysctl: DOCKER_NET_SYSCTLS } : {}),
+    sysctl: [...(plan.newNetns ? DOCKER_NET_SYSCTLS : []), ...Object.entries(config.sysctls ?? {})], // --sysctl after Docker's defaults: it wins
     cwd: config.workingDir,
-    user: { uid: creds.uid, gid: creds.gid, groups: creds.groups },
+    user: { uid: creds.uid, gid: creds.gid, groups: [...creds.groups, ...resolveGroupAdd(config.groupAdd ?? [], image.layerDirs)] },
     env: withDefaults(config.env, config.hostname, creds.home, config.tty),
     args: [...(config.init ? [DOCKER_INIT, '--'] : []), config.path, ...config.args],
     caps: resources.capsMask ?? capMask(DEFAULT_CAPS),

@@ -13,6 +13,7 @@ import { createContainerDir } from '../rootfs/prepare.js';
 import { planNetwork } from '../net/index.js';
 import { mergeExposed } from '../net/expose.js';
 import { planNamespaces } from './namespaces.js';
+import { checkPlatform, planSysctls, resolveGroupAdd } from './extras.js';
 import { parsePublish } from '../net/ports.js';
 import { generateName, nameConflict, newContainerId, validateName } from './names.js';
 import { readLabelFiles, resolveProcess, resolveUser } from './options.js';
@@ -36,7 +37,9 @@ export async function createContainerWithImage(
 ): Promise<{ config: ContainerConfig; image: ImageRecord; started: () => void }> {
   ensureLayout();
   const image = await resolveImage(opts.image);
+  checkPlatform(opts.platform, opts.image, image.imageConfig);
   const proc = resolveProcess(image.config, opts);
+  resolveGroupAdd(opts.groupAdd ?? [], image.layerDirs); // an unknown group is a create-time error
   resolveUser(proc.user, image.layerDirs); // validate now: an unknown user is a create-time error
   const stopSignal = opts.stopSignal ?? (typeof image.config.StopSignal === 'string' && image.config.StopSignal ? image.config.StopSignal : undefined);
   if (stopSignal !== undefined) parseSignal(stopSignal); // Docker: an unknown signal is a create-time error
@@ -44,6 +47,7 @@ export async function createContainerWithImage(
   const id = newContainerId();
   const name = opts.name !== undefined ? validateName(opts.name) : undefined;
   const ns = planNamespaces(opts.ns ?? {}, { hostnameGiven: opts.hostname !== undefined });
+  const sysctls = planSysctls(opts.sysctls ?? [], { hostNet: opts.network === 'host', hostIpc: ns.ipc === 'host' });
   const hostname = opts.hostname ?? (opts.network === 'host' || ns.uts === 'host' ? hostHostname() : id.slice(0, 12));
   const exposed = mergeExposed(image.config.ExposedPorts, opts.expose ?? [], opts.publish, parsePublish);
   const network = await planNetwork({
@@ -91,6 +95,9 @@ export async function createContainerWithImage(
       ...(opts.stopTimeout !== undefined ? { stopTimeout: opts.stopTimeout } : {}),
       ...(opts.init ? { init: true } : {}),
       ...(Object.keys(ns).length ? { ns } : {}),
+      ...(Object.keys(sysctls).length ? { sysctls } : {}),
+      ...(opts.groupAdd?.length ? { groupAdd: opts.groupAdd } : {}),
+      ...(opts.domainname ? { domainname: opts.domainname } : {}),
       ...(exposed.length ? { exposedPorts: exposed } : {}),
       ...(opts.publishAll ? { publishAll: true } : {}),
     };

@@ -76,6 +76,8 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
       ...(c.init ? { Init: true } : {}),
       PublishAllPorts: Boolean(c.publishAll),
       ...inspectNamespaces(c.ns),
+      GroupAdd: c.groupAdd ?? null,
+      ...(c.sysctls ? { Sysctls: c.sysctls } : {}),
       ...inspectHostConfig(c.resources), // resources: Docker's HostConfig fields (runtime/resources.ts)
     },
     GraphDriver: {
@@ -90,7 +92,7 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
     Mounts: inspectMounts(c.id),
     Config: {
       Hostname: c.hostname,
-      Domainname: '',
+      Domainname: c.domainname ?? '',
       User: c.user,
       AttachStdin: c.interactive,
       AttachStdout: false,

@@ -2,6 +2,7 @@
 import { readResourceRecordSync, type InspectMount } from '../state/volumes.js';
 import { parseBytes, parseSwap, parseUlimit } from './resource-parse.js';
 import type { ResourceOptions } from './resource-plan.js';
+import { parseDevice } from './devices.js';
 
 /** Docker's inspect `Mounts` for a container (empty before its first start). */
 export function inspectMounts(id: string): InspectMount[] {
@@ -41,5 +42,6 @@ export function inspectHostConfig(raw: Record<string, unknown>): Record<string, 
     CapDrop: o.capDrop?.length ? o.capDrop : null,
     Privileged: Boolean(o.privileged),
     SecurityOpt: o.securityOpt?.length ? o.securityOpt : null,
+    Devices: (o.device ?? []).map((d) => tryOr(() => parseDevice(d), { PathOnHost: d, PathInContainer: d, CgroupPermissions: 'rwm' })),
   };
 }

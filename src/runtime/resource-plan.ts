@@ -15,6 +15,8 @@ import {
 } from './resource-parse.js';
 import { capMask, capsFromMask } from './caps.js';
 import { planSecurity, type SecurityPlan } from './security.js';
+import { parseDevice, planDevice } from './devices.js';
+import type { DeviceEntry } from '../rootfs/mounts.js';
 
 const lg = log.child({ mod: 'runtime.resources' });
 
@@ -35,6 +37,8 @@ export interface ResourceOptions {
   capDrop?: string[];
   privileged?: boolean;
   securityOpt?: string[];
+  /** --device HOST[:CONTAINER][:PERMS] */
+  device?: string[];
 }
 
 export interface ResourceImage {
@@ -49,6 +53,8 @@ export interface ResourcePlan {
   mounts: MountRequest[];
   security: SecurityPlan;
   readonlyRootfs: boolean;
+  /** --device nodes */
+  devices: DeviceEntry[];
 }
 
 const MIN_MEMORY = 6 * 1024 * 1024;
@@ -137,8 +143,10 @@ export function guardDevices(security: SecurityPlan, opts: ResourceOptions, mode
 export async function planResources(opts: ResourceOptions, image: ResourceImage): Promise<ResourcePlan> {
   const security = guardDevices(planSecurity(opts), opts);
   const limits = planLimits(opts, security.privileged);
+  const devices = (opts.device ?? []).map((d) => planDevice(parseDevice(d)));
+  if (devices.length) limits.deviceRules = devices.map((d) => d.rule);
   await checkCgroupSupport(limits);
   const rlimits = planRlimits(opts.ulimit ?? [], { hostCaps: hostEffectiveCaps() });
   const mounts = planMounts(opts, image.config.Volumes ?? {});
-  return { limits, rlimits, mounts, security, readonlyRootfs: Boolean(opts.readOnly) };
+  return { limits, rlimits, mounts, security, readonlyRootfs: Boolean(opts.readOnly), devices: devices.map((d) => d.entry) };
 }

@@ -90,7 +90,7 @@ export async function prepareResources(id: string, plan: ResourcePlan, image: Re
       seccompPath,
       readonlyRootfs: plan.readonlyRootfs,
       privileged: plan.security.privileged,
-      devices: plan.security.privileged ? hostDevices('/dev', new Set(defaultDevices().map((d) => d.path))) : [],
+      devices: plan.security.privileged ? hostDevices('/dev', new Set(defaultDevices().map((d) => d.path))) : plan.devices,
       undo: async () => {
         const failures = await steps.run(lg);
         if (failures.length) throw teardownError(failures);

@@ -33,6 +33,11 @@ export interface RunOptions {
   expose?: string[];
   /** --pid, --ipc, --uts, --cgroupns, --shm-size (runtime/namespaces.ts) */
   ns?: { pid?: string; ipc?: string; uts?: string; cgroupns?: string; shmSize?: string };
+  /** --sysctl KEY=VALUE, --group-add, --domainname, --platform (runtime/extras.ts) */
+  sysctls?: string[];
+  groupAdd?: string[];
+  domainname?: string;
+  platform?: string;
   /** --init: tsdocker-init as pid 1 (/sbin/docker-init -- CMD) */
   init?: boolean;
   /** resource, mount and security flags, handed to runtime/resources.ts */

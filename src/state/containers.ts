@@ -44,6 +44,10 @@ export interface ContainerConfig {
   publishAll?: boolean;
   /** --pid, --ipc, --uts, --cgroupns, --shm-size as planned at create (runtime/namespaces.ts) */
   ns?: { pid?: string; ipc?: string; uts?: string; cgroupns?: string; shmSize?: number };
+  /** --sysctl (HostConfig.Sysctls), --group-add (HostConfig.GroupAdd), --domainname (Config.Domainname) */
+  sysctls?: Record<string, string>;
+  groupAdd?: string[];
+  domainname?: string;
   /** --init: the command runs under /sbin/docker-init (HostConfig.Init) */
   init?: boolean;
 }

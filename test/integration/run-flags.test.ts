@@ -3,7 +3,7 @@
  * outputs are Docker 20.10's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, createSandbox, hostSnapshot, tsdOk, type Sandbox } from '../helpers/sandbox.js';
@@ -232,5 +232,68 @@ describe('--pid, --ipc, --uts, --cgroupns, --shm-size', () => {
     await tsdOk(sb, ['rm', '-f', id]);
     const bad = await sb.tsd(['create', '--cgroupns', 'nope', 'busybox']);
     expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('--cgroupns: invalid CGROUP mode')]);
+  });
+});
+
+describe('--sysctl, --device, --group-add, --domainname, -q, --platform', () => {
+  const out = async (args: string[]) => (await tsdOk(sb, ['run', '--rm', ...args])).trim();
+
+  it('--sysctl sets namespaced ones, refuses others with Docker\'s message', async () => {
+    expect(await out(['--sysctl', 'net.ipv4.ip_forward=1', '--sysctl', 'kernel.shmmax=1048576', 'busybox', 'sh', '-c',
+      'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax'])).toBe('1\n1048576');
+    // the user's value wins over Docker's own default in a new network namespace
+    expect(await out(['--sysctl', 'net.ipv4.ping_group_range=0 0', 'busybox', 'cat', '/proc/sys/net/ipv4/ping_group_range'])).toBe('0\t0');
+    await tsdOk(sb, ['create', '--name', 'sysc', '--sysctl', 'net.core.somaxconn=1024', 'busybox']);
+    expect((await inspect('sysc')).HostConfig.Sysctls).toEqual({ 'net.core.somaxconn': '1024' });
+    await tsdOk(sb, ['rm', 'sysc']);
+    const bad = await sb.tsd(['create', '--sysctl', 'kernel.hostname=x', 'busybox']);
+    expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining(`invalid argument "kernel.hostname=x" for "--sysctl" flag: sysctl 'kernel.hostname=x' is not whitelisted`)]);
+    const host = await sb.tsd(['create', '--network', 'host', '--sysctl', 'net.ipv4.ip_forward=1', 'busybox']);
+    expect([host.code, host.stderr]).toEqual([125, expect.stringContaining('sysctl "net.ipv4.ip_forward" not allowed in host network namespace')]);
+  });
+
+  it('--device makes the node with the host\'s numbers; a cgroup v1 rule lets it be opened', async () => {
+    const st = statSync('/dev/fuse');
+    const want = `c ${(st.rdev >> 8) & 0xfff}:${st.rdev & 0xff}`;
+    expect(await out(['--device', '/dev/fuse', 'busybox', 'sh', '-c', 'ls -l /dev/fuse | cut -c1; stat -c "%t %T" /dev/fuse'])).toBe(
+      `c\n${((st.rdev >> 8) & 0xfff).toString(16)} ${(st.rdev & 0xff).toString(16)}`);
+    expect(await out(['--device', '/dev/fuse:/dev/myfuse:rw', 'busybox', 'ls', '/dev/myfuse'])).toBe('/dev/myfuse');
+    if (existsSync('/sys/fs/cgroup/devices')) {
+      // opening /dev/fuse: allowed by the rule it brings (EINVAL from fuse itself without a mount), refused without (EPERM)
+      const id = (await tsdOk(sb, ['run', '-d', '--device', '/dev/fuse', 'busybox', 'sleep', '1000'])).trim();
+      const rules = (await tsdOk(sb, ['exec', id, 'cat', '/sys/fs/cgroup/devices/devices.list'])).split('\n');
+      expect(rules).toContain(`${want} rwm`);
+      await tsdOk(sb, ['rm', '-f', id]);
+      const without = await sb.tsd(['run', '--rm', '--cap-add', 'MKNOD', 'busybox', 'sh', '-c', `mknod /dev/f c ${(st.rdev >> 8) & 0xfff} ${st.rdev & 0xff} && cat /dev/f`]);
+      expect(without.stderr).toMatch(/Operation not permitted/);
+    }
+    await tsdOk(sb, ['create', '--name', 'dev1', '--device', '/dev/fuse:/dev/f2:r', 'busybox']);
+    expect((await inspect('dev1')).HostConfig.Devices).toEqual([{ PathOnHost: '/dev/fuse', PathInContainer: '/dev/f2', CgroupPermissions: 'r' }]);
+    await tsdOk(sb, ['rm', 'dev1']);
+    const missing = await sb.tsd(['create', '--device', '/dev/nosuch', 'busybox']);
+    expect([missing.code, missing.stderr]).toEqual([125, expect.stringContaining('error gathering device information while adding custom device "/dev/nosuch": no such file or directory')]);
+  });
+
+  it('--group-add adds groups by gid or by the image\'s names', async () => {
+    // busybox's /etc/group: daemon is gid 1; root is in wheel (10) of its own; the kernel sorts the list
+    expect(await out(['busybox', 'id', '-G'])).toBe('0 10');
+    expect(await out(['--group-add', '1234', '--group-add', 'daemon', 'busybox', 'id', '-G'])).toBe('0 1 10 1234');
+    const bad = await sb.tsd(['create', '--group-add', 'nosuchgroup', 'busybox']);
+    expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('Unable to find group nosuchgroup: no matching entries in group file')]);
+  });
+
+  it('--domainname sets the NIS domain name (Config.Domainname); the host\'s stays', async () => {
+    const hostDomain = readFileSync('/proc/sys/kernel/domainname', 'utf8');
+    expect(await out(['--domainname', 'example.test', 'busybox', 'cat', '/proc/sys/kernel/domainname'])).toBe('example.test');
+    expect(readFileSync('/proc/sys/kernel/domainname', 'utf8')).toBe(hostDomain);
+    await tsdOk(sb, ['create', '--name', 'dom', '--domainname', 'example.test', 'busybox']);
+    expect((await inspect('dom')).Config.Domainname).toBe('example.test');
+    await tsdOk(sb, ['rm', 'dom']);
+  });
+
+  it('--platform refuses an image of another platform, as Docker 20.10; -q is accepted', async () => {
+    const r = await sb.tsd(['run', '--rm', '--pull', 'never', '--platform', 'linux/arm64', 'busybox', 'true']);
+    expect([r.code, r.stderr]).toEqual([125, expect.stringContaining('image with reference busybox was found but does not match the specified platform: wanted linux/arm64, actual: linux/amd64')]);
+    expect(await out(['-q', '--platform', 'linux/amd64', 'busybox', 'echo', 'ok'])).toBe('ok');
   });
 });

@@ -34,6 +34,11 @@ interface RunFlags {
   labelFile: string[];
   init?: boolean;
   publishAll?: boolean;
+  sysctl: string[];
+  groupAdd: string[];
+  domainname?: string;
+  platform?: string;
+  quiet?: boolean;
   pid?: string;
   ipc?: string;
   uts?: string;
@@ -46,7 +51,7 @@ interface RunFlags {
 /** Flags the resource module consumes (runtime/resources.ts), passed through untouched. */
 const RESOURCE_FLAGS = [
   'memory', 'memorySwap', 'cpus', 'cpuShares', 'cpusetCpus', 'pidsLimit', 'ulimit', 'volume', 'mount', 'tmpfs',
-  'readOnly', 'capAdd', 'capDrop', 'privileged',
+  'readOnly', 'capAdd', 'capDrop', 'privileged', 'device',
 ] as const;
 
 export function toRunOptions(image: string, command: string[], f: RunFlags): RunOptions {
@@ -79,6 +84,10 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     labelFiles: f.labelFile,
     ...(f.init ? { init: true } : {}),
     ...(f.publishAll ? { publishAll: true } : {}),
+    sysctls: f.sysctl,
+    groupAdd: f.groupAdd,
+    ...(f.domainname ? { domainname: f.domainname } : {}),
+    ...(f.platform ? { platform: f.platform } : {}),
     ns: { pid: f.pid, ipc: f.ipc, uts: f.uts, cgroupns: f.cgroupns, shmSize: f.shmSize },
     ...(f.expose.length ? { expose: f.expose } : {}),
     ...(f.stopSignal !== undefined ? { stopSignal: f.stopSignal } : {}),
@@ -140,6 +149,11 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--uts <mode>', 'UTS namespace: host (the host\'s hostname)')
     .option('--cgroupns <mode>', 'cgroup namespace: private (default) or host')
     .option('--shm-size <bytes>', 'size of /dev/shm, e.g. 128m (default 64m)')
+    .option('--sysctl <key=value>', 'a namespaced kernel parameter, e.g. net.ipv4.ip_forward=1 (repeatable)', collect, [])
+    .option('--group-add <group>', 'an additional group (name in the image or gid) to join (repeatable)', collect, [])
+    .option('--domainname <name>', 'container NIS domain name')
+    .option('--platform <os/arch[/variant]>', 'the platform the image must be (pulled for it when missing)')
+    .option('-q, --quiet', 'suppress the pull output')
     .option('--init', 'run an init (/sbin/docker-init) as pid 1 that forwards signals and reaps processes')
     .option('--stop-signal <signal>', "signal to stop the container (default: the image's STOPSIGNAL, else SIGTERM)")
     .option('--stop-timeout <seconds>', 'seconds `stop` waits before killing the container (default 10)')
@@ -158,6 +172,7 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--read-only', "mount the container's root filesystem read-only")
     .option('--cap-add <capability>', 'add a Linux capability, or ALL (repeatable)', collect, [])
     .option('--cap-drop <capability>', 'drop a Linux capability, or ALL (repeatable)', collect, [])
+    .option('--device <host[:container][:perms]>', 'add a host device, e.g. /dev/fuse or /dev/sda:/dev/xvda:rwm (repeatable)', collect, [])
     .option('--privileged', "every capability the host allows, all devices, no seccomp, no masked paths");
 }
 
@@ -166,11 +181,12 @@ function declareCreateFlags(cmd: Command): Command {
  * image is not there (so a stored image costs nothing extra); `never` does not pull. Pull
  * progress goes to stderr, as Docker's does for run.
  */
-async function withPull<T>(image: string, policy: string, fn: () => Promise<T>): Promise<T> {
+async function withPull<T>(image: string, f: { pull: string; quiet?: boolean; platform?: string }, fn: () => Promise<T>): Promise<T> {
+  const policy = f.pull;
   const pull = async (): Promise<void> => {
     const { pullForRun } = await import('../../image/registry/index.js');
     const { makeProgress } = await import('../progress.js');
-    await pullForRun(image, makeProgress(process.stderr, false));
+    await pullForRun(image, makeProgress(process.stderr, Boolean(f.quiet)), f.platform);
   };
   if (policy === 'always') {
     await pull();
@@ -200,7 +216,7 @@ export function register(program: Command): void {
     const opts = toRunOptions(image, command, flags);
     const cid = openCidFile(flags.cidfile);
     try {
-      process.exitCode = await withPull(image, flags.pull, () => runContainer(opts, { onDetached: (id) => out(id), onCreated: (id) => cid.write(id) }));
+      process.exitCode = await withPull(image, flags, () => runContainer(opts, { onDetached: (id) => out(id), onCreated: (id) => cid.write(id) }));
     } catch (err) {
       cid.abort();
       throw err;
@@ -215,7 +231,7 @@ export function register(program: Command): void {
       const opts = toRunOptions(image, command, flags);
       const cid = openCidFile(flags.cidfile);
       try {
-        const config = await withPull(image, flags.pull, () => createContainer(opts));
+        const config = await withPull(image, flags, () => createContainer(opts));
         cid.write(config.id);
         out(config.id);
       } catch (err) {

@@ -18,6 +18,8 @@ export interface CgroupLimits {
   pidsLimit?: number;
   /** device access: Docker's default allow list, or every device (--privileged) */
   devices: 'default' | 'all';
+  /** --device: v1 devices.allow lines beyond the default list (runtime/devices.ts) */
+  deviceRules?: string[];
 }
 
 export interface CgroupWrite {
@@ -85,6 +87,7 @@ export function v1Writes(l: CgroupLimits): CgroupWrite[] {
     const flag = 'the default device allow list';
     w.push({ controller: 'devices', file: 'devices.deny', value: 'a *:* rwm', flag, optional: true });
     for (const rule of DEFAULT_DEVICE_RULES) w.push({ controller: 'devices', file: 'devices.allow', value: rule, flag, optional: true });
+    for (const rule of l.deviceRules ?? []) w.push({ controller: 'devices', file: 'devices.allow', value: rule, flag: '--device', optional: true });
   }
   return w;
 }

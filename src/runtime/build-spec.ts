@@ -123,6 +123,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     caps: resources.capsMask ?? capMask(DEFAULT_CAPS),
     noNewPrivileges: resources.noNewPrivileges,
     rlimits: resources.rlimits,
+    ...(resources.oomScoreAdj !== undefined ? { oomScoreAdj: resources.oomScoreAdj } : {}),
     seccomp: resources.seccompPath,
     tty: config.tty,
     stdin: config.interactive,

@@ -27,6 +27,8 @@ export interface PreparedResources {
   privileged: boolean;
   /** device nodes beyond the defaults (every host device when privileged) */
   devices?: DeviceEntry[];
+  /** --oom-score-adj */
+  oomScoreAdj?: number;
   undo: () => Promise<void>;
 }
 

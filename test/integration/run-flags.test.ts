@@ -297,3 +297,62 @@ describe('--sysctl, --device, --group-add, --domainname, -q, --platform', () => 
     expect(await out(['-q', '--platform', 'linux/amd64', 'busybox', 'echo', 'ok'])).toBe('ok');
   });
 });
+
+describe.runIf(existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes'))('resource flags and update (cgroup v1: this host)', () => {
+  const cg = async (name: string, file: string) => (await tsdOk(sb, ['exec', name, 'cat', `/sys/fs/cgroup/${file}`])).trim();
+
+  it('--memory-reservation, --cpu-quota, --cpu-period, --oom-score-adj, --oom-kill-disable reach the kernel and inspect', async () => {
+    await tsdOk(sb, ['run', '-d', '--name', 'res', '-m', '64m', '--memory-reservation', '32m', '--cpu-quota', '50000', '--cpu-period', '200000',
+      '--oom-score-adj', '500', '--oom-kill-disable', 'busybox', 'sleep', '1000']);
+    expect(await cg('res', 'memory/memory.soft_limit_in_bytes')).toBe(String(32 << 20));
+    expect(await cg('res', 'memory/memory.oom_control')).toMatch(/^oom_kill_disable 1$/m);
+    expect(await cg('res', 'cpu/cpu.cfs_quota_us')).toBe('50000');
+    expect(await cg('res', 'cpu/cpu.cfs_period_us')).toBe('200000');
+    expect((await tsdOk(sb, ['exec', 'res', 'cat', '/proc/1/oom_score_adj'])).trim()).toBe('500');
+    const h = (await inspect('res')).HostConfig;
+    expect([h.Memory, h.MemoryReservation, h.CpuQuota, h.CpuPeriod, h.OomScoreAdj, h.OomKillDisable, h.NanoCpus]).toEqual([64 << 20, 32 << 20, 50000, 200000, 500, true, 0]);
+  });
+
+  it('update changes a running container\'s cgroup and its record; a stopped one gets them at its next start', async () => {
+    expect(await tsdOk(sb, ['update', '-m', '128m', '--memory-reservation', '64m', '--cpu-quota', '30000', '--pids-limit', '50', '-c', '512', 'res'])).toBe('res\n');
+    expect(await cg('res', 'memory/memory.limit_in_bytes')).toBe(String(128 << 20));
+    expect(await cg('res', 'memory/memory.memsw.limit_in_bytes')).toBe(String(256 << 20)); // Docker's default swap follows
+    expect(await cg('res', 'memory/memory.soft_limit_in_bytes')).toBe(String(64 << 20));
+    expect(await cg('res', 'cpu/cpu.cfs_quota_us')).toBe('30000');
+    expect(await cg('res', 'cpu/cpu.shares')).toBe('512');
+    expect(await cg('res', 'pids/pids.max')).toBe('50');
+    const h = (await inspect('res')).HostConfig;
+    expect([h.Memory, h.MemoryReservation, h.CpuQuota, h.CpuPeriod, h.CpuShares, h.PidsLimit]).toEqual([128 << 20, 64 << 20, 30000, 200000, 512, 50]);
+    // a limit above the current memory+swap limit (256m) needs that one first; lowering works too
+    await tsdOk(sb, ['update', '-m', '512m', 'res']);
+    expect(await cg('res', 'memory/memory.limit_in_bytes')).toBe(String(512 << 20));
+    await tsdOk(sb, ['update', '-m', '80m', '--memory-reservation', '16m', 'res']);
+    expect([await cg('res', 'memory/memory.limit_in_bytes'), await cg('res', 'memory/memory.memsw.limit_in_bytes')]).toEqual([String(80 << 20), String(160 << 20)]);
+    const under = await sb.tsd(['update', '-m', '8m', '--memory-reservation', '64m', 'res']);
+    expect([under.code, under.stderr]).toEqual([1, expect.stringContaining('Minimum memory limit can not be less than memory reservation limit')]);
+    const conflict = await sb.tsd(['update', '--cpus', '1', 'res']);
+    expect([conflict.code, conflict.stderr]).toEqual([1, expect.stringContaining('Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set')]);
+    await tsdOk(sb, ['stop', '-t', '0', 'res']);
+    await tsdOk(sb, ['update', '--pids-limit', '77', 'res']);
+    expect((await inspect('res')).HostConfig.PidsLimit).toBe(77);
+    await tsdOk(sb, ['start', 'res']);
+    expect(await cg('res', 'pids/pids.max')).toBe('77');
+    await tsdOk(sb, ['rm', '-f', 'res']);
+    const none = await sb.tsd(['update', 'nosuch']);
+    expect([none.code, none.stderr]).toEqual([1, expect.stringContaining('you must provide one or more flags when using this command')]);
+  });
+
+  it('bad values: the daemon\'s messages, exit 125', async () => {
+    const cases: [string[], string][] = [
+      [['--cpu-period', '10'], 'CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1 second (i.e. 1000000)'],
+      [['--cpu-quota', '10'], 'CPU cfs quota can not be less than 1ms (i.e. 1000)'],
+      [['--cpus', '1', '--cpu-quota', '50000'], 'Conflicting options: Nano CPUs and CPU Quota cannot both be set'],
+      [['--oom-score-adj', '2000'], 'Invalid value 2000, range for oom score adj is [-1000, 1000]'],
+      [['-m', '32m', '--memory-reservation', '64m'], 'Minimum memory limit can not be less than memory reservation limit, see usage'],
+    ];
+    for (const [flags, msg] of cases) {
+      const r = await sb.tsd(['create', ...flags, 'busybox']);
+      expect([r.code, r.stderr]).toEqual([125, expect.stringContaining(msg)]);
+    }
+  });
+});

@@ -51,7 +51,7 @@ interface RunFlags {
 /** Flags the resource module consumes (runtime/resources.ts), passed through untouched. */
 const RESOURCE_FLAGS = [
   'memory', 'memorySwap', 'cpus', 'cpuShares', 'cpusetCpus', 'pidsLimit', 'ulimit', 'volume', 'mount', 'tmpfs',
-  'readOnly', 'capAdd', 'capDrop', 'privileged', 'device',
+  'readOnly', 'capAdd', 'capDrop', 'privileged', 'device', 'memoryReservation', 'cpuQuota', 'cpuPeriod', 'oomScoreAdj', 'oomKillDisable',
 ] as const;
 
 export function toRunOptions(image: string, command: string[], f: RunFlags): RunOptions {
@@ -163,6 +163,11 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap')
     .option('--cpus <number>', 'number of CPUs, e.g. 0.5')
     .option('-c, --cpu-shares <number>', 'CPU shares (relative weight)')
+    .option('--memory-reservation <bytes>', 'memory soft limit, e.g. 256m')
+    .option('--cpu-quota <microseconds>', 'CFS quota per period (-1 for none)')
+    .option('--cpu-period <microseconds>', 'CFS period, 1000 to 1000000 (default 100000)')
+    .option('--oom-score-adj <number>', "the container's OOM score adjustment, -1000 to 1000")
+    .option('--oom-kill-disable', 'disable the OOM killer for the container (cgroup v1)')
     .option('--cpuset-cpus <list>', 'CPUs the container may run on, e.g. 0-1 or 0,2')
     .option('--pids-limit <number>', 'process limit (-1 for unlimited)')
     .option('--ulimit <name=soft[:hard]>', 'ulimit, e.g. nofile=1024:2048 (repeatable)', collect, [])

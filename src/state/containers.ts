@@ -39,6 +39,17 @@ export interface ContainerConfig {
   /** Docker's Config.StopSignal and StopTimeout (stop's signal and wait when it is given none) */
   stopSignal?: string;
   stopTimeout?: number;
+  /** Config.ExposedPorts, merged at create (image EXPOSE, --expose, -p), sorted; -P: HostConfig.PublishAllPorts */
+  exposedPorts?: string[];
+  publishAll?: boolean;
+  /** --pid, --ipc, --uts, --cgroupns, --shm-size as planned at create (runtime/namespaces.ts) */
+  ns?: { pid?: string; ipc?: string; uts?: string; cgroupns?: string; shmSize?: number };
+  /** --sysctl (HostConfig.Sysctls), --group-add (HostConfig.GroupAdd), --domainname (Config.Domainname) */
+  sysctls?: Record<string, string>;
+  groupAdd?: string[];
+  domainname?: string;
+  /** --init: the command runs under /sbin/docker-init (HostConfig.Init) */
+  init?: boolean;
 }
 
 export interface ContainerState {

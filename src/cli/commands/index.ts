@@ -25,6 +25,7 @@ import { register as login } from './login.js';
 import { register as serve } from './serve.js';
 import { register as events } from './events.js';
 import { register as system } from './system.js';
+import { register as update } from './update.js';
 
 type Register = (program: Command) => void;
 
@@ -50,6 +51,7 @@ const modules: Register[] = [
   serve,
   events,
   system,
+  update,
 ];
 
 export function registerAll(program: Command): void {

@@ -149,6 +149,26 @@ describe('no helper processes on the start path', () => {
     expect(ran('ip')).toBe(0);
     expect(ran('nsenter')).toBe(0);
     expect(ran('iptables')).toBe(0);
+    expect(ran('nft')).toBe(0); // the port's binding through libnftables, in process
+  });
+
+  it('a start with -p and the removal of such a container run no nft; the rules are there while it runs and gone after', async () => {
+    const ran = (lines: string[], prog: string) => lines.filter((l) => new RegExp(`execve\\("[^"]*/${prog}", \\["${prog}"`).test(l) && !/= -1 E[A-Z]+ /.test(l)).length;
+    // foreground (strace -f would follow a detached monitor for the container's whole life)
+    const start = await traced(['run', '--rm', '-p', '18282:80', 'busybox', 'true'], 'execve');
+    expect(start.code, start.stderr).toBe(0);
+    expect(ran(start.lines, 'tsdocker-monitor')).toBe(1);
+    expect(ran(start.lines, 'nft')).toBe(0);
+    expect((await sb.tsd(['run', '-d', '--name', 'pub', '-p', '18282:80', 'busybox', 'sleep', '60'])).code).toBe(0);
+    const id = (await sb.tsd(['inspect', '-f', '{{.Id}}', 'pub'])).stdout.trim();
+    const rules = async () => (await sb.sh(['nft', 'list', 'ruleset'])).stdout;
+    expect(await rules()).toContain(`tcp . 18282 : jump ctr-${id.slice(0, 12)}`);
+    expect(await rules()).toMatch(/chain ep-[0-9a-f]{12} \{[^}]*ether saddr != 02:42:ac:11:/);
+    const rm = await traced(['rm', '-f', 'pub'], 'execve');
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(ran(rm.lines, 'nft')).toBe(0);
+    expect(await rules()).not.toContain('18282');
+    expect(await rules()).not.toMatch(/chain ep-/);
   });
 
   it('the host side is in the bridge, up, and the container has its address, MAC and route', async () => {

@@ -100,6 +100,17 @@ describe('no work without a purpose', () => {
     expect((await sb.tsd(['rm', 'kept'])).code).toBe(0);
   });
 
+  it('records are read and written on the main thread (no thread-pool trip per step), the bundle in one read', async () => {
+    const t = await traced(['run', '--rm', 'busybox', 'true'], 'openat,read');
+    expect(t.code, t.stderr).toBe(0);
+    const main = t.lines[0]!.split(' ')[0];
+    const records = t.lines.filter((l) => /openat\(.*\.json(\.\d+\.\d+\.tmp)?"/.test(l) && l.includes(sb.root));
+    expect(records.length).toBeGreaterThan(5); // the trace sees the records
+    expect(records.filter((l) => l.split(' ')[0] !== main)).toEqual([]);
+    // Node reads a file asked for as 'utf8' in 8 KB chunks: the launcher reads bytes
+    expect(t.lines.filter((l) => /^\d+ +read\(\d+<[^>]*\/tsdocker\.cjs>/.test(l)).length).toBeLessThanOrEqual(2);
+  });
+
   it('run plans the resources once: the host limits are read once for create and start', async () => {
     const t = await traced(['run', '--rm', '--network', 'none', 'busybox', 'true'], 'open,openat');
     expect(t.code, t.stderr).toBe(0);

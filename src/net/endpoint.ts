@@ -209,9 +209,18 @@ export async function releaseEndpoint(containerId: string, netId: string, contai
   for (const d of done) if (d.status === 'rejected') throw d.reason;
   await withLock(NET_LOCK, async () => {
     if (net && driver.release) await driver.release(net, containerId);
-    release(netId, containerId);
+    release(netId, containerId, undefined, recordedIp(netId, containerId));
     await removeEndpoint(netId, containerId);
   });
+}
+
+/** The address the endpoint record names, if it can be read (a corrupt one: every lease is looked at). */
+function recordedIp(netId: string, containerId: string): string | undefined {
+  try {
+    return readEndpoint(netId, containerId)?.ip;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every network on which `containerId` holds a lease or an endpoint record (found by scanning: no state needed). */

@@ -16,6 +16,7 @@ import {
   findEntry,
   listContainers,
   listEntries,
+  type ContainerEntry,
   readContainer,
   writeState,
   type ContainerView,
@@ -212,12 +213,13 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
  * Clean up containers that exited while nobody was watching (monitor killed, host crash),
  * remove directories a killed `create` left without a record and `run --rm` records whose
  * CLI died before the container ran, and bring back a killed embedded DNS. Returns how
- * many containers it cleaned up or removed.
+ * many containers it cleaned up or removed. `entries`: a listing the caller made (and reuses
+ * when nothing was done).
  */
-export async function reconcile(): Promise<number> {
+export async function reconcile(entries?: ContainerEntry[]): Promise<number> {
   let done = 0;
   await superviseDns().catch((err: unknown) => lg.warn({ err: errorMessage(err) }, 'reconcile: cannot start the embedded DNS'));
-  for (const e of await listEntries()) {
+  for (const e of entries ?? (await listEntries())) {
     try {
       if ('incomplete' in e) done += Number(await removeIncomplete(e.id));
       else if ('view' in e && e.view.status === 'created' && e.view.config.autoRemove && markerAbandoned(containerFiles.starting(e.id))) {

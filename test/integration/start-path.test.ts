@@ -111,6 +111,15 @@ describe('no work without a purpose', () => {
     expect(t.lines.filter((l) => /^\d+ +read\(\d+<[^>]*\/tsdocker\.cjs>/.test(l)).length).toBeLessThanOrEqual(2);
   });
 
+  it('the device rules of a start go through one open of devices.allow (cgroup v1)', async () => {
+    const t = await traced(['run', '--rm', '--network', 'none', 'busybox', 'true'], 'openat,write');
+    expect(t.code, t.stderr).toBe(0);
+    const rules = t.lines.filter((l) => /write\(\d+<[^>]*\/devices\.allow>/.test(l));
+    if (!existsSync('/sys/fs/cgroup/devices')) return; // cgroup v2: device rules are an eBPF program
+    expect(rules.length).toBeGreaterThan(5);
+    expect(t.lines.filter((l) => /openat\(.*\/devices\.allow"/.test(l)).length).toBe(1);
+  });
+
   it('run plans the resources once: the host limits are read once for create and start', async () => {
     const t = await traced(['run', '--rm', '--network', 'none', 'busybox', 'true'], 'open,openat');
     expect(t.code, t.stderr).toBe(0);
@@ -125,6 +134,36 @@ describe('no work without a purpose', () => {
     const published = await traced(['run', '--rm', '-p', '18080:80', 'busybox', 'true'], 'open,openat');
     expect(published.code, published.stderr).toBe(0);
     expect(published.lines.some((l) => l.includes('/proc/net/tcp'))).toBe(true);
+  });
+});
+
+describe('ps reads what it shows once', () => {
+  it('one listing of the records when nothing needs reconciling, one freezer read per running container', async () => {
+    for (const n of ['ps1', 'ps2']) expect((await sb.tsd(['run', '-d', '--name', n, '--network', 'none', 'busybox', 'sleep', '60'])).code).toBe(0);
+    const ids = (await sb.tsd(['ps', '-q', '--no-trunc'])).stdout.trim().split('\n');
+    expect(ids.length).toBe(2);
+    const t = await traced(['ps'], 'openat');
+    expect(t.code, t.stderr).toBe(0);
+    for (const id of ids) {
+      const opens = (file: RegExp) => t.lines.filter((l) => l.includes(id) && file.test(l) && !/= -1 E/.test(l)).length;
+      expect(opens(/\/config\.json"/)).toBe(1);
+      expect(opens(/\/(freezer\.state|cgroup\.events)"/)).toBe(1);
+    }
+    expect((await sb.tsd(['rm', '-f', 'ps1', 'ps2'])).code).toBe(0);
+  });
+});
+
+describe('a removal reads only what it removes', () => {
+  it("rm -f reads the container's own lease (its endpoint record names it), not its neighbours'", async () => {
+    for (const n of ['nb1', 'nb2']) expect((await sb.tsd(['run', '-d', '--name', n, 'busybox', 'sleep', '60'])).code).toBe(0);
+    const ipOf = async (n: string) => (await sb.tsd(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', n])).stdout.trim();
+    const [own, other] = [await ipOf('nb1'), await ipOf('nb2')];
+    expect(own).toMatch(/^172\.17\./);
+    const t = await traced(['rm', '-f', 'nb1'], 'openat');
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.lines.filter((l) => l.includes(`/leases/${own}"`)).length).toBeGreaterThan(0);
+    expect(t.lines.filter((l) => l.includes(`/leases/${other}"`))).toEqual([]);
+    expect((await sb.tsd(['rm', '-f', 'nb2'])).code).toBe(0);
   });
 });
 

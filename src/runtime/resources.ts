@@ -9,7 +9,7 @@
  *   releaseResources(id, {removeVolumes}) on `rm`; idempotent
  *   containerStats(id)                  for `tsdocker stats`
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createUndoStack, runAll, teardownError } from '../sys/undo.js';
 import { writeFileAtomic, rmIfExists, readJsonIfExists, writeJsonAtomic } from '../sys/fs.js';
@@ -164,7 +164,7 @@ export async function releaseResources(id: string, opts: { removeVolumes: boolea
         }),
     ]);
   }
-  steps.push(['remove seccomp spec', () => rmIfExists(seccompFile(id))]);
+  steps.push(['remove seccomp spec', async () => rmSync(seccompFile(id), { force: true })]);
   await runAll(steps);
 }
 

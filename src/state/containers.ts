@@ -6,7 +6,7 @@
  * running only while its recorded pid is alive with the recorded start time, so a reused
  * pid or a dead monitor can never make it look alive.
  */
-import { existsSync, promises as fsp, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from './paths.js';
 import { readJsonIfExistsSync, writeJsonAtomic } from '../sys/fs.js';
@@ -256,6 +256,7 @@ export async function writeState(id: string, state: ContainerState): Promise<voi
 }
 
 export async function clearRunState(id: string): Promise<void> {
-  await fsp.rm(containerFiles.state(id), { force: true });
-  await fsp.rm(containerFiles.exit(id), { force: true });
+  // two files: no thread-pool trips (sys/fs.ts)
+  rmSync(containerFiles.state(id), { force: true });
+  rmSync(containerFiles.exit(id), { force: true });
 }

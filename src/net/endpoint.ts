@@ -143,7 +143,8 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     const mac = macFor(ip);
     // one nft batch: the port's binding to (MAC, IP) and the caller's rules, while the veth is made
     const rules = [...portGuardScript({ net, hostIf, ip, mac }), ...(moreRules ? await moreRules(ip) : [])];
-    const firewall = nftApplyRepairing(rules);
+    // in process (libnftables): its own trace step, as the nft process it replaced was seen
+    const firewall = nftApplyRepairing(rules).then(() => mark('net: firewall applied'));
     // Docker may have started since the bridge was made: its FORWARD policy DROP is checked
     // while the veth is wired, both before the container runs; only when the nf_tables
     // generation moved since the last check (compat.ts), so after our own batch, which is

@@ -120,6 +120,15 @@ describe('no work without a purpose', () => {
     expect(t.lines.filter((l) => /openat\(.*\/devices\.allow"/.test(l)).length).toBe(1);
   });
 
+  it("run --rm removes its container's directory from the main thread (no thread-pool trip per entry)", async () => {
+    const t = await traced(['run', '--rm', '--network', 'none', 'busybox', 'true'], 'unlink,unlinkat,rmdir');
+    expect(t.code, t.stderr).toBe(0);
+    const main = t.lines[0]!.split(' ')[0];
+    const removals = t.lines.filter((l) => /(unlink|unlinkat|rmdir)\(/.test(l) && l.includes(`${sb.root}/containers/`));
+    expect(removals.length).toBeGreaterThan(5);
+    expect(removals.filter((l) => l.split(' ')[0] !== main)).toEqual([]);
+  });
+
   it('run plans the resources once: the host limits are read once for create and start', async () => {
     const t = await traced(['run', '--rm', '--network', 'none', 'busybox', 'true'], 'open,openat');
     expect(t.code, t.stderr).toBe(0);

@@ -10,7 +10,7 @@
  *   containerStats(id)                  for `tsdocker stats`
  */
 import { emit } from '../state/events.js';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createUndoStack, runAll, teardownError } from '../sys/undo.js';
 import { writeFileAtomic, rmIfExists, readJsonIfExists, writeJsonAtomic } from '../sys/fs.js';
@@ -169,7 +169,7 @@ export async function releaseResources(id: string, opts: { removeVolumes: boolea
         }),
     ]);
   }
-  steps.push(['remove seccomp spec', () => rmIfExists(seccompFile(id))]);
+  steps.push(['remove seccomp spec', async () => rmSync(seccompFile(id), { force: true })]);
   await runAll(steps);
 }
 

@@ -86,6 +86,8 @@ export const containerFiles = {
   exit: (id: string) => join(paths.container(id), 'exit.json'),
   log: (id: string) => join(paths.container(id), 'ctr.log'),
   spec: (id: string) => join(paths.container(id), 'spec.bin'),
+  /** the published ports' IPv6 side, written before `go`, read by the monitor (native/src/proxy6.c) */
+  proxy6: (id: string) => join(paths.container(id), 'proxy6'),
   /** held (flock) by a `run --rm` until its start is over (state/lock.ts holdMarker) */
   starting: (id: string) => join(paths.container(id), '.starting'),
   /** held by a `restart` between its stop and its start: a --rm container stays (as Docker) */

@@ -7,3 +7,4 @@ export { loadArchive, importTarball, type LoadedImage, type LoadOutcome, type Lo
 export { parseImageRef, parseNameRef, shortId, type ImageRef, type NameRef, type IdRef } from './reference.js';
 export { inspectImage } from './inspect.js';
 export { saveImages } from './save.js';
+export { imageHistory, type HistoryItem } from './history.js';

@@ -27,7 +27,11 @@ function gzipImage(): { archive: Buffer; blobs: Buffer[]; id: string } {
     architecture: 'amd64', os: 'linux', created: '2024-05-06T07:08:09Z',
     config: { Env: ['PATH=/bin'], Cmd: ['cat', '/greeting'] },
     rootfs: { type: 'layers', diff_ids: layers.map((l) => `sha256:${sha256(l)}`) },
-    history: [{ created: '2024-05-06T07:08:09Z', created_by: 'busybox' }, { created: '2024-05-06T07:08:09Z', created_by: 'greeting' }],
+    history: [
+      { created: '2024-05-06T07:08:09Z', created_by: '/bin/sh -c #(nop) ADD file:abc in / ' },
+      { created: '2024-05-06T07:08:09Z', created_by: '/bin/sh -c #(nop)  CMD ["sh"]', empty_layer: true },
+      { created: '2024-05-06T07:10:00Z', created_by: '/bin/sh -c echo\thello > /greeting # then a long comment', comment: 'made by hand' },
+    ],
   }));
   const names = blobs.map((b) => `${sha256(b)}/layer.tar`);
   const archive = tar([
@@ -43,7 +47,7 @@ const members = (file: string): Promise<string[]> => sb.sh(['tar', '-tf', file])
 const manifestOf = async (file: string): Promise<{ Config: string; RepoTags: string[] | null; Layers: string[] }[]> =>
   JSON.parse((await sb.sh(['tar', '-xOf', file, 'manifest.json'])).stdout);
 
-describe.skipIf(!isRoot)('tsdocker save', () => {
+describe.skipIf(!isRoot)('tsdocker save and history', () => {
   beforeAll(async () => {
     sb = await createSandbox('tsd-save');
     dir = mkdtempSync(join(tmpdir(), 'tsd-save-'));
@@ -147,4 +151,33 @@ describe.skipIf(!isRoot)('tsdocker save', () => {
     expect(existsSync(file)).toBe(false); // nothing half-written
     expect(readFileSync(join(dir, 'greet.tar')).length).toBeGreaterThan(0);
   }, 60_000);
+
+  it('history: newest first, <missing> below the top, sizes of the layers, truncation, -q, --no-trunc, --human=false (as Docker 20.10)', async () => {
+    const short = gz.id.slice(7, 19);
+    // what Docker 20.10 prints for this image (checked against the test's dockerd below)
+    const fmt = '{{.ID}}|{{.CreatedBy}}|{{.Size}}|{{.Comment}}';
+    const expected = [
+      `${short}|/bin/sh -c echo hello > /greeting # then a l…|24B|made by hand`,
+      '<missing>|/bin/sh -c #(nop)  CMD ["sh"]|0B|',
+      `<missing>|/bin/sh -c #(nop) ADD file:abc in / |${(await tsdOk(sb, ['history', '--format', '{{.Size}}', 'busybox'])).trim()}|`,
+    ].join('\n') + '\n';
+    expect(await tsdOk(sb, ['history', '--format', fmt, 'greet:1'])).toBe(expected);
+    expect(await tsdOk(sb, ['history', '-q', 'greet:1'])).toBe(`${short}\n<missing>\n<missing>\n`);
+    expect(await tsdOk(sb, ['history', '--no-trunc', '--format', '{{.ID}}|{{.CreatedBy}}', 'greet:1'])).toMatch(
+      new RegExp(`^${gz.id}\\|/bin/sh -c echo hello > /greeting # then a long comment\n`));
+    expect(await tsdOk(sb, ['history', '--human=false', '--format', '{{.CreatedSince}}|{{.CreatedAt}}|{{.Size}}', 'greet:1']))
+      .toMatch(/^2024-05-06T07:10:00(Z|[+-]\d\d:\d\d)\|2024-05-06T07:10:00(Z|[+-]\d\d:\d\d)\|24\n/);
+    const table = (await tsdOk(sb, ['history', 'greet:1'])).split('\n');
+    expect(table[0]).toBe('IMAGE          CREATED       CREATED BY                                      SIZE      COMMENT');
+    expect(table[1]).toMatch(new RegExp(`^${short}   \\d+ (years|months) ago +/bin/sh -c echo hello > /greeting # then a l…   24B +made by hand$`));
+    const missing = await sb.tsd(['history', 'nosuch:1']);
+    expect(missing.code).toBe(1);
+    if (!d) return;
+    if ((await d.docker(['image', 'inspect', 'greet:1'])).code !== 0) await d.docker(['load', '-i', join(dir, 'greet.tar')]);
+    const theirs = (await d.docker(['history', '--format', fmt, 'greet:1'])).stdout;
+    expect(theirs.split('\n').map((l) => l.split('|').filter((_, i) => i !== 2).join('|')))
+      .toEqual(expected.split('\n').map((l) => l.split('|').filter((_, i) => i !== 2).join('|')));
+    expect(theirs.split('\n')[0]).toBe(expected.split('\n')[0]);
+    expect((await d.docker(['history', '-q', 'greet:1'])).stdout).toBe(`${short}\n<missing>\n<missing>\n`);
+  }, 120_000);
 });

@@ -24,6 +24,7 @@ import { register as push } from './push.js';
 import { register as login } from './login.js';
 import { register as serve } from './serve.js';
 import { register as save } from './save.js';
+import { register as history } from './history.js';
 
 type Register = (program: Command) => void;
 
@@ -48,6 +49,7 @@ const modules: Register[] = [
   login,
   serve,
   save,
+  history,
 ];
 
 export function registerAll(program: Command): void {

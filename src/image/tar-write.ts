@@ -68,7 +68,7 @@ function block(e: TarEntry, name: string, prefix: string, flag: string, size: nu
   octal(h, 136, 12, e.mtime ?? 0);
   h.fill(' ', 148, 156);
   h.write(flag, 156, 1, 'ascii');
-  if (e.linkname) h.write(e.linkname, 157, 100, 'utf8');
+  if (e.linkname) h.write(e.linkname, 157, 100, 'utf8'); // cut at 100 bytes when a pax linkpath holds it whole
   h.write('ustar\x0000', 257, 8, 'ascii');
   octal(h, 329, 8, e.devmajor ?? 0);
   octal(h, 337, 8, e.devminor ?? 0);
@@ -92,7 +92,6 @@ export function tarHeader(e: TarEntry): Buffer {
   if (e.linkname && Buffer.byteLength(e.linkname) > 100) pax.linkpath = e.linkname;
   const main = block(e, parts[1], parts[0], FLAG[e.type], size, pax);
   if (Object.keys(pax).length === 0) return main;
-  if (pax.linkpath) main.fill(0, 157, 257);
   const body = Buffer.from(Object.entries(pax).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => paxRecord(k, v)).join(''));
   name = `PaxHeaders.0/${name.replace(/\/$/, '').split('/').pop()!}`.slice(0, 99);
   const ph = block({ name, type: 'file', mode: 0o644, mtime: e.mtime }, name, '', 'x', body.length, {});

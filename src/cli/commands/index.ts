@@ -25,6 +25,7 @@ import { register as login } from './login.js';
 import { register as serve } from './serve.js';
 import { register as save } from './save.js';
 import { register as history } from './history.js';
+import { register as cp } from './cp.js';
 
 type Register = (program: Command) => void;
 
@@ -50,6 +51,7 @@ const modules: Register[] = [
   serve,
   save,
   history,
+  cp,
 ];
 
 export function registerAll(program: Command): void {

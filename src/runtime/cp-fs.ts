@@ -110,13 +110,13 @@ async function* walk(n: Node, name: string): AsyncGenerator<Buffer> {
   const { st } = n;
   const e = entryOf(st, name);
   if (st.isDirectory()) {
-    yield tarHeader({ ...e, type: 'dir' });
+    if (name !== '') yield tarHeader({ ...e, type: 'dir' }); // '': the root itself, whose entries are named bare (export)
     const fd = openSync(n.path, C.O_RDONLY | C.O_DIRECTORY | (n.viaFd ? 0 : C.O_NOFOLLOW));
     try {
       for (const child of readdirSync(fdPath(fd)).sort()) {
         const p = fdPath(fd, child);
         const cst = lstatSync(p, { throwIfNoEntry: false });
-        if (cst) yield* walk({ path: p, st: cst, viaFd: false, close: () => undefined }, `${name}/${child}`);
+        if (cst) yield* walk({ path: p, st: cst, viaFd: false, close: () => undefined }, name === '' ? child : `${name}/${child}`);
       }
     } finally {
       closeSync(fd);

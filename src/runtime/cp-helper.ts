@@ -21,7 +21,8 @@ export interface CpHelperInput {
   work: string;
   mnt: string;
   mounts: { source: string; destination: string }[];
-  op: 'stat' | 'pack' | 'unpack';
+  /** export: the root alone (no volumes), read-only, the upper dir as the top lower layer */
+  op: 'stat' | 'pack' | 'unpack' | 'export';
   path: string;
   name?: string;
   follow?: boolean;
@@ -32,6 +33,12 @@ export interface CpHelperInput {
 async function main(): Promise<void> {
   const input = JSON.parse(process.argv[2] ?? '{}') as CpHelperInput;
   const m = input.mnt;
+  if (input.op === 'export') {
+    // read-only with the upper dir as a lower layer: safe while the container runs on it
+    execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${[input.upper, ...input.lower].join(':')}`, m]);
+    await pipeline(Readable.from(packFrom(m, '/', '', false)), createWriteStream(input.file!, { flags: 'wx', mode: 0o600 }));
+    return;
+  }
   execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${input.lower.join(':')},upperdir=${input.upper},workdir=${input.work}`, m]);
   for (const mnt of input.mounts) {
     const fd = openAcross(m, mnt.destination, O_PATH);

@@ -78,10 +78,20 @@ export async function containerArchive(ref: string, path: string, name: string, 
     if (!statIn(live, path)) throw withMessage(notFound(path), ref);
     return packFrom(live, path, name, follow);
   }
+  return helperArchive(r, { op: 'pack', path, name, follow }, ref);
+}
+
+/** `export` (GET /containers/{id}/export): the container's root filesystem (no volumes) as a tar. */
+export async function exportContainer(ref: string): Promise<AsyncIterable<Buffer>> {
+  const view = await findContainer(ref);
+  return helperArchive({ view }, { op: 'export', path: '/' }, ref);
+}
+
+async function helperArchive(r: Root, op: Pick<CpHelperInput, 'op' | 'path' | 'name' | 'follow'>, ref: string): Promise<AsyncIterable<Buffer>> {
   const tmp = mkdtempSync(join(containerDirs(r.view.config.id).dir, 'cpout-'));
   const file = join(tmp, 'archive.tar');
   try {
-    await helper(r, { op: 'pack', path, name, follow, file });
+    await helper(r, { ...op, file });
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     throw withMessage(err, ref);

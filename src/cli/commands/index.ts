@@ -26,6 +26,8 @@ import { register as serve } from './serve.js';
 import { register as save } from './save.js';
 import { register as history } from './history.js';
 import { register as cp } from './cp.js';
+import { register as diff } from './diff.js';
+import { register as exportCmd } from './export.js';
 
 type Register = (program: Command) => void;
 
@@ -52,6 +54,8 @@ const modules: Register[] = [
   save,
   history,
   cp,
+  diff,
+  exportCmd,
 ];
 
 export function registerAll(program: Command): void {

@@ -463,12 +463,15 @@ int main(int argc, char **argv) {
   tsd_seccomp_free(c.seccomp);
   to_node("pid %d", M.child);
   wait_go();
+  if (tsd_proxy6_prepare(&M.spec, &e) < 0) child_failed(&e);
   await_exec();
+  tsd_proxy6_start();
   struct timespec t0, t1; /* how long it ran: the restart back-off resets after 10 s */
   clock_gettime(CLOCK_MONOTONIC, &t0);
   int status = 0, sig = 0;
   run_loop(&status, &sig);
   tsd_health_stop();
+  tsd_proxy6_stop();
   clock_gettime(CLOCK_MONOTONIC, &t1);
   write_exit_record(status, sig);
   to_node("exit %d", status);

@@ -9,6 +9,7 @@ import { exitCodeOf } from './lifecycle.js';
 import { dockerState, isPaused } from './pause.js';
 import { networkSettings } from '../net/index.js';
 import { inspectHostConfig, inspectMounts } from './resources.js';
+import { inspectNamespaces } from './namespaces.js';
 import { resolveImage, type ImageRecord } from '../image/index.js';
 import { inspectPolicy } from './restart-policy.js';
 import { readHealth } from './health.js';
@@ -25,6 +26,7 @@ async function imageOf(id: string): Promise<ImageRecord | undefined> {
 
 /** The container ports of -p/--expose (plan.publish, resources.expose) as Docker's "80/tcp" keys. */
 function exposedPorts(v: ContainerView, img: ImageRecord | undefined): Record<string, object> | undefined {
+  if (v.config.exposedPorts) return Object.fromEntries(v.config.exposedPorts.map((k) => [k, {}])); // merged at create
   const out: Record<string, object> = { ...(img?.config.ExposedPorts ?? {}) };
   const plan = v.config.network as { publish?: { containerPort: number; proto: string }[] };
   for (const p of plan.publish ?? []) out[`${p.containerPort}/${p.proto}`] = {};
@@ -77,6 +79,11 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
       NetworkMode: plan.mode ?? 'none',
       RestartPolicy: inspectPolicy(c),
       AutoRemove: c.autoRemove,
+      ...(c.init ? { Init: true } : {}),
+      PublishAllPorts: Boolean(c.publishAll),
+      ...inspectNamespaces(c.ns),
+      GroupAdd: c.groupAdd ?? null,
+      ...(c.sysctls ? { Sysctls: c.sysctls } : {}),
       ...inspectHostConfig(c.resources), // resources: Docker's HostConfig fields (runtime/resources.ts)
     },
     GraphDriver: {
@@ -91,7 +98,7 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
     Mounts: inspectMounts(c.id),
     Config: {
       Hostname: c.hostname,
-      Domainname: '',
+      Domainname: c.domainname ?? '',
       User: c.user,
       AttachStdin: c.interactive,
       AttachStdout: false,

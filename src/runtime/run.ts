@@ -115,7 +115,7 @@ export async function attachForeground(
       return status;
     }
     handle.ack();
-    if (opts.cleanup) await cleanupAfterExit(started.id);
+    if (opts.cleanup) await cleanupAfterExit(started.id, { inline: true });
     mark('cleaned up');
     return status;
   } finally {

@@ -44,15 +44,28 @@ static void write_record(const char *path, long count, long timeout_ms, int rest
   else unlink(tmp);
 }
 
-static int want_restart(const struct tsd_spec *sp, int status, long count) {
-  const char *policy = sp->restart[0];
+static int want_restart(const struct tsd_spec *sp, const char *policy, long max, int status, long count) {
   if (access(sp->restart[5], F_OK) == 0) return 0; /* stopped by hand */
   if (!strcmp(policy, "always") || !strcmp(policy, "unless-stopped")) return 1;
-  if (!strcmp(policy, "on-failure")) {
-    long max = atol(sp->restart[1]);
-    return status != 0 && (max == 0 || count < max);
-  }
+  if (!strcmp(policy, "on-failure")) return status != 0 && (max == 0 || count < max);
   return 0;
+}
+
+/* `update --restart` of a running container: `<record>.policy` ("name max") replaces the spec's policy. */
+static void updated_policy(const struct tsd_spec *sp, char *policy, size_t len, long *max) {
+  char path[4200], buf[64];
+  snprintf(path, sizeof path, "%s.policy", sp->restart[4]);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return;
+  buf[n] = 0;
+  char name[32];
+  long m;
+  if (sscanf(buf, "%31s %ld", name, &m) != 2) return;
+  snprintf(policy, len, "%s", name);
+  *max = m;
 }
 
 /* Docker's back-off, from the previous run's timeout and how long this run lasted. */
@@ -106,10 +119,15 @@ static int backoff_wait(long ms) {
 }
 
 void tsd_restart_after_exit(const struct tsd_spec *sp, int status, long long ran_ms) {
-  if (!sp->restart[0] || !strcmp(sp->restart[0], "no")) return;
+  if (!sp->restart[0]) return;
+  char policy[32];
+  long max = atol(sp->restart[1]);
+  snprintf(policy, sizeof policy, "%s", sp->restart[0]);
+  updated_policy(sp, policy, sizeof policy, &max);
+  if (!strcmp(policy, "no") || !policy[0]) return;
   long count = atol(sp->restart[2]);
   long timeout = tsd_restart_backoff(atol(sp->restart[3]), ran_ms);
-  if (!want_restart(sp, status, count) || sp->nrestart_arg == 0) {
+  if (!want_restart(sp, policy, max, status, count) || sp->nrestart_arg == 0) {
     write_record(sp->restart[4], count, timeout, 0);
     return;
   }

@@ -8,7 +8,9 @@
  *                 cancels the policy until the next `start`/`restart`
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { containerFiles, readRestartRecord, type ContainerConfig, type RestartPolicy } from '../state/containers.js';
+import { containerFiles, findContainer, readRestartRecord, writeConfig, type ContainerConfig, type RestartPolicy } from '../state/containers.js';
+import { withLock } from '../state/lock.js';
+import { writeFileAtomic } from '../sys/fs.js';
 import { TsdError } from '../sys/errors.js';
 
 /** docker/cli's opts.ParseRestartPolicy, then moby's validateRestartPolicy. */
@@ -65,9 +67,36 @@ export function rearm(id: string): void {
   rmSync(containerFiles.restart(id), { force: true });
 }
 
-/** What the monitor needs of the policy at a start: where the count and the back-off stand. */
+/**
+ * What the monitor needs of the policy at a start: where the count and the back-off stand.
+ * `no` too (not for --rm): `update --restart` may give a running container a policy.
+ */
 export function restartSpecInput(config: ContainerConfig): { policy: string; max: number; count: number; timeoutMs: number } | undefined {
-  if (!hasPolicy(config)) return undefined;
-  const rec = readRestartRecord(config.id);
-  return { policy: config.restartPolicy!.name, max: config.restartPolicy!.maximumRetryCount, count: rec?.count ?? 0, timeoutMs: rec?.timeoutMs ?? 0 };
+  if (config.autoRemove) return undefined;
+  rmSync(policyOverride(config.id), { force: true }); // this start's spec has the policy as it stands
+  const rec = hasPolicy(config) ? readRestartRecord(config.id) : undefined;
+  return { policy: config.restartPolicy?.name || 'no', max: config.restartPolicy?.maximumRetryCount ?? 0, count: rec?.count ?? 0, timeoutMs: rec?.timeoutMs ?? 0 };
+}
+
+/** Read by the running monitor at the exit (native/src/restart.c): "name max". */
+const policyOverride = (id: string) => `${containerFiles.restart(id)}.policy`;
+
+/**
+ * `update --restart`: the new policy in the record, and for the running monitor (moby's
+ * UpdateMonitor). A --rm container cannot take one (moby's message).
+ */
+export async function updateRestartPolicy(ref: string, value: string): Promise<void> {
+  const policy = parseRestartPolicy(value);
+  if (!policy || policy.name === '') return;
+  const { config } = await findContainer(ref);
+  await withLock(`ctr-${config.id}`, async () => {
+    const v = await findContainer(config.id);
+    if (v.config.autoRemove && policy.name !== 'no') {
+      throw new TsdError('BAD_ARGS', `Cannot update container ${config.id}: Restart policy cannot be updated because AutoRemove is enabled for the container`, {
+        hint: 'a --rm container keeps no restart policy',
+      });
+    }
+    await writeConfig({ ...v.config, restartPolicy: policy });
+    if (!v.config.autoRemove) await writeFileAtomic(policyOverride(config.id), `${policy.name} ${policy.maximumRetryCount}\n`, { durable: false });
+  });
 }

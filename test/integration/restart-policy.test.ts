@@ -248,4 +248,31 @@ describe('the monitor restarts the container', () => {
     });
     await sb.tsd(['rm', '-f', 'plain', 'signalled']);
   });
+
+  it('update --restart: a running container takes the new policy from its next exit; refused for --rm', async () => {
+    await sb.tsd(['run', '-d', '--name', 'later', 'busybox', 'sleep', '1000']);
+    const up = await sb.tsd(['update', '--restart', 'on-failure:3', 'later']);
+    expect([up.code, up.stdout]).toEqual([0, 'later\n']);
+    const i = await inspect('later');
+    expect(i.HostConfig.RestartPolicy).toEqual({ Name: 'on-failure', MaximumRetryCount: 3 });
+    // a crash (not a stop by hand): restarted under the new policy
+    killPid(i.State.Pid, 'SIGKILL');
+    await until('restarted', async () => {
+      const x = await inspect('later');
+      return x.RestartCount === 1 && x.State.Status === 'running' && x.State.Pid !== i.State.Pid;
+    });
+    // and back to no: the next crash is final
+    expect((await sb.tsd(['update', '--restart', 'no', 'later'])).code).toBe(0);
+    const pid = (await inspect('later')).State.Pid;
+    killPid(pid, 'SIGKILL');
+    await until('exited', async () => (await inspect('later')).State.Status === 'exited' && monitorsOf((await inspect('later')).Id).length === 0);
+    expect([(await inspect('later')).RestartCount, (await inspect('later')).HostConfig.RestartPolicy]).toEqual([1, { Name: 'no', MaximumRetryCount: 0 }]);
+    const bad = await sb.tsd(['update', '--restart', 'bogus', 'later']);
+    expect([bad.code, bad.stderr.split('\n')[0]]).toEqual([1, "tsdocker: invalid restart policy 'bogus'"]);
+    const id = (await sb.tsd(['run', '-d', '--rm', 'busybox', 'sleep', '1000'])).stdout.trim();
+    const rm = await sb.tsd(['update', '--restart', 'always', id]);
+    expect([rm.code, rm.stderr.split('\n')[0]]).toEqual([1, `tsdocker: Cannot update container ${id}: Restart policy cannot be updated because AutoRemove is enabled for the container`]);
+    expect((await sb.tsd(['update', '--restart', 'no', id])).code).toBe(0);
+    await sb.tsd(['rm', '-f', 'later', id]);
+  });
 });

@@ -13,12 +13,13 @@ interface UpdateFlags {
   cpuPeriod?: string;
   cpusetCpus?: string;
   pidsLimit?: string;
+  restart?: string;
 }
 
 export function register(program: Command): void {
   program
     .command('update')
-    .description('Update configuration of one or more containers (resource limits; running ones at once)')
+    .description('Update configuration of one or more containers (resource limits, running ones at once; --restart)')
     .argument('<container...>')
     .option('-m, --memory <bytes>', 'memory limit, e.g. 512m')
     .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap')
@@ -29,15 +30,19 @@ export function register(program: Command): void {
     .option('--cpu-period <microseconds>', 'CFS period')
     .option('--cpuset-cpus <list>', 'CPUs the container may run on')
     .option('--pids-limit <number>', 'process limit (-1 for unlimited)')
+    .option('--restart <policy>', 'restart policy: no, on-failure[:max-retries], always, unless-stopped (a running container keeps it from its next exit)')
     .action(async (refs: string[], f: UpdateFlags) => {
       requireRoot();
       const { updateContainer, UPDATE_KEYS } = await import('../../runtime/update.js');
       const change = Object.fromEntries(UPDATE_KEYS.filter((k) => f[k] !== undefined).map((k) => [k, f[k]]));
-      if (!Object.keys(change).length) {
+      if (!Object.keys(change).length && f.restart === undefined) {
         throw new TsdError('BAD_ARGS', 'you must provide one or more flags when using this command', { exitCode: 1, hint: 'e.g. tsdocker update --memory 256m CONTAINER' });
       }
+      const { parseRestartPolicy, updateRestartPolicy } = await import('../../runtime/restart-policy.js');
+      if (f.restart !== undefined) parseRestartPolicy(f.restart); // a bad policy fails before any container changes
       await eachRef(refs, async (ref) => {
-        await updateContainer(ref, change);
+        if (Object.keys(change).length) await updateContainer(ref, change);
+        if (f.restart !== undefined) await updateRestartPolicy(ref, f.restart);
         return ref;
       });
     });

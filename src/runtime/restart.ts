@@ -5,12 +5,12 @@
  * restart policy again with RestartCount 0 (Docker's ResetRestartManager); the policy's own
  * restarts come through restartByPolicy.
  */
-import { containerFiles, findContainer, readContainer } from '../state/containers.js';
+import { containerFiles, findContainer, listContainers, readContainer } from '../state/containers.js';
 import { holdMarker } from '../state/lock.js';
 import { emitContainer } from '../state/events.js';
 import { TsdError } from '../sys/errors.js';
 import { isPaused } from './pause.js';
-import { cleanupAfterExit, stopContainer } from './lifecycle.js';
+import { cleanupAfterExit, reconcile, stopContainer } from './lifecycle.js';
 import { startContainer } from './start.js';
 import { rearm, stoppedByHand } from './restart-policy.js';
 
@@ -25,6 +25,24 @@ export async function startExisting(ref: string): Promise<string> {
   const started = await startContainer(v.config, { foreground: false });
   started.handle.detach();
   return v.config.id;
+}
+
+/**
+ * `start --all-restart`, for a boot unit (there is no daemon to do it): what dockerd does for
+ * its containers when it starts: `always` ones come back even if stopped by hand,
+ * `unless-stopped` ones unless stopped by hand, `on-failure` ones do not. Returns the names.
+ */
+export async function startAllRestart(): Promise<string[]> {
+  await reconcile(); // the records of containers that died with the host
+  const started: string[] = [];
+  for (const v of await listContainers()) {
+    const name = v.config.restartPolicy?.name;
+    if (v.status !== 'exited' || v.restarting) continue;
+    if (name !== 'always' && !(name === 'unless-stopped' && !stoppedByHand(v.config.id))) continue;
+    await startExisting(v.config.id);
+    started.push(v.config.name);
+  }
+  return started;
 }
 
 /**

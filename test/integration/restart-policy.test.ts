@@ -275,4 +275,25 @@ describe('the monitor restarts the container', () => {
     expect((await sb.tsd(['update', '--restart', 'no', id])).code).toBe(0);
     await sb.tsd(['rm', '-f', 'later', id]);
   });
+
+  it('start --all-restart (a boot unit): always and unless-stopped come back as at a dockerd start, on-failure and stopped unless-stopped do not', async () => {
+    const names = ['b-always', 'b-always-stopped', 'b-unless', 'b-unless-stopped', 'b-onfail'];
+    const policies = ['always', 'always', 'unless-stopped', 'unless-stopped', 'on-failure'];
+    for (const [i, n] of names.entries()) await sb.tsd(['run', '-d', '--name', n, '--restart', policies[i]!, 'busybox', 'sleep', '1000']);
+    for (const n of ['b-always-stopped', 'b-unless-stopped']) expect((await sb.tsd(['stop', '-t', '0', n])).code).toBe(0);
+    // the host goes down: every monitor dies with its container, nothing restarts anything
+    for (const n of names) {
+      const i = await inspect(n);
+      if (i.State.Status === 'running') killPid(monitorPid(i.Id), 'SIGKILL');
+    }
+    for (const n of names) await until(`${n} down`, async () => (await inspect(n)).State.Status === 'exited' && monitorsOf((await inspect(n)).Id).length === 0);
+    const boot = await sb.tsd(['start', '--all-restart']);
+    expect(boot.code, boot.stderr).toBe(0);
+    expect(boot.stdout.split('\n').filter(Boolean).sort()).toEqual(['b-always', 'b-always-stopped', 'b-unless']);
+    const states = await Promise.all(names.map(async (n) => (await inspect(n)).State.Status));
+    expect(states).toEqual(['running', 'running', 'running', 'exited', 'exited']);
+    const none = await sb.tsd(['start']);
+    expect([none.code, none.stderr.split('\n')[0]]).toEqual([1, 'tsdocker: "tsdocker start" requires at least 1 argument.']);
+    await sb.tsd(['rm', '-f', ...names]);
+  });
 });

@@ -36,10 +36,17 @@ export function register(program: Command): void {
   program
     .command('start')
     .description('Start one or more stopped containers')
-    .argument('<container...>')
-    .action(async (refs: string[]) => {
+    .option('--all-restart', 'start every stopped container whose restart policy dockerd would honour at its start (always; unless-stopped if not stopped by hand): for a boot unit')
+    .argument('[container...]')
+    .action(async (refs: string[], f: { allRestart?: boolean }) => {
       requireRoot();
-      const { startExisting } = await import('../../runtime/restart.js');
+      const { startAllRestart, startExisting } = await import('../../runtime/restart.js');
+      if (f.allRestart) {
+        if (refs.length) throw new TsdError('BAD_ARGS', '--all-restart takes no container', { hint: 'tsdocker start --all-restart' });
+        for (const name of await startAllRestart()) out(name);
+        return;
+      }
+      if (!refs.length) throw new TsdError('BAD_ARGS', '"tsdocker start" requires at least 1 argument.', { hint: 'tsdocker start CONTAINER..., or --all-restart' });
       await eachRef(refs, async (ref) => {
         await startExisting(ref);
         return ref;

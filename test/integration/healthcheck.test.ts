@@ -5,15 +5,15 @@
  * period, timeout, last 5 results, output cut at 4096 bytes), and what ps and inspect show.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, createSandbox, hostSnapshot, type Sandbox } from '../helpers/sandbox.js';
+import { inspectIn, sandboxProcesses as watchProcesses, until } from '../helpers/watch.js';
 import { dockerSaveClassic } from '../helpers/archives.js';
 
 let sb: Sandbox;
 const before = hostSnapshot();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MS = 1_000_000; // ns
 
 beforeAll(async () => {
@@ -43,19 +43,8 @@ afterAll(async () => {
   expect(hostSnapshot()).toEqual(before);
 });
 
-async function inspect(ref: string): Promise<Record<string, any>> {
-  const r = await sb.tsd(['inspect', ref]);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout)[0];
-}
-
-async function until(what: string, fn: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`${what}: not in time`);
-    await sleep(50);
-  }
-}
+const inspect = (ref: string) => inspectIn(sb, ref);
+const sandboxProcesses = () => watchProcesses(sb);
 
 const health = async (ref: string) => (await inspect(ref)).State.Health;
 const status = async (ref: string) => (await sb.tsd(['ps', '-a', '--filter', `name=^${ref}$`, '--format', '{{.Status}}'])).stdout.trim();
@@ -115,15 +104,7 @@ describe('the monitor probes the container', () => {
     expect((await health('fine')).Log).toHaveLength(5);
     // stop: the probes end with the container (the monitor's exit hook may still be finishing)
     expect((await sb.tsd(['stop', '-t', '1', 'fine'])).code).toBe(0);
-    const left = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
-      try {
-        const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-        return argv.includes(sb.root) ? [argv] : [];
-      } catch {
-        return [];
-      }
-    });
-    await until('nothing left', async () => left().length === 0);
+    await until('nothing left', async () => sandboxProcesses().length === 0);
     expect(await status('fine')).toMatch(/^Exited \(137\) /);
   });
 

@@ -5,13 +5,13 @@
  * doubling, reset after 10 s of running), and stop/kill/start/restart/rm with a policy.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, createSandbox, hostSnapshot, type Sandbox } from '../helpers/sandbox.js';
+import { inspectIn, sandboxProcesses as watchProcesses, until } from '../helpers/watch.js';
 
 let sb: Sandbox;
 const before = hostSnapshot();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   sb = await createSandbox('tsd-restart');
@@ -23,33 +23,9 @@ afterAll(async () => {
   expect(hostSnapshot()).toEqual(before);
 });
 
-async function inspect(ref: string): Promise<Record<string, any>> {
-  const r = await sb.tsd(['inspect', ref]);
-  expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout)[0];
-}
+const inspect = (ref: string) => inspectIn(sb, ref);
 
-async function until(what: string, fn: () => Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`${what}: not in time`);
-    await sleep(50);
-  }
-}
-
-/** argv of every process whose command line names this sandbox's root (its monitors, any tsdocker). */
-function sandboxProcesses(): string[][] {
-  const out: string[][] = [];
-  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const argv = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (argv.some((a) => a.includes(sb.root))) out.push(argv);
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
-}
+const sandboxProcesses = () => watchProcesses(sb);
 
 const monitorsOf = (id: string) => sandboxProcesses().filter((a) => a[0] === 'tsdocker-monitor' && a.some((x) => x.includes(id)));
 const restartRecord = (id: string) => JSON.parse(readFileSync(join(sb.root, 'containers', id, 'restart.json'), 'utf8'));

@@ -39,7 +39,7 @@ let lib: Lib | undefined;
  * add-on alone); the add-on exports the same load/func API. Anything unusual (a musl
  * build, another architecture's directory layout) falls back to the package's own loader.
  */
-function loadKoffi(): Koffi {
+export function loadKoffi(): Koffi {
   try {
     const dir = dirname(require.resolve('koffi/package.json'));
     return require(`${dir}/build/koffi/${process.platform}_${process.arch}/koffi.node`) as Koffi;

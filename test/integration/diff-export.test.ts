@@ -61,6 +61,13 @@ describe.skipIf(!isRoot)('diff, export, commit', () => {
     expect(names.some((n) => n.startsWith('./') || n.startsWith('/'))).toBe(false);
     await tsdOk(sb, ['import', file, 'exported:1']);
     expect(await tsdOk(sb, ['run', '--rm', '--network', 'none', 'exported:1', 'sh', '-c', 'cat /new/sub/f; test -e /etc/passwd || echo gone'])).toBe('x\ngone\n');
+    // import -c / -m, as docker import: the changes are the config, the message the history comment
+    await tsdOk(sb, ['import', '-c', 'CMD ["cat", "/new/sub/f"]', '-c', 'ENV A=1', '-m', 'from export', file, 'exported:2']);
+    expect(await tsdOk(sb, ['run', '--rm', '--network', 'none', 'exported:2'])).toBe('x\n');
+    expect(await tsdOk(sb, ['history', '--format', '{{.Comment}}', 'exported:2'])).toBe('from export\n');
+    expect(await tsdOk(sb, ['inspect', '--type', 'image', '-f', '{{.Config.Env}}', 'exported:2'])).toBe('[A=1]\n');
+    const badc = await sb.tsd(['import', '-c', 'RUN true', file]);
+    expect([badc.code, badc.stderr.includes('RUN is not a valid change command')]).toEqual([1, true]);
     // running: stdout, and the same content
     const live = await sb.sh(['sh', '-c', `${CLI} --root ${sb.root} export up | tar -tf - | grep -c '^new/sub/f$'`]);
     expect(live.stdout.trim()).toBe('1');

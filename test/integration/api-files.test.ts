@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, createSandbox, tsdOk, type RunResult, type Sandbox } from '../helpers/sandbox.js';
@@ -65,6 +65,23 @@ describe.skipIf(!isRoot)('API: files and images with the docker client', () => {
     expect(await tsdOk(sb, ['exec', 'c', 'cat', '/d/up'])).toBe('uploaded\n');
     await dockerOk(['cp', join(dir, 'out'), 'c:/tree']);
     expect(await tsdOk(sb, ['exec', 'c', 'cat', '/tree/a'])).toBe('a\n');
+    // -a keeps the uid/gid (copyUIDGID), -L follows a link through the stat header's linkTarget
+    writeFileSync(join(dir, 'owned'), 'owned\n');
+    chownSync(join(dir, 'owned'), 1234, 4321);
+    await dockerOk(['cp', '-a', join(dir, 'owned'), 'c:/d/']);
+    await dockerOk(['cp', join(dir, 'owned'), 'c:/tmp/']);
+    expect(await tsdOk(sb, ['exec', 'c', 'stat', '-c', '%u:%g', '/d/owned', '/tmp/owned'])).toBe('1234:4321\n0:0\n');
+    await tsdOk(sb, ['exec', 'c', 'ln', '-s', '/d/a', '/lnk']);
+    await dockerOk(['cp', '-L', 'c:/lnk', join(dir, 'followed')]);
+    expect(readFileSync(join(dir, 'followed'), 'utf8')).toBe('a\n');
+    // a stopped container, through the helper's mount
+    await tsdOk(sb, ['run', '--name', 'stopped', '--network', 'none', 'busybox', 'sh', '-c', 'echo s > /s']);
+    await dockerOk(['cp', 'stopped:/s', join(dir, 's')]);
+    expect(readFileSync(join(dir, 's'), 'utf8')).toBe('s\n');
+    await dockerOk(['cp', join(dir, 'up'), 'stopped:/']);
+    await dockerOk(['cp', 'stopped:/up', join(dir, 'up2')]);
+    expect(readFileSync(join(dir, 'up2'), 'utf8')).toBe('uploaded\n');
+    await tsdOk(sb, ['rm', 'stopped']);
     // Docker 20.10's client words for the daemon's 404
     const r = await docker(['cp', 'c:/nope', dir]);
     expect(r.code).toBe(1);
@@ -72,7 +89,7 @@ describe.skipIf(!isRoot)('API: files and images with the docker client', () => {
   });
 
   it('docker diff, export and commit', async () => {
-    expect(await dockerOk(['diff', 'c'])).toBe('A /d\nA /d/a\nA /d/up\nC /etc\nD /etc/group\nA /tree\nA /tree/a\n');
+    expect(await dockerOk(['diff', 'c'])).toBe('A /d\nA /d/a\nA /d/owned\nA /d/up\nC /etc\nD /etc/group\nA /lnk\nC /tmp\nA /tmp/owned\nA /tree\nA /tree/a\n');
     const names = (await sb.sh(['sh', '-c', `DOCKER_CONFIG=${join(dir, 'cfg')} ${DOCKER} -H unix://${sock} export c | tar -tf -`])).stdout.split('\n');
     expect(names).toContain('d/up');
     const id = (await dockerOk(['commit', '-m', 'via api', '-c', 'CMD ["cat", "/d/up"]', 'c', 'fromapi:1'])).trim();

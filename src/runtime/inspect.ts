@@ -77,6 +77,8 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
       PublishAllPorts: Boolean(c.publishAll),
       ...inspectNamespaces(c.ns),
       GroupAdd: c.groupAdd ?? null,
+      Links: c.links ? c.links.map((l) => `/${l.name}:/${c.name}/${l.alias}`) : null,
+      VolumesFrom: c.volumesFrom ?? null,
       ...(c.sysctls ? { Sysctls: c.sysctls } : {}),
       ...inspectHostConfig(c.resources), // resources: Docker's HostConfig fields (runtime/resources.ts)
     },

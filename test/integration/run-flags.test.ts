@@ -356,3 +356,63 @@ describe.runIf(existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes'))('resou
     }
   });
 });
+
+describe('--volumes-from and --link', () => {
+  const out = async (args: string[]) => (await tsdOk(sb, ['run', '--rm', ...args])).trim();
+
+  it('--volumes-from takes X\'s volumes and binds, ro/rw as asked, its own -v first', async () => {
+    const bind = mkdtempSync(join(tmpdir(), 'tsd-vfrom-'));
+    try {
+      writeFileSync(join(bind, 'f'), 'from the host\n');
+      await tsdOk(sb, ['run', '--name', 'vsrc', '-v', 'vfdata:/data', '-v', `${bind}:/b:ro`, '-v', '/anon', 'busybox', 'sh', '-c', 'echo in the volume > /data/x; echo anon > /anon/y']);
+      expect(await out(['--volumes-from', 'vsrc', 'busybox', 'cat', '/data/x', '/b/f', '/anon/y'])).toBe('in the volume\nfrom the host\nanon');
+      // X's mode kept (the bind is ro), or forced by :ro
+      const rw = await sb.tsd(['run', '--rm', '--volumes-from', 'vsrc', 'busybox', 'sh', '-c', 'touch /data/ok && touch /b/no']);
+      expect([rw.code, rw.stderr]).toEqual([1, expect.stringContaining('touch: /b/no: Read-only file system')]);
+      const ro = await sb.tsd(['run', '--rm', '--volumes-from', 'vsrc:ro', 'busybox', 'touch', '/data/no']);
+      expect([ro.code, ro.stderr]).toEqual([1, expect.stringContaining('Read-only file system')]);
+      expect(await out(['--volumes-from', 'vsrc', '-v', 'other:/data', 'busybox', 'ls', '/data'])).toBe('');
+      await tsdOk(sb, ['create', '--name', 'vto', '--volumes-from', 'vsrc:ro', 'busybox']);
+      expect((await inspect('vto')).HostConfig.VolumesFrom).toEqual(['vsrc:ro']);
+      await tsdOk(sb, ['rm', '-v', 'vto', 'vsrc']);
+      const missing = await sb.tsd(['create', '--volumes-from', 'nosuch', 'busybox']);
+      expect([missing.code, missing.stderr]).toEqual([125, expect.stringContaining('No such container: nosuch')]);
+    } finally {
+      rmSync(bind, { recursive: true, force: true });
+      await sb.tsd(['volume', 'rm', 'vfdata', 'other']);
+    }
+  });
+
+  it('--link: the /etc/hosts line and the variables Docker sets, default bridge only', async () => {
+    await tsdOk(sb, ['run', '-d', '--name', 'ldb', '-h', 'dbhost', '-e', 'SECRET=s1', '--expose', '5432', '--expose', '53/udp', 'busybox', 'sleep', '1000']);
+    const ip = (await inspect('ldb')).NetworkSettings.IPAddress;
+    const hosts = await out(['--name', 'lweb', '--link', 'ldb:db', 'busybox', 'cat', '/etc/hosts']);
+    expect(hosts.split('\n')).toContain(`${ip}\tdb dbhost ldb`);
+    const env = (await out(['--name', 'lweb', '--link', 'ldb:db', 'busybox', 'env'])).split('\n').filter((l) => l.startsWith('DB_')).sort();
+    expect(env).toEqual([
+      'DB_ENV_SECRET=s1',
+      'DB_NAME=/lweb/db',
+      `DB_PORT=tcp://${ip}:5432`,
+      `DB_PORT_53_UDP=udp://${ip}:53`,
+      `DB_PORT_53_UDP_ADDR=${ip}`,
+      'DB_PORT_53_UDP_PORT=53',
+      'DB_PORT_53_UDP_PROTO=udp',
+      `DB_PORT_5432_TCP=tcp://${ip}:5432`,
+      `DB_PORT_5432_TCP_ADDR=${ip}`,
+      'DB_PORT_5432_TCP_PORT=5432',
+      'DB_PORT_5432_TCP_PROTO=tcp',
+    ]);
+    // no alias: the name itself, given once
+    expect((await out(['--link', 'ldb', 'busybox', 'cat', '/etc/hosts'])).split('\n')).toContain(`${ip}\tldb dbhost`);
+    await tsdOk(sb, ['create', '--name', 'lc', '--link', 'ldb:db', 'busybox', 'true']);
+    expect((await inspect('lc')).HostConfig.Links).toEqual(['/ldb:/lc/db']);
+    await tsdOk(sb, ['kill', 'ldb']);
+    const stopped = await sb.tsd(['start', 'lc']);
+    expect([stopped.code, stopped.stderr]).toEqual([1, expect.stringContaining('Cannot link to a non running container: /ldb AS /lc/db')]);
+    await tsdOk(sb, ['rm', '-f', 'ldb', 'lc']);
+    const none = await sb.tsd(['create', '--link', 'nosuch:x', 'busybox']);
+    expect([none.code, none.stderr]).toEqual([125, expect.stringContaining('Could not get container for nosuch')]);
+    const host = await sb.tsd(['create', '--network', 'host', '--link', 'x:y', 'busybox']);
+    expect(host.stderr).toContain("conflicting options: host type networking can't be used with links");
+  });
+});

@@ -34,6 +34,8 @@ interface RunFlags {
   labelFile: string[];
   init?: boolean;
   publishAll?: boolean;
+  link: string[];
+  volumesFrom: string[];
   sysctl: string[];
   groupAdd: string[];
   domainname?: string;
@@ -84,6 +86,8 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     labelFiles: f.labelFile,
     ...(f.init ? { init: true } : {}),
     ...(f.publishAll ? { publishAll: true } : {}),
+    links: f.link,
+    volumesFrom: f.volumesFrom,
     sysctls: f.sysctl,
     groupAdd: f.groupAdd,
     ...(f.domainname ? { domainname: f.domainname } : {}),
@@ -154,6 +158,8 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--domainname <name>', 'container NIS domain name')
     .option('--platform <os/arch[/variant]>', 'the platform the image must be (pulled for it when missing)')
     .option('-q, --quiet', 'suppress the pull output')
+    .option('--link <name[:alias]>', 'legacy link to a container on the default bridge: /etc/hosts line and variables (repeatable)', collect, [])
+    .option('--volumes-from <container[:ro|rw]>', 'mount the volumes and binds of a container (repeatable)', collect, [])
     .option('--init', 'run an init (/sbin/docker-init) as pid 1 that forwards signals and reaps processes')
     .option('--stop-signal <signal>', "signal to stop the container (default: the image's STOPSIGNAL, else SIGTERM)")
     .option('--stop-timeout <seconds>', 'seconds `stop` waits before killing the container (default 10)')

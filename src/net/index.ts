@@ -33,7 +33,7 @@ import { withLock } from '../state/lock.js';
 import { findContainer } from '../state/containers.js';
 import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
 import { attachEndpoint, networksOf, releaseEndpoint, rewriteContainerFile, type EndpointState } from './endpoint.js';
-import { checkPorts, parsePublish, releasePorts, reservePorts, staleOwners, type PortSpec, type PublishedPort } from './ports.js';
+import { checkPorts, parsePublish, releasePorts, reservePorts, staleOwners, writeProxy6, type PortSpec, type PublishedPort } from './ports.js';
 import { containerPortsScript, teardownContainerRules } from './nft.js';
 import { dropGuardScript } from './guard.js';
 import { hostIfname } from './bridge.js';
@@ -258,6 +258,7 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
       mark('net: ports reserved');
       undo.push('ports', () => releasePorts(ctx.containerId));
       undo.push('port rules', () => teardownContainerRules(ctx.containerId));
+      writeProxy6(ctx.containerId, ports, ip);
       return containerPortsScript(ctx.containerId, ports.map((x) => ({ ...x, containerIp: ip })));
     };
     if (!p.primaryDisconnected) {
@@ -353,6 +354,11 @@ async function flushStaleUdp(ports: PublishedPort[]): Promise<void> {
 export { formatPorts, networkSettings } from './settings.js';
 export { hostNameservers };
 export { superviseDns } from './dns.js';
+
+/** Whether the container publishes ports (its monitor then reads their IPv6 side at `go`). */
+export function publishes(plan: NetworkPlan): boolean {
+  return plan.mode === 'bridge' && (plan as BridgePlan).publish.length > 0;
+}
 
 /** A container on a user network relies on the embedded DNS: what its monitor watches to keep it alive. */
 export function dnsWatch(plan: NetworkPlan): { pidFile: string; match: string } | undefined {

@@ -16,7 +16,7 @@ import {
   maskedPaths,
   readonlyPaths,
 } from '../rootfs/mounts.js';
-import { dnsWatch, type NetworkPlan } from '../net/index.js';
+import { dnsWatch, publishes, type NetworkPlan } from '../net/index.js';
 import { capMask, DEFAULT_CAPS } from './caps.js';
 import { CLONE, type ContainerSpec, type NsType } from './spec.js';
 import { mergeEnv, resolveUser } from './options.js';
@@ -136,6 +136,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     hook: exitHook(config.id),
     // a container on a user network needs the embedded DNS: its monitor brings it back if killed
     ...(watch ? { supervise: { intervalMs: DNS_CHECK_MS, ...watch, argv: tsdocker('internal', 'dns') } } : {}),
+    ...(publishes(plan) ? { proxy6: containerFiles.proxy6(config.id) } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { hostname as hostHostname } from 'node:os';
 import { resolveImage, type ImageRecord } from '../image/index.js';
 import { holdMarker, withLock } from '../state/lock.js';
 import { ensureLayout } from '../state/paths.js';
+import { emitContainer } from '../state/events.js';
 import { containerFiles, containerNames, writeConfig, type ContainerConfig } from '../state/containers.js';
 import { createContainerDir } from '../rootfs/prepare.js';
 import { planNetwork } from '../net/index.js';
@@ -120,6 +121,7 @@ export async function createContainerWithImage(
         rmSync(dirs.dir, { recursive: true, force: true });
         throw err;
       }
+      emitContainer(config, 'create');
       return { config, image, started };
     });
   });

@@ -14,6 +14,7 @@ import { processStartTime } from '../sys/proc.js';
 import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
 import { mark } from '../sys/trace.js';
+import { emitContainer } from '../state/events.js';
 import { kill as sendSignal } from '../native/index.js';
 import { startMonitor, type MonitorHandle } from './monitor.js';
 import { buildRunSpec } from './build-spec.js';
@@ -121,6 +122,7 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     await handle.started;
     mark('start: exec ok');
     undo.clear();
+    emitContainer(config, 'start');
     lg.debug({ id, pid }, 'container started');
     return { id, pid, handle };
   } catch (err) {

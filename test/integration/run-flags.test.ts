@@ -98,6 +98,11 @@ describe('--init', () => {
   });
 });
 
+/** The sandbox host has IPv6 (an `lo` ::1), so a tcp -p is published on [::] too (net/ports.ts hostHasIpv6). */
+async function sandboxIpv6(): Promise<boolean> {
+  return /^0{31}1 /m.test((await sb.sh(['cat', '/proc/net/if_inet6'])).stdout);
+}
+
 /** A one-layer image of the host's static busybox with this config. */
 async function loadImage(tag: string, config: Record<string, unknown>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tsd-flagimg-'));
@@ -129,8 +134,9 @@ describe('-P, --expose and the image\'s EXPOSE', () => {
     expect(c.HostConfig.PublishAllPorts).toBe(false);
     // docker/cli's DisplayablePorts: a port that breaks its protocol's run closes that run at once,
     // the last run of each protocol comes at the end, in the order the protocols first appeared
-    expect(await tsdOk(sb, ['ps', '--filter', 'name=ex', '--format', '{{.Ports}}'])).toBe('7/udp, 80/tcp, 53/udp, 8000-8002/tcp, 0.0.0.0:9090->90/tcp\n');
-    expect(await tsdOk(sb, ['port', 'ex'])).toBe('90/tcp -> 0.0.0.0:9090\n');
+    const v6 = await sandboxIpv6();
+    expect(await tsdOk(sb, ['ps', '--filter', 'name=ex', '--format', '{{.Ports}}'])).toBe(`7/udp, 80/tcp, 53/udp, 8000-8002/tcp, 0.0.0.0:9090->90/tcp${v6 ? ', :::9090->90/tcp' : ''}\n`);
+    expect(await tsdOk(sb, ['port', 'ex'])).toBe(`90/tcp -> 0.0.0.0:9090\n${v6 ? '90/tcp -> :::9090\n' : ''}`);
     await tsdOk(sb, ['rm', '-f', 'ex']);
     const bad = await sb.tsd(['create', '--expose', '80:80', 'busybox']);
     expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('invalid port format for --expose: 80:80')]);
@@ -143,23 +149,27 @@ describe('-P, --expose and the image\'s EXPOSE', () => {
       'sh', '-c', 'while :; do echo hi | nc -l -p 8080; done']);
     const c = await inspect('pa');
     expect(c.HostConfig.PublishAllPorts).toBe(true);
+    // a tcp port is published on [::] too where the host has IPv6, as -p CONTAINERPORT (Docker 20.10); udp on IPv4
+    const v6 = await sandboxIpv6();
+    const six = (port: string) => (v6 ? [{ HostIp: '::', HostPort: port }] : []);
     expect(c.NetworkSettings.Ports).toEqual({
       '53/udp': [{ HostIp: '0.0.0.0', HostPort: '40000' }],
-      '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '40005' }],
-      '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '40000' }],
+      '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '40005' }, ...six('40005')],
+      '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '40000' }, ...six('40000')],
     });
     expect((await tsdOk(sb, ['port', 'pa'])).split('\n').filter(Boolean).sort()).toEqual([
-      '53/udp -> 0.0.0.0:40000', '80/tcp -> 0.0.0.0:40005', '8080/tcp -> 0.0.0.0:40000',
+      '53/udp -> 0.0.0.0:40000', '80/tcp -> 0.0.0.0:40005', ...(v6 ? ['80/tcp -> :::40005'] : []),
+      '8080/tcp -> 0.0.0.0:40000', ...(v6 ? ['8080/tcp -> :::40000'] : []),
     ]);
-    expect(await tsdOk(sb, ['port', 'pa', '8080'])).toBe('0.0.0.0:40000\n');
+    expect((await tsdOk(sb, ['port', 'pa', '8080'])).split('\n')[0]).toBe('0.0.0.0:40000');
     expect(await tsdOk(sb, ['ps', '--filter', 'name=pa', '--format', '{{.Ports}}'])).toBe(
-      '0.0.0.0:40000->53/udp, 0.0.0.0:40005->80/tcp, 0.0.0.0:40000->8080/tcp\n');
+      `0.0.0.0:40000->53/udp, 0.0.0.0:40005->80/tcp, ${v6 ? ':::40005->80/tcp, ' : ''}0.0.0.0:40000->8080/tcp${v6 ? ', :::40000->8080/tcp' : ''}\n`);
     let got = '';
     await until(async () => (got = (await sb.sh(['busybox', 'nc', '-w', '2', '127.0.0.1', '40000'])).stdout) === 'hi\n');
     expect(got).toBe('hi\n');
     // the next -P takes the next free port
     await tsdOk(sb, ['run', '-d', '--name', 'pb', '-P', 'exposed:1', 'sleep', '1000']);
-    expect(await tsdOk(sb, ['port', 'pb', '80'])).toBe('0.0.0.0:40001\n');
+    expect((await tsdOk(sb, ['port', 'pb', '80'])).split('\n')[0]).toBe('0.0.0.0:40001');
     await tsdOk(sb, ['rm', '-f', 'pa', 'pb']);
   });
 

@@ -55,6 +55,7 @@ describe('renderSpec', () => {
       sysctl: [['net.ipv4.ip_forward', '1']],
       rootPropagation: MS.REC | MS.PRIVATE,
       supervise: { intervalMs: 3000, pidFile: '/run/dnsd.pid', match: 'dnsd.js', argv: ['/bin/node', 'dns'] },
+      proxy6: '/c/proxy6',
     };
     spec.devices = [...spec.devices!, { path: '/dev/fuse', mode: 0o20660, major: 10, minor: 229, uid: 1, gid: 2 }];
     const recs = decodeSpec(renderSpec(spec));

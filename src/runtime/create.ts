@@ -65,6 +65,7 @@ export async function createContainerWithImage(
     dnsOptions: opts.dnsOptions,
     addHosts: opts.addHosts,
     publishAll: opts.publishAll,
+    macAddress: opts.macAddress,
     exposed,
     hostnameGiven: opts.hostname !== undefined,
   });
@@ -98,6 +99,7 @@ export async function createContainerWithImage(
       ...(stopSignal !== undefined ? { stopSignal } : {}),
       ...(opts.stopTimeout !== undefined ? { stopTimeout: opts.stopTimeout } : {}),
       ...(opts.init ? { init: true } : {}),
+      ...(opts.macAddress ? { macAddress: opts.macAddress } : {}),
       ...(links.length ? { links } : {}),
       ...(opts.volumesFrom?.length ? { volumesFrom: opts.volumesFrom } : {}),
       ...(Object.keys(ns).length ? { ns } : {}),

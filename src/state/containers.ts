@@ -51,6 +51,8 @@ export interface ContainerConfig {
   /** --link (HostConfig.Links), --volumes-from (HostConfig.VolumesFrom) */
   links?: { id: string; name: string; alias: string }[];
   volumesFrom?: string[];
+  /** --mac-address (Config.MacAddress) */
+  macAddress?: string;
   /** --init: the command runs under /sbin/docker-init (HostConfig.Init) */
   init?: boolean;
 }

@@ -245,7 +245,7 @@ describe('--pid, --ipc, --uts, --cgroupns, --shm-size', () => {
   });
 });
 
-describe('--sysctl, --device, --group-add, --domainname, -q, --platform', () => {
+describe('--sysctl, --device, --group-add, --domainname, --mac-address, -q, --platform', () => {
   const out = async (args: string[]) => (await tsdOk(sb, ['run', '--rm', ...args])).trim();
 
   it('--sysctl sets namespaced ones, refuses others with Docker\'s message', async () => {
@@ -299,6 +299,20 @@ describe('--sysctl, --device, --group-add, --domainname, -q, --platform', () => 
     await tsdOk(sb, ['create', '--name', 'dom', '--domainname', 'example.test', 'busybox']);
     expect((await inspect('dom')).Config.Domainname).toBe('example.test');
     await tsdOk(sb, ['rm', 'dom']);
+  });
+
+  it('--mac-address: the interface has it, the port guard lets its traffic through, inspect shows it', async () => {
+    const id = (await tsdOk(sb, ['run', '-d', '--mac-address', '02:42:AC:11:00:99', 'busybox', 'sleep', '1000'])).trim();
+    expect((await tsdOk(sb, ['exec', id, 'cat', '/sys/class/net/eth0/address'])).trim()).toBe('02:42:ac:11:00:99');
+    const c = await inspect(id);
+    expect([c.Config.MacAddress, c.NetworkSettings.MacAddress]).toEqual(['02:42:AC:11:00:99', '02:42:ac:11:00:99']);
+    const ping = await sb.tsd(['exec', id, 'ping', '-c', '1', '-W', '5', c.NetworkSettings.Gateway]);
+    expect([ping.code, ping.stdout]).toEqual([0, expect.stringContaining('1 packets received')]);
+    await tsdOk(sb, ['rm', '-f', id]);
+    const bad = await sb.tsd(['create', '--mac-address', 'zz', 'busybox']);
+    expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('zz is not a valid mac address')]);
+    const host = await sb.tsd(['create', '--network', 'host', '--mac-address', '02:42:ac:11:00:99', 'busybox']);
+    expect([host.code, host.stderr]).toEqual([125, expect.stringContaining('conflicting options: mac-address and the network mode')]);
   });
 
   it('--platform refuses an image of another platform, as Docker 20.10; -q is accepted', async () => {

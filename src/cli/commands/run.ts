@@ -34,6 +34,7 @@ interface RunFlags {
   labelFile: string[];
   init?: boolean;
   publishAll?: boolean;
+  macAddress?: string;
   link: string[];
   volumesFrom: string[];
   sysctl: string[];
@@ -86,6 +87,7 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     labelFiles: f.labelFile,
     ...(f.init ? { init: true } : {}),
     ...(f.publishAll ? { publishAll: true } : {}),
+    ...(f.macAddress ? { macAddress: f.macAddress } : {}),
     links: f.link,
     volumesFrom: f.volumesFrom,
     sysctls: f.sysctl,
@@ -138,6 +140,7 @@ function declareCreateFlags(cmd: Command): Command {
     .option('-p, --publish <[ip:]host:container[/proto]>', 'publish a port (repeatable)', collect, [])
     .option('-P, --publish-all', 'publish every exposed port (EXPOSE, --expose) on a free host port')
     .option('--expose <port[/proto]>', 'expose a port or a range, e.g. 80 or 8000-8010/udp (repeatable)', collect, [])
+    .option('--mac-address <mac>', 'MAC address of the container\'s interface, e.g. 02:42:ac:11:00:99')
     .option('--ip <address>', 'IPv4 address on the network')
     .option('--network-alias <alias>', 'DNS alias on the network (repeatable)', collect, [])
     .option('--dns <ip>', 'DNS server (repeatable)', collect, [])

@@ -201,6 +201,20 @@ describe('--pid, --ipc, --uts, --cgroupns, --shm-size', () => {
     expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('--pid: invalid PID mode')]);
   });
 
+  it('--pid host: what the command leaves behind ends with it (runc kills the cgroup), and rm works', async () => {
+    await tsdOk(sb, ['run', '-d', '--name', 'phost', '--pid', 'host', 'busybox', 'sh', '-c', 'sleep 1000 & echo $!']);
+    let pid = 0;
+    try {
+      await until(async () => (pid = Number((await tsdOk(sb, ['logs', 'phost'])).trim())) > 0);
+      await until(async () => (await tsdOk(sb, ['inspect', '-f', '{{.State.Status}}', 'phost'])).trim() === 'exited');
+      await until(async () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z');
+      await tsdOk(sb, ['rm', 'phost']);
+    } finally {
+      // the test's own leftover, should the behaviour be broken: never left running
+      if (pid > 0 && existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'sleep\u00001000\u0000') process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('--ipc shareable lends its /dev/shm and IPC namespace to container:X; private does not; host; none', async () => {
     await tsdOk(sb, ['run', '-d', '--name', 'ipcx', '--ipc', 'shareable', 'busybox', 'sh', '-c', 'echo hello > /dev/shm/f; exec sleep 1000']);
     expect((await inspect('ipcx')).HostConfig.IpcMode).toBe('shareable');

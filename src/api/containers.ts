@@ -8,6 +8,7 @@ import { ApiError, boolParam, filtersParam, intParam, sendEmpty, sendJson, type 
 import type { Route } from './router.js';
 import { createHandler } from './create.js';
 import { logsHandler } from './logs.js';
+import { updateHandler } from './update.js';
 import { findContainer, readContainer, listContainers, type ContainerView } from '../state/containers.js';
 import { TsdError } from '../sys/errors.js';
 
@@ -141,5 +142,6 @@ export const containerRoutes: Route[] = [
   ['POST', new RegExp(`^/containers/${ID}/stop$`), stop],
   ['POST', new RegExp(`^/containers/${ID}/kill$`), kill],
   ['POST', new RegExp(`^/containers/${ID}/wait$`), wait],
+  ['POST', new RegExp(`^/containers/${ID}/update$`), updateHandler],
   ['DELETE', new RegExp(`^/containers/${ID}$`), remove],
 ];

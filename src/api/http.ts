@@ -119,7 +119,7 @@ export function intParam(q: URLSearchParams, name: string): number | undefined {
  * (API < 1.22 clients), refusing keys the endpoint does not know, as dockerd.
  */
 export async function filtersParam(q: URLSearchParams, valid: readonly string[]): Promise<Map<string, string[]>> {
-  const { parseFilters } = await import('../cli/filters.js');
+  const { parseFilters } = await import('../query/filters.js');
   const text = q.get('filters');
   if (!text) return new Map();
   let obj: unknown;

@@ -78,8 +78,9 @@ export function register(program: Command): void {
       ensureLayout();
       const { resolveNetwork } = await import('../../net/networks.js');
       const { allNetworks } = await import('../../net/settings.js');
-      const { NETWORK_FILTERS, NETWORK_SPEC, filterNetworks, networkRow } = await import('../lists/resources.js');
-      const { parseFilters } = await import('../filters.js');
+      const { NETWORK_SPEC, networkRow } = await import('../lists/resources.js');
+      const { NETWORK_FILTERS, filterNetworks } = await import('../../query/resources.js');
+      const { parseFilters } = await import('../../query/filters.js');
       const { chooseFormat, formatList } = await import('../template/index.js');
       const filters = parseFilters(f.filter, NETWORK_FILTERS);
       const format = chooseFormat(f.format, Boolean(f.quiet), NETWORK_SPEC);

@@ -41,7 +41,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CONTAINER_RUNNING: 409,
   CONTAINER_NOT_RUNNING: 409,
   IMAGE_IN_USE: 409,
-  NETWORK_IN_USE: 409,
+  // dockerd: a pre-defined network or one with endpoints is Forbidden
+  NETWORK_IN_USE: 403,
+  NETWORK_EXISTS: 409,
   VOLUME_IN_USE: 409,
   NETWORK_INVALID: 400,
   PORT_IN_USE: 500,

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { splitVersion } from '../../src/api/router.js';
 import { parseHost } from '../../src/api/server.js';
-import { isZero, publishSpecs, toRunOptions } from '../../src/api/create.js';
+import { publishSpecs, toRunOptions } from '../../src/api/create.js';
+import { isZero } from '../../src/api/fields.js';
 import { frame } from '../../src/api/logs.js';
 
 describe('API version prefixes', () => {

@@ -40,6 +40,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CONTAINER_EXISTS: 409,
   CONTAINER_RUNNING: 409,
   CONTAINER_NOT_RUNNING: 409,
+  CONTAINER_PAUSED: 409,
+  CONTAINER_NOT_PAUSED: 409,
   IMAGE_IN_USE: 409,
   // dockerd: a pre-defined network or one with endpoints is Forbidden
   NETWORK_IN_USE: 403,

@@ -32,9 +32,9 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** Start `tsdocker serve ARGS` in the sandbox; resolves with its first stdout line. */
-export function startServer(sb: Sandbox, args: string[], onErr?: (d: string) => void): Promise<{ child: ChildProcess; line: string }> {
-  const child = sb.spawnTsd(['serve', ...args]);
+/** Start `tsdocker GLOBAL serve ARGS` in the sandbox; resolves with its first stdout line. */
+export function startServer(sb: Sandbox, args: string[], onErr?: (d: string) => void, globalArgs: string[] = []): Promise<{ child: ChildProcess; line: string }> {
+  const child = sb.spawnTsd([...globalArgs, 'serve', ...args]);
   return new Promise((resolve, reject) => {
     let outText = '';
     let errText = '';
@@ -64,14 +64,14 @@ export function rawRequest(sock: string, method: string, path: string, body?: un
   });
 }
 
-/** A sandbox with busybox loaded and a server on <root>/api.sock (`serveArgs` added). */
-export async function apiSandbox(name: string, serveArgs: string[] = []): Promise<ApiServer> {
+/** A sandbox with busybox loaded and a server on <root>/api.sock (`serveArgs` added, `globalArgs` before `serve`). */
+export async function apiSandbox(name: string, serveArgs: string[] = [], globalArgs: string[] = []): Promise<ApiServer> {
   const sb = await createSandbox(name);
   if ((await sb.tsd(['load', '-i', BUSYBOX_TAR])).code !== 0) throw new Error('loading busybox failed');
   const dockerConfig = mkdtempSync(join(tmpdir(), `${name}-dockercfg-`));
   const sock = join(sb.root, 'api.sock');
   let errText = '';
-  const { child: server } = await startServer(sb, ['-H', `unix://${sock}`, ...serveArgs], (d) => (errText += d));
+  const { child: server } = await startServer(sb, ['-H', `unix://${sock}`, ...serveArgs], (d) => (errText += d), globalArgs);
   const docker = (args: string[], opts: { timeoutMs?: number; env?: string[] } = {}) =>
     sb.sh(['env', `DOCKER_CONFIG=${dockerConfig}`, ...(opts.env ?? []), DOCKER, '-H', `unix://${sock}`, ...args], opts);
   return {

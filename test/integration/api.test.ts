@@ -259,10 +259,10 @@ describe('ports and networks through the API', () => {
 });
 
 describe('serve options', () => {
-  it('refuses TCP on a non-loopback address, saying TLS is not there yet', async () => {
+  it('refuses TCP on a non-loopback address without --tlsverify (api-hygiene.test.ts serves it with TLS)', async () => {
     const r = await sb.tsd(['serve', '-H', 'tcp://0.0.0.0:2375']);
     expect(r.code).toBe(1); // dockerd's exit status for a bad -H
-    expect(r.stderr).toContain('only loopback addresses are allowed, and TLS (--tlsverify) is not implemented yet');
+    expect(r.stderr).toContain('only loopback addresses are allowed without client certificates');
   });
 
   it('serves on loopback TCP and ends by itself after --timeout idle seconds', async () => {

@@ -8,13 +8,14 @@ import { API_VERSION, ApiError, MIN_API_VERSION, sendError, sendJson, type Handl
 import { systemRoutes } from './system.js';
 import { containerRoutes } from './containers.js';
 import { imageRoutes } from './images.js';
+import { eventRoutes } from './events.js';
 import { networkRoutes } from './networks.js';
 import { volumeRoutes } from './volumes.js';
 import { containerOpRoutes } from './container-ops.js';
 
 export type Route = [method: string, pattern: RegExp, handler: Handler];
 
-const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageRoutes, ...networkRoutes, ...volumeRoutes, ...containerOpRoutes];
+const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageRoutes, ...eventRoutes, ...networkRoutes, ...volumeRoutes, ...containerOpRoutes];
 
 function minor(v: string): number {
   return Number(v.split('.')[1]);

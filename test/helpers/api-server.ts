@@ -1,7 +1,7 @@
 /**
  * A `tsdocker serve` in a sandbox, driven by the real docker client (Debian's docker.io,
- * 20.10) and by raw requests on its socket: what the API test files share. The server is
- * stopped by pid and must have removed its socket.
+ * 20.10, with a throwaway DOCKER_CONFIG) and by raw requests on its socket: what the API
+ * test files share. The server is stopped by pid and must have removed its socket.
  */
 import { request } from 'node:http';
 import { execFileSync, type ChildProcess } from 'node:child_process';
@@ -64,6 +64,48 @@ export function rawRequest(sock: string, method: string, path: string, body?: un
   });
 }
 
+/** The docker client on `sock`, with DOCKER_CONFIG `config`; dockerOk throws with its stderr on failure. */
+function dockerClient(sb: Sandbox, sock: string, config: string) {
+  const docker = (args: string[], opts: { timeoutMs?: number; env?: string[] } = {}): Promise<RunResult> =>
+    sb.sh(['env', `DOCKER_CONFIG=${config}`, ...(opts.env ?? []), DOCKER, '-H', `unix://${sock}`, ...args], opts);
+  const dockerOk = async (args: string[]): Promise<string> => {
+    const r = await docker(args);
+    if (r.code !== 0) throw new Error(`docker ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+    return r.stdout;
+  };
+  return { docker, dockerOk };
+}
+
+/** A server on <root>/api.sock of a sandbox the caller made (and closes): its child, the client and GET. */
+export async function startApiServer(sb: Sandbox): Promise<{
+  sock: string;
+  child: ChildProcess;
+  docker(args: string[], opts?: { timeoutMs?: number }): Promise<RunResult>;
+  dockerOk(args: string[]): Promise<string>;
+  get(path: string): Promise<{ status: number; body: string }>;
+  close(): Promise<void>;
+}> {
+  const sock = join(sb.root, 'api.sock');
+  const config = mkdtempSync(join(tmpdir(), 'tsd-apicfg-'));
+  const { child } = await startServer(sb, ['-H', `unix://${sock}`]);
+  return {
+    sock,
+    child,
+    ...dockerClient(sb, sock, config),
+    get: async (path) => {
+      const r = await rawRequest(sock, 'GET', path);
+      return { status: r.status, body: r.body };
+    },
+    async close() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      rmSync(config, { recursive: true, force: true });
+    },
+  };
+}
+
 /** A sandbox with busybox loaded and a server on <root>/api.sock (`serveArgs` added, `globalArgs` before `serve`). */
 export async function apiSandbox(name: string, serveArgs: string[] = [], globalArgs: string[] = []): Promise<ApiServer> {
   const sb = await createSandbox(name);
@@ -72,8 +114,7 @@ export async function apiSandbox(name: string, serveArgs: string[] = [], globalA
   const sock = join(sb.root, 'api.sock');
   let errText = '';
   const { child: server } = await startServer(sb, ['-H', `unix://${sock}`, ...serveArgs], (d) => (errText += d), globalArgs);
-  const docker = (args: string[], opts: { timeoutMs?: number; env?: string[] } = {}) =>
-    sb.sh(['env', `DOCKER_CONFIG=${dockerConfig}`, ...(opts.env ?? []), DOCKER, '-H', `unix://${sock}`, ...args], opts);
+  const { docker, dockerOk } = dockerClient(sb, sock, dockerConfig);
   return {
     sb,
     sock,
@@ -81,11 +122,7 @@ export async function apiSandbox(name: string, serveArgs: string[] = [], globalA
     stderr: () => errText,
     dockerConfig,
     docker,
-    async dockerOk(args) {
-      const r = await docker(args);
-      if (r.code !== 0) throw new Error(`docker ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
-      return r.stdout;
-    },
+    dockerOk,
     api: (method, path, body) => rawRequest(sock, method, path, body),
     async close() {
       if (server.exitCode === null) {

@@ -5,11 +5,12 @@
 import { goTime, truncate } from '../format.js';
 import { struct, type ListSpec } from '../template/index.js';
 import { ago } from '../../query/human.js';
-import { containerNetworks, statusText } from '../../query/containers.js';
+import { containerNetworks, publishedPorts, statusText } from '../../query/containers.js';
 import type { ContainerView } from '../../state/containers.js';
 import { dockerState } from '../../runtime/pause.js';
 import { inspectMounts } from '../../runtime/resources.js';
-import { formatPorts } from '../../net/index.js';
+import { portsColumn } from '../../net/expose.js';
+import type { PublishedPort } from '../../net/ports.js';
 
 export const PS_SPEC: ListSpec = {
   table: 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}',
@@ -35,7 +36,7 @@ export function containerRow(v: ContainerView, trunc: boolean) {
     Mounts: mounts.map((m) => (trunc ? truncate(m.Name ?? m.Source, 15) : (m.Name ?? m.Source))).join(','),
     Names: c.name,
     Networks: containerNetworks(v).join(','),
-    Ports: v.status === 'running' ? formatPorts(v.state?.network) : '',
+    Ports: v.status === 'running' ? portsColumn(c.exposedPorts ?? [], publishedPorts(v) as PublishedPort[]) : '',
     RunningFor: ago(c.created),
     Size: '0B',
     State: dockerState(v),

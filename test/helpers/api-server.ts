@@ -50,6 +50,15 @@ export function startServer(sb: Sandbox, args: string[], onErr?: (d: string) => 
   });
 }
 
+/** Polls `f` (every 50 ms, up to 300 times) until it holds; whether it did. Not a timing: the bound only ends a broken run. */
+export async function until(f: () => boolean | Promise<boolean>, tries = 300): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    if (await f()) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
 /** A raw request on a unix socket: status, headers and body text. */
 export function rawRequest(sock: string, method: string, path: string, body?: unknown): Promise<Reply> {
   return new Promise((resolve, reject) => {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostSnapshot, sandboxNetState } from '../helpers/sandbox.js';
-import { apiSandbox, type ApiServer } from '../helpers/api-server.js';
+import { apiSandbox, type ApiServer, until } from '../helpers/api-server.js';
 
 const COMPOSE = '/usr/bin/docker-compose';
 let s: ApiServer;
@@ -58,13 +58,6 @@ afterAll(async () => {
   expect(hostSnapshot()).toEqual(before);
 });
 
-async function until(f: () => Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 30; i++) {
-    if (await f()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
 
 describe.skipIf(!existsSync(COMPOSE))('docker-compose 1.29 through tsdocker serve', () => {
   it('up -d: both services run on the project network, the client reaches web by name, the port is published', async () => {
@@ -75,7 +68,7 @@ describe.skipIf(!existsSync(COMPOSE))('docker-compose 1.29 through tsdocker serv
     expect((await s.dockerOk(['network', 'ls', '--format', '{{.Name}}', '-f', 'label=com.docker.compose.project=demo'])).trim()).toBe('demo_appnet');
     expect((await s.dockerOk(['volume', 'ls', '-q', '-f', 'label=com.docker.compose.project=demo'])).trim()).toBe('demo_webdata');
     // the client fetched web's page by its service name
-    expect(await until(async () => (await composeOk(['logs', 'client'])).includes('served-by-web'))).toBe(true);
+    expect(await until(async () => (await composeOk(['logs', 'client'])).includes('served-by-web'), 30)).toBe(true);
     expect(await composeOk(['logs', 'web'])).toMatch(/web_1\s+\| web up/);
     // from the host, through the published port
     let got = '';

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostSnapshot } from '../helpers/sandbox.js';
-import { apiSandbox, DOCKER, startServer, type ApiServer } from '../helpers/api-server.js';
+import { apiSandbox, DOCKER, startServer, type ApiServer, until } from '../helpers/api-server.js';
 
 let s: ApiServer;
 const before = hostSnapshot();
@@ -30,13 +30,6 @@ const fds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 const children = (pid: number) =>
   readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
 
-async function until(f: () => boolean | Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 300; i++) {
-    if (await f()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
 
 describe('the API server under load and misuse', () => {
   it('runs several docker run -d at once through one server: all start, each with its own address', async () => {

@@ -22,13 +22,6 @@ afterAll(async () => {
   expect(hostSnapshot()).toEqual(before);
 });
 
-async function until(f: () => Promise<boolean>): Promise<boolean> {
-  for (let i = 0; i < 200; i++) {
-    if (await f()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
 
 describe('docker network through the API', () => {
   it('create with IPAM, labels and options; ls with filters; inspect; rm', async () => {

@@ -53,6 +53,21 @@ function ipamConfig(ipam: unknown): { subnet?: string; gateway?: string; ipRange
   return out;
 }
 
+/** The driver options tsdocker acts on (src/net/networks.ts, drivers/overlay.ts); any other would be stored and ignored. */
+const DRIVER_OPTIONS: Record<string, string[]> = {
+  bridge: ['mtu', 'com.docker.network.driver.mtu', 'bridge', 'com.docker.network.bridge.name'],
+  overlay: ['mtu', 'com.docker.network.driver.mtu', 'vni', 'vxlan-port'],
+};
+
+function driverOptions(driver: string, v: unknown): Record<string, string> {
+  const options = stringMap(v, 'Options');
+  const known = DRIVER_OPTIONS[driver] ?? [];
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) throw new ApiError(400, `network option ${k} is not supported by tsdocker for driver ${driver}; it takes ${known.join(', ') || 'none'}`);
+  }
+  return options;
+}
+
 /** POST /networks/create: 201 {"Id", "Warning"}; a name in use is dockerd's 409 (CheckDuplicate or not: names are unique here). */
 async function create(req: Request, res: ServerResponse): Promise<void> {
   const body = await readJson(req.raw);
@@ -64,11 +79,12 @@ async function create(req: Request, res: ServerResponse): Promise<void> {
   const { createNetwork } = await import('../net/networks.js');
   const { ensureLayout } = await import('../state/paths.js');
   ensureLayout();
+  const driver = str(body.Driver, 'Driver') ?? 'bridge';
   const rec = await createNetwork({
     name,
-    driver: str(body.Driver, 'Driver') ?? 'bridge',
+    driver,
     internal: body.Internal === true,
-    options: stringMap(body.Options, 'Options'),
+    options: driverOptions(driver, body.Options),
     labels: stringMap(body.Labels, 'Labels'),
     ...ipamConfig(body.IPAM),
   });

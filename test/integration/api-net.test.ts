@@ -61,6 +61,9 @@ describe('docker network through the API', () => {
     const aux = await s.api('POST', '/networks/create', { Name: 'aux', IPAM: { Config: [{ Subnet: '10.92.0.0/24', AuxiliaryAddresses: { a: '10.92.0.5' } }] } });
     expect(aux.status).toBe(400);
     expect(JSON.parse(aux.body).message).toMatch(/^IPAM\.Config\.AuxiliaryAddresses is not supported/);
+    const icc = await s.docker(['network', 'create', '-o', 'com.docker.network.bridge.enable_icc=false', 'noicc']);
+    expect(icc.code).not.toBe(0);
+    expect(icc.stderr).toContain('network option com.docker.network.bridge.enable_icc is not supported by tsdocker for driver bridge');
     const drv = await s.docker(['network', 'create', '--ipam-driver', 'other', 'x']);
     expect(drv.code).not.toBe(0);
     expect(drv.stderr).toContain('IPAM driver "other" is not supported by tsdocker');

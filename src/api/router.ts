@@ -9,13 +9,15 @@ import { systemRoutes } from './system.js';
 import { containerRoutes } from './containers.js';
 import { imageRoutes } from './images.js';
 import { eventRoutes } from './events.js';
+import { fileRoutes } from './files.js';
+import { imageFileRoutes } from './image-files.js';
 import { networkRoutes } from './networks.js';
 import { volumeRoutes } from './volumes.js';
 import { containerOpRoutes } from './container-ops.js';
 
 export type Route = [method: string, pattern: RegExp, handler: Handler];
 
-const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageRoutes, ...eventRoutes, ...networkRoutes, ...volumeRoutes, ...containerOpRoutes];
+const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageFileRoutes, ...imageRoutes, ...eventRoutes, ...fileRoutes, ...networkRoutes, ...volumeRoutes, ...containerOpRoutes];
 
 function minor(v: string): number {
   return Number(v.split('.')[1]);

@@ -26,6 +26,7 @@ import { overlayFigures } from './measures/overlay.js';
 import { scaleFigures } from './measures/scale.js';
 import { startLatency } from './measures/start.js';
 import { startCounts } from './measures/counts.js';
+import { apiFigures } from './measures/api.js';
 import { pullFigures } from './measures/pull.js';
 import { openDocker } from './runtimes/docker.js';
 import { openFloors } from './runtimes/floors.js';
@@ -45,6 +46,7 @@ async function measureRuntime(res: Results, opts: Options, rt: Runtime): Promise
   await attempt(res, ['start.bridge'], c, async () => put(res, 'start.bridge', c, await startLatency(rt, opts.start, 'bridge')));
   await attempt(res, ['start.publish'], c, async () => put(res, 'start.publish', c, await startLatency(rt, opts.start, 'bridge', true)));
   if (c === 'tsdocker') await countFigures(res, rt, opts.quick ? 1 : 3);
+  await apiFigures(res, rt, opts.start);
   await netFigures(res, rt, opts.net);
   await burstFigures(res, rt, opts.scale.burst, helpers);
   await scaleFigures(res, rt, opts.scale.levels, opts.loaded);

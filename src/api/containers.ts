@@ -15,7 +15,7 @@ import { TsdError } from '../sys/errors.js';
 /** One container as GET /containers/json lists it. */
 async function listItem(v: ContainerView): Promise<Record<string, unknown>> {
   const { inspectContainer } = await import('../runtime/inspect.js');
-  const { statusText } = await import('../cli/lists/containers.js');
+  const { statusText } = await import('../query/containers.js');
   const c = v.config;
   const full = (await inspectContainer(v)) as { NetworkSettings: { Networks?: unknown }; Mounts: Record<string, unknown>[]; HostConfig: { NetworkMode: string } };
   const ports = v.status === 'running' ? (((v.state?.network as { ports?: { hostIp: string; hostPort: number; containerPort: number; proto: string }[] }) ?? {}).ports ?? []) : [];
@@ -38,7 +38,7 @@ async function listItem(v: ContainerView): Promise<Record<string, unknown>> {
 }
 
 async function list(req: Request, res: ServerResponse): Promise<void> {
-  const { PS_FILTERS, filterContainers } = await import('../cli/lists/containers.js');
+  const { PS_FILTERS, filterContainers } = await import('../query/containers.js');
   const { reconcile } = await import('../runtime/lifecycle.js');
   const filters = await filtersParam(req.query, PS_FILTERS);
   const limit = intParam(req.query, 'limit') ?? -1;

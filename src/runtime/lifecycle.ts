@@ -254,10 +254,10 @@ export async function reconcile(entries?: ContainerEntry[]): Promise<number> {
   return done;
 }
 
-export async function pruneContainers(): Promise<string[]> {
+export async function pruneContainers(select: (v: ContainerView) => boolean = () => true): Promise<string[]> {
   const removed: string[] = [];
   for (const v of await listContainers()) {
-    if (v.status !== 'running') removed.push(await removeContainer(v.config.id, { force: false, volumes: false }));
+    if (v.status !== 'running' && select(v)) removed.push(await removeContainer(v.config.id, { force: false, volumes: false }));
   }
   return removed;
 }

@@ -281,10 +281,11 @@ export async function removeNetwork(ref: string): Promise<NetworkRecord> {
   });
 }
 
-export async function pruneNetworks(): Promise<string[]> {
+/** `network prune`; `keep` spares networks a --filter excludes. */
+export async function pruneNetworks(keep: (n: NetworkRecord) => boolean = () => false): Promise<string[]> {
   const removed: string[] = [];
   for (const n of listNetworks()) {
-    if (n.name === DEFAULT_NETWORK || liveEndpoints(n.id).length > 0) continue;
+    if (n.name === DEFAULT_NETWORK || liveEndpoints(n.id).length > 0 || keep(n)) continue;
     try {
       await removeNetwork(n.id);
       removed.push(n.name);

@@ -229,3 +229,42 @@ describe('system df and prune', () => {
     expect((await ok(['images', '--format', '{{.Repository}}:{{.Tag}}'])).split('\n').filter(Boolean).sort()).toEqual(['busybox:latest', 'extra:1']);
   });
 });
+
+describe('image and container groups', () => {
+  it('are the top-level commands under Docker names, and --help lists what exists', async () => {
+    expect(await ok(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])).toBe(await ok(['images', '--format', '{{.Repository}}:{{.Tag}}']));
+    expect(await ok(['image', 'list', '-q'])).toBe(await ok(['images', '-q']));
+    expect(await ok(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    const notImage = await tsd(['image', 'inspect', 'up']); // a container's name is no image
+    expect([notImage.code, notImage.stderr]).toEqual([1, expect.stringContaining('No such image: up')]);
+    expect(await ok(['container', 'ls', '-a', '--format', '{{.Names}}'])).toBe(await ok(['ps', '-a', '--format', '{{.Names}}']));
+    expect(await ok(['container', 'ps', '--all=true', '-q'])).toBe(await ok(['ps', '-aq']));
+    expect(await ok(['container', 'run', '--name', 'g1', '--network', 'none', 'busybox', 'echo', 'hi'])).toBe('hi\n');
+    expect(await ok(['container', 'logs', 'g1'])).toBe('hi\n');
+    expect(await ok(['container', 'inspect', '-f', '{{.Name}}', 'g1'])).toBe('/g1\n');
+    expect(await ok(['container', 'rm', 'g1'])).toBe('g1\n');
+    await ok(['image', 'tag', 'busybox', 'grp:1']);
+    expect(await ok(['image', 'rm', 'grp:1'])).toBe('Untagged: grp:1\n');
+    const imageHelp = await ok(['image', '--help']);
+    for (const c of ['ls', 'list', 'rm', 'inspect', 'tag', 'load', 'import', 'pull', 'push', 'prune']) expect(imageHelp).toMatch(new RegExp(`\\n  ${c} `));
+    const ctrHelp = await ok(['container', '--help']);
+    for (const c of ['ls', 'ps', 'rm', 'run', 'create', 'start', 'stop', 'kill', 'logs', 'exec', 'restart', 'rename', 'pause', 'unpause', 'top', 'wait', 'prune']) expect(ctrHelp).toMatch(new RegExp(`\\n  ${c} `));
+    const unknown = await tsd(['image', 'nosuch']);
+    expect(unknown.code).toBe(125);
+  });
+
+  it('image prune removes dangling images (unused ones with -a), after asking', async () => {
+    expect(await ok(['image', 'prune', '-f'])).toBe('Total reclaimed space: 0B\n');
+    const dir = (await sb.sh(['mktemp', '-d'])).stdout.trim();
+    await sb.sh(['sh', '-c', `mkdir ${dir}/root && head -c 3000 /dev/zero > ${dir}/root/blob && tar -cf ${dir}/r.tar -C ${dir}/root .`]);
+    const id = (await ok(['import', `${dir}/r.tar`])).trim();
+    await sb.sh(['rm', '-rf', dir]);
+    const asked = await tsd(['image', 'prune'], 'n\n');
+    expect(asked.stdout).toBe('WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] ');
+    const layer = (await ok(['inspect', '--format', '{{index .RootFS.Layers 0}}', id])).trim();
+    const pruned = await ok(['image', 'prune', '-f']);
+    expect(pruned).toMatch(new RegExp(`^Deleted Images:\\ndeleted: ${id}\\ndeleted: ${layer}\\n\\nTotal reclaimed space: 3(\\.\\d+)?kB\\n$`));
+    await ok(['tag', 'busybox', 'unused:1']);
+    expect(await ok(['image', 'prune', '-a', '-f'])).toBe('Total reclaimed space: 0B\n'); // busybox is in use, so its tags stay
+  });
+});

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { collect, confirm, out, requireRoot } from './common.js';
 import type { Keep } from '../../runtime/prune.js';
+import { groupCommand } from '../groups.js';
 import { addEventsCommand } from './events.js';
 
 function addInfoCommand(parent: Command, name: string): void {
@@ -88,6 +89,24 @@ export function register(program: Command): void {
     });
   addInfoCommand(system, 'info');
   addEventsCommand(system, 'events');
+
+  groupCommand(program, 'image')
+    .command('prune')
+    .description('Remove dangling images (every image no container uses with -a)')
+    .option('-a, --all', 'remove all unused images, not just dangling ones')
+    .option('-f, --force', 'do not prompt for confirmation')
+    .option('--filter <filter>', 'provide filter values (until=<timestamp>, label=<key>[=<value>], label!=...)', collect, [])
+    .action(async (f: { all?: boolean; force?: boolean; filter: string[] }) => {
+      requireRoot();
+      const keep = await pruneKeep(f.filter);
+      const what = f.all ? 'all images without at least one container associated to them' : 'all dangling images';
+      if (!confirm(`WARNING! This will remove ${what}.`, f.force)) return;
+      const { pruneImages } = await import('../../image/prune.js');
+      const { humanSize } = await import('../format.js');
+      const r = await pruneImages({ all: Boolean(f.all), keep: (i) => keep({ created: i.created, labels: i.config.Labels ?? {} }) });
+      if (r.lines.length) out(['Deleted Images:', ...r.lines, ''].join('\n'));
+      out(`Total reclaimed space: ${humanSize(r.bytes, 4)}`);
+    });
 }
 
 /** Docker's prune filters: until (created before), label and label! (each must hold). */

@@ -15,9 +15,17 @@ export function containerCgroup(id: string): CgroupHandle {
   return cgroupHandle(id, { parent: readResourceRecordSync(id)?.cgroupParent });
 }
 
-/** Is this running container frozen? */
+const frozen = new WeakMap<ContainerView, boolean>();
+
+/**
+ * Is this running container frozen? Asked once per view (a `ps` row asks for its Status and
+ * its State: one read of its resource record and freezer state, not two).
+ */
 export function isPaused(v: ContainerView): boolean {
-  return v.status === 'running' && isFrozen(containerCgroup(v.config.id));
+  if (v.status !== 'running') return false;
+  let f = frozen.get(v);
+  if (f === undefined) frozen.set(v, (f = isFrozen(containerCgroup(v.config.id))));
+  return f;
 }
 
 /** Docker's State.Status: a frozen running container is "paused". */

@@ -10,7 +10,7 @@
  *   containerStats(id)                  for `tsdocker stats`
  */
 import { emit } from '../state/events.js';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createUndoStack, runAll, teardownError } from '../sys/undo.js';
 import { writeFileAtomic, rmIfExists, readJsonIfExists, writeJsonAtomic } from '../sys/fs.js';
@@ -44,6 +44,7 @@ export interface PreparedResources {
   privileged: boolean;
   /** device nodes beyond the default ones: every host device when privileged */
   devices: DeviceEntry[];
+  oomScoreAdj?: number;
   /** undo everything prepareResources did (for a start that fails later) */
   undo: () => Promise<void>;
 }
@@ -91,7 +92,8 @@ export async function prepareResources(id: string, plan: ResourcePlan, image: Re
       seccompPath,
       readonlyRootfs: plan.readonlyRootfs,
       privileged: plan.security.privileged,
-      devices: plan.security.privileged ? hostDevices('/dev', new Set(defaultDevices().map((d) => d.path))) : [],
+      devices: plan.security.privileged ? hostDevices('/dev', new Set(defaultDevices().map((d) => d.path))) : plan.devices,
+      ...(plan.oomScoreAdj !== undefined ? { oomScoreAdj: plan.oomScoreAdj } : {}),
       undo: async () => {
         const failures = await steps.run(lg);
         if (failures.length) throw teardownError(failures);
@@ -167,7 +169,7 @@ export async function releaseResources(id: string, opts: { removeVolumes: boolea
         }),
     ]);
   }
-  steps.push(['remove seccomp spec', () => rmIfExists(seccompFile(id))]);
+  steps.push(['remove seccomp spec', async () => rmSync(seccompFile(id), { force: true })]);
   await runAll(steps);
 }
 

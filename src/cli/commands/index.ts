@@ -26,6 +26,12 @@ import { register as login } from './login.js';
 import { register as serve } from './serve.js';
 import { register as events } from './events.js';
 import { register as system } from './system.js';
+import { register as update } from './update.js';
+import { register as save } from './save.js';
+import { register as history } from './history.js';
+import { register as cp } from './cp.js';
+import { register as diff } from './diff.js';
+import { register as exportCmd } from './export.js';
 
 type Register = (program: Command) => void;
 
@@ -51,6 +57,12 @@ const modules: Register[] = [
   serve,
   events,
   system,
+  update,
+  save,
+  history,
+  cp,
+  diff,
+  exportCmd,
 ];
 
 export function registerAll(program: Command): void {

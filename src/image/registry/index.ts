@@ -68,8 +68,8 @@ export async function pullCommand(typed: string, o: PullOptions): Promise<void> 
 }
 
 /** For `run`/`create`: pull what they need; progress goes where the caller says (stderr). */
-export async function pullForRun(typed: string, progress: ProgressEvents): Promise<void> {
-  await pullCommand(typed, { progress, out: () => undefined });
+export async function pullForRun(typed: string, progress: ProgressEvents, platform?: string): Promise<void> {
+  await pullCommand(typed, { progress, out: () => undefined, platform });
 }
 
 export async function pushCommand(typed: string, progress: ProgressEvents): Promise<void> {

@@ -30,8 +30,8 @@ export function dfRows(du: DiskUsage): unknown[] {
   const volIdle = du.volumes.filter((v) => v.refCount === 0).reduce((n, v) => n + v.size, 0);
   return [
     row('Images', du.images.length, du.images.filter((i) => i.containers > 0).length, du.layersSize, reclaimable(du.layersSize - usedByImages, du.layersSize)),
-    row('Containers', du.containers.length, du.containers.filter((c) => active(c.view.status)).length, ctrSize, ctrSize > 0 ? reclaimable(ctrIdle, ctrSize) : humanSize(ctrIdle, 4)),
-    row('Local Volumes', du.volumes.length, du.volumes.filter((v) => v.refCount > 0).length, volSize, volSize > 0 ? reclaimable(volIdle, volSize) : humanSize(volIdle, 4)),
+    row('Containers', du.containers.length, du.containers.filter((c) => active(c.view.status)).length, ctrSize, reclaimable(ctrIdle, ctrSize)),
+    row('Local Volumes', du.volumes.length, du.volumes.filter((v) => v.refCount > 0).length, volSize, reclaimable(volIdle, volSize)),
     row('Build Cache', 0, 0, 0, '0B'),
   ];
 }

@@ -32,6 +32,7 @@ import { register as history } from './history.js';
 import { register as cp } from './cp.js';
 import { register as diff } from './diff.js';
 import { register as exportCmd } from './export.js';
+import { register as commit } from './commit.js';
 
 type Register = (program: Command) => void;
 
@@ -63,6 +64,7 @@ const modules: Register[] = [
   cp,
   diff,
   exportCmd,
+  commit,
 ];
 
 export function registerAll(program: Command): void {

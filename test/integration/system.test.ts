@@ -246,9 +246,10 @@ describe('image and container groups', () => {
     await ok(['image', 'tag', 'busybox', 'grp:1']);
     expect(await ok(['image', 'rm', 'grp:1'])).toBe('Untagged: grp:1\n');
     const imageHelp = await ok(['image', '--help']);
-    for (const c of ['ls', 'list', 'rm', 'inspect', 'tag', 'load', 'import', 'pull', 'push', 'prune']) expect(imageHelp).toMatch(new RegExp(`\\n  ${c} `));
+    // save and history joined by themselves when their commands arrived
+    for (const c of ['ls', 'list', 'rm', 'inspect', 'tag', 'load', 'import', 'pull', 'push', 'save', 'history', 'prune']) expect(imageHelp).toMatch(new RegExp(`\\n  ${c} `));
     const ctrHelp = await ok(['container', '--help']);
-    for (const c of ['ls', 'ps', 'rm', 'run', 'create', 'start', 'stop', 'kill', 'logs', 'exec', 'restart', 'rename', 'pause', 'unpause', 'top', 'wait', 'prune']) expect(ctrHelp).toMatch(new RegExp(`\\n  ${c} `));
+    for (const c of ['ls', 'ps', 'rm', 'run', 'create', 'start', 'stop', 'kill', 'logs', 'exec', 'restart', 'rename', 'pause', 'unpause', 'top', 'wait', 'cp', 'diff', 'export', 'commit', 'update', 'prune']) expect(ctrHelp).toMatch(new RegExp(`\\n  ${c} `));
     const unknown = await tsd(['image', 'nosuch']);
     expect(unknown.code).toBe(125);
   });

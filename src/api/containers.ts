@@ -13,7 +13,7 @@ import { findContainer, readContainer, listContainers, type ContainerView } from
 import { TsdError } from '../sys/errors.js';
 
 /** One container as GET /containers/json lists it. */
-async function listItem(v: ContainerView): Promise<Record<string, unknown>> {
+export async function listItem(v: ContainerView): Promise<Record<string, unknown>> {
   const { inspectContainer } = await import('../runtime/inspect.js');
   const { statusText } = await import('../query/containers.js');
   const c = v.config;

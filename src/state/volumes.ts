@@ -181,7 +181,8 @@ export async function pruneVolumes(opts: { all: boolean; select?: (v: VolumeReco
   });
 }
 
-async function diskUsage(dir: string): Promise<number> {
+/** Bytes of the files under `dir` (du's apparent size). */
+export async function diskUsage(dir: string): Promise<number> {
   let total = 0;
   let entries;
   try {

@@ -111,7 +111,7 @@ export function register(program: Command): void {
 
 /** Docker's prune filters: until (created before), label and label! (each must hold). */
 export async function pruneKeep(specs: string[]): Promise<Keep> {
-  const { parseFilters, matchLabels, values } = await import('../filters.js');
+  const { parseFilters, matchLabels, values } = await import('../../query/filters.js');
   const { parseLogTime } = await import('../../runtime/logs.js');
   const f = parseFilters(specs, ['until', 'label', 'label!']);
   const until = values(f, 'until').map((u) => parseLogTime('until', u));

@@ -4,6 +4,7 @@
  * registers its undo; teardown by (container, network) works from derived names alone, so
  * it needs no saved state and succeeds when the namespace or the veth are already gone.
  */
+import { emit } from '../state/events.js';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLock } from '../state/lock.js';
@@ -161,6 +162,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     mark('net: veth attached');
     if (net.dns && driver.traits.hostGateway) await ensureDns(net.gateway);
     undo.clear();
+    emit('network', 'connect', net.id, { container: req.containerId, name: net.name, type: net.driver });
     return {
       network: net.name,
       networkId: net.id,
@@ -210,8 +212,11 @@ export async function releaseEndpoint(containerId: string, netId: string, contai
   for (const d of done) if (d.status === 'rejected') throw d.reason;
   await withLock(NET_LOCK, async () => {
     if (net && driver.release) await driver.release(net, containerId);
-    release(netId, containerId, undefined, recordedIp(netId, containerId));
+    const ip = recordedIp(netId, containerId);
+    release(netId, containerId, undefined, ip);
+    const had = ip !== undefined;
     await removeEndpoint(netId, containerId);
+    if (had) emit('network', 'disconnect', netId, { container: containerId, name: net?.name, type: net?.driver ?? 'bridge' });
   });
 }
 

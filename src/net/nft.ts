@@ -118,7 +118,9 @@ export interface PortRule {
   containerPort: number;
 }
 
-export function containerPortsScript(ctrId: string, rules: PortRule[]): string[] {
+export function containerPortsScript(ctrId: string, all: PortRule[]): string[] {
+  // a port's IPv6 side is the monitor's relay (native/src/proxy6.c), never DNAT
+  const rules = all.filter((r) => !r.hostIp.includes(':'));
   if (rules.length === 0) return [];
   const cc = ctrChain(ctrId);
   const lines = [`add chain ${T()} ${cc}`, `flush chain ${T()} ${cc}`];

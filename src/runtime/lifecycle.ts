@@ -30,6 +30,7 @@ import { mark } from '../sys/trace.js';
 import { releaseContainerResources, recordExitFacts } from './hooks.js';
 import { removeIncomplete, removeUnreadable } from './salvage.js';
 import { thawIfPaused } from './pause.js';
+import { emitContainer } from '../state/events.js';
 
 const lg = log.child({ mod: 'runtime.lifecycle' });
 
@@ -59,6 +60,7 @@ export async function killContainer(ref: string, signal?: string): Promise<Conta
   requireRunning(v);
   const n = parseSignal(signal);
   sendSignal(v.state.pid, n);
+  emitContainer(v.config, 'kill', { signal: n });
   // Docker thaws a paused container for SIGKILL and for its stop signal (any signal when it has none)
   const stop = v.config.stopSignal;
   if (n === osConstants.signals.SIGKILL || stop === undefined || parseSignal(stop) === n) await thawIfPaused(v.config.id);
@@ -88,14 +90,17 @@ export async function stopContainer(ref: string, timeout?: number, sig?: string)
   const timeoutSec = timeout ?? v.config.stopTimeout ?? 10;
   const signal = sig ?? v.config.stopSignal ?? 'SIGTERM';
   sendSignal(v.state.pid, parseSignal(signal));
+  emitContainer(v.config, 'kill', { signal: parseSignal(signal) });
   await thawIfPaused(v.config.id);
   // a negative stop timeout waits as long as it takes (Docker's -1)
   if (!(await waitForExit(v.config.id, timeoutSec < 0 ? Infinity : timeoutSec * 1000))) {
     lg.info({ id: v.config.id }, `container did not stop within ${timeoutSec}s, killing it`);
     sendSignal(v.state.pid, osConstants.signals.SIGKILL);
+    emitContainer(v.config, 'kill', { signal: osConstants.signals.SIGKILL });
     await waitForExit(v.config.id, 10_000);
   }
   await cleanupAfterExit(v.config.id);
+  emitContainer(v.config, 'stop');
   return v;
 }
 
@@ -142,6 +147,8 @@ export async function cleanupAfterExit(id: string, opts: { fromMonitor?: boolean
     // container never ran and nobody will start it again, so a --rm record goes now
     if (!v.state) return Boolean(opts.fromMonitor && v.config.autoRemove);
     if (!v.state.cleanedUp) {
+      // the one place that sees every exit once (under this lock, before cleanedUp is set)
+      emitContainer(v.config, 'die', { exitCode: exitCodeOf(v) });
       await runAll([
         ['detach network', () => detachNetwork(id, v.state!.network)],
         ['record exit', () => recordExitFacts(id)],
@@ -191,6 +198,7 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
     // no exit hook starts a cleanup that would race this removal
     if (monitorAlive(v)) sendSignal(v.state!.monitorPid, osConstants.signals.SIGKILL);
     sendSignal(v.state!.pid, osConstants.signals.SIGKILL);
+    emitContainer(v.config, 'kill', { signal: osConstants.signals.SIGKILL });
     await thawIfPaused(id);
     if (!(await waitForExit(id, 10_000))) {
       throw new TsdError('CONTAINER_RUNNING', `container ${v.config.name} did not die after SIGKILL`, {
@@ -204,11 +212,14 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
     if (!cur) return; // someone else removed it meanwhile
     // a container that never started, or was cleaned up after its exit, holds no network
     const attached = cur.state !== undefined && !cur.state.cleanedUp && !opts.networkDetached;
+    // an exit nobody cleaned up (rm -f of a running container): its die is recorded here, once
+    if (attached) emitContainer(cur.config, 'die', { exitCode: exitCodeOf(cur) });
     await runAll([
       ['detach network', () => (attached ? detachNetwork(id, cur.state?.network) : undefined)],
       ['release resources', () => releaseContainerResources(id, { removeVolumes: opts.volumes })],
       ['remove state', async () => (opts.inline ? rmSync(containerFiles.dir(id), { recursive: true, force: true }) : fsp.rm(containerFiles.dir(id), { recursive: true, force: true }))],
     ]);
+    emitContainer(cur.config, 'destroy');
   });
   return id;
 }

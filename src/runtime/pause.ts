@@ -5,6 +5,7 @@
  */
 import { findContainer, type ContainerView } from '../state/containers.js';
 import { TsdError } from '../sys/errors.js';
+import { emitContainer } from '../state/events.js';
 import { freeze, isFrozen } from './cgroups/freezer.js';
 import { readResourceRecordSync } from '../state/volumes.js';
 import { cgroupHandle, type CgroupHandle } from './cgroups/index.js';
@@ -38,6 +39,7 @@ export async function pauseContainer(ref: string): Promise<void> {
   const cg = containerCgroup(v.config.id);
   if (isFrozen(cg)) throw new TsdError('CONTAINER_PAUSED', `Container ${v.config.id} is already paused`, { hint: 'resume it with `tsdocker unpause`' });
   await freeze(cg, true);
+  emitContainer(v.config, 'pause');
 }
 
 export async function unpauseContainer(ref: string): Promise<void> {
@@ -45,6 +47,7 @@ export async function unpauseContainer(ref: string): Promise<void> {
   const cg = containerCgroup(v.config.id);
   if (v.status !== 'running' || !isFrozen(cg)) throw new TsdError('CONTAINER_NOT_PAUSED', `Container ${v.config.id} is not paused`, { hint: 'see `tsdocker ps` for its state' });
   await freeze(cg, false);
+  emitContainer(v.config, 'unpause');
 }
 
 /** After a signal to a paused container: thaw it, so the signal is delivered (Docker's killWithSignal). */

@@ -39,6 +39,17 @@ export interface ContainerConfig {
   /** Docker's Config.StopSignal and StopTimeout (stop's signal and wait when it is given none) */
   stopSignal?: string;
   stopTimeout?: number;
+  /** Config.ExposedPorts, merged at create (image EXPOSE, --expose, -p), sorted; -P: HostConfig.PublishAllPorts */
+  exposedPorts?: string[];
+  publishAll?: boolean;
+  /** --pid, --ipc, --uts, --cgroupns, --shm-size as planned at create (runtime/namespaces.ts) */
+  ns?: { pid?: string; ipc?: string; uts?: string; cgroupns?: string; shmSize?: number };
+  /** --sysctl (HostConfig.Sysctls), --group-add (HostConfig.GroupAdd), --domainname (Config.Domainname) */
+  sysctls?: Record<string, string>;
+  groupAdd?: string[];
+  domainname?: string;
+  /** --init: the command runs under /sbin/docker-init (HostConfig.Init) */
+  init?: boolean;
 }
 
 export interface ContainerState {
@@ -75,6 +86,8 @@ export const containerFiles = {
   exit: (id: string) => join(paths.container(id), 'exit.json'),
   log: (id: string) => join(paths.container(id), 'ctr.log'),
   spec: (id: string) => join(paths.container(id), 'spec.bin'),
+  /** the published ports' IPv6 side, written before `go`, read by the monitor (native/src/proxy6.c) */
+  proxy6: (id: string) => join(paths.container(id), 'proxy6'),
   /** held (flock) by a `run --rm` until its start is over (state/lock.ts holdMarker) */
   starting: (id: string) => join(paths.container(id), '.starting'),
   /** held by a `restart` between its stop and its start: a --rm container stays (as Docker) */

@@ -104,7 +104,6 @@ async function floors(res: Results, opts: Options, image: ImageArchive, versions
     });
     // Node 20 parses NODE_EXTRA_CA_CERTS's file at startup (~40 ms); bin/tsdocker starts Node
     // without it, so the floor that applies to tsdocker is node -e 0 without it
-    res.notes.push(nodeEnvNote());
     const ca = process.env.NODE_EXTRA_CA_CERTS;
     if (ca) {
       res.notes.push(`NODE_EXTRA_CA_CERTS=${ca} is set: \`node -e 0\` pays for parsing it at startup; tsdocker's launcher starts Node without it (column \`${NO_CA}\`)`);
@@ -161,6 +160,7 @@ async function main(): Promise<number> {
   const image = await findImage(repo, tmp, opts.devImage);
   await buildRr(join(helpers, 'rr.c'), join(tmp, 'rr'));
   const res = newResults(figureDefs(opts.scale));
+  res.notes.push(nodeEnvNote()); // first: which node -e 0 floor applies (bench/README.md)
   const versions: Record<string, string> = {};
   const iperf = await run(['iperf3', '--version']);
   if (iperf.code === 0) versions.iperf3 = iperf.stdout.split(' ')[1] ?? '?';

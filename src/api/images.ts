@@ -7,7 +7,7 @@ import { TsdError } from '../sys/errors.js';
 /** GET /images/json: one summary per image, with the tags the filters kept (dockerd's ImageSummary). */
 async function list(req: Request, res: ServerResponse): Promise<void> {
   const { listImages } = await import('../image/index.js');
-  const { IMAGE_FILTERS, imageRows } = await import('../cli/lists/images.js');
+  const { IMAGE_FILTERS, imageRows } = await import('../query/images.js');
   const filters = await filtersParam(req.query, IMAGE_FILTERS);
   const rows = await imageRows(await listImages(), filters);
   const byId = new Map<string, { img: (typeof rows)[number]['img']; tags: string[] }>();
@@ -44,16 +44,7 @@ async function inspect(req: Request, res: ServerResponse): Promise<void> {
   }
 }
 
-/** POST /images/create (pull, import): not through the API yet; say what to do instead. */
-async function create(req: Request): Promise<void> {
-  const from = req.query.get('fromImage');
-  const tag = req.query.get('tag');
-  const ref = from ? `${from}${tag ? `${/^sha256:/.test(tag) ? '@' : ':'}${tag}` : ''}` : 'IMAGE';
-  throw new ApiError(501, `pulling or importing images through the API is not supported by tsdocker yet; run \`tsdocker pull ${ref}\` (or \`tsdocker load\`) first`);
-}
-
 export const imageRoutes: Route[] = [
-  ['POST', /^\/images\/create$/, create],
   ['GET', /^\/images\/json$/, list],
   ['GET', /^\/images\/(.+)\/json$/, inspect],
 ];

@@ -4,6 +4,7 @@
  * only what it needs.
  */
 import type { Command } from 'commander';
+import { registerGroups } from '../groups.js';
 import { register as run } from './run.js';
 import { register as container } from './container.js';
 import { register as manage } from './manage.js';
@@ -31,6 +32,7 @@ import { register as history } from './history.js';
 import { register as cp } from './cp.js';
 import { register as diff } from './diff.js';
 import { register as exportCmd } from './export.js';
+import { register as commit } from './commit.js';
 
 type Register = (program: Command) => void;
 
@@ -62,8 +64,11 @@ const modules: Register[] = [
   cp,
   diff,
   exportCmd,
+  commit,
 ];
 
 export function registerAll(program: Command): void {
   for (const register of modules) register(program);
+  // last: `image ls`, `container rm`, ... list the commands that exist by now
+  registerGroups(program);
 }

@@ -262,3 +262,22 @@ describe('journal size', () => {
     await ok(['rmi', ...Array.from({ length: 12 }, (_, i) => `rot:${i}`)]);
   });
 });
+
+describe('events of cp, export, commit, update and top', () => {
+  it('update, top, cp both ways, export and commit, as dockerd names them', async () => {
+    await ok(['run', '-d', '--name', 'evf', 'busybox', 'sleep', '1000']);
+    const t0 = now();
+    await ok(['update', '--pids-limit', '50', 'evf']);
+    await ok(['top', 'evf']);
+    await ok(['cp', 'evf:/etc/hostname', join(sb.root, 'evf-hostname')]);
+    await ok(['cp', join(sb.root, 'evf-hostname'), 'evf:/tmp/']);
+    await ok(['export', '-o', join(sb.root, 'evf.tar'), 'evf']);
+    const img = (await ok(['commit', '-m', 'snap', 'evf', 'evf-img:1'])).trim();
+    const shown = await pastEvents(t0, ['--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}', '--filter', 'container=evf']);
+    expect(shown).toEqual(['container update evf', 'container top evf', 'container archive-path evf', 'container extract-to-dir evf', 'container export evf', 'container pause evf', 'container commit evf', 'container unpause evf']);
+    const commit = await pastEvents(t0, ['--format', '{{.Actor.Attributes.comment}} {{.Actor.Attributes.imageID}}', '--filter', 'event=commit']);
+    expect(commit).toEqual([`snap ${img}`]);
+    await ok(['rm', '-f', 'evf']);
+    await ok(['rmi', 'evf-img:1']);
+  });
+});

@@ -8,21 +8,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { BUSYBOX_TAR, createSandbox, tsdOk, type Sandbox } from '../helpers/sandbox.js';
+import { BUSYBOX_TAR, createSandbox, httpGet, tsdOk, type Sandbox } from '../helpers/sandbox.js';
 
 let sb: Sandbox;
 const ok = (args: string[]) => tsdOk(sb, args);
 const serve = (body: string) => ['busybox', 'sh', '-c', `echo ${body} >/tmp/index.html; exec httpd -f -p 80 -h /tmp`];
 
-/** GET / from the sandbox host; '' when nothing answers. Retries while the server starts. */
-async function get(url: string, tries = 40): Promise<string> {
-  for (let i = 0; i < tries; i++) {
-    const r = await sb.sh(['busybox', 'wget', '-qO-', url], { timeoutMs: 5000 }).catch(() => ({ code: 1, stdout: '' }));
-    if (r.code === 0) return r.stdout;
-    if (i < tries - 1) await new Promise((res) => setTimeout(res, 100));
-  }
-  return '';
-}
+const get = (url: string, tries?: number): Promise<string> => httpGet(sb, url, tries);
 
 /** Relay processes (comm tsd-proxy6) in the sandbox's network namespace. */
 function relays(): number[] {

@@ -11,7 +11,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { BUSYBOX_TAR, createSandbox, PROJECT, type RunResult, type Sandbox } from '../helpers/sandbox.js';
+import { BUSYBOX_TAR, createSandbox, httpGet, PROJECT, type RunResult, type Sandbox } from '../helpers/sandbox.js';
+import { expectShellOnPty } from '../helpers/pty.js';
 
 const OCI = join(PROJECT, 'bin', 'tsdocker-oci');
 const DOCKERD = '/usr/sbin/dockerd';
@@ -103,21 +104,10 @@ describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
   });
 
   it('runs -it and exec -it on a real terminal: an interactive shell on a pty, with its exit status', async () => {
-    // `script` (util-linux) gives the docker client a pty of its own, as a person's terminal would
     const dk = `docker -H unix://${sock}`;
-    const it1 = await sb.sh(['script', '-qec', `${dk} run --rm -it ${T.join(' ')} busybox sh`, '/dev/null'], {
-      input: 'tty; echo sum-$((40+2))\nexit 6\n',
-    });
-    const out1 = it1.stdout.replace(/\r/g, '');
-    expect(out1, `stderr: ${it1.stderr}`).toMatch(/\/dev\/pts\/\d+\n/);
-    expect(out1).toContain('sum-42\n');
-    expect(it1.code).toBe(6);
+    await expectShellOnPty(sb, `${dk} run --rm -it ${T.join(' ')} busybox sh`, 6);
     const id = (await ok(['run', '-d', ...T, 'busybox', 'sleep', '300'])).trim();
-    const it2 = await sb.sh(['script', '-qec', `${dk} exec -it ${id} sh`, '/dev/null'], { input: 'tty; echo in-$((1+1))\nexit 7\n' });
-    const out2 = it2.stdout.replace(/\r/g, '');
-    expect(out2, `stderr: ${it2.stderr}`).toMatch(/\/dev\/pts\/\d+\n/);
-    expect(out2).toContain('in-2\n');
-    expect(it2.code).toBe(7);
+    await expectShellOnPty(sb, `${dk} exec -it ${id} sh`, 7);
     await ok(['rm', '-f', id]);
   });
 
@@ -151,12 +141,7 @@ describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
   it('wires the default bridge through the prestart hook, publishes -p, and resolves names on a user network', async () => {
     expect(await ok(['run', '--rm', ...T, 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0'])).toMatch(/inet 172\.17\.\d+\.\d+\/16/);
     const web = (await ok(['run', '-d', ...T, '-p', '18080:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])).trim();
-    let body = '';
-    for (let i = 0; i < 50 && !body; i++) {
-      body = (await sb.sh(['wget', '-qO-', 'http://127.0.0.1:18080/hostname'])).stdout;
-      if (!body) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(body.trim()).toBe(web.slice(0, 12));
+    expect((await httpGet(sb, 'http://127.0.0.1:18080/hostname')).trim()).toBe(web.slice(0, 12));
     await ok(['network', 'create', 'tsdnet']);
     await ok(['run', '-d', '--name', 'srv', '--network', 'tsdnet', ...T, 'busybox', 'sleep', '100']);
     expect(await ok(['run', '--rm', '--network', 'tsdnet', ...T, 'busybox', 'ping', '-c', '1', 'srv'])).toContain('1 packets received');

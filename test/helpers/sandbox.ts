@@ -170,10 +170,10 @@ export async function tsdOk(sb: Sandbox, args: string[]): Promise<string> {
   return r.stdout;
 }
 
-/** GET `url` from the sandbox host with busybox wget, retrying while a server starts; '' when nothing answers. */
-export async function httpGet(sb: Sandbox, url: string, tries = 50): Promise<string> {
+/** GET `url` from a namespace (the sandbox host, a world) with busybox wget, retrying while a server starts; '' when nothing answers. */
+export async function httpGet(ns: { sh(argv: string[], opts?: { timeoutMs?: number }): Promise<RunResult> }, url: string, tries = 50): Promise<string> {
   for (let i = 0; i < tries; i++) {
-    const r = await sb.sh(['busybox', 'wget', '-qO-', url], { timeoutMs: 5000 }).catch(() => ({ code: 1, stdout: '' }));
+    const r = await ns.sh(['busybox', 'wget', '-qO-', url], { timeoutMs: 5000 }).catch(() => ({ code: 1, stdout: '' }));
     if (r.code === 0) return r.stdout;
     if (i < tries - 1) await new Promise((res) => setTimeout(res, 100));
   }

@@ -2,15 +2,17 @@
  * Published ports over IPv6, as Docker 20.10 publishes them: a plain `-p P:C` on a host with
  * IPv6 listens on 0.0.0.0 (DNAT) and on [::] (the monitor's relay, native/src/proxy6.c, as
  * containers have IPv4 only), `-p [::]:P:C` and `-p [::1]:P:C` on IPv6 alone; `port` and
- * `ps` list them in Docker's words (`0.0.0.0:8080->80/tcp, :::8080->80/tcp`). A host without
- * IPv6 (lo's disable_ipv6) keeps IPv4 only, silently. After rm nothing listens and no relay
- * is left. The sandbox's own namespace plays the host; its lo has ::1.
+ * `ps` list them in Docker's words (`0.0.0.0:8080->80/tcp, :::8080->80/tcp`). Another host
+ * reaches them over IPv6 (a world namespace on 2001:db8::/64), UDP clients get their own
+ * replies, a relay that cannot bind fails the start. A host without IPv6 (lo's disable_ipv6)
+ * keeps IPv4 only, silently. After rm nothing listens and no relay is left. The sandbox's own
+ * namespace plays the host; its lo has ::1.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { BUSYBOX_TAR, createSandbox, httpGet, tsdOk, type Sandbox } from '../helpers/sandbox.js';
-import { buildFixture, buildUdpEcho, nodeArgv, UDP_ASK, waitOutput } from '../helpers/netns.js';
+import { buildFixture, buildUdpEcho, createWorld, nodeArgv, UDP_ASK, waitOutput } from '../helpers/netns.js';
 
 let sb: Sandbox;
 let udpecho: { path: string; cleanup: () => void };
@@ -76,6 +78,19 @@ describe('published ports over IPv6', () => {
     expect(relays()).toEqual([]);
     expect(await listening6()).not.toContain(8080);
     expect(await get('http://[::1]:8080/', 1)).toBe('');
+  });
+
+  it('another host reaches a plain -p over IPv6 (2001:db8::/32, the documentation prefix)', async () => {
+    const world = await createWorld(sb);
+    try {
+      await sb.sh(['ip', '-6', 'addr', 'add', '2001:db8::1/64', 'dev', 'uplink', 'nodad']);
+      await world.sh(['ip', '-6', 'addr', 'add', '2001:db8::2/64', 'dev', 'eth0', 'nodad']);
+      await ok(['run', '-d', '--name', 'far', '-p', '8086:80', ...serve('hi-far')]);
+      expect(await httpGet(world, 'http://[2001:db8::1]:8086/')).toBe('hi-far\n');
+      await ok(['rm', '-f', 'far']);
+    } finally {
+      await world.close();
+    }
   });
 
   it('-p [::1]:P:C and -p [::]:P:C publish on IPv6 only', async () => {

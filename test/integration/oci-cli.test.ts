@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createSandbox, PROJECT, run, startHolder, type RunResult, type Sandbox } from '../helpers/sandbox.js';
@@ -277,6 +277,27 @@ describe.skipIf(!isRoot)('tsdocker-oci', () => {
     } finally {
       holder.kill('SIGKILL');
     }
+  });
+
+  it('a config that lists no namespaces inherits every one of the caller\'s; delete takes down the mounts it made in ours', async () => {
+    const mounted = async () => (await sb.sh(['cat', '/proc/self/mountinfo'])).stdout.split('\n').filter((l) => l.includes(` ${rootfs}`)).length;
+    expect(await mounted()).toBe(0);
+    const b = bundle((c) => {
+      c.process.args = ['sleep', '60'];
+      delete c.hostname;
+      c.linux.namespaces = [];
+    });
+    await created('inh', b);
+    await ok(['start', 'inh']);
+    const init = (await state('inh')).pid;
+    // tsdocker-oci runs in the sandbox's network and mount namespaces and in the test's others: the holder's
+    for (const ns of ['mnt', 'net', 'pid', 'ipc', 'uts', 'cgroup', 'user']) {
+      expect(readlinkSync(`/proc/${init}/ns/${ns}`), ns).toBe(readlinkSync(`/proc/${sb.holderPid}/ns/${ns}`));
+    }
+    expect(readlinkSync(`/proc/${init}/root`)).toBe(rootfs);
+    expect(await mounted()).toBeGreaterThan(0); // proc, /dev, ... under the root, in the caller's mount namespace
+    await ok(['delete', '--force', 'inh']);
+    expect(await mounted()).toBe(0);
   });
 
   it('applies the user namespace mappings, the five capability sets, user, umask, rlimits and sysctl', async () => {

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { kill as sendSignal, mknod } from '../../native/index.js';
 import { ociPaths } from '../../state/paths.js';
 import { TsdError, errorMessage, isErrno } from '../../sys/errors.js';
+import { exec } from '../../sys/exec.js';
 import { writeFileAtomicSync } from '../../sys/fs.js';
 import { processStartTime } from '../../sys/proc.js';
 import { startMonitor, type MonitorHandle } from '../monitor.js';
@@ -203,10 +204,21 @@ async function waitStopped(root: string, rec: OciRecord): Promise<void> {
   for (let i = 0; i < 1000 && statusOf(root, rec) !== 'stopped'; i++) await sleep(10);
 }
 
+/**
+ * A container without a mount namespace of its own built its root in ours (native/src/mounts.c,
+ * chroot): its mounts stay after the init, so delete takes the tree down (runc leaves them).
+ */
+async function unmountShared(rec: OciRecord): Promise<void> {
+  if (rec.config.namespaces.some((n) => n.type === 'mount')) return;
+  const r = await exec(['umount', '-R', '-l', rec.rootfs], { okCodes: [0, 1, 32] });
+  if (r.code !== 0 && !/not mounted|no mount point/.test(r.stderr)) process.stderr.write(`tsdocker-oci: warning: cannot unmount ${rec.rootfs}: ${r.stderr.trim()}\n`);
+}
+
 /** What delete removes once the init is gone: poststop hooks, cgroups create made, the state. */
 export async function destroy(root: string, rec: OciRecord): Promise<void> {
   await runHooks('poststop', rec.config.hooks?.poststop, stateJson(root, rec, 'stopped'), { warnOnly: true });
   await removeOciCgroup(rec.cgroup);
+  await unmountShared(rec);
   rmSync(ociPaths.container(root, rec.id), { recursive: true, force: true });
 }
 

@@ -11,7 +11,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { kill as sendSignal, mknod } from '../../native/index.js';
 import { ociPaths } from '../../state/paths.js';
 import { TsdError, errorMessage, isErrno } from '../../sys/errors.js';
-import { exec } from '../../sys/exec.js';
 import { writeFileAtomicSync } from '../../sys/fs.js';
 import { processStartTime } from '../../sys/proc.js';
 import { startMonitor, type MonitorHandle } from '../monitor.js';
@@ -20,6 +19,7 @@ import { checkConfig, type OciConfig } from './config.js';
 import { cgroupPids, createOciCgroup, freeze, joinOciCgroup, removeOciCgroup } from './cgroups.js';
 import { runHooks } from './hooks.js';
 import { checkId, readRecord, stateJson, statusOf, writeRecord, type OciRecord } from './state.js';
+import { mountsAt, sharesMounts, unmountSharedRoot } from './shared-root.js';
 import { containerSpec } from './translate.js';
 
 export interface CreateOptions {
@@ -91,6 +91,9 @@ export async function createContainer(o: CreateOptions, mode: 'create' | 'run'):
   let handle: MonitorHandle | undefined;
   let pid = 0;
   let cgroup: Awaited<ReturnType<typeof createOciCgroup>> | undefined;
+  // no mount namespace: the mounts at the rootfs before ours, so delete takes only what we stack
+  const sharedRoot = sharesMounts(config.linux?.namespaces ?? []) ? mountsAt(resolve(bundle, config.root!.path)) : undefined;
+  let rootfs = '';
   try {
     const fifo = ociPaths.fifo(o.root, id);
     if (orphan) {
@@ -110,6 +113,7 @@ export async function createContainer(o: CreateOptions, mode: 'create' | 'run'):
       fifo: orphan ? fifo : undefined,
       console: o.consoleSocket ? resolve(o.consoleSocket) : undefined,
     };
+    rootfs = spec.rootfs!;
     handle = await startMonitor({ spec, specPath: ociPaths.spec(o.root, id), mode: 'run', stdio: [0, 1, 2] });
     pid = await handle.pid;
     await joinOciCgroup(cgroup, pid);
@@ -129,6 +133,7 @@ export async function createContainer(o: CreateOptions, mode: 'create' | 'run'):
         seccomp: seccompPath !== undefined,
       },
       cgroup,
+      ...(sharedRoot !== undefined ? { sharedRoot } : {}),
     };
     writeRecord(o.root, record);
     // the suite (hooks_stdin) wants `created` here, with the pid, though the process is not ready yet
@@ -144,6 +149,7 @@ export async function createContainer(o: CreateOptions, mode: 'create' | 'run'):
     handle?.detach(); // before `go` the monitor kills the init when we leave
     if (pid) sendSignal(pid, 9);
     if (cgroup) await removeOciCgroup(cgroup);
+    if (sharedRoot !== undefined && rootfs) await unmountSharedRoot(rootfs, sharedRoot);
     rmSync(dir, { recursive: true, force: true });
     if (err instanceof TsdError && err.exitCode !== 1) throw new TsdError(err.code, err.message, { exitCode: 1, hint: err.hint, cause: err });
     throw err;
@@ -204,21 +210,11 @@ async function waitStopped(root: string, rec: OciRecord): Promise<void> {
   for (let i = 0; i < 1000 && statusOf(root, rec) !== 'stopped'; i++) await sleep(10);
 }
 
-/**
- * A container without a mount namespace of its own built its root in ours (native/src/mounts.c,
- * chroot): its mounts stay after the init, so delete takes the tree down (runc leaves them).
- */
-async function unmountShared(rec: OciRecord): Promise<void> {
-  if (rec.config.namespaces.some((n) => n.type === 'mount')) return;
-  const r = await exec(['umount', '-R', '-l', rec.rootfs], { okCodes: [0, 1, 32] });
-  if (r.code !== 0 && !/not mounted|no mount point/.test(r.stderr)) process.stderr.write(`tsdocker-oci: warning: cannot unmount ${rec.rootfs}: ${r.stderr.trim()}\n`);
-}
-
 /** What delete removes once the init is gone: poststop hooks, cgroups create made, the state. */
 export async function destroy(root: string, rec: OciRecord): Promise<void> {
   await runHooks('poststop', rec.config.hooks?.poststop, stateJson(root, rec, 'stopped'), { warnOnly: true });
   await removeOciCgroup(rec.cgroup);
-  await unmountShared(rec);
+  if (rec.sharedRoot !== undefined) await unmountSharedRoot(rec.rootfs, rec.sharedRoot);
   rmSync(ociPaths.container(root, rec.id), { recursive: true, force: true });
 }
 

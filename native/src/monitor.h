@@ -59,6 +59,7 @@ struct tsd_spec {
   int nreadonly;
   int rootfs_ro;
   const char *hostname;
+  const char *domainname; /* --domainname: setdomainname in the new UTS namespace */
   int lo;
   const char *cwd;
   uid_t uid;

@@ -150,6 +150,7 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
     else if (!strcmp(key, "readonly")) { NEED(1); ROOM(sp->nreadonly, sp->readonly); sp->readonly[sp->nreadonly++] = f[0]; }
     else if (!strcmp(key, "rootfs_ro")) { NEED(1); NUM(f[0], sp->rootfs_ro); }
     else if (!strcmp(key, "hostname")) { NEED(1); sp->hostname = f[0]; }
+    else if (!strcmp(key, "domainname")) { NEED(1); sp->domainname = f[0]; }
     else if (!strcmp(key, "lo")) { NEED(1); NUM(f[0], sp->lo); }
     else if (!strcmp(key, "cwd")) { NEED(1); sp->cwd = f[0]; }
     else if (!strcmp(key, "user")) {

@@ -8,10 +8,13 @@ import { API_VERSION, ApiError, MIN_API_VERSION, sendError, sendJson, type Handl
 import { systemRoutes } from './system.js';
 import { containerRoutes } from './containers.js';
 import { imageRoutes } from './images.js';
+import { eventRoutes } from './events.js';
+import { fileRoutes } from './files.js';
+import { imageFileRoutes } from './image-files.js';
 
 export type Route = [method: string, pattern: RegExp, handler: Handler];
 
-const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageRoutes];
+const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageFileRoutes, ...imageRoutes, ...eventRoutes, ...fileRoutes];
 
 function minor(v: string): number {
   return Number(v.split('.')[1]);

@@ -49,7 +49,9 @@ function walk(cmd: Command, args: string[]): string[] {
           });
         }
         out = dropEarlier(out, o);
+        const negated = o.long && !o.negate ? cmd.options.find((x) => x.negate && x.long === `--no-${o.long!.slice(2)}`) : undefined;
         if (TRUE.includes(value)) out.push(o.long ?? o.short!);
+        else if (negated) out.push(negated.long!); // a flag that defaults to true (--pause=false)
         continue;
       }
       out.push(a);

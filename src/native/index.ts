@@ -25,6 +25,8 @@ interface Lib {
   tsd_kill: (pid: number, sig: number) => number;
   tsd_close: (fd: number) => number;
   tsd_open_in_root: (root: string, path: string, flags: number) => number;
+  tsd_open_across: (root: string, path: string, flags: number) => number;
+  tsd_lgetxattr: (path: string, name: string, buf: Buffer, len: number) => number;
   tsd_nft_genid: () => number;
   tsd_veth_attach: (hostIf: string, peerIf: string, peerMac: string, mtu: number, pid: number, bridge: string, hairpin: number) => number;
 }
@@ -37,7 +39,7 @@ let lib: Lib | undefined;
  * add-on alone); the add-on exports the same load/func API. Anything unusual (a musl
  * build, another architecture's directory layout) falls back to the package's own loader.
  */
-function loadKoffi(): Koffi {
+export function loadKoffi(): Koffi {
   try {
     const dir = dirname(require.resolve('koffi/package.json'));
     return require(`${dir}/build/koffi/${process.platform}_${process.arch}/koffi.node`) as Koffi;
@@ -70,6 +72,8 @@ function load(): Lib {
     tsd_kill: handle.func('int tsd_kill(int pid, int sig)'),
     tsd_close: handle.func('int tsd_close(int fd)'),
     tsd_open_in_root: handle.func('int tsd_open_in_root(const char *root, const char *path, int flags)'),
+    tsd_open_across: handle.func('int tsd_open_across(const char *root, const char *path, int flags)'),
+    tsd_lgetxattr: handle.func('int tsd_lgetxattr(const char *path, const char *name, _Out_ uint8_t *buf, int len)'),
     tsd_nft_genid: handle.func('long long tsd_nft_genid(void)'),
     tsd_veth_attach: handle.func(
       'int tsd_veth_attach(const char *host_if, const char *peer_if, const char *peer_mac, int mtu, int pid, const char *bridge, int hairpin)',
@@ -186,6 +190,21 @@ export function openInRoot(root: string, path: string, flags: number): number | 
   const rc = load().tsd_open_in_root(root, path, flags);
   if (rc === -osConstants.errno.ENOENT || rc === -osConstants.errno.ENOTDIR) return undefined;
   return check(rc, `open ${path} in ${root}`);
+}
+
+/** openInRoot, crossing the mounts below root (a running container's volumes under /proc/PID/root). */
+export function openAcross(root: string, path: string, flags: number): number | undefined {
+  const rc = load().tsd_open_across(root, path, flags);
+  if (rc === -osConstants.errno.ENOENT || rc === -osConstants.errno.ENOTDIR) return undefined;
+  return check(rc, `open ${path} in ${root}`);
+}
+
+/** An extended attribute of `path` itself (never through a symlink); undefined when it is not set. */
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  const buf = Buffer.alloc(256);
+  const rc = load().tsd_lgetxattr(path, name, buf, buf.length);
+  if (rc === -osConstants.errno.ENODATA || rc === -osConstants.errno.ENOTSUP) return undefined;
+  return buf.subarray(0, check(rc, `getxattr ${name} of ${path}`));
 }
 
 export function closeFd(fd: number): void {

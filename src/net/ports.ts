@@ -212,6 +212,17 @@ function claim(proto: Proto, port: number, ctr: string, hostIp: string): boolean
   }
 }
 
+/** The kernel's ephemeral port range, where Docker picks a free host port (49153-65535 if unreadable). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi && lo <= hi) return [lo, hi];
+  } catch {
+    /* no procfs: Docker's default */
+  }
+  return [49153, 65535];
+}
+
 /**
  * Whether the host (the namespace we run in) has IPv6: `::1` on lo, which goes when IPv6 is
  * disabled (sysctl disable_ipv6, ipv6.disable=1). Without it a plain -p stays IPv4 only,
@@ -234,8 +245,7 @@ export function reservePorts(ctr: string, specs: PortSpec[]): PublishedPort[] {
     for (const s of specs) {
       let chosen = 0;
       if (s.hostPort === 0 || s.hostPortEnd !== undefined) {
-        const lo = s.hostPort || 32768;
-        const hi = s.hostPortEnd ?? 60999;
+        const [lo, hi] = s.hostPort ? [s.hostPort, s.hostPortEnd ?? s.hostPort] : ephemeralRange();
         for (let p = lo; p <= hi && !chosen; p++) {
           if (done.some((d) => d.proto === s.proto && d.hostPort === p)) continue;
           if (!inUse(s.proto, p, listening(s.proto), ctr) && claim(s.proto, p, ctr, s.hostIp)) chosen = p;

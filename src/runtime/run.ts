@@ -108,7 +108,7 @@ export async function attachForeground(
     const status = await handle.exit;
     mark('container exited');
     handle.ack();
-    if (opts.cleanup) await cleanupAfterExit(started.id);
+    if (opts.cleanup) await cleanupAfterExit(started.id, { inline: true });
     mark('cleaned up');
     return status;
   } finally {

@@ -14,9 +14,11 @@ import { processStartTime } from '../sys/proc.js';
 import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
 import { mark } from '../sys/trace.js';
+import { emitContainer } from '../state/events.js';
 import { kill as sendSignal } from '../native/index.js';
 import { startMonitor, type MonitorHandle } from './monitor.js';
 import { buildRunSpec } from './build-spec.js';
+import { resolveNamespaces } from './namespaces.js';
 import { prepareContainerResources, joinContainerCgroups } from './hooks.js';
 
 const lg = log.child({ mod: 'runtime.start' });
@@ -73,7 +75,8 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     undo.push('release resources', resources.undo);
     // a foreground container keeps its log too (Docker's `logs` shows it), unless --rm removes it anyway
     const logged = !mode.foreground || !config.autoRemove;
-    const spec = buildRunSpec({ config, image, dirs, plan, resources, logPath: logged ? containerFiles.log(id) : undefined, logTee: mode.foreground && logged });
+    const ns = await resolveNamespaces(id, config.ns);
+    const spec = buildRunSpec({ config, image, dirs, plan, resources, ns, logPath: logged ? containerFiles.log(id) : undefined, logTee: mode.foreground && logged });
     const stdio: [number, number, number] = mode.foreground
       ? [config.interactive ? 0 : -1, 1, 2]
       : [-1, -1, -1];
@@ -115,6 +118,7 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     await handle.started;
     mark('start: exec ok');
     undo.clear();
+    emitContainer(config, 'start');
     lg.debug({ id, pid }, 'container started');
     return { id, pid, handle };
   } catch (err) {

@@ -31,6 +31,7 @@ describe('renderSpec', () => {
       readonly: readonlyPaths(),
       rootfsReadonly: true,
       hostname: 'box',
+      domainname: 'example.test',
       loopback: true,
       cwd: '/work',
       user: { uid: 1000, gid: 1000, groups: [10, 20] },

@@ -44,7 +44,7 @@ export function publishAllSpecs(exposed: readonly string[], bound: readonly Port
     .map((k) => ({ port: Number(k.split('/')[0]), proto: k.split('/')[1] as Proto }))
     .filter((k) => (k.proto === 'tcp' || k.proto === 'udp') && !taken.has(`${k.port}/${k.proto}`))
     .sort((a, b) => a.port - b.port || keyOrder(a.proto, b.proto))
-    .map((k) => ({ hostIp: '0.0.0.0', hostPort: 0, containerPort: k.port, proto: k.proto }));
+    .map((k) => ({ hostIp: '0.0.0.0', hostPort: 0, containerPort: k.port, proto: k.proto, dual: true }));
 }
 
 /**

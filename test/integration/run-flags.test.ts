@@ -143,23 +143,21 @@ describe('-P, --expose and the image\'s EXPOSE', () => {
       'sh', '-c', 'while :; do echo hi | nc -l -p 8080; done']);
     const c = await inspect('pa');
     expect(c.HostConfig.PublishAllPorts).toBe(true);
-    expect(c.NetworkSettings.Ports).toEqual({
-      '53/udp': [{ HostIp: '0.0.0.0', HostPort: '40000' }],
-      '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '40005' }],
-      '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '40000' }],
-    });
+    // the sandbox has IPv6 (::1 on lo): each port is published on [::] too, as Docker 20.10 does
+    const both = (port: string) => [{ HostIp: '0.0.0.0', HostPort: port }, { HostIp: '::', HostPort: port }];
+    expect(c.NetworkSettings.Ports).toEqual({ '53/udp': both('40000'), '80/tcp': both('40005'), '8080/tcp': both('40000') });
     expect((await tsdOk(sb, ['port', 'pa'])).split('\n').filter(Boolean).sort()).toEqual([
-      '53/udp -> 0.0.0.0:40000', '80/tcp -> 0.0.0.0:40005', '8080/tcp -> 0.0.0.0:40000',
+      '53/udp -> 0.0.0.0:40000', '53/udp -> :::40000', '80/tcp -> 0.0.0.0:40005', '80/tcp -> :::40005', '8080/tcp -> 0.0.0.0:40000', '8080/tcp -> :::40000',
     ]);
-    expect(await tsdOk(sb, ['port', 'pa', '8080'])).toBe('0.0.0.0:40000\n');
+    expect(await tsdOk(sb, ['port', 'pa', '8080'])).toBe('0.0.0.0:40000\n:::40000\n');
     expect(await tsdOk(sb, ['ps', '--filter', 'name=pa', '--format', '{{.Ports}}'])).toBe(
-      '0.0.0.0:40000->53/udp, 0.0.0.0:40005->80/tcp, 0.0.0.0:40000->8080/tcp\n');
+      '0.0.0.0:40000->53/udp, :::40000->53/udp, 0.0.0.0:40005->80/tcp, :::40005->80/tcp, 0.0.0.0:40000->8080/tcp, :::40000->8080/tcp\n');
     let got = '';
     await until(async () => (got = (await sb.sh(['busybox', 'nc', '-w', '2', '127.0.0.1', '40000'])).stdout) === 'hi\n');
     expect(got).toBe('hi\n');
     // the next -P takes the next free port
     await tsdOk(sb, ['run', '-d', '--name', 'pb', '-P', 'exposed:1', 'sleep', '1000']);
-    expect(await tsdOk(sb, ['port', 'pb', '80'])).toBe('0.0.0.0:40001\n');
+    expect(await tsdOk(sb, ['port', 'pb', '80'])).toBe('0.0.0.0:40001\n:::40001\n');
     await tsdOk(sb, ['rm', '-f', 'pa', 'pb']);
   });
 

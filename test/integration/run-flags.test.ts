@@ -129,8 +129,8 @@ describe('-P, --expose and the image\'s EXPOSE', () => {
     expect(c.HostConfig.PublishAllPorts).toBe(false);
     // docker/cli's DisplayablePorts: a port that breaks its protocol's run closes that run at once,
     // the last run of each protocol comes at the end, in the order the protocols first appeared
-    expect(await tsdOk(sb, ['ps', '--filter', 'name=ex', '--format', '{{.Ports}}'])).toBe('7/udp, 80/tcp, 53/udp, 8000-8002/tcp, 0.0.0.0:9090->90/tcp\n');
-    expect(await tsdOk(sb, ['port', 'ex'])).toBe('90/tcp -> 0.0.0.0:9090\n');
+    expect(await tsdOk(sb, ['ps', '--filter', 'name=ex', '--format', '{{.Ports}}'])).toBe('7/udp, 80/tcp, 53/udp, 8000-8002/tcp, 0.0.0.0:9090->90/tcp, :::9090->90/tcp\n');
+    expect(await tsdOk(sb, ['port', 'ex'])).toBe('90/tcp -> 0.0.0.0:9090\n90/tcp -> :::9090\n');
     await tsdOk(sb, ['rm', '-f', 'ex']);
     const bad = await sb.tsd(['create', '--expose', '80:80', 'busybox']);
     expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('invalid port format for --expose: 80:80')]);

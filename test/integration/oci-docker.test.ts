@@ -3,28 +3,24 @@
  * exec root, pid file, socket) inside a sandbox namespace (its bridge and iptables rules
  * live in the sandbox's network namespace, never the host's), with
  * `--add-runtime tsdocker=bin/tsdocker-oci`, so containerd's runc v2 shim drives our CLI.
- * The image is images/busybox.tar, loaded (never pulled). dockerd is stopped by its pid.
+ * The image is images/busybox.tar, loaded (never pulled). dockerd (test/helpers/dockerd.ts) is
+ * stopped by its pid and its cgroup parent removed.
  * Skipped when dockerd is not installed (install.sh installs docker.io).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { BUSYBOX_TAR, createSandbox, httpGet, PROJECT, type RunResult, type Sandbox } from '../helpers/sandbox.js';
+import { hasDockerd, startDockerd, type Dockerd } from '../helpers/dockerd.js';
 import { expectShellOnPty } from '../helpers/pty.js';
 
 const OCI = join(PROJECT, 'bin', 'tsdocker-oci');
-const DOCKERD = '/usr/sbin/dockerd';
-const hasDocker = existsSync(DOCKERD) && (existsSync('/usr/bin/docker') || existsSync('/usr/local/bin/docker'));
 const isRoot = process.getuid?.() === 0;
 let sb: Sandbox;
+let dk: Dockerd;
 let dir: string;
 let sock: string;
-let dockerd: ChildProcess;
 
-const docker = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> =>
-  sb.sh(['docker', '-H', `unix://${sock}`, ...args], { timeoutMs: 60_000, ...opts });
+const docker = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> => dk.docker(args, opts);
 
 async function ok(args: string[]): Promise<string> {
   const r = await docker(args);
@@ -34,54 +30,17 @@ async function ok(args: string[]): Promise<string> {
 
 const T = ['--runtime', 'tsdocker'];
 
-describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
+describe.skipIf(!isRoot || !hasDockerd)('docker run --runtime tsdocker', () => {
   beforeAll(async () => {
     sb = await createSandbox('tsd-dkr');
-    dir = mkdtempSync(join(tmpdir(), 'tsd-dkr-'));
-    sock = join(dir, 'docker.sock');
-    const logFd = openSync(join(dir, 'dockerd.log'), 'a');
-    writeFileSync(join(dir, 'daemon.json'), '{}'); // not the host's /etc/docker/daemon.json
-    dockerd = spawn(
-      sb.enter[0]!,
-      [
-        ...sb.enter.slice(1),
-        DOCKERD,
-        '--data-root', join(dir, 'data'),
-        '--exec-root', join(dir, 'exec'),
-        '--pidfile', join(dir, 'dockerd.pid'),
-        '-H', `unix://${sock}`,
-        '--cgroup-parent', `/tsdocker-test-${basename(dir)}`,
-        '--add-runtime', `tsdocker=${OCI}`,
-        '--config-file', join(dir, 'daemon.json'),
-      ],
-      { stdio: ['ignore', logFd, logFd] },
-    );
-    for (let i = 0; i < 300; i++) {
-      if ((await sb.sh(['docker', '-H', `unix://${sock}`, 'version'], { timeoutMs: 10_000 }).catch(() => ({ code: 1 }))).code === 0) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    await ok(['load', '-i', BUSYBOX_TAR]).catch((err: Error) => {
-      throw new Error(`${err.message}\ndockerd log:\n${readFileSync(join(dir, 'dockerd.log'), 'utf8').slice(-2000)}`);
-    });
+    dk = await startDockerd(sb, ['--add-runtime', `tsdocker=${OCI}`]);
+    ({ dir, sock } = dk);
+    await ok(['load', '-i', BUSYBOX_TAR]);
   }, 120_000);
 
   afterAll(async () => {
-    if (sb && sock) {
-      const ids = (await docker(['ps', '-aq']).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
-      if (ids.length) await docker(['rm', '-f', ...ids]).catch(() => undefined);
-    }
-    const pidFile = dir && join(dir, 'dockerd.pid');
-    const pid = pidFile && existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : dockerd?.pid;
-    if (pid && dockerd.exitCode === null) {
-      try {
-        process.kill(pid, 'SIGTERM');
-        await new Promise((r) => (dockerd.exitCode !== null ? r(undefined) : dockerd.once('exit', r)));
-      } catch {
-        /* already gone */
-      }
-    }
+    await dk?.stop(); // removes the containers, stops dockerd by pid, removes its cgroup parent
     await sb?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
   it('reports tsdocker-oci as a runtime', async () => {

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -210,12 +211,31 @@ static int do_pivot(int rootfd, const char *rootfs, struct tsd_error *err) {
   return 0;
 }
 
+/*
+ * No mount namespace of its own (an OCI config that lists none: the container inherits the
+ * runtime's, as the spec says): the caller's `/` is never touched, the rootfs bind is made
+ * private so nothing mounted under it propagates to the caller's peers, and the root is
+ * entered with chroot, as runc does; tsdocker-oci delete unmounts the tree.
+ */
+static int do_chroot(int rootfd, const char *rootfs, struct tsd_error *err) {
+  if (fchdir(rootfd) < 0) return tsd_fail(err, 125, errno, "chdir %s: %s", rootfs, tsd_errname(errno));
+  if (chroot(".") < 0) return tsd_fail(err, 125, errno, "chroot %s: %s", rootfs, tsd_errname(errno));
+  if (chdir("/") < 0) return tsd_fail(err, 125, errno, "chdir /: %s", tsd_errname(errno));
+  return 0;
+}
+
+static int own_mount_ns(const struct tsd_spec *sp) {
+  for (int i = 0; i < sp->njoins; i++) if (sp->joins[i].nstype == CLONE_NEWNS) return 1;
+  return (sp->clone_flags & CLONE_NEWNS) != 0;
+}
+
 int tsd_setup_rootfs(const struct tsd_spec *sp, struct tsd_error *err) {
   char data[4096];
   if (!sp->rootfs) return tsd_fail(err, 125, EINVAL, "spec: run mode needs rootfs");
+  int own = own_mount_ns(sp);
   /* pivot_root refuses a shared parent: a shared root propagation is applied after it */
   unsigned long prop = sp->rootprop && !(sp->rootprop & MS_SHARED) ? sp->rootprop : MS_REC | MS_PRIVATE;
-  if (mount(NULL, "/", NULL, prop, NULL) < 0)
+  if (own && mount(NULL, "/", NULL, prop, NULL) < 0)
     return tsd_fail(err, 125, errno, "set the propagation of / (%#lx): %s", prop, tsd_errname(errno));
   if (sp->ovl_lower) {
     if (snprintf(data, sizeof data, "lowerdir=%s,upperdir=%s,workdir=%s", sp->ovl_lower, sp->ovl_upper, sp->ovl_work) >= (int)sizeof data)
@@ -225,6 +245,8 @@ int tsd_setup_rootfs(const struct tsd_spec *sp, struct tsd_error *err) {
   } else if (mount(sp->rootfs, sp->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
     return tsd_fail(err, 125, errno, "bind %s: %s", sp->rootfs, tsd_errname(errno));
   }
+  if (!own && mount(NULL, sp->rootfs, NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return tsd_fail(err, 125, errno, "make %s private: %s", sp->rootfs, tsd_errname(errno));
   int rootfd = open(sp->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return tsd_fail(err, 125, errno, "open %s: %s", sp->rootfs, tsd_errname(errno));
   int r = 0;
@@ -232,8 +254,8 @@ int tsd_setup_rootfs(const struct tsd_spec *sp, struct tsd_error *err) {
   for (int i = 0; r == 0 && i < sp->nmounts; i++) r = do_mount(rootfd, &sp->mounts[i], err);
   for (int i = 0; r == 0 && i < sp->ndevices; i++) r = make_device(rootfd, &sp->devices[i], err);
   for (int i = 0; r == 0 && i < sp->nsymlinks; i++) r = make_symlink(rootfd, &sp->symlinks[i], err);
-  if (r == 0) r = do_pivot(rootfd, sp->rootfs, err);
-  if (r == 0 && (sp->rootprop & MS_SHARED) && mount(NULL, "/", NULL, sp->rootprop, NULL) < 0)
+  if (r == 0) r = own ? do_pivot(rootfd, sp->rootfs, err) : do_chroot(rootfd, sp->rootfs, err);
+  if (r == 0 && own && (sp->rootprop & MS_SHARED) && mount(NULL, "/", NULL, sp->rootprop, NULL) < 0)
     r = tsd_fail(err, 125, errno, "set the propagation of the container's / (%#lx): %s", sp->rootprop, tsd_errname(errno));
   close(rootfd);
   return r;

@@ -3,11 +3,13 @@
  * host's IPv6 side of a published TCP port cannot be DNAT'ed to them; Docker 20.10 relays
  * it through its userland proxy. Here the monitor does the same with nothing resident of
  * its own: when `go` arrives it reads the file Node wrote meanwhile (lines
- * `tcp <host IPv6> <host port> <container IPv4> <container port>`; a missing file means no
- * such port) and binds every listener (IPV6_V6ONLY: IPv4 stays with the DNAT rules), so a
+ * `tcp|udp <host IPv6> <host port> <container IPv4> <container port>`; a missing file means
+ * no such port) and binds every listener (IPV6_V6ONLY: IPv4 stays with the DNAT rules), so a
  * port that cannot be bound fails the start; once the container runs it forks one relay
- * process (`tsd-proxy6`) that accepts and forks one child per connection, copying bytes both
- * ways with half-close. The relay and its children die with the monitor (PDEATHSIG), and the
+ * process (`tsd-proxy6`). TCP: it accepts and forks one child per connection, copying bytes
+ * both ways with half-close. UDP: each client gets a connected socket to the container (a
+ * flow, forgotten after 90 s idle as Docker's proxy does), so replies go back to the client
+ * it came from. The relay and its children die with the monitor (PDEATHSIG), and the
  * monitor kills the relay the moment the container exits, before its exit hook tears down
  * the rest. The container sees connections from its gateway, as behind Docker's proxy.
  */
@@ -24,6 +26,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "monitor.h"
@@ -31,28 +34,47 @@
 #define PROXY_MAX 64
 #define FD_BASE 1000 /* the relay moves its listeners here before closing everything else */
 
+#define FLOW_MAX 256
+#define FLOW_IDLE_MS 90000 /* Docker's proxy forgets a UDP client after 90 s without traffic */
+
 static int listeners[PROXY_MAX];
+static int udp[PROXY_MAX]; /* 1: a datagram port */
 static struct sockaddr_in targets[PROXY_MAX];
 static int nproxy;
+
+/* a UDP client of the relay: its own connected socket to the container, so replies find it */
+struct flow { int rule, fd; struct sockaddr_in6 client; long long last; };
+static struct flow flows[FLOW_MAX];
+static int nflows;
 static int relay_pidfd = -1; /* a pidfd: the monitor reaps any child, so a bare pid could be reused */
 
-static int add_rule(const char *host, int hport, const char *ip4, int cport, struct tsd_error *e) {
+/* Go's words for an errno, as Docker prints them: "address already in use" */
+static const char *go_err(int err, char *buf, size_t len) {
+  snprintf(buf, len, "%s", strerror(err));
+  if (buf[0] >= 'A' && buf[0] <= 'Z') buf[0] = (char)(buf[0] - 'A' + 'a');
+  return buf;
+}
+
+static int add_rule(int dgram, const char *host, int hport, const char *ip4, int cport, struct tsd_error *e) {
   if (nproxy >= PROXY_MAX) return tsd_fail(e, 125, E2BIG, "proxy6: more than %d ports", PROXY_MAX);
   struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)hport)};
   struct sockaddr_in *t = &targets[nproxy];
   *t = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)cport)};
   if (inet_pton(AF_INET6, host, &a.sin6_addr) != 1 || inet_pton(AF_INET, ip4, &t->sin_addr) != 1 || hport < 1 || hport > 65535)
     return tsd_fail(e, 125, EINVAL, "proxy6: bad rule %s %d %s %d", host, hport, ip4, cport);
-  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return tsd_fail(e, 125, errno, "Error starting userland proxy: listen tcp6 [%s]:%d: socket: %s", host, hport, tsd_errname(errno));
+  char why[64];
+  const char *net = dgram ? "udp6" : "tcp6";
+  int fd = socket(AF_INET6, (dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) return tsd_fail(e, 125, errno, "Error starting userland proxy: listen %s [%s]:%d: socket: %s", net, host, hport, go_err(errno, why, sizeof why));
   int one = 1;
   setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 128) < 0) {
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || (!dgram && listen(fd, 128) < 0)) {
     int err = errno;
     close(fd);
-    return tsd_fail(e, 125, err, "Error starting userland proxy: listen tcp6 [%s]:%d: bind: %s", host, hport, tsd_errname(err));
+    return tsd_fail(e, 125, err, "Error starting userland proxy: listen %s [%s]:%d: bind: %s", net, host, hport, go_err(err, why, sizeof why));
   }
+  udp[nproxy] = dgram;
   listeners[nproxy++] = fd;
   return 0;
 }
@@ -67,11 +89,11 @@ int tsd_proxy6_prepare(const struct tsd_spec *sp, struct tsd_error *e) {
   if (n < 0) return tsd_fail(e, 125, errno, "read %s: %s", sp->proxy6, tsd_errname(errno));
   buf[n] = 0;
   for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-    char host[64], ip4[32];
+    char proto[4], host[64], ip4[32];
     int hport, cport;
-    if (sscanf(line, "tcp %63s %d %31s %d", host, &hport, ip4, &cport) != 4)
+    if (sscanf(line, "%3s %63s %d %31s %d", proto, host, &hport, ip4, &cport) != 5 || (strcmp(proto, "tcp") && strcmp(proto, "udp")))
       return tsd_fail(e, 125, EINVAL, "%s: bad line \"%.80s\"", sp->proxy6, line);
-    int r = add_rule(host, hport, ip4, cport, e);
+    int r = add_rule(!strcmp(proto, "udp"), host, hport, ip4, cport, e);
     if (r < 0) return r;
   }
   return 0;
@@ -104,9 +126,55 @@ static void connection(int c, const struct sockaddr_in *to) {
   if (pid != 0) return; /* the relay goes on accepting; SIGCHLD is ignored, so no zombies */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   for (int i = 0; i < nproxy; i++) close(FD_BASE + i);
+  for (int i = 0; i < nflows; i++) close(flows[i].fd);
   int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s < 0 || connect(s, (const struct sockaddr *)to, sizeof *to) < 0) _exit(1); /* closing c resets the client */
   relay(c, s);
+}
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void drop_flow(int k) {
+  close(flows[k].fd);
+  flows[k] = flows[--nflows];
+}
+
+/* A datagram from a client: to the container through the client's own flow (made on first sight). */
+static void datagram_in(int i) {
+  char buf[65536];
+  struct sockaddr_in6 from;
+  socklen_t fl = sizeof from;
+  ssize_t n = recvfrom(FD_BASE + i, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+  if (n < 0) return;
+  int k = 0;
+  while (k < nflows && !(flows[k].rule == i && !memcmp(&flows[k].client, &from, sizeof from))) k++;
+  if (k == nflows) {
+    if (nflows == FLOW_MAX) { /* the one idle longest goes */
+      int old = 0;
+      for (int j = 1; j < nflows; j++) if (flows[j].last < flows[old].last) old = j;
+      drop_flow(old);
+      k = nflows;
+    }
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (s < 0) return;
+    if (connect(s, (struct sockaddr *)&targets[i], sizeof targets[i]) < 0) { close(s); return; }
+    flows[nflows++] = (struct flow){i, s, from, 0};
+  }
+  flows[k].last = now_ms();
+  send(flows[k].fd, buf, (size_t)n, MSG_DONTWAIT);
+}
+
+/* A reply from the container: back to the client of that flow, from the published port. */
+static void datagram_out(int k) {
+  char buf[65536];
+  ssize_t n = recv(flows[k].fd, buf, sizeof buf, MSG_DONTWAIT);
+  if (n < 0) return;
+  flows[k].last = now_ms();
+  sendto(FD_BASE + flows[k].rule, buf, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&flows[k].client, sizeof flows[k].client);
 }
 
 __attribute__((noreturn)) static void relay_main(pid_t monitor) {
@@ -122,12 +190,19 @@ __attribute__((noreturn)) static void relay_main(pid_t monitor) {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
-  struct pollfd p[PROXY_MAX];
-  for (int i = 0; i < nproxy; i++) p[i] = (struct pollfd){FD_BASE + i, POLLIN, 0};
+  struct pollfd p[PROXY_MAX + FLOW_MAX];
   while (1) {
-    if (poll(p, (nfds_t)nproxy, -1) < 0) { if (errno == EINTR) continue; _exit(1); }
+    for (int i = 0; i < nproxy; i++) p[i] = (struct pollfd){FD_BASE + i, POLLIN, 0};
+    for (int k = 0; k < nflows; k++) p[nproxy + k] = (struct pollfd){flows[k].fd, POLLIN, 0};
+    int nf = nflows;
+    if (poll(p, (nfds_t)(nproxy + nf), nf ? 1000 : -1) < 0) { if (errno == EINTR) continue; _exit(1); }
+    /* replies first: handling them never reorders the flow table */
+    for (int k = 0; k < nf; k++) if (p[nproxy + k].revents) datagram_out(k);
+    long long now = now_ms();
+    for (int k = nflows - 1; k >= 0; k--) if (now - flows[k].last > FLOW_IDLE_MS) drop_flow(k);
     for (int i = 0; i < nproxy; i++) {
       if (!p[i].revents) continue;
+      if (udp[i]) { datagram_in(i); continue; }
       int c = accept4(FD_BASE + i, NULL, NULL, SOCK_CLOEXEC);
       if (c < 0) continue;
       connection(c, &targets[i]);

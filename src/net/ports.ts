@@ -80,7 +80,6 @@ export function parsePublish(spec: string): PortSpec[] {
     ctrText = parts[2]!;
     if (parseIp(hostIp) === undefined && !(v6 && isIPv6(hostIp))) throw bad(spec, `invalid host IP "${hostIp}"`);
   } else throw bad(spec, 'too many colons');
-  if (v6 && proto === 'udp') throw bad(spec, 'UDP is published on IPv4 only (the IPv6 relay carries TCP)');
   const dual = parts.length < 3 ? { dual: true } : {};
   const [c1, c2] = parseRange(ctrText, 'container port', spec);
   const count = c2 - c1 + 1;
@@ -258,8 +257,8 @@ export function reservePorts(ctr: string, specs: PortSpec[]): PublishedPort[] {
         chosen = s.hostPort;
       }
       done.push({ hostIp: s.hostIp, hostPort: chosen, containerPort: s.containerPort, proto: s.proto });
-      // the IPv6 side of a plain -p (TCP: the relay carries streams only)
-      if (s.dual && s.proto === 'tcp' && (v6 ??= hostHasIpv6())) done.push({ hostIp: '::', hostPort: chosen, containerPort: s.containerPort, proto: s.proto });
+      // the IPv6 side of a plain -p
+      if (s.dual && (v6 ??= hostHasIpv6())) done.push({ hostIp: '::', hostPort: chosen, containerPort: s.containerPort, proto: s.proto });
     }
   } catch (err) {
     releasePorts(ctr);
@@ -298,7 +297,7 @@ export function releasePorts(ctr: string): void {
 export const isV6 = (p: PublishedPort): boolean => p.hostIp.includes(':');
 
 /**
- * The relay's listeners for the monitor (proxy6.c), one `tcp HOSTIP6 HOSTPORT CTRIP CTRPORT`
+ * The relay's listeners for the monitor (proxy6.c), one `PROTO HOSTIP6 HOSTPORT CTRIP CTRPORT`
  * line each; written before `go` at every start (empty when there are none).
  */
 export function writeProxy6(ctr: string, ports: PublishedPort[], containerIp: string): void {

@@ -34,7 +34,8 @@ export interface Dockerd {
   stop(): Promise<void>;
 }
 
-export async function startDockerd(sb: Sandbox): Promise<Dockerd> {
+/** `args`: more dockerd flags (`--add-runtime NAME=PATH` for tsdocker-oci's test) */
+export async function startDockerd(sb: Sandbox, args: string[] = []): Promise<Dockerd> {
   const dir = mkdtempSync(join(tmpdir(), 'tsd-dkd-'));
   const sock = join(dir, 'docker.sock');
   const logFd = openSync(join(dir, 'dockerd.log'), 'a');
@@ -42,7 +43,7 @@ export async function startDockerd(sb: Sandbox): Promise<Dockerd> {
   const child: ChildProcess = spawn(
     sb.enter[0]!,
     [...sb.enter.slice(1), DOCKERD, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'dockerd.pid'),
-      '-H', `unix://${sock}`, '--cgroup-parent', `/tsdocker-test-${basename(dir)}`, '--config-file', join(dir, 'daemon.json')],
+      '-H', `unix://${sock}`, '--cgroup-parent', `/tsdocker-test-${basename(dir)}`, '--config-file', join(dir, 'daemon.json'), ...args],
     { stdio: ['ignore', logFd, logFd] },
   );
   const docker = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> =>

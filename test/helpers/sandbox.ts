@@ -169,3 +169,13 @@ export async function tsdOk(sb: Sandbox, args: string[]): Promise<string> {
   if (r.code !== 0) throw new Error(`tsdocker ${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
   return r.stdout;
 }
+
+/** GET `url` from a namespace (the sandbox host, a world) with busybox wget, retrying while a server starts; '' when nothing answers. */
+export async function httpGet(ns: { sh(argv: string[], opts?: { timeoutMs?: number }): Promise<RunResult> }, url: string, tries = 50): Promise<string> {
+  for (let i = 0; i < tries; i++) {
+    const r = await ns.sh(['busybox', 'wget', '-qO-', url], { timeoutMs: 5000 }).catch(() => ({ code: 1, stdout: '' }));
+    if (r.code === 0) return r.stdout;
+    if (i < tries - 1) await new Promise((res) => setTimeout(res, 100));
+  }
+  return '';
+}

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createSandbox, PROJECT, run, startHolder, type RunResult, type Sandbox } from '../helpers/sandbox.js';
@@ -276,6 +276,45 @@ describe.skipIf(!isRoot)('tsdocker-oci', () => {
       expect(r.stderr).toMatch(/linux\.namespaces\[\d\]\.path: .* is a uts namespace, not ipc/);
     } finally {
       holder.kill('SIGKILL');
+    }
+  });
+
+  it('a config that lists no namespaces inherits every one of the caller\'s; delete takes down the mounts it made in ours', async () => {
+    // the root is a mount point of the caller's own (a bind in the sandbox's mount namespace): it must survive delete
+    const root = join(work, 'shared-root');
+    mkdirSync(root);
+    expect((await sb.sh(['mount', '--bind', rootfs, root])).code).toBe(0);
+    const lines = async () => (await sb.sh(['cat', '/proc/self/mountinfo'])).stdout.split('\n').map((l) => l.split(' ')[4] ?? '');
+    const at = async () => (await lines()).filter((m) => m === root).length;
+    const under = async () => (await lines()).filter((m) => m.startsWith(`${root}/`)).length;
+    const shared = (c: Config) => {
+      c.root.path = root;
+      c.process.args = ['sleep', '60'];
+      delete c.hostname;
+      c.linux.namespaces = [];
+    };
+    try {
+      // a create that fails before the init mounted anything leaves the caller's mount alone
+      const failed = await create('inh0', bundle((c) => ((c.hooks = { prestart: [{ path: '/bin/false' }] }), shared(c))));
+      expect(failed.code).toBe(1);
+      expect(await at()).toBe(1);
+      const b = bundle(shared);
+      await created('inh', b);
+      await ok(['start', 'inh']);
+      const init = (await state('inh')).pid;
+      // tsdocker-oci runs in the sandbox's network and mount namespaces and in the test's others: the holder's
+      for (const ns of ['mnt', 'net', 'pid', 'ipc', 'uts', 'cgroup', 'user']) {
+        expect(readlinkSync(`/proc/${init}/ns/${ns}`), ns).toBe(readlinkSync(`/proc/${sb.holderPid}/ns/${ns}`));
+      }
+      expect(readlinkSync(`/proc/${init}/root`)).toBe(root);
+      // proc, /dev, ... under the root, in the caller's mount namespace, on a bind of our own
+      expect(await at()).toBe(2);
+      expect(await under()).toBeGreaterThan(0);
+      await ok(['delete', '--force', 'inh']);
+      expect(await under()).toBe(0);
+      expect(await at()).toBe(1);
+    } finally {
+      await sb.sh(['umount', '-l', root]);
     }
   });
 

@@ -17,13 +17,6 @@ const SUITE = process.env.TSDOCKER_RUNTIME_TOOLS ?? '';
 const RUNC = '/usr/sbin/runc';
 const ready = process.getuid?.() === 0 && SUITE !== '' && existsSync(join(SUITE, 'runtimetest')) && existsSync(RUNC);
 
-/**
- * Programs tsdocker-oci fails on purpose. linux_ns_itype lists no namespaces at all, so the
- * rootfs would be mounted and pivoted in the caller's own mount namespace (runc does, and
- * leaves 7 mounts on the host): tsdocker-oci refuses a config without a mount namespace.
- */
-const REFUSED: Record<string, string> = { linux_ns_itype: 'needs a mount namespace' };
-
 interface Verdict {
   ok: number;
   notOk: number;
@@ -60,7 +53,7 @@ describe.skipIf(!ready)('OCI conformance (runtime-tools) against runc', () => {
     const runc = await runSuite(RUNC);
     const ours = await runSuite(join(PROJECT, 'bin', 'tsdocker-oci'));
     const sum = (m: Map<string, Verdict>, k: 'ok' | 'notOk') => [...m.values()].reduce((a, v) => a + v[k], 0);
-    const regressions = [...runc].filter(([n, v]) => v.clean && !ours.get(n)?.clean && !(n in REFUSED)).map(([n]) => n);
+    const regressions = [...runc].filter(([n, v]) => v.clean && !ours.get(n)?.clean).map(([n]) => n);
     process.stderr.write(
       `runtime-tools: runc ${sum(runc, 'ok')} ok / ${sum(runc, 'notOk')} not ok, ${[...runc.values()].filter((v) => v.clean).length} clean; ` +
         `tsdocker-oci ${sum(ours, 'ok')} ok / ${sum(ours, 'notOk')} not ok, ${[...ours.values()].filter((v) => v.clean).length} clean\n`,

@@ -3,27 +3,24 @@
  * exec root, pid file, socket) inside a sandbox namespace (its bridge and iptables rules
  * live in the sandbox's network namespace, never the host's), with
  * `--add-runtime tsdocker=bin/tsdocker-oci`, so containerd's runc v2 shim drives our CLI.
- * The image is images/busybox.tar, loaded (never pulled). dockerd is stopped by its pid.
+ * The image is images/busybox.tar, loaded (never pulled). dockerd (test/helpers/dockerd.ts) is
+ * stopped by its pid and its cgroup parent removed.
  * Skipped when dockerd is not installed (install.sh installs docker.io).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { BUSYBOX_TAR, createSandbox, PROJECT, type RunResult, type Sandbox } from '../helpers/sandbox.js';
+import { join } from 'node:path';
+import { BUSYBOX_TAR, createSandbox, httpGet, PROJECT, type RunResult, type Sandbox } from '../helpers/sandbox.js';
+import { hasDockerd, startDockerd, type Dockerd } from '../helpers/dockerd.js';
+import { expectShellOnPty } from '../helpers/pty.js';
 
 const OCI = join(PROJECT, 'bin', 'tsdocker-oci');
-const DOCKERD = '/usr/sbin/dockerd';
-const hasDocker = existsSync(DOCKERD) && (existsSync('/usr/bin/docker') || existsSync('/usr/local/bin/docker'));
 const isRoot = process.getuid?.() === 0;
 let sb: Sandbox;
+let dk: Dockerd;
 let dir: string;
 let sock: string;
-let dockerd: ChildProcess;
 
-const docker = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> =>
-  sb.sh(['docker', '-H', `unix://${sock}`, ...args], { timeoutMs: 60_000, ...opts });
+const docker = (args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> => dk.docker(args, opts);
 
 async function ok(args: string[]): Promise<string> {
   const r = await docker(args);
@@ -33,54 +30,17 @@ async function ok(args: string[]): Promise<string> {
 
 const T = ['--runtime', 'tsdocker'];
 
-describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
+describe.skipIf(!isRoot || !hasDockerd)('docker run --runtime tsdocker', () => {
   beforeAll(async () => {
     sb = await createSandbox('tsd-dkr');
-    dir = mkdtempSync(join(tmpdir(), 'tsd-dkr-'));
-    sock = join(dir, 'docker.sock');
-    const logFd = openSync(join(dir, 'dockerd.log'), 'a');
-    writeFileSync(join(dir, 'daemon.json'), '{}'); // not the host's /etc/docker/daemon.json
-    dockerd = spawn(
-      sb.enter[0]!,
-      [
-        ...sb.enter.slice(1),
-        DOCKERD,
-        '--data-root', join(dir, 'data'),
-        '--exec-root', join(dir, 'exec'),
-        '--pidfile', join(dir, 'dockerd.pid'),
-        '-H', `unix://${sock}`,
-        '--cgroup-parent', `/tsdocker-test-${basename(dir)}`,
-        '--add-runtime', `tsdocker=${OCI}`,
-        '--config-file', join(dir, 'daemon.json'),
-      ],
-      { stdio: ['ignore', logFd, logFd] },
-    );
-    for (let i = 0; i < 300; i++) {
-      if ((await sb.sh(['docker', '-H', `unix://${sock}`, 'version'], { timeoutMs: 10_000 }).catch(() => ({ code: 1 }))).code === 0) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    await ok(['load', '-i', BUSYBOX_TAR]).catch((err: Error) => {
-      throw new Error(`${err.message}\ndockerd log:\n${readFileSync(join(dir, 'dockerd.log'), 'utf8').slice(-2000)}`);
-    });
+    dk = await startDockerd(sb, ['--add-runtime', `tsdocker=${OCI}`]);
+    ({ dir, sock } = dk);
+    await ok(['load', '-i', BUSYBOX_TAR]);
   }, 120_000);
 
   afterAll(async () => {
-    if (sb && sock) {
-      const ids = (await docker(['ps', '-aq']).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
-      if (ids.length) await docker(['rm', '-f', ...ids]).catch(() => undefined);
-    }
-    const pidFile = dir && join(dir, 'dockerd.pid');
-    const pid = pidFile && existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : dockerd?.pid;
-    if (pid && dockerd.exitCode === null) {
-      try {
-        process.kill(pid, 'SIGTERM');
-        await new Promise((r) => (dockerd.exitCode !== null ? r(undefined) : dockerd.once('exit', r)));
-      } catch {
-        /* already gone */
-      }
-    }
+    await dk?.stop(); // removes the containers, stops dockerd by pid, removes its cgroup parent
     await sb?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
   it('reports tsdocker-oci as a runtime', async () => {
@@ -103,21 +63,10 @@ describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
   });
 
   it('runs -it and exec -it on a real terminal: an interactive shell on a pty, with its exit status', async () => {
-    // `script` (util-linux) gives the docker client a pty of its own, as a person's terminal would
     const dk = `docker -H unix://${sock}`;
-    const it1 = await sb.sh(['script', '-qec', `${dk} run --rm -it ${T.join(' ')} busybox sh`, '/dev/null'], {
-      input: 'tty; echo sum-$((40+2))\nexit 6\n',
-    });
-    const out1 = it1.stdout.replace(/\r/g, '');
-    expect(out1, `stderr: ${it1.stderr}`).toMatch(/\/dev\/pts\/\d+\n/);
-    expect(out1).toContain('sum-42\n');
-    expect(it1.code).toBe(6);
+    await expectShellOnPty(sb, `${dk} run --rm -it ${T.join(' ')} busybox sh`, 6);
     const id = (await ok(['run', '-d', ...T, 'busybox', 'sleep', '300'])).trim();
-    const it2 = await sb.sh(['script', '-qec', `${dk} exec -it ${id} sh`, '/dev/null'], { input: 'tty; echo in-$((1+1))\nexit 7\n' });
-    const out2 = it2.stdout.replace(/\r/g, '');
-    expect(out2, `stderr: ${it2.stderr}`).toMatch(/\/dev\/pts\/\d+\n/);
-    expect(out2).toContain('in-2\n');
-    expect(it2.code).toBe(7);
+    await expectShellOnPty(sb, `${dk} exec -it ${id} sh`, 7);
     await ok(['rm', '-f', id]);
   });
 
@@ -151,12 +100,7 @@ describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
   it('wires the default bridge through the prestart hook, publishes -p, and resolves names on a user network', async () => {
     expect(await ok(['run', '--rm', ...T, 'busybox', 'sh', '-c', 'ip -4 -o addr show eth0'])).toMatch(/inet 172\.17\.\d+\.\d+\/16/);
     const web = (await ok(['run', '-d', ...T, '-p', '18080:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])).trim();
-    let body = '';
-    for (let i = 0; i < 50 && !body; i++) {
-      body = (await sb.sh(['wget', '-qO-', 'http://127.0.0.1:18080/hostname'])).stdout;
-      if (!body) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(body.trim()).toBe(web.slice(0, 12));
+    expect((await httpGet(sb, 'http://127.0.0.1:18080/hostname')).trim()).toBe(web.slice(0, 12));
     await ok(['network', 'create', 'tsdnet']);
     await ok(['run', '-d', '--name', 'srv', '--network', 'tsdnet', ...T, 'busybox', 'sleep', '100']);
     expect(await ok(['run', '--rm', '--network', 'tsdnet', ...T, 'busybox', 'ping', '-c', '1', 'srv'])).toContain('1 packets received');

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX_TAR, createSandbox, PROJECT, type RunResult, type Sandbox } from '../helpers/sandbox.js';
+import { BUSYBOX_TAR, createSandbox, httpGet, PROJECT, type RunResult, type Sandbox } from '../helpers/sandbox.js';
+import { expectShellOnPty } from '../helpers/pty.js';
 
 const OCI = join(PROJECT, 'bin', 'tsdocker-oci');
 const ready = process.getuid?.() === 0 && existsSync('/usr/bin/podman');
@@ -78,21 +79,10 @@ describe.skipIf(!ready)('podman --runtime tsdocker-oci', () => {
   });
 
   it('runs -it and exec -it on a real terminal: an interactive shell on a pty, with its exit status', async () => {
-    // `script` (util-linux) gives podman a pty of its own, as a person's terminal would
     const p = pm().join(' ');
-    const it1 = await sb.sh(['script', '-qec', `${p} run --rm -it ${U.join(' ')} busybox sh`, '/dev/null'], {
-      input: 'tty; echo sum-$((40+2))\nexit 6\n',
-    });
-    const out1 = it1.stdout.replace(/\r/g, '');
-    expect(out1, `stderr: ${it1.stderr}`).toMatch(/\/dev\/pts\/\d+\n/);
-    expect(out1).toContain('sum-42\n');
-    expect(it1.code).toBe(6);
+    await expectShellOnPty(sb, `${p} run --rm -it ${U.join(' ')} busybox sh`, 6);
     const id = (await ok(['run', '-d', ...U, 'busybox', 'sleep', '300'])).trim();
-    const it2 = await sb.sh(['script', '-qec', `${p} exec -it ${id} sh`, '/dev/null'], { input: 'tty; echo in-$((1+1))\nexit 7\n' });
-    const out2 = it2.stdout.replace(/\r/g, '');
-    expect(out2, `stderr: ${it2.stderr}`).toMatch(/\/dev\/pts\/\d+\n/);
-    expect(out2).toContain('in-2\n');
-    expect(it2.code).toBe(7);
+    await expectShellOnPty(sb, `${p} exec -it ${id} sh`, 7);
     await ok(['rm', '-f', '-t', '0', id]);
   });
 
@@ -107,12 +97,7 @@ describe.skipIf(!ready)('podman --runtime tsdocker-oci', () => {
   it('wires the default network with -p, and resolves names on a user network', async () => {
     expect(await ok(['run', '--rm', ...L, 'busybox', 'ip', '-4', '-o', 'addr', 'show', 'eth0'])).toMatch(/inet 10\.88\.\d+\.\d+\/16/);
     const web = (await ok(['run', '-d', ...L, '-p', '18081:80', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'])).trim();
-    let body = '';
-    for (let i = 0; i < 50 && !body; i++) {
-      body = (await sb.sh(['wget', '-qO-', 'http://127.0.0.1:18081/hostname'])).stdout;
-      if (!body) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(body.trim()).toBe(web.slice(0, 12));
+    expect((await httpGet(sb, 'http://127.0.0.1:18081/hostname')).trim()).toBe(web.slice(0, 12));
     await ok(['network', 'create', 'tsdnet']);
     await ok(['run', '-d', '--name', 'srv', '--network', 'tsdnet', ...L, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']);
     // podman drops NET_RAW (no ping): ask srv by name over HTTP

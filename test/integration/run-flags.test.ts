@@ -149,21 +149,21 @@ describe('-P, --expose and the image\'s EXPOSE', () => {
       'sh', '-c', 'while :; do echo hi | nc -l -p 8080; done']);
     const c = await inspect('pa');
     expect(c.HostConfig.PublishAllPorts).toBe(true);
-    // a tcp port is published on [::] too where the host has IPv6, as -p CONTAINERPORT (Docker 20.10); udp on IPv4
+    // each port is published on [::] too where the host has IPv6, as -p CONTAINERPORT (Docker 20.10)
     const v6 = await sandboxIpv6();
     const six = (port: string) => (v6 ? [{ HostIp: '::', HostPort: port }] : []);
     expect(c.NetworkSettings.Ports).toEqual({
-      '53/udp': [{ HostIp: '0.0.0.0', HostPort: '40000' }],
+      '53/udp': [{ HostIp: '0.0.0.0', HostPort: '40000' }, ...six('40000')],
       '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '40005' }, ...six('40005')],
       '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '40000' }, ...six('40000')],
     });
     expect((await tsdOk(sb, ['port', 'pa'])).split('\n').filter(Boolean).sort()).toEqual([
-      '53/udp -> 0.0.0.0:40000', '80/tcp -> 0.0.0.0:40005', ...(v6 ? ['80/tcp -> :::40005'] : []),
+      '53/udp -> 0.0.0.0:40000', ...(v6 ? ['53/udp -> :::40000'] : []), '80/tcp -> 0.0.0.0:40005', ...(v6 ? ['80/tcp -> :::40005'] : []),
       '8080/tcp -> 0.0.0.0:40000', ...(v6 ? ['8080/tcp -> :::40000'] : []),
     ]);
     expect((await tsdOk(sb, ['port', 'pa', '8080'])).split('\n')[0]).toBe('0.0.0.0:40000');
     expect(await tsdOk(sb, ['ps', '--filter', 'name=pa', '--format', '{{.Ports}}'])).toBe(
-      `0.0.0.0:40000->53/udp, 0.0.0.0:40005->80/tcp, ${v6 ? ':::40005->80/tcp, ' : ''}0.0.0.0:40000->8080/tcp${v6 ? ', :::40000->8080/tcp' : ''}\n`);
+      `0.0.0.0:40000->53/udp, ${v6 ? ':::40000->53/udp, ' : ''}0.0.0.0:40005->80/tcp, ${v6 ? ':::40005->80/tcp, ' : ''}0.0.0.0:40000->8080/tcp${v6 ? ', :::40000->8080/tcp' : ''}\n`);
     let got = '';
     await until(async () => (got = (await sb.sh(['busybox', 'nc', '-w', '2', '127.0.0.1', '40000'])).stdout) === 'hi\n');
     expect(got).toBe('hi\n');

@@ -17,6 +17,7 @@ describe('-p parsing', () => {
     expect(parsePublish('[::]:8080:80')).toEqual([{ hostIp: '::', hostPort: 8080, containerPort: 80, proto: 'tcp' }]);
     expect(parsePublish('[::1]::80')).toEqual([{ hostIp: '::1', hostPort: 0, containerPort: 80, proto: 'tcp' }]);
     expect(parsePublish('[2001:db8::7]:8080-8081:80-81')).toHaveLength(2);
+    expect(parsePublish('[::]:53:53/udp')).toEqual([{ hostIp: '::', hostPort: 53, containerPort: 53, proto: 'udp' }]);
     expect(parsePublish('80-81')).toHaveLength(2);
     expect(parsePublish('80/UDP')[0]!.proto).toBe('udp');
   });
@@ -31,7 +32,6 @@ describe('-p parsing', () => {
       ['[::g]:80:80', /invalid host IP/],
       ['::1:80:80', /too many colons/],
       ['[::1]:80', /too many colons/],
-      ['[::]:53:53/udp', /UDP is published on IPv4 only/],
       ['1:2:3:4', /too many colons/],
       ['80/sctp', /unsupported protocol/],
       ['8000-8002:80-81', /differ in length/],

@@ -11,6 +11,9 @@ const base = () => JSON.parse(JSON.stringify(defaultSpec())) as Record<string, a
 describe('OCI config.json checks', () => {
   it('accepts the default spec and ignores unknown fields', () => {
     expect(checkConfig({ ...base(), future: { x: 1 } }).ociVersion).toMatch(/^1\./);
+    const c = base();
+    c.linux.sysctl = { 'net.ipv4.ip_forward': '1', 'kernel.shmmax': '1', 'fs.mqueue.msg_max': '10' };
+    expect(checkConfig(c).linux?.sysctl).toBeDefined();
   });
 
   it('refuses invalid values naming the field', () => {
@@ -26,6 +29,10 @@ describe('OCI config.json checks', () => {
       [(c) => (c.linux.devices = [{ path: '/dev/x', type: 'q', major: 1, minor: 1 }]), /linux\.devices\[0\]\.type/],
       [(c) => (c.hooks = { prestart: [{ path: 'relative' }] }), /hooks\.prestart\[0\]\.path/],
       [(c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }]), /linux\.uidMappings: needs a user namespace/],
+      // a sysctl outside a namespace of the container's own would be the host's
+      [(c) => (c.linux.sysctl = { 'vm.overcommit_memory': '1' }), /linux\.sysctl\.vm\.overcommit_memory: is not namespaced/],
+      [(c) => ((c.linux.sysctl = { 'net.ipv4.ip_forward': '1' }), (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'network'))), /linux\.sysctl\.net\.ipv4\.ip_forward: needs its own network namespace/],
+      [(c) => ((c.linux.sysctl = { 'kernel/shmmax': '1' }), (c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== 'ipc'))), /kernel\/shmmax: needs its own ipc namespace/],
     ];
     for (const [edit, msg] of bad) {
       const c = base();

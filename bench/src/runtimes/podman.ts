@@ -26,6 +26,9 @@ export async function openPodman(image: ImageArchive): Promise<Runtime> {
     '--tmpdir', join(d, 'tmp'),
     '--cgroup-manager', 'cgroupfs',
     '--events-backend', 'file',
+    // CNI, as measured so far: with netavark installed (install.sh, for tsdocker-oci's podman
+    // test) a fresh store would pick netavark, whose run state is the host's /run/containers
+    '--network-backend', 'cni',
   ];
   const close = async (): Promise<string[]> => {
     await run(sandbox.enter([...cli, 'rm', '-f', '-t', '0', '--all']), { timeoutMs: 300_000 });

@@ -122,6 +122,17 @@ export interface OciConfig {
 }
 
 /** spec namespace type -> the name /proc/<pid>/ns and the monitor use */
+const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
+
+/** The namespace a sysctl belongs to (runc's list), or undefined for one the whole host shares. */
+export function sysctlNamespace(name: string): 'ipc' | 'network' | 'uts' | undefined {
+  const k = name.replace(/\//g, '.');
+  if (IPC_SYSCTLS.has(k) || k.startsWith('fs.mqueue.')) return 'ipc';
+  if (k.startsWith('net.')) return 'network';
+  if (k === 'kernel.hostname' || k === 'kernel.domainname') return 'uts';
+  return undefined;
+}
+
 export const NS_TYPES: Readonly<Record<string, 'pid' | 'net' | 'mnt' | 'ipc' | 'uts' | 'user' | 'cgroup'>> = {
   pid: 'pid', network: 'net', mount: 'mnt', ipc: 'ipc', uts: 'uts', user: 'user', cgroup: 'cgroup',
 };
@@ -236,6 +247,12 @@ export function checkConfig(raw: unknown): OciConfig {
   }
   if (l.sysctl !== undefined && (!isObj(l.sysctl) || Object.entries(l.sysctl).some(([k, v]) => typeof v !== 'string' || !/^[a-zA-Z0-9_.\-/]+$/.test(k) || k.includes('..')))) {
     throw invalid('linux.sysctl', 'must map sysctl names to string values');
+  }
+  // a sysctl is written through the container's /proc: outside a namespace of its own it would change the host's
+  for (const k of Object.keys(l.sysctl ?? {})) {
+    const ns = sysctlNamespace(k);
+    if (!ns) throw invalid(`linux.sysctl.${k}`, 'is not namespaced: setting it would change the host');
+    if (!seen.has(ns)) throw invalid(`linux.sysctl.${k}`, `needs its own ${ns} namespace (add {"type":"${ns}"} to linux.namespaces)`);
   }
   strings(l.maskedPaths, 'linux.maskedPaths');
   strings(l.readonlyPaths, 'linux.readonlyPaths');

@@ -19,6 +19,7 @@ import { checkConfig, type OciConfig } from './config.js';
 import { cgroupPids, createOciCgroup, freeze, joinOciCgroup, removeOciCgroup } from './cgroups.js';
 import { runHooks } from './hooks.js';
 import { checkId, readRecord, stateJson, statusOf, writeRecord, type OciRecord } from './state.js';
+import { mountsAt, sharesMounts, unmountSharedRoot } from './shared-root.js';
 import { containerSpec } from './translate.js';
 
 export interface CreateOptions {
@@ -90,6 +91,9 @@ export async function createContainer(o: CreateOptions, mode: 'create' | 'run'):
   let handle: MonitorHandle | undefined;
   let pid = 0;
   let cgroup: Awaited<ReturnType<typeof createOciCgroup>> | undefined;
+  // no mount namespace: the mounts at the rootfs before ours, so delete takes only what we stack
+  const sharedRoot = sharesMounts(config.linux?.namespaces ?? []) ? mountsAt(resolve(bundle, config.root!.path)) : undefined;
+  let rootfs = '';
   try {
     const fifo = ociPaths.fifo(o.root, id);
     if (orphan) {
@@ -109,6 +113,7 @@ export async function createContainer(o: CreateOptions, mode: 'create' | 'run'):
       fifo: orphan ? fifo : undefined,
       console: o.consoleSocket ? resolve(o.consoleSocket) : undefined,
     };
+    rootfs = spec.rootfs!;
     handle = await startMonitor({ spec, specPath: ociPaths.spec(o.root, id), mode: 'run', stdio: [0, 1, 2] });
     pid = await handle.pid;
     await joinOciCgroup(cgroup, pid);
@@ -128,6 +133,7 @@ export async function createContainer(o: CreateOptions, mode: 'create' | 'run'):
         seccomp: seccompPath !== undefined,
       },
       cgroup,
+      ...(sharedRoot !== undefined ? { sharedRoot } : {}),
     };
     writeRecord(o.root, record);
     // the suite (hooks_stdin) wants `created` here, with the pid, though the process is not ready yet
@@ -143,6 +149,7 @@ export async function createContainer(o: CreateOptions, mode: 'create' | 'run'):
     handle?.detach(); // before `go` the monitor kills the init when we leave
     if (pid) sendSignal(pid, 9);
     if (cgroup) await removeOciCgroup(cgroup);
+    if (sharedRoot !== undefined && rootfs) await unmountSharedRoot(rootfs, sharedRoot);
     rmSync(dir, { recursive: true, force: true });
     if (err instanceof TsdError && err.exitCode !== 1) throw new TsdError(err.code, err.message, { exitCode: 1, hint: err.hint, cause: err });
     throw err;
@@ -207,6 +214,7 @@ async function waitStopped(root: string, rec: OciRecord): Promise<void> {
 export async function destroy(root: string, rec: OciRecord): Promise<void> {
   await runHooks('poststop', rec.config.hooks?.poststop, stateJson(root, rec, 'stopped'), { warnOnly: true });
   await removeOciCgroup(rec.cgroup);
+  if (rec.sharedRoot !== undefined) await unmountSharedRoot(rec.rootfs, rec.sharedRoot);
   rmSync(ociPaths.container(root, rec.id), { recursive: true, force: true });
 }
 

@@ -26,6 +26,8 @@ export interface OciRecord {
   /** what later commands need from config.json (it is never read again after create) */
   config: Pick<OciConfig, 'hooks' | 'annotations' | 'process'> & { namespaces: { type: string; path?: string }[]; seccomp: boolean };
   cgroup: OciCgroup;
+  /** no mount namespace of its own: how many mounts the rootfs had before create (shared-root.ts) */
+  sharedRoot?: number;
 }
 
 export const ID_RE = /^[\w+.-]+$/;

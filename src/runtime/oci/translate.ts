@@ -119,9 +119,6 @@ export function namespaces(config: OciConfig): Namespaces {
       join.push({ type: NS_TYPES[t]!, path: ns.path });
     } else cloneFlags |= CLONE_OF[t]!;
   }
-  if (!list.some((n) => n.type === 'mount')) {
-    throw invalid('linux.namespaces', 'tsdocker-oci needs a mount namespace (new, or joined by path): it never mounts in its own');
-  }
   return { cloneFlags, join, newNet: list.some((n) => n.type === 'network' && !n.path) };
 }
 

@@ -50,6 +50,7 @@ function walk(cmd: Command, args: string[]): string[] {
         }
         out = dropEarlier(out, o);
         if (TRUE.includes(value)) out.push(o.long ?? o.short!);
+        else if (o.long && optionFor(cmd, `--no-${o.long.slice(2)}`)) out.push(`--no-${o.long.slice(2)}`); // a default-true flag
         continue;
       }
       out.push(a);

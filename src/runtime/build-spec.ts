@@ -31,6 +31,8 @@ export interface RunSpecInput {
   /** detached: capture output here */
   logPath?: string;
   logTee?: boolean;
+  /** hex: the foreground relay's detach sequence */
+  detachKeys?: string;
 }
 
 const tsdocker = (...args: string[]) => [process.execPath, `${projectDir()}/bin/tsdocker`, '--root', rootDir(), ...args];
@@ -107,6 +109,8 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     stdin: config.interactive,
     logPath: input.logPath,
     ...(input.logTee ? { logTee: true } : {}),
+    attach: containerFiles.attach(config.id),
+    ...(input.detachKeys ? { detachKeys: input.detachKeys } : {}),
     exitPath: containerFiles.exit(config.id),
     exitNoSync: config.autoRemove,
     hook: exitHook(config.id),

@@ -10,14 +10,15 @@ import { isPaused } from './pause.js';
 import { cleanupAfterExit, stopContainer } from './lifecycle.js';
 import { startContainer } from './start.js';
 
-export async function startExisting(ref: string): Promise<string> {
+export async function startExisting(ref: string, opts: { beforeGo?: (id: string) => Promise<void> } = {}): Promise<string> {
   const v = await findContainer(ref);
   if (v.status === 'running') {
     if (isPaused(v)) throw new TsdError('CONTAINER_PAUSED', 'cannot start a paused container, try unpause instead', { hint: '`tsdocker unpause` it' });
     return v.config.id;
   }
   if (v.state && !v.state.cleanedUp) await cleanupAfterExit(v.config.id);
-  const started = await startContainer(v.config, { foreground: false });
+  const beforeGo = opts.beforeGo;
+  const started = await startContainer(v.config, { foreground: false, ...(beforeGo ? { beforeGo: () => beforeGo(v.config.id) } : {}) });
   started.handle.detach();
   return v.config.id;
 }

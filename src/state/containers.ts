@@ -80,6 +80,8 @@ export const containerFiles = {
   /** held by a `restart` between its stop and its start: a --rm container stays (as Docker) */
   restarting: (id: string) => join(paths.container(id), '.restarting'),
   dir: (id: string) => paths.container(id),
+  /** the monitor's attach socket, in the container's runtime dir (a short id: sun_path is 108 bytes) */
+  attach: (id: string) => join(paths.run(), 'containers', id.slice(0, 12), 'attach.sock'),
 };
 
 /** Nanoseconds since the epoch of an RFC 3339 UTC time with any number of fraction digits. */

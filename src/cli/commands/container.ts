@@ -34,9 +34,19 @@ export function register(program: Command): void {
   program
     .command('start')
     .description('Start one or more stopped containers')
+    .option('-a, --attach', "attach STDOUT/STDERR and forward signals; exit with the container's status")
+    .option('-i, --interactive', "attach the container's STDIN")
+    .option('--detach-keys <keys>', 'override the key sequence for detaching a container (default "ctrl-p,ctrl-q")')
     .argument('<container...>')
-    .action(async (refs: string[]) => {
+    .action(async (refs: string[], f: { attach?: boolean; interactive?: boolean; detachKeys?: string }) => {
       requireRoot();
+      if (f.attach || f.interactive) {
+        if (refs.length > 1) throw new TsdError('BAD_ARGS', 'you cannot start and attach multiple containers at once', { exitCode: 1, hint: 'start -a one container' });
+        const { startAttached } = await import('./attach.js');
+        const code = await startAttached(refs[0]!, f);
+        if (code !== 0) throw new ExitError(code);
+        return;
+      }
       const { startExisting } = await import('../../runtime/restart.js');
       await eachRef(refs, async (ref) => {
         await startExisting(ref);

@@ -23,6 +23,7 @@ import { register as pull } from './pull.js';
 import { register as push } from './push.js';
 import { register as login } from './login.js';
 import { register as serve } from './serve.js';
+import { register as attach } from './attach.js';
 
 type Register = (program: Command) => void;
 
@@ -46,6 +47,7 @@ const modules: Register[] = [
   push,
   login,
   serve,
+  attach,
 ];
 
 export function registerAll(program: Command): void {

@@ -19,6 +19,7 @@ import { frame, openAttach, type AttachSession } from '../runtime/attach.js';
 import { parseDetachKeys } from '../runtime/detach-keys.js';
 
 const ATTACH = /^\/containers\/([^/]+)\/attach$/;
+const EXEC_START = /^\/exec\/([^/]+)\/start$/;
 
 /** Attaches waiting for their container's start, by container id. */
 const pending = new Map<string, Set<(id: string) => Promise<void>>>();
@@ -89,12 +90,20 @@ function waitStart(socket: Duplex, v: ContainerView, w: Want): Promise<void> {
 }
 
 /** An upgraded request: only attach is one; anything else gets its error status. */
-export async function handleUpgrade(req: IncomingMessage, socket: Duplex): Promise<number> {
+export async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer = Buffer.alloc(0)): Promise<number> {
   let upgraded = false;
   socket.on('error', () => socket.destroy()); // the client went away (EPIPE, ECONNRESET): 'close' lets go of the rest
   try {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const { rest } = splitVersion(url.pathname);
+    const ex = EXEC_START.exec(rest);
+    if (ex && req.method === 'POST') {
+      const { execUpgrade, lookup } = await import('./exec.js');
+      lookup(decodeURIComponent(ex[1]!));
+      upgraded = true; // it answers 101 itself
+      await execUpgrade(decodeURIComponent(ex[1]!), socket, head, Number(req.headers['content-length'] ?? 0));
+      return 101;
+    }
     const m = ATTACH.exec(rest);
     if (!m || req.method !== 'POST') throw new ApiError(404, 'page not found');
     const q = url.searchParams;

@@ -8,10 +8,11 @@ import { API_VERSION, ApiError, MIN_API_VERSION, sendError, sendJson, type Handl
 import { systemRoutes } from './system.js';
 import { containerRoutes } from './containers.js';
 import { imageRoutes } from './images.js';
+import { execRoutes } from './exec.js';
 
 export type Route = [method: string, pattern: RegExp, handler: Handler];
 
-const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageRoutes];
+const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageRoutes, ...execRoutes];
 
 function minor(v: string): number {
   return Number(v.split('.')[1]);

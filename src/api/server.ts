@@ -93,7 +93,7 @@ export async function serve(where: Listen, opts: { idleTimeoutSec?: number } = {
   });
   // a hijacked connection (attach): open until the stream ends
   const hijacked = new Set<Duplex>();
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     open++;
     hijacked.add(socket);
     if (idleTimer) clearTimeout(idleTimer);
@@ -105,7 +105,7 @@ export async function serve(where: Listen, opts: { idleTimeoutSec?: number } = {
       lg.info({ method: req.method, url: req.url, status, ms: Date.now() - t0 }, 'request (upgraded)');
       armIdle();
     });
-    void handleUpgrade(req, socket).then((s) => (status = s));
+    void handleUpgrade(req, socket, head).then((s) => (status = s));
   });
   server.keepAliveTimeout = 5_000;
   const armIdle = () => {

@@ -25,6 +25,8 @@ export interface ExecOptions {
   env: string[];
   workdir?: string;
   user?: string;
+  /** the API's exec: the process's stdio (-1 = /dev/null), its size, and what it learns as it starts; no signal of ours is forwarded */
+  io?: { stdio: [number, number, number]; size?: { rows: number; cols: number }; onStart(pid: number, resize: (rows: number, cols: number) => void): void };
 }
 
 export async function execInContainer(ref: string, opts: ExecOptions): Promise<number> {
@@ -57,17 +59,17 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
     resources: { ...security, mounts: [], readonlyRootfs: false, undo: async () => {} },
   });
   const specPath = join(containerFiles.dir(v.config.id), `exec-${randomBytes(6).toString('hex')}.spec`);
-  const signals = opts.detach ? undefined : forwardSignals();
+  const signals = opts.detach || opts.io ? undefined : forwardSignals();
   try {
     const handle = await startMonitor({
       spec,
       specPath,
       mode: 'exec',
-      stdio: opts.detach ? [-1, -1, -1] : [opts.interactive ? 0 : -1, 1, 2],
+      stdio: opts.io?.stdio ?? (opts.detach ? [-1, -1, -1] : [opts.interactive ? 0 : -1, 1, 2]),
     });
     const pid = await handle.pid;
     await joinContainerCgroups(v.config.id, pid);
-    const size = opts.tty && !opts.detach ? terminalSize() : undefined;
+    const size = opts.io ? opts.io.size : opts.tty && !opts.detach ? terminalSize() : undefined;
     if (size) handle.resize(size.rows, size.cols);
     handle.go();
     try {
@@ -77,11 +79,12 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       if (err instanceof TsdError && err.code === 'CMD_NOT_FOUND') throw new TsdError('CMD_NOT_FOUND', err.message, { exitCode: 126, hint: err.hint });
       throw err;
     }
+    opts.io?.onStart(pid, (rows, cols) => handle.resize(rows, cols));
     if (opts.detach) {
       handle.detach();
       return 0;
     }
-    return await attachForeground({ id: v.config.id, pid, handle }, { tty: opts.tty, cleanup: false, signals: signals! });
+    return await attachForeground({ id: v.config.id, pid, handle }, { tty: opts.tty, cleanup: false, signals });
   } finally {
     signals?.stop();
     rmSync(specPath, { force: true });

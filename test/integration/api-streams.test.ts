@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,65 @@ async function monitorPid(name: string): Promise<string> {
   const pid = (await docker(['inspect', '-f', '{{.State.Pid}}', name])).stdout.trim();
   return readFileSync(`/proc/${pid}/status`, 'utf8').match(/PPid:\s+(\d+)/)![1]!;
 }
+
+function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = request({ socketPath: sock, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+describe('API exec', () => {
+  it('docker exec: output apart, stdin with -i, the exit code; -d runs in the background', async () => {
+    expect((await docker(['run', '-d', '--name', 'ex', 'busybox', 'sleep', '300'])).code).toBe(0);
+    const r = await docker(['exec', 'ex', 'sh', '-c', 'echo out; echo err >&2; exit 4']);
+    expect(r.stdout).toBe('out\n');
+    expect(r.stderr).toBe('err\n');
+    expect(r.code).toBe(4);
+    const i = await docker(['exec', '-i', 'ex', 'sh', '-c', 'cat; echo end'], { input: 'abc\n' });
+    expect(i.stdout).toBe('abc\nend\n');
+    expect(i.code).toBe(0);
+    expect((await docker(['exec', '-d', 'ex', 'sh', '-c', 'echo bg > /tmp/bg'])).code).toBe(0);
+    await until('exec -d ran', async () => (await docker(['exec', 'ex', 'cat', '/tmp/bg'])).stdout === 'bg\n');
+    const missing = await docker(['exec', 'ex', 'nosuchcmd']);
+    expect(missing.code).toBe(126);
+  });
+
+  it('docker exec -it: a pty resized to the terminal, an interactive shell, its exit code', async () => {
+    const s = dockerOnPty('exec -it ex sh', 'stty rows 17 cols 63; ');
+    let asked = 0;
+    await until('resized', () => {
+      if (s.out().includes('17 63\n')) return true;
+      if ((s.out().match(/\/ # /g) ?? []).length > asked) s.write(`tty; stty size; echo n-$((${asked++}))\n`);
+      return false;
+    }, s.out);
+    expect(s.out()).toMatch(/\/dev\/pts\/\d+\n/);
+    s.write('exit 5\n');
+    expect(await s.closed).toBe(5);
+  });
+
+  it('GET /exec/{id}/json: Running, ExitCode, Pid, ProcessConfig', async () => {
+    const c = await api('POST', '/containers/ex/exec', { Cmd: ['sh', '-c', 'sleep 0.3; exit 3'], AttachStdout: true });
+    expect(c.status).toBe(201);
+    const id = JSON.parse(c.body).Id as string;
+    const before = JSON.parse((await api('GET', `/exec/${id}/json`)).body);
+    expect(before).toMatchObject({ ID: id, Running: false, ExitCode: null, Pid: 0, ProcessConfig: { tty: false, entrypoint: 'sh', arguments: ['-c', 'sleep 0.3; exit 3'], privileged: false } });
+    expect((await api('POST', `/exec/${id}/start`, { Detach: true })).status).toBe(200);
+    const during = JSON.parse((await api('GET', `/exec/${id}/json`)).body);
+    expect(during.Pid).toBeGreaterThan(0);
+    await until('exec exited', async () => JSON.parse((await api('GET', `/exec/${id}/json`)).body).Running === false);
+    expect(JSON.parse((await api('GET', `/exec/${id}/json`)).body).ExitCode).toBe(3);
+    expect((await api('POST', `/exec/${id}/start`, { Detach: true })).status).toBe(409);
+    expect((await api('GET', '/exec/nosuch/json')).status).toBe(404);
+    await docker(['rm', '-f', 'ex']);
+  });
+});
 
 describe('API streams', () => {
   it('docker run -i: stdin reaches the container and its end closes it', async () => {

@@ -10,11 +10,12 @@ cd "$(dirname "$0")"
 # stale UDP flows when a port is published), ethtool (the overlay bench gives its simulated
 # hosts' underlay links GRO, as a NIC has), docker-registry (distribution 2.8), skopeo,
 # apache2-utils (htpasswd) and openssl (registry tests: pull, push, auth, TLS), docker.io and
-# podman (tsdocker-oci's tests under a dockerd and a podman of their own), strace (start-path
+# podman (tsdocker-oci's tests under a dockerd and a podman of their own; netavark and
+# aardvark-dns give that podman its networks and their DNS), strace (start-path
 # tests count what a start opens and execs), runc (the bench's floor), procps (`top` runs the
 # host's ps, as Docker does).
 pkgs=(gcc make libc6-dev nftables iproute2 util-linux busybox-static libseccomp-dev etcd-server etcd-client iperf3 iptables conntrack
-  ethtool docker-registry skopeo apache2-utils openssl docker.io podman strace runc procps)
+  ethtool docker-registry skopeo apache2-utils openssl docker.io podman netavark aardvark-dns strace runc procps)
 need_pkgs=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")

@@ -1,5 +1,6 @@
 /** Every figure the bench reports, in the order of the table. */
 import type { Figure } from './results.js';
+import { opsFigureDefs } from './measures/ops.js';
 
 export interface Scale {
   /** containers already running while start latency is measured again */
@@ -24,6 +25,7 @@ export function figureDefs(s: Scale): FigureDef[] {
     { id: 'count.bridge.syscalls', label: 'per start, default bridge: syscalls (all tasks)', unit: 'count', better: 'lower' },
     { id: 'count.bridge.helpers', label: 'per start, default bridge: helper execs (not the CLI, monitor or `true`)', unit: 'count', better: 'lower' },
     ...s.levels.map((n) => start(`start.with${n}`, `bridge, ${n} others running`)),
+    ...opsFigureDefs(s.levels),
     { id: 'burst.wall', label: `${s.burst} \`run -d\` at once: wall time until all answer`, unit: 'ms', better: 'lower' },
     { id: 'burst.distinct', label: `${s.burst} at once: distinct addresses that answered`, unit: 'count', better: 'higher' },
     { id: 'teardown.rm', label: `\`rm -f\` of those ${s.burst} (one command)`, unit: 'ms', better: 'lower' },

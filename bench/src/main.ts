@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, USAGE, type Options } from './args.js';
+import { nodeEnvNote } from './envnote.js';
 import { figureDefs } from './figures.js';
 import { findImage, type ImageArchive } from './image.js';
 import { installPeers } from './install.js';
@@ -101,6 +102,7 @@ async function floors(res: Results, opts: Options, image: ImageArchive, versions
     });
     // Node 20 parses NODE_EXTRA_CA_CERTS's file at startup (~40 ms); bin/tsdocker starts Node
     // without it, so the floor that applies to tsdocker is node -e 0 without it
+    res.notes.push(nodeEnvNote());
     const ca = process.env.NODE_EXTRA_CA_CERTS;
     if (ca) {
       res.notes.push(`NODE_EXTRA_CA_CERTS=${ca} is set: \`node -e 0\` pays for parsing it at startup; tsdocker's launcher starts Node without it (column \`${NO_CA}\`)`);

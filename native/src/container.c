@@ -379,6 +379,10 @@ void tsd_child_main(struct tsd_child_ctx *c) {
       tsd_fail(&e, 125, errno, "sethostname %s: %s", sp->hostname, tsd_errname(errno));
       die(c, &e);
     }
+    if (sp->domainname && setdomainname(sp->domainname, strlen(sp->domainname)) < 0) {
+      tsd_fail(&e, 125, errno, "setdomainname %s: %s", sp->domainname, tsd_errname(errno));
+      die(c, &e);
+    }
     if (sp->lo && lo_up(&e) < 0) die(c, &e);
     if (config_netifs(&e) < 0) die(c, &e);
   }

@@ -515,9 +515,12 @@ int main(int argc, char **argv) {
   tsd_seccomp_free(c.seccomp);
   to_node("pid %d", M.child);
   wait_go();
+  if (tsd_proxy6_prepare(&M.spec, &e) < 0) child_failed(&e);
   await_exec();
+  tsd_proxy6_start();
   int status = 0, sig = 0;
   run_loop(&status, &sig);
+  tsd_proxy6_stop();
   write_exit_record(status, sig);
   tsd_attach_finish(status);
   to_node("exit %d", status);

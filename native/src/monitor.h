@@ -60,6 +60,7 @@ struct tsd_spec {
   int nreadonly;
   int rootfs_ro;
   const char *hostname;
+  const char *domainname; /* --domainname: setdomainname in the new UTS namespace */
   int lo;
   const char *cwd;
   uid_t uid;
@@ -105,6 +106,7 @@ struct tsd_spec {
   const char *sup_match;
   const char *sup_argv[64 + 1];
   int nsup;
+  const char *proxy6; /* proxy6.c: the published ports' IPv6 side, read at `go` */
 };
 
 int tsd_spec_load(const char *path, struct tsd_spec *spec, struct tsd_error *err);
@@ -112,6 +114,11 @@ int tsd_spec_load(const char *path, struct tsd_spec *spec, struct tsd_error *err
 /* supervise.c: the monitor's poll timeout, and the check it runs when that expires */
 int tsd_supervise_timeout(const struct tsd_spec *spec);
 void tsd_supervise_check(const struct tsd_spec *spec);
+
+/* proxy6.c: bind at `go` (a failure fails the start), relay once the container runs, stop at its exit */
+int tsd_proxy6_prepare(const struct tsd_spec *spec, struct tsd_error *err);
+void tsd_proxy6_start(void);
+void tsd_proxy6_stop(void);
 
 /* seccomp.c: compiled in the monitor (it can still read host paths), loaded in the child */
 int tsd_seccomp_prepare(const char *path, void **ctx, struct tsd_error *err);

@@ -150,6 +150,7 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
     else if (!strcmp(key, "readonly")) { NEED(1); ROOM(sp->nreadonly, sp->readonly); sp->readonly[sp->nreadonly++] = f[0]; }
     else if (!strcmp(key, "rootfs_ro")) { NEED(1); NUM(f[0], sp->rootfs_ro); }
     else if (!strcmp(key, "hostname")) { NEED(1); sp->hostname = f[0]; }
+    else if (!strcmp(key, "domainname")) { NEED(1); sp->domainname = f[0]; }
     else if (!strcmp(key, "lo")) { NEED(1); NUM(f[0], sp->lo); }
     else if (!strcmp(key, "cwd")) { NEED(1); sp->cwd = f[0]; }
     else if (!strcmp(key, "user")) {
@@ -223,6 +224,7 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
       sp->sup_match = f[2];
     }
     else if (!strcmp(key, "supervise_arg")) { NEED(1); ROOM(sp->nsup + 1, sp->sup_argv); sp->sup_argv[sp->nsup++] = f[0]; }
+    else if (!strcmp(key, "proxy6")) { NEED(1); sp->proxy6 = f[0]; }
     else return tsd_fail(err, 125, EINVAL, "spec: unknown key \"%s\"", key);
   }
   if (c.p != c.end) return tsd_fail(err, 125, EINVAL, "spec: trailing bytes without NUL");

@@ -59,7 +59,7 @@ export function publishSpecs(bindings: unknown): string[] {
     for (const b of (list ?? [{}]) as Obj[]) {
       const ip = str(b.HostIp, 'HostConfig.PortBindings.HostIp');
       const hostPort = str(b.HostPort, 'HostConfig.PortBindings.HostPort') ?? '';
-      out.push(ip ? `${ip}:${hostPort}:${cport}/${proto}` : hostPort ? `${hostPort}:${cport}/${proto}` : `${cport}/${proto}`);
+      out.push(ip ? `${ip.includes(':') ? `[${ip}]` : ip}:${hostPort}:${cport}/${proto}` : hostPort ? `${hostPort}:${cport}/${proto}` : `${cport}/${proto}`);
     }
   }
   return out;

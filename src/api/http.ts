@@ -6,8 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TsdError, errorMessage, fromSystemError, type ErrorCode } from '../sys/errors.js';
 
 /** The Engine API version we serve (docker 20.10's) and the oldest we answer, as dockerd. */
-export const API_VERSION = '1.41';
-export const MIN_API_VERSION = '1.24';
+export { API_VERSION, MIN_API_VERSION } from '../runtime/system-info.js';
 
 export interface Request {
   method: string;

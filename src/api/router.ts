@@ -9,10 +9,11 @@ import { systemRoutes } from './system.js';
 import { containerRoutes } from './containers.js';
 import { imageRoutes } from './images.js';
 import { execRoutes } from './exec.js';
+import { eventRoutes } from './events.js';
 
 export type Route = [method: string, pattern: RegExp, handler: Handler];
 
-const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageRoutes, ...execRoutes];
+const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageRoutes, ...eventRoutes, ...execRoutes];
 
 function minor(v: string): number {
   return Number(v.split('.')[1]);

@@ -6,3 +6,5 @@ export { resolveImage, listImages, tagImage, removeImages, containersUsing, type
 export { loadArchive, importTarball, type LoadedImage, type LoadOutcome, type LoadProgress } from './load.js';
 export { parseImageRef, parseNameRef, shortId, type ImageRef, type NameRef, type IdRef } from './reference.js';
 export { inspectImage } from './inspect.js';
+export { saveImages } from './save.js';
+export { imageHistory, type HistoryItem } from './history.js';

@@ -10,6 +10,7 @@ import { promises as fsp, createReadStream, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { withLock } from '../state/lock.js';
+import { emitImage } from '../state/events.js';
 import { TsdError } from '../sys/errors.js';
 import { log } from '../sys/log.js';
 import { rmIfExists, writeJsonAtomic } from '../sys/fs.js';
@@ -166,7 +167,9 @@ export async function loadArchive(input: Input, label = typeof input === 'string
     }
     await rmIfExists(staging);
     const pending = specs.map((s) => ({ spec: { id: s.id, config: s.config, configBytes: s.configBytes, diffIds: s.layers.map((l) => l.diffId), repoTags: s.repoTags } }));
-    return commitImages(tmp, extracted, pending);
+    const outcome = await commitImages(tmp, extracted, pending);
+    for (const { spec } of pending) emitImage(spec, 'load');
+    return outcome;
   });
 }
 
@@ -194,6 +197,7 @@ export async function importTarball(input: Input, ref: string | undefined, label
     const configBytes = Buffer.from(JSON.stringify(config));
     const id = `sha256:${createHash('sha256').update(configBytes).digest('hex')}`;
     const out = await commitImages(tmp, new Map([[hex, meta]]), [{ spec: { id, config, configBytes, diffIds: [meta.diffId], repoTags: tag ? [tag] : [] } }]);
+    emitImage({ id, config }, 'import');
     return out.images[0]!;
   });
 }

@@ -5,6 +5,7 @@
  * with -f its tags go but the record stays (dangling `<none>`) until no container uses it,
  * so a container's lower layers never vanish beneath it.
  */
+import { emitImage } from '../state/events.js';
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from '../state/paths.js';
@@ -165,6 +166,7 @@ export async function tagImage(source: string, target: string): Promise<void> {
     const { rec } = await find(source, repos);
     repos[t.full] = rec.id;
     await writeRepos(repos);
+    emitImage(rec, 'tag', t.full);
   });
 }
 
@@ -185,6 +187,7 @@ export async function removeImages(refs: string[], force: boolean): Promise<{ li
           delete repos[tag];
           await writeRepos(repos);
           lines.push(`Untagged: ${tag}`);
+          emitImage(rec, 'untag');
           continue;
         }
         if (!tag && tags.length > 1 && !force) {
@@ -200,9 +203,11 @@ export async function removeImages(refs: string[], force: boolean): Promise<{ li
         for (const t of tags) delete repos[t];
         await writeRepos(repos);
         for (const t of tags) lines.push(`Untagged: ${t}`);
+        for (const _ of tags) emitImage(rec, 'untag');
         if (users.length) continue; // forced: the record stays, dangling, while containers use it
         await deleteRecord(hexOf(rec.id));
         lines.push(`Deleted: ${rec.id}`);
+        emitImage(rec, 'delete');
         deletedAny = true;
       } catch (err) {
         if (err instanceof TsdError) errors.push(err);
@@ -213,3 +218,4 @@ export async function removeImages(refs: string[], force: boolean): Promise<{ li
     return { lines, errors };
   });
 }
+

@@ -25,6 +25,7 @@ interface Lib {
   tsd_kill: (pid: number, sig: number) => number;
   tsd_close: (fd: number) => number;
   tsd_open_in_root: (root: string, path: string, flags: number) => number;
+  tsd_open_across: (root: string, path: string, flags: number) => number;
   tsd_nft_genid: () => number;
   tsd_veth_attach: (hostIf: string, peerIf: string, peerMac: string, mtu: number, pid: number, bridge: string, hairpin: number) => number;
 }
@@ -37,7 +38,7 @@ let lib: Lib | undefined;
  * add-on alone); the add-on exports the same load/func API. Anything unusual (a musl
  * build, another architecture's directory layout) falls back to the package's own loader.
  */
-function loadKoffi(): Koffi {
+export function loadKoffi(): Koffi {
   try {
     const dir = dirname(require.resolve('koffi/package.json'));
     return require(`${dir}/build/koffi/${process.platform}_${process.arch}/koffi.node`) as Koffi;
@@ -70,6 +71,7 @@ function load(): Lib {
     tsd_kill: handle.func('int tsd_kill(int pid, int sig)'),
     tsd_close: handle.func('int tsd_close(int fd)'),
     tsd_open_in_root: handle.func('int tsd_open_in_root(const char *root, const char *path, int flags)'),
+    tsd_open_across: handle.func('int tsd_open_across(const char *root, const char *path, int flags)'),
     tsd_nft_genid: handle.func('long long tsd_nft_genid(void)'),
     tsd_veth_attach: handle.func(
       'int tsd_veth_attach(const char *host_if, const char *peer_if, const char *peer_mac, int mtu, int pid, const char *bridge, int hairpin)',
@@ -184,6 +186,13 @@ export const O_PATH = 0o10000000;
  */
 export function openInRoot(root: string, path: string, flags: number): number | undefined {
   const rc = load().tsd_open_in_root(root, path, flags);
+  if (rc === -osConstants.errno.ENOENT || rc === -osConstants.errno.ENOTDIR) return undefined;
+  return check(rc, `open ${path} in ${root}`);
+}
+
+/** openInRoot, crossing the mounts below root (a running container's volumes under /proc/PID/root). */
+export function openAcross(root: string, path: string, flags: number): number | undefined {
+  const rc = load().tsd_open_across(root, path, flags);
   if (rc === -osConstants.errno.ENOENT || rc === -osConstants.errno.ENOTDIR) return undefined;
   return check(rc, `open ${path} in ${root}`);
 }

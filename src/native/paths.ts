@@ -14,4 +14,9 @@ export function monitorPath(): string {
   return join(nativeDir(), 'tsdocker-monitor');
 }
 
+/** The static init `run --init` mounts at /sbin/docker-init. */
+export function initPath(): string {
+  return join(nativeDir(), 'tsdocker-init');
+}
+
 export { projectDir };

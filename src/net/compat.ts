@@ -11,6 +11,8 @@ import { exec, type ExecResult } from '../sys/exec.js';
 import { log } from '../sys/log.js';
 import { readJsonIfExistsSync, writeJsonAtomicSync } from '../sys/fs.js';
 import { nftGenid } from '../native/index.js';
+import { nftRun } from '../native/nftables.js';
+import { TsdError } from '../sys/errors.js';
 import { NET_LOCK, netFiles, readHostSettings, writeHostSettings } from './store.js';
 import { withLock } from '../state/lock.js';
 
@@ -103,14 +105,37 @@ export async function allowBridgeThroughForward(br: string, callerHoldsNetLock =
 }
 
 /**
+ * Where an nft script runs. `lib`: libnftables in this process (src/native/nftables.ts), for
+ * what every start and removal of a container does (a port's binding, published ports, their
+ * removal): no helper process on those paths. `nft`: the command, for the rest (network
+ * create and rm, `network reload`, the overlay agent, repairs): once per network or per
+ * repair, never per container, where a process costs nobody a wait and the command is the
+ * one an administrator reproduces by hand.
+ */
+export type NftVia = 'lib' | 'nft';
+
+/** `nft [-j] -f -` of `input`, by `via`; a code outside `okCodes` throws as `exec` does. */
+export async function nftScript(input: string, okCodes: number[] = [0], via: NftVia = 'nft', json = false): Promise<ExecResult> {
+  const argv = ['nft', ...(json ? ['-j'] : []), '-f', '-'];
+  const inProcess = via === 'lib' ? nftRun(input, { json }) : undefined;
+  if (!inProcess) return exec(argv, { input, okCodes });
+  const r = await inProcess;
+  if (!okCodes.includes(r.code)) {
+    const detail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join('; ');
+    throw new TsdError('CMD_FAILED', `${argv.join(' ')} (libnftables): exit ${r.code}${detail ? `: ${detail}` : ''}`);
+  }
+  return r;
+}
+
+/**
  * `nft -f -` of tsdocker's own rules (which never touch FORWARD). When the batch was the
  * only change to the ruleset (the generation moved by exactly its one commit), the
  * FORWARD check recorded before it still holds, and is carried to the new generation:
  * otherwise every start's own batch would make the next start check again.
  */
-export async function nftBatch(input: string, okCodes: number[] = [0]): Promise<ExecResult> {
+export async function nftBatch(input: string, okCodes: number[] = [0], via: NftVia = 'nft'): Promise<ExecResult> {
   const g0 = genid();
-  const r = await exec(['nft', '-f', '-'], { input, okCodes });
+  const r = await nftScript(input, okCodes, via);
   if (g0 === undefined) return r;
   const g1 = genid();
   if (g1 !== (r.code === 0 ? g0 + 1 : g0)) return r;

@@ -4,6 +4,7 @@
  * registers its undo; teardown by (container, network) works from derived names alone, so
  * it needs no saved state and succeeds when the namespace or the veth are already gone.
  */
+import { emit } from '../state/events.js';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLock } from '../state/lock.js';
@@ -143,7 +144,8 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     const mac = macFor(ip);
     // one nft batch: the port's binding to (MAC, IP) and the caller's rules, while the veth is made
     const rules = [...portGuardScript({ net, hostIf, ip, mac }), ...(moreRules ? await moreRules(ip) : [])];
-    const firewall = nftApplyRepairing(rules);
+    // in process (libnftables): its own trace step, as the nft process it replaced was seen
+    const firewall = nftApplyRepairing(rules).then(() => mark('net: firewall applied'));
     // Docker may have started since the bridge was made: its FORWARD policy DROP is checked
     // while the veth is wired, both before the container runs; only when the nf_tables
     // generation moved since the last check (compat.ts), so after our own batch, which is
@@ -160,6 +162,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     mark('net: veth attached');
     if (net.dns && driver.traits.hostGateway) await ensureDns(net.gateway);
     undo.clear();
+    emit('network', 'connect', net.id, { container: req.containerId, name: net.name, type: net.driver });
     return {
       network: net.name,
       networkId: net.id,
@@ -209,9 +212,21 @@ export async function releaseEndpoint(containerId: string, netId: string, contai
   for (const d of done) if (d.status === 'rejected') throw d.reason;
   await withLock(NET_LOCK, async () => {
     if (net && driver.release) await driver.release(net, containerId);
-    release(netId, containerId);
+    const ip = recordedIp(netId, containerId);
+    release(netId, containerId, undefined, ip);
+    const had = ip !== undefined;
     await removeEndpoint(netId, containerId);
+    if (had) emit('network', 'disconnect', netId, { container: containerId, name: net?.name, type: net?.driver ?? 'bridge' });
   });
+}
+
+/** The address the endpoint record names, if it can be read (a corrupt one: every lease is looked at). */
+function recordedIp(netId: string, containerId: string): string | undefined {
+  try {
+    return readEndpoint(netId, containerId)?.ip;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every network on which `containerId` holds a lease or an endpoint record (found by scanning: no state needed). */

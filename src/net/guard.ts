@@ -82,9 +82,9 @@ export function dropGuardScript(hostIf: string): string[] {
   ];
 }
 
-/** Remove a port's binding; a missing table (nothing to remove) is fine. */
+/** Remove a port's binding (in process: a container's removal); a missing table (nothing to remove) is fine. */
 export async function dropGuard(hostIf: string): Promise<void> {
-  const r = await nftBatch(dropGuardScript(hostIf).join('\n') + '\n', [0, 1]);
+  const r = await nftBatch(dropGuardScript(hostIf).join('\n') + '\n', [0, 1], 'lib');
   if (r.code !== 0 && !/No such file or directory/.test(r.stderr)) throw new Error(`nft: removing the binding of ${hostIf}: ${r.stderr.trim()}`);
 }
 

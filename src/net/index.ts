@@ -20,6 +20,7 @@
  * settings (what ps and inspect show), both re-exported here, and connect and reload
  * (network commands) sit on top.
  */
+import { publishAllSpecs } from './expose.js';
 import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { endpointId } from './settings.js';
@@ -32,7 +33,7 @@ import { withLock } from '../state/lock.js';
 import { findContainer } from '../state/containers.js';
 import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
 import { attachEndpoint, networksOf, releaseEndpoint, rewriteContainerFile, type EndpointState } from './endpoint.js';
-import { checkPorts, parsePublish, releasePorts, reservePorts, staleOwners, type PortSpec, type PublishedPort } from './ports.js';
+import { checkPorts, parsePublish, releasePorts, reservePorts, staleOwners, writeProxy6, type PortSpec, type PublishedPort } from './ports.js';
 import { containerPortsScript, teardownContainerRules } from './nft.js';
 import { dropGuardScript } from './guard.js';
 import { hostIfname } from './bridge.js';
@@ -60,6 +61,9 @@ export interface NetworkOptions {
   /** --dns-option: the options line of resolv.conf */
   dnsOptions?: string[];
   addHosts: string[];
+  /** -P: publish every exposed port (Config.ExposedPorts, `exposed`) that -p does not */
+  publishAll?: boolean;
+  exposed?: string[];
 }
 
 export interface NetworkPlan {
@@ -121,7 +125,7 @@ function conflict(what: string): TsdError {
 }
 
 async function planContainerMode(opts: NetworkOptions, ref: string): Promise<NetworkPlan> {
-  if (opts.publish.length) throw conflict('port publishing');
+  if (opts.publish.length || opts.publishAll) throw conflict('port publishing');
   if (opts.hostnameGiven) throw conflict('hostname');
   if (opts.dns.length || opts.dnsSearch.length || opts.dnsOptions?.length) throw conflict('dns');
   if (opts.addHosts.length) throw conflict('custom host-to-IP mapping');
@@ -173,7 +177,8 @@ export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
   // bridge: the default network or a user-defined one
   validateDns(opts.dns);
   const extraHosts = parseAddHosts(opts.addHosts, gw);
-  const publish = opts.publish.flatMap(parsePublish);
+  const explicit = opts.publish.flatMap(parsePublish);
+  const publish = opts.publishAll ? [...explicit, ...publishAllSpecs(opts.exposed ?? [], explicit)] : explicit;
   const isDefault = mode === DEFAULT_NETWORK;
   if (isDefault && opts.ip) {
     throw new TsdError('BAD_ARGS', 'user specified IP address is supported on user defined networks only', {
@@ -253,6 +258,7 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
       mark('net: ports reserved');
       undo.push('ports', () => releasePorts(ctx.containerId));
       undo.push('port rules', () => teardownContainerRules(ctx.containerId));
+      writeProxy6(ctx.containerId, ports, ip);
       return containerPortsScript(ctx.containerId, ports.map((x) => ({ ...x, containerIp: ip })));
     };
     if (!p.primaryDisconnected) {
@@ -348,6 +354,11 @@ async function flushStaleUdp(ports: PublishedPort[]): Promise<void> {
 export { formatPorts, networkSettings } from './settings.js';
 export { hostNameservers };
 export { superviseDns } from './dns.js';
+
+/** Whether the container publishes ports (its monitor then reads their IPv6 side at `go`). */
+export function publishes(plan: NetworkPlan): boolean {
+  return plan.mode === 'bridge' && (plan as BridgePlan).publish.length > 0;
+}
 
 /** A container on a user network relies on the embedded DNS: what its monitor watches to keep it alive. */
 export function dnsWatch(plan: NetworkPlan): { pidFile: string; match: string } | undefined {

@@ -5,6 +5,7 @@
  * rules around every `run --rm` measured ~70 ms per run. `network prune` removes an idle
  * tsd0 and its rules (the record, and so the subnet, stays), so a host can be left bare.
  */
+import { emit } from '../state/events.js';
 import { existsSync } from 'node:fs';
 import { paths } from '../state/paths.js';
 import { withLock } from '../state/lock.js';
@@ -183,7 +184,9 @@ export async function createNetwork(o: CreateOptions): Promise<NetworkRecord> {
   }
   if (o.driver === 'overlay') {
     const { createOverlayNetwork } = await import('./overlay/cluster.js');
-    return createOverlayNetwork(o);
+    const rec = await createOverlayNetwork(o);
+    emit('network', 'create', rec.id, { name: rec.name, type: rec.driver });
+    return rec;
   }
   return withLock(NET_LOCK, async () => {
     const existing = listNetworks();
@@ -203,6 +206,7 @@ export async function createNetwork(o: CreateOptions): Promise<NetworkRecord> {
       await deleteNetworkRecord(rec.id);
       throw err;
     }
+    emit('network', 'create', rec.id, { name: rec.name, type: rec.driver });
     return rec;
   });
 }
@@ -250,6 +254,7 @@ export async function removeNetwork(ref: string): Promise<NetworkRecord> {
   if (found?.driver === 'overlay') {
     const { removeOverlayNetwork } = await import('./overlay/cluster.js');
     await removeOverlayNetwork(found);
+    emit('network', 'destroy', found.id, { name: found.name, type: found.driver });
     return found;
   }
   return withLock(NET_LOCK, async () => {
@@ -271,6 +276,7 @@ export async function removeNetwork(ref: string): Promise<NetworkRecord> {
     const remaining = (await Promise.all(others.map(async (n) => n.name !== DEFAULT_NETWORK || (await linkExists(n.bridge))))).filter(Boolean).length;
     await teardownInfra(net, remaining, true);
     await deleteNetworkRecord(net.id);
+    emit('network', 'destroy', net.id, { name: net.name, type: net.driver });
     return net;
   });
 }

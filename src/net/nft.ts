@@ -19,7 +19,7 @@ import { exec } from '../sys/exec.js';
 import { log } from '../sys/log.js';
 import { DEFAULT_ROOT, rootDir } from '../state/paths.js';
 import { shortHash, type NetworkRecord } from './store.js';
-import { nftBatch } from './compat.js';
+import { nftBatch, nftScript, type NftVia } from './compat.js';
 
 /**
  * The table of this root: `tsdocker` for the default root, `tsdocker-<8 hex>` for any other
@@ -118,7 +118,9 @@ export interface PortRule {
   containerPort: number;
 }
 
-export function containerPortsScript(ctrId: string, rules: PortRule[]): string[] {
+export function containerPortsScript(ctrId: string, all: PortRule[]): string[] {
+  // a port's IPv6 side is the monitor's relay (native/src/proxy6.c), never DNAT
+  const rules = all.filter((r) => !r.hostIp.includes(':'));
   if (rules.length === 0) return [];
   const cc = ctrChain(ctrId);
   const lines = [`add chain ${T()} ${cc}`, `flush chain ${T()} ${cc}`];
@@ -144,9 +146,9 @@ export async function tablesPresent(): Promise<boolean> {
   return have.has(`table inet ${tableName()}`) && have.has(`table bridge ${tableName()}`);
 }
 
-export async function nftApply(lines: string[]): Promise<void> {
+export async function nftApply(lines: string[], via: NftVia = 'nft'): Promise<void> {
   if (lines.length === 0) return;
-  await nftBatch(lines.join('\n') + '\n');
+  await nftBatch(lines.join('\n') + '\n', [0], via);
 }
 
 interface TableView {
@@ -166,8 +168,8 @@ function keyText(k: unknown): string {
   return String(k);
 }
 
-export async function readTable(): Promise<TableView | undefined> {
-  const r = await exec(['nft', '-j', 'list', 'table', 'inet', tableName()], { okCodes: [0, 1] });
+export async function readTable(via: NftVia = 'nft'): Promise<TableView | undefined> {
+  const r = await nftScript(`list table inet ${tableName()}\n`, [0, 1], via, true);
   if (r.code !== 0) return undefined;
   const j = JSON.parse(r.stdout) as NftJson;
   const view: TableView = { chains: new Set(), elems: new Map(), members: new Map() };
@@ -200,11 +202,12 @@ function dropChainScript(view: TableView, chain: string): string[] {
  * (its ports' bindings) share the batch; should they fail (their table is gone), ours go alone.
  */
 export async function teardownContainerRules(ctrId: string, alsoLines: string[] = []): Promise<void> {
-  const view = await readTable();
+  // a container's removal: in process (compat.ts, NftVia)
+  const view = await readTable('lib');
   const own = view ? dropChainScript(view, ctrChain(ctrId)) : [];
-  if (alsoLines.length === 0) return nftApply(own);
-  const r = await exec(['nft', '-f', '-'], { input: [...own, ...alsoLines].join('\n') + '\n', okCodes: [0, 1] });
-  if (r.code !== 0) await nftApply(own);
+  if (alsoLines.length === 0) return nftApply(own, 'lib');
+  const r = await nftScript([...own, ...alsoLines].join('\n') + '\n', [0, 1], 'lib');
+  if (r.code !== 0) await nftApply(own, 'lib');
 }
 
 /**

@@ -4,16 +4,20 @@
  * A host port is taken when another container holds it (networks/ports/<proto>-<port>,
  * one O_EXCL file per port, like IPAM leases) or when a socket of the host listens on it
  * (/proc/net/{tcp,tcp6,udp,udp6} of the namespace we run in, which is the host's). Both are
- * checked under the `net` lock before the container runs. No proxy process exists: DNAT only,
- * so a listening check is the only way to see the host's own users of a port.
+ * checked under the `net` lock before the container runs. IPv4 is DNAT only, so a listening
+ * check is the only way to see the host's own users of a port. Containers have IPv4 only, so
+ * a port's IPv6 side (`-p [::]:P:C`, `-p [::1]:P:C`, and a plain `-p P:C` when the host has
+ * IPv6, as Docker 20.10 publishes it) is relayed by the container's monitor
+ * (native/src/proxy6.c) from the listeners named in the file writeProxy6 leaves for it.
  */
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { paths } from '../state/paths.js';
 import { isErrno, TsdError } from '../sys/errors.js';
 import { parseIp } from './ipv4.js';
 import { netFiles } from './store.js';
-import { isRunningSync } from '../state/containers.js';
+import { containerFiles, isRunningSync } from '../state/containers.js';
 
 export type Proto = 'tcp' | 'udp';
 
@@ -25,6 +29,8 @@ export interface PortSpec {
   hostPortEnd?: number;
   containerPort: number;
   proto: Proto;
+  /** no host IP given: IPv4 and, where the host has IPv6, IPv6 too (Docker 20.10) */
+  dual?: boolean;
 }
 
 export interface PublishedPort {
@@ -60,27 +66,31 @@ export function parsePublish(spec: string): PortSpec[] {
     proto = p;
     rest = rest.slice(0, slash);
   }
-  const parts = rest.split(':');
+  // an IPv6 host address is bracketed: [::1]:8080:80
+  const v6 = /^\[([^\]]*)\]:(.*)$/.exec(rest);
+  const parts = v6 ? [v6[1]!, ...v6[2]!.split(':')] : rest.split(':');
   let hostIp = '0.0.0.0';
   let hostText = '';
   let ctrText: string;
   if (parts.length === 1) ctrText = parts[0]!;
-  else if (parts.length === 2) [hostText, ctrText] = parts as [string, string];
+  else if (parts.length === 2 && !v6) [hostText, ctrText] = parts as [string, string];
   else if (parts.length === 3) {
     hostIp = parts[0]!.replace(/^\[|\]$/g, '');
     hostText = parts[1]!;
     ctrText = parts[2]!;
-    if (parseIp(hostIp) === undefined) throw bad(spec, `invalid host IP "${hostIp}" (IPv4 only)`);
+    if (parseIp(hostIp) === undefined && !(v6 && isIPv6(hostIp))) throw bad(spec, `invalid host IP "${hostIp}"`);
   } else throw bad(spec, 'too many colons');
+  if (v6 && proto === 'udp') throw bad(spec, 'UDP is published on IPv4 only (the IPv6 relay carries TCP)');
+  const dual = parts.length < 3 ? { dual: true } : {};
   const [c1, c2] = parseRange(ctrText, 'container port', spec);
   const count = c2 - c1 + 1;
   if (hostText === '') {
-    return Array.from({ length: count }, (_, i) => ({ hostIp, hostPort: 0, containerPort: c1 + i, proto }));
+    return Array.from({ length: count }, (_, i) => ({ hostIp, hostPort: 0, containerPort: c1 + i, proto, ...dual }));
   }
   const [h1, h2] = parseRange(hostText, 'host port', spec);
-  if (count === 1 && h2 > h1) return [{ hostIp, hostPort: h1, hostPortEnd: h2, containerPort: c1, proto }];
+  if (count === 1 && h2 > h1) return [{ hostIp, hostPort: h1, hostPortEnd: h2, containerPort: c1, proto, ...dual }];
   if (h2 - h1 + 1 !== count) throw bad(spec, 'host and container port ranges differ in length');
-  return Array.from({ length: count }, (_, i) => ({ hostIp, hostPort: h1 + i, containerPort: c1 + i, proto }));
+  return Array.from({ length: count }, (_, i) => ({ hostIp, hostPort: h1 + i, containerPort: c1 + i, proto, ...dual }));
 }
 
 /** Ports the host itself listens on (TCP LISTEN, any bound UDP), from /proc/net of our namespace. */
@@ -203,16 +213,40 @@ function claim(proto: Proto, port: number, ctr: string, hostIp: string): boolean
   }
 }
 
+/** The kernel's ephemeral port range, where Docker picks a free host port (49153-65535 if unreadable). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi && lo <= hi) return [lo, hi];
+  } catch {
+    /* no procfs: Docker's default */
+  }
+  return [49153, 65535];
+}
+
+/**
+ * Whether the host (the namespace we run in) has IPv6: `::1` on lo, which goes when IPv6 is
+ * disabled (sysctl disable_ipv6, ipv6.disable=1). Without it a plain -p stays IPv4 only,
+ * silently, as Docker's does.
+ */
+export function hostHasIpv6(): boolean {
+  try {
+    return /^0{31}1 /m.test(readFileSync('/proc/net/if_inet6', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 /** Reserve host ports for every spec (caller holds the `net` lock); all or nothing. */
 export function reservePorts(ctr: string, specs: PortSpec[]): PublishedPort[] {
   const listening = listeningTables();
+  let v6: boolean | undefined;
   const done: PublishedPort[] = [];
   try {
     for (const s of specs) {
       let chosen = 0;
       if (s.hostPort === 0 || s.hostPortEnd !== undefined) {
-        const lo = s.hostPort || 32768;
-        const hi = s.hostPortEnd ?? 60999;
+        const [lo, hi] = s.hostPort ? [s.hostPort, s.hostPortEnd ?? s.hostPort] : ephemeralRange();
         for (let p = lo; p <= hi && !chosen; p++) {
           if (done.some((d) => d.proto === s.proto && d.hostPort === p)) continue;
           if (!inUse(s.proto, p, listening(s.proto), ctr) && claim(s.proto, p, ctr, s.hostIp)) chosen = p;
@@ -224,6 +258,8 @@ export function reservePorts(ctr: string, specs: PortSpec[]): PublishedPort[] {
         chosen = s.hostPort;
       }
       done.push({ hostIp: s.hostIp, hostPort: chosen, containerPort: s.containerPort, proto: s.proto });
+      // the IPv6 side of a plain -p (TCP: the relay carries streams only)
+      if (s.dual && s.proto === 'tcp' && (v6 ??= hostHasIpv6())) done.push({ hostIp: '::', hostPort: chosen, containerPort: s.containerPort, proto: s.proto });
     }
   } catch (err) {
     releasePorts(ctr);
@@ -237,6 +273,7 @@ export function reservePorts(ctr: string, specs: PortSpec[]): PublishedPort[] {
  * too: an aside file of `ctr`'s, and a record whose container no longer exists at all.
  */
 export function releasePorts(ctr: string): void {
+  rmSync(containerFiles.proxy6(ctr), { force: true });
   let files: string[];
   try {
     files = readdirSync(netFiles.ports());
@@ -256,6 +293,17 @@ export function releasePorts(ctr: string): void {
       /* raced with another release */
     }
   }
+}
+
+export const isV6 = (p: PublishedPort): boolean => p.hostIp.includes(':');
+
+/**
+ * The relay's listeners for the monitor (proxy6.c), one `tcp HOSTIP6 HOSTPORT CTRIP CTRPORT`
+ * line each; written before `go` at every start (empty when there are none).
+ */
+export function writeProxy6(ctr: string, ports: PublishedPort[], containerIp: string): void {
+  const lines = ports.filter(isV6).map((p) => `${p.proto} ${p.hostIp} ${p.hostPort} ${containerIp} ${p.containerPort}\n`);
+  writeFileSync(containerFiles.proxy6(ctr), lines.join(''));
 }
 
 /** `tsdocker port` lines: "80/tcp -> 0.0.0.0:8080" (Docker's format). */

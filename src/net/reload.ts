@@ -75,7 +75,7 @@ export async function reloadNetworks(): Promise<{ networks: string[]; containers
  */
 export async function nftApplyRepairing(lines: string[]): Promise<void> {
   const input = lines.join('\n') + '\n';
-  const first = await nftBatch(input, [0, 1]);
+  const first = await nftBatch(input, [0, 1], 'lib');
   if (first.code === 0) return;
   if (!/No such file or directory/.test(first.stderr)) {
     throw new TsdError('CMD_FAILED', `nft -f -: exit ${first.code}: ${first.stderr.trim().split('\n').slice(-3).join('; ')}`);

@@ -195,7 +195,7 @@ export function saveEndpoint(netId: string, e: EndpointRecord): void {
 }
 
 export async function removeEndpoint(netId: string, ctr: string): Promise<void> {
-  await fsp.rm(netFiles.endpoint(netId, ctr), { force: true });
+  rmSync(netFiles.endpoint(netId, ctr), { force: true }); // one file: no thread-pool trip (sys/fs.ts)
 }
 
 export interface HostSettings {

@@ -3,11 +3,12 @@
  * moment). Pure apart from reading the image's passwd file for -u names.
  */
 import { posix } from 'node:path';
-import { projectDir } from '../native/paths.js';
+import { initPath, projectDir } from '../native/paths.js';
 import { rootDir } from '../state/paths.js';
 import { containerFiles, type ContainerConfig } from '../state/containers.js';
 import type { ContainerDirs } from '../rootfs/prepare.js';
 import {
+  type MountEntry,
   bindMount,
   defaultDevices,
   defaultMounts,
@@ -15,12 +16,14 @@ import {
   maskedPaths,
   readonlyPaths,
 } from '../rootfs/mounts.js';
-import { dnsWatch, type NetworkPlan } from '../net/index.js';
+import { dnsWatch, publishes, type NetworkPlan } from '../net/index.js';
 import { capMask, DEFAULT_CAPS } from './caps.js';
 import { CLONE, type ContainerSpec, type NsType } from './spec.js';
 import { resolveUser } from './options.js';
 import { cgroupMounts } from './cgroups/mounts.js';
 import type { PreparedResources } from './hooks.js';
+import type { ResolvedNamespaces } from './namespaces.js';
+import { resolveGroupAdd } from './extras.js';
 
 export interface RunSpecInput {
   config: ContainerConfig;
@@ -28,6 +31,8 @@ export interface RunSpecInput {
   dirs: ContainerDirs;
   plan: NetworkPlan;
   resources: PreparedResources;
+  /** --pid/--ipc/--uts/--cgroupns/--shm-size, resolved at start (namespaces.ts) */
+  ns?: ResolvedNamespaces;
   /** detached: capture output here */
   logPath?: string;
   logTee?: boolean;
@@ -61,6 +66,20 @@ function withDefaults(env: string[], hostname: string, home: string, tty: boolea
   ];
 }
 
+/** Where --init's init lives in the container, as in Docker. */
+const DOCKER_INIT = '/sbin/docker-init';
+
+/** --init: the static tsdocker-init, bound read-only over /sbin/docker-init (Docker's path). */
+function initMount(config: ContainerConfig) {
+  return config.init ? [bindMount(initPath(), DOCKER_INIT, { readonly: true, recursive: false })] : [];
+}
+
+/** --ipc host/shareable/container:X bind another /dev/shm, none has none. */
+function withShm(mounts: MountEntry[], ns: ResolvedNamespaces | undefined): MountEntry[] {
+  if (ns?.shm === undefined) return mounts;
+  return mounts.flatMap((m) => (m.destination !== '/dev/shm' ? [m] : ns.shm ? [ns.shm] : []));
+}
+
 export function buildRunSpec(input: RunSpecInput): ContainerSpec {
   const { config, image, dirs, plan, resources } = input;
   const creds = resolveUser(config.user, image.layerDirs);
@@ -68,7 +87,8 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
   const watch = dnsWatch(plan);
   let cloneFlags = CLONE.NEWNS | CLONE.NEWPID | CLONE.NEWUTS | CLONE.NEWIPC | CLONE.NEWCGROUP;
   if (plan.newNetns) cloneFlags |= CLONE.NEWNET;
-  const join: { type: NsType; path: string }[] = plan.joinNetns ? [{ type: 'net', path: plan.joinNetns }] : [];
+  cloneFlags &= ~(input.ns?.drop ?? 0);
+  const join: { type: NsType; path: string }[] = [...(plan.joinNetns ? [{ type: 'net' as NsType, path: plan.joinNetns }] : []), ...(input.ns?.joins ?? [])];
   const cg = cgroupMounts(config.id, privileged);
   // the generated files go after the user's mounts, so a tmpfs or volume on /etc (or an
   // image VOLUME whose path links to /etc) cannot hide them; a user's own mount on one of
@@ -85,7 +105,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     join,
     rootfs: dirs.rootfs,
     overlay: { lower: [...image.layerDirs].reverse(), upper: dirs.upper, work: dirs.work },
-    mounts: [...defaultMounts({ privileged }), ...cg.mounts, ...resources.mounts, ...etc],
+    mounts: [...withShm(defaultMounts({ privileged, shmSize: input.ns?.shmSize }), input.ns), ...cg.mounts, ...resources.mounts, ...etc, ...initMount(config)],
     devices: [...defaultDevices(), ...(resources.devices ?? [])], // resources: host devices when privileged
     // Docker's init layer links /etc/mtab to /proc/mounts (an image's own /etc/mtab is kept)
     symlinks: [...defaultSymlinks(), ...cg.symlinks],
@@ -93,17 +113,19 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     masked: maskedPaths({ privileged }),
     readonly: [...readonlyPaths({ privileged }), ...cg.readonly],
     rootfsReadonly: resources.readonlyRootfs,
-    hostname: config.hostname,
+    // --uts host: the host's own name stays as it is
+    ...(cloneFlags & CLONE.NEWUTS ? { hostname: config.hostname, domainname: config.domainname } : {}),
     loopback: plan.loopbackUp,
     // Docker's defaults in a network namespace of the container's own: any port, ICMP sockets for all
-    ...(plan.newNetns ? { sysctl: DOCKER_NET_SYSCTLS } : {}),
+    sysctl: [...(plan.newNetns ? DOCKER_NET_SYSCTLS : []), ...Object.entries(config.sysctls ?? {})], // --sysctl after Docker's defaults: it wins
     cwd: config.workingDir,
-    user: { uid: creds.uid, gid: creds.gid, groups: creds.groups },
+    user: { uid: creds.uid, gid: creds.gid, groups: [...creds.groups, ...resolveGroupAdd(config.groupAdd ?? [], image.layerDirs)] },
     env: withDefaults(config.env, config.hostname, creds.home, config.tty),
-    args: [config.path, ...config.args],
+    args: [...(config.init ? [DOCKER_INIT, '--'] : []), config.path, ...config.args],
     caps: resources.capsMask ?? capMask(DEFAULT_CAPS),
     noNewPrivileges: resources.noNewPrivileges,
     rlimits: resources.rlimits,
+    ...(resources.oomScoreAdj !== undefined ? { oomScoreAdj: resources.oomScoreAdj } : {}),
     seccomp: resources.seccompPath,
     tty: config.tty,
     stdin: config.interactive,
@@ -116,6 +138,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     hook: exitHook(config.id),
     // a container on a user network needs the embedded DNS: its monitor brings it back if killed
     ...(watch ? { supervise: { intervalMs: DNS_CHECK_MS, ...watch, argv: tsdocker('internal', 'dns') } } : {}),
+    ...(publishes(plan) ? { proxy6: containerFiles.proxy6(config.id) } : {}),
   };
 }
 

@@ -8,9 +8,14 @@ import { hostname as hostHostname } from 'node:os';
 import { resolveImage, type ImageRecord } from '../image/index.js';
 import { holdMarker, withLock } from '../state/lock.js';
 import { ensureLayout } from '../state/paths.js';
+import { emitContainer } from '../state/events.js';
 import { containerFiles, containerNames, writeConfig, type ContainerConfig } from '../state/containers.js';
 import { createContainerDir } from '../rootfs/prepare.js';
 import { planNetwork } from '../net/index.js';
+import { mergeExposed } from '../net/expose.js';
+import { planNamespaces } from './namespaces.js';
+import { checkPlatform, planSysctls, resolveGroupAdd } from './extras.js';
+import { parsePublish } from '../net/ports.js';
 import { generateName, nameConflict, newContainerId, validateName } from './names.js';
 import { readLabelFiles, resolveProcess, resolveUser } from './options.js';
 import type { RunOptions } from './types.js';
@@ -33,14 +38,19 @@ export async function createContainerWithImage(
 ): Promise<{ config: ContainerConfig; image: ImageRecord; started: () => void }> {
   ensureLayout();
   const image = await resolveImage(opts.image);
+  checkPlatform(opts.platform, opts.image, image.imageConfig);
   const proc = resolveProcess(image.config, opts);
+  resolveGroupAdd(opts.groupAdd ?? [], image.layerDirs); // an unknown group is a create-time error
   resolveUser(proc.user, image.layerDirs); // validate now: an unknown user is a create-time error
   const stopSignal = opts.stopSignal ?? (typeof image.config.StopSignal === 'string' && image.config.StopSignal ? image.config.StopSignal : undefined);
   if (stopSignal !== undefined) parseSignal(stopSignal); // Docker: an unknown signal is a create-time error
   const labels = opts.labelFiles?.length ? { ...readLabelFiles(opts.labelFiles), ...opts.labels } : opts.labels;
   const id = newContainerId();
   const name = opts.name !== undefined ? validateName(opts.name) : undefined;
-  const hostname = opts.hostname ?? (opts.network === 'host' ? hostHostname() : id.slice(0, 12));
+  const ns = planNamespaces(opts.ns ?? {}, { hostnameGiven: opts.hostname !== undefined });
+  const sysctls = planSysctls(opts.sysctls ?? [], { hostNet: opts.network === 'host', hostIpc: ns.ipc === 'host' });
+  const hostname = opts.hostname ?? (opts.network === 'host' || ns.uts === 'host' ? hostHostname() : id.slice(0, 12));
+  const exposed = mergeExposed(image.config.ExposedPorts, opts.expose ?? [], opts.publish, parsePublish);
   const network = await planNetwork({
     containerId: id,
     name: name ?? '',
@@ -53,6 +63,8 @@ export async function createContainerWithImage(
     dnsSearch: opts.dnsSearch,
     dnsOptions: opts.dnsOptions,
     addHosts: opts.addHosts,
+    publishAll: opts.publishAll,
+    exposed,
     hostnameGiven: opts.hostname !== undefined,
   });
   const resources = { ...opts.resources, securityOpt: opts.securityOpt };
@@ -82,6 +94,13 @@ export async function createContainerWithImage(
       labels,
       ...(stopSignal !== undefined ? { stopSignal } : {}),
       ...(opts.stopTimeout !== undefined ? { stopTimeout: opts.stopTimeout } : {}),
+      ...(opts.init ? { init: true } : {}),
+      ...(Object.keys(ns).length ? { ns } : {}),
+      ...(Object.keys(sysctls).length ? { sysctls } : {}),
+      ...(opts.groupAdd?.length ? { groupAdd: opts.groupAdd } : {}),
+      ...(opts.domainname ? { domainname: opts.domainname } : {}),
+      ...(exposed.length ? { exposedPorts: exposed } : {}),
+      ...(opts.publishAll ? { publishAll: true } : {}),
     };
     // rmi checks container records under the images lock: hold it while the record
     // appears, so an image can never lose its layers to an rmi racing this create
@@ -97,6 +116,7 @@ export async function createContainerWithImage(
         rmSync(dirs.dir, { recursive: true, force: true });
         throw err;
       }
+      emitContainer(config, 'create');
       return { config, image, started };
     });
   });

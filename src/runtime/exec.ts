@@ -3,6 +3,7 @@
  * forks into its pid namespace, joins its cgroups and execs the command with the
  * container's privileges. The exit status is the command's.
  */
+import { emitContainer } from '../state/events.js';
 import { refuseIfPaused } from './pause.js';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -59,6 +60,10 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
     resources: { ...security, mounts: [], readonlyRootfs: false, undo: async () => {} },
   });
   const specPath = join(containerFiles.dir(v.config.id), `exec-${randomBytes(6).toString('hex')}.spec`);
+  // dockerd's exec events: the action names the command ("exec_start: sh -c date")
+  const execID = randomBytes(32).toString('hex');
+  const what = `${opts.command[0]} ${opts.command.slice(1).join(' ')}`;
+  emitContainer(v.config, `exec_create: ${what}`, { execID });
   const signals = opts.detach || opts.io ? undefined : forwardSignals();
   try {
     const handle = await startMonitor({
@@ -79,12 +84,15 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       if (err instanceof TsdError && err.code === 'CMD_NOT_FOUND') throw new TsdError('CMD_NOT_FOUND', err.message, { exitCode: 126, hint: err.hint });
       throw err;
     }
+    emitContainer(v.config, `exec_start: ${what}`, { execID });
     opts.io?.onStart(pid, (rows, cols) => handle.resize(rows, cols));
     if (opts.detach) {
       handle.detach();
       return 0;
     }
-    return await attachForeground({ id: v.config.id, pid, handle }, { tty: opts.tty, cleanup: false, signals });
+    const code = await attachForeground({ id: v.config.id, pid, handle }, { tty: opts.tty, cleanup: false, signals });
+    emitContainer(v.config, 'exec_die', { execID, exitCode: code });
+    return code;
   } finally {
     signals?.stop();
     rmSync(specPath, { force: true });

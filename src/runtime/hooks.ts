@@ -7,6 +7,7 @@ import type { DeviceEntry, MountEntry } from '../rootfs/mounts.js';
 import type { Rlimit } from './spec.js';
 import { containerFiles } from '../state/containers.js';
 import * as res from './resources.js';
+import { releaseNamespaces } from './namespaces.js';
 
 export interface ImageView {
   id: string;
@@ -26,6 +27,8 @@ export interface PreparedResources {
   privileged: boolean;
   /** device nodes beyond the defaults (every host device when privileged) */
   devices?: DeviceEntry[];
+  /** --oom-score-adj */
+  oomScoreAdj?: number;
   undo: () => Promise<void>;
 }
 
@@ -64,6 +67,7 @@ export async function joinContainerCgroups(id: string, pid: number): Promise<voi
 export async function releaseContainerResources(id: string, opts: { removeVolumes: boolean }): Promise<void> {
   // resources: cgroups and anonymous volumes are released here (runtime/resources.ts)
   await res.releaseResources(id, opts);
+  await releaseNamespaces(id); // --ipc shareable: its /dev/shm on the host
 }
 
 export async function recordExitFacts(id: string): Promise<void> {

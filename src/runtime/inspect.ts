@@ -9,6 +9,7 @@ import { exitCodeOf } from './lifecycle.js';
 import { dockerState, isPaused } from './pause.js';
 import { networkSettings } from '../net/index.js';
 import { inspectHostConfig, inspectMounts } from './resources.js';
+import { inspectNamespaces } from './namespaces.js';
 import { resolveImage, type ImageRecord } from '../image/index.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -23,6 +24,7 @@ async function imageOf(id: string): Promise<ImageRecord | undefined> {
 
 /** The container ports of -p/--expose (plan.publish, resources.expose) as Docker's "80/tcp" keys. */
 function exposedPorts(v: ContainerView, img: ImageRecord | undefined): Record<string, object> | undefined {
+  if (v.config.exposedPorts) return Object.fromEntries(v.config.exposedPorts.map((k) => [k, {}])); // merged at create
   const out: Record<string, object> = { ...(img?.config.ExposedPorts ?? {}) };
   const plan = v.config.network as { publish?: { containerPort: number; proto: string }[] };
   for (const p of plan.publish ?? []) out[`${p.containerPort}/${p.proto}`] = {};
@@ -71,6 +73,11 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
     HostConfig: {
       NetworkMode: plan.mode ?? 'none',
       AutoRemove: c.autoRemove,
+      ...(c.init ? { Init: true } : {}),
+      PublishAllPorts: Boolean(c.publishAll),
+      ...inspectNamespaces(c.ns),
+      GroupAdd: c.groupAdd ?? null,
+      ...(c.sysctls ? { Sysctls: c.sysctls } : {}),
       ...inspectHostConfig(c.resources), // resources: Docker's HostConfig fields (runtime/resources.ts)
     },
     GraphDriver: {
@@ -85,7 +92,7 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
     Mounts: inspectMounts(c.id),
     Config: {
       Hostname: c.hostname,
-      Domainname: '',
+      Domainname: c.domainname ?? '',
       User: c.user,
       AttachStdin: c.interactive,
       AttachStdout: false,

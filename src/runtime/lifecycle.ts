@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { markerAbandoned, withDirLock } from '../state/lock.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { isSameProcess } from '../sys/proc.js';
 import {
   containerFiles,
@@ -16,6 +16,7 @@ import {
   findEntry,
   listContainers,
   listEntries,
+  type ContainerEntry,
   readContainer,
   writeState,
   type ContainerView,
@@ -29,6 +30,7 @@ import { mark } from '../sys/trace.js';
 import { releaseContainerResources, recordExitFacts } from './hooks.js';
 import { removeIncomplete, removeUnreadable } from './salvage.js';
 import { thawIfPaused } from './pause.js';
+import { emitContainer } from '../state/events.js';
 
 const lg = log.child({ mod: 'runtime.lifecycle' });
 
@@ -58,6 +60,7 @@ export async function killContainer(ref: string, signal?: string): Promise<Conta
   requireRunning(v);
   const n = parseSignal(signal);
   sendSignal(v.state.pid, n);
+  emitContainer(v.config, 'kill', { signal: n });
   // Docker thaws a paused container for SIGKILL and for its stop signal (any signal when it has none)
   const stop = v.config.stopSignal;
   if (n === osConstants.signals.SIGKILL || stop === undefined || parseSignal(stop) === n) await thawIfPaused(v.config.id);
@@ -87,14 +90,17 @@ export async function stopContainer(ref: string, timeout?: number, sig?: string)
   const timeoutSec = timeout ?? v.config.stopTimeout ?? 10;
   const signal = sig ?? v.config.stopSignal ?? 'SIGTERM';
   sendSignal(v.state.pid, parseSignal(signal));
+  emitContainer(v.config, 'kill', { signal: parseSignal(signal) });
   await thawIfPaused(v.config.id);
   // a negative stop timeout waits as long as it takes (Docker's -1)
   if (!(await waitForExit(v.config.id, timeoutSec < 0 ? Infinity : timeoutSec * 1000))) {
     lg.info({ id: v.config.id }, `container did not stop within ${timeoutSec}s, killing it`);
     sendSignal(v.state.pid, osConstants.signals.SIGKILL);
+    emitContainer(v.config, 'kill', { signal: osConstants.signals.SIGKILL });
     await waitForExit(v.config.id, 10_000);
   }
   await cleanupAfterExit(v.config.id);
+  emitContainer(v.config, 'stop');
   return v;
 }
 
@@ -130,9 +136,10 @@ async function settleMonitor(v: ContainerView): Promise<void> {
 /**
  * Release what a container held while it ran (network attachments), once, after it
  * exited; then remove it if it was started with --rm. `fromMonitor`: run by the monitor's
- * exit hook (`tsdocker internal cleanup ID`).
+ * exit hook (`tsdocker internal cleanup ID`); it and `inline` (the foreground `run --rm`) remove
+ * the directory synchronously (RemoveOptions.inline).
  */
-export async function cleanupAfterExit(id: string, opts: { fromMonitor?: boolean } = {}): Promise<void> {
+export async function cleanupAfterExit(id: string, opts: { fromMonitor?: boolean; inline?: boolean } = {}): Promise<void> {
   const removed = await withContainerLock(id, async () => {
     const v = await readContainer(id);
     if (!v || v.status === 'running') return false;
@@ -140,6 +147,8 @@ export async function cleanupAfterExit(id: string, opts: { fromMonitor?: boolean
     // container never ran and nobody will start it again, so a --rm record goes now
     if (!v.state) return Boolean(opts.fromMonitor && v.config.autoRemove);
     if (!v.state.cleanedUp) {
+      // the one place that sees every exit once (under this lock, before cleanedUp is set)
+      emitContainer(v.config, 'die', { exitCode: exitCodeOf(v) });
       await runAll([
         ['detach network', () => detachNetwork(id, v.state!.network)],
         ['record exit', () => recordExitFacts(id)],
@@ -149,7 +158,7 @@ export async function cleanupAfterExit(id: string, opts: { fromMonitor?: boolean
     }
     return v.config.autoRemove && !restarting(id);
   });
-  if (removed) await removeContainer(id, { force: false, volumes: true, networkDetached: true });
+  if (removed) await removeContainer(id, { force: false, volumes: true, networkDetached: true, inline: opts.fromMonitor || opts.inline });
   mark('cleanup: removed');
 }
 
@@ -164,6 +173,9 @@ export interface RemoveOptions {
   volumes: boolean;
   /** the caller has just detached the network (cleanup of a --rm container) */
   networkDetached?: boolean;
+  /** remove the directory synchronously (a `run --rm` CLI waits for it anyway: ~35 pool trips
+   * less); elsewhere (serve) a container's writes may make it large: never stall the loop */
+  inline?: boolean;
 }
 
 export async function removeContainer(ref: string, opts: RemoveOptions): Promise<string> {
@@ -186,6 +198,7 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
     // no exit hook starts a cleanup that would race this removal
     if (monitorAlive(v)) sendSignal(v.state!.monitorPid, osConstants.signals.SIGKILL);
     sendSignal(v.state!.pid, osConstants.signals.SIGKILL);
+    emitContainer(v.config, 'kill', { signal: osConstants.signals.SIGKILL });
     await thawIfPaused(id);
     if (!(await waitForExit(id, 10_000))) {
       throw new TsdError('CONTAINER_RUNNING', `container ${v.config.name} did not die after SIGKILL`, {
@@ -199,11 +212,14 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
     if (!cur) return; // someone else removed it meanwhile
     // a container that never started, or was cleaned up after its exit, holds no network
     const attached = cur.state !== undefined && !cur.state.cleanedUp && !opts.networkDetached;
+    // an exit nobody cleaned up (rm -f of a running container): its die is recorded here, once
+    if (attached) emitContainer(cur.config, 'die', { exitCode: exitCodeOf(cur) });
     await runAll([
       ['detach network', () => (attached ? detachNetwork(id, cur.state?.network) : undefined)],
       ['release resources', () => releaseContainerResources(id, { removeVolumes: opts.volumes })],
-      ['remove state', () => fsp.rm(containerFiles.dir(id), { recursive: true, force: true })],
+      ['remove state', async () => (opts.inline ? rmSync(containerFiles.dir(id), { recursive: true, force: true }) : fsp.rm(containerFiles.dir(id), { recursive: true, force: true }))],
     ]);
+    emitContainer(cur.config, 'destroy');
   });
   return id;
 }
@@ -212,12 +228,13 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
  * Clean up containers that exited while nobody was watching (monitor killed, host crash),
  * remove directories a killed `create` left without a record and `run --rm` records whose
  * CLI died before the container ran, and bring back a killed embedded DNS. Returns how
- * many containers it cleaned up or removed.
+ * many containers it cleaned up or removed. `entries`: a listing the caller made (and reuses
+ * when nothing was done).
  */
-export async function reconcile(): Promise<number> {
+export async function reconcile(entries?: ContainerEntry[]): Promise<number> {
   let done = 0;
   await superviseDns().catch((err: unknown) => lg.warn({ err: errorMessage(err) }, 'reconcile: cannot start the embedded DNS'));
-  for (const e of await listEntries()) {
+  for (const e of entries ?? (await listEntries())) {
     try {
       if ('incomplete' in e) done += Number(await removeIncomplete(e.id));
       else if ('view' in e && e.view.status === 'created' && e.view.config.autoRemove && markerAbandoned(containerFiles.starting(e.id))) {

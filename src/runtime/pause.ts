@@ -5,6 +5,7 @@
  */
 import { findContainer, type ContainerView } from '../state/containers.js';
 import { TsdError } from '../sys/errors.js';
+import { emitContainer } from '../state/events.js';
 import { freeze, isFrozen } from './cgroups/freezer.js';
 import { readResourceRecordSync } from '../state/volumes.js';
 import { cgroupHandle, type CgroupHandle } from './cgroups/index.js';
@@ -14,9 +15,17 @@ export function containerCgroup(id: string): CgroupHandle {
   return cgroupHandle(id, { parent: readResourceRecordSync(id)?.cgroupParent });
 }
 
-/** Is this running container frozen? */
+const frozen = new WeakMap<ContainerView, boolean>();
+
+/**
+ * Is this running container frozen? Asked once per view (a `ps` row asks for its Status and
+ * its State: one read of its resource record and freezer state, not two).
+ */
 export function isPaused(v: ContainerView): boolean {
-  return v.status === 'running' && isFrozen(containerCgroup(v.config.id));
+  if (v.status !== 'running') return false;
+  let f = frozen.get(v);
+  if (f === undefined) frozen.set(v, (f = isFrozen(containerCgroup(v.config.id))));
+  return f;
 }
 
 /** Docker's State.Status: a frozen running container is "paused". */
@@ -30,6 +39,7 @@ export async function pauseContainer(ref: string): Promise<void> {
   const cg = containerCgroup(v.config.id);
   if (isFrozen(cg)) throw new TsdError('CONTAINER_PAUSED', `Container ${v.config.id} is already paused`, { hint: 'resume it with `tsdocker unpause`' });
   await freeze(cg, true);
+  emitContainer(v.config, 'pause');
 }
 
 export async function unpauseContainer(ref: string): Promise<void> {
@@ -37,6 +47,7 @@ export async function unpauseContainer(ref: string): Promise<void> {
   const cg = containerCgroup(v.config.id);
   if (v.status !== 'running' || !isFrozen(cg)) throw new TsdError('CONTAINER_NOT_PAUSED', `Container ${v.config.id} is not paused`, { hint: 'see `tsdocker ps` for its state' });
   await freeze(cg, false);
+  emitContainer(v.config, 'unpause');
 }
 
 /** After a signal to a paused container: thaw it, so the signal is delivered (Docker's killWithSignal). */

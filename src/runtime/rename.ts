@@ -7,6 +7,7 @@ import { withLock } from '../state/lock.js';
 import { containerNames, findContainer, writeConfig } from '../state/containers.js';
 import { renameEndpoints, renamedPlan } from '../net/rename.js';
 import { TsdError } from '../sys/errors.js';
+import { emitContainer } from '../state/events.js';
 import { nameConflict, validateName } from './names.js';
 
 export async function renameContainer(oldRef: string, newName: string): Promise<void> {
@@ -26,6 +27,7 @@ export async function renameContainer(oldRef: string, newName: string): Promise<
       if (owner !== undefined) throw nameConflict(name, owner);
       await writeConfig({ ...cur.config, name, network: renamedPlan(cur.config.network, name) });
       await renameEndpoints(id, name);
+      emitContainer({ ...cur.config, name }, 'rename', { oldName: `/${cur.config.name}` });
     });
   });
 }

@@ -2,6 +2,7 @@
 import { readResourceRecordSync, type InspectMount } from '../state/volumes.js';
 import { parseBytes, parseSwap, parseUlimit } from './resource-parse.js';
 import type { ResourceOptions } from './resource-plan.js';
+import { parseDevice } from './devices.js';
 
 /** Docker's inspect `Mounts` for a container (empty before its first start). */
 export function inspectMounts(id: string): InspectMount[] {
@@ -41,5 +42,11 @@ export function inspectHostConfig(raw: Record<string, unknown>): Record<string, 
     CapDrop: o.capDrop?.length ? o.capDrop : null,
     Privileged: Boolean(o.privileged),
     SecurityOpt: o.securityOpt?.length ? o.securityOpt : null,
+    MemoryReservation: o.memoryReservation !== undefined ? tryOr(() => parseBytes(o.memoryReservation!, '--memory-reservation'), 0) : 0,
+    CpuQuota: o.cpuQuota !== undefined ? Number(o.cpuQuota) : 0,
+    CpuPeriod: o.cpuPeriod !== undefined ? Number(o.cpuPeriod) : 0,
+    OomScoreAdj: o.oomScoreAdj !== undefined ? Number(o.oomScoreAdj) : 0,
+    OomKillDisable: Boolean(o.oomKillDisable),
+    Devices: (o.device ?? []).map((d) => tryOr(() => parseDevice(d), { PathOnHost: d, PathInContainer: d, CgroupPermissions: 'rwm' })),
   };
 }

@@ -153,3 +153,34 @@ export function parseProcLimits(text: string): Map<number, { soft: number; hard:
   }
   return out;
 }
+
+/** --cpu-period: the CFS period in µs, 1000..1000000 (0: the default), the daemon's message. */
+export function parseCpuPeriod(value: string | number): number | undefined {
+  const s = String(value).trim();
+  if (!/^-?\d+$/.test(s)) throw bad('--cpu-period', value, 'expected a whole number of microseconds');
+  const n = Number(s);
+  if (n === 0) return undefined;
+  if (n < 1000 || n > 1_000_000) {
+    throw new TsdError('BAD_ARGS', 'CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1 second (i.e. 1000000)', { hint: 'e.g. --cpu-period 100000' });
+  }
+  return n;
+}
+
+/** --cpu-quota: the CFS quota in µs per period, at least 1000; -1 is no quota (0: not set). */
+export function parseCpuQuota(value: string | number): number | undefined {
+  const s = String(value).trim();
+  if (!/^-?\d+$/.test(s)) throw bad('--cpu-quota', value, 'expected a whole number of microseconds');
+  const n = Number(s);
+  if (n === 0) return undefined;
+  if (n !== -1 && n < 1000) throw new TsdError('BAD_ARGS', 'CPU cfs quota can not be less than 1ms (i.e. 1000)', { hint: 'e.g. --cpu-quota 50000 with the default period of 100000' });
+  return n;
+}
+
+/** --oom-score-adj: -1000..1000 (the daemon's message). */
+export function parseOomScoreAdj(value: string | number): number {
+  const s = String(value).trim();
+  if (!/^-?\d+$/.test(s)) throw bad('--oom-score-adj', value, 'expected a whole number');
+  const n = Number(s);
+  if (n < -1000 || n > 1000) throw new TsdError('BAD_ARGS', `Invalid value ${n}, range for oom score adj is [-1000, 1000]`, { hint: 'give a value from -1000 to 1000' });
+  return n;
+}

@@ -11,10 +11,12 @@ import { planMounts, type MountRequest } from '../rootfs/volumes.js';
 import { checkCgroupSupport, type CgroupLimits } from './cgroups/index.js';
 import { detectLayout } from './cgroups/layout.js';
 import {
-  parseBytes, parseCpus, parseCpuset, parseCpuShares, parsePidsLimit, parseProcLimits, parseSwap, parseUlimit, type Rlimit,
+  parseBytes, parseCpuPeriod, parseCpuQuota, parseCpus, parseCpuset, parseCpuShares, parseOomScoreAdj, parsePidsLimit, parseProcLimits, parseSwap, parseUlimit, type Rlimit,
 } from './resource-parse.js';
 import { capMask, capsFromMask } from './caps.js';
 import { planSecurity, type SecurityPlan } from './security.js';
+import { parseDevice, planDevice } from './devices.js';
+import type { DeviceEntry } from '../rootfs/mounts.js';
 
 const lg = log.child({ mod: 'runtime.resources' });
 
@@ -35,6 +37,13 @@ export interface ResourceOptions {
   capDrop?: string[];
   privileged?: boolean;
   securityOpt?: string[];
+  /** --device HOST[:CONTAINER][:PERMS] */
+  device?: string[];
+  memoryReservation?: string | number;
+  cpuQuota?: string | number;
+  cpuPeriod?: string | number;
+  oomScoreAdj?: string | number;
+  oomKillDisable?: boolean;
 }
 
 export interface ResourceImage {
@@ -49,6 +58,10 @@ export interface ResourcePlan {
   mounts: MountRequest[];
   security: SecurityPlan;
   readonlyRootfs: boolean;
+  /** --device nodes */
+  devices: DeviceEntry[];
+  /** --oom-score-adj */
+  oomScoreAdj?: number;
 }
 
 const MIN_MEMORY = 6 * 1024 * 1024;
@@ -59,6 +72,20 @@ function hostCpus(): string {
   } catch {
     return `0-${availableParallelism() - 1}`;
   }
+}
+
+/** --cpu-quota and --cpu-period (not with --cpus: the daemon's conflict messages). */
+function planCfs(o: ResourceOptions, limits: CgroupLimits): void {
+  const quota = o.cpuQuota !== undefined ? parseCpuQuota(o.cpuQuota) : undefined;
+  const period = o.cpuPeriod !== undefined ? parseCpuPeriod(o.cpuPeriod) : undefined;
+  if (quota === undefined && period === undefined) return;
+  if (o.cpus !== undefined) {
+    const which = period !== undefined ? 'CPU Period' : 'CPU Quota';
+    throw new TsdError('BAD_ARGS', `Conflicting options: Nano CPUs and ${which} cannot both be set`, { hint: 'give --cpus, or --cpu-quota with --cpu-period' });
+  }
+  if (quota !== undefined) limits.cpuQuota = quota;
+  if (period !== undefined) limits.cpuPeriod = period;
+  limits.cpuFlag = quota !== undefined ? '--cpu-quota' : '--cpu-period';
 }
 
 function planLimits(o: ResourceOptions, privileged: boolean): CgroupLimits {
@@ -84,6 +111,19 @@ function planLimits(o: ResourceOptions, privileged: boolean): CgroupLimits {
     const { quota, period } = parseCpus(o.cpus, availableParallelism());
     limits.cpuQuota = quota;
     limits.cpuPeriod = period;
+  }
+  planCfs(o, limits);
+  if (o.memoryReservation !== undefined && String(o.memoryReservation).trim() !== '0') {
+    limits.memoryReservation = parseBytes(o.memoryReservation, '--memory-reservation');
+    if (limits.memoryReservation < MIN_MEMORY) throw new TsdError('BAD_ARGS', 'Minimum memory reservation allowed is 6MB', { hint: 'e.g. --memory-reservation 64m' });
+    if (limits.memory !== undefined && limits.memory < limits.memoryReservation) {
+      throw new TsdError('BAD_ARGS', 'Minimum memory limit can not be less than memory reservation limit, see usage', { hint: 'give --memory at least --memory-reservation' });
+    }
+  }
+  if (o.oomKillDisable) {
+    if (detectLayout().mode === 'v2') process.stderr.write('WARNING: Your kernel does not support OomKillDisable. OomKillDisable discarded.\n');
+    else limits.oomKillDisable = true;
+    if (limits.memory === undefined) process.stderr.write("WARNING: Disabling the OOM killer on containers without setting a '-m/--memory' limit may be dangerous.\n");
   }
   if (o.cpuShares !== undefined) limits.cpuShares = parseCpuShares(o.cpuShares);
   if (o.cpusetCpus !== undefined) limits.cpusetCpus = parseCpuset(String(o.cpusetCpus), hostCpus());
@@ -137,8 +177,11 @@ export function guardDevices(security: SecurityPlan, opts: ResourceOptions, mode
 export async function planResources(opts: ResourceOptions, image: ResourceImage): Promise<ResourcePlan> {
   const security = guardDevices(planSecurity(opts), opts);
   const limits = planLimits(opts, security.privileged);
+  const devices = (opts.device ?? []).map((d) => planDevice(parseDevice(d)));
+  if (devices.length) limits.deviceRules = devices.map((d) => d.rule);
   await checkCgroupSupport(limits);
   const rlimits = planRlimits(opts.ulimit ?? [], { hostCaps: hostEffectiveCaps() });
   const mounts = planMounts(opts, image.config.Volumes ?? {});
-  return { limits, rlimits, mounts, security, readonlyRootfs: Boolean(opts.readOnly) };
+  const oomScoreAdj = opts.oomScoreAdj !== undefined ? parseOomScoreAdj(opts.oomScoreAdj) : undefined;
+  return { limits, rlimits, mounts, security, readonlyRootfs: Boolean(opts.readOnly), devices: devices.map((d) => d.entry), ...(oomScoreAdj !== undefined ? { oomScoreAdj } : {}) };
 }

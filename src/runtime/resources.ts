@@ -9,7 +9,8 @@
  *   releaseResources(id, {removeVolumes}) on `rm`; idempotent
  *   containerStats(id)                  for `tsdocker stats`
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { emit } from '../state/events.js';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createUndoStack, runAll, teardownError } from '../sys/undo.js';
 import { writeFileAtomic, rmIfExists, readJsonIfExists, writeJsonAtomic } from '../sys/fs.js';
@@ -43,6 +44,7 @@ export interface PreparedResources {
   privileged: boolean;
   /** device nodes beyond the default ones: every host device when privileged */
   devices: DeviceEntry[];
+  oomScoreAdj?: number;
   /** undo everything prepareResources did (for a start that fails later) */
   undo: () => Promise<void>;
 }
@@ -66,7 +68,7 @@ export async function prepareResources(id: string, plan: ResourcePlan, image: Re
     const mounts: MountEntry[] = [];
     const ordered = [...plan.mounts].sort((a, b) => depth(a.target) - depth(b.target));
     const prepareAll = async () => {
-      for (const m of ordered) mounts.push(await prepareMount(m, previous, record, image, undo));
+      for (const m of ordered) mounts.push(await prepareMount(m, previous, record, image, undo, id));
     };
     // volumes are shared between containers: create and copy them up under the volumes lock
     await (ordered.some((m) => m.kind === 'volume') ? withLock('volumes', prepareAll) : prepareAll());
@@ -90,7 +92,8 @@ export async function prepareResources(id: string, plan: ResourcePlan, image: Re
       seccompPath,
       readonlyRootfs: plan.readonlyRootfs,
       privileged: plan.security.privileged,
-      devices: plan.security.privileged ? hostDevices('/dev', new Set(defaultDevices().map((d) => d.path))) : [],
+      devices: plan.security.privileged ? hostDevices('/dev', new Set(defaultDevices().map((d) => d.path))) : plan.devices,
+      ...(plan.oomScoreAdj !== undefined ? { oomScoreAdj: plan.oomScoreAdj } : {}),
       undo: async () => {
         const failures = await steps.run(lg);
         if (failures.length) throw teardownError(failures);
@@ -107,6 +110,7 @@ async function prepareMount(
   record: ResourceRecord,
   image: ResourceImage,
   undo: ReturnType<typeof createUndoStack>,
+  id: string,
 ): Promise<MountEntry> {
   const mounts = (record.mounts ??= []);
   if (m.kind === 'tmpfs') {
@@ -126,6 +130,7 @@ async function prepareMount(
   const data = volumeFiles.data(name);
   mounts.push({ Type: 'volume', Name: name, Source: data, Destination: m.target, Driver: 'local', Mode: m.readonly ? 'ro' : '', RW: !m.readonly, Propagation: '' });
   if (!m.nocopy && isEmptyDir(data)) await copyUp(image.layerDirs, m.target, data);
+  emit('volume', 'mount', name, { container: id, destination: m.target, driver: 'local', propagation: '', 'read/write': String(!m.readonly) });
   return bindMount(data, m.target, { readonly: m.readonly });
 }
 
@@ -164,7 +169,7 @@ export async function releaseResources(id: string, opts: { removeVolumes: boolea
         }),
     ]);
   }
-  steps.push(['remove seccomp spec', () => rmIfExists(seccompFile(id))]);
+  steps.push(['remove seccomp spec', async () => rmSync(seccompFile(id), { force: true })]);
   await runAll(steps);
 }
 

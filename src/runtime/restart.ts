@@ -5,6 +5,7 @@
  */
 import { containerFiles, findContainer } from '../state/containers.js';
 import { holdMarker } from '../state/lock.js';
+import { emitContainer } from '../state/events.js';
 import { TsdError } from '../sys/errors.js';
 import { isPaused } from './pause.js';
 import { cleanupAfterExit, stopContainer } from './lifecycle.js';
@@ -28,7 +29,9 @@ export async function restartContainer(ref: string, timeoutSec: number | undefin
   const release = holdMarker(containerFiles.restarting(v.config.id));
   try {
     await stopContainer(v.config.id, timeoutSec);
-    return await startExisting(v.config.id);
+    await startExisting(v.config.id);
+    emitContainer(v.config, 'restart');
+    return v.config.id;
   } finally {
     release();
   }

@@ -116,7 +116,7 @@ export async function attachForeground(
     }
     mark('container exited');
     handle.ack();
-    if (opts.cleanup) await cleanupAfterExit(started.id);
+    if (opts.cleanup) await cleanupAfterExit(started.id, { inline: true });
     mark('cleaned up');
     return status;
   } finally {

@@ -46,6 +46,8 @@ export interface ContainerSpec {
   readonly?: string[];
   rootfsReadonly?: boolean;
   hostname?: string;
+  /** --domainname: setdomainname in the container's UTS namespace */
+  domainname?: string;
   /** bring lo up (own network namespace) */
   loopback?: boolean;
   cwd?: string;
@@ -92,6 +94,8 @@ export interface ContainerSpec {
   rootPropagation?: number;
   /** a daemon the monitor keeps alive while the container runs (the embedded DNS) */
   supervise?: { intervalMs: number; pidFile: string; match: string; argv: string[] };
+  /** the file Node writes before `go` with the published ports' IPv6 side (native/src/proxy6.c) */
+  proxy6?: string;
 }
 
 function str(key: string, v: string): string {
@@ -132,6 +136,7 @@ export function specRecords(s: ContainerSpec): string[][] {
   for (const p of s.readonly ?? []) r.push(['readonly', p]);
   if (s.rootfsReadonly !== undefined) r.push(['rootfs_ro', bool(s.rootfsReadonly)]);
   if (s.hostname !== undefined) r.push(['hostname', s.hostname]);
+  if (s.domainname) r.push(['domainname', s.domainname]);
   if (s.loopback !== undefined) r.push(['lo', bool(s.loopback)]);
   if (s.cwd !== undefined) r.push(['cwd', s.cwd]);
   if (s.user) r.push(['user', int('user', s.user.uid), int('user', s.user.gid), (s.user.groups ?? []).map((g) => int('user', g)).join(',')]);
@@ -171,6 +176,7 @@ export function specRecords(s: ContainerSpec): string[][] {
     r.push(['supervise', int('supervise', s.supervise.intervalMs), s.supervise.pidFile, s.supervise.match]);
     for (const a of s.supervise.argv) r.push(['supervise_arg', a]);
   }
+  if (s.proxy6) r.push(['proxy6', s.proxy6]);
   return r;
 }
 
@@ -184,10 +190,10 @@ export function renderSpec(spec: ContainerSpec): Buffer {
 /** Fields per key, for decodeSpec (and the unit test that keeps both sides in step). */
 export const SPEC_ARITY: Readonly<Record<string, number>> = {
   version: 1, id: 1, clone: 1, join: 2, rootfs: 1, overlay: 3, mount: 5, device: 4, symlink: 2,
-  rootlink: 2, mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
+  rootlink: 2, mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, domainname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
   caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, logtee: 1, sysctl: 2, exit: 1, exit_nosync: 1, hook: 1,
   odevice: 6, orphan: 1, fifo: 1, console: 1, caps5: 5, umask: 1, rootprop: 1,
-  supervise: 3, supervise_arg: 1, attach: 1, detach_keys: 1,
+  supervise: 3, supervise_arg: 1, proxy6: 1, attach: 1, detach_keys: 1,
 };
 
 /** Parse a rendered spec back into records (debugging, tests). */

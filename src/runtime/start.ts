@@ -14,9 +14,11 @@ import { processStartTime } from '../sys/proc.js';
 import { createUndoStack } from '../sys/undo.js';
 import { log } from '../sys/log.js';
 import { mark } from '../sys/trace.js';
+import { emitContainer } from '../state/events.js';
 import { kill as sendSignal } from '../native/index.js';
 import { startMonitor, type MonitorHandle } from './monitor.js';
 import { buildRunSpec } from './build-spec.js';
+import { resolveNamespaces } from './namespaces.js';
 import { prepareContainerResources, joinContainerCgroups } from './hooks.js';
 
 const lg = log.child({ mod: 'runtime.start' });
@@ -79,7 +81,8 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     undo.push('release resources', resources.undo);
     // a foreground container keeps its log too (Docker's `logs` shows it), unless --rm removes it anyway
     const logged = !mode.foreground || !config.autoRemove;
-    const spec = buildRunSpec({ config, image, dirs, plan, resources, logPath: logged ? containerFiles.log(id) : undefined, logTee: mode.foreground && logged, detachKeys: mode.detachKeys });
+    const ns = await resolveNamespaces(id, config.ns);
+    const spec = buildRunSpec({ config, image, dirs, plan, resources, ns, logPath: logged ? containerFiles.log(id) : undefined, logTee: mode.foreground && logged, detachKeys: mode.detachKeys });
     const a = mode.attach ?? { stdin: true, stdout: true, stderr: true };
     const stdio: [number, number, number] = mode.foreground
       ? [config.interactive && a.stdin ? 0 : -1, a.stdout ? 1 : -1, a.stderr ? 2 : -1]
@@ -123,6 +126,7 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     await handle.started;
     mark('start: exec ok');
     undo.clear();
+    emitContainer(config, 'start');
     lg.debug({ id, pid }, 'container started');
     return { id, pid, handle };
   } catch (err) {

@@ -28,6 +28,18 @@ export interface RunOptions {
   /** --stop-signal (else the image's StopSignal) and --stop-timeout: what `stop` uses */
   stopSignal?: string;
   stopTimeout?: number;
+  /** -P and --expose: publish every exposed port; more exposed ports (Config.ExposedPorts) */
+  publishAll?: boolean;
+  expose?: string[];
+  /** --pid, --ipc, --uts, --cgroupns, --shm-size (runtime/namespaces.ts) */
+  ns?: { pid?: string; ipc?: string; uts?: string; cgroupns?: string; shmSize?: string };
+  /** --sysctl KEY=VALUE, --group-add, --domainname, --platform (runtime/extras.ts) */
+  sysctls?: string[];
+  groupAdd?: string[];
+  domainname?: string;
+  platform?: string;
+  /** --init: tsdocker-init as pid 1 (/sbin/docker-init -- CMD) */
+  init?: boolean;
   /** resource, mount and security flags, handed to runtime/resources.ts */
   resources: Record<string, unknown>;
   /** run -a: only these streams are attached (default all three) */

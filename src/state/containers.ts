@@ -6,7 +6,7 @@
  * running only while its recorded pid is alive with the recorded start time, so a reused
  * pid or a dead monitor can never make it look alive.
  */
-import { existsSync, promises as fsp, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from './paths.js';
 import { readJsonIfExistsSync, writeJsonAtomic } from '../sys/fs.js';
@@ -39,6 +39,17 @@ export interface ContainerConfig {
   /** Docker's Config.StopSignal and StopTimeout (stop's signal and wait when it is given none) */
   stopSignal?: string;
   stopTimeout?: number;
+  /** Config.ExposedPorts, merged at create (image EXPOSE, --expose, -p), sorted; -P: HostConfig.PublishAllPorts */
+  exposedPorts?: string[];
+  publishAll?: boolean;
+  /** --pid, --ipc, --uts, --cgroupns, --shm-size as planned at create (runtime/namespaces.ts) */
+  ns?: { pid?: string; ipc?: string; uts?: string; cgroupns?: string; shmSize?: number };
+  /** --sysctl (HostConfig.Sysctls), --group-add (HostConfig.GroupAdd), --domainname (Config.Domainname) */
+  sysctls?: Record<string, string>;
+  groupAdd?: string[];
+  domainname?: string;
+  /** --init: the command runs under /sbin/docker-init (HostConfig.Init) */
+  init?: boolean;
 }
 
 export interface ContainerState {
@@ -75,6 +86,8 @@ export const containerFiles = {
   exit: (id: string) => join(paths.container(id), 'exit.json'),
   log: (id: string) => join(paths.container(id), 'ctr.log'),
   spec: (id: string) => join(paths.container(id), 'spec.bin'),
+  /** the published ports' IPv6 side, written before `go`, read by the monitor (native/src/proxy6.c) */
+  proxy6: (id: string) => join(paths.container(id), 'proxy6'),
   /** held (flock) by a `run --rm` until its start is over (state/lock.ts holdMarker) */
   starting: (id: string) => join(paths.container(id), '.starting'),
   /** held by a `restart` between its stop and its start: a --rm container stays (as Docker) */
@@ -167,10 +180,10 @@ export async function listEntries(): Promise<ContainerEntry[]> {
   return entries.filter((e): e is ContainerEntry => e !== undefined);
 }
 
-/** Every readable container, newest first; a corrupt one is skipped with a one-line warning. */
-export async function listContainers(): Promise<ContainerView[]> {
+/** Every readable container (of `entries`, a listing just made), newest first; a corrupt one is skipped with a one-line warning. */
+export async function listContainers(entries?: ContainerEntry[]): Promise<ContainerView[]> {
   const views: ContainerView[] = [];
-  for (const e of await listEntries()) {
+  for (const e of entries ?? (await listEntries())) {
     if ('view' in e) views.push(e.view);
     else if ('corrupt' in e) reportSkipped(e.corrupt);
   }
@@ -193,6 +206,21 @@ export function containerNames(): Map<string, string> {
   return names;
 }
 
+/** The id of the container named `name`: the configs are read until it is found (names are unique). */
+function idOfName(name: string, ids: string[]): string | undefined {
+  for (const id of ids) {
+    let cfg: ContainerConfig | undefined;
+    try {
+      cfg = readJsonIfExistsSync<ContainerConfig>(containerFiles.config(id));
+    } catch (err) {
+      if (isCorruptRecord(err)) continue;
+      throw err;
+    }
+    if (cfg?.name === name) return id;
+  }
+  return undefined;
+}
+
 function notFound(ref: string): TsdError {
   return new TsdError('CONTAINER_NOT_FOUND', `No such container: ${ref}`, { hint: 'see `tsdocker ps -a` for the containers that exist' });
 }
@@ -206,7 +234,7 @@ export async function findEntry(ref: string): Promise<ContainerEntry> {
     return e;
   };
   if (/^[0-9a-f]{64}$/.test(ref) && ids.includes(ref)) return byId(ref);
-  const byName = containerNames().get(ref.replace(/^\//, ''));
+  const byName = idOfName(ref.replace(/^\//, ''), ids);
   if (byName) {
     const e = await readEntry(byName);
     if (e) return e;
@@ -243,6 +271,7 @@ export async function writeState(id: string, state: ContainerState): Promise<voi
 }
 
 export async function clearRunState(id: string): Promise<void> {
-  await fsp.rm(containerFiles.state(id), { force: true });
-  await fsp.rm(containerFiles.exit(id), { force: true });
+  // two files: no thread-pool trips (sys/fs.ts)
+  rmSync(containerFiles.state(id), { force: true });
+  rmSync(containerFiles.exit(id), { force: true });
 }

@@ -10,6 +10,7 @@
  *   <root>/locks/             lock files (state/lock.ts)
  *   <root>/cluster.json       the overlay's cluster settings (net/overlay/config.ts reads it)
  *   <root>/daemon.json        settings as dockerd's daemon.json (insecure-registries)
+ *   <root>/events.log(.1)     the events journal, one JSON line per event (state/events.ts)
  *   <run>/                    runtime files: /run/tsdocker by default, <root>/run with --root
  */
 import { join } from 'node:path';
@@ -44,6 +45,8 @@ export const paths = {
   clusterConfig: () => join(root, 'cluster.json'),
   run: () => runDir(),
   daemonConfig: () => join(root, 'daemon.json'),
+  events: () => join(root, 'events.log'),
+  eventsOld: () => join(root, 'events.log.1'),
 };
 
 /** Create the top-level directories once; cheap when they exist. */

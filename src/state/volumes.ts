@@ -5,6 +5,7 @@
  * prepared), so "in use" survives crashes and needs no reference counts. Changes happen
  * under the `volumes` lock.
  */
+import { emit } from './events.js';
 import { promises as fsp, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -100,6 +101,7 @@ export async function ensureVolume(
     ...(opts.anonymous ? { Anonymous: true } : {}),
   };
   await writeJsonAtomic(volumeFiles.record(name), volume);
+  emit('volume', 'create', name, { driver: 'local' });
   return { volume, created: true };
 }
 
@@ -129,6 +131,7 @@ export async function volumeUsers(): Promise<Map<string, string[]>> {
 /** Remove a volume that no container uses (checked by the caller under the lock). */
 export async function deleteVolume(name: string): Promise<void> {
   await fsp.rm(paths.volume(name), { recursive: true, force: true });
+  emit('volume', 'destroy', name, { driver: 'local' });
 }
 
 export function readResourceRecordSync(id: string): ResourceRecord | undefined {

@@ -158,7 +158,7 @@ describe('run -d killed at many points', () => {
   const STEPS = [
     'run: begin', 'create: directory made', 'run: created', 'start: image resolved', 'start: resources prepared',
     'start: monitor spawned', 'start: container cloned', 'start: state written', 'net: address leased', 'net: ports reserved',
-    'net: veth attached', 'start: cgroups joined, network attached', 'start: exec ok',
+    'net: firewall applied', 'net: veth attached', 'start: cgroups joined, network attached', 'start: exec ok',
   ];
 
   it('leaves nothing once ps -a and rm -f have run, killed at each step of the start and at a sweep of delays', async () => {

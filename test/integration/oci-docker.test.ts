@@ -102,6 +102,25 @@ describe.skipIf(!isRoot || !hasDocker)('docker run --runtime tsdocker', () => {
     expect(out).toMatch(/\/dev\/pts\/\d+\r?\nyes/);
   });
 
+  it('runs -it and exec -it on a real terminal: an interactive shell on a pty, with its exit status', async () => {
+    // `script` (util-linux) gives the docker client a pty of its own, as a person's terminal would
+    const dk = `docker -H unix://${sock}`;
+    const it1 = await sb.sh(['script', '-qec', `${dk} run --rm -it ${T.join(' ')} busybox sh`, '/dev/null'], {
+      input: 'tty; echo sum-$((40+2))\nexit 6\n',
+    });
+    const out1 = it1.stdout.replace(/\r/g, '');
+    expect(out1, `stderr: ${it1.stderr}`).toMatch(/\/dev\/pts\/\d+\n/);
+    expect(out1).toContain('sum-42\n');
+    expect(it1.code).toBe(6);
+    const id = (await ok(['run', '-d', ...T, 'busybox', 'sleep', '300'])).trim();
+    const it2 = await sb.sh(['script', '-qec', `${dk} exec -it ${id} sh`, '/dev/null'], { input: 'tty; echo in-$((1+1))\nexit 7\n' });
+    const out2 = it2.stdout.replace(/\r/g, '');
+    expect(out2, `stderr: ${it2.stderr}`).toMatch(/\/dev\/pts\/\d+\n/);
+    expect(out2).toContain('in-2\n');
+    expect(it2.code).toBe(7);
+    await ok(['rm', '-f', id]);
+  });
+
   it('runs -d, logs, exec, top, pause/unpause, update, kill, stop and rm -f', async () => {
     const id = (await ok(['run', '-d', ...T, 'busybox', 'sh', '-c', 'echo started; while sleep 0.2; do :; done'])).trim();
     for (let i = 0; i < 50 && !(await ok(['logs', id])).includes('started'); i++) await new Promise((r) => setTimeout(r, 100));

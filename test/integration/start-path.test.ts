@@ -100,6 +100,35 @@ describe('no work without a purpose', () => {
     expect((await sb.tsd(['rm', 'kept'])).code).toBe(0);
   });
 
+  it('records are read and written on the main thread (no thread-pool trip per step), the bundle in one read', async () => {
+    const t = await traced(['run', '--rm', 'busybox', 'true'], 'openat,read');
+    expect(t.code, t.stderr).toBe(0);
+    const main = t.lines[0]!.split(' ')[0];
+    const records = t.lines.filter((l) => /openat\(.*\.json(\.\d+\.\d+\.tmp)?"/.test(l) && l.includes(sb.root));
+    expect(records.length).toBeGreaterThan(5); // the trace sees the records
+    expect(records.filter((l) => l.split(' ')[0] !== main)).toEqual([]);
+    // Node reads a file asked for as 'utf8' in 8 KB chunks: the launcher reads bytes
+    expect(t.lines.filter((l) => /^\d+ +read\(\d+<[^>]*\/tsdocker\.cjs>/.test(l)).length).toBeLessThanOrEqual(2);
+  });
+
+  it('the device rules of a start go through one open of devices.allow (cgroup v1)', async () => {
+    const t = await traced(['run', '--rm', '--network', 'none', 'busybox', 'true'], 'openat,write');
+    expect(t.code, t.stderr).toBe(0);
+    const rules = t.lines.filter((l) => /write\(\d+<[^>]*\/devices\.allow>/.test(l));
+    if (!existsSync('/sys/fs/cgroup/devices')) return; // cgroup v2: device rules are an eBPF program
+    expect(rules.length).toBeGreaterThan(5);
+    expect(t.lines.filter((l) => /openat\(.*\/devices\.allow"/.test(l)).length).toBe(1);
+  });
+
+  it("run --rm removes its container's directory from the main thread (no thread-pool trip per entry)", async () => {
+    const t = await traced(['run', '--rm', '--network', 'none', 'busybox', 'true'], 'unlink,unlinkat,rmdir');
+    expect(t.code, t.stderr).toBe(0);
+    const main = t.lines[0]!.split(' ')[0];
+    const removals = t.lines.filter((l) => /(unlink|unlinkat|rmdir)\(/.test(l) && l.includes(`${sb.root}/containers/`));
+    expect(removals.length).toBeGreaterThan(5);
+    expect(removals.filter((l) => l.split(' ')[0] !== main)).toEqual([]);
+  });
+
   it('run plans the resources once: the host limits are read once for create and start', async () => {
     const t = await traced(['run', '--rm', '--network', 'none', 'busybox', 'true'], 'open,openat');
     expect(t.code, t.stderr).toBe(0);
@@ -114,6 +143,36 @@ describe('no work without a purpose', () => {
     const published = await traced(['run', '--rm', '-p', '18080:80', 'busybox', 'true'], 'open,openat');
     expect(published.code, published.stderr).toBe(0);
     expect(published.lines.some((l) => l.includes('/proc/net/tcp'))).toBe(true);
+  });
+});
+
+describe('ps reads what it shows once', () => {
+  it('one listing of the records when nothing needs reconciling, one freezer read per running container', async () => {
+    for (const n of ['ps1', 'ps2']) expect((await sb.tsd(['run', '-d', '--name', n, '--network', 'none', 'busybox', 'sleep', '60'])).code).toBe(0);
+    const ids = (await sb.tsd(['ps', '-q', '--no-trunc'])).stdout.trim().split('\n');
+    expect(ids.length).toBe(2);
+    const t = await traced(['ps'], 'openat');
+    expect(t.code, t.stderr).toBe(0);
+    for (const id of ids) {
+      const opens = (file: RegExp) => t.lines.filter((l) => l.includes(id) && file.test(l) && !/= -1 E/.test(l)).length;
+      expect(opens(/\/config\.json"/)).toBe(1);
+      expect(opens(/\/(freezer\.state|cgroup\.events)"/)).toBe(1);
+    }
+    expect((await sb.tsd(['rm', '-f', 'ps1', 'ps2'])).code).toBe(0);
+  });
+});
+
+describe('a removal reads only what it removes', () => {
+  it("rm -f reads the container's own lease (its endpoint record names it), not its neighbours'", async () => {
+    for (const n of ['nb1', 'nb2']) expect((await sb.tsd(['run', '-d', '--name', n, 'busybox', 'sleep', '60'])).code).toBe(0);
+    const ipOf = async (n: string) => (await sb.tsd(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', n])).stdout.trim();
+    const [own, other] = [await ipOf('nb1'), await ipOf('nb2')];
+    expect(own).toMatch(/^172\.17\./);
+    const t = await traced(['rm', '-f', 'nb1'], 'openat');
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.lines.filter((l) => l.includes(`/leases/${own}"`)).length).toBeGreaterThan(0);
+    expect(t.lines.filter((l) => l.includes(`/leases/${other}"`))).toEqual([]);
+    expect((await sb.tsd(['rm', '-f', 'nb2'])).code).toBe(0);
   });
 });
 
@@ -149,6 +208,26 @@ describe('no helper processes on the start path', () => {
     expect(ran('ip')).toBe(0);
     expect(ran('nsenter')).toBe(0);
     expect(ran('iptables')).toBe(0);
+    expect(ran('nft')).toBe(0); // the port's binding through libnftables, in process
+  });
+
+  it('a start with -p and the removal of such a container run no nft; the rules are there while it runs and gone after', async () => {
+    const ran = (lines: string[], prog: string) => lines.filter((l) => new RegExp(`execve\\("[^"]*/${prog}", \\["${prog}"`).test(l) && !/= -1 E[A-Z]+ /.test(l)).length;
+    // foreground (strace -f would follow a detached monitor for the container's whole life)
+    const start = await traced(['run', '--rm', '-p', '18282:80', 'busybox', 'true'], 'execve');
+    expect(start.code, start.stderr).toBe(0);
+    expect(ran(start.lines, 'tsdocker-monitor')).toBe(1);
+    expect(ran(start.lines, 'nft')).toBe(0);
+    expect((await sb.tsd(['run', '-d', '--name', 'pub', '-p', '18282:80', 'busybox', 'sleep', '60'])).code).toBe(0);
+    const id = (await sb.tsd(['inspect', '-f', '{{.Id}}', 'pub'])).stdout.trim();
+    const rules = async () => (await sb.sh(['nft', 'list', 'ruleset'])).stdout;
+    expect(await rules()).toContain(`tcp . 18282 : jump ctr-${id.slice(0, 12)}`);
+    expect(await rules()).toMatch(/chain ep-[0-9a-f]{12} \{[^}]*ether saddr != 02:42:ac:11:/);
+    const rm = await traced(['rm', '-f', 'pub'], 'execve');
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(ran(rm.lines, 'nft')).toBe(0);
+    expect(await rules()).not.toContain('18282');
+    expect(await rules()).not.toMatch(/chain ep-/);
   });
 
   it('the host side is in the bridge, up, and the container has its address, MAC and route', async () => {

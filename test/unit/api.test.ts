@@ -39,6 +39,7 @@ describe('create body', () => {
     expect(publishSpecs({ '80/tcp': [{ HostIp: '', HostPort: '8080' }], '53/udp': [{ HostIp: '127.0.0.1', HostPort: '' }], '443/tcp': null })).toEqual([
       '8080:80/tcp', '127.0.0.1::53/udp', '443/tcp',
     ]);
+    expect(publishSpecs({ '80/tcp': [{ HostIp: '::', HostPort: '8080' }, { HostIp: '::1', HostPort: '' }] })).toEqual(['[::]:8080:80/tcp', '[::1]::80/tcp']);
   });
 
   it('splits a multi-word Entrypoint, passes defaults and refuses a changed unsupported field', () => {

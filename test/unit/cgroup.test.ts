@@ -94,3 +94,18 @@ describe('limits to cgroup files', () => {
     });
   });
 });
+
+describe('limits of run/update flags (--memory-reservation, --cpu-quota/--cpu-period, --oom-kill-disable, --device)', () => {
+  const l = { memoryReservation: 32 << 20, cpuQuota: 30000, cpuPeriod: 200000, cpuFlag: '--cpu-quota', oomKillDisable: true, deviceRules: ['c 10:229 rwm'], devices: 'default' as const };
+  it('v1: soft limit, oom_control, the CFS pair, a device rule after the default list', () => {
+    const w = v1Writes(l).map((x) => `${x.file}=${x.value}`);
+    expect(w.slice(0, 4)).toEqual(['memory.soft_limit_in_bytes=33554432', 'memory.oom_control=1', 'cpu.cfs_period_us=200000', 'cpu.cfs_quota_us=30000']);
+    expect(w.at(-1)).toBe('devices.allow=c 10:229 rwm');
+    expect(v1Writes({ cpuPeriod: 50000, devices: 'default' }).slice(0, 2).map((x) => x.value)).toEqual(['50000', '-1']);
+  });
+  it('v2: memory.low and cpu.max (max without a quota); no oom_control, no device rules', () => {
+    expect(v2Writes(l).map((x) => `${x.file}=${x.value}`)).toEqual(['memory.low=33554432', 'cpu.max=30000 200000']);
+    expect(v2Writes({ cpuPeriod: 50000, devices: 'default' }).map((x) => x.value)).toEqual(['max 50000']);
+    expect(Object.fromEntries(requiredControllers(l))).toEqual({ memory: '--oom-kill-disable', cpu: '--cpu-quota' });
+  });
+});

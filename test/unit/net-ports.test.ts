@@ -3,15 +3,20 @@ import { parsePublish, formatPortLines, formatPortsColumn } from '../../src/net/
 
 describe('-p parsing', () => {
   it('accepts the forms Docker accepts', () => {
-    expect(parsePublish('8080:80')).toEqual([{ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, proto: 'tcp' }]);
-    expect(parsePublish('80')).toEqual([{ hostIp: '0.0.0.0', hostPort: 0, containerPort: 80, proto: 'tcp' }]);
+    expect(parsePublish('8080:80')).toEqual([{ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, proto: 'tcp', dual: true }]);
+    expect(parsePublish('80')).toEqual([{ hostIp: '0.0.0.0', hostPort: 0, containerPort: 80, proto: 'tcp', dual: true }]);
     expect(parsePublish('127.0.0.1:5353:53/udp')).toEqual([{ hostIp: '127.0.0.1', hostPort: 5353, containerPort: 53, proto: 'udp' }]);
     expect(parsePublish('127.0.0.1::53')).toEqual([{ hostIp: '127.0.0.1', hostPort: 0, containerPort: 53, proto: 'tcp' }]);
     expect(parsePublish('8000-8001:80-81')).toEqual([
-      { hostIp: '0.0.0.0', hostPort: 8000, containerPort: 80, proto: 'tcp' },
-      { hostIp: '0.0.0.0', hostPort: 8001, containerPort: 81, proto: 'tcp' },
+      { hostIp: '0.0.0.0', hostPort: 8000, containerPort: 80, proto: 'tcp', dual: true },
+      { hostIp: '0.0.0.0', hostPort: 8001, containerPort: 81, proto: 'tcp', dual: true },
     ]);
-    expect(parsePublish('8000-8010:80')).toEqual([{ hostIp: '0.0.0.0', hostPort: 8000, hostPortEnd: 8010, containerPort: 80, proto: 'tcp' }]);
+    expect(parsePublish('8000-8010:80')).toEqual([{ hostIp: '0.0.0.0', hostPort: 8000, hostPortEnd: 8010, containerPort: 80, proto: 'tcp', dual: true }]);
+    // an explicit host IP publishes on that address only; IPv6 ones in brackets, as Docker
+    expect(parsePublish('0.0.0.0:8080:80')).toEqual([{ hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, proto: 'tcp' }]);
+    expect(parsePublish('[::]:8080:80')).toEqual([{ hostIp: '::', hostPort: 8080, containerPort: 80, proto: 'tcp' }]);
+    expect(parsePublish('[::1]::80')).toEqual([{ hostIp: '::1', hostPort: 0, containerPort: 80, proto: 'tcp' }]);
+    expect(parsePublish('[2001:db8::7]:8080-8081:80-81')).toHaveLength(2);
     expect(parsePublish('80-81')).toHaveLength(2);
     expect(parsePublish('80/UDP')[0]!.proto).toBe('udp');
   });
@@ -23,6 +28,10 @@ describe('-p parsing', () => {
       ['80:abc', /invalid container port/],
       ['x:80', /invalid host port/],
       ['1.2.3:80:80', /invalid host IP/],
+      ['[::g]:80:80', /invalid host IP/],
+      ['::1:80:80', /too many colons/],
+      ['[::1]:80', /too many colons/],
+      ['[::]:53:53/udp', /UDP is published on IPv4 only/],
       ['1:2:3:4', /too many colons/],
       ['80/sctp', /unsupported protocol/],
       ['8000-8002:80-81', /differ in length/],

@@ -31,6 +31,7 @@ describe('renderSpec', () => {
       readonly: readonlyPaths(),
       rootfsReadonly: true,
       hostname: 'box',
+      domainname: 'example.test',
       loopback: true,
       cwd: '/work',
       user: { uid: 1000, gid: 1000, groups: [10, 20] },
@@ -56,6 +57,7 @@ describe('renderSpec', () => {
       sysctl: [['net.ipv4.ip_forward', '1']],
       rootPropagation: MS.REC | MS.PRIVATE,
       supervise: { intervalMs: 3000, pidFile: '/run/dnsd.pid', match: 'dnsd.js', argv: ['/bin/node', 'dns'] },
+      proxy6: '/c/proxy6',
     };
     spec.devices = [...spec.devices!, { path: '/dev/fuse', mode: 0o20660, major: 10, minor: 229, uid: 1, gid: 2 }];
     const recs = decodeSpec(renderSpec(spec));

@@ -19,8 +19,10 @@ const TSD = 'tsdocker';
 const GRO = true;
 
 async function pidOf(h: Host, name: string): Promise<{ pid: number; ip: string }> {
-  const j = JSON.parse(await tsdOk(h, ['inspect', name])) as { State: { Pid: number }; NetworkSettings: { endpoints: { ip: string }[] } }[];
-  return { pid: j[0]!.State.Pid, ip: j[0]!.NetworkSettings.endpoints[0]!.ip };
+  const j = JSON.parse(await tsdOk(h, ['inspect', name])) as { State: { Pid: number }; NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }[];
+  const net = Object.values(j[0]!.NetworkSettings.Networks)[0];
+  if (!net) throw new Error(`${name} has no network`);
+  return { pid: j[0]!.State.Pid, ip: net.IPAddress };
 }
 
 async function answers(fromPid: number, ip: string): Promise<boolean> {

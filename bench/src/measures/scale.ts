@@ -12,6 +12,7 @@ import { summarize, type Plan } from '../stats.js';
 import { removeAll } from './containers.js';
 import { describe, settle, snapshot } from './leftovers.js';
 import { startLatency } from './start.js';
+import { opsAt, startRelative } from './ops.js';
 
 const MiB = 1024;
 
@@ -41,6 +42,8 @@ export async function scaleFigures(res: Results, rt: Runtime, levels: number[], 
         perRss.push((m.rssKiB - base.rssKiB) / MiB / n);
         log(`${col}: ${n} idle: runtime PSS ${(m.pssKiB / MiB).toFixed(1)} MiB, ${perPss.at(-1)?.toFixed(2)} MiB per container`);
         put(res, `start.with${n}`, col, await startLatency(rt, plan, 'bridge'));
+        startRelative(res, rt, n);
+        await attempt(res, [`exec.with${n}`, `ps.with${n}`], col, () => opsAt(res, rt, plan, n, names[0]!));
       });
       if (!ok) break;
     }

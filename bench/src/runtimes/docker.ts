@@ -54,6 +54,7 @@ export async function openDocker(image: ImageArchive, shared?: Sandbox, repo?: s
       version,
       sandbox,
       cli: client,
+      cliArgv: (args) => [...client, ...args],
       runArgv: (spec) => [...client, 'run', '--pull', 'never', ...runFlags(spec), image.ref, ...spec.cmd],
       rmArgv,
       close,

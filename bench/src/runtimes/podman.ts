@@ -43,6 +43,7 @@ export async function openPodman(image: ImageArchive): Promise<Runtime> {
       sandbox,
       runArgv: (spec) => sandbox.enter([...cli, 'run', '--pull', 'never', ...ULIMITS, ...runFlags(spec), image.ref, ...spec.cmd]),
       rmArgv: (names) => sandbox.enter([...cli, 'rm', '-f', '-t', '0', ...names]),
+      cliArgv: (args) => sandbox.enter([...cli, ...args]),
       close,
     };
   } catch (err) {

@@ -53,6 +53,7 @@ export async function openTsdocker(repo: string, image: ImageArchive): Promise<R
       sandbox,
       runArgv: (spec) => sandbox.enter([...cli, 'run', ...runFlags(spec), image.ref, ...spec.cmd]),
       rmArgv: (names) => sandbox.enter([...cli, 'rm', '-f', ...names]),
+      cliArgv: (args) => sandbox.enter([...cli, ...args]),
       close,
     };
   } catch (err) {

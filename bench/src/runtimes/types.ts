@@ -20,6 +20,8 @@ export interface Runtime {
   /** argv prefix of the runtime's own CLI (in its sandbox), where a measure needs more than run/rm */
   cli?: string[];
   runArgv(spec: RunSpec): string[];
+  /** argv of the runtime's CLI with `args` (exec, ps), entered into its sandbox where it needs to be */
+  cliArgv?(args: string[]): string[];
   rmArgv(names: string[]): string[];
   /** removes every container, stops daemons, closes the sandbox; returns what had to be ended */
   close(): Promise<string[]>;

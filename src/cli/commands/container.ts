@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option('-s, --size', 'display total file sizes (tsdocker reports 0B)')
     .action(async (f: { all?: boolean; quiet?: boolean; trunc: boolean; format?: string; filter: string[]; last: string; latest?: boolean; size?: boolean }) => {
       requireRoot();
-      const { listContainers } = await import('../../state/containers.js');
+      const { listContainers, listEntries } = await import('../../state/containers.js');
       const { reconcile } = await import('../../runtime/lifecycle.js');
       const { PS_FILTERS, PS_SPEC, containerRow, filterContainers } = await import('../lists/containers.js');
       const { chooseFormat, formatList } = await import('../template/index.js');
@@ -25,8 +25,10 @@ export function register(program: Command): void {
       const filters = parseFilters(f.filter, PS_FILTERS);
       const format = chooseFormat(f.format, Boolean(f.quiet), { ...PS_SPEC, table: f.size ? `${PS_SPEC.table}\t{{.Size}}` : PS_SPEC.table });
       const last = f.latest ? 1 : parseIntArg('--last', f.last, -1);
-      await reconcile();
-      let views = await filterContainers(await listContainers(), filters, Boolean(f.all) || last > 0);
+      // one listing of the records, unless reconcile changed them
+      const entries = await listEntries();
+      const changed = await reconcile(entries);
+      let views = await filterContainers(await listContainers(changed ? undefined : entries), filters, Boolean(f.all) || last > 0);
       if (last >= 0) views = views.slice(0, last);
       process.stdout.write(formatList(format, views.map((v) => containerRow(v, f.trunc)), PS_SPEC));
     });

@@ -23,6 +23,14 @@ import { register as pull } from './pull.js';
 import { register as push } from './push.js';
 import { register as login } from './login.js';
 import { register as serve } from './serve.js';
+import { register as events } from './events.js';
+import { register as system } from './system.js';
+import { register as update } from './update.js';
+import { register as save } from './save.js';
+import { register as history } from './history.js';
+import { register as cp } from './cp.js';
+import { register as diff } from './diff.js';
+import { register as exportCmd } from './export.js';
 import { register as attach } from './attach.js';
 
 type Register = (program: Command) => void;
@@ -47,6 +55,14 @@ const modules: Register[] = [
   push,
   login,
   serve,
+  events,
+  system,
+  update,
+  save,
+  history,
+  cp,
+  diff,
+  exportCmd,
   attach,
 ];
 

@@ -32,13 +32,26 @@ interface RunFlags {
   stopTimeout?: string;
   cidfile?: string;
   labelFile: string[];
+  init?: boolean;
+  publishAll?: boolean;
+  sysctl: string[];
+  groupAdd: string[];
+  domainname?: string;
+  platform?: string;
+  quiet?: boolean;
+  pid?: string;
+  ipc?: string;
+  uts?: string;
+  cgroupns?: string;
+  shmSize?: string;
+  expose: string[];
   [resourceFlag: string]: unknown;
 }
 
 /** Flags the resource module consumes (runtime/resources.ts), passed through untouched. */
 const RESOURCE_FLAGS = [
   'memory', 'memorySwap', 'cpus', 'cpuShares', 'cpusetCpus', 'pidsLimit', 'ulimit', 'volume', 'mount', 'tmpfs',
-  'readOnly', 'capAdd', 'capDrop', 'privileged',
+  'readOnly', 'capAdd', 'capDrop', 'privileged', 'device', 'memoryReservation', 'cpuQuota', 'cpuPeriod', 'oomScoreAdj', 'oomKillDisable',
 ] as const;
 
 export function toRunOptions(image: string, command: string[], f: RunFlags): RunOptions {
@@ -69,6 +82,14 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     securityOpt: f.securityOpt,
     labels: parseLabels(f.label),
     labelFiles: f.labelFile,
+    ...(f.init ? { init: true } : {}),
+    ...(f.publishAll ? { publishAll: true } : {}),
+    sysctls: f.sysctl,
+    groupAdd: f.groupAdd,
+    ...(f.domainname ? { domainname: f.domainname } : {}),
+    ...(f.platform ? { platform: f.platform } : {}),
+    ns: { pid: f.pid, ipc: f.ipc, uts: f.uts, cgroupns: f.cgroupns, shmSize: f.shmSize },
+    ...(f.expose.length ? { expose: f.expose } : {}),
     ...(f.stopSignal !== undefined ? { stopSignal: f.stopSignal } : {}),
     ...(f.stopTimeout !== undefined ? { stopTimeout: parseIntArg('--stop-timeout', f.stopTimeout, -1) } : {}),
     resources,
@@ -128,6 +149,8 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--network <mode>', 'network: bridge (default), none, host, container:NAME, or a network name', collect, [])
     .addOption(new Option('--net <mode>', 'alias of --network').hideHelp().argParser(collect).default([]))
     .option('-p, --publish <[ip:]host:container[/proto]>', 'publish a port (repeatable)', collect, [])
+    .option('-P, --publish-all', 'publish every exposed port (EXPOSE, --expose) on a free host port')
+    .option('--expose <port[/proto]>', 'expose a port or a range, e.g. 80 or 8000-8010/udp (repeatable)', collect, [])
     .option('--ip <address>', 'IPv4 address on the network')
     .option('--network-alias <alias>', 'DNS alias on the network (repeatable)', collect, [])
     .option('--dns <ip>', 'DNS server (repeatable)', collect, [])
@@ -138,6 +161,17 @@ function declareCreateFlags(cmd: Command): Command {
     .option('-l, --label <key=value>', 'set metadata (repeatable)', collect, [])
     .option('--cidfile <file>', 'write the container id to the file')
     .option('--label-file <file>', 'read labels from a file of KEY=VALUE lines (repeatable)', collect, [])
+    .option('--pid <mode>', 'PID namespace: host, or container:NAME (default: its own)')
+    .option('--ipc <mode>', 'IPC namespace: private (default), shareable, host, none, or container:NAME (a shareable one)')
+    .option('--uts <mode>', 'UTS namespace: host (the host\'s hostname)')
+    .option('--cgroupns <mode>', 'cgroup namespace: private (default) or host')
+    .option('--shm-size <bytes>', 'size of /dev/shm, e.g. 128m (default 64m)')
+    .option('--sysctl <key=value>', 'a namespaced kernel parameter, e.g. net.ipv4.ip_forward=1 (repeatable)', collect, [])
+    .option('--group-add <group>', 'an additional group (name in the image or gid) to join (repeatable)', collect, [])
+    .option('--domainname <name>', 'container NIS domain name')
+    .option('--platform <os/arch[/variant]>', 'the platform the image must be (pulled for it when missing)')
+    .option('-q, --quiet', 'suppress the pull output')
+    .option('--init', 'run an init (/sbin/docker-init) as pid 1 that forwards signals and reaps processes')
     .option('--stop-signal <signal>', "signal to stop the container (default: the image's STOPSIGNAL, else SIGTERM)")
     .option('--stop-timeout <seconds>', 'seconds `stop` waits before killing the container (default 10)')
     .addOption(new Option('--pull <policy>', 'pull the image before creating: missing (when not stored), always, never').choices(['missing', 'always', 'never']).default('missing'))
@@ -146,6 +180,11 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--memory-swap <bytes>', 'memory plus swap limit; -1 for unlimited swap')
     .option('--cpus <number>', 'number of CPUs, e.g. 0.5')
     .option('-c, --cpu-shares <number>', 'CPU shares (relative weight)')
+    .option('--memory-reservation <bytes>', 'memory soft limit, e.g. 256m')
+    .option('--cpu-quota <microseconds>', 'CFS quota per period (-1 for none)')
+    .option('--cpu-period <microseconds>', 'CFS period, 1000 to 1000000 (default 100000)')
+    .option('--oom-score-adj <number>', "the container's OOM score adjustment, -1000 to 1000")
+    .option('--oom-kill-disable', 'disable the OOM killer for the container (cgroup v1)')
     .option('--cpuset-cpus <list>', 'CPUs the container may run on, e.g. 0-1 or 0,2')
     .option('--pids-limit <number>', 'process limit (-1 for unlimited)')
     .option('--ulimit <name=soft[:hard]>', 'ulimit, e.g. nofile=1024:2048 (repeatable)', collect, [])
@@ -155,6 +194,7 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--read-only', "mount the container's root filesystem read-only")
     .option('--cap-add <capability>', 'add a Linux capability, or ALL (repeatable)', collect, [])
     .option('--cap-drop <capability>', 'drop a Linux capability, or ALL (repeatable)', collect, [])
+    .option('--device <host[:container][:perms]>', 'add a host device, e.g. /dev/fuse or /dev/sda:/dev/xvda:rwm (repeatable)', collect, [])
     .option('--privileged', "every capability the host allows, all devices, no seccomp, no masked paths");
 }
 
@@ -163,11 +203,12 @@ function declareCreateFlags(cmd: Command): Command {
  * image is not there (so a stored image costs nothing extra); `never` does not pull. Pull
  * progress goes to stderr, as Docker's does for run.
  */
-async function withPull<T>(image: string, policy: string, fn: () => Promise<T>): Promise<T> {
+async function withPull<T>(image: string, f: { pull: string; quiet?: boolean; platform?: string }, fn: () => Promise<T>): Promise<T> {
+  const policy = f.pull;
   const pull = async (): Promise<void> => {
     const { pullForRun } = await import('../../image/registry/index.js');
     const { makeProgress } = await import('../progress.js');
-    await pullForRun(image, makeProgress(process.stderr, false));
+    await pullForRun(image, makeProgress(process.stderr, Boolean(f.quiet)), f.platform);
   };
   if (policy === 'always') {
     await pull();
@@ -201,7 +242,7 @@ export function register(program: Command): void {
     const opts = { ...toRunOptions(image, command, flags), ...streamOptions(flags) };
     const cid = openCidFile(flags.cidfile);
     try {
-      process.exitCode = await withPull(image, flags.pull, () => runContainer(opts, { onDetached: (id) => out(id), onCreated: (id) => cid.write(id) }));
+      process.exitCode = await withPull(image, flags, () => runContainer(opts, { onDetached: (id) => out(id), onCreated: (id) => cid.write(id) }));
     } catch (err) {
       cid.abort();
       throw err;
@@ -216,7 +257,7 @@ export function register(program: Command): void {
       const opts = toRunOptions(image, command, flags);
       const cid = openCidFile(flags.cidfile);
       try {
-        const config = await withPull(image, flags.pull, () => createContainer(opts));
+        const config = await withPull(image, flags, () => createContainer(opts));
         cid.write(config.id);
         out(config.id);
       } catch (err) {

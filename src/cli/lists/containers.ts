@@ -9,7 +9,8 @@ import { findContainer, type ContainerView } from '../../state/containers.js';
 import { exitCodeOf } from '../../runtime/lifecycle.js';
 import { dockerState, isPaused } from '../../runtime/pause.js';
 import { inspectMounts } from '../../runtime/resources.js';
-import { formatPorts } from '../../net/index.js';
+import { portsColumn } from '../../net/expose.js';
+import type { PublishedPort } from '../../net/ports.js';
 import { resolveImage } from '../../image/index.js';
 import { TsdError } from '../../sys/errors.js';
 
@@ -61,7 +62,7 @@ export function containerRow(v: ContainerView, trunc: boolean) {
     Mounts: mounts.map((m) => (trunc ? truncate(m.Name ?? m.Source, 15) : (m.Name ?? m.Source))).join(','),
     Names: c.name,
     Networks: containerNetworks(v).join(','),
-    Ports: v.status === 'running' ? formatPorts(v.state?.network) : '',
+    Ports: v.status === 'running' ? portsColumn(c.exposedPorts ?? [], publishedPorts(v) as PublishedPort[]) : '',
     RunningFor: ago(c.created),
     Size: '0B',
     State: dockerState(v),

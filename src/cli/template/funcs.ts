@@ -107,8 +107,9 @@ const HTML: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;', "
 
 /** Docker's json: encoding/json without HTML escaping; a struct is its fields. */
 function toJson(v: unknown): string {
-  const s = JSON.stringify(v === undefined ? null : v, (_k, x: unknown) => (isStruct(x) ? Object.fromEntries(Object.entries(x)) : x));
-  return (s ?? 'null').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  // a bigint (an int64 such as timeNano) is written as the exact integer it is
+  const s = JSON.stringify(v === undefined ? null : v, (_k, x: unknown) => (isStruct(x) ? Object.fromEntries(Object.entries(x)) : typeof x === 'bigint' ? `\u0000int:${x}` : x));
+  return (s ?? 'null').replace(/"\\u0000int:(-?\d+)"/g, '$1').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
 export const builtins: Record<string, Fn> = {

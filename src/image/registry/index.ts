@@ -3,6 +3,7 @@
  * (`pull`, `push`, `login`, `logout`, and `run`/`create` when they must pull), so a `run`
  * of a local image never loads any of it.
  */
+import { emit } from '../../state/events.js';
 import { TsdError } from '../../sys/errors.js';
 import { parseRemoteRef, type RemoteRef } from '../reference.js';
 import { basicHeader, fetchToken, wrongCredentials, type Credentials } from './auth.js';
@@ -44,6 +45,7 @@ async function pullOne(ref: RemoteRef, typed: string, o: PullOptions): Promise<v
   if (!ref.digest && !/:[^/]+$/.test(typed.split('@')[0]!) && !o.all) o.progress.line(`Using default tag: ${ref.tag}`);
   const res = await pullImage(ref, { platform, platformGiven, events: o.progress, heading: `${ref.digest ?? ref.tag}: Pulling from ${ref.repository}` });
   const shown = ref.full ?? `${ref.name}@${ref.digest}`;
+  emit('image', 'pull', shown, { name: shown });
   o.progress.line(`Digest: ${res.digest}`);
   o.progress.line(res.changed ? `Status: Downloaded newer image for ${shown}` : `Status: Image is up to date for ${shown}`);
 }
@@ -66,13 +68,16 @@ export async function pullCommand(typed: string, o: PullOptions): Promise<void> 
 }
 
 /** For `run`/`create`: pull what they need; progress goes where the caller says (stderr). */
-export async function pullForRun(typed: string, progress: ProgressEvents): Promise<void> {
-  await pullCommand(typed, { progress, out: () => undefined });
+export async function pullForRun(typed: string, progress: ProgressEvents, platform?: string): Promise<void> {
+  await pullCommand(typed, { progress, out: () => undefined, platform });
 }
 
 export async function pushCommand(typed: string, progress: ProgressEvents): Promise<void> {
   try {
-    await pushImage(parseRemoteRef(typed), progress);
+    const ref = parseRemoteRef(typed);
+    await pushImage(ref, progress);
+    const shown = ref.full ?? `${ref.name}@${ref.digest}`;
+    emit('image', 'push', shown, { name: shown });
   } finally {
     closeAgents();
   }

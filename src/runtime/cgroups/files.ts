@@ -3,7 +3,7 @@
  * cgroupfs lives in kernel memory: synchronous calls cost microseconds, while a trip through
  * libuv's thread pool costs ~0.2 ms each, and a start makes dozens of them.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, readFileSync } from 'node:fs';
 import { isErrno } from '../../sys/errors.js';
 
 export async function readText(path: string): Promise<string | undefined> {
@@ -15,6 +15,12 @@ export async function readText(path: string): Promise<string | undefined> {
   }
 }
 
+/** One access(2): opening and reading a write-only control file (devices.allow) would fail anyway (EINVAL). */
 export async function exists(path: string): Promise<boolean> {
-  return (await readText(path).catch(() => '')) !== undefined;
+  try {
+    accessSync(path);
+    return true;
+  } catch (err) {
+    return !isErrno(err, 'ENOENT', 'ENOTDIR');
+  }
 }

@@ -6,7 +6,7 @@
  *              (+ <unified>/<parent>/<id> without controllers in hybrid mode, as runc does)
  *   v2:        <unified>/<parent>/<id>, its controllers enabled in every ancestor's subtree_control
  */
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync, promises as fsp } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync, promises as fsp } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TsdError, errorMessage, isErrno } from '../../sys/errors.js';
@@ -110,22 +110,39 @@ function notAvailable(flag: string, controller: string, where: string): TsdError
   });
 }
 
+/**
+ * One write(2) per value, each a rule of its own (v1 devices.allow takes one rule per write);
+ * consecutive writes to one file share one open (the 11 default device rules: one, not 11).
+ */
 export async function applyWrites(writes: CgroupWrite[], dirs: Record<string, string>): Promise<void> {
-  for (const w of writes) {
-    const dir = dirs[w.controller];
-    if (!dir) continue; // controller not mounted and not required (checked before)
-    const path = join(dir, w.file);
-    if (!(await exists(path))) {
-      if (w.optional) continue;
-      throw new TsdError('RESOURCE', `cannot apply ${w.flag} on this host: ${path} does not exist`, {
-        hint: w.file.includes('sw') ? 'the kernel has no swap accounting (boot with swapaccount=1), or leave --memory-swap out' : 'this kernel lacks the feature; leave the flag out',
-      });
+  let cur: { path: string; fd: number } | undefined;
+  const close = (): void => {
+    if (cur) closeSync(cur.fd);
+    cur = undefined;
+  };
+  try {
+    for (const w of writes) {
+      const dir = dirs[w.controller];
+      if (!dir) continue; // controller not mounted and not required (checked before)
+      const path = join(dir, w.file);
+      if (cur?.path !== path) {
+        close();
+        if (!(await exists(path))) {
+          if (w.optional) continue;
+          throw new TsdError('RESOURCE', `cannot apply ${w.flag} on this host: ${path} does not exist`, {
+            hint: w.file.includes('sw') ? 'the kernel has no swap accounting (boot with swapaccount=1), or leave --memory-swap out' : 'this kernel lacks the feature; leave the flag out',
+          });
+        }
+      }
+      try {
+        cur ??= { path, fd: openSync(path, 'w') };
+        writeSync(cur.fd, w.value);
+      } catch (err) {
+        throw new TsdError('RESOURCE', `cannot apply ${w.flag}: writing "${w.value}" to ${path}: ${errorMessage(err)}`, { cause: err });
+      }
     }
-    try {
-      writeFileSync(path, w.value);
-    } catch (err) {
-      throw new TsdError('RESOURCE', `cannot apply ${w.flag}: writing "${w.value}" to ${path}: ${errorMessage(err)}`, { cause: err });
-    }
+  } finally {
+    close();
   }
 }
 

@@ -16,8 +16,16 @@ export interface CgroupLimits {
   cpusetCpus?: string;
   /** 0 = no limit */
   pidsLimit?: number;
+  /** --memory-reservation (bytes): v1 soft limit, v2 memory.low */
+  memoryReservation?: number;
+  /** --oom-kill-disable (v1 only; Docker discards it on v2 with a warning) */
+  oomKillDisable?: boolean;
+  /** the flag that set the CFS quota/period, for messages (--cpus, --cpu-quota, --cpu-period) */
+  cpuFlag?: string;
   /** device access: Docker's default allow list, or every device (--privileged) */
   devices: 'default' | 'all';
+  /** --device: v1 devices.allow lines beyond the default list (runtime/devices.ts) */
+  deviceRules?: string[];
 }
 
 export interface CgroupWrite {
@@ -55,7 +63,9 @@ export function requiredControllers(l: CgroupLimits): Map<string, string> {
   const need = new Map<string, string>();
   if (l.memory !== undefined) need.set('memory', '--memory');
   if (l.memorySwap !== undefined) need.set('memory', '--memory-swap');
-  if (l.cpuQuota !== undefined) need.set('cpu', '--cpus');
+  if (l.memoryReservation !== undefined) need.set('memory', '--memory-reservation');
+  if (l.oomKillDisable) need.set('memory', '--oom-kill-disable');
+  if (l.cpuQuota !== undefined || l.cpuPeriod !== undefined) need.set('cpu', l.cpuFlag ?? '--cpus');
   if (l.cpuShares !== undefined) need.set('cpu', '--cpu-shares');
   if (l.cpusetCpus !== undefined) need.set('cpuset', '--cpuset-cpus');
   if (l.pidsLimit) need.set('pids', '--pids-limit');
@@ -72,9 +82,14 @@ export function v1Writes(l: CgroupLimits): CgroupWrite[] {
       w.push({ controller: 'memory', file: 'memory.memsw.limit_in_bytes', value: String(l.memory * 2), flag: '--memory', optional: true });
     }
   }
-  if (l.cpuQuota !== undefined) {
-    w.push({ controller: 'cpu', file: 'cpu.cfs_period_us', value: String(l.cpuPeriod ?? 100_000), flag: '--cpus' });
-    w.push({ controller: 'cpu', file: 'cpu.cfs_quota_us', value: String(l.cpuQuota), flag: '--cpus' });
+  if (l.memoryReservation !== undefined) {
+    w.push({ controller: 'memory', file: 'memory.soft_limit_in_bytes', value: String(l.memoryReservation), flag: '--memory-reservation' });
+  }
+  if (l.oomKillDisable) w.push({ controller: 'memory', file: 'memory.oom_control', value: '1', flag: '--oom-kill-disable' });
+  if (l.cpuQuota !== undefined || l.cpuPeriod !== undefined) {
+    const flag = l.cpuFlag ?? '--cpus';
+    w.push({ controller: 'cpu', file: 'cpu.cfs_period_us', value: String(l.cpuPeriod ?? 100_000), flag });
+    w.push({ controller: 'cpu', file: 'cpu.cfs_quota_us', value: String(l.cpuQuota ?? -1), flag });
   }
   if (l.cpuShares !== undefined) w.push({ controller: 'cpu', file: 'cpu.shares', value: String(l.cpuShares), flag: '--cpu-shares' });
   if (l.cpusetCpus !== undefined) w.push({ controller: 'cpuset', file: 'cpuset.cpus', value: l.cpusetCpus, flag: '--cpuset-cpus' });
@@ -85,6 +100,7 @@ export function v1Writes(l: CgroupLimits): CgroupWrite[] {
     const flag = 'the default device allow list';
     w.push({ controller: 'devices', file: 'devices.deny', value: 'a *:* rwm', flag, optional: true });
     for (const rule of DEFAULT_DEVICE_RULES) w.push({ controller: 'devices', file: 'devices.allow', value: rule, flag, optional: true });
+    for (const rule of l.deviceRules ?? []) w.push({ controller: 'devices', file: 'devices.allow', value: rule, flag: '--device', optional: true });
   }
   return w;
 }
@@ -105,8 +121,12 @@ export function v2Writes(l: CgroupLimits): CgroupWrite[] {
       w.push({ controller: 'memory', file: 'memory.swap.max', value: String(l.memory), flag: '--memory', optional: true });
     }
   }
-  if (l.cpuQuota !== undefined) {
-    w.push({ controller: 'cpu', file: 'cpu.max', value: `${l.cpuQuota} ${l.cpuPeriod ?? 100_000}`, flag: '--cpus' });
+  if (l.memoryReservation !== undefined) {
+    w.push({ controller: 'memory', file: 'memory.low', value: String(l.memoryReservation), flag: '--memory-reservation' });
+  }
+  if (l.cpuQuota !== undefined || l.cpuPeriod !== undefined) {
+    const quota = l.cpuQuota === undefined || l.cpuQuota < 0 ? 'max' : String(l.cpuQuota);
+    w.push({ controller: 'cpu', file: 'cpu.max', value: `${quota} ${l.cpuPeriod ?? 100_000}`, flag: l.cpuFlag ?? '--cpus' });
   }
   if (l.cpuShares !== undefined) {
     w.push({ controller: 'cpu', file: 'cpu.weight', value: String(sharesToWeight(l.cpuShares)), flag: '--cpu-shares' });

@@ -6,12 +6,13 @@
  * no descriptor in the server or the monitor.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, createSandbox, hostSnapshot, type RunResult, type Sandbox } from '../helpers/sandbox.js';
+import { onPty, spawnSession, type Session } from '../helpers/session.js';
 
 const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim();
 
@@ -62,27 +63,10 @@ function docker(args: string[], opts: { input?: string } = {}): Promise<RunResul
   return sb.sh(dockerArgv(args).slice(sb.enter.length), opts);
 }
 
-interface Session {
-  child: ChildProcess;
-  out(): string;
-  write(s: string): void;
-  closed: Promise<number>;
-}
-
-function session(argv: string[]): Session {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: 'pipe' });
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stdin!.on('error', () => {});
-  const closed = new Promise<number>((r) => child.on('close', (c, sig) => r(c ?? (sig ? 128 : -1))));
-  return { child, out: () => out.replace(/\r/g, ''), write: (s) => child.stdin!.write(s), closed };
-}
-
 /** docker on a real pty (util-linux script). */
 function dockerOnPty(args: string, prefix = ''): Session {
   const cmd = `${prefix}${dockerArgv([]).slice(sb.enter.length).join(' ')} ${args}`;
-  return session([...sb.enter, 'script', '-qec', cmd, '/dev/null']);
+  return onPty(sb.enter, cmd);
 }
 
 const fds = (pid: number | string) => readdirSync(`/proc/${pid}/fd`).length;
@@ -190,7 +174,7 @@ describe('API streams', () => {
   });
 
   it('Ctrl-C in docker run reaches the container (the client sends kill)', async () => {
-    const s = session(dockerArgv(['run', '--rm', 'busybox', 'sh', '-c', 'trap "echo got-int; exit 5" INT; echo ready; while true; do sleep 0.05; done']));
+    const s = spawnSession(dockerArgv(['run', '--rm', 'busybox', 'sh', '-c', 'trap "echo got-int; exit 5" INT; echo ready; while true; do sleep 0.05; done']));
     await until('ready', () => s.out().includes('ready\n'), s.out);
     s.child.kill('SIGINT');
     expect(await s.closed).toBe(5);
@@ -203,7 +187,7 @@ describe('API streams', () => {
     const idleServer = fds(server.pid!);
     const idleMonitor = fds(mon);
     for (let i = 0; i < 3; i++) {
-      const s = session(dockerArgv(['attach', '--no-stdin', 'lk']));
+      const s = spawnSession(dockerArgv(['attach', '--no-stdin', 'lk']));
       await until('ticks', () => s.out().includes('tick'), s.out);
       s.child.kill('SIGKILL');
       await s.closed;

@@ -5,9 +5,9 @@
  * behind. Terminals are real: util-linux `script` runs the client on a pty of its own.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { BUSYBOX_TAR, CLI, createSandbox, hostSnapshot, type Sandbox } from '../helpers/sandbox.js';
+import { onPty as onPtyIn, session, type Session } from '../helpers/session.js';
 
 let sb: Sandbox;
 const before = hostSnapshot();
@@ -31,26 +31,8 @@ async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 15
   }
 }
 
-interface Session {
-  child: ChildProcess;
-  out(): string;
-  write(s: string): void;
-  closed: Promise<number>;
-}
-
-function session(child: ChildProcess): Session {
-  let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stdin!.on('error', () => {});
-  const closed = new Promise<number>((r) => child.on('close', (c, sig) => r(c ?? (sig ? 128 : -1))));
-  return { child, out: () => out.replace(/\r/g, ''), write: (s) => child.stdin!.write(s), closed };
-}
-
 /** A command on a real pty (script), its keys written as typed. */
-function onPty(cmd: string): Session {
-  return session(spawn(sb.enter[0]!, [...sb.enter.slice(1), 'script', '-qec', cmd, '/dev/null'], { stdio: 'pipe' }));
-}
+const onPty = (cmd: string): Session => onPtyIn(sb.enter, cmd);
 
 const tsdCmd = (args: string) => `${process.execPath} ${CLI} --root ${sb.root} ${args}`;
 

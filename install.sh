@@ -13,9 +13,9 @@ cd "$(dirname "$0")"
 # podman (tsdocker-oci's tests under a dockerd and a podman of their own; netavark and
 # aardvark-dns give that podman its networks and their DNS), strace (start-path
 # tests count what a start opens and execs), runc (the bench's floor), procps (`top` runs the
-# host's ps, as Docker does).
+# host's ps, as Docker does), bsdutils (script: attach and API stream tests drive a real pty).
 pkgs=(gcc make libc6-dev nftables iproute2 util-linux busybox-static libseccomp-dev etcd-server etcd-client iperf3 iptables conntrack
-  ethtool docker-registry skopeo apache2-utils openssl docker.io podman netavark aardvark-dns strace runc procps)
+  ethtool docker-registry skopeo apache2-utils openssl docker.io podman netavark aardvark-dns strace runc procps bsdutils)
 need_pkgs=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 int tsd_open_across(const char *root, const char *path, int flags) {
@@ -24,4 +25,10 @@ int tsd_open_across(const char *root, const char *path, int flags) {
   int e = errno;
   close(rootfd);
   return fd < 0 ? -e : fd;
+}
+
+/* lgetxattr(2): the value's length, or -errno (ENODATA when the attribute is not set) */
+int tsd_lgetxattr(const char *path, const char *name, unsigned char *buf, int len) {
+  ssize_t n = lgetxattr(path, name, buf, (size_t)len);
+  return n < 0 ? -errno : (int)n;
 }

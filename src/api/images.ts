@@ -44,16 +44,7 @@ async function inspect(req: Request, res: ServerResponse): Promise<void> {
   }
 }
 
-/** POST /images/create (pull, import): not through the API yet; say what to do instead. */
-async function create(req: Request): Promise<void> {
-  const from = req.query.get('fromImage');
-  const tag = req.query.get('tag');
-  const ref = from ? `${from}${tag ? `${/^sha256:/.test(tag) ? '@' : ':'}${tag}` : ''}` : 'IMAGE';
-  throw new ApiError(501, `pulling or importing images through the API is not supported by tsdocker yet; run \`tsdocker pull ${ref}\` (or \`tsdocker load\`) first`);
-}
-
 export const imageRoutes: Route[] = [
-  ['POST', /^\/images\/create$/, create],
   ['GET', /^\/images\/json$/, list],
   ['GET', /^\/images\/(.+)\/json$/, inspect],
 ];

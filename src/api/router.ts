@@ -10,10 +10,12 @@ import { containerRoutes } from './containers.js';
 import { imageRoutes } from './images.js';
 import { execRoutes } from './exec.js';
 import { eventRoutes } from './events.js';
+import { fileRoutes } from './files.js';
+import { imageFileRoutes } from './image-files.js';
 
 export type Route = [method: string, pattern: RegExp, handler: Handler];
 
-const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageRoutes, ...eventRoutes, ...execRoutes];
+const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageFileRoutes, ...imageRoutes, ...eventRoutes, ...fileRoutes, ...execRoutes];
 
 function minor(v: string): number {
   return Number(v.split('.')[1]);

@@ -49,8 +49,9 @@ function walk(cmd: Command, args: string[]): string[] {
           });
         }
         out = dropEarlier(out, o);
+        const negated = o.long && !o.negate ? cmd.options.find((x) => x.negate && x.long === `--no-${o.long!.slice(2)}`) : undefined;
         if (TRUE.includes(value)) out.push(o.long ?? o.short!);
-        else if (o.long && optionFor(cmd, `--no-${o.long.slice(2)}`)) out.push(`--no-${o.long.slice(2)}`); // a default-true flag
+        else if (negated) out.push(negated.long!); // a flag that defaults to true (--pause=false)
         continue;
       }
       out.push(a);

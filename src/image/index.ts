@@ -8,3 +8,5 @@ export { parseImageRef, parseNameRef, shortId, type ImageRef, type NameRef, type
 export { inspectImage } from './inspect.js';
 export { saveImages } from './save.js';
 export { imageHistory, type HistoryItem } from './history.js';
+export { commitImage, type CommitRequest } from './commit.js';
+export { applyChanges } from './changes.js';

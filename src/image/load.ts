@@ -21,6 +21,7 @@ import { openSource, type Source } from './source.js';
 import { limits } from './tar-rules.js';
 import { parseNameRef } from './reference.js';
 import { blobOf, teeToFile } from './blobfile.js';
+import { applyChanges } from './changes.js';
 import {
   cleanStaleTmp, commitLayer, ensureStore, hasLayer, hexOf, layerMeta, readRawConfig, readRecord, readRepos, storeDirs, writeRawConfig,
   writeRecord, writeRepos, type ImageConfigJson, type LayerMeta,
@@ -174,8 +175,14 @@ export async function loadArchive(input: Input, label = typeof input === 'string
 }
 
 /** `tsdocker import`: a flat root filesystem tar (gzip or not) becomes a one-layer image. */
-export async function importTarball(input: Input, ref: string | undefined, label = typeof input === 'string' ? input : 'stdin'): Promise<LoadedImage> {
+export async function importTarball(
+  input: Input,
+  ref: string | undefined,
+  label = typeof input === 'string' ? input : 'stdin',
+  o: { changes?: string[]; message?: string } = {},
+): Promise<LoadedImage> {
   const tag = ref ? parseNameRef(ref).full : undefined;
+  const run = applyChanges({}, o.changes ?? []); // a bad change fails before anything is read
   const lim = limits();
   return withTmp(async (tmp) => {
     const work = join(tmp, 'l-new');
@@ -190,9 +197,10 @@ export async function importTarball(input: Input, ref: string | undefined, label
       architecture: process.arch === 'x64' ? 'amd64' : process.arch,
       os: 'linux',
       created: now,
-      config: {},
+      ...(o.message ? { comment: o.message } : {}),
+      config: run,
       rootfs: { type: 'layers', diff_ids: [meta.diffId] },
-      history: [{ created: now, comment: `Imported from ${typeof input === 'string' ? input : '-'}` }],
+      history: [{ created: now, comment: o.message || `Imported from ${typeof input === 'string' ? input : '-'}` }],
     };
     const configBytes = Buffer.from(JSON.stringify(config));
     const id = `sha256:${createHash('sha256').update(configBytes).digest('hex')}`;

@@ -26,6 +26,7 @@ interface Lib {
   tsd_close: (fd: number) => number;
   tsd_open_in_root: (root: string, path: string, flags: number) => number;
   tsd_open_across: (root: string, path: string, flags: number) => number;
+  tsd_lgetxattr: (path: string, name: string, buf: Buffer, len: number) => number;
   tsd_nft_genid: () => number;
   tsd_veth_attach: (hostIf: string, peerIf: string, peerMac: string, mtu: number, pid: number, bridge: string, hairpin: number) => number;
 }
@@ -72,6 +73,7 @@ function load(): Lib {
     tsd_close: handle.func('int tsd_close(int fd)'),
     tsd_open_in_root: handle.func('int tsd_open_in_root(const char *root, const char *path, int flags)'),
     tsd_open_across: handle.func('int tsd_open_across(const char *root, const char *path, int flags)'),
+    tsd_lgetxattr: handle.func('int tsd_lgetxattr(const char *path, const char *name, _Out_ uint8_t *buf, int len)'),
     tsd_nft_genid: handle.func('long long tsd_nft_genid(void)'),
     tsd_veth_attach: handle.func(
       'int tsd_veth_attach(const char *host_if, const char *peer_if, const char *peer_mac, int mtu, int pid, const char *bridge, int hairpin)',
@@ -195,6 +197,14 @@ export function openAcross(root: string, path: string, flags: number): number | 
   const rc = load().tsd_open_across(root, path, flags);
   if (rc === -osConstants.errno.ENOENT || rc === -osConstants.errno.ENOTDIR) return undefined;
   return check(rc, `open ${path} in ${root}`);
+}
+
+/** An extended attribute of `path` itself (never through a symlink); undefined when it is not set. */
+export function lgetxattr(path: string, name: string): Buffer | undefined {
+  const buf = Buffer.alloc(256);
+  const rc = load().tsd_lgetxattr(path, name, buf, buf.length);
+  if (rc === -osConstants.errno.ENODATA || rc === -osConstants.errno.ENOTSUP) return undefined;
+  return buf.subarray(0, check(rc, `getxattr ${name} of ${path}`));
 }
 
 export function closeFd(fd: number): void {

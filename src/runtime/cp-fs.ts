@@ -13,8 +13,8 @@ import {
 } from 'node:fs';
 import { posix } from 'node:path';
 import { TsdError } from '../sys/errors.js';
-import { closeFd, mknod, O_PATH, openAcross } from '../native/index.js';
-import { tarHeader, tarPadding, type TarEntry as OutEntry } from '../image/tar-write.js';
+import { closeFd, lgetxattr, mknod, O_PATH, openAcross } from '../native/index.js';
+import { TAR_END, tarHeader, tarPadding, type TarEntry as OutEntry } from '../image/tar-write.js';
 import type { TarEntry } from '../image/tar-read.js';
 import { entryComponents } from '../image/tar-rules.js';
 import { splitDev } from '../rootfs/host-devices.js';
@@ -106,17 +106,35 @@ function entryOf(st: Stats, name: string): OutEntry {
   return { name, type: 'file', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: Math.floor(st.mtimeMs / 1000) };
 }
 
-async function* walk(n: Node, name: string): AsyncGenerator<Buffer> {
+/** For a layer (commit): whiteouts as `.wh.` entries, opaque directories marked, the runtime's own paths left out. */
+interface LayerWalk {
+  skip: Set<string>;
+}
+
+const whiteoutName = (name: string): string => {
+  const i = name.lastIndexOf('/');
+  return `${name.slice(0, i + 1)}.wh.${name.slice(i + 1)}`;
+};
+
+async function* walk(n: Node, name: string, layer?: LayerWalk): AsyncGenerator<Buffer> {
   const { st } = n;
   const e = entryOf(st, name);
+  if (layer && layer.skip.has(`/${name}`)) return;
+  if (layer && st.isCharacterDevice() && st.rdev === 0) {
+    yield tarHeader({ ...e, name: whiteoutName(name), mode: 0o644, uid: 0, gid: 0 });
+    return;
+  }
   if (st.isDirectory()) {
     if (name !== '') yield tarHeader({ ...e, type: 'dir' }); // '': the root itself, whose entries are named bare (export)
+    if (layer && name !== '' && lgetxattr(n.path, 'trusted.overlay.opaque')?.toString() === 'y') {
+      yield tarHeader({ ...e, name: `${name}/.wh..wh..opq`, mode: 0o644 });
+    }
     const fd = openSync(n.path, C.O_RDONLY | C.O_DIRECTORY | (n.viaFd ? 0 : C.O_NOFOLLOW));
     try {
       for (const child of readdirSync(fdPath(fd)).sort()) {
         const p = fdPath(fd, child);
         const cst = lstatSync(p, { throwIfNoEntry: false });
-        if (cst) yield* walk({ path: p, st: cst, viaFd: false, close: () => undefined }, name === '' ? child : `${name}/${child}`);
+        if (cst) yield* walk({ path: p, st: cst, viaFd: false, close: () => undefined }, name === '' ? child : `${name}/${child}`, layer);
       }
     } finally {
       closeSync(fd);
@@ -155,6 +173,19 @@ export async function* packFrom(root: string, path: string, name: string, follow
   if (!n) throw notFound(path);
   try {
     yield* walk(n, name);
+    yield TAR_END;
+  } finally {
+    n.close();
+  }
+}
+
+/** A container's upper dir as a layer tar (Docker's whiteout format), the runtime's own paths left out. */
+export async function* packLayer(upper: string, skip: Set<string>): AsyncGenerator<Buffer> {
+  const n = openNode(upper, '/', true);
+  if (!n) throw notFound('/');
+  try {
+    yield* walk(n, '', { skip });
+    yield TAR_END;
   } finally {
     n.close();
   }

@@ -6,7 +6,7 @@
  * inside that root (cp-fs.ts). `cp` (cli) and the API server build on these three.
  */
 import { createReadStream, createWriteStream, mkdtempSync, promises as fsp, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { findContainer, type ContainerView } from '../state/containers.js';
@@ -17,6 +17,7 @@ import { resolveImage } from '../image/index.js';
 import { readResourceRecordSync } from '../state/volumes.js';
 import { byteReader, readTar } from '../image/tar-read.js';
 import { exec } from '../sys/exec.js';
+import { withDirLock } from '../state/lock.js';
 import { distFile } from '../sys/project.js';
 import { TsdError, type ErrorCode } from '../sys/errors.js';
 
@@ -44,7 +45,14 @@ function withMessage(err: unknown, ref: string): unknown {
 async function helper(r: Root, op: Pick<CpHelperInput, 'op' | 'path' | 'name' | 'follow' | 'file' | 'owner'>): Promise<string> {
   const d = containerDirs(r.view.config.id);
   const img = await resolveImage(r.view.config.image.id);
-  const mnt = mkdtempSync(join(d.dir, 'cp-'));
+  return (await withDirLock(d.dir, `container ${r.view.config.id.slice(0, 12)}`, () => helperLocked(r, op, d.dir, img.layerDirs))) ?? 'null';
+}
+
+/** Under the container's lock (rm waits for it): its root mounted in the helper's namespace. */
+async function helperLocked(r: Root, op: Pick<CpHelperInput, 'op' | 'path' | 'name' | 'follow' | 'file' | 'owner'>, dir: string, layerDirs: string[]): Promise<string> {
+  const d = containerDirs(r.view.config.id);
+  const img = { layerDirs };
+  const mnt = mkdtempSync(join(dir, 'cp-'));
   try {
     const mounts = (readResourceRecordSync(r.view.config.id)?.mounts ?? []).filter((m) => m.Type !== 'tmpfs').map((m) => ({ source: m.Source, destination: m.Destination }));
     const input: CpHelperInput = { lower: [...img.layerDirs].reverse(), upper: d.upper, work: d.work, mnt, mounts, ...op };
@@ -105,12 +113,24 @@ async function helperArchive(r: Root, op: Pick<CpHelperInput, 'op' | 'path' | 'n
   })();
 }
 
+/** As dockerd: no writes into a read-only volume, nor into a --read-only root outside a writable volume. */
+function refuseReadOnly(v: ContainerView, dir: string): void {
+  const p = posix.normalize(posix.join('/', dir));
+  const mounts = (readResourceRecordSync(v.config.id)?.mounts ?? []).map((m) => ({ ...m, Destination: posix.normalize(m.Destination) }));
+  const m = mounts.filter((x) => p === x.Destination || p.startsWith(`${x.Destination === '/' ? '' : x.Destination}/`)).sort((a, b) => b.Destination.length - a.Destination.length)[0];
+  if (m && !m.RW) throw new TsdError('BAD_ARGS', 'mounted volume is marked read-only', { exitCode: 1, hint: 'copy into a writable path of the container' });
+  if (!m && (v.config.resources as { readOnly?: boolean }).readOnly) {
+    throw new TsdError('BAD_ARGS', 'container rootfs is marked read-only', { exitCode: 1, hint: 'the container runs with --read-only: copy into one of its writable volumes' });
+  }
+}
+
 /** PUT /containers/{id}/archive: a tar written into the directory `dir`; owned by root unless copyUidGid. */
 export async function extractToContainer(ref: string, dir: string, tar: AsyncIterable<Buffer>, copyUidGid = false): Promise<void> {
   const r = await rootOf(ref);
   const st = r.live ? statIn(r.live, dir) : (JSON.parse(await helper(r, { op: 'stat', path: dir })) as PathStat | null);
   if (!st) throw withMessage(notFound(dir), ref);
   if (!st.isDir) throw new TsdError('BAD_ARGS', `extraction point is not a directory`, { exitCode: 1, hint: 'give a directory of the container as the destination' });
+  refuseReadOnly(r.view, st.linkTarget || dir);
   const owner = copyUidGid ? undefined : { uid: 0, gid: 0 };
   if (r.live) {
     await unpackInto(r.live, dir, readTar(byteReader(tar), 'archive'), { owner });

@@ -5,13 +5,27 @@
  * install.sh could install docker.io here.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { RunResult, Sandbox } from './sandbox.js';
 
 const DOCKERD = '/usr/sbin/dockerd';
 export const hasDockerd = existsSync(DOCKERD) && (existsSync('/usr/bin/docker') || existsSync('/usr/local/bin/docker'));
+
+/** Remove the (empty) cgroup parent dockerd made for its containers, in every hierarchy, deepest first. */
+export function removeCgroups(name: string): void {
+  const roots = readdirSync('/sys/fs/cgroup').map((c) => join('/sys/fs/cgroup', c));
+  const gone = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) gone(join(d, e.name));
+    try {
+      rmdirSync(d);
+    } catch {
+      /* still in use: left for the kernel to report */
+    }
+  };
+  for (const r of [...roots, '/sys/fs/cgroup']) if (existsSync(join(r, name))) gone(join(r, name));
+}
 
 export interface Dockerd {
   dir: string;
@@ -46,6 +60,7 @@ export async function startDockerd(sb: Sandbox): Promise<Dockerd> {
         /* already gone */
       }
     }
+    removeCgroups(`tsdocker-test-${basename(dir)}`);
     rmSync(dir, { recursive: true, force: true });
   };
   for (let i = 0; i < 300; i++) {

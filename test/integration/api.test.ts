@@ -127,11 +127,11 @@ describe('tsdocker serve', () => {
     const id = (await dockerOk(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).trim();
     expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect((await api('GET', '/images/nosuch/json')).status).toBe(404);
-    // a missing image: the client asks for a pull, which is refused in words
-    const run = await docker(['run', '-d', 'nosuch:1']);
+    // a missing image: the client asks for a pull (images/create), which fails in words (a registry on 127.0.0.1 that is not there)
+    const run = await docker(['run', '-d', '127.0.0.1:1/nosuch:1']);
     expect(run.code).not.toBe(0);
-    expect(run.stderr).toContain("Unable to find image 'nosuch:1' locally");
-    expect(run.stderr).toContain('pulling or importing images through the API is not supported by tsdocker yet; run `tsdocker pull nosuch:1`');
+    expect(run.stderr).toContain("Unable to find image '127.0.0.1:1/nosuch:1' locally");
+    expect(run.stderr).toMatch(/127\.0\.0\.1:1.*(ECONNREFUSED|refused)/);
   });
 
   it('docker run -d, ps, logs (stdout and stderr apart), inspect, stop, wait, rm -f', async () => {

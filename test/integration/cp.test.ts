@@ -144,6 +144,18 @@ describe.skipIf(!isRoot)('tsdocker cp', () => {
     }, 120_000);
   }
 
+  it('refuses to write into a --read-only root or a read-only volume, as dockerd (exit 1)', async () => {
+    await tsdOk(sb, ['run', '--name', 'ro', '--network', 'none', '--read-only', '-v', 'rovol:/rov:ro', '-v', 'rwvol:/rw', 'busybox', 'true']);
+    writeFileSync(h('ro-src'), 'ro\n');
+    const root = await cp([h('ro-src'), 'ro:/tmp/']);
+    expect([root.code, root.stderr.includes('container rootfs is marked read-only')]).toEqual([1, true]);
+    const vol = await cp([h('ro-src'), 'ro:/rov/']);
+    expect([vol.code, vol.stderr.includes('mounted volume is marked read-only')]).toEqual([1, true]);
+    await cpOk(h('ro-src'), 'ro:/rw/');
+    expect(await readStopped('ro', '/rw/ro-src')).toBe('ro\n');
+    await tsdOk(sb, ['rm', 'ro']);
+  }, 60_000);
+
   it('refuses what docker cp refuses (exit 1)', async () => {
     const both = await cp(['live:/made', 'dead:/x']);
     expect([both.code, both.stderr.includes('copying between containers is not supported')]).toEqual([1, true]);

@@ -61,6 +61,13 @@ describe.skipIf(!isRoot)('diff, export, commit', () => {
     expect(names.some((n) => n.startsWith('./') || n.startsWith('/'))).toBe(false);
     await tsdOk(sb, ['import', file, 'exported:1']);
     expect(await tsdOk(sb, ['run', '--rm', '--network', 'none', 'exported:1', 'sh', '-c', 'cat /new/sub/f; test -e /etc/passwd || echo gone'])).toBe('x\ngone\n');
+    // import -c / -m, as docker import: the changes are the config, the message the history comment
+    await tsdOk(sb, ['import', '-c', 'CMD ["cat", "/new/sub/f"]', '-c', 'ENV A=1', '-m', 'from export', file, 'exported:2']);
+    expect(await tsdOk(sb, ['run', '--rm', '--network', 'none', 'exported:2'])).toBe('x\n');
+    expect(await tsdOk(sb, ['history', '--format', '{{.Comment}}', 'exported:2'])).toBe('from export\n');
+    expect(await tsdOk(sb, ['inspect', '--type', 'image', '-f', '{{.Config.Env}}', 'exported:2'])).toBe('[A=1]\n');
+    const badc = await sb.tsd(['import', '-c', 'RUN true', file]);
+    expect([badc.code, badc.stderr.includes('RUN is not a valid change command')]).toEqual([1, true]);
     // running: stdout, and the same content
     const live = await sb.sh(['sh', '-c', `${CLI} --root ${sb.root} export up | tar -tf - | grep -c '^new/sub/f$'`]);
     expect(live.stdout.trim()).toBe('1');
@@ -70,4 +77,33 @@ describe.skipIf(!isRoot)('diff, export, commit', () => {
     await d.docker(['import', file, 'exp:1']);
     expect((await d.docker(['run', '--rm', '--network', 'none', 'exp:1', 'cat', '/new/sub/f'])).stdout).toBe('x\n');
   }, 120_000);
+
+  it('commit: the changes (whiteouts included) on the image, run settings, -c changes, author, message, history; docker runs it', async () => {
+    const id = (await tsdOk(sb, ['commit', '-a', 'Ann <ann@example.test>', '-m', 'my changes', '-c', 'CMD ["cat", "/new/sub/f"]', '-c', 'ENV MODE=prod',
+      '-c', 'EXPOSE 8080', '-c', 'LABEL team=files', '-c', 'WORKDIR /new', '-c', 'USER 65534', '-c', 'STOPSIGNAL SIGINT', '-c', 'VOLUME /cache', 'ch', 'committed:1'])).trim();
+    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await tsdOk(sb, ['run', '--rm', '--network', 'none', 'committed:1'])).toBe('x\n');
+    expect(await tsdOk(sb, ['run', '--rm', '--network', 'none', '-u', '0', 'committed:1', 'sh', '-c', 'test -e /etc/passwd || echo gone; pwd; echo $MODE; test -e /data/v || echo novol'])).toBe('gone\n/new\nprod\nnovol\n');
+    const cfg = JSON.parse(await tsdOk(sb, ['inspect', '--type', 'image', '-f', '{{json .}}', 'committed:1'])) as Record<string, any>;
+    expect(cfg.Author).toBe('Ann <ann@example.test>');
+    expect(cfg.Comment).toBe('my changes');
+    expect(cfg.Config.ExposedPorts).toEqual({ '8080/tcp': {} });
+    expect(cfg.Config.Labels.team).toBe('files');
+    expect(cfg.Config.User).toBe('65534');
+    expect(cfg.Config.StopSignal).toBe('SIGINT');
+    expect(cfg.Config.Volumes).toEqual({ '/cache': {} });
+    expect(cfg.RootFS.Layers).toHaveLength(2);
+    expect((await tsdOk(sb, ['history', '--format', '{{.CreatedBy}}|{{.Comment}}', 'committed:1'])).split('\n')[0]).toBe(`sh -c ${CHANGES.slice(0, 38)}…|my changes`);
+    // the layer is in Docker's whiteout format: saved, docker loads and runs it
+    const bad = await sb.tsd(['commit', '-c', 'ADD . /', 'ch']);
+    expect([bad.code, bad.stderr.includes('ADD is not a valid change command')]).toEqual([1, true]);
+    // a running container is paused while it is read, and runs on after
+    await tsdOk(sb, ['commit', 'up', 'fromlive:1']);
+    expect((await tsdOk(sb, ['inspect', '-f', '{{.State.Status}}', 'up'])).trim()).toBe('running');
+    expect(await tsdOk(sb, ['run', '--rm', '--network', 'none', 'fromlive:1', 'cat', '/new/sub/f'])).toBe('x\n');
+    if (!d) return;
+    const loaded = await sb.sh(['sh', '-c', `${CLI} --root ${sb.root} save committed:1 | docker -H unix://${d.sock} load`]);
+    expect(loaded.stdout).toContain('Loaded image: committed:1');
+    expect((await d.docker(['run', '--rm', '--network', 'none', '-u', '0', 'committed:1', 'sh', '-c', 'cat /new/sub/f; test -e /etc/passwd || echo gone'])).stdout).toBe('x\ngone\n');
+  }, 180_000);
 });

@@ -43,6 +43,24 @@ function gzipImage(): { archive: Buffer; blobs: Buffer[]; id: string } {
 }
 
 const gz = gzipImage();
+
+/** A zstd frame of raw (stored) blocks: what any zstd reader takes, made without an encoder. */
+function zstdRaw(data: Buffer): Buffer {
+  const head = Buffer.alloc(13);
+  head.writeUInt32LE(0xfd2fb528, 0);
+  head[4] = 0xe0; // single segment, 8-byte content size, no checksum
+  head.writeBigUInt64LE(BigInt(data.length), 5);
+  const parts = [head];
+  for (let off = 0; off < data.length || off === 0; off += 1 << 17) {
+    const chunk = data.subarray(off, off + (1 << 17));
+    const last = off + (1 << 17) >= data.length ? 1 : 0;
+    const bh = Buffer.alloc(3);
+    bh.writeUIntLE((chunk.length << 3) | last, 0, 3);
+    parts.push(bh, chunk);
+    if (data.length === 0) break;
+  }
+  return Buffer.concat(parts);
+}
 const members = (file: string): Promise<string[]> => sb.sh(['tar', '-tf', file]).then((r) => r.stdout.split('\n').filter(Boolean));
 const manifestOf = async (file: string): Promise<{ Config: string; RepoTags: string[] | null; Layers: string[] }[]> =>
   JSON.parse((await sb.sh(['tar', '-xOf', file, 'manifest.json'])).stdout);
@@ -114,6 +132,30 @@ describe.skipIf(!isRoot)('tsdocker save and history', () => {
     expect((await d.docker(['image', 'inspect', '-f', '{{.Id}}', 'greet:2'])).stdout.trim()).toBe(gz.id);
     expect((await d.docker(['run', '--rm', '--network', 'none', 'greet:1'])).stdout).toBe('hello from a gzip layer\n');
   }, 180_000);
+
+  it('writes a zstd layer decompressed (Docker 20.10 cannot read zstd); docker loads and runs it', async () => {
+    const layers = [busyboxLayer(), tar([{ name: 'z', data: 'from a zstd layer\n' }])];
+    const config = Buffer.from(JSON.stringify({
+      architecture: 'amd64', os: 'linux', created: '2024-05-06T07:08:09Z', config: { Env: ['PATH=/bin'], Cmd: ['cat', '/z'] },
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => `sha256:${sha256(l)}`) },
+    }));
+    const blobs = [layers[0]!, zstdRaw(layers[1]!)];
+    const names = blobs.map((b) => `${sha256(b)}/layer.tar`);
+    writeFileSync(join(dir, 'zstd.tar'), tar([
+      { name: `${sha256(config)}.json`, data: config },
+      ...names.map((n, i) => ({ name: n, data: blobs[i]! })),
+      { name: 'manifest.json', data: JSON.stringify([{ Config: `${sha256(config)}.json`, RepoTags: ['zst:1'], Layers: names }]) },
+    ]));
+    await tsdOk(sb, ['load', '-i', join(dir, 'zstd.tar')]);
+    const file = join(dir, 'zstd-out.tar');
+    await tsdOk(sb, ['save', '-o', file, 'zst:1']);
+    const m = await manifestOf(file);
+    const top = (await sb.sh(['sh', '-c', `tar -xOf ${file} ${m[0]!.Layers[1]} | sha256sum`])).stdout.split(' ')[0];
+    expect(top).toBe(sha256(layers[1]!)); // the tar itself: its digest is the diff-id
+    if (!d) return;
+    expect((await d.docker(['load', '-i', file])).stdout).toContain('Loaded image: zst:1');
+    expect((await d.docker(['run', '--rm', '--network', 'none', 'zst:1'])).stdout).toBe('from a zstd layer\n');
+  }, 120_000);
 
   it('loads back into tsdocker with the same id and tags', async () => {
     const file = join(dir, 'back.tar');

@@ -31,6 +31,7 @@ import { register as history } from './history.js';
 import { register as cp } from './cp.js';
 import { register as diff } from './diff.js';
 import { register as exportCmd } from './export.js';
+import { register as commit } from './commit.js';
 import { register as attach } from './attach.js';
 
 type Register = (program: Command) => void;
@@ -63,6 +64,7 @@ const modules: Register[] = [
   cp,
   diff,
   exportCmd,
+  commit,
   attach,
 ];
 

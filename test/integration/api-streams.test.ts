@@ -25,7 +25,7 @@ const before = hostSnapshot();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, fn: () => boolean | Promise<boolean>, seen?: () => string): Promise<void> {
-  const end = Date.now() + 20_000;
+  const end = Date.now() + 30_000;
   while (!(await fn())) {
     if (Date.now() > end) throw new Error(`condition not met in time: ${what}${seen ? `; seen: ${JSON.stringify(seen())}` : ''}`);
     await sleep(25);

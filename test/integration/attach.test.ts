@@ -23,7 +23,7 @@ afterAll(async () => {
   expect(hostSnapshot()).toEqual(before);
 });
 
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 15_000, seen?: () => string): Promise<void> {
+async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 30_000, seen?: () => string): Promise<void> {
   const end = Date.now() + ms;
   while (!(await fn())) {
     if (Date.now() > end) throw new Error(`condition not met in time: ${what}${seen ? `; seen: ${JSON.stringify(seen())}` : ''}`);
@@ -53,14 +53,14 @@ describe('attach', () => {
     expect((await sb.tsd(['run', '-dit', '--name', 'sh1', 'busybox', 'sh'])).code).toBe(0);
     const ttyFile = `${sb.root}/attach-tty`;
     const a = onPty(`stty rows 19 cols 77; tty > ${ttyFile}; exec ${tsdCmd('attach sh1')}`);
-    await until('tty file', () => existsSync(ttyFile) && readFileSync(ttyFile, 'utf8').includes('/dev/'), 15_000, a.out);
+    await until('tty file', () => existsSync(ttyFile) && readFileSync(ttyFile, 'utf8').includes('/dev/'), 30_000, a.out);
     a.write('echo hi-$((40+2)); stty size\n');
-    await until('echo', () => a.out().includes('hi-42\n19 77\n'), 15_000, a.out);
+    await until('echo', () => a.out().includes('hi-42\n19 77\n'), 30_000, a.out);
     // a window-size change of the client's terminal reaches the container's pty
     const tty = readFileSync(ttyFile, 'utf8').trim();
     await sb.sh(['stty', '-F', tty, 'rows', '11', 'cols', '55']);
     a.write('stty size\n');
-    await until('resize', () => a.out().includes('11 55\n'), 15_000, a.out);
+    await until('resize', () => a.out().includes('11 55\n'), 30_000, a.out);
     a.write('\x10\x11');
     expect(await a.closed).toBe(1);
     expect(a.out()).toContain('read escape sequence\n');
@@ -205,12 +205,12 @@ describe('run -it, start -a/-i, run -a, --sig-proxy', () => {
   it('--sig-proxy: signals reach the container by default, and not with --sig-proxy=false', async () => {
     const prog = 'trap "echo got-term; exit 9" TERM; echo ready; while true; do sleep 0.05; done';
     const on = session(sb.spawnTsd(['run', '--name', 'sp1', 'busybox', 'sh', '-c', prog]));
-    await until('ready', () => on.out().includes('ready'), 15_000, on.out);
+    await until('ready', () => on.out().includes('ready'), 30_000, on.out);
     on.child.kill('SIGTERM');
     expect(await on.closed).toBe(9);
     expect(on.out()).toContain('got-term');
     const off = session(sb.spawnTsd(['run', '--sig-proxy=false', '--name', 'sp2', 'busybox', 'sh', '-c', prog]));
-    await until('ready', () => off.out().includes('ready'), 15_000, off.out);
+    await until('ready', () => off.out().includes('ready'), 30_000, off.out);
     off.child.kill('SIGTERM');
     await off.closed;
     expect(off.out()).not.toContain('got-term');

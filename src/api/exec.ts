@@ -188,10 +188,15 @@ export async function execUpgrade(id: string, socket: Duplex, head: Buffer, cont
   socket.on('close', () => {
     for (const s of ours) s.destroy();
   });
+  // the monitor has its copies once the process runs: ours go then, so the process's end is our EOF
+  let closed = false;
+  const closeTheirs = () => {
+    if (!closed) for (const [, theirs] of pairs) closeFd(theirs);
+    closed = true;
+  };
+  e.onRunning = closeTheirs;
   try {
-    await runExec(e, stdio).finally(() => {
-      for (const [, theirs] of pairs) closeFd(theirs);
-    });
+    await runExec(e, stdio).finally(closeTheirs);
     await Promise.all(drained);
   } catch {
     /* the status is in the record (GET /exec/{id}/json) */

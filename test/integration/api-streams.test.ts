@@ -69,6 +69,7 @@ function dockerOnPty(args: string, prefix = ''): Session {
   return onPty(sb.enter, cmd);
 }
 
+/** open descriptors; the server's may drop below a mark as clients' keep-alive connections close, never rise with a leak */
 const fds = (pid: number | string) => readdirSync(`/proc/${pid}/fd`).length;
 
 async function monitorPid(name: string): Promise<string> {
@@ -125,9 +126,9 @@ describe('API exec', () => {
     await until('ticks', () => s.out().includes('tick'), s.out);
     s.child.kill('SIGKILL');
     await s.closed;
-    await until('only the monitor line', () => fds(server.pid!) === idle + 1, () => `${fds(server.pid!)}/${idle}`);
+    await until('only the monitor line', () => fds(server.pid!) <= idle + 1, () => `${fds(server.pid!)}/${idle}`);
     expect((await docker(['exec', 'ex', 'killall', 'sh'])).code).toBe(0);
-    await until('nothing once it exits', () => fds(server.pid!) === idle, () => `${fds(server.pid!)}/${idle}`);
+    await until('nothing once it exits', () => fds(server.pid!) <= idle, () => `${fds(server.pid!)}/${idle}`);
   });
 
   it('GET /exec/{id}/json: Running, ExitCode, Pid, ProcessConfig', async () => {
@@ -203,7 +204,7 @@ describe('API streams', () => {
       s.child.kill('SIGKILL');
       await s.closed;
     }
-    await until('fds back', () => fds(server.pid!) === idleServer && fds(mon) === idleMonitor, () => `${fds(server.pid!)}/${idleServer} ${fds(mon)}/${idleMonitor}`);
+    await until('fds back', () => fds(server.pid!) <= idleServer && fds(mon) === idleMonitor, () => `${fds(server.pid!)}/${idleServer} ${fds(mon)}/${idleMonitor}`);
     expect((await docker(['inspect', '-f', '{{.State.Status}}', 'lk'])).stdout.trim()).toBe('running');
     await docker(['rm', '-f', 'lk']);
   });

@@ -1,6 +1,7 @@
 /** Every figure the bench reports, in the order of the table. */
 import type { Figure } from './results.js';
 import { opsFigureDefs } from './measures/ops.js';
+import { apiFigureDefs } from './measures/api.js';
 
 export interface Scale {
   /** containers already running while start latency is measured again */
@@ -26,6 +27,7 @@ export function figureDefs(s: Scale): FigureDef[] {
     { id: 'count.bridge.helpers', label: 'per start, default bridge: helper execs (not the CLI, monitor or `true`)', unit: 'count', better: 'lower' },
     ...s.levels.map((n) => start(`start.with${n}`, `bridge, ${n} others running`)),
     ...opsFigureDefs(s.levels),
+    ...apiFigureDefs(),
     { id: 'burst.wall', label: `${s.burst} \`run -d\` at once: wall time until all answer`, unit: 'ms', better: 'lower' },
     { id: 'burst.distinct', label: `${s.burst} at once: distinct addresses that answered`, unit: 'count', better: 'higher' },
     { id: 'teardown.rm', label: `\`rm -f\` of those ${s.burst} (one command)`, unit: 'ms', better: 'lower' },

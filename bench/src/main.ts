@@ -26,6 +26,7 @@ import { overlayFigures } from './measures/overlay.js';
 import { scaleFigures } from './measures/scale.js';
 import { startLatency } from './measures/start.js';
 import { startCounts } from './measures/counts.js';
+import { apiFigures } from './measures/api.js';
 import { pullFigures } from './measures/pull.js';
 import { openDocker } from './runtimes/docker.js';
 import { openFloors } from './runtimes/floors.js';
@@ -45,6 +46,7 @@ async function measureRuntime(res: Results, opts: Options, rt: Runtime): Promise
   await attempt(res, ['start.bridge'], c, async () => put(res, 'start.bridge', c, await startLatency(rt, opts.start, 'bridge')));
   await attempt(res, ['start.publish'], c, async () => put(res, 'start.publish', c, await startLatency(rt, opts.start, 'bridge', true)));
   if (c === 'tsdocker') await countFigures(res, rt, opts.quick ? 1 : 3);
+  await apiFigures(res, rt, opts.start);
   await netFigures(res, rt, opts.net);
   await burstFigures(res, rt, opts.scale.burst, helpers);
   await scaleFigures(res, rt, opts.scale.levels, opts.loaded);
@@ -102,7 +104,6 @@ async function floors(res: Results, opts: Options, image: ImageArchive, versions
     });
     // Node 20 parses NODE_EXTRA_CA_CERTS's file at startup (~40 ms); bin/tsdocker starts Node
     // without it, so the floor that applies to tsdocker is node -e 0 without it
-    res.notes.push(nodeEnvNote());
     const ca = process.env.NODE_EXTRA_CA_CERTS;
     if (ca) {
       res.notes.push(`NODE_EXTRA_CA_CERTS=${ca} is set: \`node -e 0\` pays for parsing it at startup; tsdocker's launcher starts Node without it (column \`${NO_CA}\`)`);
@@ -159,6 +160,7 @@ async function main(): Promise<number> {
   const image = await findImage(repo, tmp, opts.devImage);
   await buildRr(join(helpers, 'rr.c'), join(tmp, 'rr'));
   const res = newResults(figureDefs(opts.scale));
+  res.notes.push(nodeEnvNote()); // first: which node -e 0 floor applies (bench/README.md)
   const versions: Record<string, string> = {};
   const iperf = await run(['iperf3', '--version']);
   if (iperf.code === 0) versions.iperf3 = iperf.stdout.split(' ')[1] ?? '?';

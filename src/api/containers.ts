@@ -8,13 +8,14 @@ import { ApiError, boolParam, filtersParam, intParam, sendEmpty, sendJson, type 
 import type { Route } from './router.js';
 import { createHandler } from './create.js';
 import { logsHandler } from './logs.js';
+import { updateHandler } from './update.js';
 import { findContainer, readContainer, listContainers, type ContainerView } from '../state/containers.js';
 import { TsdError } from '../sys/errors.js';
 
 /** One container as GET /containers/json lists it. */
-async function listItem(v: ContainerView): Promise<Record<string, unknown>> {
+export async function listItem(v: ContainerView): Promise<Record<string, unknown>> {
   const { inspectContainer } = await import('../runtime/inspect.js');
-  const { statusText } = await import('../cli/lists/containers.js');
+  const { statusText } = await import('../query/containers.js');
   const c = v.config;
   const full = (await inspectContainer(v)) as { NetworkSettings: { Networks?: unknown }; Mounts: Record<string, unknown>[]; HostConfig: { NetworkMode: string } };
   const ports = v.status === 'running' ? (((v.state?.network as { ports?: { hostIp: string; hostPort: number; containerPort: number; proto: string }[] }) ?? {}).ports ?? []) : [];
@@ -37,7 +38,7 @@ async function listItem(v: ContainerView): Promise<Record<string, unknown>> {
 }
 
 async function list(req: Request, res: ServerResponse): Promise<void> {
-  const { PS_FILTERS, filterContainers } = await import('../cli/lists/containers.js');
+  const { PS_FILTERS, filterContainers } = await import('../query/containers.js');
   const { reconcile } = await import('../runtime/lifecycle.js');
   const filters = await filtersParam(req.query, PS_FILTERS);
   const limit = intParam(req.query, 'limit') ?? -1;
@@ -152,5 +153,6 @@ export const containerRoutes: Route[] = [
   ['POST', new RegExp(`^/containers/${ID}/kill$`), kill],
   ['POST', new RegExp(`^/containers/${ID}/wait$`), wait],
   ['POST', new RegExp(`^/containers/${ID}/resize$`), resize],
+  ['POST', new RegExp(`^/containers/${ID}/update$`), updateHandler],
   ['DELETE', new RegExp(`^/containers/${ID}$`), remove],
 ];

@@ -6,6 +6,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import { ApiError, readJson, sendJson, type Request } from './http.js';
+import { refuseUnknown, str, strings } from './fields.js';
+import { endpointFor, mountSpecs, tmpfsSpecs } from './create-host.js';
 import type { RunOptions } from '../runtime/types.js';
 import { TsdError } from '../sys/errors.js';
 
@@ -14,42 +16,7 @@ type Obj = Record<string, unknown>;
 /** Config fields translated below, and those that only describe the attach of this client. */
 const CONFIG_FIELDS = new Set(['Image', 'Cmd', 'Entrypoint', 'Env', 'WorkingDir', 'User', 'Labels', 'Tty', 'OpenStdin', 'Hostname', 'ExposedPorts',
   'AttachStdin', 'AttachStdout', 'AttachStderr', 'StdinOnce', 'HostConfig', 'NetworkingConfig']);
-const HOST_FIELDS = new Set(['AutoRemove', 'NetworkMode', 'Binds', 'PortBindings', 'Memory', 'NanoCpus']);
-
-/** Go's zero value as JSON: what a client sends for a flag it was not given. */
-export function isZero(v: unknown): boolean {
-  if (v === null || v === undefined || v === false || v === 0 || v === '') return true;
-  if (Array.isArray(v)) return v.every(isZero);
-  if (typeof v === 'object') return Object.values(v as Obj).every(isZero);
-  return false;
-}
-
-/** Zero values that are not Go's zero: the defaults the docker CLI fills in. */
-function isDefault(key: string, v: unknown): boolean {
-  if (key === 'MemorySwappiness') return v === null || v === -1;
-  if (key === 'RestartPolicy') return isZero({ ...(v as Obj), Name: ['', 'no'].includes(String((v as Obj)?.Name ?? '')) ? '' : (v as Obj).Name });
-  return isZero(v);
-}
-
-function refuseUnknown(obj: Obj, known: Set<string>, where: string): void {
-  for (const [k, v] of Object.entries(obj)) {
-    if (known.has(k) || isDefault(k, v)) continue;
-    throw new ApiError(400, `${where}.${k} is not supported by tsdocker yet (got ${JSON.stringify(v)}); leave it out`);
-  }
-}
-
-function strings(v: unknown, field: string): string[] {
-  if (v === null || v === undefined) return [];
-  if (typeof v === 'string') return [v];
-  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw new ApiError(400, `${field} must be a list of strings`);
-  return v as string[];
-}
-
-function str(v: unknown, field: string): string | undefined {
-  if (v === null || v === undefined || v === '') return undefined;
-  if (typeof v !== 'string') throw new ApiError(400, `${field} must be a string`);
-  return v;
-}
+const HOST_FIELDS = new Set(['AutoRemove', 'NetworkMode', 'Binds', 'PortBindings', 'Memory', 'NanoCpus', 'Mounts', 'Tmpfs', 'ReadonlyRootfs']);
 
 /** {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} as -p specs. */
 export function publishSpecs(bindings: unknown): string[] {
@@ -70,7 +37,6 @@ export function toRunOptions(body: Obj, name: string | undefined): RunOptions {
   const host = (body.HostConfig ?? {}) as Obj;
   refuseUnknown(body, CONFIG_FIELDS, 'Config');
   refuseUnknown(host, HOST_FIELDS, 'HostConfig');
-  refuseUnknown((body.NetworkingConfig ?? {}) as Obj, new Set(), 'NetworkingConfig');
   const image = str(body.Image, 'Config.Image');
   if (!image) throw new ApiError(400, 'Config.Image is required');
   const publish = publishSpecs(host.PortBindings);
@@ -82,7 +48,9 @@ export function toRunOptions(body: Obj, name: string | undefined): RunOptions {
   const labels = (body.Labels ?? {}) as Obj;
   if (typeof labels !== 'object' || Object.values(labels).some((v) => typeof v !== 'string')) throw new ApiError(400, 'Config.Labels must map names to strings');
   const network = str(host.NetworkMode, 'HostConfig.NetworkMode');
-  const resources: Obj = { volume: strings(host.Binds, 'HostConfig.Binds') };
+  const endpoint = endpointFor(body.NetworkingConfig, network);
+  const resources: Obj = { volume: strings(host.Binds, 'HostConfig.Binds'), mount: mountSpecs(host.Mounts), tmpfs: tmpfsSpecs(host.Tmpfs) };
+  if (host.ReadonlyRootfs === true) resources.readOnly = true;
   if (typeof host.Memory === 'number' && host.Memory > 0) resources.memory = String(host.Memory);
   if (typeof host.NanoCpus === 'number' && host.NanoCpus > 0) resources.cpus = String(host.NanoCpus / 1e9);
   return {
@@ -102,7 +70,8 @@ export function toRunOptions(body: Obj, name: string | undefined): RunOptions {
     entrypoint: entry === undefined ? undefined : (entry[0] ?? ''),
     network: network === 'default' ? undefined : network,
     publish,
-    aliases: [],
+    ...(endpoint.ip ? { ip: endpoint.ip } : {}),
+    aliases: endpoint.aliases,
     dns: [],
     dnsSearch: [],
     addHosts: [],

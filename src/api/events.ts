@@ -1,7 +1,7 @@
 /**
  * GET /events: the events journal as dockerd streams it: past events with `since` (or
  * `until`), then new ones as they are appended, one JSON object per line, until `until`
- * passes or the client goes. Filters are moby's (cli/lists/events.ts).
+ * passes or the client goes. Filters are moby's (query/events.ts).
  */
 import type { ServerResponse } from 'node:http';
 import { filtersParam, type Request } from './http.js';
@@ -9,7 +9,7 @@ import type { Route } from './router.js';
 
 async function eventsHandler(req: Request, res: ServerResponse): Promise<void> {
   const { parseLogTime } = await import('../runtime/logs.js');
-  const { EVENT_FILTERS, eventJsonLine, eventMatches } = await import('../cli/lists/events.js');
+  const { EVENT_FILTERS, eventJsonLine, eventMatches } = await import('../query/events.js');
   const { streamEvents } = await import('../state/events.js');
   const filters = await filtersParam(req.query, EVENT_FILTERS);
   const param = (name: 'since' | 'until') => {

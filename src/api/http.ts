@@ -39,8 +39,12 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   CONTAINER_EXISTS: 409,
   CONTAINER_RUNNING: 409,
   CONTAINER_NOT_RUNNING: 409,
+  CONTAINER_PAUSED: 409,
+  CONTAINER_NOT_PAUSED: 409,
   IMAGE_IN_USE: 409,
-  NETWORK_IN_USE: 409,
+  // dockerd: a pre-defined network or one with endpoints is Forbidden
+  NETWORK_IN_USE: 403,
+  NETWORK_EXISTS: 409,
   VOLUME_IN_USE: 409,
   NETWORK_INVALID: 400,
   PORT_IN_USE: 500,
@@ -118,7 +122,7 @@ export function intParam(q: URLSearchParams, name: string): number | undefined {
  * (API < 1.22 clients), refusing keys the endpoint does not know, as dockerd.
  */
 export async function filtersParam(q: URLSearchParams, valid: readonly string[]): Promise<Map<string, string[]>> {
-  const { parseFilters } = await import('../cli/filters.js');
+  const { parseFilters } = await import('../query/filters.js');
   const text = q.get('filters');
   if (!text) return new Map();
   let obj: unknown;

@@ -7,7 +7,7 @@ import { TsdError } from '../sys/errors.js';
 /** GET /images/json: one summary per image, with the tags the filters kept (dockerd's ImageSummary). */
 async function list(req: Request, res: ServerResponse): Promise<void> {
   const { listImages } = await import('../image/index.js');
-  const { IMAGE_FILTERS, imageRows } = await import('../cli/lists/images.js');
+  const { IMAGE_FILTERS, imageRows } = await import('../query/images.js');
   const filters = await filtersParam(req.query, IMAGE_FILTERS);
   const rows = await imageRows(await listImages(), filters);
   const byId = new Map<string, { img: (typeof rows)[number]['img']; tags: string[] }>();

@@ -1,7 +1,7 @@
 /**
  * Routing as dockerd's: an optional /v1.xx prefix (1.24 to 1.41; 400 outside, with
  * dockerd's words), then METHOD + path pattern. The handler tables live in one module per
- * resource group (system, containers, images); an unknown path is Docker's 404 "page not found".
+ * resource group (system, containers, images, networks, volumes); an unknown path is Docker's 404 "page not found".
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { API_VERSION, ApiError, MIN_API_VERSION, sendError, sendJson, type Handler, type Request } from './http.js';
@@ -12,10 +12,13 @@ import { execRoutes } from './exec.js';
 import { eventRoutes } from './events.js';
 import { fileRoutes } from './files.js';
 import { imageFileRoutes } from './image-files.js';
+import { networkRoutes } from './networks.js';
+import { volumeRoutes } from './volumes.js';
+import { containerOpRoutes } from './container-ops.js';
 
 export type Route = [method: string, pattern: RegExp, handler: Handler];
 
-const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageFileRoutes, ...imageRoutes, ...eventRoutes, ...fileRoutes, ...execRoutes];
+const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageFileRoutes, ...imageRoutes, ...eventRoutes, ...fileRoutes, ...networkRoutes, ...volumeRoutes, ...containerOpRoutes, ...execRoutes];
 
 function minor(v: string): number {
   return Number(v.split('.')[1]);

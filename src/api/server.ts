@@ -3,8 +3,12 @@
  * it exists) or a loopback TCP port, with Node's http server. Each request is logged at
  * info. With an idle timeout the server ends once no request has been open for that long
  * (podman system service --time); containers keep running with their monitors either way.
+ * TCP as dockerd: TLS with --tls/--tlscert/--tlskey, client certificates checked against
+ * --tlscacert with --tlsverify; anything but loopback only with --tlsverify (whoever reaches
+ * the port is root on the host).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { chmodSync, chownSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,8 +27,27 @@ export function defaultSocket(): string {
   return join(runDir(), 'docker.sock');
 }
 
-/** -H unix:///PATH or tcp://HOST:PORT; TCP only on loopback (no TLS yet). */
-export function parseHost(spec: string | undefined): Listen {
+/** TLS for a TCP listener: our certificate and key, and with `verify` the CA client certificates must chain to. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  ca?: string;
+  verify: boolean;
+}
+
+/** dockerd's flags as TlsFiles: --tlsverify implies --tls; --tls needs --tlscert and --tlskey, --tlsverify also --tlscacert. */
+export function tlsFromFlags(f: { tls?: boolean; tlsverify?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string }): TlsFiles | undefined {
+  if (!f.tls && !f.tlsverify) {
+    if (f.tlscert || f.tlskey || f.tlscacert) throw new TsdError('BAD_ARGS', '--tlscert, --tlskey and --tlscacert take effect with --tls or --tlsverify', { hint: 'add --tlsverify (clients must show a certificate signed by --tlscacert)' });
+    return undefined;
+  }
+  if (!f.tlscert || !f.tlskey) throw new TsdError('BAD_ARGS', `${f.tlsverify ? '--tlsverify' : '--tls'} needs --tlscert and --tlskey`, { hint: 'give the server certificate and key as PEM files' });
+  if (f.tlsverify && !f.tlscacert) throw new TsdError('BAD_ARGS', '--tlsverify needs --tlscacert: the CA that signs client certificates', { hint: 'give the CA certificate as a PEM file' });
+  return { cert: f.tlscert, key: f.tlskey, ...(f.tlscacert ? { ca: f.tlscacert } : {}), verify: Boolean(f.tlsverify) };
+}
+
+/** -H unix:///PATH or tcp://HOST:PORT; TCP beyond loopback only with client certificates (--tlsverify). */
+export function parseHost(spec: string | undefined, tls?: TlsFiles): Listen {
   if (spec === undefined) return { kind: 'unix', path: defaultSocket() };
   if (spec.startsWith('unix://')) {
     const path = spec.slice('unix://'.length);
@@ -36,9 +59,9 @@ export function parseHost(spec: string | undefined): Listen {
     throw new TsdError('BAD_ARGS', `invalid -H ${spec}`, { hint: 'write -H unix:///PATH or -H tcp://127.0.0.1:PORT' });
   }
   const host = m[1]!.replace(/^\[|\]$/g, '');
-  if (!(host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host))) {
-    throw new TsdError('BAD_ARGS', `refusing to serve the API on ${spec}: only loopback addresses are allowed, and TLS (--tlsverify) is not implemented yet`, {
-      hint: 'listen on tcp://127.0.0.1:PORT or on a unix socket; anyone who reaches this port is root on the host',
+  if (!(host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)) && !tls?.verify) {
+    throw new TsdError('BAD_ARGS', `refusing to serve the API on ${spec} without --tlsverify: only loopback addresses are allowed without client certificates`, {
+      hint: 'add --tlsverify --tlscacert CA --tlscert CERT --tlskey KEY, or listen on tcp://127.0.0.1:PORT or a unix socket; anyone who reaches this port is root on the host',
     });
   }
   return { kind: 'tcp', host, port: Number(m[2]) };
@@ -77,10 +100,40 @@ export interface Serving {
   close(): void;
 }
 
-export async function serve(where: Listen, opts: { idleTimeoutSec?: number } = {}): Promise<Serving> {
+function readPem(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new TsdError('BAD_ARGS', `cannot read the ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { hint: 'give a readable PEM file' });
+  }
+}
+
+/** Node's http server, or its https one with our certificate (and client certificates required with verify). */
+function makeServer(tls: TlsFiles | undefined, handler: Parameters<typeof createServer>[1]): Server {
+  if (!tls) return createServer(handler!);
+  try {
+    return createTlsServer(
+      {
+        cert: readPem(tls.cert, 'certificate (--tlscert)'),
+        key: readPem(tls.key, 'key (--tlskey)'),
+        ...(tls.ca ? { ca: readPem(tls.ca, 'CA (--tlscacert)') } : {}),
+        requestCert: tls.verify,
+        rejectUnauthorized: tls.verify,
+        minVersion: 'TLSv1.2',
+      },
+      handler,
+    ) as unknown as Server;
+  } catch (err) {
+    if (err instanceof TsdError) throw err;
+    throw new TsdError('BAD_ARGS', `invalid TLS files: ${(err as Error).message}`, { hint: 'check that --tlscert and --tlskey are a matching PEM certificate and key' });
+  }
+}
+
+export async function serve(where: Listen, opts: { idleTimeoutSec?: number; tls?: TlsFiles } = {}): Promise<Serving> {
   let open = 0;
   let idleTimer: NodeJS.Timeout | undefined;
-  const server = createServer((req, res) => {
+  if (opts.tls && where.kind !== 'tcp') throw new TsdError('BAD_ARGS', 'TLS is for TCP listeners: give -H tcp://HOST:PORT');
+  const server = makeServer(opts.tls, (req, res) => {
     open++;
     if (idleTimer) clearTimeout(idleTimer);
     const t0 = Date.now();

@@ -10,24 +10,6 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-/** go-units' HumanDuration, as Docker prints "Up 2 minutes" and "3 days ago". */
-export function humanDuration(ms: number): string {
-  const s = Math.trunc(ms / 1000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.trunc(s / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(ms / 3_600_000);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.trunc(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.trunc(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.trunc(h / 24 / 30)} months`;
-  return `${Math.trunc(ms / 3_600_000 / 24 / 365)} years`;
-}
-
 /** Go's time.Time.String() of a whole-second time: "2021-03-04 10:11:12 +0000 UTC". */
 export function goTime(iso: string): string {
   const d = new Date(Math.floor(Date.parse(iso) / 1000) * 1000);
@@ -38,10 +20,6 @@ export function goTime(iso: string): string {
   const zone = off === 0 ? 'UTC' : (Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((x) => x.type === 'timeZoneName')?.value ?? '');
   const sign = off < 0 ? '-' : '+';
   return `${local.toISOString().slice(0, 10)} ${local.toISOString().slice(11, 19)} ${sign}${p(Math.trunc(Math.abs(off) / 60))}${p(Math.abs(off) % 60)} ${zone}`;
-}
-
-export function ago(iso: string, now = Date.now()): string {
-  return `${humanDuration(now - Date.parse(iso))} ago`;
 }
 
 /** Scale `bytes` down by `base` until it is below it: [value, unit index]. */

@@ -14,6 +14,7 @@ import { mark, printTrace } from '../sys/trace.js';
 import { basename } from 'node:path';
 import { ociMain } from './oci.js';
 import { normalizeArgv } from './argv.js';
+import { expandGroups } from './groups.js';
 
 export function buildProgram(): Command {
   const program = new Command('tsdocker');
@@ -89,7 +90,7 @@ export function report(raw: unknown): number {
 export async function main(argv: string[]): Promise<number> {
   try {
     const program = buildProgram();
-    await program.parseAsync(normalizeArgv(program, argv));
+    await program.parseAsync(normalizeArgv(program, expandGroups(program, argv)));
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     return report(err);

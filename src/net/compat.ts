@@ -114,11 +114,15 @@ export async function allowBridgeThroughForward(br: string, callerHoldsNetLock =
  */
 export type NftVia = 'lib' | 'nft';
 
-/** `nft [-j] -f -` of `input`, by `via`; a code outside `okCodes` throws as `exec` does. */
+/**
+ * `nft -f -` of `input`, by `via`; a code outside `okCodes` throws as `exec` does. `json`: one
+ * command whose output is wanted as JSON (`nft -j list ...`: the command reads it from its
+ * arguments, as `nft -j -f -` prints nothing for a list).
+ */
 export async function nftScript(input: string, okCodes: number[] = [0], via: NftVia = 'nft', json = false): Promise<ExecResult> {
-  const argv = ['nft', ...(json ? ['-j'] : []), '-f', '-'];
+  const argv = json ? ['nft', '-j', ...input.trim().split(/\s+/)] : ['nft', '-f', '-'];
   const inProcess = via === 'lib' ? nftRun(input, { json }) : undefined;
-  if (!inProcess) return exec(argv, { input, okCodes });
+  if (!inProcess) return exec(argv, json ? { okCodes } : { input, okCodes });
   const r = await inProcess;
   if (!okCodes.includes(r.code)) {
     const detail = (r.stderr || r.stdout).trim().split('\n').slice(-3).join('; ');

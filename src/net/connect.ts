@@ -17,7 +17,7 @@ import { DEFAULT_NETWORK, findNetwork, listEndpoints } from './store.js';
 import { resolveNetwork } from './networks.js';
 import type { ConnectedNetwork, NetworkState } from './index.js';
 
-interface PlanView { mode?: string; network?: string; connected?: ConnectedNetwork[]; primaryDisconnected?: boolean }
+interface PlanView { mode?: string; network?: string; ip?: string; aliases?: string[]; connected?: ConnectedNetwork[]; primaryDisconnected?: boolean }
 
 /** The networks a container's plan puts it on at start. */
 function plannedNetworks(plan: PlanView): string[] {
@@ -36,7 +36,13 @@ async function updatePlan(id: string, fn: (plan: PlanView) => void): Promise<voi
 }
 
 function remember(plan: PlanView, netName: string, o: ConnectOptions): void {
-  if (plan.primaryDisconnected && plan.network === netName) plan.primaryDisconnected = false;
+  if (plan.primaryDisconnected && plan.network === netName) {
+    // connected again to the network it was created on: with this connect's alias and address
+    plan.primaryDisconnected = false;
+    plan.aliases = o.aliases;
+    if (o.ip) plan.ip = o.ip;
+    else delete plan.ip;
+  }
   else plan.connected = [...(plan.connected ?? []), { network: netName, ...(o.ip ? { ip: o.ip } : {}), aliases: o.aliases }];
 }
 

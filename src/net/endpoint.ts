@@ -61,6 +61,8 @@ export interface EndpointRequest {
   running?: boolean;
   /** --dns servers: the embedded DNS forwards this container's other queries to them first */
   dns: string[];
+  /** --mac-address (default: 02:42 and the IPv4 address, as Docker) */
+  mac?: string;
 }
 
 interface Reserved {
@@ -122,7 +124,7 @@ async function reserve(req: EndpointRequest): Promise<Reserved> {
       name: req.containerName,
       aliases: req.aliases,
       ip,
-      mac: macFor(ip),
+      mac: req.mac ?? macFor(ip),
       ifname,
       hostIfname: hostIf,
       ...(req.dns.length ? { dns: req.dns } : {}),
@@ -141,7 +143,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     mark('net: address leased');
     undo.push(`release ${net.name} endpoint`, () => unreserve(req.containerId, net.id, ifname, ip));
     if (tablesGone) await rebuildAll(); // this network's bridge too: its endpoint record is written
-    const mac = macFor(ip);
+    const mac = req.mac ?? macFor(ip);
     // one nft batch: the port's binding to (MAC, IP) and the caller's rules, while the veth is made
     const rules = [...portGuardScript({ net, hostIf, ip, mac }), ...(moreRules ? await moreRules(ip) : [])];
     // in process (libnftables): its own trace step, as the nft process it replaced was seen

@@ -37,14 +37,14 @@ export function mergeExposed(image: Record<string, object> | undefined, expose: 
   return [...keys].sort(keyOrder);
 }
 
-/** -P: a `-p CONTAINERPORT` for each exposed tcp/udp port that no -p binds, in port order. */
+/** -P: a `-p CONTAINERPORT` (same binding, IPv6 included) for each exposed tcp/udp port that no -p binds, in port order. */
 export function publishAllSpecs(exposed: readonly string[], bound: readonly PortSpec[]): PortSpec[] {
   const taken = new Set(bound.map((p) => `${p.containerPort}/${p.proto}`));
   return exposed
     .map((k) => ({ port: Number(k.split('/')[0]), proto: k.split('/')[1] as Proto }))
     .filter((k) => (k.proto === 'tcp' || k.proto === 'udp') && !taken.has(`${k.port}/${k.proto}`))
     .sort((a, b) => a.port - b.port || keyOrder(a.proto, b.proto))
-    .map((k) => ({ hostIp: '0.0.0.0', hostPort: 0, containerPort: k.port, proto: k.proto }));
+    .map((k) => ({ hostIp: '0.0.0.0', hostPort: 0, containerPort: k.port, proto: k.proto, dual: true })); // as -p CONTAINERPORT: [::] too where the host has IPv6
 }
 
 /**

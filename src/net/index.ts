@@ -61,6 +61,8 @@ export interface NetworkOptions {
   /** --dns-option: the options line of resolv.conf */
   dnsOptions?: string[];
   addHosts: string[];
+  /** --mac-address of the container's first endpoint (bridge networks) */
+  macAddress?: string;
   /** -P: publish every exposed port (Config.ExposedPorts, `exposed`) that -p does not */
   publishAll?: boolean;
   exposed?: string[];
@@ -90,6 +92,8 @@ interface BridgePlan extends NetworkPlan {
   publish: PortSpec[];
   dns: string[];
   extraHosts: string[];
+  /** --mac-address of eth0 */
+  mac?: string;
   /** further networks of `network connect`, attached at every start as eth1, eth2, ... (Docker keeps them) */
   connected?: ConnectedNetwork[];
   /** `network disconnect` of the network the container was created on: not attached again */
@@ -148,8 +152,20 @@ async function planContainerMode(opts: NetworkOptions, ref: string): Promise<Net
   };
 }
 
+/** --mac-address: docker/cli's message for a bad one; a multicast one no Ethernet port may have; not on overlays yet. */
+function planMac(mac: string, driver: string | undefined): string {
+  const m = /^([0-9a-f]{2})([:-][0-9a-f]{2}){5}$/i.exec(mac);
+  if (!m) throw new TsdError('BAD_ARGS', `${mac} is not a valid mac address`, { hint: 'e.g. --mac-address 02:42:ac:11:00:99' });
+  if (parseInt(m[1]!, 16) & 1) throw new TsdError('BAD_ARGS', `${mac} is a multicast address: a container's interface cannot have it`, { hint: 'the first byte must be even, e.g. 02:...' });
+  if (driver === 'overlay') throw new TsdError('BAD_ARGS', '--mac-address is not supported on overlay networks yet', { hint: 'leave it out: the address is derived from the IP across hosts' });
+  return mac.toLowerCase().replaceAll('-', ':');
+}
+
 export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
   const mode = opts.network === undefined || opts.network === 'default' ? DEFAULT_NETWORK : opts.network;
+  if (opts.macAddress && (mode === 'host' || mode.startsWith('container:'))) {
+    throw new TsdError('BAD_ARGS', 'conflicting options: mac-address and the network mode', { hint: 'a container without a network namespace of its own has no MAC address of its own' });
+  }
   // --add-host NAME:host-gateway: the default bridge's gateway, as Docker's default host-gateway-ip
   const gw = opts.addHosts.some((h) => /[:=]host-gateway$/.test(h)) ? (await withLock(NET_LOCK, defaultNetworkLocked)).gateway : undefined;
   // none and host: the host's resolv.conf, as Docker copies it, with --dns/--dns-search applied
@@ -214,6 +230,7 @@ export async function planNetwork(opts: NetworkOptions): Promise<NetworkPlan> {
     containerName: opts.name,
     hostname: opts.hostname,
     ...(opts.ip ? { ip: opts.ip } : {}),
+    ...(opts.macAddress ? { mac: planMac(opts.macAddress, net?.driver) } : {}),
     aliases: opts.aliases,
     publish,
     dns: opts.dns,
@@ -273,6 +290,7 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
           aliases: p.aliases,
           defaultRoute: true,
           dns: p.dns,
+          ...(p.mac ? { mac: p.mac } : {}),
         },
         portRules,
       );

@@ -281,10 +281,11 @@ export async function removeNetwork(ref: string): Promise<NetworkRecord> {
   });
 }
 
-export async function pruneNetworks(): Promise<string[]> {
+/** Remove the unused user networks (those `select` keeps, when given); their names. */
+export async function pruneNetworks(select: (n: NetworkRecord) => boolean = () => true): Promise<string[]> {
   const removed: string[] = [];
   for (const n of listNetworks()) {
-    if (n.name === DEFAULT_NETWORK || liveEndpoints(n.id).length > 0) continue;
+    if (n.name === DEFAULT_NETWORK || liveEndpoints(n.id).length > 0 || !select(n)) continue;
     try {
       await removeNetwork(n.id);
       removed.push(n.name);

@@ -62,6 +62,25 @@ export function networkSettings(state: NetworkState | Record<string, unknown> | 
   };
 }
 
+/**
+ * NetworkSettings.Networks of a container that is not running: the networks its plan puts it
+ * on at start, with their aliases and no address, as dockerd shows a created or stopped
+ * container (docker-compose reads it to decide whether to connect one).
+ */
+export function plannedNetworkEntries(plan: Record<string, unknown> | undefined): Record<string, unknown> {
+  const p = (plan ?? {}) as { mode?: string; network?: string; ip?: string; aliases?: string[]; connected?: { network: string; ip?: string; aliases: string[] }[]; primaryDisconnected?: boolean };
+  if (!p.mode || p.mode.startsWith('container:')) return {};
+  const entries = p.mode === 'bridge'
+    ? [...(p.primaryDisconnected ? [] : [{ network: p.network ?? DEFAULT_NETWORK, ip: p.ip, aliases: p.aliases ?? [] }]), ...(p.connected ?? [])]
+    : [{ network: p.mode, aliases: [] as string[] }];
+  const ids = new Map(listNetworks().map((n) => [n.name, n.id]));
+  return Object.fromEntries(entries.map((e) => [e.network, {
+    IPAMConfig: 'ip' in e && e.ip ? { IPv4Address: e.ip } : null, Links: null, Aliases: e.aliases.length ? e.aliases : null,
+    NetworkID: ids.get(e.network) ?? builtinNetwork(e.network)?.id ?? '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0,
+    IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '', DriverOpts: null,
+  }]));
+}
+
 /** Docker's pre-defined networks besides bridge: host and none, with stable ids per --root. */
 export const BUILTIN_DRIVERS: Record<string, string> = { host: 'host', none: 'null' };
 

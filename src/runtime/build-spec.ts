@@ -19,7 +19,7 @@ import {
 import { dnsWatch, publishes, type NetworkPlan } from '../net/index.js';
 import { capMask, DEFAULT_CAPS } from './caps.js';
 import { CLONE, type ContainerSpec, type NsType } from './spec.js';
-import { resolveUser } from './options.js';
+import { mergeEnv, resolveUser } from './options.js';
 import { cgroupMounts } from './cgroups/mounts.js';
 import type { PreparedResources } from './hooks.js';
 import type { ResolvedNamespaces } from './namespaces.js';
@@ -33,6 +33,8 @@ export interface RunSpecInput {
   resources: PreparedResources;
   /** --pid/--ipc/--uts/--cgroupns/--shm-size, resolved at start (namespaces.ts) */
   ns?: ResolvedNamespaces;
+  /** --link: the variables of the linked containers (the container's own env wins) */
+  linkEnv?: string[];
   /** detached: capture output here */
   logPath?: string;
   logTee?: boolean;
@@ -120,7 +122,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     sysctl: [...(plan.newNetns ? DOCKER_NET_SYSCTLS : []), ...Object.entries(config.sysctls ?? {})], // --sysctl after Docker's defaults: it wins
     cwd: config.workingDir,
     user: { uid: creds.uid, gid: creds.gid, groups: [...creds.groups, ...resolveGroupAdd(config.groupAdd ?? [], image.layerDirs)] },
-    env: withDefaults(config.env, config.hostname, creds.home, config.tty),
+    env: withDefaults(input.linkEnv?.length ? mergeEnv(input.linkEnv, config.env) : config.env, config.hostname, creds.home, config.tty),
     args: [...(config.init ? [DOCKER_INIT, '--'] : []), config.path, ...config.args],
     caps: resources.capsMask ?? capMask(DEFAULT_CAPS),
     noNewPrivileges: resources.noNewPrivileges,

@@ -1,4 +1,5 @@
 /** `commit` (POST /commit): the container's upper layer on its image, paused while it is read. */
+import { emitContainer } from '../state/events.js';
 import { findContainer } from '../state/containers.js';
 import { containerDirs } from '../rootfs/prepare.js';
 import { applyChanges, commitImage, resolveImage } from '../image/index.js';
@@ -33,7 +34,7 @@ export async function commitContainer(ref: string, o: CommitOptions = {}): Promi
   const pause = o.pause !== false && v.status === 'running' && !isPaused(v);
   if (pause) await pauseContainer(c.id);
   try {
-    return await commitImage({
+    const imageId = await commitImage({
       layer: packLayer(containerDirs(c.id).upper, runtimePaths(c.id)),
       baseId: img.id,
       config,
@@ -43,6 +44,8 @@ export async function commitContainer(ref: string, o: CommitOptions = {}): Promi
       comment: o.message,
       tag: o.tag,
     });
+    emitContainer(c, 'commit', { comment: o.message, imageID: imageId, imageRef: o.tag });
+    return imageId;
   } finally {
     if (pause) await unpauseContainer(c.id);
   }

@@ -5,6 +5,7 @@
  * a helper's private mount namespace (cp-helper.ts). Either way every path is resolved
  * inside that root (cp-fs.ts). `cp` (cli) and the API server build on these three.
  */
+import { emitContainer } from '../state/events.js';
 import { createReadStream, createWriteStream, mkdtempSync, promises as fsp, rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -84,15 +85,21 @@ export async function containerArchive(ref: string, path: string, name: string, 
   if (r.live) {
     const live = r.live;
     if (!statIn(live, path)) throw withMessage(notFound(path), ref);
-    return packFrom(live, path, name, follow);
+    const tar = packFrom(live, path, name, follow);
+    emitContainer(r.view.config, 'archive-path');
+    return tar;
   }
-  return helperArchive(r, { op: 'pack', path, name, follow }, ref);
+  const tar = await helperArchive(r, { op: 'pack', path, name, follow }, ref);
+  emitContainer(r.view.config, 'archive-path');
+  return tar;
 }
 
 /** `export` (GET /containers/{id}/export): the container's root filesystem (no volumes) as a tar. */
 export async function exportContainer(ref: string): Promise<AsyncIterable<Buffer>> {
   const view = await findContainer(ref);
-  return helperArchive({ view }, { op: 'export', path: '/' }, ref);
+  const tar = await helperArchive({ view }, { op: 'export', path: '/' }, ref);
+  emitContainer(view.config, 'export');
+  return tar;
 }
 
 async function helperArchive(r: Root, op: Pick<CpHelperInput, 'op' | 'path' | 'name' | 'follow'>, ref: string): Promise<AsyncIterable<Buffer>> {
@@ -134,6 +141,7 @@ export async function extractToContainer(ref: string, dir: string, tar: AsyncIte
   const owner = copyUidGid ? undefined : { uid: 0, gid: 0 };
   if (r.live) {
     await unpackInto(r.live, dir, readTar(byteReader(tar), 'archive'), { owner });
+    emitContainer(r.view.config, 'extract-to-dir');
     return;
   }
   const tmp = mkdtempSync(join(containerDirs(r.view.config.id).dir, 'cpin-'));
@@ -141,6 +149,7 @@ export async function extractToContainer(ref: string, dir: string, tar: AsyncIte
     const file = join(tmp, 'archive.tar');
     await pipeline(Readable.from(tar), createWriteStream(file, { flags: 'wx', mode: 0o600 }));
     await helper(r, { op: 'unpack', path: dir, file, owner });
+    emitContainer(r.view.config, 'extract-to-dir');
   } finally {
     await fsp.rm(tmp, { recursive: true, force: true });
   }

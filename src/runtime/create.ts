@@ -15,6 +15,7 @@ import { planNetwork } from '../net/index.js';
 import { mergeExposed } from '../net/expose.js';
 import { planNamespaces } from './namespaces.js';
 import { checkPlatform, planSysctls, resolveGroupAdd } from './extras.js';
+import { planLinks, volumesFrom } from './legacy.js';
 import { parsePublish } from '../net/ports.js';
 import { generateName, nameConflict, newContainerId, validateName } from './names.js';
 import { readLabelFiles, resolveProcess, resolveUser } from './options.js';
@@ -64,10 +65,13 @@ export async function createContainerWithImage(
     dnsOptions: opts.dnsOptions,
     addHosts: opts.addHosts,
     publishAll: opts.publishAll,
+    macAddress: opts.macAddress,
     exposed,
     hostnameGiven: opts.hostname !== undefined,
   });
-  const resources = { ...opts.resources, securityOpt: opts.securityOpt };
+  const links = await planLinks(opts.links ?? [], opts.network);
+  const fromVolumes = opts.volumesFrom?.length ? await volumesFrom(opts.volumesFrom, ownTargets(opts.resources)) : [];
+  const resources = { ...opts.resources, securityOpt: opts.securityOpt, ...(fromVolumes.length ? { volume: [...fromVolumes, ...((opts.resources.volume as string[] | undefined) ?? [])] } : {}) };
   await validateContainerResources(resources, image); // resources: bad flags fail here, before anything exists
   return withLock('containers', async () => {
     const names = containerNames();
@@ -95,6 +99,9 @@ export async function createContainerWithImage(
       ...(stopSignal !== undefined ? { stopSignal } : {}),
       ...(opts.stopTimeout !== undefined ? { stopTimeout: opts.stopTimeout } : {}),
       ...(opts.init ? { init: true } : {}),
+      ...(opts.macAddress ? { macAddress: opts.macAddress } : {}),
+      ...(links.length ? { links } : {}),
+      ...(opts.volumesFrom?.length ? { volumesFrom: opts.volumesFrom } : {}),
       ...(Object.keys(ns).length ? { ns } : {}),
       ...(Object.keys(sysctls).length ? { sysctls } : {}),
       ...(opts.groupAdd?.length ? { groupAdd: opts.groupAdd } : {}),
@@ -120,4 +127,15 @@ export async function createContainerWithImage(
       return { config, image, started };
     });
   });
+}
+
+/** The container paths the container's own -v and --mount take (they win over --volumes-from). */
+function ownTargets(resources: Record<string, unknown>): Set<string> {
+  const vols = ((resources.volume as string[] | undefined) ?? []).map((v) => {
+    const parts = v.split(':');
+    return parts.length === 1 ? parts[0]! : parts[1]!;
+  });
+  const mounts = ((resources.mount as string[] | undefined) ?? []).flatMap((m) =>
+    m.split(',').flatMap((kv) => (/^(target|dst|destination)=/.test(kv) ? [kv.slice(kv.indexOf('=') + 1)] : [])));
+  return new Set([...vols, ...mounts]);
 }

@@ -7,7 +7,7 @@ import type { DeviceEntry, MountEntry } from '../rootfs/mounts.js';
 import type { Rlimit } from './spec.js';
 import { containerFiles } from '../state/containers.js';
 import * as res from './resources.js';
-import { releaseNamespaces } from './namespaces.js';
+import { endLeftovers, releaseNamespaces } from './namespaces.js';
 
 export interface ImageView {
   id: string;
@@ -66,6 +66,7 @@ export async function joinContainerCgroups(id: string, pid: number): Promise<voi
 
 export async function releaseContainerResources(id: string, opts: { removeVolumes: boolean }): Promise<void> {
   // resources: cgroups and anonymous volumes are released here (runtime/resources.ts)
+  await endLeftovers(id); // --pid host/container:X: what the command left behind
   await res.releaseResources(id, opts);
   await releaseNamespaces(id); // --ipc shareable: its /dev/shm on the host
 }

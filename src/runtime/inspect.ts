@@ -8,6 +8,7 @@ import { containerDirs } from '../rootfs/prepare.js';
 import { exitCodeOf } from './lifecycle.js';
 import { dockerState, isPaused } from './pause.js';
 import { networkSettings } from '../net/index.js';
+import { plannedNetworkEntries } from '../net/settings.js';
 import { inspectHostConfig, inspectMounts } from './resources.js';
 import { inspectNamespaces } from './namespaces.js';
 import { resolveImage, type ImageRecord } from '../image/index.js';
@@ -73,10 +74,14 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
     HostConfig: {
       NetworkMode: plan.mode ?? 'none',
       AutoRemove: c.autoRemove,
+      // the monitor writes the CRI log format (runtime/logs.ts), as /info's LoggingDriver says; docker-compose shows no logs without a type
+      LogConfig: { Type: 'cri', Config: {} },
       ...(c.init ? { Init: true } : {}),
       PublishAllPorts: Boolean(c.publishAll),
       ...inspectNamespaces(c.ns),
       GroupAdd: c.groupAdd ?? null,
+      Links: c.links ? c.links.map((l) => `/${l.name}:/${c.name}/${l.alias}`) : null,
+      VolumesFrom: c.volumesFrom ?? null,
       ...(c.sysctls ? { Sysctls: c.sysctls } : {}),
       ...inspectHostConfig(c.resources), // resources: Docker's HostConfig fields (runtime/resources.ts)
     },
@@ -98,6 +103,7 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
       AttachStdout: false,
       AttachStderr: false,
       ...(exposed ? { ExposedPorts: exposed } : {}),
+      ...(c.macAddress ? { MacAddress: c.macAddress } : {}),
       Tty: c.tty,
       OpenStdin: c.interactive,
       StdinOnce: c.interactive,
@@ -112,7 +118,7 @@ export async function inspectContainer(v: ContainerView): Promise<Record<string,
       ...(c.stopSignal !== undefined ? { StopSignal: c.stopSignal } : {}),
       ...(c.stopTimeout !== undefined ? { StopTimeout: c.stopTimeout } : {}),
     },
-    NetworkSettings: networkSettings(running ? v.state?.network : undefined, c.id),
+    NetworkSettings: running ? networkSettings(v.state?.network, c.id) : { ...networkSettings(undefined, c.id), Networks: plannedNetworkEntries(c.network) },
     Monitor: v.state ? { Pid: running ? v.state.monitorPid : 0 } : undefined,
   };
 }

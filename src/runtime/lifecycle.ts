@@ -28,6 +28,7 @@ import { log } from '../sys/log.js';
 import { runAll } from '../sys/undo.js';
 import { mark } from '../sys/trace.js';
 import { releaseContainerResources, recordExitFacts } from './hooks.js';
+import { endLeftovers } from './namespaces.js';
 import { removeIncomplete, removeUnreadable } from './salvage.js';
 import { thawIfPaused } from './pause.js';
 import { emitContainer } from '../state/events.js';
@@ -152,6 +153,7 @@ export async function cleanupAfterExit(id: string, opts: { fromMonitor?: boolean
       await runAll([
         ['detach network', () => detachNetwork(id, v.state!.network)],
         ['record exit', () => recordExitFacts(id)],
+        ['end leftover processes', () => (v.config.ns?.pid ? endLeftovers(id) : undefined)],
       ]);
       // a container that goes with --rm needs no record of the cleanup: it is removed next
       if (!v.config.autoRemove || restarting(id)) await writeState(id, { ...v.state, network: undefined, cleanedUp: true });
@@ -252,10 +254,10 @@ export async function reconcile(entries?: ContainerEntry[]): Promise<number> {
   return done;
 }
 
-export async function pruneContainers(): Promise<string[]> {
+export async function pruneContainers(select: (v: ContainerView) => boolean = () => true): Promise<string[]> {
   const removed: string[] = [];
   for (const v of await listContainers()) {
-    if (v.status !== 'running') removed.push(await removeContainer(v.config.id, { force: false, volumes: false }));
+    if (v.status !== 'running' && select(v)) removed.push(await removeContainer(v.config.id, { force: false, volumes: false }));
   }
   return removed;
 }

@@ -18,6 +18,9 @@ import { containerDirs } from '../rootfs/prepare.js';
 import { bindMount, type MountEntry } from '../rootfs/mounts.js';
 import { parseBytes } from './resource-parse.js';
 import { CLONE, type NsType } from './spec.js';
+import { cgroupPids } from './cgroups/freezer.js';
+import { containerCgroup } from './pause.js';
+import { kill } from '../native/index.js';
 
 export interface NsOptions {
   pid?: string;
@@ -142,6 +145,21 @@ async function mountShm(id: string, size: number): Promise<string> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   await exec(['mount', '-t', 'tmpfs', '-o', `mode=1777,size=${Math.floor(size / 1024)}k,nosuid,nodev,noexec`, 'shm', dir]);
   return dir;
+}
+
+/**
+ * After the exit, and on rm: what the command left in the container's cgroup is killed, as
+ * runc does when the pid namespace is shared (--pid host or container:X: the kernel does not
+ * end them with the command). A container of its own pid namespace has nothing left there.
+ */
+export async function endLeftovers(id: string): Promise<void> {
+  const cg = containerCgroup(id);
+  for (let i = 0; i < 100; i++) {
+    const pids = cgroupPids(cg);
+    if (!pids.length) return;
+    for (const pid of pids) kill(pid, 9);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** On rm: the shareable /dev/shm goes. Idempotent. */

@@ -19,6 +19,7 @@ import { kill as sendSignal } from '../native/index.js';
 import { startMonitor, type MonitorHandle } from './monitor.js';
 import { buildRunSpec } from './build-spec.js';
 import { resolveNamespaces } from './namespaces.js';
+import { resolveLinks } from './legacy.js';
 import { prepareContainerResources, joinContainerCgroups } from './hooks.js';
 
 const lg = log.child({ mod: 'runtime.start' });
@@ -68,7 +69,10 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
   const id = config.id;
   const image = resolved ?? (await resolveImage(config.image.id));
   // container:X: X's namespace as it is now, never one recorded at create
-  const plan = await resolveJoinTarget(config.network as unknown as NetworkPlan, id);
+  const joined = await resolveJoinTarget(config.network as unknown as NetworkPlan, id);
+  // --link: X's address now (its /etc/hosts line, its variables)
+  const links = await resolveLinks(config, config.links);
+  const plan = links.hosts.length ? { ...joined, extraHosts: [...((joined.extraHosts as string[] | undefined) ?? []), ...links.hosts] } : joined;
   const dirs = containerDirs(id);
   writeEtcFiles(dirs, { hostname: config.hostname, hosts: plan.hosts, resolvConf: plan.resolvConf });
   await clearRunState(id);
@@ -82,7 +86,7 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     // a foreground container keeps its log too (Docker's `logs` shows it), unless --rm removes it anyway
     const logged = !mode.foreground || !config.autoRemove;
     const ns = await resolveNamespaces(id, config.ns);
-    const spec = buildRunSpec({ config, image, dirs, plan, resources, ns, logPath: logged ? containerFiles.log(id) : undefined, logTee: mode.foreground && logged, detachKeys: mode.detachKeys });
+    const spec = buildRunSpec({ config, image, dirs, plan, resources, ns, linkEnv: links.env, logPath: logged ? containerFiles.log(id) : undefined, logTee: mode.foreground && logged, detachKeys: mode.detachKeys });
     const a = mode.attach ?? { stdin: true, stdout: true, stderr: true };
     const stdio: [number, number, number] = mode.foreground
       ? [config.interactive && a.stdin ? 0 : -1, a.stdout ? 1 : -1, a.stderr ? 2 : -1]

@@ -4,6 +4,7 @@
  * the last column keeping its spaces. `ps -q PIDS` first; options that do not go with -q
  * (such as f) are retried without it, as Docker does.
  */
+import { emitContainer } from '../state/events.js';
 import { findContainer } from '../state/containers.js';
 import { exec } from '../sys/exec.js';
 import { TsdError, errorMessage } from '../sys/errors.js';
@@ -65,5 +66,7 @@ export async function topContainer(ref: string, psArgs: string[]): Promise<ProcL
       throw new TsdError('CMD_FAILED', `Error running ps: ${errorMessage(err)}`, { hint: 'check the ps options (see ps --help)' });
     }
   }
-  return parsePsOutput(out, pids);
+  const list = parsePsOutput(out, pids);
+  emitContainer(v.config, 'top');
+  return list;
 }

@@ -38,6 +38,11 @@ export interface RunOptions {
   groupAdd?: string[];
   domainname?: string;
   platform?: string;
+  /** --link NAME[:ALIAS], --volumes-from X[:ro|rw] (runtime/legacy.ts) */
+  links?: string[];
+  volumesFrom?: string[];
+  /** --mac-address of the container's interface on its network */
+  macAddress?: string;
   /** --init: tsdocker-init as pid 1 (/sbin/docker-init -- CMD) */
   init?: boolean;
   /** resource, mount and security flags, handed to runtime/resources.ts */

@@ -4,6 +4,7 @@
  * (v1 or v2; devices are left alone), then kept in its record, so the next start and
  * `inspect` see them. A stopped container only gets the record.
  */
+import { emitContainer } from '../state/events.js';
 import { withLock } from '../state/lock.js';
 import { findContainer, writeConfig } from '../state/containers.js';
 import { readResourceRecord } from '../state/volumes.js';
@@ -54,5 +55,6 @@ export async function updateContainer(ref: string, change: UpdateOptions): Promi
       await apply(writes, dirs);
     }
     await writeConfig({ ...v.config, resources: resources as Record<string, unknown> });
+    emitContainer(v.config, 'update');
   });
 }

@@ -48,6 +48,11 @@ export interface ContainerConfig {
   sysctls?: Record<string, string>;
   groupAdd?: string[];
   domainname?: string;
+  /** --link (HostConfig.Links), --volumes-from (HostConfig.VolumesFrom) */
+  links?: { id: string; name: string; alias: string }[];
+  volumesFrom?: string[];
+  /** --mac-address (Config.MacAddress) */
+  macAddress?: string;
   /** --init: the command runs under /sbin/docker-init (HostConfig.Init) */
   init?: boolean;
 }

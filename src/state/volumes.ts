@@ -166,13 +166,13 @@ export async function removeVolumeCommand(name: string, opts: { force: boolean }
 }
 
 /** `volume prune`: unused anonymous volumes, or every unused volume with `all`. Returns the names and bytes freed. */
-export async function pruneVolumes(opts: { all: boolean }): Promise<{ names: string[]; bytes: number }> {
+export async function pruneVolumes(opts: { all: boolean; select?: (v: VolumeRecord) => boolean }): Promise<{ names: string[]; bytes: number }> {
   return withLock('volumes', async () => {
     const users = await volumeUsers();
     const names: string[] = [];
     let bytes = 0;
     for (const v of await listVolumes()) {
-      if (users.get(v.Name)?.length || (!opts.all && !v.Anonymous)) continue;
+      if (users.get(v.Name)?.length || (!opts.all && !v.Anonymous) || (opts.select && !opts.select(v))) continue;
       bytes += await diskUsage(paths.volume(v.Name));
       await deleteVolume(v.Name);
       names.push(v.Name);
@@ -181,7 +181,8 @@ export async function pruneVolumes(opts: { all: boolean }): Promise<{ names: str
   });
 }
 
-async function diskUsage(dir: string): Promise<number> {
+/** Bytes of the files under `dir` (du's apparent size). */
+export async function diskUsage(dir: string): Promise<number> {
   let total = 0;
   let entries;
   try {

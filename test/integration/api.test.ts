@@ -5,15 +5,12 @@
  * stopped by pid.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from 'node:http';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BUSYBOX_TAR, createSandbox, hostSnapshot, type RunResult, type Sandbox } from '../helpers/sandbox.js';
-
-/** Debian's docker.io client (20.10) when installed, else whatever `docker` is on PATH. */
-const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim();
+import { DOCKER, rawRequest, startServer as startServe } from '../helpers/api-server.js';
 
 let sb: Sandbox;
 let server: ChildProcess;
@@ -21,24 +18,9 @@ let sock: string;
 let dockerConfig: string;
 const before = hostSnapshot();
 
-/** Start `tsdocker serve` in the sandbox; resolves with its first stdout line. */
-function startServer(args: string[]): Promise<{ child: ChildProcess; line: string }> {
-  const child = sb.spawnTsd(['serve', ...args]);
-  return new Promise((resolve, reject) => {
-    let outText = '';
-    let errText = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (errText += d));
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      outText += d;
-      if (outText.includes('\n')) resolve({ child, line: outText.split('\n')[0]! });
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${errText}`)));
-  });
-}
-
-function docker(args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
-  return sb.sh(['env', `DOCKER_CONFIG=${dockerConfig}`, DOCKER, '-H', `unix://${sock}`, ...args], opts);
-}
+const startServer = (args: string[]) => startServe(sb, args);
+const docker = (args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> =>
+  sb.sh(['env', `DOCKER_CONFIG=${dockerConfig}`, DOCKER, '-H', `unix://${sock}`, ...args], opts);
 
 async function dockerOk(args: string[]): Promise<string> {
   const r = await docker(args);
@@ -46,24 +28,7 @@ async function dockerOk(args: string[]): Promise<string> {
   return r.stdout;
 }
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function api(method: string, path: string, body?: unknown): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request({ socketPath: sock, method, path, headers: data ? { 'Content-Type': 'application/json' } : {} }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+const api = (method: string, path: string, body?: unknown) => rawRequest(sock, method, path, body);
 
 beforeAll(async () => {
   sb = await createSandbox('tsd-api');
@@ -252,10 +217,10 @@ describe('ports and networks through the API', () => {
 });
 
 describe('serve options', () => {
-  it('refuses TCP on a non-loopback address, saying TLS is not there yet', async () => {
+  it('refuses TCP on a non-loopback address without --tlsverify (api-hygiene.test.ts serves it with TLS)', async () => {
     const r = await sb.tsd(['serve', '-H', 'tcp://0.0.0.0:2375']);
     expect(r.code).toBe(1); // dockerd's exit status for a bad -H
-    expect(r.stderr).toContain('only loopback addresses are allowed, and TLS (--tlsverify) is not implemented yet');
+    expect(r.stderr).toContain('only loopback addresses are allowed without client certificates');
   });
 
   it('serves on loopback TCP and ends by itself after --timeout idle seconds', async () => {

@@ -153,7 +153,7 @@ describe('events journal', () => {
   });
 });
 
-/** Lines of a child's stdout, resolved once `done(text)` holds. */
+/** A child's stdout, resolved once `done(text)` holds (give it whole lines: output comes in chunks). */
 function outputUntil(child: import('node:child_process').ChildProcess, done: (text: string) => boolean): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = '';
@@ -170,7 +170,7 @@ describe('tsdocker events', () => {
     const t0 = now();
     await ok(['run', '--name', 'ev5', '--network', 'none', 'busybox', 'true']);
     const child = sb.spawnTsd(['events', '--since', t0, '--filter', 'type=container', '--filter', 'event=start', '--filter', 'event=die', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
-    const seen = outputUntil(child, (t) => t.includes('die ev6'));
+    const seen = outputUntil(child, (t) => t.includes('die ev6\n'));
     await ok(['run', '--name', 'ev6', '--network', 'none', 'busybox', 'true']);
     expect(await seen).toBe('start ev5\ndie ev5\nstart ev6\ndie ev6\n');
     child.kill('SIGTERM');
@@ -234,7 +234,7 @@ describe('GET /events with the docker client', () => {
     await new Promise((r) => child.once('exit', r));
     const t0 = now();
     const follower = (await import('node:child_process')).spawn(sb.enter[0]!, [...sb.enter.slice(1), 'env', `DOCKER_CONFIG=${sb.root}`, (await import('../helpers/api-server.js')).DOCKER, '-H', `unix://${srv.sock}`, 'events', '--since', t0, '--format', '{{.Status}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}', '--filter', 'event=die'], { stdio: 'pipe' });
-    const seen = outputUntil(follower, (t) => t.includes('die ev7'));
+    const seen = outputUntil(follower, (t) => /die ev7[^\n]*\n/.test(t));
     expect((await srv.docker(['run', '--name', 'ev7', '--network', 'none', 'busybox', 'sh', '-c', 'exit 4'])).code).toBe(4);
     expect(await seen).toBe('die ev7 4\n');
     follower.kill('SIGTERM');
@@ -260,5 +260,24 @@ describe('journal size', () => {
     expect(names.length).toBeLessThan(12);
     expect(names).toEqual(Array.from({ length: names.length }, (_, i) => `rot:${12 - names.length + i}`));
     await ok(['rmi', ...Array.from({ length: 12 }, (_, i) => `rot:${i}`)]);
+  });
+});
+
+describe('events of cp, export, commit, update and top', () => {
+  it('update, top, cp both ways, export and commit, as dockerd names them', async () => {
+    await ok(['run', '-d', '--name', 'evf', 'busybox', 'sleep', '1000']);
+    const t0 = now();
+    await ok(['update', '--pids-limit', '50', 'evf']);
+    await ok(['top', 'evf']);
+    await ok(['cp', 'evf:/etc/hostname', join(sb.root, 'evf-hostname')]);
+    await ok(['cp', join(sb.root, 'evf-hostname'), 'evf:/tmp/']);
+    await ok(['export', '-o', join(sb.root, 'evf.tar'), 'evf']);
+    const img = (await ok(['commit', '-m', 'snap', 'evf', 'evf-img:1'])).trim();
+    const shown = await pastEvents(t0, ['--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}', '--filter', 'container=evf']);
+    expect(shown).toEqual(['container update evf', 'container top evf', 'container archive-path evf', 'container extract-to-dir evf', 'container export evf', 'container pause evf', 'container commit evf', 'container unpause evf']);
+    const commit = await pastEvents(t0, ['--format', '{{.Actor.Attributes.comment}} {{.Actor.Attributes.imageID}}', '--filter', 'event=commit']);
+    expect(commit).toEqual([`snap ${img}`]);
+    await ok(['rm', '-f', 'evf']);
+    await ok(['rmi', 'evf-img:1']);
   });
 });

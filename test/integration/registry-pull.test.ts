@@ -124,6 +124,17 @@ describe.skipIf(!isRoot)('registry pull and push (plain HTTP)', () => {
     expect(await tsdOk(sb, ['run', '--rm', '--network', 'none', `${P}/app/multi@${pushed![1]}`, 'cat', '/data/a'])).toBe('alpha\n');
   });
 
+  it('push and pull are image events, named by the reference as Docker names them', async () => {
+    const now = () => (Date.now() / 1000).toFixed(6);
+    const t0 = now();
+    await tsdOk(sb, ['tag', 'busybox', `${P}/ev/bb:1`]);
+    await tsdOk(sb, ['push', `${P}/ev/bb:1`]);
+    await tsdOk(sb, ['rmi', `${P}/ev/bb:1`]);
+    await tsdOk(sb, ['pull', `${P}/ev/bb:1`]);
+    const shown = await tsdOk(sb, ['events', '--since', t0, '--until', now(), '--filter', 'event=push', '--filter', 'event=pull', '--format', '{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}']);
+    expect(shown).toBe(`image push ${P}/ev/bb:1 ${P}/ev/bb:1\nimage pull ${P}/ev/bb:1 ${P}/ev/bb:1\n`);
+  });
+
   it('refuses a tampered blob and stores nothing of it', async () => {
     await loadImage(`${P}/app/tamper:1`, [layerOf({ 'data/a': randomBytes(30_000).toString('hex') })]);
     await tsdOk(sb, ['push', `${P}/app/tamper:1`]);

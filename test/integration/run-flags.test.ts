@@ -98,6 +98,11 @@ describe('--init', () => {
   });
 });
 
+/** The sandbox host has IPv6 (an `lo` ::1), so a tcp -p is published on [::] too (net/ports.ts hostHasIpv6). */
+async function sandboxIpv6(): Promise<boolean> {
+  return /^0{31}1 /m.test((await sb.sh(['cat', '/proc/net/if_inet6'])).stdout);
+}
+
 /** A one-layer image of the host's static busybox with this config. */
 async function loadImage(tag: string, config: Record<string, unknown>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tsd-flagimg-'));
@@ -129,8 +134,9 @@ describe('-P, --expose and the image\'s EXPOSE', () => {
     expect(c.HostConfig.PublishAllPorts).toBe(false);
     // docker/cli's DisplayablePorts: a port that breaks its protocol's run closes that run at once,
     // the last run of each protocol comes at the end, in the order the protocols first appeared
-    expect(await tsdOk(sb, ['ps', '--filter', 'name=ex', '--format', '{{.Ports}}'])).toBe('7/udp, 80/tcp, 53/udp, 8000-8002/tcp, 0.0.0.0:9090->90/tcp\n');
-    expect(await tsdOk(sb, ['port', 'ex'])).toBe('90/tcp -> 0.0.0.0:9090\n');
+    const v6 = await sandboxIpv6();
+    expect(await tsdOk(sb, ['ps', '--filter', 'name=ex', '--format', '{{.Ports}}'])).toBe(`7/udp, 80/tcp, 53/udp, 8000-8002/tcp, 0.0.0.0:9090->90/tcp${v6 ? ', :::9090->90/tcp' : ''}\n`);
+    expect(await tsdOk(sb, ['port', 'ex'])).toBe(`90/tcp -> 0.0.0.0:9090\n${v6 ? '90/tcp -> :::9090\n' : ''}`);
     await tsdOk(sb, ['rm', '-f', 'ex']);
     const bad = await sb.tsd(['create', '--expose', '80:80', 'busybox']);
     expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('invalid port format for --expose: 80:80')]);
@@ -143,23 +149,27 @@ describe('-P, --expose and the image\'s EXPOSE', () => {
       'sh', '-c', 'while :; do echo hi | nc -l -p 8080; done']);
     const c = await inspect('pa');
     expect(c.HostConfig.PublishAllPorts).toBe(true);
+    // a tcp port is published on [::] too where the host has IPv6, as -p CONTAINERPORT (Docker 20.10); udp on IPv4
+    const v6 = await sandboxIpv6();
+    const six = (port: string) => (v6 ? [{ HostIp: '::', HostPort: port }] : []);
     expect(c.NetworkSettings.Ports).toEqual({
       '53/udp': [{ HostIp: '0.0.0.0', HostPort: '40000' }],
-      '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '40005' }],
-      '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '40000' }],
+      '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '40005' }, ...six('40005')],
+      '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '40000' }, ...six('40000')],
     });
     expect((await tsdOk(sb, ['port', 'pa'])).split('\n').filter(Boolean).sort()).toEqual([
-      '53/udp -> 0.0.0.0:40000', '80/tcp -> 0.0.0.0:40005', '8080/tcp -> 0.0.0.0:40000',
+      '53/udp -> 0.0.0.0:40000', '80/tcp -> 0.0.0.0:40005', ...(v6 ? ['80/tcp -> :::40005'] : []),
+      '8080/tcp -> 0.0.0.0:40000', ...(v6 ? ['8080/tcp -> :::40000'] : []),
     ]);
-    expect(await tsdOk(sb, ['port', 'pa', '8080'])).toBe('0.0.0.0:40000\n');
+    expect((await tsdOk(sb, ['port', 'pa', '8080'])).split('\n')[0]).toBe('0.0.0.0:40000');
     expect(await tsdOk(sb, ['ps', '--filter', 'name=pa', '--format', '{{.Ports}}'])).toBe(
-      '0.0.0.0:40000->53/udp, 0.0.0.0:40005->80/tcp, 0.0.0.0:40000->8080/tcp\n');
+      `0.0.0.0:40000->53/udp, 0.0.0.0:40005->80/tcp, ${v6 ? ':::40005->80/tcp, ' : ''}0.0.0.0:40000->8080/tcp${v6 ? ', :::40000->8080/tcp' : ''}\n`);
     let got = '';
     await until(async () => (got = (await sb.sh(['busybox', 'nc', '-w', '2', '127.0.0.1', '40000'])).stdout) === 'hi\n');
     expect(got).toBe('hi\n');
     // the next -P takes the next free port
     await tsdOk(sb, ['run', '-d', '--name', 'pb', '-P', 'exposed:1', 'sleep', '1000']);
-    expect(await tsdOk(sb, ['port', 'pb', '80'])).toBe('0.0.0.0:40001\n');
+    expect((await tsdOk(sb, ['port', 'pb', '80'])).split('\n')[0]).toBe('0.0.0.0:40001');
     await tsdOk(sb, ['rm', '-f', 'pa', 'pb']);
   });
 
@@ -189,6 +199,20 @@ describe('--pid, --ipc, --uts, --cgroupns, --shm-size', () => {
     await tsdOk(sb, ['rm', '-f', 'pidx', 'pidj']);
     const bad = await sb.tsd(['create', '--pid', 'nope', 'busybox']);
     expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('--pid: invalid PID mode')]);
+  });
+
+  it('--pid host: what the command leaves behind ends with it (runc kills the cgroup), and rm works', async () => {
+    await tsdOk(sb, ['run', '-d', '--name', 'phost', '--pid', 'host', 'busybox', 'sh', '-c', 'sleep 1000 & echo $!']);
+    let pid = 0;
+    try {
+      await until(async () => (pid = Number((await tsdOk(sb, ['logs', 'phost'])).trim())) > 0);
+      await until(async () => (await tsdOk(sb, ['inspect', '-f', '{{.State.Status}}', 'phost'])).trim() === 'exited');
+      await until(async () => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] === 'Z');
+      await tsdOk(sb, ['rm', 'phost']);
+    } finally {
+      // the test's own leftover, should the behaviour be broken: never left running
+      if (pid > 0 && existsSync(`/proc/${pid}`) && readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'sleep\u00001000\u0000') process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('--ipc shareable lends its /dev/shm and IPC namespace to container:X; private does not; host; none', async () => {
@@ -235,7 +259,7 @@ describe('--pid, --ipc, --uts, --cgroupns, --shm-size', () => {
   });
 });
 
-describe('--sysctl, --device, --group-add, --domainname, -q, --platform', () => {
+describe('--sysctl, --device, --group-add, --domainname, --mac-address, -q, --platform', () => {
   const out = async (args: string[]) => (await tsdOk(sb, ['run', '--rm', ...args])).trim();
 
   it('--sysctl sets namespaced ones, refuses others with Docker\'s message', async () => {
@@ -289,6 +313,20 @@ describe('--sysctl, --device, --group-add, --domainname, -q, --platform', () => 
     await tsdOk(sb, ['create', '--name', 'dom', '--domainname', 'example.test', 'busybox']);
     expect((await inspect('dom')).Config.Domainname).toBe('example.test');
     await tsdOk(sb, ['rm', 'dom']);
+  });
+
+  it('--mac-address: the interface has it, the port guard lets its traffic through, inspect shows it', async () => {
+    const id = (await tsdOk(sb, ['run', '-d', '--mac-address', '02:42:AC:11:00:99', 'busybox', 'sleep', '1000'])).trim();
+    expect((await tsdOk(sb, ['exec', id, 'cat', '/sys/class/net/eth0/address'])).trim()).toBe('02:42:ac:11:00:99');
+    const c = await inspect(id);
+    expect([c.Config.MacAddress, c.NetworkSettings.MacAddress]).toEqual(['02:42:AC:11:00:99', '02:42:ac:11:00:99']);
+    const ping = await sb.tsd(['exec', id, 'ping', '-c', '1', '-W', '5', c.NetworkSettings.Gateway]);
+    expect([ping.code, ping.stdout]).toEqual([0, expect.stringContaining('1 packets received')]);
+    await tsdOk(sb, ['rm', '-f', id]);
+    const bad = await sb.tsd(['create', '--mac-address', 'zz', 'busybox']);
+    expect([bad.code, bad.stderr]).toEqual([125, expect.stringContaining('zz is not a valid mac address')]);
+    const host = await sb.tsd(['create', '--network', 'host', '--mac-address', '02:42:ac:11:00:99', 'busybox']);
+    expect([host.code, host.stderr]).toEqual([125, expect.stringContaining('conflicting options: mac-address and the network mode')]);
   });
 
   it('--platform refuses an image of another platform, as Docker 20.10; -q is accepted', async () => {
@@ -354,5 +392,65 @@ describe.runIf(existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes'))('resou
       const r = await sb.tsd(['create', ...flags, 'busybox']);
       expect([r.code, r.stderr]).toEqual([125, expect.stringContaining(msg)]);
     }
+  });
+});
+
+describe('--volumes-from and --link', () => {
+  const out = async (args: string[]) => (await tsdOk(sb, ['run', '--rm', ...args])).trim();
+
+  it('--volumes-from takes X\'s volumes and binds, ro/rw as asked, its own -v first', async () => {
+    const bind = mkdtempSync(join(tmpdir(), 'tsd-vfrom-'));
+    try {
+      writeFileSync(join(bind, 'f'), 'from the host\n');
+      await tsdOk(sb, ['run', '--name', 'vsrc', '-v', 'vfdata:/data', '-v', `${bind}:/b:ro`, '-v', '/anon', 'busybox', 'sh', '-c', 'echo in the volume > /data/x; echo anon > /anon/y']);
+      expect(await out(['--volumes-from', 'vsrc', 'busybox', 'cat', '/data/x', '/b/f', '/anon/y'])).toBe('in the volume\nfrom the host\nanon');
+      // X's mode kept (the bind is ro), or forced by :ro
+      const rw = await sb.tsd(['run', '--rm', '--volumes-from', 'vsrc', 'busybox', 'sh', '-c', 'touch /data/ok && touch /b/no']);
+      expect([rw.code, rw.stderr]).toEqual([1, expect.stringContaining('touch: /b/no: Read-only file system')]);
+      const ro = await sb.tsd(['run', '--rm', '--volumes-from', 'vsrc:ro', 'busybox', 'touch', '/data/no']);
+      expect([ro.code, ro.stderr]).toEqual([1, expect.stringContaining('Read-only file system')]);
+      expect(await out(['--volumes-from', 'vsrc', '-v', 'other:/data', 'busybox', 'ls', '/data'])).toBe('');
+      await tsdOk(sb, ['create', '--name', 'vto', '--volumes-from', 'vsrc:ro', 'busybox']);
+      expect((await inspect('vto')).HostConfig.VolumesFrom).toEqual(['vsrc:ro']);
+      await tsdOk(sb, ['rm', '-v', 'vto', 'vsrc']);
+      const missing = await sb.tsd(['create', '--volumes-from', 'nosuch', 'busybox']);
+      expect([missing.code, missing.stderr]).toEqual([125, expect.stringContaining('No such container: nosuch')]);
+    } finally {
+      rmSync(bind, { recursive: true, force: true });
+      await sb.tsd(['volume', 'rm', 'vfdata', 'other']);
+    }
+  });
+
+  it('--link: the /etc/hosts line and the variables Docker sets, default bridge only', async () => {
+    await tsdOk(sb, ['run', '-d', '--name', 'ldb', '-h', 'dbhost', '-e', 'SECRET=s1', '--expose', '5432', '--expose', '53/udp', 'busybox', 'sleep', '1000']);
+    const ip = (await inspect('ldb')).NetworkSettings.IPAddress;
+    const hosts = await out(['--name', 'lweb', '--link', 'ldb:db', 'busybox', 'cat', '/etc/hosts']);
+    expect(hosts.split('\n')).toContain(`${ip}\tdb dbhost ldb`);
+    const env = (await out(['--name', 'lweb', '--link', 'ldb:db', 'busybox', 'env'])).split('\n').filter((l) => l.startsWith('DB_')).sort();
+    expect(env).toEqual([
+      'DB_ENV_SECRET=s1',
+      'DB_NAME=/lweb/db',
+      `DB_PORT=tcp://${ip}:5432`,
+      `DB_PORT_53_UDP=udp://${ip}:53`,
+      `DB_PORT_53_UDP_ADDR=${ip}`,
+      'DB_PORT_53_UDP_PORT=53',
+      'DB_PORT_53_UDP_PROTO=udp',
+      `DB_PORT_5432_TCP=tcp://${ip}:5432`,
+      `DB_PORT_5432_TCP_ADDR=${ip}`,
+      'DB_PORT_5432_TCP_PORT=5432',
+      'DB_PORT_5432_TCP_PROTO=tcp',
+    ]);
+    // no alias: the name itself, given once
+    expect((await out(['--link', 'ldb', 'busybox', 'cat', '/etc/hosts'])).split('\n')).toContain(`${ip}\tldb dbhost`);
+    await tsdOk(sb, ['create', '--name', 'lc', '--link', 'ldb:db', 'busybox', 'true']);
+    expect((await inspect('lc')).HostConfig.Links).toEqual(['/ldb:/lc/db']);
+    await tsdOk(sb, ['kill', 'ldb']);
+    const stopped = await sb.tsd(['start', 'lc']);
+    expect([stopped.code, stopped.stderr]).toEqual([1, expect.stringContaining('Cannot link to a non running container: /ldb AS /lc/db')]);
+    await tsdOk(sb, ['rm', '-f', 'ldb', 'lc']);
+    const none = await sb.tsd(['create', '--link', 'nosuch:x', 'busybox']);
+    expect([none.code, none.stderr]).toEqual([125, expect.stringContaining('Could not get container for nosuch')]);
+    const host = await sb.tsd(['create', '--network', 'host', '--link', 'x:y', 'busybox']);
+    expect(host.stderr).toContain("conflicting options: host type networking can't be used with links");
   });
 });

@@ -149,3 +149,123 @@ describe('version', () => {
     expect(await srv.dockerOk(['version', '--format', '{{.Server.Version}} {{.Server.APIVersion}} {{.Server.MinAPIVersion}} {{.Server.Platform.Name}}'])).toBe(`${version} 1.41 1.24 tsdocker\n`);
   });
 });
+
+/** units.HumanSize: 4 significant digits (3 in docker/cli's image and container tables), powers of 1000. */
+function goSize(n: number, digits = 4): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return `${Number(n.toPrecision(digits))}${units[i]}`;
+}
+/** docker/cli's table: columns at least 10 wide, 3 spaces of padding. */
+/** Bytes of the files (not directories) in a container's writable layer, as find(1) sees them. */
+async function upperBytes(name: string): Promise<number> {
+  const id = (await ok(['inspect', '--format', '{{.Id}}', name])).trim();
+  const r = await sb.sh(['find', join(sb.root, 'containers', id, 'upper'), '!', '-type', 'd', '-printf', '%s\n']);
+  return r.stdout.split('\n').filter(Boolean).reduce((n, x) => n + Number(x), 0);
+}
+const pct = (part: number, total: number) => `${goSize(part)} (${Math.trunc((part * 100) / total)}%)`;
+const dfLine = (cells: string[], first: number) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(i === 0 ? first : Math.max(10, c.length + 3)))).join('');
+
+describe('system df and prune', () => {
+  it("reports images, containers, volumes and build cache as docker system df computes them", async () => {
+    await ok(['run', '--name', 'withvol', '--network', 'none', '-v', 'dfvol:/data', 'busybox', 'sh', '-c', 'head -c 10000 /dev/zero > /data/f; head -c 5000 /dev/zero > /junk']);
+    await ok(['run', '--rm', '--network', 'none', '-v', 'idle:/d', 'busybox', 'sh', '-c', 'head -c 2000 /dev/zero > /d/f']);
+    const imageBytes = Number((await ok(['inspect', '--format', '{{.Size}}', 'busybox'])).trim());
+    const [up, frozen, done, withvol] = await Promise.all(['up', 'frozen', 'done', 'withvol'].map(upperBytes));
+    expect(withvol).toBeGreaterThanOrEqual(5000);
+    const ctrTotal = up! + frozen! + done! + withvol!;
+    const expected = [
+      dfLine(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'], 16),
+      dfLine(['Images', '1', '1', goSize(imageBytes), '0B (0%)'], 16),
+      dfLine(['Containers', '4', '2', goSize(ctrTotal), pct(done! + withvol!, ctrTotal)], 16),
+      dfLine(['Local Volumes', '2', '1', '12kB', '2kB (16%)'], 16),
+      dfLine(['Build Cache', '0', '0', '0B', '0B'], 16),
+      '',
+    ].join('\n');
+    expect(await ok(['system', 'df'])).toBe(expected);
+    // the docker client renders GET /system/df the same way
+    expect(await srv.dockerOk(['system', 'df'])).toBe(expected);
+    expect(await ok(['system', 'df', '--format', '{{.Type}}: {{.Reclaimable}}'])).toBe(`Images: 0B (0%)\nContainers: ${pct(done! + withvol!, ctrTotal)}\nLocal Volumes: 2kB (16%)\nBuild Cache: 0B\n`);
+    const verbose = (await ok(['system', 'df', '-v'])).split('\n').map((l) => l.trim().split(/\s{2,}/).join('|'));
+    expect(verbose.slice(0, 3)).toEqual(['Images space usage:', '', 'REPOSITORY|TAG|IMAGE ID|CREATED|SIZE|SHARED SIZE|UNIQUE SIZE|CONTAINERS']);
+    expect(verbose[3]).toMatch(new RegExp(`^busybox\\|latest\\|[0-9a-f]{12}\\|[^|]+\\\|${goSize(imageBytes, 3).replace('.', '\\.')}\\|0B\\|${goSize(imageBytes, 3).replace('.', '\\.')}\\|4$`));
+    expect(verbose).toContain('Containers space usage:');
+    expect(verbose.find((l) => l.endsWith('|withvol'))).toMatch(/^[0-9a-f]{12}\|busybox\|"sh -c head -c 10000…"\|1\|\d+(\.\d+)?kB\|/);
+    expect(verbose).toEqual(expect.arrayContaining(['Local Volumes space usage:', 'VOLUME NAME|LINKS|SIZE', 'dfvol|1|10kB', 'idle|0|2kB', 'Build cache usage: 0B', 'CACHE ID|CACHE TYPE|SIZE|CREATED|LAST USED|USAGE|SHARED']));
+  });
+
+  it('system prune asks first, then removes what Docker removes, with --filter', async () => {
+    const no = await tsd(['system', 'prune'], 'n\n');
+    expect(no.code).toBe(0);
+    expect(no.stdout).toBe(
+      'WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all dangling images\n  - all dangling build cache\n\nAre you sure you want to continue? [y/N] ',
+    );
+    expect((await ok(['ps', '-aq'])).split('\n').filter(Boolean)).toHaveLength(4);
+    await ok(['run', '--name', 'keepme', '--network', 'none', '--label', 'keep=1', 'busybox', 'true']);
+    await ok(['network', 'create', 'spare']);
+    const ids = await Promise.all(['done', 'withvol'].map(async (n) => (await ok(['inspect', '--format', '{{.Id}}', n])).trim()));
+    const freed = (await upperBytes('done')) + (await upperBytes('withvol'));
+    const yes = await ok(['system', 'prune', '--filter', 'label!=keep=1'], 'y\n');
+    const prompt =
+      'WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all dangling images\n  - all dangling build cache\n\n' +
+      '  Items to be pruned will be filtered with:\n  - label!=keep=1\n\nAre you sure you want to continue? [y/N] ';
+    expect(yes.slice(0, prompt.length)).toBe(prompt);
+    const m = /^Deleted Containers:\n([0-9a-f]{64})\n([0-9a-f]{64})\n\nDeleted Networks:\nspare\n\nTotal reclaimed space: (.*)\n$/.exec(yes.slice(prompt.length));
+    expect(m, yes).not.toBeNull();
+    expect([m![1], m![2]].sort()).toEqual(ids.sort());
+    expect(m![3]).toBe(goSize(freed));
+    expect((await ok(['ps', '-a', '--format', '{{.Names}}'])).split('\n').filter(Boolean).sort()).toEqual(['frozen', 'keepme', 'up']);
+    // -a: every image no container uses, --volumes: unused anonymous volumes
+    await ok(['run', '--name', 'anon', '--network', 'none', '-v', '/scratch', 'busybox', 'true']);
+    await ok(['tag', 'busybox', 'extra:1']);
+    const all = await ok(['system', 'prune', '-a', '-f', '--volumes']);
+    expect(all).toMatch(/^Deleted Containers:\n[0-9a-f]{64}\n[0-9a-f]{64}\n\nDeleted Volumes:\n[0-9a-f]{64}\n\nTotal reclaimed space: \d/);
+    expect((await ok(['volume', 'ls', '--format', '{{.Name}}'])).split('\n').filter(Boolean).sort()).toEqual(['dfvol', 'idle']);
+    // busybox is used by running containers: neither it nor its tags go
+    expect((await ok(['images', '--format', '{{.Repository}}:{{.Tag}}'])).split('\n').filter(Boolean).sort()).toEqual(['busybox:latest', 'extra:1']);
+  });
+});
+
+describe('image and container groups', () => {
+  it('are the top-level commands under Docker names, and --help lists what exists', async () => {
+    expect(await ok(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])).toBe(await ok(['images', '--format', '{{.Repository}}:{{.Tag}}']));
+    expect(await ok(['image', 'list', '-q'])).toBe(await ok(['images', '-q']));
+    expect(await ok(['image', 'inspect', '-f', '{{.Id}}', 'busybox'])).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    const notImage = await tsd(['image', 'inspect', 'up']); // a container's name is no image
+    expect([notImage.code, notImage.stderr]).toEqual([1, expect.stringContaining('No such image: up')]);
+    expect(await ok(['container', 'ls', '-a', '--format', '{{.Names}}'])).toBe(await ok(['ps', '-a', '--format', '{{.Names}}']));
+    expect(await ok(['container', 'ps', '--all=true', '-q'])).toBe(await ok(['ps', '-aq']));
+    expect(await ok(['container', 'run', '--name', 'g1', '--network', 'none', 'busybox', 'echo', 'hi'])).toBe('hi\n');
+    expect(await ok(['container', 'logs', 'g1'])).toBe('hi\n');
+    expect(await ok(['container', 'inspect', '-f', '{{.Name}}', 'g1'])).toBe('/g1\n');
+    expect(await ok(['container', 'rm', 'g1'])).toBe('g1\n');
+    await ok(['image', 'tag', 'busybox', 'grp:1']);
+    expect(await ok(['image', 'rm', 'grp:1'])).toBe('Untagged: grp:1\n');
+    const imageHelp = await ok(['image', '--help']);
+    // save and history joined by themselves when their commands arrived
+    for (const c of ['ls', 'list', 'rm', 'inspect', 'tag', 'load', 'import', 'pull', 'push', 'save', 'history', 'prune']) expect(imageHelp).toMatch(new RegExp(`\\n  ${c} `));
+    const ctrHelp = await ok(['container', '--help']);
+    for (const c of ['ls', 'ps', 'rm', 'run', 'create', 'start', 'stop', 'kill', 'logs', 'exec', 'restart', 'rename', 'pause', 'unpause', 'top', 'wait', 'cp', 'diff', 'export', 'commit', 'update', 'prune']) expect(ctrHelp).toMatch(new RegExp(`\\n  ${c} `));
+    const unknown = await tsd(['image', 'nosuch']);
+    expect(unknown.code).toBe(125);
+  });
+
+  it('image prune removes dangling images (unused ones with -a), after asking', async () => {
+    expect(await ok(['image', 'prune', '-f'])).toBe('Total reclaimed space: 0B\n');
+    const dir = (await sb.sh(['mktemp', '-d'])).stdout.trim();
+    await sb.sh(['sh', '-c', `mkdir ${dir}/root && head -c 3000 /dev/zero > ${dir}/root/blob && tar -cf ${dir}/r.tar -C ${dir}/root .`]);
+    const id = (await ok(['import', `${dir}/r.tar`])).trim();
+    await sb.sh(['rm', '-rf', dir]);
+    const asked = await tsd(['image', 'prune'], 'n\n');
+    expect(asked.stdout).toBe('WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] ');
+    const layer = (await ok(['inspect', '--format', '{{index .RootFS.Layers 0}}', id])).trim();
+    const pruned = await ok(['image', 'prune', '-f']);
+    expect(pruned).toMatch(new RegExp(`^Deleted Images:\\ndeleted: ${id}\\ndeleted: ${layer}\\n\\nTotal reclaimed space: 3(\\.\\d+)?kB\\n$`));
+    await ok(['tag', 'busybox', 'unused:1']);
+    expect(await ok(['image', 'prune', '-a', '-f'])).toBe('Total reclaimed space: 0B\n'); // busybox is in use, so its tags stay
+  });
+});

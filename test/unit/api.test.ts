@@ -1,8 +1,9 @@
 /** The API server's pure parts: version prefixes, -H addresses, create's field checks, port bindings, stream frames. */
 import { describe, expect, it } from 'vitest';
 import { splitVersion } from '../../src/api/router.js';
-import { parseHost } from '../../src/api/server.js';
-import { isZero, publishSpecs, toRunOptions } from '../../src/api/create.js';
+import { parseHost, tlsFromFlags } from '../../src/api/server.js';
+import { publishSpecs, toRunOptions } from '../../src/api/create.js';
+import { isZero } from '../../src/api/fields.js';
 import { frame } from '../../src/api/logs.js';
 
 describe('API version prefixes', () => {
@@ -20,8 +21,16 @@ describe('-H addresses', () => {
     expect(parseHost('unix:///tmp/x.sock')).toEqual({ kind: 'unix', path: '/tmp/x.sock' });
     expect(parseHost('tcp://127.0.0.1:2375')).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 2375 });
     expect(parseHost('tcp://[::1]:2375')).toEqual({ kind: 'tcp', host: '::1', port: 2375 });
-    expect(() => parseHost('tcp://0.0.0.0:2375')).toThrow('TLS (--tlsverify) is not implemented yet');
+    expect(() => parseHost('tcp://0.0.0.0:2375')).toThrow('without --tlsverify');
     expect(() => parseHost('tcp://192.0.2.1:2375')).toThrow('only loopback');
+    // beyond loopback with client certificates only (--tls alone checks no client)
+    const tls = { cert: 'c', key: 'k', ca: 'a', verify: true };
+    expect(parseHost('tcp://0.0.0.0:2376', tls)).toEqual({ kind: 'tcp', host: '0.0.0.0', port: 2376 });
+    expect(() => parseHost('tcp://0.0.0.0:2376', { ...tls, verify: false })).toThrow('without --tlsverify');
+    expect(tlsFromFlags({})).toBeUndefined();
+    expect(() => tlsFromFlags({ tlscert: 'c' })).toThrow('take effect with --tls or --tlsverify');
+    expect(() => tlsFromFlags({ tlsverify: true, tlscert: 'c', tlskey: 'k' })).toThrow('--tlsverify needs --tlscacert');
+    expect(tlsFromFlags({ tlsverify: true, tlscacert: 'a', tlscert: 'c', tlskey: 'k' })).toEqual(tls);
     expect(() => parseHost('unix://rel.sock')).toThrow('must be absolute');
     expect(() => parseHost('tcp://127.0.0.1:99999')).toThrow('invalid -H');
   });

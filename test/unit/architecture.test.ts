@@ -24,9 +24,11 @@ const ALLOWED: Record<string, string[]> = {
   rootfs: ['rootfs', 'image', 'state', 'sys'],
   net: ['net', 'state', 'native', 'sys'],
   runtime: ['runtime', 'image', 'rootfs', 'net', 'state', 'native', 'sys'],
-  cli: ['cli', 'api', 'runtime', 'image', 'rootfs', 'net', 'state', 'native', 'sys'],
-  // the Engine API server: a front end beside cli (`serve` starts it), reusing cli's filters and list rows
-  api: ['api', 'cli', 'runtime', 'image', 'net', 'state', 'sys'],
+  // which objects a list selects (Docker's filters) and the words it shows them with: shared by both front ends
+  query: ['query', 'runtime', 'image', 'net', 'state', 'sys'],
+  cli: ['cli', 'api', 'query', 'runtime', 'image', 'rootfs', 'net', 'state', 'native', 'sys'],
+  // the Engine API server: a front end beside cli (`serve` starts it); never imports cli
+  api: ['api', 'query', 'runtime', 'image', 'net', 'state', 'sys'],
 };
 
 const room = (file: string) => relative(SRC, file).split('/')[0]!;

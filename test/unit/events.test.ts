@@ -1,10 +1,11 @@
 /** Pure parts of the events journal: the line format, moby's filters, docker/cli's text line. */
 import { describe, expect, it } from 'vitest';
 import { eventLine, parseEventLine, type EventRecord } from '../../src/state/events.js';
-import { eventJsonLine, eventMatches, eventText, rfc3339NanoFixed } from '../../src/cli/lists/events.js';
-import { parseFilters } from '../../src/cli/filters.js';
+import { eventText, rfc3339NanoFixed } from '../../src/cli/lists/events.js';
+import { eventJsonLine, eventMatches, EVENT_FILTERS } from '../../src/query/events.js';
+import { parseFilters } from '../../src/query/filters.js';
 import { compile } from '../../src/cli/template/index.js';
-import { eventRow, EVENT_FILTERS } from '../../src/cli/lists/events.js';
+import { eventRow } from '../../src/cli/lists/events.js';
 
 const ev: EventRecord = {
   Type: 'container',

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseLogLine } from '../../src/runtime/logs.js';
 import { parseSignal } from '../../src/runtime/lifecycle.js';
-import { binarySize, humanDuration, humanSize, table } from '../../src/cli/format.js';
+import { binarySize, humanSize, table } from '../../src/cli/format.js';
+import { humanDuration } from '../../src/query/human.js';
 
 describe('CRI log lines', () => {
   it('parses full and partial records, keeping spaces in the content', () => {

@@ -19,9 +19,10 @@ export function register(program: Command): void {
       requireRoot();
       const { listContainers, listEntries } = await import('../../state/containers.js');
       const { reconcile } = await import('../../runtime/lifecycle.js');
-      const { PS_FILTERS, PS_SPEC, containerRow, filterContainers } = await import('../lists/containers.js');
+      const { PS_SPEC, containerRow } = await import('../lists/containers.js');
+      const { PS_FILTERS, filterContainers } = await import('../../query/containers.js');
       const { chooseFormat, formatList } = await import('../template/index.js');
-      const { parseFilters } = await import('../filters.js');
+      const { parseFilters } = await import('../../query/filters.js');
       const filters = parseFilters(f.filter, PS_FILTERS);
       const format = chooseFormat(f.format, Boolean(f.quiet), { ...PS_SPEC, table: f.size ? `${PS_SPEC.table}\t{{.Size}}` : PS_SPEC.table });
       const last = f.latest ? 1 : parseIntArg('--last', f.last, -1);

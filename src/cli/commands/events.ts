@@ -20,8 +20,9 @@ export function addEventsCommand(parent: Command, name: string): void {
     .action(async (f: EventsFlags) => {
       requireRoot();
       const { parseLogTime } = await import('../../runtime/logs.js');
-      const { parseFilters } = await import('../filters.js');
-      const { EVENT_FILTERS, eventMatches, eventRow, eventText } = await import('../lists/events.js');
+      const { parseFilters } = await import('../../query/filters.js');
+      const { eventRow, eventText } = await import('../lists/events.js');
+      const { EVENT_FILTERS, eventMatches } = await import('../../query/events.js');
       const { streamEvents } = await import('../../state/events.js');
       const filters = parseFilters(f.filter, EVENT_FILTERS);
       const since = f.since === undefined ? undefined : parseLogTime('since', f.since);

@@ -16,8 +16,9 @@ export function register(program: Command): void {
     .action(async (reference: string | undefined, f: { quiet?: boolean; trunc: boolean; format?: string; filter: string[]; digests?: boolean }) => {
       requireRoot();
       const { listImages } = await import('../../image/index.js');
-      const { IMAGE_FILTERS, IMAGES_SPEC, imageRow, imageRows } = await import('../lists/images.js');
-      const { parseFilters } = await import('../filters.js');
+      const { IMAGES_SPEC, imageRow } = await import('../lists/images.js');
+      const { IMAGE_FILTERS, imageRows } = await import('../../query/images.js');
+      const { parseFilters } = await import('../../query/filters.js');
       const { chooseFormat, formatList } = await import('../template/index.js');
       const filters = parseFilters([...f.filter, ...(reference ? [`reference=${reference}`] : [])], IMAGE_FILTERS);
       const spec = f.digests ? { ...IMAGES_SPEC, table: IMAGES_SPEC.table.replace('{{.Tag}}', '{{.Tag}}\t{{.Digest}}') } : IMAGES_SPEC;

@@ -4,6 +4,7 @@
  * only what it needs.
  */
 import type { Command } from 'commander';
+import { registerGroups } from '../groups.js';
 import { register as run } from './run.js';
 import { register as container } from './container.js';
 import { register as manage } from './manage.js';
@@ -70,4 +71,6 @@ const modules: Register[] = [
 
 export function registerAll(program: Command): void {
   for (const register of modules) register(program);
+  // last: `image ls`, `container rm`, ... list the commands that exist by now
+  registerGroups(program);
 }

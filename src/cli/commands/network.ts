@@ -1,7 +1,6 @@
 /** `tsdocker network create|ls|inspect|rm|prune|connect|disconnect`: thin wrappers over src/net. */
 import type { Command } from 'commander';
 import { TsdError } from '../../sys/errors.js';
-import { log } from '../../sys/log.js';
 import { collect, confirm, out, requireRoot } from './common.js';
 
 function parseOpts(list: string[]): Record<string, string> {
@@ -76,24 +75,13 @@ export function register(program: Command): void {
       requireRoot();
       const { ensureLayout } = await import('../../state/paths.js');
       ensureLayout();
-      const { resolveNetwork } = await import('../../net/networks.js');
-      const { allNetworks } = await import('../../net/settings.js');
-      const { NETWORK_FILTERS, NETWORK_SPEC, filterNetworks, networkRow } = await import('../lists/resources.js');
-      const { parseFilters } = await import('../filters.js');
+      const { NETWORK_SPEC, networkRow } = await import('../lists/resources.js');
+      const { NETWORK_FILTERS, filterNetworks, networkSummaries } = await import('../../query/resources.js');
+      const { parseFilters } = await import('../../query/filters.js');
       const { chooseFormat, formatList } = await import('../template/index.js');
       const filters = parseFilters(f.filter, NETWORK_FILTERS);
       const format = chooseFormat(f.format, Boolean(f.quiet), NETWORK_SPEC);
-      await resolveNetwork('bridge'); // the default network always exists, as Docker's
-      const { clusterConfigured } = await import('../../net/overlay/config.js');
-      if (clusterConfigured()) {
-        // the cluster's overlay networks show on every host
-        const { syncOverlayRecords } = await import('../../net/overlay/cluster.js');
-        await syncOverlayRecords().catch((err: Error) => log.warn(`${err.message}: overlay networks as last known`));
-      }
-      const nets = allNetworks()
-        .map((n) => ({ ...n, scope: n.driver === 'overlay' ? 'global' : 'local', ipv6: false }))
-        .sort((a, b) => a.name.localeCompare(b.name));
-      process.stdout.write(formatList(format, filterNetworks(nets, filters).map((n) => networkRow(n, f.trunc)), NETWORK_SPEC));
+      process.stdout.write(formatList(format, filterNetworks(await networkSummaries(), filters).map((n) => networkRow(n, f.trunc)), NETWORK_SPEC));
     });
 
   net

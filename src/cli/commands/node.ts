@@ -1,6 +1,7 @@
 /** `tsdocker node ls`: the hosts of the overlay's cluster store. */
 import type { Command } from 'commander';
-import { table, ago } from '../format.js';
+import { table } from '../format.js';
+import { ago } from '../../query/human.js';
 import { out, requireRoot } from './common.js';
 
 export function register(program: Command): void {

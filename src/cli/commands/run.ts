@@ -34,6 +34,9 @@ interface RunFlags {
   labelFile: string[];
   init?: boolean;
   publishAll?: boolean;
+  macAddress?: string;
+  link: string[];
+  volumesFrom: string[];
   sysctl: string[];
   groupAdd: string[];
   domainname?: string;
@@ -84,6 +87,9 @@ export function toRunOptions(image: string, command: string[], f: RunFlags): Run
     labelFiles: f.labelFile,
     ...(f.init ? { init: true } : {}),
     ...(f.publishAll ? { publishAll: true } : {}),
+    ...(f.macAddress ? { macAddress: f.macAddress } : {}),
+    links: f.link,
+    volumesFrom: f.volumesFrom,
     sysctls: f.sysctl,
     groupAdd: f.groupAdd,
     ...(f.domainname ? { domainname: f.domainname } : {}),
@@ -151,6 +157,7 @@ function declareCreateFlags(cmd: Command): Command {
     .option('-p, --publish <[ip:]host:container[/proto]>', 'publish a port (repeatable)', collect, [])
     .option('-P, --publish-all', 'publish every exposed port (EXPOSE, --expose) on a free host port')
     .option('--expose <port[/proto]>', 'expose a port or a range, e.g. 80 or 8000-8010/udp (repeatable)', collect, [])
+    .option('--mac-address <mac>', 'MAC address of the container\'s interface, e.g. 02:42:ac:11:00:99')
     .option('--ip <address>', 'IPv4 address on the network')
     .option('--network-alias <alias>', 'DNS alias on the network (repeatable)', collect, [])
     .option('--dns <ip>', 'DNS server (repeatable)', collect, [])
@@ -171,6 +178,8 @@ function declareCreateFlags(cmd: Command): Command {
     .option('--domainname <name>', 'container NIS domain name')
     .option('--platform <os/arch[/variant]>', 'the platform the image must be (pulled for it when missing)')
     .option('-q, --quiet', 'suppress the pull output')
+    .option('--link <name[:alias]>', 'legacy link to a container on the default bridge: /etc/hosts line and variables (repeatable)', collect, [])
+    .option('--volumes-from <container[:ro|rw]>', 'mount the volumes and binds of a container (repeatable)', collect, [])
     .option('--init', 'run an init (/sbin/docker-init) as pid 1 that forwards signals and reaps processes')
     .option('--stop-signal <signal>', "signal to stop the container (default: the image's STOPSIGNAL, else SIGTERM)")
     .option('--stop-timeout <seconds>', 'seconds `stop` waits before killing the container (default 10)')

@@ -2,10 +2,10 @@
 import type { Command } from 'commander';
 import { totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readFileSync } from 'node:fs';
 import { requireRoot } from './common.js';
 import { binarySize, humanSize } from '../format.js';
 import { struct, type ListSpec } from '../template/index.js';
+import { interfaceCounters } from '../../net/counters.js';
 
 interface Row {
   ref: string;
@@ -27,23 +27,10 @@ const STATS_SPEC: ListSpec = {
   },
 };
 
-/** Bytes received and sent on the container's interfaces but lo (/proc/PID/net/dev shows its namespace). */
+/** Bytes received and sent on the container's interfaces but lo. */
 function netIO(pid: number | undefined): [number, number] {
-  if (!pid) return [0, 0];
-  try {
-    let rx = 0;
-    let tx = 0;
-    for (const line of readFileSync(`/proc/${pid}/net/dev`, 'utf8').split('\n').slice(2)) {
-      const m = /^\s*([^:]+):\s*(.*)$/.exec(line);
-      if (!m || m[1] === 'lo') continue;
-      const f = m[2]!.trim().split(/\s+/).map(Number);
-      rx += f[0] ?? 0;
-      tx += f[8] ?? 0;
-    }
-    return [rx, tx];
-  } catch {
-    return [0, 0];
-  }
+  const all = Object.values(interfaceCounters(pid));
+  return [all.reduce((t, c) => t + c.rx_bytes, 0), all.reduce((t, c) => t + c.tx_bytes, 0)];
 }
 
 /** docker/cli's statsContext of one sample. */

@@ -32,8 +32,9 @@ export function register(program: Command): void {
     .action(async (f: { quiet?: boolean; format?: string; filter: string[] }) => {
       requireRoot();
       const { listVolumes, volumeUsers } = await import('../../state/volumes.js');
-      const { VOLUME_FILTERS, VOLUME_SPEC, filterVolumes, volumeRow } = await import('../lists/resources.js');
-      const { parseFilters } = await import('../filters.js');
+      const { VOLUME_SPEC, volumeRow } = await import('../lists/resources.js');
+      const { VOLUME_FILTERS, filterVolumes } = await import('../../query/resources.js');
+      const { parseFilters } = await import('../../query/filters.js');
       const { chooseFormat, formatList } = await import('../template/index.js');
       const filters = parseFilters(f.filter, VOLUME_FILTERS);
       const format = chooseFormat(f.format, Boolean(f.quiet), VOLUME_SPEC);

@@ -1,20 +1,16 @@
 /**
  * `ps`: its rows as docker/cli's containerContext (the fields a --format template sees, and
- * `{{json .}}`), and Docker's --filter keys for containers.
+ * `{{json .}}`); which containers it lists is src/query/containers.ts.
  */
-import { ago, goTime, humanDuration, truncate } from '../format.js';
+import { goTime, truncate } from '../format.js';
 import { struct, type ListSpec } from '../template/index.js';
-import { exact, invalidFilter, match, matchLabels, portSet, values, type Filters } from '../filters.js';
-import { findContainer, type ContainerView } from '../../state/containers.js';
-import { exitCodeOf } from '../../runtime/lifecycle.js';
-import { dockerState, isPaused } from '../../runtime/pause.js';
+import { ago } from '../../query/human.js';
+import { containerNetworks, publishedPorts, statusText } from '../../query/containers.js';
+import type { ContainerView } from '../../state/containers.js';
+import { dockerState } from '../../runtime/pause.js';
 import { inspectMounts } from '../../runtime/resources.js';
 import { portsColumn } from '../../net/expose.js';
 import type { PublishedPort } from '../../net/ports.js';
-import { resolveImage } from '../../image/index.js';
-import { TsdError } from '../../sys/errors.js';
-
-export const PS_FILTERS = ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'isolation', 'is-task', 'label', 'name', 'network', 'publish', 'since', 'status', 'volume'] as const;
 
 export const PS_SPEC: ListSpec = {
   table: 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}',
@@ -23,28 +19,6 @@ export const PS_SPEC: ListSpec = {
     Status: 'STATUS', Size: 'SIZE', Labels: 'LABELS', Mounts: 'MOUNTS', LocalVolumes: 'LOCAL VOLUMES', Networks: 'NETWORKS', Names: 'NAMES',
   },
 };
-
-const STATES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
-
-export function statusText(v: ContainerView): string {
-  if (v.status === 'running') return `Up ${humanDuration(Date.now() - Date.parse(v.state!.startedAt))}${isPaused(v) ? ' (Paused)' : ''}`;
-  if (v.status === 'created') return 'Created';
-  return `Exited (${exitCodeOf(v)}) ${v.exit ? ago(v.exit.finishedAt) : ''}`.trimEnd();
-}
-
-/** The networks a container is on: its endpoints while running, else what it was created with. */
-export function containerNetworks(v: ContainerView): string[] {
-  const eps = (v.state?.network as { endpoints?: { network: string }[] } | undefined)?.endpoints;
-  if (v.status === 'running' && eps) return eps.map((e) => e.network);
-  const plan = v.config.network as { mode?: string; network?: string; connected?: { network: string }[]; primaryDisconnected?: boolean };
-  if (plan.mode === 'bridge') return [...(plan.primaryDisconnected ? [] : [plan.network ?? 'bridge']), ...(plan.connected ?? []).map((c) => c.network)];
-  return plan.mode ? [plan.mode.startsWith('container:') ? 'container' : plan.mode] : [];
-}
-
-function publishedPorts(v: ContainerView): { hostPort: number; containerPort: number; proto: string }[] {
-  if (v.status !== 'running') return [];
-  return ((v.state?.network as { ports?: never[] } | undefined)?.ports ?? []) as { hostPort: number; containerPort: number; proto: string }[];
-}
 
 /** docker/cli's containerContext for one container. */
 export function containerRow(v: ContainerView, trunc: boolean) {
@@ -71,56 +45,3 @@ export function containerRow(v: ContainerView, trunc: boolean) {
   });
 }
 
-async function createdOf(ref: string): Promise<string> {
-  return (await findContainer(ref)).config.created;
-}
-
-/**
- * Docker's container filters. `status` shows stopped containers without -a (as Docker);
- * `before`/`since` name a container (refused when there is none).
- */
-export async function filterContainers(views: ContainerView[], f: Filters, all: boolean): Promise<ContainerView[]> {
-  for (const s of values(f, 'status')) if (!STATES.includes(s)) throw new TsdError('BAD_ARGS', `Unrecognised filter value for status: ${s}`, { exitCode: 1, hint: `status is one of ${STATES.join(', ')}` });
-  const exited = values(f, 'exited').map((e) => {
-    if (!/^-?\d+$/.test(e)) throw invalidFilter('exited', e);
-    return Number(e);
-  });
-  const before = values(f, 'before').length ? await createdOf(values(f, 'before')[0]!) : undefined;
-  const since = values(f, 'since').length ? await createdOf(values(f, 'since')[0]!) : undefined;
-  const ancestors = new Set<string>();
-  for (const a of values(f, 'ancestor')) {
-    try {
-      ancestors.add((await resolveImage(a)).id);
-    } catch (err) {
-      if (!(err instanceof TsdError)) throw err;
-    }
-  }
-  const publish = portSet(f, 'publish');
-  const expose = portSet(f, 'expose');
-  const showAll = all || values(f, 'status').length > 0;
-  return views.filter((v) => {
-    const c = v.config;
-    if (!showAll && v.status !== 'running') return false;
-    if (!match(f, 'name', c.name, `/${c.name}`) || !match(f, 'id', c.id) || !matchLabels(f, 'label', c.labels)) return false;
-    if (!exact(f, 'status', dockerState(v))) return false;
-    if (exited.length && !(v.status === 'exited' && exited.includes(exitCodeOf(v)))) return false;
-    if (before !== undefined && !(c.created < before)) return false;
-    if (since !== undefined && !(c.created > since)) return false;
-    if (values(f, 'ancestor').length && !ancestors.has(c.image.id) && !values(f, 'ancestor').includes(c.image.ref)) return false;
-    if (values(f, 'network').length) {
-      const nets = containerNetworks(v);
-      const ids = ((v.state?.network as { endpoints?: { networkId: string }[] } | undefined)?.endpoints ?? []).map((e) => e.networkId);
-      if (!values(f, 'network').some((n) => nets.includes(n) || ids.some((id) => id.startsWith(n)))) return false;
-    }
-    const ports = publishedPorts(v);
-    if (publish && !ports.some((p) => publish.has(`${p.hostPort}/${p.proto}`))) return false;
-    if (expose && !ports.some((p) => expose.has(`${p.containerPort}/${p.proto}`))) return false;
-    if (values(f, 'volume').length) {
-      const mounts = inspectMounts(c.id);
-      if (!values(f, 'volume').some((x) => mounts.some((m) => m.Name === x || m.Destination === x || m.Source === x))) return false;
-    }
-    if (values(f, 'health').length && !values(f, 'health').includes('none')) return false;
-    if (values(f, 'is-task').length && !values(f, 'is-task').includes('false')) return false;
-    return true;
-  });
-}

@@ -1,5 +1,6 @@
 /** `history`: rows as docker/cli's historyContext. */
-import { ago, humanSize, truncate } from '../format.js';
+import { humanSize, truncate } from '../format.js';
+import { ago } from '../../query/human.js';
 import { struct, type ListSpec } from '../template/index.js';
 import type { HistoryItem } from '../../image/index.js';
 

@@ -1,10 +1,7 @@
-/** `network ls` and `volume ls`: rows as docker/cli's networkContext/volumeContext, and their filters. */
+/** `network ls` and `volume ls`: rows as docker/cli's networkContext/volumeContext; their filters are src/query/resources.ts. */
 import { goTime } from '../format.js';
 import { struct, type ListSpec } from '../template/index.js';
-import { boolFilter, exact, invalidFilter, match, matchLabels, values, type Filters } from '../filters.js';
-
-export const NETWORK_FILTERS = ['driver', 'id', 'label', 'name', 'scope', 'type'] as const;
-export const VOLUME_FILTERS = ['dangling', 'driver', 'label', 'name'] as const;
+import type { NetworkSummary, VolumeSummary } from '../../query/resources.js';
 
 export const NETWORK_SPEC: ListSpec = {
   table: 'table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}',
@@ -16,8 +13,6 @@ export const VOLUME_SPEC: ListSpec = {
   headers: { Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS', Links: 'LINKS', Size: 'SIZE' },
   quiet: '{{.Name}}',
 };
-
-export interface NetworkSummary { id: string; name: string; driver: string; scope: string; internal: boolean; ipv6: boolean; labels: Record<string, string>; created: string; builtin: boolean }
 
 const joinLabels = (l: Record<string, string>) => Object.keys(l).sort().map((k) => `${k}=${l[k]}`).join(',');
 
@@ -35,15 +30,6 @@ export function networkRow(n: NetworkSummary, trunc: boolean) {
   });
 }
 
-export function filterNetworks(nets: NetworkSummary[], f: Filters): NetworkSummary[] {
-  for (const t of values(f, 'type')) if (t !== 'custom' && t !== 'builtin') throw invalidFilter('type', t);
-  return nets.filter((n) =>
-    exact(f, 'driver', n.driver) && match(f, 'name', n.name) && match(f, 'id', n.id) && matchLabels(f, 'label', n.labels) &&
-    exact(f, 'scope', n.scope) && exact(f, 'type', n.builtin ? 'builtin' : 'custom'));
-}
-
-export interface VolumeSummary { Name: string; Driver: string; Scope: string; Mountpoint: string; Labels: Record<string, string> }
-
 export function volumeRow(v: VolumeSummary) {
   return struct('*formatter.volumeContext', {
     Driver: v.Driver,
@@ -57,9 +43,3 @@ export function volumeRow(v: VolumeSummary) {
   });
 }
 
-export function filterVolumes<V extends VolumeSummary>(vols: V[], f: Filters, inUse: (name: string) => boolean): V[] {
-  const dangling = boolFilter(f, 'dangling');
-  return vols.filter((v) =>
-    match(f, 'name', v.Name) && exact(f, 'driver', v.Driver) && matchLabels(f, 'label', v.Labels) &&
-    (dangling === undefined || inUse(v.Name) !== dangling));
-}

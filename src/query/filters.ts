@@ -1,7 +1,7 @@
 /**
  * --filter KEY=VALUE as Docker's filters.Args: values of one key are alternatives (OR), keys
  * combine with AND, `label` values must all hold. `match` is Docker's Match (equal, or the
- * value as a regular expression found in the text), `exact` its ExactMatch. Pure: reused by
+ * value as a regular expression found in the text), `exact` its ExactMatch. Pure: used by
  * ps, images, network ls, volume ls and the API server.
  */
 import { TsdError } from '../sys/errors.js';

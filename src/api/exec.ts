@@ -157,7 +157,7 @@ function upgradeBody(socket: Duplex, head: Buffer, length: number): Promise<Reco
 export async function execUpgrade(id: string, socket: Duplex, head: Buffer, contentLength: number): Promise<void> {
   const e = lookup(id);
   const body = await upgradeBody(socket, head, contentLength);
-  const { socketpair, closeFd } = await import('../native/index.js');
+  const { stdioPair: socketpair, closeFd } = await import('../runtime/exec.js');
   const pairs: [number, number][] = [];
   const pair = () => {
     const p = socketpair();

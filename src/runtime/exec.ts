@@ -13,6 +13,7 @@ import { containerFiles, findContainer } from '../state/containers.js';
 import { TsdError } from '../sys/errors.js';
 import { superviseDns } from '../net/index.js';
 import { startMonitor } from './monitor.js';
+import { closeFd, socketpair } from '../native/index.js';
 import { buildExecSpec } from './build-spec.js';
 import { joinContainerCgroups, securityFor } from './hooks.js';
 import { attachForeground, forwardSignals } from './run.js';
@@ -29,6 +30,13 @@ export interface ExecOptions {
   /** the API's exec: the process's stdio (-1 = /dev/null), its size, and what it learns as it starts; no signal of ours is forwarded */
   io?: { stdio: [number, number, number]; size?: { rows: number; cols: number }; onStart(pid: number, resize: (rows: number, cols: number) => void): void };
 }
+
+/** The API's exec stdio: socketpairs, [ours, theirs]; theirs go to the monitor (io.stdio) and are closed with closeFd. */
+export function stdioPair(): [number, number] {
+  return socketpair();
+}
+
+export { closeFd };
 
 export async function execInContainer(ref: string, opts: ExecOptions): Promise<number> {
   const v = await findContainer(ref);

@@ -133,6 +133,19 @@ describe('attach', () => {
     await sb.tsd(['rm', '-f', 'leak']);
   });
 
+  it('rm removes the runtime dir (the attach socket) that a killed monitor left', async () => {
+    expect((await sb.tsd(['run', '-d', '--name', 'km', 'busybox', 'sleep', '300'])).code).toBe(0);
+    const id = (await sb.tsd(['inspect', '-f', '{{.Id}}', 'km'])).stdout.trim();
+    const dir = `${sb.root}/run/containers/${id.slice(0, 12)}`;
+    const pid = (await state('km')).Pid;
+    const mon = Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/PPid:\s+(\d+)/)![1]);
+    process.kill(mon, 'SIGKILL');
+    await until('container gone with its monitor', async () => (await state('km')).Status !== 'running');
+    expect(existsSync(`${dir}/attach.sock`)).toBe(true);
+    expect((await sb.tsd(['rm', '-f', 'km'])).code).toBe(0);
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it('refuses a stopped container as Docker does', async () => {
     expect((await sb.tsd(['create', '--name', 'never', 'busybox', 'true'])).code).toBe(0);
     const r = await sb.tsd(['attach', 'never']);

@@ -14,9 +14,10 @@ cd "$(dirname "$0")"
 # aardvark-dns give that podman its networks and their DNS), strace (start-path
 # tests count what a start opens and execs), runc (the bench's floor), procps (`top` runs the
 # host's ps, as Docker does), docker-compose (1.29, the Python client: the API tests bring a
-# project up through `tsdocker serve`).
+# project up through `tsdocker serve`), bsdutils (script: attach and API stream tests drive a
+# real pty).
 pkgs=(gcc make libc6-dev nftables iproute2 util-linux busybox-static libseccomp-dev etcd-server etcd-client iperf3 iptables conntrack
-  ethtool docker-registry skopeo apache2-utils openssl docker.io podman netavark aardvark-dns strace runc procps docker-compose)
+  ethtool docker-registry skopeo apache2-utils openssl docker.io podman netavark aardvark-dns strace runc procps docker-compose bsdutils)
 need_pkgs=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")

@@ -43,11 +43,13 @@ struct mon {
   int out, err;      /* log pipes, -1 when not logging */
   int logfd;
   int stdin_open;    /* relay fd 0 -> master */
+  int in;            /* detached -i without a tty: the container's stdin pipe (attach.c writes it) */
+  int fg_detached;   /* the foreground client typed the detach keys: fds 0-2 are /dev/null now */
   unsigned rows, cols;
   struct tsd_log_stream lout, lerr;
 };
 
-static struct mon M = {.master = -1, .out = -1, .err = -1, .logfd = -1, .sigfd = -1};
+static struct mon M = {.master = -1, .out = -1, .err = -1, .logfd = -1, .sigfd = -1, .in = -1};
 
 /* the exit record's reserved space (see prealloc_exit_record) */
 static int exit_fd = -1;
@@ -55,6 +57,7 @@ static char exit_pre[4200];
 
 /* The container never ran: its reserved exit record goes. */
 static void drop_exit_record(void) {
+  tsd_attach_finish(-1);
   if (exit_fd >= 0) unlink(exit_pre);
 }
 
@@ -171,6 +174,12 @@ static int prepare_stdio(struct tsd_child_ctx *c, struct tsd_error *e) {
       c->stdio[1] = p1[1];
       c->stdio[2] = p2[1];
     }
+  }
+  if (M.spec.stdin_open && !M.spec.tty && M.logfd >= 0 && !M.spec.log_tee) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) return tsd_fail(e, 125, errno, "pipe: %s", tsd_errname(errno));
+    c->stdio[0] = p[0];
+    M.in = p[1];
   }
   M.lout.name = "stdout";
   M.lerr.name = "stderr";
@@ -342,7 +351,8 @@ static int pump(int from, struct tsd_log_stream *ls) {
   if (n < 0 && errno == EAGAIN) return 1;
   if (n <= 0) return 0;
   if (M.logfd >= 0) tsd_log_feed(M.logfd, ls, buf, (size_t)n);
-  if (M.logfd < 0 || M.spec.log_tee) tsd_write_all(ls == &M.lerr ? 2 : 1, buf, (size_t)n);
+  if ((M.logfd < 0 || M.spec.log_tee) && !M.fg_detached) tsd_write_all(ls == &M.lerr ? 2 : 1, buf, (size_t)n);
+  tsd_attach_output(ls == &M.lerr ? 2 : 1, buf, (size_t)n);
   return 1;
 }
 
@@ -378,13 +388,55 @@ static int handle_signals(int *status, int *sig) {
   return exited;
 }
 
+static void close_stdin(struct tsd_attach_io *io) {
+  if (M.master >= 0) { tsd_write_all(M.master, "\x04", 1); return; } /* the pty's EOF */
+  if (M.in >= 0) close(M.in);
+  M.in = io->in = -1;
+}
+
+static void resize(unsigned rows, unsigned cols) {
+  if (M.master >= 0) tsd_set_winsize(M.master, rows, cols);
+}
+
+/* The foreground client left (its keys or its end): let go of its terminal; the container runs on. */
+static void fg_release(void) {
+  if (M.fg_detached) return;
+  tsd_restore_mode();
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd < 3 && null >= 0; fd++) dup2(null, fd);
+  if (null > 2) close(null);
+  M.fg_detached = 1;
+}
+
+static void fg_detach(void) {
+  fg_release();
+  to_node("detached");
+}
+
+/* Our stdin to the pty, watching for the detach keys. Returns 0 when the relay is over. */
+static int relay_stdin(struct tsd_escape *esc) {
+  char buf[4096], out[4096 + 16];
+  size_t o;
+  ssize_t r = read(0, buf, sizeof buf);
+  if (r < 0 && errno == EINTR) return 1;
+  if (r <= 0) return 0;
+  int det = tsd_escape_feed(esc, buf, (size_t)r, out, &o);
+  if (o) tsd_write_all(M.master, out, o);
+  if (det) fg_detach();
+  return !det;
+}
+
 /* Relay and log until the container exits. */
 static void run_loop(int *status, int *sig) {
   int relay_in = M.master >= 0 && (M.logfd < 0 || M.spec.log_tee) && M.spec.stdin_open;
   int raw = relay_in && isatty(0) && tsd_raw_mode(0) == 0;
   (void)raw;
+  unsigned char keys[16];
+  struct tsd_escape esc;
+  tsd_escape_init(&esc, keys, sizeof keys, M.spec.detach_keys);
+  struct tsd_attach_io io = {.in = M.master >= 0 ? M.master : M.in, .close_stdin = close_stdin, .resize = resize};
   while (1) {
-    struct pollfd p[5];
+    struct pollfd p[6 + 40];
     int n = 0, inode = -1, isig, imaster = -1, iout = -1, ierr = -1, iin = -1;
     isig = n; p[n++] = (struct pollfd){M.sigfd, POLLIN, 0};
     if (!M.node_gone) { inode = n; p[n++] = (struct pollfd){NODE_FD, POLLIN, 0}; }
@@ -392,6 +444,8 @@ static void run_loop(int *status, int *sig) {
     if (M.out >= 0) { iout = n; p[n++] = (struct pollfd){M.out, POLLIN, 0}; }
     if (M.err >= 0) { ierr = n; p[n++] = (struct pollfd){M.err, POLLIN, 0}; }
     if (relay_in) { iin = n; p[n++] = (struct pollfd){0, POLLIN, 0}; }
+    int iatt = n;
+    n += tsd_attach_pollfds(p + n);
     int pr = poll(p, (nfds_t)n, tsd_health_timeout(&M.spec, tsd_supervise_timeout(&M.spec)));
     if (pr < 0) {
       if (errno == EINTR) continue;
@@ -400,19 +454,18 @@ static void run_loop(int *status, int *sig) {
     tsd_supervise_check(&M.spec);
     tsd_health_check(&M.spec);
     if (pr == 0) continue;
-    if (inode >= 0 && p[inode].revents) read_node();
+    if (inode >= 0 && p[inode].revents && read_node() < 0 && (M.spec.log_tee || relay_in)) {
+      fg_release(); /* the CLI is gone (run -d never had our terminal) */
+      relay_in = 0;
+    }
+    tsd_attach_handle(p + iatt, n - iatt, &io); /* first: a client attached before `go` gets the first output */
     if (imaster >= 0 && p[imaster].revents && !pump(M.master, &M.lout)) {
       /* EIO: every slave is closed; keep the master until exit so the child never sees a hangup from us */
       drain(&M.master, &M.lout);
     }
     if (iout >= 0 && p[iout].revents && !pump(M.out, &M.lout)) drain(&M.out, &M.lout);
     if (ierr >= 0 && p[ierr].revents && !pump(M.err, &M.lerr)) drain(&M.err, &M.lerr);
-    if (iin >= 0 && p[iin].revents) {
-      char buf[4096];
-      ssize_t r = read(0, buf, sizeof buf);
-      if (r > 0) tsd_write_all(M.master, buf, (size_t)r);
-      else if (r == 0 || errno != EINTR) relay_in = 0;
-    }
+    if (iin >= 0 && p[iin].revents) relay_in = relay_stdin(&esc);
     if (p[isig].revents && handle_signals(status, sig)) break;
   }
   drain(&M.master, &M.lout);
@@ -454,6 +507,7 @@ int main(int argc, char **argv) {
   }
   if (M.spec.seccomp && tsd_seccomp_prepare(M.spec.seccomp, &c.seccomp, &e) < 0) fail_early(&e);
   if (prealloc_exit_record(&e) < 0 || open_joins(&c, &e) < 0 || prepare_stdio(&c, &e) < 0 || block_signals(&e) < 0) fail_early(&e);
+  if (M.spec.attach && !M.exec_mode && tsd_attach_listen(M.spec.attach, &e) < 0) fail_early(&e);
   M.child = start_child(&c, &e);
   if (M.child < 0) fail_early(&e);
   /* what only the child needed */
@@ -474,6 +528,7 @@ int main(int argc, char **argv) {
   tsd_proxy6_stop();
   clock_gettime(CLOCK_MONOTONIC, &t1);
   write_exit_record(status, sig);
+  tsd_attach_finish(status);
   to_node("exit %d", status);
   if (M.logfd >= 0) close(M.logfd);
   while (!M.node_gone && !M.acked) read_node();

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/types.h>
 
 #include "tsd.h"
@@ -82,6 +83,8 @@ struct tsd_spec {
   int stdin_open;
   const char *log;
   int log_tee; /* foreground with a log: the output goes to our stdout/stderr too */
+  const char *attach;      /* the attach socket (attach.c) */
+  const char *detach_keys; /* hex; the foreground relay detaches on them */
   const char *exit_path;
   int exit_nosync;
   const char *hook[64 + 1];
@@ -153,6 +156,21 @@ int tsd_recv_fd(int sock, void *buf, size_t len, int *fd);
 int tsd_raw_mode(int fd);
 void tsd_restore_mode(void);
 void tsd_set_winsize(int fd, unsigned rows, unsigned cols);
+
+/* attach.c: the attach socket, and the detach-key matcher */
+struct tsd_escape { unsigned char *keys; int nkeys; int matched; };
+int tsd_escape_init(struct tsd_escape *es, unsigned char *store, size_t cap, const char *hex);
+int tsd_escape_feed(struct tsd_escape *es, const char *in, size_t n, char *out, size_t *outn);
+struct tsd_attach_io {
+  int in; /* the pty master or the stdin pipe, -1 when the container has no stdin */
+  void (*close_stdin)(struct tsd_attach_io *io);
+  void (*resize)(unsigned rows, unsigned cols);
+};
+int tsd_attach_listen(const char *path, struct tsd_error *e);
+int tsd_attach_pollfds(struct pollfd *p);
+void tsd_attach_handle(struct pollfd *p, int np, struct tsd_attach_io *io);
+void tsd_attach_output(int stream, const char *buf, size_t n);
+void tsd_attach_finish(int status);
 
 /* log.c: CRI log lines */
 struct tsd_log_stream {

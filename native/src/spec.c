@@ -183,6 +183,8 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
     else if (!strcmp(key, "stdin")) { NEED(1); NUM(f[0], sp->stdin_open); }
     else if (!strcmp(key, "log")) { NEED(1); sp->log = f[0]; }
     else if (!strcmp(key, "logtee")) { NEED(1); NUM(f[0], sp->log_tee); }
+    else if (!strcmp(key, "attach")) { NEED(1); sp->attach = f[0]; }
+    else if (!strcmp(key, "detach_keys")) { NEED(1); sp->detach_keys = f[0]; }
     else if (!strcmp(key, "exit")) { NEED(1); sp->exit_path = f[0]; }
     else if (!strcmp(key, "exit_nosync")) { NEED(1); NUM(f[0], sp->exit_nosync); }
     else if (!strcmp(key, "hook")) { NEED(1); ROOM(sp->nhook + 1, sp->hook); sp->hook[sp->nhook++] = f[0]; }

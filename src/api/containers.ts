@@ -57,8 +57,18 @@ async function start(req: Request, res: ServerResponse): Promise<void> {
   const v = await findContainer(req.params[0]!);
   if (v.status === 'running') return sendEmpty(res, 304);
   const { startExisting } = await import('../runtime/restart.js');
-  await startExisting(v.config.id);
+  const { connectPending } = await import('./attach.js');
+  await startExisting(v.config.id, { beforeGo: connectPending });
   sendEmpty(res, 204);
+}
+
+/** The pty's size (docker run -it, docker attach); 409 when it does not run, as dockerd. */
+async function resize(req: Request, res: ServerResponse): Promise<void> {
+  const v = await findContainer(req.params[0]!);
+  if (v.status !== 'running') throw new ApiError(409, `Container ${v.config.id} is not running`);
+  const { resizeContainer } = await import('./attach.js');
+  await resizeContainer(v.config.id, intParam(req.query, 'h') ?? 0, intParam(req.query, 'w') ?? 0);
+  sendEmpty(res, 200);
 }
 
 async function stop(req: Request, res: ServerResponse): Promise<void> {
@@ -142,6 +152,7 @@ export const containerRoutes: Route[] = [
   ['POST', new RegExp(`^/containers/${ID}/stop$`), stop],
   ['POST', new RegExp(`^/containers/${ID}/kill$`), kill],
   ['POST', new RegExp(`^/containers/${ID}/wait$`), wait],
+  ['POST', new RegExp(`^/containers/${ID}/resize$`), resize],
   ['POST', new RegExp(`^/containers/${ID}/update$`), updateHandler],
   ['DELETE', new RegExp(`^/containers/${ID}$`), remove],
 ];

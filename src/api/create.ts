@@ -37,7 +37,6 @@ export function toRunOptions(body: Obj, name: string | undefined): RunOptions {
   const host = (body.HostConfig ?? {}) as Obj;
   refuseUnknown(body, CONFIG_FIELDS, 'Config');
   refuseUnknown(host, HOST_FIELDS, 'HostConfig');
-  if (body.AttachStdin === true) throw new ApiError(400, 'attaching stdin (docker run -i, docker attach) is not supported by tsdocker yet; run without -i, or with -d');
   const image = str(body.Image, 'Config.Image');
   if (!image) throw new ApiError(400, 'Config.Image is required');
   const publish = publishSpecs(host.PortBindings);

@@ -8,6 +8,7 @@ import { API_VERSION, ApiError, MIN_API_VERSION, sendError, sendJson, type Handl
 import { systemRoutes } from './system.js';
 import { containerRoutes } from './containers.js';
 import { imageRoutes } from './images.js';
+import { execRoutes } from './exec.js';
 import { eventRoutes } from './events.js';
 import { fileRoutes } from './files.js';
 import { imageFileRoutes } from './image-files.js';
@@ -17,7 +18,7 @@ import { containerOpRoutes } from './container-ops.js';
 
 export type Route = [method: string, pattern: RegExp, handler: Handler];
 
-const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageFileRoutes, ...imageRoutes, ...eventRoutes, ...fileRoutes, ...networkRoutes, ...volumeRoutes, ...containerOpRoutes];
+const ROUTES: Route[] = [...systemRoutes, ...containerRoutes, ...imageFileRoutes, ...imageRoutes, ...eventRoutes, ...fileRoutes, ...networkRoutes, ...volumeRoutes, ...containerOpRoutes, ...execRoutes];
 
 function minor(v: string): number {
   return Number(v.split('.')[1]);

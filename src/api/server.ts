@@ -146,7 +146,7 @@ export async function serve(where: Listen, opts: { idleTimeoutSec?: number; tls?
   });
   // a hijacked connection (attach): open until the stream ends
   const hijacked = new Set<Duplex>();
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     open++;
     hijacked.add(socket);
     if (idleTimer) clearTimeout(idleTimer);
@@ -158,7 +158,7 @@ export async function serve(where: Listen, opts: { idleTimeoutSec?: number; tls?
       lg.info({ method: req.method, url: req.url, status, ms: Date.now() - t0 }, 'request (upgraded)');
       armIdle();
     });
-    void handleUpgrade(req, socket).then((s) => (status = s));
+    void handleUpgrade(req, socket, head).then((s) => (status = s));
   });
   server.keepAliveTimeout = 5_000;
   const armIdle = () => {

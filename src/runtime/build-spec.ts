@@ -42,6 +42,8 @@ export interface RunSpecInput {
   restart?: { policy: string; max: number; count: number; timeoutMs: number };
   /** the healthcheck (runtime/health.ts healthSpecInput) */
   health?: ContainerSpec['health'];
+  /** hex: the foreground relay's detach sequence */
+  detachKeys?: string;
 }
 
 const tsdocker = (...args: string[]) => [process.execPath, `${projectDir()}/bin/tsdocker`, '--root', rootDir(), ...args];
@@ -135,6 +137,8 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     stdin: config.interactive,
     logPath: input.logPath,
     ...(input.logTee ? { logTee: true } : {}),
+    attach: containerFiles.attach(config.id),
+    ...(input.detachKeys ? { detachKeys: input.detachKeys } : {}),
     exitPath: containerFiles.exit(config.id),
     exitNoSync: config.autoRemove,
     hook: exitHook(config.id),

@@ -13,6 +13,7 @@ import { containerFiles, findContainer } from '../state/containers.js';
 import { TsdError } from '../sys/errors.js';
 import { superviseDns } from '../net/index.js';
 import { startMonitor } from './monitor.js';
+import { closeFd, socketpair } from '../native/index.js';
 import { buildExecSpec } from './build-spec.js';
 import { joinContainerCgroups, securityFor } from './hooks.js';
 import { attachForeground, forwardSignals } from './run.js';
@@ -26,7 +27,16 @@ export interface ExecOptions {
   env: string[];
   workdir?: string;
   user?: string;
+  /** the API's exec: the process's stdio (-1 = /dev/null), its size, and what it learns as it starts; no signal of ours is forwarded */
+  io?: { stdio: [number, number, number]; size?: { rows: number; cols: number }; onStart(pid: number, resize: (rows: number, cols: number) => void): void };
 }
+
+/** The API's exec stdio: socketpairs, [ours, theirs]; theirs go to the monitor (io.stdio) and are closed with closeFd. */
+export function stdioPair(): [number, number] {
+  return socketpair();
+}
+
+export { closeFd };
 
 export async function execInContainer(ref: string, opts: ExecOptions): Promise<number> {
   const v = await findContainer(ref);
@@ -62,17 +72,17 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
   const execID = randomBytes(32).toString('hex');
   const what = `${opts.command[0]} ${opts.command.slice(1).join(' ')}`;
   emitContainer(v.config, `exec_create: ${what}`, { execID });
-  const signals = opts.detach ? undefined : forwardSignals();
+  const signals = opts.detach || opts.io ? undefined : forwardSignals();
   try {
     const handle = await startMonitor({
       spec,
       specPath,
       mode: 'exec',
-      stdio: opts.detach ? [-1, -1, -1] : [opts.interactive ? 0 : -1, 1, 2],
+      stdio: opts.io?.stdio ?? (opts.detach ? [-1, -1, -1] : [opts.interactive ? 0 : -1, 1, 2]),
     });
     const pid = await handle.pid;
     await joinContainerCgroups(v.config.id, pid);
-    const size = opts.tty && !opts.detach ? terminalSize() : undefined;
+    const size = opts.io ? opts.io.size : opts.tty && !opts.detach ? terminalSize() : undefined;
     if (size) handle.resize(size.rows, size.cols);
     handle.go();
     try {
@@ -83,11 +93,12 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       throw err;
     }
     emitContainer(v.config, `exec_start: ${what}`, { execID });
+    opts.io?.onStart(pid, (rows, cols) => handle.resize(rows, cols));
     if (opts.detach) {
       handle.detach();
       return 0;
     }
-    const code = await attachForeground({ id: v.config.id, pid, handle }, { tty: opts.tty, cleanup: false, signals: signals! });
+    const code = await attachForeground({ id: v.config.id, pid, handle }, { tty: opts.tty, cleanup: false, signals });
     emitContainer(v.config, 'exec_die', { execID, exitCode: code });
     return code;
   } finally {

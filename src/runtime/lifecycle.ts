@@ -259,6 +259,7 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
       ['detach network', () => (attached ? detachNetwork(id, cur.state?.network) : undefined)],
       ['release resources', () => releaseContainerResources(id, { removeVolumes: opts.volumes })],
       ['remove state', async () => (opts.inline ? rmSync(containerFiles.dir(id), { recursive: true, force: true }) : fsp.rm(containerFiles.dir(id), { recursive: true, force: true }))],
+      ['remove runtime dir', () => rmSync(containerFiles.runtime(id), { recursive: true, force: true })],
     ]);
     emitContainer(cur.config, 'destroy');
   });

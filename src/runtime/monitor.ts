@@ -32,6 +32,8 @@ export interface MonitorHandle {
   started: Promise<void>;
   /** the container's exit status (128+n on signal n) */
   exit: Promise<number>;
+  /** the foreground pty relay read the detach keys: the container runs on without us */
+  detached: Promise<void>;
   /** we have seen `exit` and clean up ourselves: the monitor skips the hook */
   ack(): void;
   resize(rows: number, cols: number): void;
@@ -107,6 +109,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<MonitorHandle>
   const pid = deferred<number>();
   const started = deferred<void>();
   const exit = deferred<number>();
+  const detachedByKeys = deferred<void>();
   let detached = false;
   const sock = new net.Socket({ fd: ours, readable: true, writable: true });
   sock.setEncoding('utf8');
@@ -129,6 +132,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<MonitorHandle>
       else if (kind === 'ok') started.resolve();
       else if (kind === 'error') fail(monitorError(Number(args[0]), Number(args[1]), rest));
       else if (kind === 'exit') exit.resolve(Number(args[0]));
+      else if (kind === 'detached') detachedByKeys.resolve();
     }
   });
   sock.on('error', () => {
@@ -159,6 +163,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<MonitorHandle>
     pid: pid.promise,
     started: started.promise,
     exit: exit.promise,
+    detached: detachedByKeys.promise,
     go: () => send('go'),
     netif: (ifname, ip, prefix, gateway) => send(`netif ${ifname} ${ip} ${prefix} ${gateway ?? '-'}`),
     ack: () => send('ack'),

@@ -14,7 +14,7 @@ import { cleanupAfterExit, reconcile, stopContainer } from './lifecycle.js';
 import { startContainer } from './start.js';
 import { rearm, stoppedByHand } from './restart-policy.js';
 
-export async function startExisting(ref: string): Promise<string> {
+export async function startExisting(ref: string, opts: { beforeGo?: (id: string) => Promise<void> } = {}): Promise<string> {
   const v = await findContainer(ref);
   if (v.status === 'running' || v.restarting) {
     if (isPaused(v)) throw new TsdError('CONTAINER_PAUSED', 'cannot start a paused container, try unpause instead', { hint: '`tsdocker unpause` it' });
@@ -22,7 +22,8 @@ export async function startExisting(ref: string): Promise<string> {
   }
   if (v.state && !v.state.cleanedUp) await cleanupAfterExit(v.config.id);
   rearm(v.config.id);
-  const started = await startContainer(v.config, { foreground: false });
+  const beforeGo = opts.beforeGo;
+  const started = await startContainer(v.config, { foreground: false, ...(beforeGo ? { beforeGo: () => beforeGo(v.config.id) } : {}) });
   started.handle.detach();
   return v.config.id;
 }

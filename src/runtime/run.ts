@@ -12,6 +12,7 @@ import { log } from '../sys/log.js';
 import type { RunOptions } from './types.js';
 import { mark } from '../sys/trace.js';
 import { hasPolicy } from './restart-policy.js';
+import { parseDetachKeys } from './detach-keys.js';
 
 const lg = log.child({ mod: 'runtime.run' });
 
@@ -61,7 +62,9 @@ export function forwardSignals(): SignalForwarder {
 }
 
 export async function runContainer(opts: RunOptions, hooks: RunHooks): Promise<number> {
-  const signals = opts.detach ? undefined : forwardSignals();
+  // checked before anything is made
+  const detachKeys = opts.tty && opts.interactive && !opts.detach ? parseDetachKeys(opts.detachKeys).toString('hex') : undefined;
+  const signals = opts.detach || opts.sigProxy === false ? undefined : forwardSignals();
   try {
     mark('run: begin');
     const created = await createContainerWithImage(opts, { markStarting: opts.rm });
@@ -71,7 +74,7 @@ export async function runContainer(opts: RunOptions, hooks: RunHooks): Promise<n
     let started: StartedContainer;
     try {
       const ttySize = opts.tty && !opts.detach ? terminalSize() : undefined;
-      started = await startContainer(config, { foreground: !opts.detach, ttySize }, image);
+      started = await startContainer(config, { foreground: !opts.detach, ttySize, detachKeys, ...(opts.attach ? { attach: opts.attach } : {}) }, image);
       created.started();
     } catch (err) {
       created.started();
@@ -86,7 +89,7 @@ export async function runContainer(opts: RunOptions, hooks: RunHooks): Promise<n
       hooks.onDetached(config.id);
       return 0;
     }
-    return await attachForeground(started, { tty: opts.tty, cleanup: true, signals: signals!, restarts: hasPolicy(config) });
+    return await attachForeground(started, { tty: opts.tty, cleanup: true, signals, restarts: hasPolicy(config) });
   } finally {
     signals?.stop();
   }
@@ -95,10 +98,10 @@ export async function runContainer(opts: RunOptions, hooks: RunHooks): Promise<n
 /** Forward our signals and window size to the container until it exits; returns its status. */
 export async function attachForeground(
   started: { id: string; pid: number; handle: StartedContainer['handle'] },
-  opts: { tty: boolean; cleanup: boolean; signals: SignalForwarder; restarts?: boolean },
+  opts: { tty: boolean; cleanup: boolean; signals: SignalForwarder | undefined; restarts?: boolean },
 ): Promise<number> {
   const { handle, pid } = started;
-  opts.signals.target(pid);
+  opts.signals?.target(pid);
   const onResize = () => {
     const size = terminalSize();
     if (size) handle.resize(size.rows, size.cols);
@@ -106,7 +109,12 @@ export async function attachForeground(
   // the initial size went with `go`; later changes follow SIGWINCH
   if (opts.tty) process.on('SIGWINCH', onResize);
   try {
-    const status = await handle.exit;
+    const status = await Promise.race([handle.exit, handle.detached.then(() => 'detached' as const)]);
+    if (status === 'detached') {
+      // the detach keys: the container runs on with its monitor, which cleans up after it (Docker exits 0)
+      handle.detach();
+      return 0;
+    }
     mark('container exited');
     // a restart policy: the monitor carries on (cleanup, back-off, restart), as Docker's daemon
     // does while `docker run` returns the first exit status

@@ -69,6 +69,10 @@ export interface ContainerSpec {
   logPath?: string;
   /** foreground with a log: the monitor also copies the output to its own stdout/stderr */
   logTee?: boolean;
+  /** the attach socket the monitor serves while the container runs */
+  attach?: string;
+  /** hex bytes: the foreground pty relay detaches on this sequence */
+  detachKeys?: string;
   /** exit record path */
   exitPath?: string;
   /** write the exit record without fsync (a --rm container: the CLI reads it at once, then it goes) */
@@ -155,6 +159,8 @@ export function specRecords(s: ContainerSpec): string[][] {
   if (s.stdin !== undefined) r.push(['stdin', bool(s.stdin)]);
   if (s.logPath) r.push(['log', s.logPath]);
   if (s.logTee) r.push(['logtee', '1']);
+  if (s.attach) r.push(['attach', s.attach]);
+  if (s.detachKeys) r.push(['detach_keys', s.detachKeys]);
   if (s.exitPath) r.push(['exit', s.exitPath]);
   if (s.exitNoSync) r.push(['exit_nosync', '1']);
   for (const h of s.hook ?? []) r.push(['hook', h]);
@@ -201,7 +207,7 @@ export const SPEC_ARITY: Readonly<Record<string, number>> = {
   rootlink: 2, mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, domainname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
   caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, logtee: 1, sysctl: 2, exit: 1, exit_nosync: 1, hook: 1,
   odevice: 6, orphan: 1, fifo: 1, console: 1, caps5: 5, umask: 1, rootprop: 1,
-  supervise: 3, supervise_arg: 1, proxy6: 1, restart: 6, restart_arg: 1, health: 6, health_cgroup: 1,
+  supervise: 3, supervise_arg: 1, proxy6: 1, restart: 6, restart_arg: 1, health: 6, health_cgroup: 1, attach: 1, detach_keys: 1,
 };
 
 /** Parse a rendered spec back into records (debugging, tests). */

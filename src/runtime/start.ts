@@ -31,6 +31,12 @@ export interface StartMode {
   foreground: boolean;
   /** the pty's size before the command runs (-t in the foreground: our terminal's) */
   ttySize?: { rows: number; cols: number };
+  /** run -a: the streams of ours the container gets (default all) */
+  attach?: { stdin: boolean; stdout: boolean; stderr: boolean };
+  /** the foreground pty relay's detach keys (hex) */
+  detachKeys?: string;
+  /** just before `go` (the container waits): start -a attaches here, so it misses no output */
+  beforeGo?: () => Promise<void>;
 }
 
 /** Our terminal's size, for a container's pty; undefined when stdout is not a terminal. */
@@ -82,9 +88,10 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     // a foreground container keeps its log too (Docker's `logs` shows it), unless --rm removes it anyway
     const logged = !mode.foreground || !config.autoRemove;
     const ns = await resolveNamespaces(id, config.ns);
-    const spec = buildRunSpec({ config, image, dirs, plan, resources, ns, linkEnv: links.env, logPath: logged ? containerFiles.log(id) : undefined, logTee: mode.foreground && logged, restart: restartSpecInput(config), health: healthSpecInput(config) });
+    const spec = buildRunSpec({ config, image, dirs, plan, resources, ns, linkEnv: links.env, logPath: logged ? containerFiles.log(id) : undefined, logTee: mode.foreground && logged, restart: restartSpecInput(config), health: healthSpecInput(config), detachKeys: mode.detachKeys });
+    const a = mode.attach ?? { stdin: true, stdout: true, stderr: true };
     const stdio: [number, number, number] = mode.foreground
-      ? [config.interactive ? 0 : -1, 1, 2]
+      ? [config.interactive && a.stdin ? 0 : -1, a.stdout ? 1 : -1, a.stderr ? 2 : -1]
       : [-1, -1, -1];
     const handle = await startMonitor({ spec, specPath: containerFiles.spec(id), mode: 'run', stdio });
     // ack first: the monitor leaves the cleanup of this failed start to us (no exit hook)
@@ -121,6 +128,7 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     if (mode.ttySize) handle.resize(mode.ttySize.rows, mode.ttySize.cols);
     // the container's side of each veth: configured by its init before exec (bridge.ts)
     for (const ep of network.endpoints ?? []) handle.netif(ep.ifname, ep.ip, ep.prefix, ep.defaultRoute ? ep.gateway : undefined);
+    await mode.beforeGo?.();
     handle.go();
     await handle.started;
     mark('start: exec ok');

@@ -51,4 +51,9 @@ export interface RunOptions {
   init?: boolean;
   /** resource, mount and security flags, handed to runtime/resources.ts */
   resources: Record<string, unknown>;
+  /** run -a: only these streams are attached (default all three) */
+  attach?: { stdin: boolean; stdout: boolean; stderr: boolean };
+  /** run --detach-keys (default ctrl-p,ctrl-q) and --sig-proxy (default true) */
+  detachKeys?: string;
+  sigProxy?: boolean;
 }

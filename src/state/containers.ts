@@ -132,6 +132,10 @@ export const containerFiles = {
   /** State.Health, written by the monitor (native/src/health.c) */
   health: (id: string) => join(paths.container(id), 'health.json'),
   dir: (id: string) => paths.container(id),
+  /** the monitor's attach socket, in the container's runtime dir (a short id: sun_path is 108 bytes) */
+  attach: (id: string) => join(containerFiles.runtime(id), 'attach.sock'),
+  /** the container's runtime dir (its monitor removes it at the exit; rm too, after a killed monitor) */
+  runtime: (id: string) => join(paths.run(), 'containers', id.slice(0, 12)),
 };
 
 /** Nanoseconds since the epoch of an RFC 3339 UTC time with any number of fraction digits. */

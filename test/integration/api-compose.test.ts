@@ -76,6 +76,12 @@ describe.skipIf(!existsSync(COMPOSE))('docker-compose 1.29 through tsdocker serv
     expect(got).toBe('served-by-web\n');
   });
 
+  it('exec -T runs a command in a service, with its output and exit code', async () => {
+    const r = await compose(['exec', '-T', 'web', 'sh', '-c', 'cat /srv/index.html; exit 3']);
+    expect(r.stdout).toBe('served-by-web\n');
+    expect(r.code).toBe(3);
+  });
+
   it('down -v leaves no container, network, volume, nft table or link behind', async () => {
     await composeOk(['down', '-v', '-t', '1']);
     expect((await s.dockerOk(['ps', '-aq'])).trim()).toBe('');

@@ -167,13 +167,6 @@ describe('tsdocker serve', () => {
     await dockerOk(['rm', 'kept']);
   });
 
-  it('refuses to attach stdin, saying so', async () => {
-    const r = await docker(['run', '-i', '--name', 'withstdin', 'busybox', 'cat']);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('attaching stdin (docker run -i, docker attach) is not supported by tsdocker yet');
-    await docker(['rm', '-f', 'withstdin']);
-  });
-
   it('gives 404s and 409s with dockerd messages', async () => {
     const missing = await docker(['inspect', 'nosuch']);
     expect(missing.code).toBe(1);

@@ -44,6 +44,8 @@ describe('renderSpec', () => {
       stdin: false,
       logPath: '/log',
       logTee: true,
+      attach: '/run/c/attach.sock',
+      detachKeys: '1011',
       exitPath: '/exit',
       exitNoSync: true,
       hook: ['/bin/node', 'cleanup'],

@@ -38,8 +38,11 @@ export function register(program: Command): void {
     .command('start')
     .description('Start one or more stopped containers')
     .option('--all-restart', 'start every stopped container whose restart policy dockerd would honour at its start (always; unless-stopped if not stopped by hand): for a boot unit')
+    .option('-a, --attach', "attach STDOUT/STDERR and forward signals; exit with the container's status")
+    .option('-i, --interactive', "attach the container's STDIN")
+    .option('--detach-keys <keys>', 'override the key sequence for detaching a container (default "ctrl-p,ctrl-q")')
     .argument('[container...]')
-    .action(async (refs: string[], f: { allRestart?: boolean }) => {
+    .action(async (refs: string[], f: { allRestart?: boolean; attach?: boolean; interactive?: boolean; detachKeys?: string }) => {
       requireRoot();
       const { startAllRestart, startExisting } = await import('../../runtime/restart.js');
       if (f.allRestart) {
@@ -48,6 +51,13 @@ export function register(program: Command): void {
         return;
       }
       if (!refs.length) throw new TsdError('BAD_ARGS', '"tsdocker start" requires at least 1 argument.', { hint: 'tsdocker start CONTAINER..., or --all-restart' });
+      if (f.attach || f.interactive) {
+        if (refs.length > 1) throw new TsdError('BAD_ARGS', 'you cannot start and attach multiple containers at once', { exitCode: 1, hint: 'start -a one container' });
+        const { startAttached } = await import('./attach.js');
+        const code = await startAttached(refs[0]!, f);
+        if (code !== 0) throw new ExitError(code);
+        return;
+      }
       await eachRef(refs, async (ref) => {
         await startExisting(ref);
         return ref;

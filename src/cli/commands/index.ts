@@ -33,6 +33,7 @@ import { register as cp } from './cp.js';
 import { register as diff } from './diff.js';
 import { register as exportCmd } from './export.js';
 import { register as commit } from './commit.js';
+import { register as attach } from './attach.js';
 
 type Register = (program: Command) => void;
 
@@ -65,6 +66,7 @@ const modules: Register[] = [
   diff,
   exportCmd,
   commit,
+  attach,
 ];
 
 export function registerAll(program: Command): void {

@@ -128,6 +128,23 @@ export function oneNetwork(modes: string[]): string | undefined {
   });
 }
 
+/** run -a, --detach-keys, --sig-proxy (Docker's messages for a bad stream, and -a with -d). */
+function streamOptions(f: RunFlags): Partial<RunOptions> {
+  const streams = (f.attach as string[] | undefined) ?? [];
+  for (const s of streams) {
+    if (!['stdin', 'stdout', 'stderr'].includes(s.toLowerCase())) {
+      throw new TsdError('BAD_ARGS', `invalid argument "${s}" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR`, { hint: 'give -a stdin, -a stdout or -a stderr' });
+    }
+  }
+  if (streams.length && f.detach) throw new TsdError('BAD_ARGS', 'Conflicting options: -a and -d', { hint: 'drop -a to run detached' });
+  const has = (s: string) => streams.some((x) => x.toLowerCase() === s);
+  return {
+    ...(streams.length ? { attach: { stdin: has('stdin'), stdout: has('stdout'), stderr: has('stderr') } } : {}),
+    ...(typeof f.detachKeys === 'string' ? { detachKeys: f.detachKeys } : {}),
+    ...(f.sigProxy === false ? { sigProxy: false } : {}),
+  };
+}
+
 function declareCreateFlags(cmd: Command): Command {
   return cmd
     .helpOption('--help', 'display help for command')
@@ -237,13 +254,17 @@ export function register(program: Command): void {
     program
       .command('run')
       .description('Create and run a new container from an image')
-      .option('-d, --detach', 'run in the background and print the container id'),
+      .option('-d, --detach', 'run in the background and print the container id')
+      .option('-a, --attach <stream>', 'attach to STDIN, STDOUT or STDERR (repeatable; default all)', collect, [])
+      .option('--detach-keys <keys>', 'override the key sequence for detaching a container (default "ctrl-p,ctrl-q")')
+      .option('--sig-proxy', 'proxy received signals to the process (default true; --sig-proxy=false)')
+      .addOption(new Option('--no-sig-proxy').hideHelp()),
   ).action(async (image: string, command: string[], flags: RunFlags) => {
     requireRoot();
     checkTty(flags);
     const { runContainer } = await import('../../runtime/run.js');
     const { openCidFile } = await import('../cidfile.js');
-    const opts = toRunOptions(image, command, flags);
+    const opts = { ...toRunOptions(image, command, flags), ...streamOptions(flags) };
     const cid = openCidFile(flags.cidfile);
     try {
       process.exitCode = await withPull(image, flags, () => runContainer(opts, { onDetached: (id) => out(id), onCreated: (id) => cid.write(id) }));

@@ -1,0 +1,247 @@
+/*
+ * The attach socket (spec key `attach`, native/PROTOCOL.md "Attach socket"): the monitor
+ * listens on a unix stream socket (mode 0600) in the container's runtime dir for as long
+ * as the container runs, so that any number of clients, one after another or together,
+ * get its output from the moment they attach, write to its stdin (the pty or the stdin
+ * pipe the monitor keeps) and resize its pty. Frames both ways are Docker's multiplexed
+ * stream header (type, 0, 0, 0, length big-endian) and a payload. The monitor never blocks
+ * on a client: one whose socket buffer is full is dropped, as is one that goes away.
+ * Also here: the detach-key matcher, shared with the foreground relay.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "monitor.h"
+
+#define MAX_CLIENTS 32
+
+struct client {
+  int fd;
+  int ready;                 /* header read */
+  int in, out, err;          /* which streams it wants */
+  struct tsd_escape esc;
+  unsigned char keys[16];
+  unsigned char buf[16384 + 8];
+  size_t len;
+};
+
+static struct client clients[MAX_CLIENTS];
+static int nclients;
+static int listen_fd = -1;
+static char sock_path[4096];
+
+int tsd_attach_listen(const char *path, struct tsd_error *e) {
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) return tsd_fail(e, 125, ENAMETOOLONG, "attach socket %s: path too long (use a shorter --root)", path);
+  snprintf(sock_path, sizeof sock_path, "%s", path);
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash && slash != dir) {
+    *slash = 0;
+    /* <run>/containers/<id>: both levels, root's only */
+    for (char *q = strchr(dir + 1, '/');; q = strchr(q + 1, '/')) {
+      if (q) *q = 0;
+      if (mkdir(dir, 0700) < 0 && errno != EEXIST) return tsd_fail(e, 125, errno, "mkdir %s: %s", dir, tsd_errname(errno));
+      if (!q) break;
+      *q = '/';
+    }
+  }
+  unlink(path); /* a monitor that was killed left it */
+  strcpy(sa.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return tsd_fail(e, 125, errno, "socket: %s", tsd_errname(errno));
+  mode_t old = umask(0177); /* born 0600: no window where another user could connect */
+  int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+  umask(old);
+  if (r < 0 || listen(fd, 16) < 0) {
+    int er = errno;
+    close(fd);
+    return tsd_fail(e, 125, er, "attach socket %s: %s", path, tsd_errname(er));
+  }
+  listen_fd = fd;
+  return fd;
+}
+
+static void drop(int i) {
+  close(clients[i].fd);
+  clients[i] = clients[--nclients];
+}
+
+/* One whole frame or nothing: a client that cannot take it now is dropped (never block). */
+static int send_frame(struct client *c, int type, const void *data, size_t n) {
+  unsigned char h[8] = {(unsigned char)type, 0, 0, 0, (unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n};
+  struct iovec iov[2] = {{h, 8}, {(void *)data, n}};
+  struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+  ssize_t w;
+  do { w = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL); } while (w < 0 && errno == EINTR);
+  return w == (ssize_t)(n + 8) ? 0 : -1;
+}
+
+static int hexval(int ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  return -1;
+}
+
+int tsd_escape_init(struct tsd_escape *es, unsigned char *store, size_t cap, const char *hex) {
+  es->keys = store;
+  es->nkeys = 0;
+  es->matched = 0;
+  for (size_t i = 0; hex && hex[i] && hex[i + 1] && (size_t)es->nkeys < cap; i += 2) {
+    int a = hexval(hex[i]), b = hexval(hex[i + 1]);
+    if (a < 0 || b < 0) return -1;
+    store[es->nkeys++] = (unsigned char)(a * 16 + b);
+  }
+  return 0;
+}
+
+/*
+ * Pass `in` through to `out` (room for n + nkeys bytes), holding back a prefix of the
+ * detach sequence until it either completes (returns 1: detach, the sequence is dropped)
+ * or breaks (the held bytes go through, as Docker's escape proxy does).
+ */
+int tsd_escape_feed(struct tsd_escape *es, const char *in, size_t n, char *out, size_t *outn) {
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char ch = (unsigned char)in[i];
+    if (es->nkeys && ch == es->keys[es->matched]) {
+      if (++es->matched == es->nkeys) {
+        *outn = o;
+        return 1;
+      }
+      continue;
+    }
+    for (int k = 0; k < es->matched; k++) out[o++] = (char)es->keys[k];
+    es->matched = 0;
+    if (es->nkeys && ch == es->keys[0]) { es->matched = 1; continue; }
+    out[o++] = (char)ch;
+  }
+  *outn = o;
+  return 0;
+}
+
+void tsd_attach_accept(void) {
+  int fd;
+  while ((fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+    if (nclients == MAX_CLIENTS) { close(fd); continue; }
+    struct client *c = &clients[nclients++];
+    memset(c, 0, sizeof *c);
+    c->fd = fd;
+  }
+}
+
+int tsd_attach_pollfds(struct pollfd *p) {
+  int n = 0;
+  if (listen_fd >= 0) p[n++] = (struct pollfd){listen_fd, POLLIN, 0};
+  for (int i = 0; i < nclients; i++) p[n++] = (struct pollfd){clients[i].fd, POLLIN, 0};
+  return n;
+}
+
+/* `attach <in> <out> <err> <detach-keys hex or ->`; returns 1 when complete, -1 when bad */
+static int parse_header(struct client *c) {
+  unsigned char *nl = memchr(c->buf, '\n', c->len);
+  if (!nl) return c->len >= 256 ? -1 : 0;
+  *nl = 0;
+  char keys[40] = "";
+  if (sscanf((char *)c->buf, "attach %d %d %d %32s", &c->in, &c->out, &c->err, keys) != 4) return -1;
+  if (tsd_escape_init(&c->esc, c->keys, sizeof c->keys, strcmp(keys, "-") ? keys : NULL) < 0) return -1;
+  size_t used = (size_t)(nl + 1 - c->buf);
+  memmove(c->buf, nl + 1, c->len - used);
+  c->len -= used;
+  c->ready = 1;
+  return 1;
+}
+
+/* Complete frames from a client: 0 stdin data, 3 close stdin, 4 resize "rows cols". Returns -1 to drop it. */
+static int client_frames(struct client *c, struct tsd_attach_io *io) {
+  while (c->len >= 8) {
+    size_t n = ((size_t)c->buf[4] << 24) | ((size_t)c->buf[5] << 16) | ((size_t)c->buf[6] << 8) | c->buf[7];
+    if (n > sizeof c->buf - 8) return -1;
+    if (c->len < n + 8) break;
+    int type = c->buf[0];
+    char *data = (char *)c->buf + 8;
+    if (type == 0 && c->in) {
+      char out[sizeof c->buf + 16];
+      size_t o;
+      int det = tsd_escape_feed(&c->esc, data, n, out, &o);
+      if (o && io->in >= 0) tsd_write_all(io->in, out, o);
+      if (det) {
+        send_frame(c, 5, "detached", 8);
+        return -1;
+      }
+    } else if (type == 3 && c->in) {
+      io->close_stdin(io);
+    } else if (type == 4 && n < 32) {
+      unsigned r, cl;
+      data[n] = 0;
+      if (sscanf(data, "%u %u", &r, &cl) == 2) io->resize(r, cl);
+    }
+    memmove(c->buf, c->buf + n + 8, c->len - n - 8);
+    c->len -= n + 8;
+  }
+  return 0;
+}
+
+/* After poll: p are the entries tsd_attach_pollfds filled, in the same order. */
+void tsd_attach_handle(struct pollfd *p, int np, struct tsd_attach_io *io) {
+  int k = 0;
+  int had = nclients;
+  if (listen_fd >= 0) k = 1;
+  /* walk backwards: drop() moves the last client into the freed slot */
+  for (int i = (np - k < had ? np - k : had) - 1; i >= 0; i--) {
+    if (!p[k + i].revents) continue;
+    struct client *c = &clients[i];
+    ssize_t r;
+    do { r = read(c->fd, c->buf + c->len, sizeof c->buf - c->len); } while (r < 0 && errno == EINTR);
+    if (r < 0 && errno == EAGAIN) continue;
+    if (r <= 0) { drop(i); continue; }
+    c->len += (size_t)r;
+    int h = c->ready ? 1 : parse_header(c);
+    if (h < 0 || (h > 0 && client_frames(c, io) < 0)) drop(i);
+  }
+  if (listen_fd >= 0 && p[0].revents) tsd_attach_accept();
+  /* a client that connected before `go` sent its header at once: read it now, so it gets the first output */
+  for (int i = nclients - 1; i >= had; i--) {
+    struct client *c = &clients[i];
+    ssize_t r = read(c->fd, c->buf, sizeof c->buf);
+    if (r > 0) {
+      c->len = (size_t)r;
+      if (parse_header(c) < 0 || (c->ready && client_frames(c, io) < 0)) drop(i);
+    } else if (r == 0) drop(i);
+  }
+}
+
+/* Container output (stream 1 stdout or the pty, 2 stderr) to every client that wants it. */
+void tsd_attach_output(int stream, const char *buf, size_t n) {
+  for (int i = nclients - 1; i >= 0; i--) {
+    struct client *c = &clients[i];
+    if (!c->ready || (stream == 1 ? !c->out : !c->err)) continue;
+    if (send_frame(c, stream, buf, n) < 0) drop(i);
+  }
+}
+
+/* The container exited: each client gets `exit <status>`; the socket goes. */
+void tsd_attach_finish(int status) {
+  char msg[32];
+  if (status < 0) nclients = 0; /* never ran: the clients see EOF (they are closed at our exit) */
+  int n = snprintf(msg, sizeof msg, "exit %d", status);
+  for (int i = nclients - 1; i >= 0; i--) {
+    send_frame(&clients[i], 5, msg, (size_t)n);
+    drop(i);
+  }
+  if (listen_fd < 0) return;
+  close(listen_fd);
+  listen_fd = -1;
+  unlink(sock_path);
+  char *slash = strrchr(sock_path, '/');
+  if (slash) { *slash = 0; rmdir(sock_path); }
+}

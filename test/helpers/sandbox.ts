@@ -6,7 +6,7 @@
  * first (their monitors live in the sandbox), then ends the holder and the state dir.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { removeCgroupParent } from '../../src/runtime/cgroups/index.js';
@@ -134,7 +134,7 @@ export async function createSandbox(name = 'tsd-test', opts: { pidns?: boolean }
 }
 
 /** The host's state that tests must leave as they found it. */
-export function hostSnapshot(): { links: string; mounts: string; netns: string } {
+export function hostSnapshot(): { links: string; mounts: string; netns: string; tables: string; run: string } {
   const links = execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })
     .split('\n')
     .map((l) => l.split(':')[1]?.trim() ?? '')
@@ -148,7 +148,11 @@ export function hostSnapshot(): { links: string; mounts: string; netns: string }
     .sort()
     .join('\n');
   const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return { links, mounts, netns };
+  // the host's nft tables (a test's bridge network made outside its sandbox would leave one) and
+  // what runtimes may create in the host's /run (podman's netavark writes /run/containers)
+  const tables = execFileSync('nft', ['list', 'tables'], { encoding: 'utf8' }).split('\n').filter(Boolean).sort().join('\n');
+  const run = ['containers', 'netns', 'docker', 'tsdocker', 'tsdocker-oci'].filter((d) => existsSync(`/run/${d}`)).join(' ');
+  return { links, mounts, netns, tables, run };
 }
 
 /** The sandbox's nft ruleset and sorted link names, to compare before and after a test. */

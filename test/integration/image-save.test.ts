@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUSYBOX_TAR, CLI, createSandbox, tsdOk, type Sandbox } from '../helpers/sandbox.js';
+import { BUSYBOX_TAR, CLI, createSandbox, hostSnapshot, tsdOk, type Sandbox } from '../helpers/sandbox.js';
 import { sha256, tar } from '../helpers/archives.js';
 import { busyboxLayer } from '../helpers/registry.js';
 import { hasDockerd, startDockerd, type Dockerd } from '../helpers/dockerd.js';
@@ -66,6 +66,7 @@ const manifestOf = async (file: string): Promise<{ Config: string; RepoTags: str
   JSON.parse((await sb.sh(['tar', '-xOf', file, 'manifest.json'])).stdout);
 
 describe.skipIf(!isRoot)('tsdocker save and history', () => {
+  const before = hostSnapshot();
   beforeAll(async () => {
     sb = await createSandbox('tsd-save');
     dir = mkdtempSync(join(tmpdir(), 'tsd-save-'));
@@ -79,6 +80,8 @@ describe.skipIf(!isRoot)('tsdocker save and history', () => {
     await d?.stop();
     await sb?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
+    // dockerd, podman and tsdocker all ran in the sandbox: nothing reached the host
+    expect(hostSnapshot()).toEqual(before);
   }, 120_000);
 
   it('writes the docker-save layout to stdout; docker load takes it from a pipe and runs the image', async () => {
@@ -171,6 +174,8 @@ describe.skipIf(!isRoot)('tsdocker save and history', () => {
     const file = join(dir, 'pm.tar');
     await tsdOk(sb, ['save', '-o', file, 'greet:1']);
     const p = join(dir, 'podman');
+    // podman (netavark) writes /run/containers: give the sandbox a /run of its own so the host's stays untouched
+    expect((await sb.sh(['mount', '-t', 'tmpfs', 'tmpfs', '/run'])).code).toBe(0);
     const podman = (args: string[]) => sb.sh(['podman', '--root', join(p, 'root'), '--runroot', join(p, 'runroot'), '--tmpdir', join(p, 'tmp'),
       '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', ...args], { timeoutMs: 120_000 });
     const r = await podman(['load', '-i', file]);

@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { ApiError, readJson, sendJson, type Request } from './http.js';
 import { refuseUnknown, str, strings } from './fields.js';
 import { endpointFor, mountSpecs, tmpfsSpecs } from './create-host.js';
+import { RUN_CONFIG_FIELDS, RUN_HOST_FIELDS, runFieldOptions } from './create-run.js';
 import type { RunOptions } from '../runtime/types.js';
 import { TsdError } from '../sys/errors.js';
 
@@ -15,8 +16,8 @@ type Obj = Record<string, unknown>;
 
 /** Config fields translated below, and those that only describe the attach of this client. */
 const CONFIG_FIELDS = new Set(['Image', 'Cmd', 'Entrypoint', 'Env', 'WorkingDir', 'User', 'Labels', 'Tty', 'OpenStdin', 'Hostname', 'ExposedPorts',
-  'AttachStdin', 'AttachStdout', 'AttachStderr', 'StdinOnce', 'HostConfig', 'NetworkingConfig']);
-const HOST_FIELDS = new Set(['AutoRemove', 'NetworkMode', 'Binds', 'PortBindings', 'Memory', 'NanoCpus', 'Mounts', 'Tmpfs', 'ReadonlyRootfs']);
+  'AttachStdin', 'AttachStdout', 'AttachStderr', 'StdinOnce', 'HostConfig', 'NetworkingConfig', ...RUN_CONFIG_FIELDS]);
+const HOST_FIELDS = new Set(['AutoRemove', 'NetworkMode', 'Binds', 'PortBindings', 'Memory', 'NanoCpus', 'Mounts', 'Tmpfs', 'ReadonlyRootfs', ...RUN_HOST_FIELDS]);
 
 /** {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} as -p specs. */
 export function publishSpecs(bindings: unknown): string[] {
@@ -40,9 +41,8 @@ export function toRunOptions(body: Obj, name: string | undefined): RunOptions {
   const image = str(body.Image, 'Config.Image');
   if (!image) throw new ApiError(400, 'Config.Image is required');
   const publish = publishSpecs(host.PortBindings);
-  for (const p of Object.keys((body.ExposedPorts ?? {}) as Obj)) {
-    if (!(host.PortBindings as Obj | undefined)?.[p]) throw new ApiError(400, `Config.ExposedPorts ${p} without a port binding is not supported by tsdocker yet; publish it or leave it out`);
-  }
+  // exposed ports without a binding: --expose (published by PublishAllPorts, as -P)
+  const expose = Object.keys((body.ExposedPorts ?? {}) as Obj).filter((p) => !(host.PortBindings as Obj | undefined)?.[p]);
   const entry = body.Entrypoint === null || body.Entrypoint === undefined ? undefined : strings(body.Entrypoint, 'Config.Entrypoint');
   const cmd = strings(body.Cmd, 'Config.Cmd');
   const labels = (body.Labels ?? {}) as Obj;
@@ -53,6 +53,7 @@ export function toRunOptions(body: Obj, name: string | undefined): RunOptions {
   if (host.ReadonlyRootfs === true) resources.readOnly = true;
   if (typeof host.Memory === 'number' && host.Memory > 0) resources.memory = String(host.Memory);
   if (typeof host.NanoCpus === 'number' && host.NanoCpus > 0) resources.cpus = String(host.NanoCpus / 1e9);
+  const more = runFieldOptions(body, host, resources);
   return {
     image,
     // Entrypoint [a, b...]: the runtime takes one entrypoint word; the rest lead the command
@@ -77,6 +78,8 @@ export function toRunOptions(body: Obj, name: string | undefined): RunOptions {
     addHosts: [],
     securityOpt: [],
     labels: labels as Record<string, string>,
+    ...more,
+    ...(expose.length ? { expose } : {}),
     resources,
   };
 }

@@ -182,13 +182,38 @@ describe('tsdocker serve', () => {
   });
 
   it('refuses a create field it does not support instead of dropping it', async () => {
-    const r = await docker(['run', '-d', '--restart', 'always', 'busybox', 'true']);
+    const r = await docker(['run', '-d', '--blkio-weight', '300', 'busybox', 'true']);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('HostConfig.RestartPolicy is not supported by tsdocker yet');
+    expect(r.stderr).toContain('HostConfig.BlkioWeight is not supported by tsdocker yet');
     expect((await dockerOk(['ps', '-a', '-q'])).trim()).toBe(''); // nothing half-made
-    const raw = await api('POST', '/containers/create', { Image: 'busybox', Cmd: ['true'], HostConfig: { Privileged: true } });
+    const raw = await api('POST', '/containers/create', { Image: 'busybox', Cmd: ['true'], HostConfig: { CgroupParent: 'elsewhere' } });
     expect(raw.status).toBe(400);
-    expect(JSON.parse(raw.body).message).toMatch(/^HostConfig\.Privileged is not supported/);
+    expect(JSON.parse(raw.body).message).toMatch(/^HostConfig\.CgroupParent is not supported/);
+  });
+
+  it('docker run with a restart policy, healthcheck, --init, -P/--expose, --dns, --cap-add, --sysctl, --shm-size, --pids-limit and --stop-signal', async () => {
+    const id = (await dockerOk(['run', '-d', '--name', 'flags', '--restart', 'on-failure:2', '--health-cmd', 'true', '--health-interval', '1s', '--init',
+      '-P', '--expose', '9000', '--dns', '192.0.2.53', '--cap-add', 'NET_ADMIN', '--sysctl', 'net.ipv4.ip_forward=1', '--shm-size', '32m',
+      '--pids-limit', '50', '--stop-signal', 'SIGINT', 'busybox', 'sleep', '100'])).trim();
+    const c = JSON.parse(await dockerOk(['inspect', id]))[0];
+    expect(c.HostConfig.RestartPolicy).toEqual({ Name: 'on-failure', MaximumRetryCount: 2 });
+    expect(c.HostConfig.Init).toBe(true);
+    expect(c.HostConfig.PublishAllPorts).toBe(true);
+    expect(c.HostConfig.ShmSize).toBe(32 * 1024 * 1024);
+    expect(c.HostConfig.Sysctls).toEqual({ 'net.ipv4.ip_forward': '1' });
+    expect(c.Config.StopSignal).toBe('SIGINT');
+    expect(c.Config.Healthcheck).toMatchObject({ Test: ['CMD-SHELL', 'true'], Interval: 1e9 });
+    expect(Object.keys(c.Config.ExposedPorts)).toEqual(['9000/tcp']);
+    // what runs is what was asked: docker-init as pid 1, the resolver, the capability, the sysctl
+    const inside = await dockerOk(['exec', 'flags', 'sh', '-c', 'cat /proc/1/cmdline | tr "\\0" " "; echo; grep nameserver /etc/resolv.conf; cat /proc/sys/net/ipv4/ip_forward; grep CapEff /proc/self/status']);
+    expect(inside).toContain('/sbin/docker-init -- sleep 100');
+    expect(inside).toContain('nameserver 192.0.2.53');
+    expect(inside.split('\n')[2]).toBe('1');
+    expect(BigInt(`0x${/CapEff:\s+([0-9a-f]+)/.exec(inside)![1]}`) & (1n << 12n)).toBe(1n << 12n); // CAP_NET_ADMIN
+    expect((await dockerOk(['port', 'flags'])).trim()).toMatch(/^9000\/tcp -> 0\.0\.0\.0:\d+/);
+    for (let i = 0; i < 100 && !(await dockerOk(['ps', '--filter', 'name=flags', '--format', '{{.Status}}'])).includes('(healthy)'); i++) await new Promise((r) => setTimeout(r, 200));
+    expect(await dockerOk(['ps', '--filter', 'name=flags', '--format', '{{.Status}}'])).toContain('(healthy)');
+    await dockerOk(['rm', '-f', 'flags']);
   });
 
   it('creates with Memory, NanoCpus, Binds, Env, WorkingDir, User and Labels as docker run does', async () => {

@@ -55,9 +55,27 @@ describe('create body', () => {
     const o = toRunOptions({ Image: 'busybox', Entrypoint: ['sh', '-c'], Cmd: ['echo hi'], HostConfig: { RestartPolicy: { Name: 'no', MaximumRetryCount: 0 }, MemorySwappiness: -1, NetworkMode: 'default', NanoCpus: 1.5e9 } }, 'n');
     expect(o).toMatchObject({ image: 'busybox', entrypoint: 'sh', command: ['-c', 'echo hi'], name: 'n', network: undefined, resources: { cpus: '1.5' } });
     expect(toRunOptions({ Image: 'busybox', Entrypoint: [''] }, undefined).entrypoint).toBe('');
-    expect(() => toRunOptions({ Image: 'busybox', HostConfig: { CapAdd: ['NET_ADMIN'] } }, undefined)).toThrow('HostConfig.CapAdd is not supported by tsdocker yet');
-    expect(() => toRunOptions({ Image: 'busybox', StopSignal: 'SIGINT' }, undefined)).toThrow('Config.StopSignal is not supported');
-    expect(() => toRunOptions({ Image: 'busybox', ExposedPorts: { '80/tcp': {} } }, undefined)).toThrow('without a port binding');
+    expect(() => toRunOptions({ Image: 'busybox', HostConfig: { BlkioWeight: 300 } }, undefined)).toThrow('HostConfig.BlkioWeight is not supported by tsdocker yet');
+    expect(() => toRunOptions({ Image: 'busybox', OnBuild: ['RUN true'] }, undefined)).toThrow('Config.OnBuild is not supported');
+    expect(() => toRunOptions({ Image: 'busybox', Healthcheck: { Test: ['CMD', 'true'] } }, undefined)).toThrow('Config.Healthcheck.Test ["CMD","true"] is not supported');
+  });
+
+  it('maps the run flags the runtime has: restart policy, healthcheck, init, exposed ports, DNS, caps, sysctls, limits, stop signal', () => {
+    const o = toRunOptions({
+      Image: 'busybox', ExposedPorts: { '80/tcp': {}, '90/udp': {} }, StopSignal: 'SIGINT', StopTimeout: 3, Domainname: 'example.test',
+      Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 2e9, Timeout: 1e9, Retries: 4, StartPeriod: 0 },
+      HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '8080' }] }, RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 3 }, Init: true, PublishAllPorts: true,
+        Dns: ['192.0.2.53'], DnsSearch: ['example.test'], DnsOptions: ['ndots:2'], ExtraHosts: ['h:192.0.2.9'], CapAdd: ['NET_ADMIN'], CapDrop: ['MKNOD'],
+        Sysctls: { 'net.ipv4.ip_forward': '1' }, ShmSize: 33554432, PidsLimit: 50, CpuShares: 512, Ulimits: [{ Name: 'nofile', Soft: 100, Hard: 200 }] },
+    }, undefined);
+    expect(o).toMatchObject({
+      restart: 'on-failure:3', health: { cmd: 'true', interval: '2000000000ns', timeout: '1000000000ns', retries: '4' }, init: true, publishAll: true,
+      expose: ['90/udp'], publish: ['8080:80/tcp'], stopSignal: 'SIGINT', stopTimeout: 3, domainname: 'example.test',
+      dns: ['192.0.2.53'], dnsSearch: ['example.test'], dnsOptions: ['ndots:2'], addHosts: ['h:192.0.2.9'], sysctls: ['net.ipv4.ip_forward=1'], ns: { shmSize: '33554432b' },
+      resources: { capAdd: ['NET_ADMIN'], capDrop: ['MKNOD'], pidsLimit: '50', cpuShares: '512', ulimit: ['nofile=100:200'] },
+    });
+    expect(toRunOptions({ Image: 'busybox', HostConfig: { RestartPolicy: { Name: 'always', MaximumRetryCount: 0 } } }, undefined).restart).toBe('always');
+    expect(toRunOptions({ Image: 'busybox', Healthcheck: { Test: ['NONE'] } }, undefined).health).toEqual({ none: true });
     expect(() => toRunOptions({ Cmd: ['true'] }, undefined)).toThrow('Config.Image is required');
   });
 });

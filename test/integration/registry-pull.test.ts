@@ -244,5 +244,12 @@ describe.skipIf(!isRoot)('registry pull and push (plain HTTP)', () => {
     expect(reqs(proxy, m2)).toEqual([]); // stored now: missing pulls nothing
     expect((await sb.tsd(['create', '--pull', 'always', '--network', 'none', `${P}/app/fresh:1`])).code).toBe(0);
     expect(reqs(proxy, m2).some((r) => r.path === '/v2/app/fresh/manifests/1')).toBe(true);
+    // -q: docker/cli discards the pull's output, and still says it was not found locally
+    await tsdOk(sb, ['rm', '-f', ...(await tsdOk(sb, ['ps', '-aq'])).trim().split('\n').filter(Boolean)]);
+    await tsdOk(sb, ['rmi', `${P}/app/fresh:1`]);
+    const quiet = await sb.tsd(['run', '--rm', '-q', '--network', 'none', `${P}/app/fresh:1`, 'cat', '/data/a']);
+    expect(quiet.code, quiet.stderr).toBe(0);
+    expect(quiet.stdout).toBe('fresh\n');
+    expect(quiet.stderr).toBe(`Unable to find image '${P}/app/fresh:1' locally\n`);
   });
 });

@@ -64,9 +64,11 @@ export async function joinContainerCgroups(id: string, pid: number): Promise<voi
   await res.joinCgroups(id, pid);
 }
 
-export async function releaseContainerResources(id: string, opts: { removeVolumes: boolean }): Promise<void> {
+export async function releaseContainerResources(id: string, opts: { removeVolumes: boolean; sharedPid?: boolean }): Promise<void> {
   // resources: cgroups and anonymous volumes are released here (runtime/resources.ts)
-  await endLeftovers(id); // --pid host/container:X: what the command left behind
+  // --pid host/container:X (or a record lost: unknown): what the command left behind; a
+  // container of its own pid namespace has nothing there that the kernel did not end
+  if (opts.sharedPid !== false) await endLeftovers(id);
   await res.releaseResources(id, opts);
   await releaseNamespaces(id); // --ipc shareable: its /dev/shm on the host
 }

@@ -257,7 +257,7 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
     if (attached) emitContainer(cur.config, 'die', { exitCode: exitCodeOf(cur) });
     await runAll([
       ['detach network', () => (attached ? detachNetwork(id, cur.state?.network) : undefined)],
-      ['release resources', () => releaseContainerResources(id, { removeVolumes: opts.volumes })],
+      ['release resources', () => releaseContainerResources(id, { removeVolumes: opts.volumes, sharedPid: Boolean(cur.config.ns?.pid) })],
       ['remove state', async () => (opts.inline ? rmSync(containerFiles.dir(id), { recursive: true, force: true }) : fsp.rm(containerFiles.dir(id), { recursive: true, force: true }))],
       ['remove runtime dir', () => rmSync(containerFiles.runtime(id), { recursive: true, force: true })],
     ]);

@@ -50,9 +50,8 @@ async function prune(req: Request, res: ServerResponse): Promise<void> {
   const filters = await filtersParam(req.query, ['label']);
   const { matchLabels } = await import('../query/filters.js');
   const { pruneContainers } = await import('../runtime/lifecycle.js');
-  const removed = await pruneContainers((v) => matchLabels(filters, 'label', v.config.labels));
-  // dockerd counts the writable layers' size; tsdocker does not measure them (0)
-  sendJson(res, 200, { ContainersDeleted: removed, SpaceReclaimed: 0 });
+  const r = await pruneContainers((v) => matchLabels(filters, 'label', v.config.labels));
+  sendJson(res, 200, { ContainersDeleted: r.removed, SpaceReclaimed: r.bytes });
 }
 
 const ID = '([^/]+)';

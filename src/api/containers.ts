@@ -45,7 +45,13 @@ async function list(req: Request, res: ServerResponse): Promise<void> {
   await reconcile();
   let views = await filterContainers(await listContainers(), filters, boolParam(req.query, 'all') || limit > 0);
   if (limit > 0) views = views.slice(0, limit);
-  sendJson(res, 200, await Promise.all(views.map(listItem)));
+  const items = await Promise.all(views.map(listItem));
+  if (boolParam(req.query, 'size')) {
+    const { containerSizes } = await import('../runtime/disk-usage.js');
+    const sizes = await containerSizes(views);
+    for (const [i, v] of views.entries()) Object.assign(items[i]!, { SizeRw: sizes.get(v.config.id)?.rw ?? 0, SizeRootFs: sizes.get(v.config.id)?.rootFs ?? 0 });
+  }
+  sendJson(res, 200, items);
 }
 
 async function inspect(req: Request, res: ServerResponse): Promise<void> {

@@ -46,6 +46,17 @@ export async function containerSizeRw(id: string): Promise<number> {
   return diskUsage(containerDirs(id).upper);
 }
 
+/** ps -s and GET /containers/json?size=1: each container's writable layer, and that plus its image (dockerd's SizeRw, SizeRootFs). */
+export async function containerSizes(views: ContainerView[]): Promise<Map<string, { rw: number; rootFs: number }>> {
+  const imageSize = new Map((await listImages()).map((i) => [i.id, i.size] as const));
+  const out = new Map<string, { rw: number; rootFs: number }>();
+  for (const v of views) {
+    const rw = await containerSizeRw(v.config.id);
+    out.set(v.config.id, { rw, rootFs: rw + (imageSize.get(v.config.image.id) ?? 0) });
+  }
+  return out;
+}
+
 export async function systemDiskUsage(): Promise<DiskUsage> {
   const views = await listContainers();
   const { layersSize, images } = await imageUsage(views);

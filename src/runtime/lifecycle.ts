@@ -294,10 +294,15 @@ export async function reconcile(entries?: ContainerEntry[]): Promise<number> {
   return done;
 }
 
-export async function pruneContainers(select: (v: ContainerView) => boolean = () => true): Promise<string[]> {
-  const removed: string[] = [];
+export async function pruneContainers(select: (v: ContainerView) => boolean = () => true): Promise<{ removed: string[]; bytes: number }> {
+  const { containerSizeRw } = await import('./disk-usage.js');
+  const r = { removed: [] as string[], bytes: 0 };
   for (const v of await listContainers()) {
-    if (v.status !== 'running' && !v.restarting && select(v)) removed.push(await removeContainer(v.config.id, { force: false, volumes: false }));
+    if (v.status === 'running' || v.restarting || !select(v)) continue;
+    // what is reclaimed: the writable layer, measured before it goes (as dockerd's SpaceReclaimed)
+    const size = await containerSizeRw(v.config.id);
+    r.removed.push(await removeContainer(v.config.id, { force: false, volumes: false }));
+    r.bytes += size;
   }
-  return removed;
+  return r;
 }

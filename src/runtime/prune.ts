@@ -3,12 +3,10 @@
  * volumes, dangling images (every unused image with `all`), in Docker's order; each part
  * says what it removed and the bytes it freed. `keep` is the --filter (until, label).
  */
-import { listContainers } from '../state/containers.js';
 import { pruneVolumes } from '../state/volumes.js';
 import { pruneNetworks } from '../net/networks.js';
 import { pruneImages } from '../image/prune.js';
-import { containerSizeRw } from './disk-usage.js';
-import { removeContainer } from './lifecycle.js';
+import { pruneContainers } from './lifecycle.js';
 
 /** What a prune filter looks at: when the object was made and its labels. */
 export type Keep = (o: { created: string; labels: Record<string, string> }) => boolean;
@@ -23,12 +21,9 @@ export interface PruneReport {
 
 export async function systemPrune(o: { all: boolean; volumes: boolean; keep: Keep }): Promise<PruneReport> {
   const r: PruneReport = { containers: [], networks: [], volumes: [], images: [], bytes: 0 };
-  for (const v of await listContainers()) {
-    if (v.status === 'running' || o.keep({ created: v.config.created, labels: v.config.labels ?? {} })) continue;
-    const size = await containerSizeRw(v.config.id);
-    r.containers.push(await removeContainer(v.config.id, { force: false, volumes: false }));
-    r.bytes += size;
-  }
+  const ctr = await pruneContainers((v) => !o.keep({ created: v.config.created, labels: v.config.labels ?? {} }));
+  r.containers = ctr.removed;
+  r.bytes += ctr.bytes;
   r.networks = await pruneNetworks((n) => !o.keep({ created: n.created, labels: n.labels ?? {} }));
   if (o.volumes) {
     const v = await pruneVolumes({ all: false });

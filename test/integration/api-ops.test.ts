@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { hostSnapshot } from '../helpers/sandbox.js';
 import { apiSandbox, type ApiServer } from '../helpers/api-server.js';
 
@@ -73,7 +74,11 @@ describe('container management through the API', () => {
     await s.dockerOk(['run', '--name', 'done2', 'busybox', 'true']);
     await s.dockerOk(['run', '-d', '--name', 'alive', 'busybox', 'sleep', '300']);
     const done1 = (await s.dockerOk(['inspect', '-f', '{{.Id}}', 'done1'])).trim();
-    expect((await s.dockerOk(['container', 'prune', '-f', '--filter', 'label=p=1'])).trim()).toBe(`Deleted Containers:\n${done1}\n\nTotal reclaimed space: 0B`);
+    // reclaimed: the bytes of done1's writable layer (what the runtime wrote there), as dockerd counts SizeRw
+    const upper = await s.sb.sh(['find', join(s.sb.root, 'containers', done1, 'upper'), '!', '-type', 'd', '-printf', '%s\n']);
+    const bytes = upper.stdout.split('\n').filter(Boolean).reduce((n, x) => n + Number(x), 0);
+    expect(bytes).toBeLessThan(1000);
+    expect((await s.dockerOk(['container', 'prune', '-f', '--filter', 'label=p=1'])).trim()).toBe(`Deleted Containers:\n${done1}\n\nTotal reclaimed space: ${bytes}B`);
     const r = JSON.parse((await s.api('POST', '/containers/prune')).body) as { ContainersDeleted: string[] };
     expect(r.ContainersDeleted).toHaveLength(1);
     expect((await s.dockerOk(['ps', '-a', '--format', '{{.Names}}'])).trim()).toBe('alive');

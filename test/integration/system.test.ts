@@ -198,6 +198,15 @@ describe('system df and prune', () => {
     expect(verbose).toEqual(expect.arrayContaining(['Local Volumes space usage:', 'VOLUME NAME|LINKS|SIZE', 'dfvol|1|10kB', 'idle|0|2kB', 'Build cache usage: 0B', 'CACHE ID|CACHE TYPE|SIZE|CREATED|LAST USED|USAGE|SHARED']));
   });
 
+  it('ps -s shows the writable layer and the virtual size (with the image), as docker ps -s; the API says the same', async () => {
+    const imageBytes = Number((await ok(['inspect', '--format', '{{.Size}}', 'busybox'])).trim());
+    const withvol = await upperBytes('withvol');
+    const want = `${goSize(withvol, 3)} (virtual ${goSize(withvol + imageBytes, 3)})`;
+    expect((await ok(['ps', '-a', '-s', '--filter', 'name=withvol', '--format', '{{.Size}}'])).trim()).toBe(want);
+    expect((await ok(['ps', '-a', '--filter', 'name=withvol', '--format', '{{.Size}}'])).trim()).toBe('0B');
+    expect((await srv.dockerOk(['ps', '-a', '-s', '--filter', 'name=withvol', '--format', '{{.Size}}'])).trim()).toBe(want);
+  });
+
   it('system prune asks first, then removes what Docker removes, with --filter', async () => {
     const no = await tsd(['system', 'prune'], 'n\n');
     expect(no.code).toBe(0);

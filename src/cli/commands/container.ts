@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { collect, confirm, eachRef, out, parseIntArg, requireRoot } from './common.js';
 import { ExitError, TsdError, errorMessage } from '../../sys/errors.js';
+import { humanSize } from '../format.js';
 
 export function register(program: Command): void {
   program
@@ -14,7 +15,7 @@ export function register(program: Command): void {
     .option('-l, --latest', 'show the latest created container (all states)')
     .option('--no-trunc', 'do not truncate output')
     .option('-q, --quiet', 'only display container ids')
-    .option('-s, --size', 'display total file sizes (tsdocker reports 0B)')
+    .option('-s, --size', 'display total file sizes (the writable layer, and virtual: with the image)')
     .action(async (f: { all?: boolean; quiet?: boolean; trunc: boolean; format?: string; filter: string[]; last: string; latest?: boolean; size?: boolean }) => {
       requireRoot();
       const { listContainers, listEntries } = await import('../../state/containers.js');
@@ -31,7 +32,8 @@ export function register(program: Command): void {
       const changed = await reconcile(entries);
       let views = await filterContainers(await listContainers(changed ? undefined : entries), filters, Boolean(f.all) || last > 0);
       if (last >= 0) views = views.slice(0, last);
-      process.stdout.write(formatList(format, views.map((v) => containerRow(v, f.trunc)), PS_SPEC));
+      const sizes = f.size ? await (await import('../../runtime/disk-usage.js')).containerSizes(views) : undefined;
+      process.stdout.write(formatList(format, views.map((v) => containerRow(v, f.trunc, sizes?.get(v.config.id))), PS_SPEC));
     });
 
   program
@@ -168,9 +170,9 @@ export function register(program: Command): void {
       requireRoot();
       if (!confirm('WARNING! This will remove all stopped containers.', f.force)) return;
       const { pruneContainers } = await import('../../runtime/lifecycle.js');
-      const removed = await pruneContainers();
-      if (removed.length) out(['Deleted Containers:', ...removed, ''].join('\n'));
-      out('Total reclaimed space: 0B');
+      const r = await pruneContainers();
+      if (r.removed.length) out(['Deleted Containers:', ...r.removed, ''].join('\n'));
+      out(`Total reclaimed space: ${humanSize(r.bytes, 4)}`);
     });
 
   const internal = program.command('internal', { hidden: true }).description('commands run by tsdocker itself');
@@ -196,3 +198,4 @@ export function register(program: Command): void {
   });
   void collect;
 }
+

@@ -2,7 +2,7 @@
  * `ps`: its rows as docker/cli's containerContext (the fields a --format template sees, and
  * `{{json .}}`); which containers it lists is src/query/containers.ts.
  */
-import { goTime, truncate } from '../format.js';
+import { goTime, humanSize, truncate } from '../format.js';
 import { struct, type ListSpec } from '../template/index.js';
 import { ago } from '../../query/human.js';
 import { containerNetworks, publishedPorts, statusText } from '../../query/containers.js';
@@ -20,8 +20,10 @@ export const PS_SPEC: ListSpec = {
   },
 };
 
-/** docker/cli's containerContext for one container. */
-export function containerRow(v: ContainerView, trunc: boolean) {
+/**
+ * docker/cli's containerContext for one container. `size` (ps -s): the writable layer's bytes and, with the image's, the virtual size; without it Size is 0B, as docker's ps.
+ */
+export function containerRow(v: ContainerView, trunc: boolean, size?: { rw: number; rootFs: number }) {
   const c = v.config;
   const mounts = inspectMounts(c.id);
   const labels = c.labels ?? {};
@@ -38,7 +40,7 @@ export function containerRow(v: ContainerView, trunc: boolean) {
     Networks: containerNetworks(v).join(','),
     Ports: v.status === 'running' ? portsColumn(c.exposedPorts ?? [], publishedPorts(v) as PublishedPort[]) : '',
     RunningFor: ago(c.created),
-    Size: '0B',
+    Size: size ? (size.rootFs > 0 ? `${humanSize(size.rw)} (virtual ${humanSize(size.rootFs)})` : humanSize(size.rw)) : '0B',
     State: dockerState(v),
     Status: statusText(v),
     Label: (name: string) => labels[name] ?? '',

@@ -41,6 +41,14 @@ async function tables(): Promise<string[]> {
 
 const ping = (ctr: string, ip: string) => sb.tsd(['exec', ctr, 'ping', '-c', '1', '-W', '1', ip]);
 
+/** Delete a link behind tsdocker's back, and see it gone from the sandbox's device list before going on. */
+async function deleteLink(name: string): Promise<void> {
+  const del = await sb.sh(['ip', 'link', 'del', name]);
+  expect(del.code, del.stderr).toBe(0);
+  for (let i = 0; i < 50 && (await sb.sh(['ip', 'link', 'show', 'dev', name])).code === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  expect((await sb.sh(['ip', 'link', 'show', 'dev', name])).code, `${name} still exists`).not.toBe(0);
+}
+
 function finished(c: ChildProcess): Promise<{ code: number; stderr: string }> {
   let stderr = '';
   c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -99,7 +107,7 @@ describe('firewall or bridge removed behind tsdocker\'s back', () => {
   it('after a bridge is deleted, the next run recreates it with the old containers on it', async () => {
     await ok(['run', '-d', '--name', 'b-old', '--network', 'fa', 'busybox', 'sleep', '300']);
     const oldIp = (await endpoints('b-old'))[0]!.ip;
-    await sb.sh(['ip', 'link', 'del', (await networkOf('fa')).bridge]);
+    await deleteLink((await networkOf('fa')).bridge);
     const r = await sb.tsd(['run', '-d', '--name', 'b-new', '--network', 'fa', 'busybox', 'sleep', '300']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/removed outside tsdocker/);
@@ -113,7 +121,7 @@ describe('firewall and bridge removed together', () => {
   it('a run that must make a bridge first rebuilds everything, its published ports and bindings included', async () => {
     await ok(['run', '-d', '--name', 'both', '--network', 'fa', '-p', '8096:80', 'busybox', 'sh', '-c', 'echo both >/tmp/index.html; exec httpd -f -p 80 -h /tmp']);
     await sb.sh(['nft', 'flush', 'ruleset']);
-    await sb.sh(['ip', 'link', 'del', (await networkOf('fa')).bridge]);
+    await deleteLink((await networkOf('fa')).bridge);
     const r = await sb.tsd(['run', '-d', '--name', 'both2', '--network', 'fa', 'busybox', 'sleep', '300']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/removed outside tsdocker/);

@@ -6,6 +6,9 @@
  * pipe the monitor keeps) and resize its pty. Frames both ways are Docker's multiplexed
  * stream header (type, 0, 0, 0, length big-endian) and a payload. The monitor never blocks
  * on a client: one whose socket buffer is full is dropped, as is one that goes away.
+ * A client told all it gets (`exit`, `detached`) is hung up, not closed: our sending side is
+ * shut down and what it still sends is read and dropped until it closes, so a client that
+ * writes after the end (stdin that ends at once) never meets a reset before it read the end.
  * Also here: the detach-key matcher, shared with the foreground relay.
  */
 #include <errno.h>
@@ -17,16 +20,19 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "monitor.h"
 
 #define MAX_CLIENTS 32
+#define LINGER_MS 10000 /* how long a hung-up client may take to close after the exit */
 
 struct client {
   int fd;
   int ready;                 /* header read */
   int in, out, err;          /* which streams it wants */
+  int closing;               /* hung up: its input is dropped until it closes */
   struct tsd_escape esc;
   unsigned char keys[16];
   unsigned char buf[16384 + 8];
@@ -74,6 +80,18 @@ int tsd_attach_listen(const char *path, struct tsd_error *e) {
 static void drop(int i) {
   close(clients[i].fd);
   clients[i] = clients[--nclients];
+}
+
+/* The client has all it gets: EOF to it, its input drained (discard) until it closes. */
+static void hang_up(struct client *c) {
+  shutdown(c->fd, SHUT_WR);
+  c->closing = 1;
+}
+
+/* Read and drop what a hung-up client sends; 1 when it closed (or failed). */
+static int discard(struct client *c) {
+  ssize_t r = read(c->fd, c->buf, sizeof c->buf); /* one read a turn: a flood cannot hold the loop */
+  return r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR);
 }
 
 /* One whole frame or nothing: a client that cannot take it now is dropped (never block). */
@@ -161,7 +179,7 @@ static int parse_header(struct client *c) {
   return 1;
 }
 
-/* Complete frames from a client: 0 stdin data, 3 close stdin, 4 resize "rows cols". Returns -1 to drop it. */
+/* Complete frames from a client: 0 stdin data, 3 close stdin, 4 resize "rows cols". Returns -1 to drop it, 1 when it detached. */
 static int client_frames(struct client *c, struct tsd_attach_io *io) {
   while (c->len >= 8) {
     size_t n = ((size_t)c->buf[4] << 24) | ((size_t)c->buf[5] << 16) | ((size_t)c->buf[6] << 8) | c->buf[7];
@@ -176,7 +194,7 @@ static int client_frames(struct client *c, struct tsd_attach_io *io) {
       if (o && io->in >= 0) tsd_write_all(io->in, out, o);
       if (det) {
         send_frame(c, 5, "detached", 8);
-        return -1;
+        return 1;
       }
     } else if (type == 3 && c->in) {
       io->close_stdin(io);
@@ -191,6 +209,13 @@ static int client_frames(struct client *c, struct tsd_attach_io *io) {
   return 0;
 }
 
+/* What a client sent, its header parsed (h: parse_header's result): its frames, then drop or hang up. */
+static void took(int i, int h, struct tsd_attach_io *io) {
+  int f = h > 0 ? client_frames(&clients[i], io) : 0;
+  if (h < 0 || f < 0) drop(i);
+  else if (f > 0) hang_up(&clients[i]);
+}
+
 /* After poll: p are the entries tsd_attach_pollfds filled, in the same order. */
 void tsd_attach_handle(struct pollfd *p, int np, struct tsd_attach_io *io) {
   int k = 0;
@@ -200,13 +225,16 @@ void tsd_attach_handle(struct pollfd *p, int np, struct tsd_attach_io *io) {
   for (int i = (np - k < had ? np - k : had) - 1; i >= 0; i--) {
     if (!p[k + i].revents) continue;
     struct client *c = &clients[i];
+    if (c->closing) {
+      if (discard(c)) drop(i);
+      continue;
+    }
     ssize_t r;
     do { r = read(c->fd, c->buf + c->len, sizeof c->buf - c->len); } while (r < 0 && errno == EINTR);
     if (r < 0 && errno == EAGAIN) continue;
     if (r <= 0) { drop(i); continue; }
     c->len += (size_t)r;
-    int h = c->ready ? 1 : parse_header(c);
-    if (h < 0 || (h > 0 && client_frames(c, io) < 0)) drop(i);
+    took(i, c->ready ? 1 : parse_header(c), io);
   }
   if (listen_fd >= 0 && p[0].revents) tsd_attach_accept();
   /* a client that connected before `go` sent its header at once: read it now, so it gets the first output */
@@ -215,7 +243,7 @@ void tsd_attach_handle(struct pollfd *p, int np, struct tsd_attach_io *io) {
     ssize_t r = read(c->fd, c->buf, sizeof c->buf);
     if (r > 0) {
       c->len = (size_t)r;
-      if (parse_header(c) < 0 || (c->ready && client_frames(c, io) < 0)) drop(i);
+      took(i, parse_header(c), io);
     } else if (r == 0) drop(i);
   }
 }
@@ -224,19 +252,19 @@ void tsd_attach_handle(struct pollfd *p, int np, struct tsd_attach_io *io) {
 void tsd_attach_output(int stream, const char *buf, size_t n) {
   for (int i = nclients - 1; i >= 0; i--) {
     struct client *c = &clients[i];
-    if (!c->ready || (stream == 1 ? !c->out : !c->err)) continue;
+    if (!c->ready || c->closing || (stream == 1 ? !c->out : !c->err)) continue;
     if (send_frame(c, stream, buf, n) < 0) drop(i);
   }
 }
 
-/* The container exited: each client gets `exit <status>`; the socket goes. */
+/* The container exited: each client gets `exit <status>` and is hung up (tsd_attach_linger closes it); the socket goes. */
 void tsd_attach_finish(int status) {
   char msg[32];
   if (status < 0) nclients = 0; /* never ran: the clients see EOF (they are closed at our exit) */
   int n = snprintf(msg, sizeof msg, "exit %d", status);
   for (int i = nclients - 1; i >= 0; i--) {
-    send_frame(&clients[i], 5, msg, (size_t)n);
-    drop(i);
+    if (!clients[i].closing) send_frame(&clients[i], 5, msg, (size_t)n);
+    hang_up(&clients[i]);
   }
   if (listen_fd < 0) return;
   close(listen_fd);
@@ -244,4 +272,23 @@ void tsd_attach_finish(int status) {
   unlink(sock_path);
   char *slash = strrchr(sock_path, '/');
   if (slash) { *slash = 0; rmdir(sock_path); }
+}
+
+/* After the exit: wait (at most LINGER_MS) for the hung-up clients to close, dropping what they send. */
+void tsd_attach_linger(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  long long end = t.tv_sec * 1000LL + t.tv_nsec / 1000000 + LINGER_MS;
+  while (nclients) {
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    long long left = end - (t.tv_sec * 1000LL + t.tv_nsec / 1000000);
+    if (left <= 0) break;
+    struct pollfd p[MAX_CLIENTS];
+    for (int i = 0; i < nclients; i++) p[i] = (struct pollfd){clients[i].fd, POLLIN, 0};
+    int r = poll(p, (nfds_t)nclients, (int)left);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    for (int i = nclients - 1; i >= 0; i--) if (p[i].revents && discard(&clients[i])) drop(i);
+  }
+  while (nclients) drop(nclients - 1);
 }

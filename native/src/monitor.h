@@ -171,6 +171,7 @@ int tsd_attach_pollfds(struct pollfd *p);
 void tsd_attach_handle(struct pollfd *p, int np, struct tsd_attach_io *io);
 void tsd_attach_output(int stream, const char *buf, size_t n);
 void tsd_attach_finish(int status);
+void tsd_attach_linger(void);
 
 /* log.c: CRI log lines */
 struct tsd_log_stream {

@@ -6,6 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { FRAME, frame, splitFrames } from '../../src/runtime/attach.js';
 import { BUSYBOX_TAR, CLI, createSandbox, hostSnapshot, type Sandbox } from '../helpers/sandbox.js';
 import { onPty as onPtyIn, session, type Session } from '../helpers/session.js';
 
@@ -195,14 +198,43 @@ describe('run -it, start -a/-i, run -a, --sig-proxy', () => {
     expect(two.code).toBe(1);
   });
 
-  // Known bug, skipped so CI is not flaky: with a stdin that ends at once (a pipe), `start -ai`
-  // lost both the input and the output in 1 of 4 full runs (a race between the attach and the
-  // start); it passes when run alone. To fix in native/src/attach.c / src/cli/attach.ts.
-  it.skip('start -ai takes stdin that ends at once (a pipe) and exits with the status', async () => {
-    expect((await sb.tsd(['create', '-i', '--name', 's3', 'busybox', 'sh', '-c', 'read l; echo got-$l; exit 2'])).code).toBe(0);
-    const i = await sb.tsd(['start', '-ai', 's3'], { input: 'zz\n' });
-    expect(i.stdout).toBe('got-zz\n');
-    expect(i.code).toBe(2);
+  // The race this guards (once 1 run in 4): `sh -c 'read l'` exits on its line, before the
+  // client's close frame; a monitor that closed the client at the exit made that late write
+  // fail (EPIPE) and Node drop what it had not read yet: the output and the exit.
+  it('start -ai takes stdin that ends at once (a pipe) and exits with the status, every time', async () => {
+    for (let k = 0; k < 6; k++) {
+      const line = k % 2 === 0;
+      const prog = line ? ['sh', '-c', 'read l; echo got-$l; exit 2'] : ['cat'];
+      expect((await sb.tsd(['create', '-i', '--name', `s3-${k}`, 'busybox', ...prog])).code).toBe(0);
+      const i = await sb.tsd(['start', '-ai', `s3-${k}`], { input: 'zz\n' });
+      expect({ k, stdout: i.stdout, stderr: i.stderr, code: i.code }).toEqual({ k, stdout: line ? 'got-zz\n' : 'zz\n', stderr: '', code: line ? 2 : 0 });
+      expect((await sb.tsd(['rm', `s3-${k}`])).code).toBe(0);
+    }
+  });
+
+  it('a client that writes after the exit, before it read the end, still gets the output and the exit', async () => {
+    expect((await sb.tsd(['create', '-i', '--name', 's4', 'busybox', 'sh', '-c', 'read l; echo got-$l; exit 3'])).code).toBe(0);
+    expect((await sb.tsd(['start', 's4'])).code).toBe(0);
+    const id = (await sb.tsd(['inspect', '-f', '{{.Id}}', 's4'])).stdout.trim();
+    const path = join(sb.root, 'run', 'containers', id.slice(0, 12), 'attach.sock');
+    const sock = net.createConnection(path);
+    await new Promise((r) => sock.once('connect', r));
+    let writeError = '';
+    sock.on('error', (e: NodeJS.ErrnoException) => (writeError = e.code ?? String(e)));
+    const got: string[] = [];
+    let rest: Buffer = Buffer.alloc(0);
+    sock.on('data', (d: Buffer) => (rest = splitFrames(Buffer.concat([rest, d]), (t, p) => got.push(`${t}:${p.toString()}`))));
+    sock.write(Buffer.concat([Buffer.from('attach 1 1 1 -\n'), frame(FRAME.stdin, Buffer.from('zz\n'))]));
+    // our event loop held (as a busy client's is) until the monitor has finished with us (its
+    // socket file goes then): all it sent is still unread in our socket when we write again
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; existsSync(path); i++) {
+      if (i > 6000) throw new Error('the container did not exit');
+      Atomics.wait(nap, 0, 0, 5);
+    }
+    sock.write(frame(FRAME.closeStdin, Buffer.alloc(0)));
+    await new Promise((r) => sock.once('close', r));
+    expect({ got, writeError }).toEqual({ got: ['1:got-zz\n', '5:exit 3'], writeError: '' });
   });
 
   it('run -a attaches only the streams named; -a with -d and a bad stream are refused', async () => {

@@ -5,7 +5,9 @@
  * get its output from the moment they attach, write to its stdin (the pty or the stdin
  * pipe the monitor keeps) and resize its pty. Frames both ways are Docker's multiplexed
  * stream header (type, 0, 0, 0, length big-endian) and a payload. The monitor never blocks
- * on a client: one whose socket buffer is full is dropped, as is one that goes away.
+ * on a client: one whose socket buffer is full is dropped, as is one that goes away; nor on
+ * the container: stdin goes through a bounded queue (attach-stdin.c), and a client whose
+ * frame does not fit is not read from until it does.
  * A client told all it gets (`exit`, `detached`) is hung up, not closed: our sending side is
  * shut down and what it still sends is read and dropped until it closes, so a client that
  * writes after the end (stdin that ends at once) never meets a reset before it read the end.
@@ -33,6 +35,7 @@ struct client {
   int ready;                 /* header read */
   int in, out, err;          /* which streams it wants */
   int closing;               /* hung up: its input is dropped until it closes */
+  int stalled;               /* its next frame waits for room in the stdin queue: not read meanwhile */
   struct tsd_escape esc;
   unsigned char keys[16];
   unsigned char buf[16384 + 8];
@@ -86,6 +89,7 @@ static void drop(int i) {
 static void hang_up(struct client *c) {
   shutdown(c->fd, SHUT_WR);
   c->closing = 1;
+  c->stalled = 0;
 }
 
 /* Read and drop what a hung-up client sends; 1 when it closed (or failed). */
@@ -160,8 +164,8 @@ void tsd_attach_accept(void) {
 int tsd_attach_pollfds(struct pollfd *p) {
   int n = 0;
   if (listen_fd >= 0) p[n++] = (struct pollfd){listen_fd, POLLIN, 0};
-  for (int i = 0; i < nclients; i++) p[n++] = (struct pollfd){clients[i].fd, POLLIN, 0};
-  return n;
+  for (int i = 0; i < nclients; i++) p[n++] = (struct pollfd){clients[i].fd, clients[i].stalled ? 0 : POLLIN, 0};
+  return n + tsd_stdin_pollfd(p + n);
 }
 
 /* `attach <in> <out> <err> <detach-keys hex or ->`; returns 1 when complete, -1 when bad */
@@ -179,7 +183,23 @@ static int parse_header(struct client *c) {
   return 1;
 }
 
-/* Complete frames from a client: 0 stdin data, 3 close stdin, 4 resize "rows cols". Returns -1 to drop it, 1 when it detached. */
+/* Stdin bytes of a frame into the queue, as many as fit with room for held detach keys; -1 none fit, 1 detached. */
+static int take_stdin(struct client *c, const char *data, size_t *k, struct tsd_attach_io *io) {
+  size_t o;
+  if (io->in < 0) { /* no stdin (closed): the keys still detach */
+    char out[sizeof c->buf + 16];
+    return tsd_escape_feed(&c->esc, data, *k, out, &o);
+  }
+  size_t room = tsd_stdin_room(), keys = (size_t)c->esc.nkeys;
+  if (room <= keys) return -1;
+  if (*k > room - keys) *k = room - keys;
+  int det = tsd_escape_feed(&c->esc, data, *k, tsd_stdin_tail(), &o);
+  tsd_stdin_added(o);
+  return det;
+}
+
+/* Complete frames from a client: 0 stdin data, 3 close stdin, 4 resize "rows cols". Returns -1 to drop it, 1 when it
+ * detached; stops at a frame the stdin queue has no room for (stalled: the rest of it stays in buf). */
 static int client_frames(struct client *c, struct tsd_attach_io *io) {
   while (c->len >= 8) {
     size_t n = ((size_t)c->buf[4] << 24) | ((size_t)c->buf[5] << 16) | ((size_t)c->buf[6] << 8) | c->buf[7];
@@ -188,16 +208,26 @@ static int client_frames(struct client *c, struct tsd_attach_io *io) {
     int type = c->buf[0];
     char *data = (char *)c->buf + 8;
     if (type == 0 && c->in) {
-      char out[sizeof c->buf + 16];
-      size_t o;
-      int det = tsd_escape_feed(&c->esc, data, n, out, &o);
-      if (o && io->in >= 0) tsd_write_all(io->in, out, o);
-      if (det) {
+      size_t k = n;
+      int det = take_stdin(c, data, &k, io);
+      if (det > 0) {
         send_frame(c, 5, "detached", 8);
         return 1;
       }
+      if (det < 0 || k < n) { /* the rest of the frame waits */
+        k = det < 0 ? 0 : k;
+        memmove(data, data + k, c->len - 8 - k);
+        c->len -= k;
+        n -= k;
+        for (int b = 0; b < 4; b++) c->buf[4 + b] = (unsigned char)(n >> (24 - 8 * b));
+        c->stalled = 1;
+        return 0;
+      }
     } else if (type == 3 && c->in) {
-      io->close_stdin(io);
+      if (!tsd_stdin_close(io)) {
+        c->stalled = 1;
+        return 0;
+      }
     } else if (type == 4 && n < 32) {
       unsigned r, cl;
       data[n] = 0;
@@ -216,6 +246,18 @@ static void took(int i, int h, struct tsd_attach_io *io) {
   else if (f > 0) hang_up(&clients[i]);
 }
 
+/* Queued stdin to the container as far as it takes it; stalled clients go on where there is room again. */
+static void stdin_turn(struct tsd_attach_io *io) {
+  if (!tsd_stdin_queued()) return;
+  tsd_stdin_flush(io);
+  for (int i = nclients - 1; i >= 0; i--) {
+    if (!clients[i].stalled || !tsd_stdin_room()) continue;
+    clients[i].stalled = 0;
+    took(i, 1, io);
+  }
+  tsd_stdin_flush(io);
+}
+
 /* After poll: p are the entries tsd_attach_pollfds filled, in the same order. */
 void tsd_attach_handle(struct pollfd *p, int np, struct tsd_attach_io *io) {
   int k = 0;
@@ -227,6 +269,10 @@ void tsd_attach_handle(struct pollfd *p, int np, struct tsd_attach_io *io) {
     struct client *c = &clients[i];
     if (c->closing) {
       if (discard(c)) drop(i);
+      continue;
+    }
+    if (c->stalled) { /* polled for nothing: only its hangup wakes us */
+      if (p[k + i].revents & (POLLHUP | POLLERR)) drop(i);
       continue;
     }
     ssize_t r;
@@ -246,6 +292,7 @@ void tsd_attach_handle(struct pollfd *p, int np, struct tsd_attach_io *io) {
       took(i, parse_header(c), io);
     } else if (r == 0) drop(i);
   }
+  stdin_turn(io);
 }
 
 /* Container output (stream 1 stdout or the pty, 2 stderr) to every client that wants it. */

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import net from 'node:net';
 import { join } from 'node:path';
 import { FRAME, frame, splitFrames } from '../../src/runtime/attach.js';
@@ -136,6 +137,53 @@ describe('attach', () => {
     await sb.tsd(['rm', '-f', 'leak']);
   });
 
+  it('a container that stops reading its stdin cannot stall its monitor: input waits, output, attach and stop go on', async () => {
+    const prog = 'mkfifo /tmp/f; head -c 100000 >/dev/null; echo read-done; read x </tmp/f; echo tick-$x; exec sleep 1000';
+    expect((await sb.tsd(['run', '-d', '-i', '--name', 'flood', 'busybox', 'sh', '-c', prog])).code).toBe(0);
+    const idle = await monitorFds('flood');
+    const flood = session(sb.spawnTsd(['attach', 'flood']));
+    // 64 MiB: what the container reads, then far more than its pipe, the queue and the sockets hold
+    const mib = Buffer.alloc(1 << 20, 'y');
+    for (let i = 0; i < 64; i++) flood.child.stdin!.write(mib);
+    await until('read-done', () => flood.out().includes('read-done'), 30_000, flood.out);
+    // it reads no more, the input keeps coming: the monitor still serves a second client...
+    const second = session(sb.spawnTsd(['attach', '--no-stdin', 'flood']));
+    await until('second attached', async () => (await monitorFds('flood')).length === idle.length + 2);
+    expect((await sb.tsd(['exec', 'flood', 'sh', '-c', 'echo 7 >/tmp/f'])).code).toBe(0);
+    // ...and relays the output to both
+    await until('tick to the second client', () => second.out().includes('tick-7'), 30_000, second.out);
+    await until('tick to the flooding client', () => flood.out().includes('tick-7'), 30_000, flood.out);
+    // back-pressure reached the client too: it took from its stdin only what the queue and the sockets hold
+    expect(flood.child.stdin!.writableLength).toBeGreaterThan(48 << 20);
+    expect((await sb.tsd(['stop', '-t', '1', 'flood'])).code).toBe(0);
+    expect(await flood.closed).toBe(137);
+    expect(await second.closed).toBe(137);
+    expect((await state('flood')).Status).toBe('exited');
+    await sb.tsd(['rm', 'flood']);
+  });
+
+  it('the same with a pty that is never read: the monitor queues, a second client gets the output, stop works', async () => {
+    expect((await sb.tsd(['run', '-dit', '--name', 'floodt', 'busybox', 'sh', '-c', 'stty -echo; echo no-echo; exec sleep 1000'])).code).toBe(0);
+    const id = (await sb.tsd(['inspect', '-f', '{{.Id}}', 'floodt'])).stdout.trim();
+    const idle = await monitorFds('floodt');
+    await until('stty ran', async () => (await sb.tsd(['logs', 'floodt'])).stdout.includes('no-echo'));
+    const sock = net.createConnection(join(sb.root, 'run', 'containers', id.slice(0, 12), 'attach.sock'));
+    sock.on('error', () => {});
+    await new Promise((r) => sock.once('connect', r));
+    sock.write('attach 1 1 1 -\n');
+    const line = Buffer.alloc(16384, 'y');
+    line[16383] = 10;
+    for (let i = 0; i < 256; i++) sock.write(frame(FRAME.stdin, line)); // 4 MiB at a terminal nobody reads
+    const second = session(sb.spawnTsd(['attach', '--no-stdin', 'floodt']));
+    await until('second attached', async () => (await monitorFds('floodt')).length === idle.length + 2);
+    expect((await sb.tsd(['exec', 'floodt', 'sh', '-c', 'echo tick-9 >/proc/1/fd/1'])).code).toBe(0);
+    await until('tick to the second client', () => second.out().includes('tick-9'), 30_000, second.out);
+    expect((await sb.tsd(['stop', '-t', '1', 'floodt'])).code).toBe(0);
+    expect(await second.closed).toBe(137);
+    sock.destroy();
+    await sb.tsd(['rm', 'floodt']);
+  });
+
   it('rm removes the runtime dir (the attach socket) that a killed monitor left', async () => {
     expect((await sb.tsd(['run', '-d', '--name', 'km', 'busybox', 'sleep', '300'])).code).toBe(0);
     const id = (await sb.tsd(['inspect', '-f', '{{.Id}}', 'km'])).stdout.trim();
@@ -208,8 +256,16 @@ describe('run -it, start -a/-i, run -a, --sig-proxy', () => {
       expect((await sb.tsd(['create', '-i', '--name', `s3-${k}`, 'busybox', ...prog])).code).toBe(0);
       const i = await sb.tsd(['start', '-ai', `s3-${k}`], { input: 'zz\n' });
       expect({ k, stdout: i.stdout, stderr: i.stderr, code: i.code }).toEqual({ k, stdout: line ? 'got-zz\n' : 'zz\n', stderr: '', code: line ? 2 : 0 });
-      expect((await sb.tsd(['rm', `s3-${k}`])).code).toBe(0);
+      const rm = await sb.tsd(['rm', `s3-${k}`]);
+      expect({ stderr: rm.stderr, code: rm.code }).toEqual({ stderr: '', code: 0 });
     }
+  });
+
+  it('start -ai passes a stdin larger than the queue whole and in order to a container that reads it late', async () => {
+    const input = Array.from({ length: 300_000 }, (_, i) => `line ${i}\n`).join(''); // 3.4 MB
+    expect((await sb.tsd(['create', '-i', '--name', 's5', 'busybox', 'sh', '-c', 'sleep 1; md5sum'])).code).toBe(0);
+    const r = await sb.tsd(['start', '-ai', 's5'], { input });
+    expect({ out: r.stdout, code: r.code }).toEqual({ out: `${createHash('md5').update(input).digest('hex')}  -\n`, code: 0 });
   });
 
   it('a client that writes after the exit, before it read the end, still gets the output and the exit', async () => {

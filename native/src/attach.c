@@ -22,13 +22,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "monitor.h"
 
 #define MAX_CLIENTS 32
-#define LINGER_MS 10000 /* how long a hung-up client may take to close after the exit */
 
 struct client {
   int fd;
@@ -304,7 +302,7 @@ void tsd_attach_output(int stream, const char *buf, size_t n) {
   }
 }
 
-/* The container exited: each client gets `exit <status>` and is hung up (tsd_attach_linger closes it); the socket goes. */
+/* The container exited: each client gets `exit <status>` and is hung up (then tsd_attach_linger); the socket goes. */
 void tsd_attach_finish(int status) {
   char msg[32];
   if (status < 0) nclients = 0; /* never ran: the clients see EOF (they are closed at our exit) */
@@ -321,21 +319,10 @@ void tsd_attach_finish(int status) {
   if (slash) { *slash = 0; rmdir(sock_path); }
 }
 
-/* After the exit: wait (at most LINGER_MS) for the hung-up clients to close, dropping what they send. */
+/* After the exit: the hung-up clients go to a lingering process (attach-linger.c) until they close; ours are closed. */
 void tsd_attach_linger(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  long long end = t.tv_sec * 1000LL + t.tv_nsec / 1000000 + LINGER_MS;
-  while (nclients) {
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    long long left = end - (t.tv_sec * 1000LL + t.tv_nsec / 1000000);
-    if (left <= 0) break;
-    struct pollfd p[MAX_CLIENTS];
-    for (int i = 0; i < nclients; i++) p[i] = (struct pollfd){clients[i].fd, POLLIN, 0};
-    int r = poll(p, (nfds_t)nclients, (int)left);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    for (int i = nclients - 1; i >= 0; i--) if (p[i].revents && discard(&clients[i])) drop(i);
-  }
+  int fds[MAX_CLIENTS];
+  for (int i = 0; i < nclients; i++) fds[i] = clients[i].fd;
+  tsd_linger_fds(fds, nclients);
   while (nclients) drop(nclients - 1);
 }

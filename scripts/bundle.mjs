@@ -8,7 +8,7 @@
 // would add 84 kB that every start parses) and etcd3 (gRPC, loaded by overlay commands only)
 // stay in node_modules.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 
 // commander requires child_process at load for executable subcommands (which tsdocker has
 // none of); child_process loads net and dgram with it. This plugin hands commander a
@@ -41,6 +41,6 @@ await build({
   logLevel: 'warning',
 });
 // a new bundle invalidates the code cache of the old one (V8 would reject it anyway)
-rmSync('dist/tsdocker.cjs.cache', { force: true });
+for (const f of readdirSync('dist')) if (/^tsdocker\.cjs\..*cache$/.test(f)) rmSync(`dist/${f}`, { force: true });
 rmSync('dist/tsdocker.mjs', { force: true });
 rmSync('dist/tsdocker.mjs.map', { force: true });

@@ -10,9 +10,9 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from './paths.js';
 import { readJsonIfExistsSync, writeJsonAtomic } from '../sys/fs.js';
-import { isSameProcess } from '../sys/proc.js';
+import { isAlive, isSameProcess } from '../sys/proc.js';
 import { TsdError } from '../sys/errors.js';
-import { containerSchemas as schemas, isCorruptRecord, readRecord, readRecordSync, reportSkipped } from './records.js';
+import { containerSchemas as schemas, isCorruptRecord, readRecordSync, reportSkipped } from './records.js';
 
 export interface ContainerConfig {
   id: string;
@@ -154,7 +154,12 @@ function exitIsFrom(exit: ExitRecord, startedAt: string): boolean {
 }
 
 export function deriveStatus(state: ContainerState | undefined, exit: ExitRecord | undefined): Status {
-  if (state && isSameProcess(state.pid, state.pidStartTime) && isSameProcess(state.monitorPid, state.monitorStartTime)) {
+  // The monitor is checked by its start time (a reused pid is not it). While the real one
+  // lives, the container's pid is its child, which no other process can take before the
+  // monitor reaps it and writes exit.json: a signal 0 tells enough there, and ps of 200
+  // running containers reads 200 /proc/PID/stat (~20 us each here), not 400. (A zombie
+  // the monitor is about to reap counts as running, for the moment before its exit record.)
+  if (state && isSameProcess(state.monitorPid, state.monitorStartTime) && isAlive(state.pid)) {
     // the monitor has written exit.json just before it goes: a record newer than the start means exited
     if (exit && exitIsFrom(exit, state.startedAt)) return 'exited';
     return 'running';
@@ -163,20 +168,24 @@ export function deriveStatus(state: ContainerState | undefined, exit: ExitRecord
   return 'created';
 }
 
-function readConfig(id: string): Promise<ContainerConfig | undefined> {
-  return readRecord<ContainerConfig>(containerFiles.config(id), schemas.config, (c) =>
+function readConfig(id: string): ContainerConfig | undefined {
+  return readRecordSync<ContainerConfig>(containerFiles.config(id), schemas.config, (c) =>
     c.id !== id ? `its id ${String(c.id).slice(0, 12)} is not the directory's` : typeof c.image.id !== 'string' ? 'field "image.id" is not a string' : undefined,
   );
 }
 
-/** The container's records, checked; undefined when it has no config.json; throws CorruptRecord. */
-export async function readContainer(id: string): Promise<ContainerView | undefined> {
-  const config = await readConfig(id);
+/**
+ * The container's records, checked; undefined when it has no config.json; throws CorruptRecord.
+ * Synchronous inside (small local files, as sys/fs.ts reads them): a listing of 200
+ * containers makes no thousand promises for it.
+ */
+function readContainerSync(id: string): ContainerView | undefined {
+  const config = readConfig(id);
   if (!config) return undefined;
-  const state = await readRecord<ContainerState>(containerFiles.state(id), schemas.state);
+  const state = readRecordSync<ContainerState>(containerFiles.state(id), schemas.state);
   // a running container has no exit.json: one access() instead of a failed open and its exception
   const exitFile = containerFiles.exit(id);
-  let exit = existsSync(exitFile) ? await readRecord<ExitRecord>(exitFile, schemas.exit) : undefined;
+  let exit = existsSync(exitFile) ? readRecordSync<ExitRecord>(exitFile, schemas.exit) : undefined;
   if (exit && state && !exitIsFrom(exit, state.startedAt)) exit = undefined; // from an earlier run
   const status = deriveStatus(state, exit);
   if (!config.restartPolicy) return { config, state, exit, status };
@@ -184,6 +193,10 @@ export async function readContainer(id: string): Promise<ContainerView | undefin
   // the monitor that ran it is still there, waiting out the back-off
   const restarting = status === 'exited' && rec?.restarting === true && state !== undefined && isSameProcess(state.monitorPid, state.monitorStartTime);
   return { config, state, exit, status, restarting, restartCount: rec?.count ?? 0 };
+}
+
+export async function readContainer(id: string): Promise<ContainerView | undefined> {
+  return readContainerSync(id);
 }
 
 export function readRestartRecord(id: string): RestartRecord | undefined {
@@ -204,15 +217,19 @@ export type ContainerEntry =
   | { id: string; corrupt: TsdError }
   | { id: string; incomplete: true };
 
-export async function readEntry(id: string): Promise<ContainerEntry | undefined> {
+function readEntrySync(id: string): ContainerEntry | undefined {
   try {
-    const view = await readContainer(id);
+    const view = readContainerSync(id);
     if (view) return { id, view };
   } catch (err) {
     if (isCorruptRecord(err)) return { id, corrupt: err };
     throw err;
   }
   return existsSync(containerFiles.dir(id)) ? { id, incomplete: true } : undefined;
+}
+
+export async function readEntry(id: string): Promise<ContainerEntry | undefined> {
+  return readEntrySync(id);
 }
 
 /** The running state of a container from its state.json alone (sync: for net/ readers); undefined if unreadable. */
@@ -236,8 +253,12 @@ export function listContainerIds(): string[] {
 }
 
 export async function listEntries(): Promise<ContainerEntry[]> {
-  const entries = await Promise.all(listContainerIds().map((id) => readEntry(id)));
-  return entries.filter((e): e is ContainerEntry => e !== undefined);
+  const entries: ContainerEntry[] = [];
+  for (const id of listContainerIds()) {
+    const e = readEntrySync(id);
+    if (e) entries.push(e);
+  }
+  return entries;
 }
 
 /** Every readable container (of `entries`, a listing just made), newest first; a corrupt one is skipped with a one-line warning. */

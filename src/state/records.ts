@@ -87,9 +87,9 @@ export async function readRecord<T>(path: string, schema: Schema, extra?: (v: T)
   return raw === undefined ? undefined : checkRecord<T>(path, raw, schema, extra);
 }
 
-export function readRecordSync<T>(path: string, schema: Schema): T | undefined {
+export function readRecordSync<T>(path: string, schema: Schema, extra?: (v: T) => string | undefined): T | undefined {
   const raw = readJsonIfExistsSync<unknown>(path);
-  return raw === undefined ? undefined : checkRecord<T>(path, raw, schema);
+  return raw === undefined ? undefined : checkRecord<T>(path, raw, schema, extra);
 }
 
 const reported = new Set<string>();

@@ -6,12 +6,12 @@
  * running only while its recorded pid is alive with the recorded start time, so a reused
  * pid or a dead monitor can never make it look alive.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from './paths.js';
 import { readJsonIfExistsSync, writeJsonAtomic } from '../sys/fs.js';
 import { isAlive, isSameProcess } from '../sys/proc.js';
-import { TsdError } from '../sys/errors.js';
+import { TsdError, isErrno } from '../sys/errors.js';
 import { containerSchemas as schemas, isCorruptRecord, readRecordSync, reportSkipped } from './records.js';
 
 export interface ContainerConfig {
@@ -288,15 +288,27 @@ export function containerNames(): Map<string, string> {
   return names;
 }
 
-/** The id of the container named `name`: the configs are read until it is found (names are unique). */
+/**
+ * The id of the container named `name`: the configs are read until it is found (names are
+ * unique). A config whose text holds neither the name as JSON writes it nor an escape is not
+ * parsed: `inspect NAME` among 200 containers parses one config, not a hundred.
+ */
 function idOfName(name: string, ids: string[]): string | undefined {
+  const quoted = JSON.stringify(name);
   for (const id of ids) {
+    let text: string;
+    try {
+      text = readFileSync(containerFiles.config(id), 'utf8');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT', 'ENOTDIR')) continue;
+      throw err;
+    }
+    if (!text.includes(quoted) && !text.includes('\\')) continue;
     let cfg: ContainerConfig | undefined;
     try {
-      cfg = readJsonIfExistsSync<ContainerConfig>(containerFiles.config(id));
-    } catch (err) {
-      if (isCorruptRecord(err)) continue;
-      throw err;
+      cfg = JSON.parse(text) as ContainerConfig;
+    } catch {
+      continue; // reported by the listings; its name is unknown
     }
     if (cfg?.name === name) return id;
   }

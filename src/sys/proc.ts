@@ -20,11 +20,12 @@ export function processStartTime(pid: number): number | undefined {
     return undefined;
   }
   const stat = statBuf.toString('latin1', 0, n);
-  // comm (field 2) may contain spaces and parentheses: split after the last ')'
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const state = rest[0];
+  // comm (field 2) may contain spaces and parentheses: count fields after the last ')'
+  let at = stat.lastIndexOf(')') + 2; // field 3, the state
+  const state = stat[at];
   if (state === 'Z' || state === 'X') return undefined;
-  const start = Number(rest[19]);
+  for (let field = 3; field < 22 && at > 0; field++) at = stat.indexOf(' ', at) + 1;
+  const start = at > 0 ? Number(stat.slice(at, stat.indexOf(' ', at))) : NaN;
   return Number.isFinite(start) ? start : undefined;
 }
 

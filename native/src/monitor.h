@@ -114,6 +114,8 @@ struct tsd_spec {
   const char *health[6];
   const char *health_cgroup[16]; /* cgroup.procs files the probe joins */
   int nhealth_cgroup;
+  const char *cgroup[16]; /* cgroup.procs files the container's first process joins before `pid` */
+  int ncgroup;
   const char *proxy6; /* proxy6.c: the published ports' IPv6 side, read at `go` */
 };
 

@@ -225,6 +225,7 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
     }
     else if (!strcmp(key, "supervise_arg")) { NEED(1); ROOM(sp->nsup + 1, sp->sup_argv); sp->sup_argv[sp->nsup++] = f[0]; }
     else if (!strcmp(key, "health")) { NEED(6); memcpy(sp->health, f, sizeof sp->health); }
+    else if (!strcmp(key, "cgroup")) { NEED(1); ROOM(sp->ncgroup, sp->cgroup); sp->cgroup[sp->ncgroup++] = f[0]; }
     else if (!strcmp(key, "health_cgroup")) { NEED(1); ROOM(sp->nhealth_cgroup, sp->health_cgroup); sp->health_cgroup[sp->nhealth_cgroup++] = f[0]; }
     else if (!strcmp(key, "restart")) { NEED(6); memcpy(sp->restart, f, sizeof sp->restart); }
     else if (!strcmp(key, "restart_arg")) { NEED(1); ROOM(sp->nrestart_arg + 1, sp->restart_argv); sp->restart_argv[sp->nrestart_arg++] = f[0]; }

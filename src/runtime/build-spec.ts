@@ -110,6 +110,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     cloneFlags,
     join,
     rootfs: dirs.rootfs,
+    cgroupProcs: resources.cgroupProcs,
     overlay: { lower: [...image.layerDirs].reverse(), upper: dirs.upper, work: dirs.work },
     mounts: [...withShm(defaultMounts({ privileged, shmSize: input.ns?.shmSize }), input.ns), ...cg.mounts, ...resources.mounts, ...etc, ...initMount(config)],
     devices: [...defaultDevices(), ...(resources.devices ?? [])], // resources: host devices when privileged

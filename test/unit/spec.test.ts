@@ -57,6 +57,7 @@ describe('renderSpec', () => {
       sysctl: [['net.ipv4.ip_forward', '1']],
       rootPropagation: MS.REC | MS.PRIVATE,
       supervise: { intervalMs: 3000, pidFile: '/run/dnsd.pid', match: 'dnsd.js', argv: ['/bin/node', 'dns'] },
+      cgroupProcs: ['/sys/fs/cgroup/memory/t/c/cgroup.procs'],
       health: { intervalMs: 100, timeoutMs: 200, startPeriodMs: 0, retries: 3, record: '/c/health.json', probeSpec: '/c/health.spec', cgroupProcs: ['/sys/fs/cgroup/x/cgroup.procs'] },
       restart: { policy: 'on-failure', max: 3, count: 1, timeoutMs: 200, record: '/c/restart.json', marker: '/c/.stopped', argv: ['/bin/node', 'restart'] },
       proxy6: '/c/proxy6',

@@ -525,7 +525,7 @@ int main(int argc, char **argv) {
     tsd_fail(&e, 125, errno, "open %s: %s", M.spec.fifo, tsd_errname(errno));
     fail_early(&e);
   }
-  if (M.spec.seccomp && tsd_seccomp_prepare(M.spec.seccomp, &c.seccomp, &e) < 0) fail_early(&e);
+  if (M.spec.seccomp && tsd_seccomp_prepare(M.spec.seccomp, M.spec.seccomp_cache, &c.seccomp, &e) < 0) fail_early(&e);
   if (prealloc_exit_record(&e) < 0 || open_joins(&c, &e) < 0 || prepare_stdio(&c, &e) < 0 || block_signals(&e) < 0) fail_early(&e);
   if (M.spec.attach && !M.exec_mode && tsd_attach_listen(M.spec.attach, &e) < 0) fail_early(&e);
   M.child = start_child(&c, &e);

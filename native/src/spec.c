@@ -179,6 +179,7 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
     }
     else if (!strcmp(key, "oom_score_adj")) { NEED(1); NUM(f[0], v_); sp->oom_score_adj = f[0]; }
     else if (!strcmp(key, "seccomp")) { NEED(1); sp->seccomp = f[0]; }
+    else if (!strcmp(key, "seccomp_cache")) { NEED(1); sp->seccomp_cache = f[0]; }
     else if (!strcmp(key, "tty")) { NEED(1); NUM(f[0], sp->tty); }
     else if (!strcmp(key, "stdin")) { NEED(1); NUM(f[0], sp->stdin_open); }
     else if (!strcmp(key, "log")) { NEED(1); sp->log = f[0]; }

@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { markerAbandoned, withDirLock } from '../state/lock.js';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isSameProcess } from '../sys/proc.js';
 import {
   containerFiles,
@@ -22,7 +22,7 @@ import {
   type ContainerView,
 } from '../state/containers.js';
 import { detachNetwork, superviseDns } from '../net/index.js';
-import { kill as sendSignal } from '../native/index.js';
+import { kill as sendSignal, removeTree } from '../native/index.js';
 import { TsdError, errorMessage } from '../sys/errors.js';
 import { log } from '../sys/log.js';
 import { runAll } from '../sys/undo.js';
@@ -267,8 +267,8 @@ async function removeLocked(cur: ContainerView, opts: RemoveOptions): Promise<vo
   await runAll([
     ['detach network', () => (attached ? detachNetwork(id, cur.state?.network) : undefined)],
     ['release resources', () => releaseContainerResources(id, { removeVolumes: opts.volumes, sharedPid: Boolean(cur.config.ns?.pid) })],
-    ['remove state', async () => (opts.inline ? rmSync(containerFiles.dir(id), { recursive: true, force: true }) : fsp.rm(containerFiles.dir(id), { recursive: true, force: true }))],
-    ['remove runtime dir', () => rmSync(containerFiles.runtime(id), { recursive: true, force: true })],
+    ['remove state', async () => (opts.inline ? removeTree(containerFiles.dir(id)) : fsp.rm(containerFiles.dir(id), { recursive: true, force: true }))],
+    ['remove runtime dir', () => removeTree(containerFiles.runtime(id))],
   ]);
   emitContainer(cur.config, 'destroy');
 }

@@ -43,6 +43,8 @@ function containersDir(): string {
 export const paths = {
   images: () => join(root, 'images'),
   containers: () => containersDir(),
+  /** compiled seccomp filters, by the hash of their text (native/src/seccomp.c) */
+  seccompCache: () => join(root, 'cache', 'seccomp'),
   container: (id: string) => `${containersDir()}/${id}`,
   networks: () => join(root, 'networks'),
   volumes: () => join(root, 'volumes'),

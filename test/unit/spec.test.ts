@@ -40,6 +40,7 @@ describe('renderSpec', () => {
       rlimits: [{ resource: 7, soft: 1024, hard: -1 }],
       oomScoreAdj: -500,
       seccomp: '/s',
+      seccompCache: '/r/cache/seccomp',
       tty: true,
       stdin: false,
       logPath: '/log',

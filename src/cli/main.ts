@@ -109,5 +109,9 @@ const frontEnd = basename(process.argv[1] ?? '') === 'tsdocker-oci' ? async (arg
 void frontEnd(process.argv).then((code) => {
   mark('done');
   printTrace();
-  process.exit(code);
+  // a pipe takes 64 KiB at once and Node queues the rest: exit once it has drained, or a long
+  // `inspect` or `ps --format json` read through a pipe loses its end
+  // (the callback of a write comes once everything before it is written)
+  if (process.stdout.writableLength > 0) process.stdout.write('', () => process.exit(code));
+  else process.exit(code);
 });

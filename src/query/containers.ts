@@ -76,7 +76,8 @@ export async function filterContainers(views: ContainerView[], f: Filters, all: 
     const c = v.config;
     if (!showAll && v.status !== 'running' && !v.restarting) return false;
     if (!match(f, 'name', c.name, `/${c.name}`) || !match(f, 'id', c.id) || !matchLabels(f, 'label', c.labels)) return false;
-    if (!exact(f, 'status', dockerState(v))) return false;
+    // each fact below is read only when a filter asks for it (the State reads the freezer)
+    if (values(f, 'status').length && !exact(f, 'status', dockerState(v))) return false;
     if (exited.length && !(v.status === 'exited' && exited.includes(exitCodeOf(v)))) return false;
     if (before !== undefined && !(c.created < before)) return false;
     if (since !== undefined && !(c.created > since)) return false;
@@ -86,9 +87,8 @@ export async function filterContainers(views: ContainerView[], f: Filters, all: 
       const ids = ((v.state?.network as { endpoints?: { networkId: string }[] } | undefined)?.endpoints ?? []).map((e) => e.networkId);
       if (!values(f, 'network').some((n) => nets.includes(n) || ids.some((id) => id.startsWith(n)))) return false;
     }
-    const ports = publishedPorts(v);
-    if (publish && !ports.some((p) => publish.has(`${p.hostPort}/${p.proto}`))) return false;
-    if (expose && !ports.some((p) => expose.has(`${p.containerPort}/${p.proto}`))) return false;
+    if (publish && !publishedPorts(v).some((p) => publish.has(`${p.hostPort}/${p.proto}`))) return false;
+    if (expose && !publishedPorts(v).some((p) => expose.has(`${p.containerPort}/${p.proto}`))) return false;
     if (values(f, 'volume').length) {
       const mounts = inspectMounts(c.id);
       if (!values(f, 'volume').some((x) => mounts.some((m) => m.Name === x || m.Destination === x || m.Source === x))) return false;

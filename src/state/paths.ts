@@ -33,12 +33,19 @@ export function runDir(): string {
   return root === DEFAULT_ROOT ? DEFAULT_RUN : join(root, 'run');
 }
 
+// <root>/containers, joined once per root: a listing builds several paths per container
+let containersOf: [string, string] = ['', ''];
+function containersDir(): string {
+  if (containersOf[0] !== root) containersOf = [root, join(root, 'containers')];
+  return containersOf[1];
+}
+
 export const paths = {
   images: () => join(root, 'images'),
-  containers: () => join(root, 'containers'),
+  containers: () => containersDir(),
   /** compiled seccomp filters, by the hash of their text (native/src/seccomp.c) */
   seccompCache: () => join(root, 'cache', 'seccomp'),
-  container: (id: string) => join(root, 'containers', id),
+  container: (id: string) => `${containersDir()}/${id}`,
   networks: () => join(root, 'networks'),
   volumes: () => join(root, 'volumes'),
   volume: (name: string) => join(root, 'volumes', name),

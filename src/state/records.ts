@@ -30,13 +30,24 @@ function kindOk(v: unknown, kind: FieldKind): boolean {
   }
 }
 
+type Field = [name: string, kind: FieldKind, optional: boolean];
+const compiled = new WeakMap<Schema, Field[]>();
+
+/** A schema's fields, parsed once (a listing checks hundreds of records against the same few). */
+function fieldsOf(schema: Schema): Field[] {
+  let fields = compiled.get(schema);
+  if (!fields) {
+    fields = Object.entries(schema).map(([name, spec]): Field => (spec.endsWith('?') ? [name, spec.slice(0, -1) as FieldKind, true] : [name, spec as FieldKind, false]));
+    compiled.set(schema, fields);
+  }
+  return fields;
+}
+
 /** What is wrong with `value` against `schema`, or undefined when it fits. */
 export function schemaProblem(value: unknown, schema: Schema): string | undefined {
   if (!kindOk(value, 'object')) return `not a JSON object`;
   const rec = value as Record<string, unknown>;
-  for (const [field, spec] of Object.entries(schema)) {
-    const optional = spec.endsWith('?');
-    const kind = (optional ? spec.slice(0, -1) : spec) as FieldKind;
+  for (const [field, kind, optional] of fieldsOf(schema)) {
     const v = rec[field];
     if (v === undefined || (optional && v === null)) {
       if (!optional) return `field "${field}" is missing`;
@@ -76,9 +87,9 @@ export async function readRecord<T>(path: string, schema: Schema, extra?: (v: T)
   return raw === undefined ? undefined : checkRecord<T>(path, raw, schema, extra);
 }
 
-export function readRecordSync<T>(path: string, schema: Schema): T | undefined {
+export function readRecordSync<T>(path: string, schema: Schema, extra?: (v: T) => string | undefined): T | undefined {
   const raw = readJsonIfExistsSync<unknown>(path);
-  return raw === undefined ? undefined : checkRecord<T>(path, raw, schema);
+  return raw === undefined ? undefined : checkRecord<T>(path, raw, schema, extra);
 }
 
 const reported = new Set<string>();

@@ -99,6 +99,9 @@ describe('exit records belong to the run that wrote them', () => {
     // a dead process is exited with or without a record
     const dead = { ...state, pid: 999999999, monitorPid: 999999999 };
     expect(deriveStatus(dead, undefined)).toBe('exited');
+    // a live monitor whose container is gone; a live container whose monitor pid was reused
+    expect(deriveStatus({ ...state, pid: 999999999 }, undefined)).toBe('exited');
+    expect(deriveStatus({ ...state, monitorStartTime: state.monitorStartTime - 1 }, undefined)).toBe('exited');
   });
 });
 

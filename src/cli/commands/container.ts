@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { collect, confirm, eachRef, out, parseIntArg, requireRoot } from './common.js';
 import { ExitError, TsdError, errorMessage } from '../../sys/errors.js';
 import { humanSize } from '../format.js';
+import { mark } from '../../sys/trace.js';
 
 export function register(program: Command): void {
   program
@@ -28,12 +29,19 @@ export function register(program: Command): void {
       const format = chooseFormat(f.format, Boolean(f.quiet), { ...PS_SPEC, table: f.size ? `${PS_SPEC.table}\t{{.Size}}` : PS_SPEC.table });
       const last = f.latest ? 1 : parseIntArg('--last', f.last, -1);
       // one listing of the records, unless reconcile changed them
+      mark('ps: modules loaded');
       const entries = await listEntries();
+      mark('ps: records read');
       const changed = await reconcile(entries);
+      mark('ps: reconciled');
       let views = await filterContainers(await listContainers(changed ? undefined : entries), filters, Boolean(f.all) || last > 0);
       if (last >= 0) views = views.slice(0, last);
+      mark('ps: selected');
       const sizes = f.size ? await (await import('../../runtime/disk-usage.js')).containerSizes(views) : undefined;
-      process.stdout.write(formatList(format, views.map((v) => containerRow(v, f.trunc, sizes?.get(v.config.id))), PS_SPEC));
+      const rows = views.map((v) => containerRow(v, f.trunc, sizes?.get(v.config.id)));
+      mark('ps: rows');
+      process.stdout.write(formatList(format, rows, PS_SPEC));
+      mark('ps: written');
     });
 
   program

@@ -22,28 +22,50 @@ export const PS_SPEC: ListSpec = {
 
 /**
  * docker/cli's containerContext for one container. `size` (ps -s): the writable layer's bytes and, with the image's, the virtual size; without it Size is 0B, as docker's ps.
+ * Each field is a getter: a row computes only what the format shows (ps's table reads no
+ * mount record, no label, no creation time in Go's form), and `{{json .}}` still gets them all.
  */
 export function containerRow(v: ContainerView, trunc: boolean, size?: { rw: number; rootFs: number }) {
   const c = v.config;
-  const mounts = inspectMounts(c.id);
+  let mountList: ReturnType<typeof inspectMounts> | undefined;
+  const mounts = () => (mountList ??= inspectMounts(c.id));
   const labels = c.labels ?? {};
-  const command = [c.path, ...c.args].join(' ');
   return struct('*formatter.containerContext', {
-    Command: JSON.stringify(trunc ? truncate(command, 20) : command),
-    CreatedAt: goTime(c.created),
+    get Command() {
+      const command = [c.path, ...c.args].join(' ');
+      return JSON.stringify(trunc ? truncate(command, 20) : command);
+    },
+    get CreatedAt() {
+      return goTime(c.created);
+    },
     ID: trunc ? c.id.slice(0, 12) : c.id,
     Image: c.image.ref,
-    Labels: Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(','),
-    LocalVolumes: String(mounts.filter((m) => m.Type === 'volume').length),
-    Mounts: mounts.map((m) => (trunc ? truncate(m.Name ?? m.Source, 15) : (m.Name ?? m.Source))).join(','),
+    get Labels() {
+      return Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(',');
+    },
+    get LocalVolumes() {
+      return String(mounts().filter((m) => m.Type === 'volume').length);
+    },
+    get Mounts() {
+      return mounts().map((m) => (trunc ? truncate(m.Name ?? m.Source, 15) : (m.Name ?? m.Source))).join(',');
+    },
     Names: c.name,
-    Networks: containerNetworks(v).join(','),
-    Ports: v.status === 'running' ? portsColumn(c.exposedPorts ?? [], publishedPorts(v) as PublishedPort[]) : '',
-    RunningFor: ago(c.created),
+    get Networks() {
+      return containerNetworks(v).join(',');
+    },
+    get Ports() {
+      return v.status === 'running' ? portsColumn(c.exposedPorts ?? [], publishedPorts(v) as PublishedPort[]) : '';
+    },
+    get RunningFor() {
+      return ago(c.created);
+    },
     Size: size ? (size.rootFs > 0 ? `${humanSize(size.rw)} (virtual ${humanSize(size.rootFs)})` : humanSize(size.rw)) : '0B',
-    State: dockerState(v),
-    Status: statusText(v),
+    get State() {
+      return dockerState(v);
+    },
+    get Status() {
+      return statusText(v);
+    },
     Label: (name: string) => labels[name] ?? '',
   });
 }
-

@@ -7,8 +7,9 @@ export interface TabOptions { minWidth: number; padding: number }
 
 const DOCKER: TabOptions = { minWidth: 10, padding: 3 };
 
+/** Go counts runes: code points, which is the length unless the text has surrogate pairs (no array per cell). */
 function width(s: string): number {
-  return [...s].length;
+  return /[\ud800-\udfff]/.test(s) ? [...s].length : s.length;
 }
 
 export function tabwrite(text: string, opts: TabOptions = DOCKER): string {

@@ -62,9 +62,19 @@ interface ForwardOk {
   bridges: string[];
 }
 
+/** What a commit of ours just saw: the generation it made, and the recorded check then (carried to it). */
+export interface ForwardSeen {
+  genid: number;
+  ok: ForwardOk | undefined;
+}
+
+/** boot id and network namespace: neither changes for a process (no setns on a Node thread) */
+let nsKeyMemo: string | undefined;
+
 function nsKey(): string | undefined {
   try {
-    return `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:${statSync('/proc/self/ns/net').ino}`;
+    nsKeyMemo ??= `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:${statSync('/proc/self/ns/net').ino}`;
+    return nsKeyMemo;
   } catch {
     return undefined;
   }
@@ -78,13 +88,17 @@ function genid(): number | undefined {
   }
 }
 
-/** `callerHoldsNetLock`: called from inside the net lock (network setup), so do not take it. */
-export async function allowBridgeThroughForward(br: string, callerHoldsNetLock = false): Promise<void> {
+/**
+ * `callerHoldsNetLock`: called from inside the net lock (network setup), so do not take it.
+ * `seen`: our own commit just made that generation and read the record (carryForwardCheck):
+ * neither is asked again.
+ */
+export async function allowBridgeThroughForward(br: string, callerHoldsNetLock = false, seen?: ForwardSeen): Promise<void> {
   const bins = backends();
   const cacheable = bins.length === 1; // legacy tables change no nf_tables generation
   const key = cacheable ? nsKey() : undefined;
-  const before = key ? genid() : undefined;
-  const ok = before !== undefined ? readJsonIfExistsSync<ForwardOk>(netFiles.forwardOk()) : undefined;
+  const before = key ? (seen?.genid ?? genid()) : undefined;
+  const ok = before === undefined ? undefined : seen ? seen.ok : readJsonIfExistsSync<ForwardOk>(netFiles.forwardOk());
   const same = ok !== undefined && key !== undefined && ok.key === key && ok.genid === before;
   if (same && ok.bridges.includes(br)) return;
   let inserted = 0;
@@ -142,16 +156,26 @@ export async function nftBatch(input: string, okCodes: number[] = [0], via: NftV
   const r = await nftScript(input, okCodes, via);
   if (g0 === undefined) return r;
   const g1 = genid();
-  if (g1 !== (r.code === 0 ? g0 + 1 : g0)) return r;
-  const ok = readJsonIfExistsSync<ForwardOk>(netFiles.forwardOk());
-  if (ok?.genid === g0 && g1 !== g0) {
+  if (g1 === g0 + 1 && r.code === 0) carryForwardCheck(g0, g1);
+  return r;
+}
+
+/**
+ * Our commit took the ruleset from generation g0 to g1 = g0 + 1, the only change between: a
+ * FORWARD check recorded at g0 holds at g1, and is recorded so. Returns what the next check
+ * needs (the generation and the record), so it asks neither again.
+ */
+export function carryForwardCheck(g0: number, g1: number): ForwardSeen {
+  let ok = readJsonIfExistsSync<ForwardOk>(netFiles.forwardOk());
+  if (ok?.genid === g0) {
+    ok = { ...ok, genid: g1 };
     try {
-      writeJsonAtomicSync(netFiles.forwardOk(), { ...ok, genid: g1 }, { durable: false });
+      writeJsonAtomicSync(netFiles.forwardOk(), ok, { durable: false });
     } catch {
       /* the cache is an optimisation */
     }
   }
-  return r;
+  return { genid: g1, ok };
 }
 
 async function insertAccepts(bin: string, br: string): Promise<number> {

@@ -19,7 +19,7 @@ import { allowBridgeThroughForward } from './compat.js';
 import { hasJoiners } from './joined.js';
 import { ensureDns } from './dns.js';
 import { defaultNetworkLocked, ensureInfra, liveEndpoints, othersInUse } from './networks.js';
-import { nftApplyRepairing, rebuildAll, repairNetworkLocked } from './reload.js';
+import { bindPortRepairing, nftApplyRepairing, rebuildAll, repairNetworkLocked } from './reload.js';
 import { tablesPresent } from './nft.js';
 import { DEFAULT_NETWORK, NET_LOCK, findNetwork, listNetworks, netFiles, readEndpoint, removeEndpoint, saveEndpoint, type NetworkRecord } from './store.js';
 import { TsdError } from '../sys/errors.js';
@@ -144,10 +144,16 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     undo.push(`release ${net.name} endpoint`, () => unreserve(req.containerId, net.id, ifname, ip));
     if (tablesGone) await rebuildAll(); // this network's bridge too: its endpoint record is written
     const mac = req.mac ?? macFor(ip);
-    // one nft batch: the port's binding to (MAC, IP) and the caller's rules, while the veth is made
-    const rules = [...portGuardScript({ net, hostIf, ip, mac }), ...(moreRules ? await moreRules(ip) : [])];
-    // in process (libnftables): its own trace step, as the nft process it replaced was seen
-    const firewall = nftApplyRepairing(rules).then(() => mark('net: firewall applied'));
+    // one nft batch: the port's binding to (MAC, IP) and the caller's rules, while the veth is
+    // made; the binding alone (no published ports) is a transaction of our own, with no libnftables
+    const guarded = { net, hostIf, ip, mac };
+    const more = moreRules ? await moreRules(ip) : [];
+    const batch = more.length ? nftApplyRepairing([...portGuardScript(guarded), ...more]).then(() => undefined) : bindPortRepairing(guarded);
+    // in process: its own trace step, as the nft process it replaced was seen
+    const firewall = batch.then((seen) => {
+      mark('net: firewall applied');
+      return seen;
+    });
     // Docker may have started since the bridge was made: its FORWARD policy DROP is checked
     // while the veth is wired, both before the container runs; only when the nf_tables
     // generation moved since the last check (compat.ts), so after our own batch, which is
@@ -156,7 +162,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     const [fw, veth, forward] = await Promise.allSettled([
       firewall,
       driver.attach(net, { containerId: req.containerId, pid: req.pid, hostIf, ifname, ip, mac, defaultRoute: req.defaultRoute, ...(req.running ? { beforeUp: firewall } : { byInit: true }) }),
-      existed && driver.traits.hostFirewall ? firewall.then(() => allowBridgeThroughForward(net.bridge), () => undefined) : undefined,
+      existed && driver.traits.hostFirewall ? firewall.then((seen) => allowBridgeThroughForward(net.bridge, false, seen), () => undefined) : undefined,
     ]);
     if (fw.status === 'rejected') throw fw.reason;
     if (veth.status === 'rejected') throw veth.reason;

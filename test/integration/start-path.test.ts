@@ -208,7 +208,7 @@ describe('no helper processes on the start path', () => {
     expect(ran('ip')).toBe(0);
     expect(ran('nsenter')).toBe(0);
     expect(ran('iptables')).toBe(0);
-    expect(ran('nft')).toBe(0); // the port's binding through libnftables, in process
+    expect(ran('nft')).toBe(0); // the port's binding in process (native/src/nftguard.c)
   });
 
   it('a start with -p and the removal of such a container run no nft; the rules are there while it runs and gone after', async () => {
@@ -228,6 +228,32 @@ describe('no helper processes on the start path', () => {
     expect(ran(rm.lines, 'nft')).toBe(0);
     expect(await rules()).not.toContain('18282');
     expect(await rules()).not.toMatch(/chain ep-/);
+  });
+
+  it("a bridge start and its removal load no libnftables: the port's binding is our own transaction, the rules nft makes of it", async () => {
+    const start = await traced(['run', '--rm', 'busybox', 'true'], 'openat');
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.lines.some((l) => l.includes('libtsdocker.so'))).toBe(true); // the trace sees the CLI
+    expect(start.lines.filter((l) => l.includes('libnftables'))).toEqual([]);
+    expect((await sb.tsd(['run', '-d', '--name', 'bound', 'busybox', 'sleep', '60'])).code).toBe(0);
+    const ruleset = (await sb.sh(['nft', 'list', 'ruleset'])).stdout;
+    const [, table, chain] = /table bridge (\S+) \{[\s\S]*?chain (ep-[0-9a-f]{12}) \{/.exec(ruleset) ?? [];
+    expect(chain).toBeDefined();
+    // the kernel's view of the chain (expressions, set elements), minus handles and set numbers
+    const bytecode = async () =>
+      (await sb.sh(['nft', '--debug=netlink', 'list', 'chain', 'bridge', table!, chain!])).stdout
+        .replace(/__set\d+/g, '__set')
+        .replace(/^(bridge \S+ \S+)( \d+)+$/gm, '$1');
+    const ours = await bytecode();
+    expect(ours).toContain('[ cmp neq reg 1 0x11ac4202'); // 02:42:ac:11:..: the container's MAC
+    // `network reload` on an empty ruleset makes every binding again through nft, from portGuardScript
+    await sb.sh(['nft', 'flush', 'ruleset']);
+    expect((await sb.tsd(['network', 'reload'])).code).toBe(0);
+    expect(await bytecode()).toBe(ours);
+    const rm = await traced(['rm', '-f', 'bound'], 'openat');
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(rm.lines.filter((l) => l.includes('libnftables'))).toEqual([]);
+    expect((await sb.sh(['nft', 'list', 'ruleset'])).stdout).not.toContain(chain!);
   });
 
   it('the host side is in the bridge, up, and the container has its address, MAC and route', async () => {

@@ -208,10 +208,13 @@ async function unreserve(containerId: string, netId: string, ifname: string, ip:
   for (const d of done) if (d.status === 'rejected') throw d.reason;
 }
 
-/** Veth, port binding (unless `bindingGone`: the caller removed it), lease, record of (container, network). Idempotent. */
-export async function releaseEndpoint(containerId: string, netId: string, containerGone = false, bindingGone = false): Promise<void> {
+/**
+ * Veth, port binding (unless `bindingGone`: the caller removed it), lease, record of (container,
+ * network). Idempotent. `known`: the network's record, when the caller has just read it.
+ */
+export async function releaseEndpoint(containerId: string, netId: string, containerGone = false, bindingGone = false, known?: NetworkRecord): Promise<void> {
   const hostIf = hostIfname(containerId, netId);
-  const net = listNetworks().find((n) => n.id === netId);
+  const net = known?.id === netId ? known : listNetworks().find((n) => n.id === netId);
   const driver = driverOf(net ?? { driver: 'bridge' });
   // the container's own namespace dies with it and takes the veth along (the kernel finishes
   // that shortly after the CLI returns: nothing to wait for); one that others joined lives on

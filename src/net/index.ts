@@ -264,9 +264,10 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
     let ports: PublishedPort[] = [];
     // the DNAT rules go into the endpoint's nft batch (one nft run per start)
     const portRules = async (ip: string): Promise<string[]> => {
+      if (!p.publish.length) return [];
       const net = lookupNetwork(p.network);
       // Docker publishes nothing from an --internal network
-      if (!p.publish.length || net?.internal) return [];
+      if (net?.internal) return [];
       checkHostAddresses(p.publish, p.containerName, net?.id ?? '', ctx.containerId);
       // a container that stopped without its cleanup (monitor killed) still has port records
       // and DNAT rules: take them down first, or its rules would shadow ours
@@ -348,7 +349,7 @@ export async function detachNetwork(
   await runAll([
     ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId, bindings))],
     ['host ports', () => releasePorts(containerId)],
-    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone, !noPorts)] as const),
+    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone, !noPorts, n)] as const),
     ['dns', () => (nets.some((n) => n.dns) ? pokeDns() : undefined)],
   ]);
 }

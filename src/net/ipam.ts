@@ -6,7 +6,8 @@
  * cursor, never enumerated. Callers hold the `net` lock; the O_EXCL create keeps it safe anyway.
  * A lease whose container directory no longer exists (removed after a crash) is reclaimed.
  */
-import { existsSync, openSync, writeSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, writeSync, closeSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { unlinkIfExistsSync } from '../sys/fs.js';
 import { join } from 'node:path';
 import { paths } from '../state/paths.js';
 import { isErrno, TsdError } from '../sys/errors.js';
@@ -109,7 +110,7 @@ export function release(netId: string, ctr: string, ifname?: string, known?: str
       /* gone: look at every lease */
     }
     if (lines[0] === ctr && (ifname === undefined || lines[1] === ifname)) {
-      rmSync(path, { force: true });
+      unlinkIfExistsSync(path);
       return [known];
     }
   }
@@ -129,7 +130,7 @@ export function release(netId: string, ctr: string, ifname?: string, known?: str
       continue;
     }
     if (lines[0] === ctr && (ifname === undefined || lines[1] === ifname)) {
-      rmSync(path, { force: true });
+      unlinkIfExistsSync(path);
       freed.push(f);
     }
   }

@@ -256,6 +256,12 @@ describe('no helper processes on the start path', () => {
     expect((await sb.sh(['nft', 'list', 'ruleset'])).stdout).not.toContain(chain!);
   });
 
+  it('a bridge run --rm reads the network records three times: to plan, to lease under the lock, to clean up', async () => {
+    const t = await traced(['run', '--rm', 'busybox', 'true'], 'openat');
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.lines.filter((l) => /\/networks\/[0-9a-f]{64}\/network\.json"/.test(l))).toHaveLength(3);
+  });
+
   it('the host side is in the bridge, up, and the container has its address, MAC and route', async () => {
     const r = await sb.tsd(['run', '--rm', 'busybox', 'sh', '-c', 'cat /sys/class/net/eth0/address; ip -o -4 addr show eth0; ip route; ping -c1 -W2 172.17.0.1 >/dev/null && echo gw-ok']);
     expect(r.code, r.stderr).toBe(0);

@@ -1,8 +1,8 @@
 /*
  * A bridge port's binding (anti-spoofing, src/net/guard.ts) as one nf_tables transaction over
  * NETLINK_NETFILTER, without libnftables: the same messages `nft -f -` sends for
- * portGuardScript / dropGuardScript (checked against nft's own listing by
- * test/integration/net-hardening.test.ts), so a plain bridge start and its removal load no
+ * portGuardScript / dropGuardScript (checked against what nft makes of them by
+ * test/integration/start-path.test.ts), so a plain bridge start and its removal load no
  * nft library, fill no rule cache (nft dumps every table, chain, set and object first) and
  * read no iproute2 tables.
  *
@@ -10,7 +10,9 @@
  * kernel refuses it with ERESTART if anything committed in between, and we ask again), so
  * on success the transaction took the ruleset from generation G to exactly G+1 and the
  * caller knows it was the only change. Returns G (>= 0) or -errno of the first message the
- * kernel refused (ENOENT: a table, chain, set or counter of ours is gone). Stack only.
+ * kernel refused (ENOENT: a table, chain, set or counter of ours is gone). After a bind, on
+ * the same socket, whether iptables-nft's FORWARD policy drops (`*forward`): the FORWARD
+ * check of compat.ts has nothing to do, and nothing to record, while it does not. Stack only.
  */
 
 #include <errno.h>
@@ -29,8 +31,9 @@
 #include "tsd.h"
 
 long long tsd_guard_bind(const char *inet_table, const char *bridge, const char *net_chain, const char *br_table,
-                         const char *host_if, const char *chain, const char *mac, const char *ip);
+                         const char *host_if, const char *chain, const char *mac, const char *ip, int *forward);
 long long tsd_guard_unbind(const char *br_table, const char *host_if, const char *chain);
+int tsd_nft_forward_drops(void);
 
 #define NFT(msg) ((NFNL_SUBSYS_NFTABLES << 8) | (msg))
 
@@ -297,10 +300,65 @@ static int commit(int fd, struct batch *b, uint32_t last) {
   }
 }
 
+/*
+ * Does iptables-nft's FORWARD chain (nf_tables: table ip filter, chain FORWARD) drop by
+ * policy, as `iptables -S FORWARD` would print `-P FORWARD DROP`? 1 yes, 0 no (another
+ * policy, or no such table or chain: iptables would show ACCEPT), or -errno. One NFT_MSG_GETCHAIN.
+ */
+static int forward_drops(int fd) {
+  struct batch b;
+  b.len = b.msg = 0;
+  b.seq = 100;
+  b.overflow = 0;
+  msg_begin(&b, NFT(NFT_MSG_GETCHAIN), 0, NFPROTO_IPV4, 0);
+  str(&b, NFTA_CHAIN_TABLE, "filter");
+  str(&b, NFTA_CHAIN_NAME, "FORWARD");
+  msg_end(&b);
+  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+  if (sendto(fd, b.buf, b.len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return -errno;
+  char buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_seq != b.seq) continue;
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        int err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+        return err == -ENOENT ? 0 : err ? err : -EPROTO;
+      }
+      if (h->nlmsg_type != NFT(NFT_MSG_NEWCHAIN)) continue;
+      char *p = (char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(struct nfgenmsg)), *end = (char *)h + h->nlmsg_len;
+      while (p + NLA_HDRLEN <= end) {
+        struct nlattr *a = (struct nlattr *)p;
+        if (a->nla_len < NLA_HDRLEN || p + a->nla_len > end) break;
+        if ((a->nla_type & NLA_TYPE_MASK) == NFTA_CHAIN_POLICY && a->nla_len >= NLA_HDRLEN + 4) {
+          uint32_t v;
+          memcpy(&v, p + NLA_HDRLEN, 4);
+          return ntohl(v) == NF_DROP;
+        }
+        p += NLA_ALIGN(a->nla_len);
+      }
+      return 0; /* not a base chain: no policy */
+    }
+  }
+}
+
+int tsd_nft_forward_drops(void) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+  if (fd < 0) return -errno;
+  int rc = forward_drops(fd);
+  close(fd);
+  return rc;
+}
+
 typedef void (*build_fn)(struct batch *b, const void *arg);
 
 /* GETGEN, then the batch at that generation; again while another commit slipped in between */
-static long long transact(build_fn build, const void *arg) {
+/* `forward` (may be NULL): after a commit, forward_drops on the same socket */
+static long long transact(build_fn build, const void *arg, int *forward) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
   if (fd < 0) return -errno;
   long long rc = -EAGAIN;
@@ -326,6 +384,7 @@ static long long transact(build_fn build, const void *arg) {
     int err = commit(fd, &b, last);
     rc = err == -ERESTART ? -EAGAIN : err ? err : gen;
   }
+  if (forward) *forward = rc >= 0 ? forward_drops(fd) : -EAGAIN;
   close(fd);
   return rc;
 }
@@ -400,18 +459,19 @@ static int names_ok(const char *host_if, const char *chain) {
 }
 
 long long tsd_guard_bind(const char *inet_table, const char *bridge, const char *net_chain, const char *br_table,
-                         const char *host_if, const char *chain, const char *mac, const char *ip) {
+                         const char *host_if, const char *chain, const char *mac, const char *ip, int *forward) {
   struct bind_args a = { inet_table, bridge, net_chain, br_table, host_if, chain, { 0 }, { 0 } };
   unsigned int m[6];
+  if (forward) *forward = -EINVAL;
   if (!names_ok(host_if, chain) || strlen(bridge) >= IFNAMSIZ) return -EINVAL;
   if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6) return -EINVAL;
   for (int i = 0; i < 6; i++) a.mac[i] = (uint8_t)m[i];
   if (inet_pton(AF_INET, ip, a.ip) != 1) return -EINVAL;
-  return transact(build_bind, &a);
+  return transact(build_bind, &a, forward);
 }
 
 long long tsd_guard_unbind(const char *br_table, const char *host_if, const char *chain) {
   struct bind_args a = { NULL, NULL, NULL, br_table, host_if, chain, { 0 }, { 0 } };
   if (!names_ok(host_if, chain)) return -EINVAL;
-  return transact(build_unbind, &a);
+  return transact(build_unbind, &a, NULL);
 }

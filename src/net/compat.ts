@@ -9,8 +9,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { exec, type ExecResult } from '../sys/exec.js';
 import { log } from '../sys/log.js';
-import { readJsonIfExistsSync, writeJsonAtomicSync } from '../sys/fs.js';
-import { nftGenid } from '../native/index.js';
+import { readJsonIfExistsSync, unlinkIfExistsSync, writeJsonAtomicSync } from '../sys/fs.js';
+import { nftForwardDrops, nftGenid } from '../native/index.js';
 import { nftRun } from '../native/nftables.js';
 import { TsdError } from '../sys/errors.js';
 import { NET_LOCK, netFiles, readHostSettings, writeHostSettings } from './store.js';
@@ -66,6 +66,8 @@ interface ForwardOk {
 export interface ForwardSeen {
   genid: number;
   ok: ForwardOk | undefined;
+  /** iptables-nft's FORWARD policy, asked right after the commit (nftForwardDrops) */
+  forwardDrops?: boolean | undefined;
 }
 
 /** boot id and network namespace: neither changes for a process (no setns on a Node thread) */
@@ -77,6 +79,14 @@ function nsKey(): string | undefined {
     return nsKeyMemo;
   } catch {
     return undefined;
+  }
+}
+
+function forwardDrops(): boolean | undefined {
+  try {
+    return nftForwardDrops();
+  } catch {
+    return undefined; // no native library: check the slow way
   }
 }
 
@@ -96,6 +106,14 @@ function genid(): number | undefined {
 export async function allowBridgeThroughForward(br: string, callerHoldsNetLock = false, seen?: ForwardSeen): Promise<void> {
   const bins = backends();
   const cacheable = bins.length === 1; // legacy tables change no nf_tables generation
+  // no legacy tables: the FORWARD that `iptables -S` shows is nf_tables' `ip filter FORWARD`
+  // (iptables-nft), or none (then ACCEPT); its policy is asked over netlink, and while it is
+  // not DROP there is nothing to check and nothing to record (an old record is dropped, so
+  // the carry after each of our commits reads no file)
+  if (cacheable && (seen ? seen.forwardDrops : forwardDrops()) === false) {
+    if (seen?.ok) unlinkIfExistsSync(netFiles.forwardOk());
+    return;
+  }
   const key = cacheable ? nsKey() : undefined;
   const before = key ? (seen?.genid ?? genid()) : undefined;
   const ok = before === undefined ? undefined : seen ? seen.ok : readJsonIfExistsSync<ForwardOk>(netFiles.forwardOk());

@@ -94,9 +94,14 @@ const after = (g: number): number => (g + 1) % 2 ** 32 || 1;
  */
 export function bindPort(g: GuardedPort): ForwardSeen | 'gone' | undefined {
   const names = { table: tableName(), bridge: g.net.bridge, netChain: netChain(g.net.id), hostIf: g.hostIf, chain: guardChain(g.hostIf) };
-  const rc = native(() => guardBind(names, g.mac, g.ip));
+  let forwardDrops: boolean | undefined;
+  const rc = native(() => {
+    const r = guardBind(names, g.mac, g.ip);
+    forwardDrops = r.forwardDrops;
+    return r.gen;
+  });
   if (rc === undefined) return undefined;
-  if (rc >= 0) return carryForwardCheck(rc, after(rc));
+  if (rc >= 0) return { ...carryForwardCheck(rc, after(rc)), forwardDrops };
   return rc === -osConstants.errno.ENOENT ? 'gone' : undefined;
 }
 

@@ -196,6 +196,16 @@ describe('the FORWARD policy check runs only when the firewall changed', () => {
     expect(await iptablesRuns()).toBe(0);
     expect((await sb.sh(['iptables', '-w', '-P', 'FORWARD', 'ACCEPT'])).code).toBe(0);
   });
+
+  it('while FORWARD does not drop (asked over netlink), a bridge start and its removal keep no FORWARD-check record', async () => {
+    expect((await sb.sh(['iptables', '-w', '-S', 'FORWARD'])).stdout).toMatch(/^-P FORWARD ACCEPT$/m); // the last test's end
+    expect((await sb.tsd(['run', '--rm', 'busybox', 'true'])).code).toBe(0); // drops the record of the DROP days
+    const t = await traced(['run', '--rm', 'busybox', 'true'], 'openat,execve');
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.lines.some((l) => l.includes('libtsdocker.so'))).toBe(true); // the trace sees the CLI
+    expect(t.lines.filter((l) => /forward-ok\.json.*O_WRONLY/.test(l))).toEqual([]);
+    expect(t.lines.filter((l) => /execve\("[^"]*\/iptables", \["iptables"/.test(l) && !/= -1 E[A-Z]+ /.test(l))).toEqual([]);
+  });
 });
 
 describe('no helper processes on the start path', () => {

@@ -143,6 +143,11 @@ describe('no work without a purpose', () => {
     const published = await traced(['run', '--rm', '-p', '18080:80', 'busybox', 'true'], 'open,openat');
     expect(published.code, published.stderr).toBe(0);
     expect(published.lines.some((l) => l.includes('/proc/net/tcp'))).toBe(true);
+    // the port records exist now: a start and removal that publish nothing do not read them
+    const again = await traced(['run', '--rm', 'busybox', 'true'], 'open,openat');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.lines.some((l) => l.includes('libtsdocker.so'))).toBe(true);
+    expect(again.lines.filter((l) => /\/networks\/ports"/.test(l))).toEqual([]);
   });
 });
 

@@ -277,6 +277,14 @@ describe('no helper processes on the start path', () => {
     expect(t.lines.filter((l) => /\/networks\/[0-9a-f]{64}\/network\.json"/.test(l))).toHaveLength(3);
   });
 
+  it('a bridge run --rm talks to nf_tables over one socket, kept open: closing it would wait out the deferred destruction of the unbound chain', async () => {
+    expect((await sb.tsd(['run', '--rm', 'busybox', 'true'])).code).toBe(0); // the network exists (made by nft and ip)
+    const t = await traced(['run', '--rm', 'busybox', 'true'], 'socket');
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.lines.some((l) => l.includes('NETLINK_ROUTE'))).toBe(true); // the trace sees the veth made
+    expect(t.lines.filter((l) => l.includes('NETLINK_NETFILTER'))).toHaveLength(1);
+  });
+
   it('the host side is in the bridge, up, and the container has its address, MAC and route', async () => {
     const r = await sb.tsd(['run', '--rm', 'busybox', 'sh', '-c', 'cat /sys/class/net/eth0/address; ip -o -4 addr show eth0; ip route; ping -c1 -W2 172.17.0.1 >/dev/null && echo gw-ok']);
     expect(r.code, r.stderr).toBe(0);

@@ -51,6 +51,28 @@ function tryReserve(netId: string, ip: string, ctr: string, ifname: string): boo
   return true;
 }
 
+/**
+ * The cursor, rewritten in place: one fixed-width line (an IPv4 address and spaces, 16 bytes
+ * with the newline) over the old one, never truncated. A truncate-and-rewrite (writeFileSync)
+ * frees the file's block and makes ext4 flush the new data at close (auto_da_alloc): 3-7 ms
+ * of a start here when the disk is busy, against microseconds in place.
+ */
+function writeCursor(netId: string, ip: string): void {
+  const line = `${ip.padEnd(15)}\n`;
+  let fd: number;
+  try {
+    fd = openSync(netFiles.cursor(netId), 'r+');
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+    fd = openSync(netFiles.cursor(netId), 'w', 0o644);
+  }
+  try {
+    writeSync(fd, line, 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Lease an address for (ctr, ifname): the requested one, or the next free one in the pool. */
 export function allocate(net: NetworkRecord, ctr: string, ifname: string, requested?: string): string {
   const p = poolOf(net);
@@ -85,7 +107,7 @@ export function allocate(net: NetworkRecord, ctr: string, ifname: string, reques
     if (!usable(p, ip)) continue;
     const text = formatIp(ip);
     if (tryReserve(net.id, text, ctr, ifname)) {
-      writeFileSync(netFiles.cursor(net.id), text + '\n');
+      writeCursor(net.id, text);
       return text;
     }
   }

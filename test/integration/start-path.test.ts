@@ -285,6 +285,14 @@ describe('no helper processes on the start path', () => {
     expect(t.lines.filter((l) => l.includes('NETLINK_NETFILTER'))).toHaveLength(1);
   });
 
+  it('the address cursor is rewritten in place, never truncated (ext4 would flush it at close)', async () => {
+    const t = await traced(['run', '--rm', 'busybox', 'true'], 'openat');
+    expect(t.code, t.stderr).toBe(0);
+    const cursor = t.lines.filter((l) => l.includes('/leases/.cursor"'));
+    expect(cursor.some((l) => l.includes('O_RDWR'))).toBe(true); // the trace sees it written
+    expect(cursor.filter((l) => l.includes('O_TRUNC'))).toEqual([]);
+  });
+
   it('the host side is in the bridge, up, and the container has its address, MAC and route', async () => {
     const r = await sb.tsd(['run', '--rm', 'busybox', 'sh', '-c', 'cat /sys/class/net/eth0/address; ip -o -4 addr show eth0; ip route; ping -c1 -W2 172.17.0.1 >/dev/null && echo gw-ok']);
     expect(r.code, r.stderr).toBe(0);

@@ -5,7 +5,7 @@
  * it needs no saved state and succeeds when the namespace or the veth are already gone.
  */
 import { emit } from '../state/events.js';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLock } from '../state/lock.js';
 import { createUndoStack } from '../sys/undo.js';
@@ -22,7 +22,7 @@ import { defaultNetworkLocked, ensureInfra, liveEndpoints, othersInUse } from '.
 import { bindPortRepairing, nftApplyRepairing, rebuildAll, repairNetworkLocked } from './reload.js';
 import { tablesPresent } from './nft.js';
 import { DEFAULT_NETWORK, NET_LOCK, findNetwork, listNetworks, netFiles, readEndpoint, removeEndpoint, saveEndpoint, type NetworkRecord } from './store.js';
-import { TsdError } from '../sys/errors.js';
+import { TsdError, isErrno } from '../sys/errors.js';
 
 const elog = log.child({ mod: 'net.endpoint' });
 
@@ -255,8 +255,25 @@ function hasLease(netId: string, ctr: string): boolean {
   }
 }
 
-/** Rewrite the container's /etc/hosts in place (the bind mount shows the same inode). */
+/**
+ * Rewrite the container's /etc/hosts in place (the bind mount shows the same inode): over
+ * the old text from offset 0, then cut to the new length. Not a truncate to zero first
+ * (writeFileSync), after which ext4 (auto_da_alloc) allocates and starts writing the data
+ * when the file is closed: up to milliseconds of a start on a busy disk (see ipam.ts).
+ */
 export function rewriteContainerFile(containerId: string, name: 'hosts' | 'resolv.conf', content: string): void {
-  const path = netFiles.containerFile(containerId, name);
-  if (existsSync(path)) writeFileSync(path, content);
+  let fd: number;
+  try {
+    fd = openSync(netFiles.containerFile(containerId, name), 'r+');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw err;
+  }
+  try {
+    const data = Buffer.from(content);
+    writeSync(fd, data, 0, data.length, 0);
+    ftruncateSync(fd, data.length);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -64,7 +64,7 @@ function writeCursor(netId: string, ip: string): void {
     fd = openSync(netFiles.cursor(netId), 'r+');
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw err;
-    fd = openSync(netFiles.cursor(netId), 'w', 0o644);
+    fd = openSync(netFiles.cursor(netId), 'wx', 0o644); // the first: created, nothing to truncate (callers hold the net lock)
   }
   try {
     writeSync(fd, line, 0);

@@ -285,12 +285,16 @@ describe('no helper processes on the start path', () => {
     expect(t.lines.filter((l) => l.includes('NETLINK_NETFILTER'))).toHaveLength(1);
   });
 
-  it('the address cursor is rewritten in place, never truncated (ext4 would flush it at close)', async () => {
+  it('the address cursor and /etc/hosts are rewritten in place, never truncated (ext4 would flush them at close)', async () => {
     const t = await traced(['run', '--rm', 'busybox', 'true'], 'openat');
     expect(t.code, t.stderr).toBe(0);
     const cursor = t.lines.filter((l) => l.includes('/leases/.cursor"'));
     expect(cursor.some((l) => l.includes('O_RDWR'))).toBe(true); // the trace sees it written
-    expect(cursor.filter((l) => l.includes('O_TRUNC'))).toEqual([]);
+    expect(cursor.filter((l) => l.includes('O_TRUNC') && !l.includes('O_EXCL'))).toEqual([]); // made with O_EXCL: nothing to cut
+    // /etc/hosts gets the address in place too: one open read-write, no truncate but its creation
+    const hosts = t.lines.filter((l) => /\/containers\/[0-9a-f]{64}\/hosts"/.test(l));
+    expect(hosts.filter((l) => l.includes('O_RDWR'))).toHaveLength(1);
+    expect(hosts.filter((l) => l.includes('O_TRUNC')).length).toBeLessThanOrEqual(1);
   });
 
   it('the host side is in the bridge, up, and the container has its address, MAC and route', async () => {

@@ -5,7 +5,7 @@
  */
 import { emitContainer } from '../state/events.js';
 import { refuseIfPaused } from './pause.js';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../sys/random.js';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveImage } from '../image/index.js';

@@ -29,6 +29,8 @@ export interface PreparedResources {
   devices?: DeviceEntry[];
   /** --oom-score-adj */
   oomScoreAdj?: number;
+  /** the container's cgroup.procs files (run): the monitor moves the first process there before `pid` */
+  cgroupProcs?: string[];
   undo: () => Promise<void>;
 }
 
@@ -60,7 +62,8 @@ export function securityFor(config: ContainerConfig): Omit<PreparedResources, 'm
 }
 
 export async function joinContainerCgroups(id: string, pid: number): Promise<void> {
-  // resources: the container's first process joins its cgroups here, before `go`
+  // resources: an exec'd process joins the container's cgroups here, before `go` (a start's first
+  // process is moved by its monitor: spec `cgroup`)
   await res.joinCgroups(id, pid);
 }
 

@@ -34,6 +34,7 @@ long long tsd_guard_bind(const char *inet_table, const char *bridge, const char 
                          const char *host_if, const char *chain, const char *mac, const char *ip, int *forward);
 long long tsd_guard_unbind(const char *br_table, const char *host_if, const char *chain);
 int tsd_nft_forward_drops(void);
+long long tsd_nft_genid(void);
 
 #define NFT(msg) ((NFNL_SUBSYS_NFTABLES << 8) | (msg))
 
@@ -268,54 +269,31 @@ static int nl_broken(int err) {
   return err;
 }
 
-/* the generation id */
-static long long getgen(int fd) {
-  uint32_t seq = ++nl_seq;
-  struct {
-    struct nlmsghdr nh;
-    struct nfgenmsg nfg;
-  } req = { .nh = { .nlmsg_len = sizeof req, .nlmsg_type = NFT(NFT_MSG_GETGEN), .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = seq },
-            .nfg = { .nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0 } };
-  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-  if (sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return nl_broken(-errno);
-  char buf[512] __attribute__((aligned(NLMSG_ALIGNTO)));
-  for (;;) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return nl_broken(-errno);
+/* the u32 attribute `type` of an nf_tables message (after its nfgenmsg): 0, or -ENOENT when absent */
+static int attr_u32(const struct nlmsghdr *h, int type, uint32_t *out) {
+  const char *p = (const char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(struct nfgenmsg)), *end = (const char *)h + h->nlmsg_len;
+  while (p + NLA_HDRLEN <= end) {
+    const struct nlattr *a = (const struct nlattr *)p;
+    if (a->nla_len < NLA_HDRLEN || p + a->nla_len > end) break;
+    if ((a->nla_type & NLA_TYPE_MASK) == type && a->nla_len >= NLA_HDRLEN + 4) {
+      memcpy(out, p + NLA_HDRLEN, 4);
+      *out = ntohl(*out);
+      return 0;
     }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_seq != seq) continue;
-      if (h->nlmsg_type == NLMSG_ERROR) return ((struct nlmsgerr *)NLMSG_DATA(h))->error ?: -EPROTO;
-      if (h->nlmsg_type != NFT(NFT_MSG_NEWGEN)) continue;
-      char *p = (char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(struct nfgenmsg)), *end = (char *)h + h->nlmsg_len;
-      while (p + NLA_HDRLEN <= end) {
-        struct nlattr *a = (struct nlattr *)p;
-        if (a->nla_len < NLA_HDRLEN || p + a->nla_len > end) break;
-        if ((a->nla_type & NLA_TYPE_MASK) == NFTA_GEN_ID && a->nla_len >= NLA_HDRLEN + 4) {
-          uint32_t v;
-          memcpy(&v, p + NLA_HDRLEN, 4);
-          return (long long)ntohl(v);
-        }
-        p += NLA_ALIGN(a->nla_len);
-      }
-      return -EPROTO;
-    }
+    p += NLA_ALIGN(a->nla_len);
   }
+  return -ENOENT;
 }
 
 /*
- * Send the batch and read the answers. The kernel runs the whole transaction inside our
- * sendto and queues an answer for each message that failed and for the last one, which
- * asks for an ack (nft reads the same errors): one recv on success; after a failure, every
- * refusal comes first, in order, then that ack. A refusal of the batch itself (ERESTART:
- * the generation moved) answers BATCH_BEGIN (`begin`), and nothing follows it.
+ * Send one request (or batch) and hand every answer to `take` until it says it has what it
+ * waited for (1); 0 or -errno of the transport. The kernel answers within our sendto.
  */
-static int commit(int fd, struct batch *b, uint32_t begin, uint32_t last) {
+typedef int (*take_fn)(const struct nlmsghdr *h, void *ctx);
+
+static int talk(int fd, const void *msg, size_t len, take_fn take, void *ctx) {
   struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-  if (sendto(fd, b->buf, b->len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return nl_broken(-errno);
-  int first = 0;
+  if (sendto(fd, msg, len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return nl_broken(-errno);
   char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
   for (;;) {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
@@ -323,13 +301,75 @@ static int commit(int fd, struct batch *b, uint32_t begin, uint32_t last) {
       if (errno == EINTR) continue;
       return nl_broken(-errno);
     }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < begin || h->nlmsg_seq > last) continue;
-      int err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-      if (err && !first) first = err;
-      if (h->nlmsg_seq == begin || h->nlmsg_seq == last) return first;
-    }
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n))
+      if (take(h, ctx)) return 0;
   }
+}
+
+/* the answer to one request: its error, or the u32 attribute `attr` of a message of type `type` */
+struct one {
+  uint32_t seq;
+  uint16_t type;
+  int attr;
+  long long result; /* the value, -ENOENT without the attribute, or the kernel's -errno */
+};
+
+static int take_one(const struct nlmsghdr *h, void *ctx) {
+  struct one *o = ctx;
+  if (h->nlmsg_seq != o->seq) return 0;
+  if (h->nlmsg_type == NLMSG_ERROR) {
+    o->result = ((const struct nlmsgerr *)NLMSG_DATA(h))->error ?: -EPROTO;
+    return 1;
+  }
+  if (h->nlmsg_type != o->type) return 0;
+  uint32_t v;
+  o->result = attr_u32(h, o->attr, &v) == 0 ? (long long)v : -ENOENT;
+  return 1;
+}
+
+static long long ask(int fd, struct batch *req, uint16_t type, int attr) {
+  struct one o = { req->seq, type, attr, -EPROTO };
+  int rc = talk(fd, req->buf, req->len, take_one, &o);
+  return rc < 0 ? rc : o.result;
+}
+
+/* the generation id */
+static long long getgen(int fd) {
+  struct batch b;
+  b.len = b.msg = 0;
+  b.seq = nl_seq;
+  b.overflow = 0;
+  msg_begin(&b, NFT(NFT_MSG_GETGEN), 0, AF_UNSPEC, 0);
+  msg_end(&b);
+  nl_seq = b.seq;
+  long long gen = ask(fd, &b, NFT(NFT_MSG_NEWGEN), NFTA_GEN_ID);
+  return gen == -ENOENT ? -EPROTO : gen;
+}
+
+/*
+ * The answers to a batch. The kernel runs the whole transaction inside our sendto and
+ * queues an answer for each message that failed and for the last one, which asks for an
+ * ack (nft reads the same errors): one recv on success; after a failure, every refusal
+ * comes first, in order, then that ack. A refusal of the batch itself (ERESTART: the
+ * generation moved) answers BATCH_BEGIN (`begin`), and nothing follows it.
+ */
+struct acks {
+  uint32_t begin, last;
+  int first;
+};
+
+static int take_ack(const struct nlmsghdr *h, void *ctx) {
+  struct acks *k = ctx;
+  if (h->nlmsg_type != NLMSG_ERROR || h->nlmsg_seq < k->begin || h->nlmsg_seq > k->last) return 0;
+  int err = ((const struct nlmsgerr *)NLMSG_DATA(h))->error;
+  if (err && !k->first) k->first = err;
+  return h->nlmsg_seq == k->begin || h->nlmsg_seq == k->last;
+}
+
+static int commit(int fd, struct batch *b, uint32_t begin, uint32_t last) {
+  struct acks k = { begin, last, 0 };
+  int rc = talk(fd, b->buf, b->len, take_ack, &k);
+  return rc < 0 ? rc : k.first;
 }
 
 /*
@@ -347,36 +387,19 @@ static int forward_drops(int fd) {
   str(&b, NFTA_CHAIN_NAME, "FORWARD");
   msg_end(&b);
   nl_seq = b.seq;
-  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-  if (sendto(fd, b.buf, b.len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) return nl_broken(-errno);
-  char buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
-  for (;;) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return nl_broken(-errno);
-    }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_seq != b.seq) continue;
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        int err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-        return err == -ENOENT ? 0 : err ? err : -EPROTO;
-      }
-      if (h->nlmsg_type != NFT(NFT_MSG_NEWCHAIN)) continue;
-      char *p = (char *)NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(struct nfgenmsg)), *end = (char *)h + h->nlmsg_len;
-      while (p + NLA_HDRLEN <= end) {
-        struct nlattr *a = (struct nlattr *)p;
-        if (a->nla_len < NLA_HDRLEN || p + a->nla_len > end) break;
-        if ((a->nla_type & NLA_TYPE_MASK) == NFTA_CHAIN_POLICY && a->nla_len >= NLA_HDRLEN + 4) {
-          uint32_t v;
-          memcpy(&v, p + NLA_HDRLEN, 4);
-          return ntohl(v) == NF_DROP;
-        }
-        p += NLA_ALIGN(a->nla_len);
-      }
-      return 0; /* not a base chain: no policy */
-    }
-  }
+  long long policy = ask(fd, &b, NFT(NFT_MSG_NEWCHAIN), NFTA_CHAIN_POLICY);
+  if (policy == -ENOENT) return 0; /* no such table or chain, or no policy (not a base chain) */
+  return policy < 0 ? (int)policy : policy == NF_DROP;
+}
+
+/*
+ * The nf_tables generation id of the caller's network namespace (~0.05 ms, against ~2-7 ms
+ * for an `iptables -S` process). Every transaction bumps it, so a firewall check recorded at
+ * generation G still holds while the id is G. Returns the id (0..2^32-1) or -errno.
+ */
+long long tsd_nft_genid(void) {
+  int fd = nl_socket();
+  return fd < 0 ? fd : getgen(fd);
 }
 
 int tsd_nft_forward_drops(void) {
@@ -427,6 +450,16 @@ struct bind_args {
   uint8_t ip[4];
 };
 
+/* `arp saddr ether|ip != value`: ether type arp (nft's dependency), then the sender field at `offset` */
+static void arp_sender_rule(struct batch *b, const struct bind_args *a, uint32_t offset, const uint8_t *value, uint32_t len) {
+  size_t r = rule_begin(b, a->br_table, a->chain);
+  payload(b, NFT_PAYLOAD_LL_HEADER, 12, 2);
+  cmp(b, NFT_CMP_EQ, ETH_ARP, 2);
+  payload(b, NFT_PAYLOAD_NETWORK_HEADER, offset, len);
+  cmp(b, NFT_CMP_NEQ, value, len);
+  rule_end(b, r);
+}
+
 /* portGuardScript, message by message */
 static void build_bind(struct batch *b, const void *arg) {
   const struct bind_args *a = arg;
@@ -449,20 +482,8 @@ static void build_bind(struct batch *b, const void *arg) {
   u32(b, NFTA_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
   expr_end(b, e);
   rule_end(b, r);
-  /* arp saddr ether != MAC */
-  r = rule_begin(b, a->br_table, a->chain);
-  payload(b, NFT_PAYLOAD_LL_HEADER, 12, 2);
-  cmp(b, NFT_CMP_EQ, ETH_ARP, 2);
-  payload(b, NFT_PAYLOAD_NETWORK_HEADER, 8, 6);
-  cmp(b, NFT_CMP_NEQ, a->mac, 6);
-  rule_end(b, r);
-  /* arp saddr ip != IP */
-  r = rule_begin(b, a->br_table, a->chain);
-  payload(b, NFT_PAYLOAD_LL_HEADER, 12, 2);
-  cmp(b, NFT_CMP_EQ, ETH_ARP, 2);
-  payload(b, NFT_PAYLOAD_NETWORK_HEADER, 14, 4);
-  cmp(b, NFT_CMP_NEQ, a->ip, 4);
-  rule_end(b, r);
+  arp_sender_rule(b, a, 8, a->mac, 6); /* arp saddr ether != MAC */
+  arp_sender_rule(b, a, 14, a->ip, 4); /* arp saddr ip != IP */
   /* ip saddr != IP (nft's dependency for ip in the bridge family: meta protocol ip) */
   r = rule_begin(b, a->br_table, a->chain);
   e = expr_begin(b, "meta");

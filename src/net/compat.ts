@@ -139,7 +139,8 @@ export async function allowBridgeThroughForward(br: string, callerHoldsNetLock =
 /**
  * Where an nft script runs. `lib`: libnftables in this process (src/native/nftables.ts), for
  * what a start and removal of a container does beyond its port's binding (published ports,
- * their removal; the binding alone is guard.ts `bindPort`): no helper process on those paths. `nft`: the command, for the rest (network
+ * their removal; the binding alone is guard.ts `bindPort`): no helper process on those
+ * paths. `nft`: the command, for the rest (network
  * create and rm, `network reload`, the overlay agent, repairs): once per network or per
  * repair, never per container, where a process costs nobody a wait and the command is the
  * one an administrator reproduces by hand.

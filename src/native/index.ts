@@ -29,6 +29,9 @@ interface Lib {
   tsd_lgetxattr: (path: string, name: string, buf: Buffer, len: number) => number;
   tsd_nft_genid: () => number;
   tsd_veth_attach: (hostIf: string, peerIf: string, peerMac: string, mtu: number, pid: number, bridge: string, hairpin: number) => number;
+  tsd_guard_bind: (inetTable: string, bridge: string, netChain: string, brTable: string, hostIf: string, chain: string, mac: string, ip: string, forward: number[]) => number;
+  tsd_nft_forward_drops: () => number;
+  tsd_guard_unbind: (brTable: string, hostIf: string, chain: string) => number;
   tsd_rmtree: (path: string) => number;
 }
 
@@ -80,6 +83,11 @@ function load(): Lib {
     tsd_veth_attach: handle.func(
       'int tsd_veth_attach(const char *host_if, const char *peer_if, const char *peer_mac, int mtu, int pid, const char *bridge, int hairpin)',
     ),
+    tsd_guard_bind: handle.func(
+      'long long tsd_guard_bind(const char *inet_table, const char *bridge, const char *net_chain, const char *br_table, const char *host_if, const char *chain, const char *mac, const char *ip, _Out_ int *forward)',
+    ),
+    tsd_nft_forward_drops: handle.func('int tsd_nft_forward_drops(void)'),
+    tsd_guard_unbind: handle.func('long long tsd_guard_unbind(const char *br_table, const char *host_if, const char *chain)'),
   };
   const v = l.tsd_proto_version();
   if (v !== PROTO_VERSION) {
@@ -172,6 +180,43 @@ export function vethAttach(req: { hostIf: string; peerIf: string; peerMac: strin
     load().tsd_veth_attach(req.hostIf, req.peerIf, req.peerMac, req.mtu, req.pid, req.bridge, req.hairpin ? 1 : 0),
     `veth ${req.hostIf} (peer ${req.peerIf} in pid ${req.pid}'s netns) into ${req.bridge}`,
   );
+}
+
+/** A bridge port's binding (net/guard.ts) in one nf_tables transaction, no libnftables (native/src/nftguard.c). */
+export interface GuardNames {
+  /** tsdocker's inet and bridge tables (one name), the network's bridge and its forward chain */
+  table: string;
+  bridge: string;
+  netChain: string;
+  /** the host veth and its chain in the bridge table */
+  hostIf: string;
+  chain: string;
+}
+
+/**
+ * Bind `hostIf` to (mac, ip). `gen`: the generation the transaction committed from (it made
+ * exactly G+1: nothing else came between), or -errno of the kernel's refusal (ENOENT: a table,
+ * chain, set or counter of ours is gone; nothing was changed). `forwardDrops`: asked right
+ * after the commit, as nftForwardDrops.
+ */
+export function guardBind(n: GuardNames, mac: string, ip: string): { gen: number; forwardDrops: boolean | undefined } {
+  const out = [0];
+  const gen = Number(load().tsd_guard_bind(n.table, n.bridge, n.netChain, n.table, n.hostIf, n.chain, mac, ip, out));
+  return { gen, forwardDrops: out[0]! < 0 ? undefined : out[0] === 1 };
+}
+
+/**
+ * Whether iptables-nft's FORWARD chain (nf_tables `ip filter FORWARD`) has policy DROP; false
+ * when there is no such chain; undefined when nf_tables cannot say.
+ */
+export function nftForwardDrops(): boolean | undefined {
+  const rc = load().tsd_nft_forward_drops();
+  return rc < 0 ? undefined : rc === 1;
+}
+
+/** Remove `hostIf`'s binding whether or not it is there: as guardBind's result. */
+export function guardUnbind(table: string, hostIf: string, chain: string): number {
+  return Number(load().tsd_guard_unbind(table, hostIf, chain));
 }
 
 export function kill(pid: number, sig: number): boolean {

@@ -9,8 +9,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { exec, type ExecResult } from '../sys/exec.js';
 import { log } from '../sys/log.js';
-import { readJsonIfExistsSync, writeJsonAtomicSync } from '../sys/fs.js';
-import { nftGenid } from '../native/index.js';
+import { readJsonIfExistsSync, unlinkIfExistsSync, writeJsonAtomicSync } from '../sys/fs.js';
+import { nftForwardDrops, nftGenid } from '../native/index.js';
 import { nftRun } from '../native/nftables.js';
 import { TsdError } from '../sys/errors.js';
 import { NET_LOCK, netFiles, readHostSettings, writeHostSettings } from './store.js';
@@ -62,11 +62,31 @@ interface ForwardOk {
   bridges: string[];
 }
 
+/** What a commit of ours just saw: the generation it made, and the recorded check then (carried to it). */
+export interface ForwardSeen {
+  genid: number;
+  ok: ForwardOk | undefined;
+  /** iptables-nft's FORWARD policy, asked right after the commit (nftForwardDrops) */
+  forwardDrops?: boolean | undefined;
+}
+
+/** boot id and network namespace: neither changes for a process (no setns on a Node thread) */
+let nsKeyMemo: string | undefined;
+
 function nsKey(): string | undefined {
   try {
-    return `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:${statSync('/proc/self/ns/net').ino}`;
+    nsKeyMemo ??= `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()}:${statSync('/proc/self/ns/net').ino}`;
+    return nsKeyMemo;
   } catch {
     return undefined;
+  }
+}
+
+function forwardDrops(): boolean | undefined {
+  try {
+    return nftForwardDrops();
+  } catch {
+    return undefined; // no native library: check the slow way
   }
 }
 
@@ -78,13 +98,25 @@ function genid(): number | undefined {
   }
 }
 
-/** `callerHoldsNetLock`: called from inside the net lock (network setup), so do not take it. */
-export async function allowBridgeThroughForward(br: string, callerHoldsNetLock = false): Promise<void> {
+/**
+ * `callerHoldsNetLock`: called from inside the net lock (network setup), so do not take it.
+ * `seen`: our own commit just made that generation and read the record (carryForwardCheck):
+ * neither is asked again.
+ */
+export async function allowBridgeThroughForward(br: string, callerHoldsNetLock = false, seen?: ForwardSeen): Promise<void> {
   const bins = backends();
   const cacheable = bins.length === 1; // legacy tables change no nf_tables generation
+  // no legacy tables: the FORWARD that `iptables -S` shows is nf_tables' `ip filter FORWARD`
+  // (iptables-nft), or none (then ACCEPT); its policy is asked over netlink, and while it is
+  // not DROP there is nothing to check and nothing to record (an old record is dropped, so
+  // the carry after each of our commits reads no file)
+  if (cacheable && (seen ? seen.forwardDrops : forwardDrops()) === false) {
+    if (seen?.ok) unlinkIfExistsSync(netFiles.forwardOk());
+    return;
+  }
   const key = cacheable ? nsKey() : undefined;
-  const before = key ? genid() : undefined;
-  const ok = before !== undefined ? readJsonIfExistsSync<ForwardOk>(netFiles.forwardOk()) : undefined;
+  const before = key ? (seen?.genid ?? genid()) : undefined;
+  const ok = before === undefined ? undefined : seen ? seen.ok : readJsonIfExistsSync<ForwardOk>(netFiles.forwardOk());
   const same = ok !== undefined && key !== undefined && ok.key === key && ok.genid === before;
   if (same && ok.bridges.includes(br)) return;
   let inserted = 0;
@@ -106,8 +138,9 @@ export async function allowBridgeThroughForward(br: string, callerHoldsNetLock =
 
 /**
  * Where an nft script runs. `lib`: libnftables in this process (src/native/nftables.ts), for
- * what every start and removal of a container does (a port's binding, published ports, their
- * removal): no helper process on those paths. `nft`: the command, for the rest (network
+ * what a start and removal of a container does beyond its port's binding (published ports,
+ * their removal; the binding alone is guard.ts `bindPort`): no helper process on those
+ * paths. `nft`: the command, for the rest (network
  * create and rm, `network reload`, the overlay agent, repairs): once per network or per
  * repair, never per container, where a process costs nobody a wait and the command is the
  * one an administrator reproduces by hand.
@@ -142,16 +175,26 @@ export async function nftBatch(input: string, okCodes: number[] = [0], via: NftV
   const r = await nftScript(input, okCodes, via);
   if (g0 === undefined) return r;
   const g1 = genid();
-  if (g1 !== (r.code === 0 ? g0 + 1 : g0)) return r;
-  const ok = readJsonIfExistsSync<ForwardOk>(netFiles.forwardOk());
-  if (ok?.genid === g0 && g1 !== g0) {
+  if (g1 === g0 + 1 && r.code === 0) carryForwardCheck(g0, g1);
+  return r;
+}
+
+/**
+ * Our commit took the ruleset from generation g0 to g1 = g0 + 1, the only change between: a
+ * FORWARD check recorded at g0 holds at g1, and is recorded so. Returns what the next check
+ * needs (the generation and the record), so it asks neither again.
+ */
+export function carryForwardCheck(g0: number, g1: number): ForwardSeen {
+  let ok = readJsonIfExistsSync<ForwardOk>(netFiles.forwardOk());
+  if (ok?.genid === g0) {
+    ok = { ...ok, genid: g1 };
     try {
-      writeJsonAtomicSync(netFiles.forwardOk(), { ...ok, genid: g1 }, { durable: false });
+      writeJsonAtomicSync(netFiles.forwardOk(), ok, { durable: false });
     } catch {
       /* the cache is an optimisation */
     }
   }
-  return r;
+  return { genid: g1, ok };
 }
 
 async function insertAccepts(bin: string, br: string): Promise<number> {

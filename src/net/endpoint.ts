@@ -5,7 +5,7 @@
  * it needs no saved state and succeeds when the namespace or the veth are already gone.
  */
 import { emit } from '../state/events.js';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { withLock } from '../state/lock.js';
 import { createUndoStack } from '../sys/undo.js';
@@ -19,10 +19,10 @@ import { allowBridgeThroughForward } from './compat.js';
 import { hasJoiners } from './joined.js';
 import { ensureDns } from './dns.js';
 import { defaultNetworkLocked, ensureInfra, liveEndpoints, othersInUse } from './networks.js';
-import { nftApplyRepairing, rebuildAll, repairNetworkLocked } from './reload.js';
+import { bindPortRepairing, nftApplyRepairing, rebuildAll, repairNetworkLocked } from './reload.js';
 import { tablesPresent } from './nft.js';
 import { DEFAULT_NETWORK, NET_LOCK, findNetwork, listNetworks, netFiles, readEndpoint, removeEndpoint, saveEndpoint, type NetworkRecord } from './store.js';
-import { TsdError } from '../sys/errors.js';
+import { TsdError, isErrno } from '../sys/errors.js';
 
 const elog = log.child({ mod: 'net.endpoint' });
 
@@ -144,10 +144,16 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     undo.push(`release ${net.name} endpoint`, () => unreserve(req.containerId, net.id, ifname, ip));
     if (tablesGone) await rebuildAll(); // this network's bridge too: its endpoint record is written
     const mac = req.mac ?? macFor(ip);
-    // one nft batch: the port's binding to (MAC, IP) and the caller's rules, while the veth is made
-    const rules = [...portGuardScript({ net, hostIf, ip, mac }), ...(moreRules ? await moreRules(ip) : [])];
-    // in process (libnftables): its own trace step, as the nft process it replaced was seen
-    const firewall = nftApplyRepairing(rules).then(() => mark('net: firewall applied'));
+    // one nft batch: the port's binding to (MAC, IP) and the caller's rules, while the veth is
+    // made; the binding alone (no published ports) is a transaction of our own, with no libnftables
+    const guarded = { net, hostIf, ip, mac };
+    const more = moreRules ? await moreRules(ip) : [];
+    const batch = more.length ? nftApplyRepairing([...portGuardScript(guarded), ...more]).then(() => undefined) : bindPortRepairing(guarded);
+    // in process: its own trace step, as the nft process it replaced was seen
+    const firewall = batch.then((seen) => {
+      mark('net: firewall applied');
+      return seen;
+    });
     // Docker may have started since the bridge was made: its FORWARD policy DROP is checked
     // while the veth is wired, both before the container runs; only when the nf_tables
     // generation moved since the last check (compat.ts), so after our own batch, which is
@@ -156,7 +162,7 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     const [fw, veth, forward] = await Promise.allSettled([
       firewall,
       driver.attach(net, { containerId: req.containerId, pid: req.pid, hostIf, ifname, ip, mac, defaultRoute: req.defaultRoute, ...(req.running ? { beforeUp: firewall } : { byInit: true }) }),
-      existed && driver.traits.hostFirewall ? firewall.then(() => allowBridgeThroughForward(net.bridge), () => undefined) : undefined,
+      existed && driver.traits.hostFirewall ? firewall.then((seen) => allowBridgeThroughForward(net.bridge, false, seen), () => undefined) : undefined,
     ]);
     if (fw.status === 'rejected') throw fw.reason;
     if (veth.status === 'rejected') throw veth.reason;
@@ -202,10 +208,13 @@ async function unreserve(containerId: string, netId: string, ifname: string, ip:
   for (const d of done) if (d.status === 'rejected') throw d.reason;
 }
 
-/** Veth, port binding (unless `bindingGone`: the caller removed it), lease, record of (container, network). Idempotent. */
-export async function releaseEndpoint(containerId: string, netId: string, containerGone = false, bindingGone = false): Promise<void> {
+/**
+ * Veth, port binding (unless `bindingGone`: the caller removed it), lease, record of (container,
+ * network). Idempotent. `known`: the network's record, when the caller has just read it.
+ */
+export async function releaseEndpoint(containerId: string, netId: string, containerGone = false, bindingGone = false, known?: NetworkRecord): Promise<void> {
   const hostIf = hostIfname(containerId, netId);
-  const net = listNetworks().find((n) => n.id === netId);
+  const net = known?.id === netId ? known : listNetworks().find((n) => n.id === netId);
   const driver = driverOf(net ?? { driver: 'bridge' });
   // the container's own namespace dies with it and takes the veth along (the kernel finishes
   // that shortly after the CLI returns: nothing to wait for); one that others joined lives on
@@ -246,8 +255,25 @@ function hasLease(netId: string, ctr: string): boolean {
   }
 }
 
-/** Rewrite the container's /etc/hosts in place (the bind mount shows the same inode). */
+/**
+ * Rewrite the container's /etc/hosts in place (the bind mount shows the same inode): over
+ * the old text from offset 0, then cut to the new length. Not a truncate to zero first
+ * (writeFileSync), after which ext4 (auto_da_alloc) allocates and starts writing the data
+ * when the file is closed: up to milliseconds of a start on a busy disk (see ipam.ts).
+ */
 export function rewriteContainerFile(containerId: string, name: 'hosts' | 'resolv.conf', content: string): void {
-  const path = netFiles.containerFile(containerId, name);
-  if (existsSync(path)) writeFileSync(path, content);
+  let fd: number;
+  try {
+    fd = openSync(netFiles.containerFile(containerId, name), 'r+');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw err;
+  }
+  try {
+    const data = Buffer.from(content);
+    writeSync(fd, data, 0, data.length, 0);
+    ftruncateSync(fd, data.length);
+  } finally {
+    closeSync(fd);
+  }
 }

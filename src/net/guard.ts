@@ -14,9 +14,11 @@
  * needs no state, and its batch (add, then delete, in one transaction) succeeds whether or
  * not they are there. Frames from ports without an entry (a vxlan device, say) pass.
  */
+import { constants as osConstants } from 'node:os';
 import { exec } from '../sys/exec.js';
+import { guardBind, guardUnbind } from '../native/index.js';
 import { netChain, tableName } from './nft.js';
-import { nftBatch } from './compat.js';
+import { carryForwardCheck, nftBatch, type ForwardSeen } from './compat.js';
 import type { NetworkRecord } from './store.js';
 
 const B = () => `bridge ${tableName()}`;
@@ -70,6 +72,39 @@ export function portGuardScript(g: GuardedPort): string[] {
   ];
 }
 
+/** A native call's result, or undefined without the native library (a unit context: nft's way then). */
+function native(call: () => number): number | undefined {
+  try {
+    return call();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The generation after G (the kernel skips 0 when it wraps). */
+const after = (g: number): number => (g + 1) % 2 ** 32 || 1;
+
+/**
+ * A port's binding as one transaction of our own (native/src/nftguard.c sends the messages
+ * nft makes of portGuardScript, with no libnftables in the process, no cache to fill): what
+ * the FORWARD check needs next (our commit was the only change). 'gone': a table, chain, set
+ * or counter of ours is missing, nothing was changed, the caller repairs (as the nft batch's
+ * ENOENT says). undefined: this way could not (no native library, another refusal): the
+ * caller runs portGuardScript through nft, which says what is wrong in nft's words.
+ */
+export function bindPort(g: GuardedPort): ForwardSeen | 'gone' | undefined {
+  const names = { table: tableName(), bridge: g.net.bridge, netChain: netChain(g.net.id), hostIf: g.hostIf, chain: guardChain(g.hostIf) };
+  let forwardDrops: boolean | undefined;
+  const rc = native(() => {
+    const r = guardBind(names, g.mac, g.ip);
+    forwardDrops = r.forwardDrops;
+    return r.gen;
+  });
+  if (rc === undefined) return undefined;
+  if (rc >= 0) return { ...carryForwardCheck(rc, after(rc)), forwardDrops };
+  return rc === -osConstants.errno.ENOENT ? 'gone' : undefined;
+}
+
 /** Remove a port's binding by name: idempotent in one transaction (add, then delete). */
 export function dropGuardScript(hostIf: string): string[] {
   const c = guardChain(hostIf);
@@ -84,6 +119,10 @@ export function dropGuardScript(hostIf: string): string[] {
 
 /** Remove a port's binding (in process: a container's removal); a missing table (nothing to remove) is fine. */
 export async function dropGuard(hostIf: string): Promise<void> {
+  // dropGuardScript as our own transaction (native/src/nftguard.c), else through nft
+  const rc = native(() => guardUnbind(tableName(), hostIf, guardChain(hostIf)));
+  if (rc !== undefined && rc >= 0) carryForwardCheck(rc, after(rc));
+  if (rc !== undefined && (rc >= 0 || rc === -osConstants.errno.ENOENT)) return;
   const r = await nftBatch(dropGuardScript(hostIf).join('\n') + '\n', [0, 1], 'lib');
   if (r.code !== 0 && !/No such file or directory/.test(r.stderr)) throw new Error(`nft: removing the binding of ${hostIf}: ${r.stderr.trim()}`);
 }

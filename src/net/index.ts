@@ -264,9 +264,10 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
     let ports: PublishedPort[] = [];
     // the DNAT rules go into the endpoint's nft batch (one nft run per start)
     const portRules = async (ip: string): Promise<string[]> => {
+      if (!p.publish.length) return [];
       const net = lookupNetwork(p.network);
       // Docker publishes nothing from an --internal network
-      if (!p.publish.length || net?.internal) return [];
+      if (net?.internal) return [];
       checkHostAddresses(p.publish, p.containerName, net?.id ?? '', ctx.containerId);
       // a container that stopped without its cleanup (monitor killed) still has port records
       // and DNAT rules: take them down first, or its rules would shadow ours
@@ -340,15 +341,16 @@ export async function detachNetwork(
   containerGone = true,
 ): Promise<void> {
   const nets = networksOf(containerId);
-  // a recorded state that says "no published ports" spares listing the nft table; without
-  // a record (crash before it was written) the table is searched for the container's chain
+  // a recorded state that says "no published ports" spares listing the nft table and the
+  // port records; without a record (crash before it was written) the table is searched for
+  // the container's chain and every port record is looked at
   const noPorts = state?.mode !== undefined && (state.mode !== 'bridge' || (Array.isArray(state.ports) && state.ports.length === 0));
   // with port rules to remove, the ports' bindings go in the same nft batch
   const bindings = noPorts ? [] : nets.flatMap((n) => dropGuardScript(hostIfname(containerId, n.id)));
   await runAll([
     ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId, bindings))],
-    ['host ports', () => releasePorts(containerId)],
-    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone, !noPorts)] as const),
+    ['host ports', () => (noPorts ? undefined : releasePorts(containerId))],
+    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone, !noPorts, n)] as const),
     ['dns', () => (nets.some((n) => n.dns) ? pokeDns() : undefined)],
   ]);
 }

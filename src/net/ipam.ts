@@ -6,7 +6,8 @@
  * cursor, never enumerated. Callers hold the `net` lock; the O_EXCL create keeps it safe anyway.
  * A lease whose container directory no longer exists (removed after a crash) is reclaimed.
  */
-import { existsSync, openSync, writeSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, writeSync, closeSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { unlinkIfExistsSync } from '../sys/fs.js';
 import { join } from 'node:path';
 import { paths } from '../state/paths.js';
 import { isErrno, TsdError } from '../sys/errors.js';
@@ -50,6 +51,28 @@ function tryReserve(netId: string, ip: string, ctr: string, ifname: string): boo
   return true;
 }
 
+/**
+ * The cursor, rewritten in place: one fixed-width line (an IPv4 address and spaces, 16 bytes
+ * with the newline) over the old one, never truncated. A truncate-and-rewrite (writeFileSync)
+ * frees the file's block and makes ext4 flush the new data at close (auto_da_alloc): 3-7 ms
+ * of a start here when the disk is busy, against microseconds in place.
+ */
+function writeCursor(netId: string, ip: string): void {
+  const line = `${ip.padEnd(15)}\n`;
+  let fd: number;
+  try {
+    fd = openSync(netFiles.cursor(netId), 'r+');
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT')) throw err;
+    fd = openSync(netFiles.cursor(netId), 'wx', 0o644); // the first: created, nothing to truncate (callers hold the net lock)
+  }
+  try {
+    writeSync(fd, line, 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Lease an address for (ctr, ifname): the requested one, or the next free one in the pool. */
 export function allocate(net: NetworkRecord, ctr: string, ifname: string, requested?: string): string {
   const p = poolOf(net);
@@ -84,7 +107,7 @@ export function allocate(net: NetworkRecord, ctr: string, ifname: string, reques
     if (!usable(p, ip)) continue;
     const text = formatIp(ip);
     if (tryReserve(net.id, text, ctr, ifname)) {
-      writeFileSync(netFiles.cursor(net.id), text + '\n');
+      writeCursor(net.id, text);
       return text;
     }
   }
@@ -109,7 +132,7 @@ export function release(netId: string, ctr: string, ifname?: string, known?: str
       /* gone: look at every lease */
     }
     if (lines[0] === ctr && (ifname === undefined || lines[1] === ifname)) {
-      rmSync(path, { force: true });
+      unlinkIfExistsSync(path);
       return [known];
     }
   }
@@ -129,7 +152,7 @@ export function release(netId: string, ctr: string, ifname?: string, known?: str
       continue;
     }
     if (lines[0] === ctr && (ifname === undefined || lines[1] === ifname)) {
-      rmSync(path, { force: true });
+      unlinkIfExistsSync(path);
       freed.push(f);
     }
   }

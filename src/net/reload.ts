@@ -16,8 +16,8 @@ import { TsdError } from '../sys/errors.js';
 import { log } from '../sys/log.js';
 import { listContainers } from '../state/containers.js';
 import { containerPortsScript, nftApply, tableName } from './nft.js';
-import { nftBatch } from './compat.js';
-import { portGuardScript } from './guard.js';
+import { nftBatch, type ForwardSeen } from './compat.js';
+import { bindPort, portGuardScript, type GuardedPort } from './guard.js';
 import { superviseDns } from './dns.js';
 import { ensureInfra, liveEndpoints } from './networks.js';
 import { DEFAULT_NETWORK, NET_LOCK, listNetworks, type NetworkRecord } from './store.js';
@@ -81,6 +81,18 @@ export async function nftApplyRepairing(lines: string[]): Promise<void> {
     throw new TsdError('CMD_FAILED', `nft -f -: exit ${first.code}: ${first.stderr.trim().split('\n').slice(-3).join('; ')}`);
   }
   await rebuildAll(() => nftApply(lines));
+}
+
+/**
+ * A port's binding (guard.ts `bindPort`), repaired as nftApplyRepairing does when our tables
+ * are gone; through nft when the native way cannot. What the FORWARD check needs next, when known.
+ */
+export async function bindPortRepairing(g: GuardedPort): Promise<ForwardSeen | undefined> {
+  const r = bindPort(g);
+  if (r === 'gone') await rebuildAll(() => nftApply(portGuardScript(g)));
+  else if (r === undefined) await nftApplyRepairing(portGuardScript(g));
+  else return r;
+  return undefined;
 }
 
 /**

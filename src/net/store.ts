@@ -15,8 +15,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { randomBytes } from '../sys/random.js';
 import { DEFAULT_ROOT, paths, rootDir } from '../state/paths.js';
-import { writeJsonAtomicSync } from '../sys/fs.js';
-import { TsdError, isCorruptRecord } from '../sys/errors.js';
+import { unlinkIfExistsSync, writeJsonAtomicSync } from '../sys/fs.js';
+import { TsdError, isCorruptRecord, isErrno } from '../sys/errors.js';
 import { readRecordSync, reportSkipped, type Schema } from '../state/records.js';
 
 export const NET_LOCK = 'net';
@@ -191,14 +191,21 @@ export function readEndpoint(netId: string, ctr: string): EndpointRecord | undef
 }
 
 export function saveEndpoint(netId: string, e: EndpointRecord): void {
-  mkdirSync(netFiles.endpoints(netId), { recursive: true });
   // no fsync: an endpoint lives as long as the container's network namespace, which no
   // crash of the machine survives (reconcile frees what a killed run left)
-  writeJsonAtomicSync(netFiles.endpoint(netId, e.containerId), e, { durable: false });
+  const write = () => writeJsonAtomicSync(netFiles.endpoint(netId, e.containerId), e, { durable: false });
+  try {
+    write();
+  } catch (err) {
+    // the directory is made with the network (saveNetwork): again only if it went
+    if (!isErrno(err, 'ENOENT')) throw err;
+    mkdirSync(netFiles.endpoints(netId), { recursive: true });
+    write();
+  }
 }
 
 export async function removeEndpoint(netId: string, ctr: string): Promise<void> {
-  rmSync(netFiles.endpoint(netId, ctr), { force: true }); // one file: no thread-pool trip (sys/fs.ts)
+  unlinkIfExistsSync(netFiles.endpoint(netId, ctr)); // one file: no thread-pool trip (sys/fs.ts)
 }
 
 export interface HostSettings {

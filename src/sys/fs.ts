@@ -1,5 +1,5 @@
 /** Small filesystem helpers: atomic writes (temp file, fsync, rename) and tolerant reads. */
-import { promises as fsp, openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, rmSync } from 'node:fs';
+import { promises as fsp, openSync, writeSync, fsyncSync, closeSync, renameSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { corruptRecord, isErrno } from './errors.js';
 
@@ -90,4 +90,13 @@ export async function readJsonIfExists<T>(path: string): Promise<T | undefined> 
 
 export async function rmIfExists(path: string): Promise<void> {
   await fsp.rm(path, { recursive: true, force: true });
+}
+
+/** Remove one file, already gone is fine: one unlink (rmSync with force stats it twice first). */
+export function unlinkIfExistsSync(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if (!isErrno(err, 'ENOENT', 'ENOTDIR')) throw err;
+  }
 }

@@ -145,6 +145,11 @@ describe('no work without a purpose', () => {
     const published = await traced(['run', '--rm', '-p', '18080:80', 'busybox', 'true'], 'open,openat');
     expect(published.code, published.stderr).toBe(0);
     expect(published.lines.some((l) => l.includes('/proc/net/tcp'))).toBe(true);
+    // the port records exist now: a start and removal that publish nothing do not read them
+    const again = await traced(['run', '--rm', 'busybox', 'true'], 'open,openat');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.lines.some((l) => l.includes('libtsdocker.so'))).toBe(true);
+    expect(again.lines.filter((l) => /\/networks\/ports"/.test(l))).toEqual([]);
   });
 });
 
@@ -198,6 +203,16 @@ describe('the FORWARD policy check runs only when the firewall changed', () => {
     expect(await iptablesRuns()).toBe(0);
     expect((await sb.sh(['iptables', '-w', '-P', 'FORWARD', 'ACCEPT'])).code).toBe(0);
   });
+
+  it('while FORWARD does not drop (asked over netlink), a bridge start and its removal keep no FORWARD-check record', async () => {
+    expect((await sb.sh(['iptables', '-w', '-S', 'FORWARD'])).stdout).toMatch(/^-P FORWARD ACCEPT$/m); // the last test's end
+    expect((await sb.tsd(['run', '--rm', 'busybox', 'true'])).code).toBe(0); // drops the record of the DROP days
+    const t = await traced(['run', '--rm', 'busybox', 'true'], 'openat,execve');
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.lines.some((l) => l.includes('libtsdocker.so'))).toBe(true); // the trace sees the CLI
+    expect(t.lines.filter((l) => /forward-ok\.json.*O_WRONLY/.test(l))).toEqual([]);
+    expect(t.lines.filter((l) => /execve\("[^"]*\/iptables", \["iptables"/.test(l) && !/= -1 E[A-Z]+ /.test(l))).toEqual([]);
+  });
 });
 
 describe('no helper processes on the start path', () => {
@@ -210,7 +225,7 @@ describe('no helper processes on the start path', () => {
     expect(ran('ip')).toBe(0);
     expect(ran('nsenter')).toBe(0);
     expect(ran('iptables')).toBe(0);
-    expect(ran('nft')).toBe(0); // the port's binding through libnftables, in process
+    expect(ran('nft')).toBe(0); // the port's binding in process (native/src/nftguard.c)
   });
 
   it('a start with -p and the removal of such a container run no nft; the rules are there while it runs and gone after', async () => {
@@ -230,6 +245,58 @@ describe('no helper processes on the start path', () => {
     expect(ran(rm.lines, 'nft')).toBe(0);
     expect(await rules()).not.toContain('18282');
     expect(await rules()).not.toMatch(/chain ep-/);
+  });
+
+  it("a bridge start and its removal load no libnftables: the port's binding is our own transaction, the rules nft makes of it", async () => {
+    const start = await traced(['run', '--rm', 'busybox', 'true'], 'openat');
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.lines.some((l) => l.includes('libtsdocker.so'))).toBe(true); // the trace sees the CLI
+    expect(start.lines.filter((l) => l.includes('libnftables'))).toEqual([]);
+    expect((await sb.tsd(['run', '-d', '--name', 'bound', 'busybox', 'sleep', '60'])).code).toBe(0);
+    const ruleset = (await sb.sh(['nft', 'list', 'ruleset'])).stdout;
+    const [, table, chain] = /table bridge (\S+) \{[\s\S]*?chain (ep-[0-9a-f]{12}) \{/.exec(ruleset) ?? [];
+    expect(chain).toBeDefined();
+    // the kernel's view of the chain (expressions, set elements), minus handles and set numbers
+    const bytecode = async () =>
+      (await sb.sh(['nft', '--debug=netlink', 'list', 'chain', 'bridge', table!, chain!])).stdout
+        .replace(/__set\d+/g, '__set')
+        .replace(/^(bridge \S+ \S+)( \d+)+$/gm, '$1');
+    const ours = await bytecode();
+    expect(ours).toContain('[ cmp neq reg 1 0x11ac4202'); // 02:42:ac:11:..: the container's MAC
+    // `network reload` on an empty ruleset makes every binding again through nft, from portGuardScript
+    await sb.sh(['nft', 'flush', 'ruleset']);
+    expect((await sb.tsd(['network', 'reload'])).code).toBe(0);
+    expect(await bytecode()).toBe(ours);
+    const rm = await traced(['rm', '-f', 'bound'], 'openat');
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(rm.lines.filter((l) => l.includes('libnftables'))).toEqual([]);
+    expect((await sb.sh(['nft', 'list', 'ruleset'])).stdout).not.toContain(chain!);
+  });
+
+  it('a bridge run --rm reads the network records three times: to plan, to lease under the lock, to clean up', async () => {
+    const t = await traced(['run', '--rm', 'busybox', 'true'], 'openat');
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.lines.filter((l) => /\/networks\/[0-9a-f]{64}\/network\.json"/.test(l))).toHaveLength(3);
+  });
+
+  it('a bridge run --rm talks to nf_tables over one socket, kept open: closing it would wait out the deferred destruction of the unbound chain', async () => {
+    expect((await sb.tsd(['run', '--rm', 'busybox', 'true'])).code).toBe(0); // the network exists (made by nft and ip)
+    const t = await traced(['run', '--rm', 'busybox', 'true'], 'socket');
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.lines.some((l) => l.includes('NETLINK_ROUTE'))).toBe(true); // the trace sees the veth made
+    expect(t.lines.filter((l) => l.includes('NETLINK_NETFILTER'))).toHaveLength(1);
+  });
+
+  it('the address cursor and /etc/hosts are rewritten in place, never truncated (ext4 would flush them at close)', async () => {
+    const t = await traced(['run', '--rm', 'busybox', 'true'], 'openat');
+    expect(t.code, t.stderr).toBe(0);
+    const cursor = t.lines.filter((l) => l.includes('/leases/.cursor"'));
+    expect(cursor.some((l) => l.includes('O_RDWR'))).toBe(true); // the trace sees it written
+    expect(cursor.filter((l) => l.includes('O_TRUNC') && !l.includes('O_EXCL'))).toEqual([]); // made with O_EXCL: nothing to cut
+    // /etc/hosts gets the address in place too: one open read-write, no truncate but its creation
+    const hosts = t.lines.filter((l) => /\/containers\/[0-9a-f]{64}\/hosts"/.test(l));
+    expect(hosts.filter((l) => l.includes('O_RDWR'))).toHaveLength(1);
+    expect(hosts.filter((l) => l.includes('O_TRUNC')).length).toBeLessThanOrEqual(1);
   });
 
   it('the host side is in the bridge, up, and the container has its address, MAC and route', async () => {

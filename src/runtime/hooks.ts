@@ -8,6 +8,7 @@ import type { Rlimit } from './spec.js';
 import { containerFiles } from '../state/containers.js';
 import * as res from './resources.js';
 import { endLeftovers, releaseNamespaces } from './namespaces.js';
+import { primeCgroupMigration } from './cgroups/index.js';
 
 export interface ImageView {
   id: string;
@@ -57,6 +58,14 @@ export async function validateContainerResources(resources: Record<string, unkno
 export function securityFor(config: ContainerConfig): Omit<PreparedResources, 'mounts' | 'undo' | 'readonlyRootfs'> {
   // resources: capabilities, seccomp and rlimits of an existing container are derived here
   return res.securityForExec(config.id, config.resources as res.ResourceOptions);
+}
+
+/**
+ * A process that will join a running container's cgroups (exec): start the kernel's wait
+ * for the migration lock now, so it runs while the exec is prepared (cgroups/index.ts).
+ */
+export function primeCgroupJoin(): void {
+  primeCgroupMigration();
 }
 
 export async function joinContainerCgroups(id: string, pid: number): Promise<void> {

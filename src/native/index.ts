@@ -29,6 +29,7 @@ interface Lib {
   tsd_lgetxattr: (path: string, name: string, buf: Buffer, len: number) => number;
   tsd_nft_genid: () => number;
   tsd_veth_attach: (hostIf: string, peerIf: string, peerMac: string, mtu: number, pid: number, bridge: string, hairpin: number) => number;
+  tsd_exit_watch: (pids: number[], n: number) => number;
 }
 
 let lib: Lib | undefined;
@@ -78,6 +79,7 @@ function load(): Lib {
     tsd_veth_attach: handle.func(
       'int tsd_veth_attach(const char *host_if, const char *peer_if, const char *peer_mac, int mtu, int pid, const char *bridge, int hairpin)',
     ),
+    tsd_exit_watch: handle.func('int tsd_exit_watch(const int *pids, int n)'),
   };
   const v = l.tsd_proto_version();
   if (v !== PROTO_VERSION) {
@@ -170,6 +172,18 @@ export function vethAttach(req: { hostIf: string; peerIf: string; peerMac: strin
     load().tsd_veth_attach(req.hostIf, req.peerIf, req.peerMac, req.mtu, req.pid, req.bridge, req.hairpin ? 1 : 0),
     `veth ${req.hostIf} (peer ${req.peerIf} in pid ${req.pid}'s netns) into ${req.bridge}`,
   );
+}
+
+/**
+ * A pipe's read end that becomes readable when any of `pids` exits (native/src/exitwatch.c:
+ * pidfds polled by a thread of ours); 'gone' when one has already been reaped; 'unsupported'
+ * on a kernel without pidfd_open (before 5.3). Close the fd (or its stream) when done.
+ */
+export function exitWatch(pids: readonly number[]): { fd: number } | 'gone' | 'unsupported' {
+  const rc = load().tsd_exit_watch([...pids], pids.length);
+  if (rc === -osConstants.errno.ESRCH) return 'gone';
+  if (rc === -osConstants.errno.ENOSYS) return 'unsupported';
+  return { fd: check(rc, `watch the exit of ${pids.join(', ')}`) };
 }
 
 export function kill(pid: number, sig: number): boolean {

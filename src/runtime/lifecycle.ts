@@ -33,6 +33,7 @@ import { removeIncomplete, removeUnreadable } from './salvage.js';
 import { thawIfPaused } from './pause.js';
 import { hasPolicy, markStopped } from './restart-policy.js';
 import { emitContainer } from '../state/events.js';
+import { waitForExit } from './exit-wait.js';
 
 const lg = log.child({ mod: 'runtime.lifecycle' });
 
@@ -92,18 +93,7 @@ async function endRestartWait(id: string): Promise<void> {
   }
 }
 
-/** Wait until the container is no longer running; returns false on timeout. */
-export async function waitForExit(id: string, timeoutMs = Infinity): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 5;
-  for (;;) {
-    const v = await readContainer(id);
-    if (!v || v.status !== 'running') return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(delay);
-    delay = Math.min(delay * 2, 50);
-  }
-}
+export { waitForExit };
 
 /**
  * The stop signal (SIGTERM unless the container has one), then SIGKILL after `timeoutSec`

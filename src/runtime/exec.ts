@@ -5,7 +5,6 @@
  */
 import { emitContainer } from '../state/events.js';
 import { refuseIfPaused } from './pause.js';
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveImage } from '../image/index.js';
@@ -19,6 +18,7 @@ import { joinContainerCgroups, primeCgroupJoin, securityFor } from './hooks.js';
 import { attachForeground, forwardSignals } from './run.js';
 import { terminalSize } from './start.js';
 import { mark } from '../sys/trace.js';
+import { newContainerId } from './names.js';
 
 export interface ExecOptions {
   command: string[];
@@ -74,9 +74,9 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
     resources: { ...security, mounts: [], readonlyRootfs: false, undo: async () => {} },
   });
   mark('exec: spec built');
-  const specPath = join(containerFiles.dir(v.config.id), `exec-${randomBytes(6).toString('hex')}.spec`);
   // dockerd's exec events: the action names the command ("exec_start: sh -c date")
-  const execID = randomBytes(32).toString('hex');
+  const execID = newContainerId();
+  const specPath = join(containerFiles.dir(v.config.id), `exec-${execID.slice(0, 12)}.spec`);
   const what = `${opts.command[0]} ${opts.command.slice(1).join(' ')}`;
   emitContainer(v.config, `exec_create: ${what}`, { execID });
   const signals = opts.detach || opts.io ? undefined : forwardSignals();

@@ -5,11 +5,11 @@
  * polling loop answered 5-50 ms late and woke up for nothing.
  */
 import net from 'node:net';
-import { statSync, watch, type FSWatcher } from 'node:fs';
+import { rmSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exitWatch } from '../native/index.js';
-import { isSameProcess } from '../sys/proc.js';
+import { isSameProcess, processStartTime } from '../sys/proc.js';
 import { containerFiles, readContainer } from '../state/containers.js';
 
 export interface WatchedProcess {
@@ -128,4 +128,20 @@ export async function waitForExit(id: string, timeoutMs = Infinity): Promise<boo
     await sleep(delay);
     delay = Math.min(delay * 2, 50);
   }
+}
+
+/**
+ * `stop` cleans up after the exit itself, but it is not the CLI that started the container
+ * and cannot send the monitor `ack`: it claims the cleanup in the container's directory, so
+ * the monitor skips its exit hook (a Node process that would find the work done) while we
+ * live (native/src/claim.c). Returns the release.
+ */
+export function claimCleanup(id: string): () => void {
+  const path = containerFiles.cleanupClaim(id);
+  try {
+    writeFileSync(path, `${process.pid} ${processStartTime(process.pid)}\n`, { mode: 0o600 });
+  } catch {
+    return () => undefined; // no claim: the hook runs, as it would anyway
+  }
+  return () => rmSync(path, { force: true });
 }

@@ -33,7 +33,7 @@ import { removeIncomplete, removeUnreadable } from './salvage.js';
 import { thawIfPaused } from './pause.js';
 import { hasPolicy, markStopped } from './restart-policy.js';
 import { emitContainer } from '../state/events.js';
-import { waitForExit } from './exit-wait.js';
+import { claimCleanup, waitForExit } from './exit-wait.js';
 
 const lg = log.child({ mod: 'runtime.lifecycle' });
 
@@ -107,6 +107,18 @@ export async function stopContainer(ref: string, timeout?: number, sig?: string)
     v = (await readContainer(v.config.id)) ?? v;
   }
   if (v.status !== 'running' || !v.state) return v;
+  requireRunning(v);
+  // we clean up after the exit: the monitor's exit hook need not (native/src/claim.c)
+  const release = claimCleanup(v.config.id);
+  try {
+    await stopRunning(v, timeout, sig);
+  } finally {
+    release();
+  }
+  return v;
+}
+
+async function stopRunning(v: ContainerView & { state: NonNullable<ContainerView['state']> }, timeout?: number, sig?: string): Promise<void> {
   const timeoutSec = timeout ?? v.config.stopTimeout ?? 10;
   const signal = sig ?? v.config.stopSignal ?? 'SIGTERM';
   sendSignal(v.state.pid, parseSignal(signal));
@@ -121,7 +133,6 @@ export async function stopContainer(ref: string, timeout?: number, sig?: string)
   }
   await cleanupAfterExit(v.config.id);
   emitContainer(v.config, 'stop');
-  return v;
 }
 
 /** The exit status as Docker reports it (exit.json written by the monitor; 137 if it died unrecorded). */

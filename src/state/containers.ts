@@ -129,6 +129,8 @@ export const containerFiles = {
   /** the monitor's restart record, and the marker of a stop by hand (runtime/restart-policy.ts) */
   restart: (id: string) => join(paths.container(id), 'restart.json'),
   stopped: (id: string) => join(paths.container(id), '.stopped'),
+  /** "PID STARTTIME" of a live CLI that cleans up after the exit itself: the monitor skips its hook (native/src/claim.c) */
+  cleanupClaim: (id: string) => join(paths.container(id), '.cleanup-claim'),
   /** State.Health, written by the monitor (native/src/health.c) */
   health: (id: string) => join(paths.container(id), 'health.json'),
   dir: (id: string) => paths.container(id),

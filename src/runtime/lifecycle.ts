@@ -205,8 +205,8 @@ export interface RemoveOptions {
   volumes: boolean;
   /** the caller has just detached the network (cleanup of a --rm container) */
   networkDetached?: boolean;
-  /** remove the directory synchronously (a `run --rm` CLI waits for it anyway: ~35 pool trips
-   * less); elsewhere (serve) a container's writes may make it large: never stall the loop */
+  /** remove the directory synchronously (a `run --rm` or `rm` CLI waits for it anyway: ~35 pool
+   * trips less); elsewhere (serve) a container's writes may make it large: never stall the loop */
   inline?: boolean;
 }
 

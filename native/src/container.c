@@ -342,8 +342,11 @@ void tsd_child_main(struct tsd_child_ctx *c) {
   struct tsd_error e = {0};
   char exe[PATH_MAX];
   prctl(PR_SET_NAME, "tsd-init", 0, 0, 0);
-  /* signals: default dispositions, nothing blocked (the monitor blocks them for signalfd) */
-  for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
+  /* signals: what the monitor changed goes back to the default. Only SIGPIPE: tsd_spawn
+   * (ffi.c) reset every disposition before it exec'd the monitor, which then ignores SIGPIPE
+   * and blocks the rest for its signalfd (64 sigactions here were 64 syscalls per start);
+   * nothing stays blocked */
+  signal(SIGPIPE, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);

@@ -14,7 +14,9 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -30,7 +32,6 @@
 
 int tsd_proto_version(void) { return TSD_PROTO_VERSION; }
 
-static long raw_clone_fork(void) { return syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0); }
 
 static void child_fail(int errfd, int err) {
   int v = err;
@@ -66,12 +67,90 @@ static int own_description(int fd, char *buf) {
 }
 
 /*
- * Start `path` as a daemon: double fork, so the new process is never Node's child (no
- * zombie for libuv to miss, and it outlives the CLI). The grandchild starts a new session,
- * receives fds[i] as descriptor i (fds[i] < 0 means /dev/null), closes every other
- * descriptor and execs. Returns the grandchild's pid, or -errno (the errno of execve when
- * the exec itself failed).
+ * Start `path` as a daemon, never Node's child (no zombie for libuv to miss, and it outlives
+ * the CLI): Node clones an intermediate, which clones the daemon and exits. The daemon starts
+ * a new session, receives fds[i] as descriptor i (fds[i] < 0 means /dev/null), closes every
+ * other descriptor and execs. Returns the daemon's pid, or -errno (the errno of execve when the
+ * exec itself failed).
+ *
+ * Both clones share Node's memory (CLONE_VM | CLONE_VFORK, as posix_spawn does): a fork
+ * copied the page tables of Node's whole heap, and the exec and the intermediate's exit then
+ * tore two such copies down again, several ms of every start. CLONE_VFORK suspends the caller
+ * until its child has exec'd or exited, so Node resumes once the daemon runs its own image.
+ * The children run on stacks of their own, with every signal blocked until the daemon has
+ * reset the dispositions (a handler of Node's must never run in them), touch nothing of Node's
+ * but the request below, and leave only through execve or exit_group.
  */
+struct spawn_req {
+  const char *path;
+  char *const *argv;
+  char *const *envp;
+  const int *fds;
+  int nfds;
+  int pidfd_w; /* the intermediate writes the daemon's pid here */
+  int errfd_w; /* the daemon writes its errno here when it cannot exec */
+  char *stack2;
+  size_t stack2_size;
+  char pathbuf[32];
+};
+
+#define SPAWN_STACK (64 * 1024)
+
+static int spawn_daemon(void *arg) {
+  struct spawn_req *r = arg;
+  /* reset the signal dispositions Node installed (handlers do not survive exec, but
+     ignored signals would); every signal is still blocked */
+  for (int s = 1; s < 65; s++) {
+    if (s == SIGKILL || s == SIGSTOP) continue;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    syscall(SYS_rt_sigaction, s, &sa, 0, sizeof(long));
+  }
+  setsid();
+  int moved[TSD_MAX_FDS];
+  int base = 100;
+  for (int i = 0; i < r->nfds; i++) {
+    int src = r->fds[i];
+    if (src < 0) {
+      src = open("/dev/null", O_RDWR | O_CLOEXEC);
+      if (src < 0) child_fail(r->errfd_w, errno);
+    } else {
+      src = own_description(src, r->pathbuf);
+    }
+    /* park every source above the target range first, so dup2 never clobbers one */
+    moved[i] = fcntl(src, F_DUPFD_CLOEXEC, base);
+    if (moved[i] < 0) child_fail(r->errfd_w, errno);
+  }
+  for (int i = 0; i < r->nfds; i++)
+    if (dup2(moved[i], i) < 0) child_fail(r->errfd_w, errno);
+  /* everything from nfds up, except the error pipe, must not reach the daemon */
+  int ep = fcntl(r->errfd_w, F_DUPFD_CLOEXEC, 1000);
+  if (ep < 0) child_fail(r->errfd_w, errno);
+  if (syscall(SYS_close_range, r->nfds, 999, 0) < 0) {
+    for (int fd = r->nfds; fd < 1000; fd++) close(fd);
+  }
+  if (syscall(SYS_close_range, 1001, ~0U, 0) < 0) {
+    for (int fd = 1001; fd < 4096; fd++) close(fd);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, 0, sizeof(long));
+  execve(r->path, r->argv, r->envp);
+  child_fail(ep, errno);
+  return 0;
+}
+
+static int spawn_intermediate(void *arg) {
+  struct spawn_req *r = arg;
+  /* returns once the daemon exec'd (or died): its parent, this process, goes now */
+  int gc = clone(spawn_daemon, r->stack2 + r->stack2_size, CLONE_VM | CLONE_VFORK | SIGCHLD, r);
+  if (gc < 0) child_fail(r->errfd_w, errno);
+  (void)!write(r->pidfd_w, &gc, sizeof gc);
+  syscall(SYS_exit_group, 0);
+  return 0;
+}
+
 int tsd_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds) {
   if (nfds < 0 || nfds > TSD_MAX_FDS) return -EINVAL;
   int pidpipe[2], errpipe[2];
@@ -81,65 +160,24 @@ int tsd_spawn(const char *path, char *const argv[], char *const envp[], const in
     close(pidpipe[0]); close(pidpipe[1]);
     return -e;
   }
-  char pathbuf[32];
-  long child = raw_clone_fork();
-  if (child < 0) {
+  char *stacks = mmap(NULL, 2 * SPAWN_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stacks == MAP_FAILED) {
     int e = errno;
     close(pidpipe[0]); close(pidpipe[1]); close(errpipe[0]); close(errpipe[1]);
     return -e;
   }
-  if (child == 0) {
-    /* First child: fork the daemon, report its pid, exit. */
-    sigset_t all;
-    sigfillset(&all);
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, 0, sizeof(long));
-    long gc = raw_clone_fork();
-    if (gc < 0) child_fail(errpipe[1], errno);
-    if (gc > 0) {
-      int v = (int)gc;
-      (void)!write(pidpipe[1], &v, sizeof v);
-      syscall(SYS_exit_group, 0);
-    }
-    /* Grandchild. Reset signal dispositions Node installed (handlers do not survive exec,
-       but ignored signals would) and unblock everything before exec. */
-    for (int s = 1; s < 65; s++) {
-      if (s == SIGKILL || s == SIGSTOP) continue;
-      struct sigaction sa;
-      memset(&sa, 0, sizeof sa);
-      sa.sa_handler = SIG_DFL;
-      syscall(SYS_rt_sigaction, s, &sa, 0, sizeof(long));
-    }
-    setsid();
-    int moved[TSD_MAX_FDS];
-    int base = 100;
-    for (int i = 0; i < nfds; i++) {
-      int src = fds[i];
-      if (src < 0) {
-        src = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (src < 0) child_fail(errpipe[1], errno);
-      } else {
-        src = own_description(src, pathbuf);
-      }
-      /* park every source above the target range first, so dup2 never clobbers one */
-      moved[i] = fcntl(src, F_DUPFD_CLOEXEC, base);
-      if (moved[i] < 0) child_fail(errpipe[1], errno);
-    }
-    for (int i = 0; i < nfds; i++)
-      if (dup2(moved[i], i) < 0) child_fail(errpipe[1], errno);
-    /* everything from nfds up, except the error pipe, must not reach the daemon */
-    int ep = fcntl(errpipe[1], F_DUPFD_CLOEXEC, 1000);
-    if (ep < 0) child_fail(errpipe[1], errno);
-    if (syscall(SYS_close_range, nfds, 999, 0) < 0) {
-      for (int fd = nfds; fd < 1000; fd++) close(fd);
-    }
-    if (syscall(SYS_close_range, 1001, ~0U, 0) < 0) {
-      for (int fd = 1001; fd < 4096; fd++) close(fd);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, 0, sizeof(long));
-    execve(path, argv, envp);
-    child_fail(ep, errno);
+  struct spawn_req r = {.path = path, .argv = argv, .envp = envp, .fds = fds, .nfds = nfds,
+                        .pidfd_w = pidpipe[1], .errfd_w = errpipe[1], .stack2 = stacks + SPAWN_STACK, .stack2_size = SPAWN_STACK};
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int child = clone(spawn_intermediate, stacks + SPAWN_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &r);
+  int cerr = errno;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  munmap(stacks, 2 * SPAWN_STACK);
+  if (child < 0) {
+    close(pidpipe[0]); close(pidpipe[1]); close(errpipe[0]); close(errpipe[1]);
+    return -cerr;
   }
   close(pidpipe[1]);
   close(errpipe[1]);

@@ -236,6 +236,26 @@ static void wait_go(void) {
   }
 }
 
+/*
+ * The container's first process into its cgroups (spec `cgroup`), right after the clone and
+ * before `pid`: done here rather than by Node, it costs no round trip through Node's thread
+ * pool while the container waits for `go`. On cgroup v1 the first migration waits for an
+ * RCU grace period (~8 ms here); Node writes its own pid into its own cgroup when it creates
+ * the container's cgroups (primeCgroupMigration), so that wait is over by the time we get here.
+ */
+static int join_cgroups(pid_t pid, struct tsd_error *e) {
+  char num[24];
+  int n = snprintf(num, sizeof num, "%d", (int)pid);
+  for (int i = 0; i < M.spec.ncgroup; i++) {
+    int fd = open(M.spec.cgroup[i], O_WRONLY | O_CLOEXEC);
+    int ok = fd >= 0 && write(fd, num, (size_t)n) == n;
+    int er = errno;
+    if (fd >= 0) close(fd);
+    if (!ok) return tsd_fail(e, 125, er, "cannot move process %d into cgroup %s: %s", (int)pid, M.spec.cgroup[i], tsd_errname(er));
+  }
+  return 0;
+}
+
 __attribute__((noreturn)) static void child_failed(struct tsd_error *e) {
   to_node("error %d %d %s", e->code, e->err, e->msg);
   kill(M.child, SIGKILL);
@@ -506,7 +526,7 @@ int main(int argc, char **argv) {
     tsd_fail(&e, 125, errno, "open %s: %s", M.spec.fifo, tsd_errname(errno));
     fail_early(&e);
   }
-  if (M.spec.seccomp && tsd_seccomp_prepare(M.spec.seccomp, &c.seccomp, &e) < 0) fail_early(&e);
+  if (M.spec.seccomp && tsd_seccomp_prepare(M.spec.seccomp, M.spec.seccomp_cache, &c.seccomp, &e) < 0) fail_early(&e);
   if (prealloc_exit_record(&e) < 0 || open_joins(&c, &e) < 0 || prepare_stdio(&c, &e) < 0 || block_signals(&e) < 0) fail_early(&e);
   if (M.spec.attach && !M.exec_mode && tsd_attach_listen(M.spec.attach, &e) < 0) fail_early(&e);
   M.child = start_child(&c, &e);
@@ -516,6 +536,10 @@ int main(int argc, char **argv) {
   if (c.stdio[0] > 2) close(c.stdio[0]);
   if (M.out >= 0) { close(c.stdio[1]); close(c.stdio[2]); }
   tsd_seccomp_free(c.seccomp);
+  if (join_cgroups(M.child, &e) < 0) {
+    drop_exit_record();
+    child_failed(&e);
+  }
   to_node("pid %d", M.child);
   wait_go();
   if (tsd_proxy6_prepare(&M.spec, &e) < 0) child_failed(&e);

@@ -79,6 +79,7 @@ struct tsd_spec {
   int nrlimits;
   const char *oom_score_adj;
   const char *seccomp;
+  const char *seccomp_cache; /* directory of compiled filters (seccomp.c), or NULL */
   int tty;
   int stdin_open;
   const char *log;
@@ -114,6 +115,8 @@ struct tsd_spec {
   const char *health[6];
   const char *health_cgroup[16]; /* cgroup.procs files the probe joins */
   int nhealth_cgroup;
+  const char *cgroup[16]; /* cgroup.procs files the container's first process joins before `pid` */
+  int ncgroup;
   const char *proxy6; /* proxy6.c: the published ports' IPv6 side, read at `go` */
 };
 
@@ -140,7 +143,7 @@ void tsd_proxy6_start(void);
 void tsd_proxy6_stop(void);
 
 /* seccomp.c: compiled in the monitor (it can still read host paths), loaded in the child */
-int tsd_seccomp_prepare(const char *path, void **ctx, struct tsd_error *err);
+int tsd_seccomp_prepare(const char *path, const char *cache_dir, void **ctx, struct tsd_error *err);
 int tsd_seccomp_load(void *ctx, struct tsd_error *err);
 void tsd_seccomp_free(void *ctx);
 
@@ -192,7 +195,7 @@ struct tsd_child_ctx {
   int sync;          /* SOCK_SEQPACKET to the monitor */
   int join_fds[16];  /* opened by the monitor, -1 for namespaces the monitor joined itself */
   int stdio[3];      /* fds to install as 0/1/2 when no tty */
-  void *seccomp;     /* scmp_filter_ctx or NULL */
+  void *seccomp;     /* struct tsd_filter (seccomp.c) or NULL */
   pid_t ppid;        /* getppid() right after clone, for the PDEATHSIG check */
   int fifo_fd;       /* O_PATH handle on spec->fifo, opened by the monitor, or -1 */
 };

@@ -65,6 +65,20 @@ int tsd_open_in_root(int rootfd, const char *path, int create, int isfile, struc
     int fd = open_scoped(rootfd, cur, O_PATH);
     if (fd >= 0) return fd;
     if (errno != ENOENT || !create) return tsd_fail(err, 125, errno, "open %s in container: %s", path, tsd_errname(errno));
+    /* the common case first: only the last component is missing and its parent resolves (the
+     * cgroup dirs, /dev/shm, ...): 5 syscalls instead of a walk from the root (2 per component).
+     * Anything else (a missing parent, a dangling symlink at the end) takes the walk below. */
+    char *slash = strrchr(cur, '/');
+    if (slash && slash[1]) {
+      *slash = 0;
+      int dir = open_scoped(rootfd, cur, O_PATH);
+      *slash = '/';
+      if (dir >= 0) {
+        int made = create_at(dir, slash + 1, isfile);
+        close(dir);
+        if (made == 0 && (fd = open_scoped(rootfd, cur, O_PATH)) >= 0) return fd;
+      }
+    }
     int parent = open_scoped(rootfd, "/", O_PATH);
     if (parent < 0) return tsd_fail(err, 125, errno, "open container root: %s", tsd_errname(errno));
     size_t len = strlen(cur), i = 0;

@@ -179,6 +179,7 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
     }
     else if (!strcmp(key, "oom_score_adj")) { NEED(1); NUM(f[0], v_); sp->oom_score_adj = f[0]; }
     else if (!strcmp(key, "seccomp")) { NEED(1); sp->seccomp = f[0]; }
+    else if (!strcmp(key, "seccomp_cache")) { NEED(1); sp->seccomp_cache = f[0]; }
     else if (!strcmp(key, "tty")) { NEED(1); NUM(f[0], sp->tty); }
     else if (!strcmp(key, "stdin")) { NEED(1); NUM(f[0], sp->stdin_open); }
     else if (!strcmp(key, "log")) { NEED(1); sp->log = f[0]; }
@@ -225,6 +226,7 @@ int tsd_spec_load(const char *path, struct tsd_spec *sp, struct tsd_error *err) 
     }
     else if (!strcmp(key, "supervise_arg")) { NEED(1); ROOM(sp->nsup + 1, sp->sup_argv); sp->sup_argv[sp->nsup++] = f[0]; }
     else if (!strcmp(key, "health")) { NEED(6); memcpy(sp->health, f, sizeof sp->health); }
+    else if (!strcmp(key, "cgroup")) { NEED(1); ROOM(sp->ncgroup, sp->cgroup); sp->cgroup[sp->ncgroup++] = f[0]; }
     else if (!strcmp(key, "health_cgroup")) { NEED(1); ROOM(sp->nhealth_cgroup, sp->health_cgroup); sp->health_cgroup[sp->nhealth_cgroup++] = f[0]; }
     else if (!strcmp(key, "restart")) { NEED(6); memcpy(sp->restart, f, sizeof sp->restart); }
     else if (!strcmp(key, "restart_arg")) { NEED(1); ROOM(sp->nrestart_arg + 1, sp->restart_argv); sp->restart_argv[sp->nrestart_arg++] = f[0]; }

@@ -29,7 +29,8 @@ async function jsonStream(res: ServerResponse, fn: (send: (m: Record<string, unk
 }
 
 async function save(refs: string[], res: ServerResponse): Promise<void> {
-  const { resolveImage, saveImages } = await import('../image/index.js');
+  const { resolveImage } = await import('../image/index.js');
+  const { saveImages } = await import('../image/save.js');
   if (refs.length === 0) throw new ApiError(400, 'no image names given');
   for (const r of refs) await resolveImage(r).catch(noSuchImage(r));
   res.writeHead(200, { 'Content-Type': 'application/x-tar' });
@@ -45,7 +46,7 @@ const getOne = (req: Request, res: ServerResponse) => save([req.params[0]!], res
 const getMany = (req: Request, res: ServerResponse) => save(req.query.getAll('names'), res);
 
 async function load(req: Request, res: ServerResponse): Promise<void> {
-  const { loadArchive } = await import('../image/index.js');
+  const { loadArchive } = await import('../image/load.js');
   const result = await loadArchive(req.raw, 'request body');
   await jsonStream(res, async (send) => {
     for (const n of result.notes) send({ stream: `${n}\n` });

@@ -8,15 +8,15 @@ import { ExitError, TsdError, fromSystemError } from '../sys/errors.js';
 import { log, setLogFormat, setLogLevel } from '../sys/log.js';
 import { setRoot } from '../state/paths.js';
 import { setClusterFlags } from '../net/overlay/config.js';
-import { registerAll } from './commands/index.js';
+import { registerAll, registerCommands } from './commands/index.js';
 import { exitCodeFor } from './exit-codes.js';
 import { mark, printTrace } from '../sys/trace.js';
 import { basename } from 'node:path';
-import { ociMain } from './oci.js';
 import { normalizeArgv } from './argv.js';
 import { expandGroups } from './groups.js';
 
-export function buildProgram(): Command {
+/** The CLI; with argv, only the commands argv can reach are registered (see commands/index.ts). */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('tsdocker');
   program
     .description('A container runtime in TypeScript with networking built in')
@@ -49,7 +49,7 @@ export function buildProgram(): Command {
       setClusterFlags({ store: opts.clusterStore, advertise: opts.advertiseAddr });
       await restartOverlayAgent();
     });
-  registerAll(program);
+  await (argv ? registerCommands(program, argv) : registerAll(program));
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
@@ -89,7 +89,7 @@ export function report(raw: unknown): number {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    const program = buildProgram();
+    const program = await buildProgram(argv);
     await program.parseAsync(normalizeArgv(program, expandGroups(program, argv)));
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
@@ -104,7 +104,8 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   process.exit(0);
 });
 // bin/tsdocker-oci (a link to bin/tsdocker) is the OCI runtime front end on the same core
-const frontEnd = basename(process.argv[1] ?? '') === 'tsdocker-oci' ? ociMain : main;
+// (loaded only there: the OCI lifecycle is not what `tsdocker` commands run)
+const frontEnd = basename(process.argv[1] ?? '') === 'tsdocker-oci' ? async (argv: string[]) => (await import('./oci.js')).ociMain(argv) : main;
 void frontEnd(process.argv).then((code) => {
   mark('done');
   printTrace();

@@ -35,8 +35,24 @@ function handle(dir: string, path: string): number | undefined {
   }
 }
 
+/**
+ * What this process read from image layers: a layer never changes once stored (a new one gets
+ * a new digest, so a new directory), and a start asks for the same /etc/passwd and /etc/group
+ * up to three times (create's checks, the spec). Bounded for a long-lived `serve`.
+ */
+const seen = new Map<string, string | undefined>();
+
 /** The contents of `path` (relative to the image root), or undefined when no layer has it. */
 export function readImageFile(layerDirs: readonly string[], path: string, max = IMAGE_FILE_MAX): string | undefined {
+  const key = `${layerDirs.join(':')}\0${path}\0${max}`;
+  if (seen.has(key)) return seen.get(key);
+  const text = readFromLayers(layerDirs, path, max);
+  if (seen.size >= 64) seen.clear();
+  seen.set(key, text);
+  return text;
+}
+
+function readFromLayers(layerDirs: readonly string[], path: string, max: number): string | undefined {
   for (const dir of [...layerDirs].reverse()) {
     const h = handle(dir, path);
     if (h === undefined) continue;

@@ -9,6 +9,7 @@ import { hasMember, invalid, member, readMemberJson, type Staged, type StagedFil
 import { parseNameRef } from './reference.js';
 import type { ImageConfigJson } from './store.js';
 import { MEDIA } from './media.js';
+import { hostArch } from './registry/platform.js';
 
 export interface LayerSpec {
   /** staged file holding the (possibly compressed) layer tar */
@@ -39,11 +40,6 @@ interface Descriptor {
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
 const INDEX_TYPES: string[] = [MEDIA.ociIndex, MEDIA.dockerList];
-
-export function hostArch(): string {
-  const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-  return map[process.arch] ?? process.arch;
-}
 
 function blobName(st: Staged, digest: unknown): string {
   const m = typeof digest === 'string' ? DIGEST.exec(digest) : null;

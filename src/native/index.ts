@@ -29,6 +29,7 @@ interface Lib {
   tsd_lgetxattr: (path: string, name: string, buf: Buffer, len: number) => number;
   tsd_nft_genid: () => number;
   tsd_veth_attach: (hostIf: string, peerIf: string, peerMac: string, mtu: number, pid: number, bridge: string, hairpin: number) => number;
+  tsd_rmtree: (path: string) => number;
   tsd_exit_watch: (pids: number[], n: number) => number;
 }
 
@@ -76,6 +77,7 @@ function load(): Lib {
     tsd_open_across: handle.func('int tsd_open_across(const char *root, const char *path, int flags)'),
     tsd_lgetxattr: handle.func('int tsd_lgetxattr(const char *path, const char *name, _Out_ uint8_t *buf, int len)'),
     tsd_nft_genid: handle.func('long long tsd_nft_genid(void)'),
+    tsd_rmtree: handle.func('int tsd_rmtree(const char *path)'),
     tsd_veth_attach: handle.func(
       'int tsd_veth_attach(const char *host_if, const char *peer_if, const char *peer_mac, int mtu, int pid, const char *bridge, int hairpin)',
     ),
@@ -223,4 +225,13 @@ export function lgetxattr(path: string, name: string): Buffer | undefined {
 
 export function closeFd(fd: number): void {
   load().tsd_close(fd);
+}
+
+/**
+ * `rm -rf path` in one native call (native/src/rmtree.c): follows no symlink, and never enters
+ * a directory on another filesystem (EXDEV: something is mounted inside, and stays untouched).
+ * A missing path is fine.
+ */
+export function removeTree(path: string): void {
+  check(load().tsd_rmtree(path), `remove ${path}`);
 }

@@ -11,7 +11,9 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { randomBytes } from '../sys/random.js';
 import { DEFAULT_ROOT, paths, rootDir } from '../state/paths.js';
 import { writeJsonAtomicSync } from '../sys/fs.js';
 import { TsdError, isCorruptRecord } from '../sys/errors.js';
@@ -87,7 +89,8 @@ export function newNetworkId(): string {
 
 /** 12 hex chars derived from a long id: names of chains, veths and bridges. */
 export function shortHash(text: string, n = 12): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, n);
+  // noble's sha256, not node:crypto: loading node:crypto would cost every start ~3.5 ms
+  return bytesToHex(sha256(new TextEncoder().encode(text))).slice(0, n);
 }
 
 export function listNetworks(): NetworkRecord[] {

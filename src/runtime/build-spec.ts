@@ -4,7 +4,7 @@
  */
 import { posix } from 'node:path';
 import { initPath, projectDir } from '../native/paths.js';
-import { rootDir } from '../state/paths.js';
+import { paths, rootDir } from '../state/paths.js';
 import { containerFiles, type ContainerConfig } from '../state/containers.js';
 import type { ContainerDirs } from '../rootfs/prepare.js';
 import {
@@ -110,6 +110,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     cloneFlags,
     join,
     rootfs: dirs.rootfs,
+    cgroupProcs: resources.cgroupProcs,
     overlay: { lower: [...image.layerDirs].reverse(), upper: dirs.upper, work: dirs.work },
     mounts: [...withShm(defaultMounts({ privileged, shmSize: input.ns?.shmSize }), input.ns), ...cg.mounts, ...resources.mounts, ...etc, ...initMount(config)],
     devices: [...defaultDevices(), ...(resources.devices ?? [])], // resources: host devices when privileged
@@ -133,6 +134,7 @@ export function buildRunSpec(input: RunSpecInput): ContainerSpec {
     rlimits: resources.rlimits,
     ...(resources.oomScoreAdj !== undefined ? { oomScoreAdj: resources.oomScoreAdj } : {}),
     seccomp: resources.seccompPath,
+    ...(resources.seccompPath ? { seccompCache: paths.seccompCache() } : {}),
     tty: config.tty,
     stdin: config.interactive,
     logPath: input.logPath,
@@ -182,6 +184,7 @@ export function buildExecSpec(input: ExecSpecInput): ContainerSpec {
     noNewPrivileges: input.resources.noNewPrivileges,
     rlimits: input.resources.rlimits,
     seccomp: input.resources.seccompPath,
+    ...(input.resources.seccompPath ? { seccompCache: paths.seccompCache() } : {}),
     tty: input.tty,
     stdin: input.interactive,
     logPath: input.logPath,

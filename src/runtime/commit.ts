@@ -2,7 +2,8 @@
 import { emitContainer } from '../state/events.js';
 import { findContainer } from '../state/containers.js';
 import { containerDirs } from '../rootfs/prepare.js';
-import { applyChanges, commitImage, resolveImage } from '../image/index.js';
+import { applyChanges, resolveImage } from '../image/index.js';
+import { commitImage } from '../image/commit.js';
 import { packLayer } from './cp-fs.js';
 import { runtimePaths } from './changes.js';
 import { isPaused, pauseContainer, unpauseContainer } from './pause.js';

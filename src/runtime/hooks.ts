@@ -30,6 +30,8 @@ export interface PreparedResources {
   devices?: DeviceEntry[];
   /** --oom-score-adj */
   oomScoreAdj?: number;
+  /** the container's cgroup.procs files (run): the monitor moves the first process there before `pid` */
+  cgroupProcs?: string[];
   undo: () => Promise<void>;
 }
 
@@ -69,7 +71,8 @@ export function primeCgroupJoin(): void {
 }
 
 export async function joinContainerCgroups(id: string, pid: number): Promise<void> {
-  // resources: the container's first process joins its cgroups here, before `go`
+  // resources: an exec'd process joins the container's cgroups here, before `go` (a start's first
+  // process is moved by its monitor: spec `cgroup`)
   await res.joinCgroups(id, pid);
 }
 

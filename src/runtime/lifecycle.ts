@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { markerAbandoned, withDirLock } from '../state/lock.js';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isSameProcess } from '../sys/proc.js';
 import {
   containerFiles,
@@ -22,7 +22,7 @@ import {
   type ContainerView,
 } from '../state/containers.js';
 import { detachNetwork, superviseDns } from '../net/index.js';
-import { kill as sendSignal } from '../native/index.js';
+import { kill as sendSignal, removeTree } from '../native/index.js';
 import { TsdError, errorMessage } from '../sys/errors.js';
 import { log } from '../sys/log.js';
 import { runAll } from '../sys/undo.js';
@@ -171,7 +171,7 @@ async function settleMonitor(v: ContainerView): Promise<void> {
  * the directory synchronously (RemoveOptions.inline).
  */
 export async function cleanupAfterExit(id: string, opts: { fromMonitor?: boolean; inline?: boolean } = {}): Promise<void> {
-  const removed = await withContainerLock(id, async () => {
+  await withContainerLock(id, async () => {
     const v = await readContainer(id);
     if (!v || v.status === 'running') return false;
     // the monitor's hook after its CLI died before the start finished (`run --rm` killed): the
@@ -188,9 +188,11 @@ export async function cleanupAfterExit(id: string, opts: { fromMonitor?: boolean
       // a container that goes with --rm needs no record of the cleanup: it is removed next
       if (!v.config.autoRemove || restarting(id)) await writeState(id, { ...v.state, network: undefined, cleanedUp: true });
     }
-    return v.config.autoRemove && !restarting(id);
+    if (!v.config.autoRemove || restarting(id)) return;
+    // --rm: removed under the same lock, from the view just read (no second lookup and lock)
+    await settleMonitor(v);
+    await removeLocked(v, { force: false, volumes: true, networkDetached: true, inline: opts.fromMonitor || opts.inline });
   });
-  if (removed) await removeContainer(id, { force: false, volumes: true, networkDetached: true, inline: opts.fromMonitor || opts.inline });
   mark('cleanup: removed');
 }
 
@@ -251,20 +253,25 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
   await settleMonitor(v);
   await withContainerLock(id, async () => {
     const cur = await readContainer(id);
-    if (!cur) return; // someone else removed it meanwhile
-    // a container that never started, or was cleaned up after its exit, holds no network
-    const attached = cur.state !== undefined && !cur.state.cleanedUp && !opts.networkDetached;
-    // an exit nobody cleaned up (rm -f of a running container): its die is recorded here, once
-    if (attached) emitContainer(cur.config, 'die', { exitCode: exitCodeOf(cur) });
-    await runAll([
-      ['detach network', () => (attached ? detachNetwork(id, cur.state?.network) : undefined)],
-      ['release resources', () => releaseContainerResources(id, { removeVolumes: opts.volumes, sharedPid: Boolean(cur.config.ns?.pid) })],
-      ['remove state', async () => (opts.inline ? rmSync(containerFiles.dir(id), { recursive: true, force: true }) : fsp.rm(containerFiles.dir(id), { recursive: true, force: true }))],
-      ['remove runtime dir', () => rmSync(containerFiles.runtime(id), { recursive: true, force: true })],
-    ]);
-    emitContainer(cur.config, 'destroy');
+    if (cur) await removeLocked(cur, opts); // else someone else removed it meanwhile
   });
   return id;
+}
+
+/** The removal proper, under the container's lock, of an exited container's view read under it. */
+async function removeLocked(cur: ContainerView, opts: RemoveOptions): Promise<void> {
+  const id = cur.config.id;
+  // a container that never started, or was cleaned up after its exit, holds no network
+  const attached = cur.state !== undefined && !cur.state.cleanedUp && !opts.networkDetached;
+  // an exit nobody cleaned up (rm -f of a running container): its die is recorded here, once
+  if (attached) emitContainer(cur.config, 'die', { exitCode: exitCodeOf(cur) });
+  await runAll([
+    ['detach network', () => (attached ? detachNetwork(id, cur.state?.network) : undefined)],
+    ['release resources', () => releaseContainerResources(id, { removeVolumes: opts.volumes, sharedPid: Boolean(cur.config.ns?.pid) })],
+    ['remove state', async () => (opts.inline ? removeTree(containerFiles.dir(id)) : fsp.rm(containerFiles.dir(id), { recursive: true, force: true }))],
+    ['remove runtime dir', () => removeTree(containerFiles.runtime(id))],
+  ]);
+  emitContainer(cur.config, 'destroy');
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Ids and Docker-style generated names (adjective_scientist). */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from '../sys/random.js';
 import { TsdError } from '../sys/errors.js';
 
 const LEFT = [

@@ -11,7 +11,7 @@
  */
 import { emit } from '../state/events.js';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../sys/random.js';
 import { createUndoStack, runAll, teardownError } from '../sys/undo.js';
 import { writeFileAtomic, rmIfExists, readJsonIfExists, writeJsonAtomic } from '../sys/fs.js';
 import { log } from '../sys/log.js';
@@ -45,6 +45,8 @@ export interface PreparedResources {
   /** device nodes beyond the default ones: every host device when privileged */
   devices: DeviceEntry[];
   oomScoreAdj?: number;
+  /** the container's cgroup.procs files: the monitor moves the container's first process there (spec `cgroup`) */
+  cgroupProcs: string[];
   /** undo everything prepareResources did (for a start that fails later) */
   undo: () => Promise<void>;
 }
@@ -94,6 +96,7 @@ export async function prepareResources(id: string, plan: ResourcePlan, image: Re
       privileged: plan.security.privileged,
       devices: plan.security.privileged ? hostDevices('/dev', new Set(defaultDevices().map((d) => d.path))) : plan.devices,
       ...(plan.oomScoreAdj !== undefined ? { oomScoreAdj: plan.oomScoreAdj } : {}),
+      cgroupProcs: [...new Set(Object.values(cg.dirs))].map((d) => `${d}/cgroup.procs`),
       undo: async () => {
         const failures = await steps.run(lg);
         if (failures.length) throw teardownError(failures);

@@ -97,6 +97,10 @@ export interface ContainerSpec {
   /** restart policy the monitor applies after the exit (native/src/restart.c); argv restarts the container */
   restart?: { policy: string; max: number; count: number; timeoutMs: number; record: string; marker: string; argv: string[] };
   /** healthcheck the monitor runs (native/src/health.c): probeSpec is an exec-mode spec */
+  /** where the monitor keeps compiled seccomp filters (native/src/seccomp.c) */
+  seccompCache?: string;
+  /** cgroup.procs files the container's first process joins right after the clone, before `pid` */
+  cgroupProcs?: string[];
   health?: { intervalMs: number; timeoutMs: number; startPeriodMs: number; retries: number; record: string; probeSpec: string; cgroupProcs: string[] };
   /** the file Node writes before `go` with the published ports' IPv6 side (native/src/proxy6.c) */
   proxy6?: string;
@@ -155,6 +159,7 @@ export function specRecords(s: ContainerSpec): string[][] {
   for (const l of s.rlimits ?? []) r.push(['rlimit', int('rlimit', l.resource), int('rlimit', l.soft), int('rlimit', l.hard)]);
   if (s.oomScoreAdj !== undefined) r.push(['oom_score_adj', int('oom_score_adj', s.oomScoreAdj)]);
   if (s.seccomp) r.push(['seccomp', s.seccomp]);
+  if (s.seccompCache) r.push(['seccomp_cache', s.seccompCache]);
   if (s.tty !== undefined) r.push(['tty', bool(s.tty)]);
   if (s.stdin !== undefined) r.push(['stdin', bool(s.stdin)]);
   if (s.logPath) r.push(['log', s.logPath]);
@@ -180,6 +185,7 @@ export function specRecords(s: ContainerSpec): string[][] {
     r.push(['supervise', int('supervise', s.supervise.intervalMs), s.supervise.pidFile, s.supervise.match]);
     for (const a of s.supervise.argv) r.push(['supervise_arg', a]);
   }
+  for (const p of s.cgroupProcs ?? []) r.push(['cgroup', p]);
   if (s.health) {
     const h = s.health;
     r.push(['health', int('health', h.intervalMs), int('health', h.timeoutMs), int('health', h.startPeriodMs), int('health', h.retries), h.record, h.probeSpec]);
@@ -207,7 +213,7 @@ export const SPEC_ARITY: Readonly<Record<string, number>> = {
   rootlink: 2, mask: 1, readonly: 1, rootfs_ro: 1, hostname: 1, domainname: 1, lo: 1, cwd: 1, user: 3, env: 1, arg: 1,
   caps: 1, nnp: 1, rlimit: 3, oom_score_adj: 1, seccomp: 1, tty: 1, stdin: 1, log: 1, logtee: 1, sysctl: 2, exit: 1, exit_nosync: 1, hook: 1,
   odevice: 6, orphan: 1, fifo: 1, console: 1, caps5: 5, umask: 1, rootprop: 1,
-  supervise: 3, supervise_arg: 1, proxy6: 1, restart: 6, restart_arg: 1, health: 6, health_cgroup: 1, attach: 1, detach_keys: 1,
+  supervise: 3, supervise_arg: 1, proxy6: 1, restart: 6, restart_arg: 1, health: 6, health_cgroup: 1, cgroup: 1, seccomp_cache: 1, attach: 1, detach_keys: 1,
 };
 
 /** Parse a rendered spec back into records (debugging, tests). */

@@ -20,7 +20,7 @@ import { startMonitor, type MonitorHandle } from './monitor.js';
 import { buildRunSpec } from './build-spec.js';
 import { resolveNamespaces } from './namespaces.js';
 import { resolveLinks } from './legacy.js';
-import { prepareContainerResources, joinContainerCgroups } from './hooks.js';
+import { prepareContainerResources } from './hooks.js';
 import { restartSpecInput } from './restart-policy.js';
 import { healthSpecInput, writeProbeSpec } from './health.js';
 
@@ -113,15 +113,9 @@ export async function startContainer(config: ContainerConfig, mode: StartMode, r
     await writeState(id, state);
     await writeProbeSpec(config, image, pid); // healthcheck: what the monitor's probes run (runtime/health.ts)
     mark('start: state written');
-    // both before `go`; the cgroup move waits on the kernel, so the network is wired meanwhile
-    const [joined, attached] = await Promise.allSettled([
-      joinContainerCgroups(id, pid),
-      attachReconciled(plan, { containerId: id, pid }),
-    ]);
-    if (attached.status === 'fulfilled') undo.push('detach network', () => detachNetwork(id, attached.value, false)); // the container still waits for go
-    if (joined.status === 'rejected') throw joined.reason;
-    if (attached.status === 'rejected') throw attached.reason;
-    const network = attached.value;
+    // the monitor moved the container into its cgroups before it sent `pid` (spec `cgroup`)
+    const network = await attachReconciled(plan, { containerId: id, pid });
+    undo.push('detach network', () => detachNetwork(id, network, false)); // the container still waits for go
     mark('start: cgroups joined, network attached');
     await writeState(id, { ...state, network });
     // the size first: a command that asks for it at once must not see 0x0

@@ -36,6 +36,8 @@ export function runDir(): string {
 export const paths = {
   images: () => join(root, 'images'),
   containers: () => join(root, 'containers'),
+  /** compiled seccomp filters, by the hash of their text (native/src/seccomp.c) */
+  seccompCache: () => join(root, 'cache', 'seccomp'),
   container: (id: string) => join(root, 'containers', id),
   networks: () => join(root, 'networks'),
   volumes: () => join(root, 'volumes'),

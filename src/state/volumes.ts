@@ -7,7 +7,7 @@
  */
 import { emit } from './events.js';
 import { promises as fsp, readdirSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from '../sys/random.js';
 import { join } from 'node:path';
 import { paths } from './paths.js';
 import { listContainerIds, containerFiles } from './containers.js';

@@ -97,6 +97,34 @@ describe('seccomp', () => {
     await tsd(['rm', '-f', 'pf', 'unc']);
   });
 
+  it('a compiled filter is kept by the hash of its text and reused; a file that does not check out is compiled again', async () => {
+    const cache = join(sb.root, 'cache', 'seccomp');
+    expect((await tsd(['run', '--rm', 'busybox', 'true'])).code).toBe(0);
+    const files = readdirSync(cache).filter((f) => f.endsWith('.bpf'));
+    expect(files.length).toBeGreaterThan(0);
+    // the cached program is what a later start installs: it still blocks what the profile blocks
+    const again = await tsd(['run', '--rm', 'busybox', 'unshare', '-U', 'true']);
+    expect(again.stderr).toMatch(/unshare\(0x10000000\): Operation not permitted/);
+    // a program altered on disk (here: every instruction made "allow", its hash no longer
+    // matches) is not installed: the profile is compiled from its text again, and written anew
+    const allow = Buffer.from([0x06, 0, 0, 0, 0, 0, 0xff, 0x7f]); // BPF_RET|BPF_K SECCOMP_RET_ALLOW
+    for (const f of files) {
+      const b = readFileSync(join(cache, f));
+      for (let off = 32; off + 8 <= b.length; off += 8) allow.copy(b, off);
+      writeFileSync(join(cache, f), b);
+    }
+    const afterTamper = await tsd(['run', '--rm', 'busybox', 'unshare', '-U', 'true']);
+    expect(afterTamper.code).not.toBe(0);
+    expect(afterTamper.stderr).toMatch(/unshare\(0x10000000\): Operation not permitted/);
+    expect((await status([])).Seccomp).toBe('2');
+    for (const f of files) {
+      const b = readFileSync(join(cache, f));
+      expect(b.subarray(0, 7).toString()).toBe('TSDBPF1');
+    }
+    const ok = await tsd(['run', '--rm', 'busybox', 'true']);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
   it('a profile that is not valid JSON: one line, exit 125', async () => {
     const profile = join(work, 'bad.json');
     writeFileSync(profile, '{ "defaultAction": ');

@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .option('-m, --message <string>', 'set commit message for imported image')
     .action(async (file: string, reference: string | undefined, o: { change: string[]; message?: string }) => {
       requireRoot();
-      const { importTarball } = await import('../../image/index.js');
+      const { importTarball } = await import('../../image/load.js');
       const img = await importTarball(file === '-' ? process.stdin : file, reference, undefined, { changes: o.change, message: o.message });
       out(img.id);
     });

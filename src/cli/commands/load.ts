@@ -35,7 +35,7 @@ and with -q, only the "Loaded image:" lines are printed.`)
           hint: 'tsdocker load -i FILE, or tsdocker load < FILE',
         });
       }
-      const { loadArchive } = await import('../../image/index.js');
+      const { loadArchive } = await import('../../image/load.js');
       const { loadLayerProgress, makeProgress } = await import('../progress.js');
       // as docker/cli: progress only on a terminal, and not with -q
       const draw = opts.quiet || !process.stdout.isTTY ? undefined : loadLayerProgress(makeProgress(process.stdout, false));

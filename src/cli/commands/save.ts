@@ -21,7 +21,7 @@ an image id saves the image without tags. Layers are written as they were loaded
           hint: 'tsdocker save -o FILE IMAGE, or tsdocker save IMAGE > FILE',
         });
       }
-      const { saveImages } = await import('../../image/index.js');
+      const { saveImages } = await import('../../image/save.js');
       await saveImages(refs, opts.output ?? process.stdout);
     });
 }

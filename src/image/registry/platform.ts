@@ -5,7 +5,12 @@
  * match (arm64's implicit variant is v8), attestation entries are never images.
  */
 import { TsdError } from '../../sys/errors.js';
-import { hostArch } from '../formats.js';
+
+/** This host's architecture in the OCI spelling (amd64, arm64, ...). */
+export function hostArch(): string {
+  const map: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  return map[process.arch] ?? process.arch;
+}
 
 export interface Platform {
   os: string;

@@ -14,7 +14,7 @@ import { superviseDns } from '../net/index.js';
 import { startMonitor } from './monitor.js';
 import { closeFd, socketpair } from '../native/index.js';
 import { buildExecSpec } from './build-spec.js';
-import { joinContainerCgroups, primeCgroupJoin, securityFor } from './hooks.js';
+import { containerCgroupProcs, primeCgroupJoin, securityFor } from './hooks.js';
 import { attachForeground, forwardSignals } from './run.js';
 import { terminalSize } from './start.js';
 import { mark } from '../sys/trace.js';
@@ -41,8 +41,8 @@ export { closeFd };
 
 export async function execInContainer(ref: string, opts: ExecOptions): Promise<number> {
   mark('exec: begin');
-  // the command joins the container's cgroups before it runs: the kernel's wait for that (one
-  // RCU grace period, 6-16 ms here) starts now and runs while the exec is prepared (~12 ms)
+  // the command joins the container's cgroups before it runs (its monitor moves it): the kernel's
+  // wait for that (one RCU grace period, 6-16 ms here) starts now, while the exec is prepared
   primeCgroupJoin();
   const v = await findContainer(ref);
   mark('exec: container found');
@@ -71,7 +71,7 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
     user: opts.user,
     tty: opts.tty,
     interactive: opts.interactive,
-    resources: { ...security, mounts: [], readonlyRootfs: false, undo: async () => {} },
+    resources: { ...security, cgroupProcs: containerCgroupProcs(v.config.id), mounts: [], readonlyRootfs: false, undo: async () => {} },
   });
   mark('exec: spec built');
   // dockerd's exec events: the action names the command ("exec_start: sh -c date")
@@ -88,8 +88,8 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       stdio: opts.io?.stdio ?? (opts.detach ? [-1, -1, -1] : [opts.interactive ? 0 : -1, 1, 2]),
     });
     mark('exec: monitor spawned');
+    // the monitor moved the process into the container's cgroups before it sent `pid`
     const pid = await handle.pid;
-    await joinContainerCgroups(v.config.id, pid);
     mark('exec: cgroups joined');
     const size = opts.io ? opts.io.size : opts.tty && !opts.detach ? terminalSize() : undefined;
     if (size) handle.resize(size.rows, size.cols);

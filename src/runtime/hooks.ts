@@ -9,6 +9,8 @@ import { containerFiles } from '../state/containers.js';
 import * as res from './resources.js';
 import { endLeftovers, releaseNamespaces } from './namespaces.js';
 import { primeCgroupMigration } from './cgroups/index.js';
+import { containerCgroup } from './pause.js';
+import { join } from 'node:path';
 
 export interface ImageView {
   id: string;
@@ -70,10 +72,9 @@ export function primeCgroupJoin(): void {
   primeCgroupMigration();
 }
 
-export async function joinContainerCgroups(id: string, pid: number): Promise<void> {
-  // resources: an exec'd process joins the container's cgroups here, before `go` (a start's first
-  // process is moved by its monitor: spec `cgroup`)
-  await res.joinCgroups(id, pid);
+/** The cgroup.procs files of a running container's cgroups: an exec's (or a probe's) monitor moves its process there (spec `cgroup`). */
+export function containerCgroupProcs(id: string): string[] {
+  return [...new Set(Object.values(containerCgroup(id).dirs))].map((d) => join(d, 'cgroup.procs'));
 }
 
 export async function releaseContainerResources(id: string, opts: { removeVolumes: boolean; sharedPid?: boolean }): Promise<void> {

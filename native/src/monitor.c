@@ -555,6 +555,7 @@ int main(int argc, char **argv) {
   write_exit_record(status, sig);
   tsd_attach_finish(status);
   to_node("exit %d", status);
+  tsd_attach_linger();
   if (M.logfd >= 0) close(M.logfd);
   while (!M.node_gone && !M.acked) read_node();
   if (M.acked) _exit(0);

@@ -177,6 +177,18 @@ int tsd_attach_pollfds(struct pollfd *p);
 void tsd_attach_handle(struct pollfd *p, int np, struct tsd_attach_io *io);
 void tsd_attach_output(int stream, const char *buf, size_t n);
 void tsd_attach_finish(int status);
+void tsd_attach_linger(void);
+/* attach-linger.c: hung-up client sockets kept open by a process of their own until their clients close them */
+void tsd_linger_fds(int *fds, int n);
+
+/* attach-stdin.c: the bounded queue of what attach clients write to the container's stdin */
+size_t tsd_stdin_room(void);
+char *tsd_stdin_tail(void);
+void tsd_stdin_added(size_t n);
+int tsd_stdin_close(struct tsd_attach_io *io);
+void tsd_stdin_flush(struct tsd_attach_io *io);
+int tsd_stdin_pollfd(struct pollfd *p);
+int tsd_stdin_queued(void);
 
 /* log.c: CRI log lines */
 struct tsd_log_stream {

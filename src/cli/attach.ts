@@ -48,7 +48,12 @@ export async function pipeStdio(session: AttachSession, o: StdioAttach & { signa
     onResize();
     process.on('SIGWINCH', onResize);
   }
-  const onData = (d: Buffer) => session.write(d);
+  // back-pressure: what the container does not read stays in our stdin, not in our memory
+  const onData = (d: Buffer) => {
+    if (session.write(d)) return;
+    stdin.pause();
+    session.onDrain(() => stdin.resume());
+  };
   const onEnd = () => o.closeStdin && session.closeStdin();
   if (o.stdin) {
     stdin.on('data', onData);

@@ -22,7 +22,9 @@ export interface AttachRequest {
 
 export interface AttachSession {
   end: Promise<AttachEnd>;
-  write(data: Buffer): void;
+  /** false: the monitor is behind (the container does not read its stdin); wait for onDrain */
+  write(data: Buffer): boolean;
+  onDrain(fn: () => void): void;
   closeStdin(): void;
   resize(rows: number, cols: number): void;
   /** let go (a client that leaves): the container runs on */
@@ -90,13 +92,20 @@ export async function openAttach(id: string, req: AttachRequest): Promise<Attach
       }
     });
   });
-  const send = (type: number, payload: Buffer) => {
-    if (!sock.destroyed && sock.writable) sock.write(frame(type, payload));
-  };
+  const send = (type: number, payload: Buffer): boolean => (!sock.destroyed && sock.writable ? sock.write(frame(type, payload)) : true);
   return {
     end,
     write: (data) => {
-      for (let i = 0; i < data.length; i += 16384) send(FRAME.stdin, data.subarray(i, i + 16384));
+      let room = true;
+      for (let i = 0; i < data.length; i += 16384) room = send(FRAME.stdin, data.subarray(i, i + 16384));
+      return room;
+    },
+    onDrain: (fn) => {
+      const done = () => {
+        sock.off('drain', done).off('close', done);
+        fn();
+      };
+      sock.on('drain', done).on('close', done);
     },
     closeStdin: () => send(FRAME.closeStdin, Buffer.alloc(0)),
     resize: (rows, cols) => send(FRAME.resize, Buffer.from(`${Math.trunc(rows)} ${Math.trunc(cols)}`)),

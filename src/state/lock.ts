@@ -4,7 +4,7 @@
  * LOCK_NB so the event loop keeps running and a second acquisition in the same process
  * times out with a clear error instead of hanging.
  */
-import { openSync, closeSync, rmSync } from 'node:fs';
+import { openSync, closeSync, constants, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { paths } from './paths.js';
@@ -21,7 +21,11 @@ export async function withLock<T>(name: string, fn: () => Promise<T>, timeoutMs 
  * unlinked file and must re-read the object, which it finds gone.
  */
 export async function withLockFile<T>(path: string, name: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  const fd = openSync(path, 'a', 0o600);
+  return withLockFd(openSync(path, 'a', 0o600), name, fn, timeoutMs);
+}
+
+/** flock `fd` (closed afterwards), polling with LOCK_NB so the event loop keeps running. */
+async function withLockFd<T>(fd: number, name: string, fn: () => Promise<T>, timeoutMs: number): Promise<T> {
   try {
     const deadline = Date.now() + timeoutMs;
     let wait = 1;
@@ -45,12 +49,21 @@ export async function withLockFile<T>(path: string, name: string, fn: () => Prom
 }
 
 /**
- * Run `fn` under an object's own lock: a file in its directory, so it goes with the object.
- * Returns undefined when the directory is already gone.
+ * Run `fn` under an object's own lock: an flock on its directory itself, so it goes with the
+ * object. Returns undefined when the directory is already gone. (A lock file in the directory
+ * was re-created by any process that came to lock it while another removed the directory,
+ * whose last rmdir then failed: ENOTEMPTY.)
  */
 export async function withDirLock<T>(dir: string, name: string, fn: () => Promise<T>): Promise<T | undefined> {
+  let fd: number;
   try {
-    return await withLockFile(join(dir, '.lock'), name, fn);
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  }
+  try {
+    return await withLockFd(fd, name, fn, 60_000);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
     throw err;

@@ -6,6 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+import { join } from 'node:path';
+import { FRAME, frame, splitFrames } from '../../src/runtime/attach.js';
 import { BUSYBOX_TAR, CLI, createSandbox, hostSnapshot, type Sandbox } from '../helpers/sandbox.js';
 import { onPty as onPtyIn, session, type Session } from '../helpers/session.js';
 
@@ -133,6 +137,53 @@ describe('attach', () => {
     await sb.tsd(['rm', '-f', 'leak']);
   });
 
+  it('a container that stops reading its stdin cannot stall its monitor: input waits, output, attach and stop go on', async () => {
+    const prog = 'mkfifo /tmp/f; head -c 100000 >/dev/null; echo read-done; read x </tmp/f; echo tick-$x; exec sleep 1000';
+    expect((await sb.tsd(['run', '-d', '-i', '--name', 'flood', 'busybox', 'sh', '-c', prog])).code).toBe(0);
+    const idle = await monitorFds('flood');
+    const flood = session(sb.spawnTsd(['attach', 'flood']));
+    // 64 MiB: what the container reads, then far more than its pipe, the queue and the sockets hold
+    const mib = Buffer.alloc(1 << 20, 'y');
+    for (let i = 0; i < 64; i++) flood.child.stdin!.write(mib);
+    await until('read-done', () => flood.out().includes('read-done'), 30_000, flood.out);
+    // it reads no more, the input keeps coming: the monitor still serves a second client...
+    const second = session(sb.spawnTsd(['attach', '--no-stdin', 'flood']));
+    await until('second attached', async () => (await monitorFds('flood')).length === idle.length + 2);
+    expect((await sb.tsd(['exec', 'flood', 'sh', '-c', 'echo 7 >/tmp/f'])).code).toBe(0);
+    // ...and relays the output to both
+    await until('tick to the second client', () => second.out().includes('tick-7'), 30_000, second.out);
+    await until('tick to the flooding client', () => flood.out().includes('tick-7'), 30_000, flood.out);
+    // back-pressure reached the client too: it took from its stdin only what the queue and the sockets hold
+    expect(flood.child.stdin!.writableLength).toBeGreaterThan(48 << 20);
+    expect((await sb.tsd(['stop', '-t', '1', 'flood'])).code).toBe(0);
+    expect(await flood.closed).toBe(137);
+    expect(await second.closed).toBe(137);
+    expect((await state('flood')).Status).toBe('exited');
+    await sb.tsd(['rm', 'flood']);
+  });
+
+  it('the same with a pty that is never read: the monitor queues, a second client gets the output, stop works', async () => {
+    expect((await sb.tsd(['run', '-dit', '--name', 'floodt', 'busybox', 'sh', '-c', 'stty -echo; echo no-echo; exec sleep 1000'])).code).toBe(0);
+    const id = (await sb.tsd(['inspect', '-f', '{{.Id}}', 'floodt'])).stdout.trim();
+    const idle = await monitorFds('floodt');
+    await until('stty ran', async () => (await sb.tsd(['logs', 'floodt'])).stdout.includes('no-echo'));
+    const sock = net.createConnection(join(sb.root, 'run', 'containers', id.slice(0, 12), 'attach.sock'));
+    sock.on('error', () => {});
+    await new Promise((r) => sock.once('connect', r));
+    sock.write('attach 1 1 1 -\n');
+    const line = Buffer.alloc(16384, 'y');
+    line[16383] = 10;
+    for (let i = 0; i < 256; i++) sock.write(frame(FRAME.stdin, line)); // 4 MiB at a terminal nobody reads
+    const second = session(sb.spawnTsd(['attach', '--no-stdin', 'floodt']));
+    await until('second attached', async () => (await monitorFds('floodt')).length === idle.length + 2);
+    expect((await sb.tsd(['exec', 'floodt', 'sh', '-c', 'echo tick-9 >/proc/1/fd/1'])).code).toBe(0);
+    await until('tick to the second client', () => second.out().includes('tick-9'), 30_000, second.out);
+    expect((await sb.tsd(['stop', '-t', '1', 'floodt'])).code).toBe(0);
+    expect(await second.closed).toBe(137);
+    sock.destroy();
+    await sb.tsd(['rm', 'floodt']);
+  });
+
   it('rm removes the runtime dir (the attach socket) that a killed monitor left', async () => {
     expect((await sb.tsd(['run', '-d', '--name', 'km', 'busybox', 'sleep', '300'])).code).toBe(0);
     const id = (await sb.tsd(['inspect', '-f', '{{.Id}}', 'km'])).stdout.trim();
@@ -195,14 +246,49 @@ describe('run -it, start -a/-i, run -a, --sig-proxy', () => {
     expect(two.code).toBe(1);
   });
 
-  // Known bug, skipped so CI is not flaky: with a stdin that ends at once (a pipe), `start -ai`
-  // lost both the input and the output in 1 of 4 full runs (a race between the attach and the
-  // start); it passes when run alone. To fix in native/src/attach.c / src/cli/attach.ts.
-  it.skip('start -ai takes stdin that ends at once (a pipe) and exits with the status', async () => {
-    expect((await sb.tsd(['create', '-i', '--name', 's3', 'busybox', 'sh', '-c', 'read l; echo got-$l; exit 2'])).code).toBe(0);
-    const i = await sb.tsd(['start', '-ai', 's3'], { input: 'zz\n' });
-    expect(i.stdout).toBe('got-zz\n');
-    expect(i.code).toBe(2);
+  // The race this guards (once 1 run in 4): `sh -c 'read l'` exits on its line, before the
+  // client's close frame; a monitor that closed the client at the exit made that late write
+  // fail (EPIPE) and Node drop what it had not read yet: the output and the exit.
+  it('start -ai takes stdin that ends at once (a pipe) and exits with the status, every time', async () => {
+    for (let k = 0; k < 6; k++) {
+      const line = k % 2 === 0;
+      const prog = line ? ['sh', '-c', 'read l; echo got-$l; exit 2'] : ['cat'];
+      expect((await sb.tsd(['create', '-i', '--name', `s3-${k}`, 'busybox', ...prog])).code).toBe(0);
+      const i = await sb.tsd(['start', '-ai', `s3-${k}`], { input: 'zz\n' });
+      expect({ k, stdout: i.stdout, stderr: i.stderr, code: i.code }).toEqual({ k, stdout: line ? 'got-zz\n' : 'zz\n', stderr: '', code: line ? 2 : 0 });
+    }
+  });
+
+  it('start -ai passes a stdin larger than the queue whole and in order to a container that reads it late', async () => {
+    const input = Array.from({ length: 300_000 }, (_, i) => `line ${i}\n`).join(''); // 3.4 MB
+    expect((await sb.tsd(['create', '-i', '--name', 's5', 'busybox', 'sh', '-c', 'sleep 1; md5sum'])).code).toBe(0);
+    const r = await sb.tsd(['start', '-ai', 's5'], { input });
+    expect({ out: r.stdout, code: r.code }).toEqual({ out: `${createHash('md5').update(input).digest('hex')}  -\n`, code: 0 });
+  });
+
+  it('a client that writes after the exit, before it read the end, still gets the output and the exit', async () => {
+    expect((await sb.tsd(['create', '-i', '--name', 's4', 'busybox', 'sh', '-c', 'read l; echo got-$l; exit 3'])).code).toBe(0);
+    expect((await sb.tsd(['start', 's4'])).code).toBe(0);
+    const id = (await sb.tsd(['inspect', '-f', '{{.Id}}', 's4'])).stdout.trim();
+    const path = join(sb.root, 'run', 'containers', id.slice(0, 12), 'attach.sock');
+    const sock = net.createConnection(path);
+    await new Promise((r) => sock.once('connect', r));
+    let writeError = '';
+    sock.on('error', (e: NodeJS.ErrnoException) => (writeError = e.code ?? String(e)));
+    const got: string[] = [];
+    let rest: Buffer = Buffer.alloc(0);
+    sock.on('data', (d: Buffer) => (rest = splitFrames(Buffer.concat([rest, d]), (t, p) => got.push(`${t}:${p.toString()}`))));
+    sock.write(Buffer.concat([Buffer.from('attach 1 1 1 -\n'), frame(FRAME.stdin, Buffer.from('zz\n'))]));
+    // our event loop held (as a busy client's is) until the monitor has finished with us (its
+    // socket file goes then): all it sent is still unread in our socket when we write again
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; existsSync(path); i++) {
+      if (i > 6000) throw new Error('the container did not exit');
+      Atomics.wait(nap, 0, 0, 5);
+    }
+    sock.write(frame(FRAME.closeStdin, Buffer.alloc(0)));
+    await new Promise((r) => sock.once('close', r));
+    expect({ got, writeError }).toEqual({ got: ['1:got-zz\n', '5:exit 3'], writeError: '' });
   });
 
   it('run -a attaches only the streams named; -a with -d and a bad stream are refused', async () => {

@@ -496,7 +496,7 @@ static void run_loop(int *status, int *sig) {
 
 __attribute__((noreturn)) static void run_hook(void) {
   tsd_restore_mode();
-  if (M.spec.nhook == 0) _exit(0);
+  if (M.spec.nhook == 0 || tsd_cleanup_claimed()) _exit(0);
   syscall(SYS_close_range, 3, ~0U, 0);
   sigset_t none;
   sigemptyset(&none);
@@ -519,6 +519,7 @@ int main(int argc, char **argv) {
   M.exec_mode = !strcmp(argv[1], "exec");
   c.exec_mode = M.exec_mode;
   if (tsd_spec_load(argv[2], &M.spec, &e) < 0) fail_early(&e);
+  tsd_claim_init(argv[2]);
   /* never pin Node's working directory (it may be a mount someone wants to unmount) */
   if (chdir("/") < 0) { tsd_fail(&e, 125, errno, "chdir /: %s", tsd_errname(errno)); fail_early(&e); }
   if (M.spec.fifo && !M.exec_mode && (c.fifo_fd = open(M.spec.fifo, O_PATH | O_CLOEXEC)) < 0) {

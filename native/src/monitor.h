@@ -128,6 +128,9 @@ void tsd_supervise_check(const struct tsd_spec *spec);
 
 /* restart.c: after the exit, with Node gone: restart per policy (does not return then) or return */
 void tsd_restart_after_exit(const struct tsd_spec *spec, int status, long long ran_ms);
+/* claim.c: a live CLI that cleans up itself (stop) spares the exit hook */
+void tsd_claim_init(const char *spec_path);
+int tsd_cleanup_claimed(void);
 long tsd_restart_backoff(long prev_ms, long long ran_ms);
 
 /* health.c: the probe on the monitor's timer */

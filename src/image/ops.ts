@@ -114,6 +114,11 @@ async function find(ref: string, repos: Record<string, string>): Promise<Found> 
     }
   }
   const prefix = p.kind === 'id' ? p.prefix : p.idPrefix;
+  // a whole id (what a container's record holds: start, exec): its record, without reading every other one
+  if (prefix?.length === 64) {
+    const rec = await readRecord(prefix);
+    if (rec) return { rec };
+  }
   if (prefix !== undefined && (p.kind === 'id' || prefix.length >= 4)) {
     const matches = (await listRecords()).filter((r) => hexOf(r.id).startsWith(prefix));
     if (matches.length > 1) {

@@ -33,6 +33,7 @@ interface Lib {
   tsd_nft_forward_drops: () => number;
   tsd_guard_unbind: (brTable: string, hostIf: string, chain: string) => number;
   tsd_rmtree: (path: string) => number;
+  tsd_exit_watch: (pids: number[], n: number) => number;
 }
 
 let lib: Lib | undefined;
@@ -88,6 +89,7 @@ function load(): Lib {
     ),
     tsd_nft_forward_drops: handle.func('int tsd_nft_forward_drops(void)'),
     tsd_guard_unbind: handle.func('long long tsd_guard_unbind(const char *br_table, const char *host_if, const char *chain)'),
+    tsd_exit_watch: handle.func('int tsd_exit_watch(const int *pids, int n)'),
   };
   const v = l.tsd_proto_version();
   if (v !== PROTO_VERSION) {
@@ -217,6 +219,18 @@ export function nftForwardDrops(): boolean | undefined {
 /** Remove `hostIf`'s binding whether or not it is there: as guardBind's result. */
 export function guardUnbind(table: string, hostIf: string, chain: string): number {
   return Number(load().tsd_guard_unbind(table, hostIf, chain));
+}
+
+/**
+ * A pipe's read end that becomes readable when any of `pids` exits (native/src/exitwatch.c:
+ * pidfds polled by a thread of ours); 'gone' when one has already been reaped; 'unsupported'
+ * on a kernel without pidfd_open (before 5.3). Close the fd (or its stream) when done.
+ */
+export function exitWatch(pids: readonly number[]): { fd: number } | 'gone' | 'unsupported' {
+  const rc = load().tsd_exit_watch([...pids], pids.length);
+  if (rc === -osConstants.errno.ESRCH) return 'gone';
+  if (rc === -osConstants.errno.ENOSYS) return 'unsupported';
+  return { fd: check(rc, `watch the exit of ${pids.join(', ')}`) };
 }
 
 export function kill(pid: number, sig: number): boolean {

@@ -185,6 +185,8 @@ export function buildExecSpec(input: ExecSpecInput): ContainerSpec {
     rlimits: input.resources.rlimits,
     seccomp: input.resources.seccompPath,
     ...(input.resources.seccompPath ? { seccompCache: paths.seccompCache() } : {}),
+    // exec: its monitor moves the process into the container's cgroups before `pid`, as a start's
+    ...(input.resources.cgroupProcs ? { cgroupProcs: input.resources.cgroupProcs } : {}),
     tty: input.tty,
     stdin: input.interactive,
     logPath: input.logPath,

@@ -5,7 +5,6 @@
  */
 import { emitContainer } from '../state/events.js';
 import { refuseIfPaused } from './pause.js';
-import { randomBytes } from '../sys/random.js';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveImage } from '../image/index.js';
@@ -15,9 +14,11 @@ import { superviseDns } from '../net/index.js';
 import { startMonitor } from './monitor.js';
 import { closeFd, socketpair } from '../native/index.js';
 import { buildExecSpec } from './build-spec.js';
-import { joinContainerCgroups, securityFor } from './hooks.js';
+import { containerCgroupProcs, primeCgroupJoin, securityFor } from './hooks.js';
 import { attachForeground, forwardSignals } from './run.js';
 import { terminalSize } from './start.js';
+import { mark } from '../sys/trace.js';
+import { newContainerId } from './names.js';
 
 export interface ExecOptions {
   command: string[];
@@ -39,7 +40,12 @@ export function stdioPair(): [number, number] {
 export { closeFd };
 
 export async function execInContainer(ref: string, opts: ExecOptions): Promise<number> {
+  mark('exec: begin');
+  // the command joins the container's cgroups before it runs (its monitor moves it): the kernel's
+  // wait for that (one RCU grace period, 6-16 ms here) starts now, while the exec is prepared
+  primeCgroupJoin();
   const v = await findContainer(ref);
+  mark('exec: container found');
   if (v.status !== 'running' || !v.state) {
     throw new TsdError('CONTAINER_NOT_RUNNING', `container ${v.config.name} is not running`, {
       hint: 'start it first with `tsdocker start`',
@@ -65,11 +71,12 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
     user: opts.user,
     tty: opts.tty,
     interactive: opts.interactive,
-    resources: { ...security, mounts: [], readonlyRootfs: false, undo: async () => {} },
+    resources: { ...security, cgroupProcs: containerCgroupProcs(v.config.id), mounts: [], readonlyRootfs: false, undo: async () => {} },
   });
-  const specPath = join(containerFiles.dir(v.config.id), `exec-${randomBytes(6).toString('hex')}.spec`);
+  mark('exec: spec built');
   // dockerd's exec events: the action names the command ("exec_start: sh -c date")
-  const execID = randomBytes(32).toString('hex');
+  const execID = newContainerId();
+  const specPath = join(containerFiles.dir(v.config.id), `exec-${execID.slice(0, 12)}.spec`);
   const what = `${opts.command[0]} ${opts.command.slice(1).join(' ')}`;
   emitContainer(v.config, `exec_create: ${what}`, { execID });
   const signals = opts.detach || opts.io ? undefined : forwardSignals();
@@ -80,8 +87,10 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       mode: 'exec',
       stdio: opts.io?.stdio ?? (opts.detach ? [-1, -1, -1] : [opts.interactive ? 0 : -1, 1, 2]),
     });
+    mark('exec: monitor spawned');
+    // the monitor moved the process into the container's cgroups before it sent `pid`
     const pid = await handle.pid;
-    await joinContainerCgroups(v.config.id, pid);
+    mark('exec: cgroups joined');
     const size = opts.io ? opts.io.size : opts.tty && !opts.detach ? terminalSize() : undefined;
     if (size) handle.resize(size.rows, size.cols);
     handle.go();
@@ -92,6 +101,7 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
       if (err instanceof TsdError && err.code === 'CMD_NOT_FOUND') throw new TsdError('CMD_NOT_FOUND', err.message, { exitCode: 126, hint: err.hint });
       throw err;
     }
+    mark('exec: exec ok');
     emitContainer(v.config, `exec_start: ${what}`, { execID });
     opts.io?.onStart(pid, (rows, cols) => handle.resize(rows, cols));
     if (opts.detach) {

@@ -9,7 +9,7 @@ import { containerFiles, type ContainerConfig, type HealthConfig } from '../stat
 import { readJsonIfExistsSync, writeFileAtomic } from '../sys/fs.js';
 import { TsdError } from '../sys/errors.js';
 import { buildExecSpec } from './build-spec.js';
-import { securityFor } from './hooks.js';
+import { containerCgroupProcs, securityFor } from './hooks.js';
 import { renderSpec } from './spec.js';
 import { containerCgroup } from './pause.js';
 
@@ -133,7 +133,7 @@ export function healthSpecInput(config: ContainerConfig) {
     record: containerFiles.health(config.id),
     probeSpec: probeSpecPath(config.id),
     // the probe joins the container's cgroups, as exec does
-    cgroupProcs: [...new Set(Object.values(containerCgroup(config.id).dirs))].map((d) => join(d, 'cgroup.procs')),
+    cgroupProcs: containerCgroupProcs(config.id),
   };
 }
 

@@ -33,6 +33,7 @@ import { removeIncomplete, removeUnreadable } from './salvage.js';
 import { thawIfPaused } from './pause.js';
 import { hasPolicy, markStopped } from './restart-policy.js';
 import { emitContainer } from '../state/events.js';
+import { claimCleanup, waitForExit } from './exit-wait.js';
 
 const lg = log.child({ mod: 'runtime.lifecycle' });
 
@@ -92,18 +93,7 @@ async function endRestartWait(id: string): Promise<void> {
   }
 }
 
-/** Wait until the container is no longer running; returns false on timeout. */
-export async function waitForExit(id: string, timeoutMs = Infinity): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  let delay = 5;
-  for (;;) {
-    const v = await readContainer(id);
-    if (!v || v.status !== 'running') return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(delay);
-    delay = Math.min(delay * 2, 50);
-  }
-}
+export { waitForExit };
 
 /**
  * The stop signal (SIGTERM unless the container has one), then SIGKILL after `timeoutSec`
@@ -117,6 +107,18 @@ export async function stopContainer(ref: string, timeout?: number, sig?: string)
     v = (await readContainer(v.config.id)) ?? v;
   }
   if (v.status !== 'running' || !v.state) return v;
+  requireRunning(v);
+  // we clean up after the exit: the monitor's exit hook need not (native/src/claim.c)
+  const release = claimCleanup(v.config.id);
+  try {
+    await stopRunning(v, timeout, sig);
+  } finally {
+    release();
+  }
+  return v;
+}
+
+async function stopRunning(v: ContainerView & { state: NonNullable<ContainerView['state']> }, timeout?: number, sig?: string): Promise<void> {
   const timeoutSec = timeout ?? v.config.stopTimeout ?? 10;
   const signal = sig ?? v.config.stopSignal ?? 'SIGTERM';
   sendSignal(v.state.pid, parseSignal(signal));
@@ -131,7 +133,6 @@ export async function stopContainer(ref: string, timeout?: number, sig?: string)
   }
   await cleanupAfterExit(v.config.id);
   emitContainer(v.config, 'stop');
-  return v;
 }
 
 /** The exit status as Docker reports it (exit.json written by the monitor; 137 if it died unrecorded). */
@@ -206,8 +207,8 @@ export interface RemoveOptions {
   volumes: boolean;
   /** the caller has just detached the network (cleanup of a --rm container) */
   networkDetached?: boolean;
-  /** remove the directory synchronously (a `run --rm` CLI waits for it anyway: ~35 pool trips
-   * less); elsewhere (serve) a container's writes may make it large: never stall the loop */
+  /** remove the directory synchronously (a `run --rm` or `rm` CLI waits for it anyway: ~35 pool
+   * trips less); elsewhere (serve) a container's writes may make it large: never stall the loop */
   inline?: boolean;
 }
 

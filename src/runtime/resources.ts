@@ -4,7 +4,6 @@
  *   planResources(opts, image)          validate every flag; no side effects; TsdError (exit 125)
  *   prepareResources(id, plan, image)   cgroup, volumes (with copy-up), seccomp spec; returns what
  *                                       goes into the monitor's spec, with its own undo
- *   joinCgroups(id, pid)                the container's first process, before `go`
  *   oomKilled(id)                       after the exit, before release (for exit.json / inspect)
  *   releaseResources(id, {removeVolumes}) on `rm`; idempotent
  *   containerStats(id)                  for `tsdocker stats`
@@ -23,7 +22,7 @@ import { bindMount, defaultDevices, MS, type DeviceEntry, type MountEntry } from
 import { hostDevices } from '../rootfs/host-devices.js';
 import type { MountRequest } from '../rootfs/volumes.js';
 import { copyUp, isEmptyDir } from '../rootfs/copyup.js';
-import { cgroupHandle, createCgroup, joinCgroup, primeCgroupMigration, oomKillCount, removeCgroup, sampleCgroup, type CgroupSample } from './cgroups/index.js';
+import { cgroupHandle, createCgroup, primeCgroupMigration, oomKillCount, removeCgroup, sampleCgroup, type CgroupSample } from './cgroups/index.js';
 import { cgroupParent } from './cgroups/layout.js';
 import { planSecurity, renderSeccomp } from './security.js';
 import { guardDevices, hostEffectiveCaps, planRlimits, type ResourceImage, type ResourceOptions, type ResourcePlan } from './resource-plan.js';
@@ -140,10 +139,6 @@ async function prepareMount(
 async function handleFor(id: string) {
   const rec = await readResourceRecord(id);
   return cgroupHandle(id, { parent: rec?.cgroupParent });
-}
-
-export async function joinCgroups(id: string, pid: number): Promise<void> {
-  await joinCgroup(await handleFor(id), pid);
 }
 
 export async function oomKilled(id: string): Promise<boolean> {

@@ -132,6 +132,8 @@ export const containerFiles = {
   stopped: (id: string) => `${paths.container(id)}/.stopped`,
   /** made by `pause` before it freezes, removed after a thaw: only where it exists is the freezer read (runtime/pause.ts) */
   paused: (id: string) => `${paths.container(id)}/.paused`,
+  /** "PID STARTTIME" of a live CLI that cleans up after the exit itself: the monitor skips its hook (native/src/claim.c) */
+  cleanupClaim: (id: string) => `${paths.container(id)}/.cleanup-claim`,
   /** State.Health, written by the monitor (native/src/health.c) */
   health: (id: string) => `${paths.container(id)}/health.json`,
   dir: (id: string) => paths.container(id),

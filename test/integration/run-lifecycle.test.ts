@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { basename, join } from 'node:path';
 import { BUSYBOX_TAR, CLI, createSandbox, hostSnapshot, run, type Sandbox } from '../helpers/sandbox.js';
 
 let sb: Sandbox;
@@ -120,6 +122,26 @@ describe('detached containers', () => {
     const bad = await sb.tsd(['kill', '-s', 'NOPE', 'trapper']);
     expect(bad.code).toBe(1); // Docker: "Invalid signal: NOPE" from the daemon, exit 1
     await sb.tsd(['rm', 'trapper']);
+  });
+
+  it('stop cleans up itself, so the monitor execs no exit hook; after a kill it does', async () => {
+    // strace -f follows the monitor from the run that starts it, past its double fork, and
+    // ends when the monitor has (hook or not)
+    for (const [how, hooks] of [['stop', 0], ['kill', 1]] as const) {
+      const trace = join(sb.root, `hook-${how}.strace`);
+      const tracer = spawn(sb.enter[0]!, [...sb.enter.slice(1), 'strace', '-f', '-qq', '-e', 'trace=execve', '-o', trace, process.execPath, CLI, '--root', sb.root,
+        'run', '-d', '--name', `hook-${how}`, 'busybox', 'sh', '-c', 'trap "exit 0" TERM; sleep 600 & wait'], {
+        stdio: 'ignore', env: { ...process.env, TSDOCKER_CGROUP_PARENT: `tsdocker-test-${basename(sb.root)}` },
+      });
+      const traced = new Promise((r) => tracer.once('exit', r));
+      await until(async () => (await sb.tsd(['inspect', '-f', '{{.State.Running}}', `hook-${how}`])).stdout.trim() === 'true', 20_000);
+      expect((await sb.tsd([how, `hook-${how}`])).code).toBe(0);
+      await traced;
+      const execs = readFileSync(trace, 'utf8').split('\n').filter((l) => l.includes('execve(') && l.includes('"internal", "cleanup"'));
+      expect(execs.length, `${how}: ${execs.join('\n')}`).toBe(hooks);
+      expect((await inspect(`hook-${how}`)).State.Status).toBe('exited');
+      await sb.tsd(['rm', `hook-${how}`]);
+    }
   });
 
   it('rm refuses a running container without -f, and -f kills it', async () => {

@@ -116,7 +116,8 @@ export function register(program: Command): void {
       const { removeContainer } = await import('../../runtime/lifecycle.js');
       await eachRef(refs, async (ref) => {
         try {
-          await removeContainer(ref, { force: Boolean(f.force), volumes: Boolean(f.volumes) });
+          // inline: the CLI waits for the directory to go anyway (no thread-pool trip per file)
+          await removeContainer(ref, { force: Boolean(f.force), volumes: Boolean(f.volumes), inline: true });
         } catch (err) {
           // Docker: `rm -f` of a container that does not exist says so but is not an error
           if (f.force && err instanceof TsdError && err.code === 'CONTAINER_NOT_FOUND') {

@@ -154,18 +154,25 @@ describe('no work without a purpose', () => {
 });
 
 describe('ps reads what it shows once', () => {
-  it('one listing of the records when nothing needs reconciling, one freezer read per running container', async () => {
+  it('one listing of the records when nothing needs reconciling; the freezer is read only for a paused container', async () => {
     for (const n of ['ps1', 'ps2']) expect((await sb.tsd(['run', '-d', '--name', n, '--network', 'none', 'busybox', 'sleep', '60'])).code).toBe(0);
-    const ids = (await sb.tsd(['ps', '-q', '--no-trunc'])).stdout.trim().split('\n');
-    expect(ids.length).toBe(2);
-    const t = await traced(['ps'], 'openat');
-    expect(t.code, t.stderr).toBe(0);
-    for (const id of ids) {
-      const opens = (file: RegExp) => t.lines.filter((l) => l.includes(id) && file.test(l) && !/= -1 E/.test(l)).length;
-      expect(opens(/\/config\.json"/)).toBe(1);
-      expect(opens(/\/(freezer\.state|cgroup\.events)"/)).toBe(1);
+    try {
+      const ids = (await sb.tsd(['ps', '-q', '--no-trunc'])).stdout.trim().split('\n');
+      expect(ids.length).toBe(2);
+      // ps2 paused: its .paused marker says to read its freezer (runtime/pause.ts)
+      expect((await sb.tsd(['pause', 'ps2'])).code).toBe(0);
+      const paused = (await sb.tsd(['inspect', '-f', '{{.Id}}', 'ps2'])).stdout.trim();
+      const t = await traced(['ps'], 'openat');
+      expect(t.code, t.stderr).toBe(0);
+      for (const id of ids) {
+        const opens = (file: RegExp) => t.lines.filter((l) => l.includes(id) && file.test(l) && !/= -1 E/.test(l)).length;
+        expect(opens(/\/config\.json"/)).toBe(1);
+        expect(opens(/\/(freezer\.state|cgroup\.events)"/)).toBe(id === paused ? 1 : 0);
+      }
+      expect((await sb.tsd(['unpause', 'ps2'])).code).toBe(0);
+    } finally {
+      expect((await sb.tsd(['rm', '-f', 'ps1', 'ps2'])).code).toBe(0);
     }
-    expect((await sb.tsd(['rm', '-f', 'ps1', 'ps2'])).code).toBe(0);
   });
 });
 

@@ -6,7 +6,7 @@
  *              (+ <unified>/<parent>/<id> without controllers in hybrid mode, as runc does)
  *   v2:        <unified>/<parent>/<id>, its controllers enabled in every ancestor's subtree_control
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync, promises as fsp } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmdirSync, write, writeFileSync, writeSync, promises as fsp } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TsdError, errorMessage, isErrno } from '../../sys/errors.js';
@@ -250,7 +250,13 @@ export function primeCgroupMigration(layout: CgroupLayout = detectLayout()): voi
       const path = lines.find((l) => l.split(':')[1] === 'pids')?.split(':')[2];
       if (path !== undefined) target = join(layout.v1.pids, path, 'cgroup.procs');
     }
-    if (target) fsp.writeFile(target, String(process.pid)).catch(() => undefined);
+    // opened here, written on the thread pool in one step: with fs.promises.writeFile the
+    // open took a pool trip of its own and the write began only when the main thread next
+    // turned its event loop, often just before the container's move (which then waited anyway)
+    if (target) {
+      const fd = openSync(target, 'w');
+      write(fd, String(process.pid), () => closeSync(fd));
+    }
   } catch {
     /* priming is an optimisation only */
   }

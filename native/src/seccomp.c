@@ -172,25 +172,44 @@ static void cache_write(const char *dir, uint64_t text_hash, scmp_filter_ctx ctx
   close(mfd);
 }
 
-int tsd_seccomp_prepare(const char *path, const char *cache_dir, void **out, struct tsd_error *err) {
-  uint64_t text_hash = 0;
-  if (cache_dir) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return tsd_fail(err, 125, errno, "open seccomp profile %s: %s", path, tsd_errname(errno));
-    char buf[65536];
-    ssize_t n;
-    text_hash = 1469598103934665603ULL;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-      for (ssize_t i = 0; i < n; i++) text_hash = (text_hash ^ (unsigned char)buf[i]) * 1099511628211ULL;
-    close(fd);
-    struct tsd_filter *hit = cache_read(cache_dir, text_hash);
-    if (hit) {
-      *out = hit;
-      return 0;
-    }
-  }
+/* The whole spec file (NUL-terminated, *len bytes), or NULL with errno set. */
+static char *read_spec(const char *path, size_t *len) {
   FILE *f = fopen(path, "re");
-  if (!f) return tsd_fail(err, 125, errno, "open seccomp profile %s: %s", path, tsd_errname(errno));
+  if (!f) return NULL;
+  char *buf = NULL;
+  size_t cap = 0, n = 0, got;
+  do {
+    if (n + 4096 + 1 > cap) {
+      char *nb = realloc(buf, cap = (cap ? cap * 2 : 16384));
+      if (!nb) { free(buf); fclose(f); errno = ENOMEM; return NULL; }
+      buf = nb;
+    }
+    n += got = fread(buf + n, 1, cap - n - 1, f);
+  } while (got > 0);
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) { free(buf); errno = EIO; return NULL; }
+  buf[n] = 0;
+  *len = n;
+  return buf;
+}
+
+int tsd_seccomp_prepare(const char *path, const char *cache_dir, void **out, struct tsd_error *err) {
+  size_t len;
+  char *text = read_spec(path, &len);
+  if (!text) return tsd_fail(err, 125, errno, "open seccomp profile %s: %s", path, tsd_errname(errno));
+  uint64_t text_hash = fnv1a(text, len);
+  struct tsd_filter *hit = cache_dir ? cache_read(cache_dir, text_hash) : NULL;
+  if (hit) {
+    free(text);
+    *out = hit;
+    return 0;
+  }
+  FILE *f = fmemopen(text, len, "r");
+  if (!f) {
+    free(text);
+    return tsd_fail(err, 125, errno, "read seccomp profile %s: %s", path, tsd_errname(errno));
+  }
   char line[1024];
   char *w[24];
   int lineno = 0, r = 0;
@@ -216,6 +235,7 @@ int tsd_seccomp_prepare(const char *path, const char *cache_dir, void **out, str
     if ((r = add_rule(ctx, w, nw, lineno, err)) < 0) break;
   }
   fclose(f);
+  free(text);
   if (!r && !ctx) r = tsd_fail(err, 125, EINVAL, "seccomp %s: empty profile", path);
   if (r < 0) {
     if (ctx) seccomp_release(ctx);

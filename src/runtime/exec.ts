@@ -14,7 +14,8 @@ import { superviseDns } from '../net/index.js';
 import { startMonitor } from './monitor.js';
 import { closeFd, socketpair } from '../native/index.js';
 import { buildExecSpec } from './build-spec.js';
-import { containerCgroupProcs, primeCgroupJoin, securityFor } from './hooks.js';
+import { containerCgroupProcs, securityFor } from './hooks.js';
+import { primeCgroupMigration } from './cgroups/index.js';
 import { attachForeground, forwardSignals } from './run.js';
 import { terminalSize } from './start.js';
 import { mark } from '../sys/trace.js';
@@ -43,7 +44,7 @@ export async function execInContainer(ref: string, opts: ExecOptions): Promise<n
   mark('exec: begin');
   // the command joins the container's cgroups before it runs (its monitor moves it): the kernel's
   // wait for that (one RCU grace period, 6-16 ms here) starts now, while the exec is prepared
-  primeCgroupJoin();
+  primeCgroupMigration();
   const v = await findContainer(ref);
   mark('exec: container found');
   if (v.status !== 'running' || !v.state) {

@@ -8,9 +8,8 @@ import type { Rlimit } from './spec.js';
 import { containerFiles } from '../state/containers.js';
 import * as res from './resources.js';
 import { endLeftovers, releaseNamespaces } from './namespaces.js';
-import { primeCgroupMigration } from './cgroups/index.js';
+import { procsFiles } from './cgroups/index.js';
 import { containerCgroup } from './pause.js';
-import { join } from 'node:path';
 
 export interface ImageView {
   id: string;
@@ -64,17 +63,9 @@ export function securityFor(config: ContainerConfig): Omit<PreparedResources, 'm
   return res.securityForExec(config.id, config.resources as res.ResourceOptions);
 }
 
-/**
- * A process that will join a running container's cgroups (exec): start the kernel's wait
- * for the migration lock now, so it runs while the exec is prepared (cgroups/index.ts).
- */
-export function primeCgroupJoin(): void {
-  primeCgroupMigration();
-}
-
 /** The cgroup.procs files of a running container's cgroups: an exec's (or a probe's) monitor moves its process there (spec `cgroup`). */
 export function containerCgroupProcs(id: string): string[] {
-  return [...new Set(Object.values(containerCgroup(id).dirs))].map((d) => join(d, 'cgroup.procs'));
+  return procsFiles(containerCgroup(id));
 }
 
 export async function releaseContainerResources(id: string, opts: { removeVolumes: boolean; sharedPid?: boolean }): Promise<void> {

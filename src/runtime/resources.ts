@@ -22,7 +22,7 @@ import { bindMount, defaultDevices, MS, type DeviceEntry, type MountEntry } from
 import { hostDevices } from '../rootfs/host-devices.js';
 import type { MountRequest } from '../rootfs/volumes.js';
 import { copyUp, isEmptyDir } from '../rootfs/copyup.js';
-import { cgroupHandle, createCgroup, primeCgroupMigration, oomKillCount, removeCgroup, sampleCgroup, type CgroupSample } from './cgroups/index.js';
+import { cgroupHandle, createCgroup, primeCgroupMigration, oomKillCount, procsFiles, removeCgroup, sampleCgroup, type CgroupSample } from './cgroups/index.js';
 import { cgroupParent } from './cgroups/layout.js';
 import { planSecurity, renderSeccomp } from './security.js';
 import { guardDevices, hostEffectiveCaps, planRlimits, type ResourceImage, type ResourceOptions, type ResourcePlan } from './resource-plan.js';
@@ -95,7 +95,7 @@ export async function prepareResources(id: string, plan: ResourcePlan, image: Re
       privileged: plan.security.privileged,
       devices: plan.security.privileged ? hostDevices('/dev', new Set(defaultDevices().map((d) => d.path))) : plan.devices,
       ...(plan.oomScoreAdj !== undefined ? { oomScoreAdj: plan.oomScoreAdj } : {}),
-      cgroupProcs: [...new Set(Object.values(cg.dirs))].map((d) => `${d}/cgroup.procs`),
+      cgroupProcs: procsFiles(cg),
       undo: async () => {
         const failures = await steps.run(lg);
         if (failures.length) throw teardownError(failures);

@@ -64,9 +64,16 @@ export async function registerCommands(program: Command, argv: readonly string[]
     const target = second === undefined ? undefined : GROUPS[first]!.aliases[second]?.[0];
     owner = second === undefined ? undefined : target !== undefined ? ownerOf(target) : ownerOf(`${first} ${second}`);
   }
-  const wantsHelp = first === 'help';
-  const chosen = owner && !wantsHelp ? [owner] : COMMAND_MODULES;
-  for (const m of await Promise.all(chosen.map((x) => x.load()))) m.register(program);
+  await registerModules(program, owner && first !== 'help' ? [owner] : COMMAND_MODULES);
+}
+
+/** Every command (tests, and help for all). */
+export async function registerAll(program: Command): Promise<void> {
+  await registerModules(program, COMMAND_MODULES);
+}
+
+async function registerModules(program: Command, modules: readonly (typeof COMMAND_MODULES)[number][]): Promise<void> {
+  for (const m of await Promise.all(modules.map((x) => x.load()))) m.register(program);
   // last: `image ls`, `container rm`, ... list the commands that exist by now
   registerGroups(program);
 }
@@ -81,10 +88,4 @@ function commandWords(program: Command, argv: readonly string[]): string[] {
     i += o?.required && !flag.includes('=') ? 2 : 1;
   }
   return args.slice(i, i + 2);
-}
-
-/** Every command (tests, and help for all). */
-export async function registerAll(program: Command): Promise<void> {
-  for (const m of await Promise.all(COMMAND_MODULES.map((x) => x.load()))) m.register(program);
-  registerGroups(program);
 }

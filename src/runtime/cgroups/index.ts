@@ -176,19 +176,24 @@ export async function createCgroup(id: string, limits: CgroupLimits, opts: Cgrou
   }
 }
 
+/** The cgroup.procs file of each of the cgroup's directories: where a process is moved into it. */
+export function procsFiles(handle: CgroupHandle): string[] {
+  return [...new Set(Object.values(handle.dirs))].map((d) => join(d, 'cgroup.procs'));
+}
+
 /**
- * Move `pid` into every directory of the container's cgroup. A migration takes the kernel's
- * cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period (~10-20 ms
- * here): the writes go through the thread pool, so the caller can wire the network
- * meanwhile instead of blocking the event loop.
+ * Move `pid` into every directory of the cgroup from Node (a container's own processes are
+ * moved by their monitor: spec `cgroup`). A migration takes the kernel's
+ * cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period (~10-20 ms here):
+ * the writes go through the thread pool, so the event loop is not blocked.
  */
 export async function joinCgroup(handle: CgroupHandle, pid: number): Promise<void> {
   await Promise.all(
-    [...new Set(Object.values(handle.dirs))].map(async (dir) => {
+    procsFiles(handle).map(async (file) => {
       try {
-        await fsp.writeFile(join(dir, 'cgroup.procs'), String(pid));
+        await fsp.writeFile(file, String(pid));
       } catch (err) {
-        throw new TsdError('RESOURCE', `cannot move process ${pid} into cgroup ${dir}: ${errorMessage(err)}`, { cause: err });
+        throw new TsdError('RESOURCE', `cannot move process ${pid} into cgroup ${dirname(file)}: ${errorMessage(err)}`, { cause: err });
       }
     }),
   );
@@ -241,15 +246,7 @@ export async function removeCgroupParent(parent: string, layout: CgroupLayout = 
  */
 export function primeCgroupMigration(layout: CgroupLayout = detectLayout()): void {
   try {
-    const lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
-    let target: string | undefined;
-    if (layout.mode === 'v2' && layout.unified) {
-      const path = lines.find((l) => l.startsWith('0::'))?.slice(3);
-      if (path !== undefined) target = join(layout.unified, path, 'cgroup.procs');
-    } else if (layout.v1.pids) {
-      const path = lines.find((l) => l.split(':')[1] === 'pids')?.split(':')[2];
-      if (path !== undefined) target = join(layout.v1.pids, path, 'cgroup.procs');
-    }
+    const target = (ownProcs ??= { file: ownProcsFile(layout) }).file;
     // opened here, written on the thread pool in one step: with fs.promises.writeFile the
     // open took a pool trip of its own and the write began only when the main thread next
     // turned its event loop, often just before the container's move (which then waited anyway)
@@ -260,4 +257,18 @@ export function primeCgroupMigration(layout: CgroupLayout = detectLayout()): voi
   } catch {
     /* priming is an optimisation only */
   }
+}
+
+/** This process's own cgroup.procs (priming writes us where we are: we never move). */
+let ownProcs: { file: string | undefined } | undefined;
+
+function ownProcsFile(layout: CgroupLayout): string | undefined {
+  const lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+  if (layout.mode === 'v2' && layout.unified) {
+    const path = lines.find((l) => l.startsWith('0::'))?.slice(3);
+    return path === undefined ? undefined : join(layout.unified, path, 'cgroup.procs');
+  }
+  if (!layout.v1.pids) return undefined;
+  const path = lines.find((l) => l.split(':')[1] === 'pids')?.split(':')[2];
+  return path === undefined ? undefined : join(layout.v1.pids, path, 'cgroup.procs');
 }

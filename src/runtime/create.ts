@@ -9,7 +9,8 @@ import { resolveImage, type ImageRecord } from '../image/index.js';
 import { holdMarker, withLock } from '../state/lock.js';
 import { ensureLayout } from '../state/paths.js';
 import { emitContainer } from '../state/events.js';
-import { containerFiles, containerNames, writeConfig, type ContainerConfig } from '../state/containers.js';
+import { containerFiles, writeConfig, type ContainerConfig } from '../state/containers.js';
+import { nameIndex } from '../state/names.js';
 import { createContainerDir } from '../rootfs/prepare.js';
 import { planNetwork } from '../net/index.js';
 import { mergeExposed } from '../net/expose.js';
@@ -80,8 +81,9 @@ export async function createContainerWithImage(
   const resources = { ...opts.resources, securityOpt: opts.securityOpt, ...(fromVolumes.length ? { volume: [...fromVolumes, ...((opts.resources.volume as string[] | undefined) ?? [])] } : {}) };
   await validateContainerResources(resources, image); // resources: bad flags fail here, before anything exists
   return withLock('containers', async () => {
-    const names = containerNames();
-    if (name !== undefined && names.has(name)) throw nameConflict(name, names.get(name)!);
+    const names = nameIndex();
+    const owner = name !== undefined ? names.owner(name) : undefined;
+    if (owner !== undefined) throw nameConflict(name!, owner);
     const config: ContainerConfig = {
       id,
       name: name ?? generateName(names),
@@ -125,9 +127,11 @@ export async function createContainerWithImage(
       mark('create: directory made');
       const started = how.markStarting ? holdMarker(containerFiles.starting(id)) : () => {};
       try {
+        names.reserve(config.name, id); // before the record: a crash leaves a stale entry, not a name the index misses
         await writeConfig(config);
       } catch (err) {
         started();
+        names.release(config.name, id);
         rmSync(dirs.dir, { recursive: true, force: true });
         throw err;
       }

@@ -33,6 +33,7 @@ import { removeIncomplete, removeUnreadable } from './salvage.js';
 import { thawIfPaused } from './pause.js';
 import { hasPolicy, markStopped } from './restart-policy.js';
 import { emitContainer } from '../state/events.js';
+import { releaseName } from '../state/names.js';
 import { claimCleanup, waitForExit } from './exit-wait.js';
 
 const lg = log.child({ mod: 'runtime.lifecycle' });
@@ -171,6 +172,7 @@ async function settleMonitor(v: ContainerView): Promise<void> {
  * the directory synchronously (RemoveOptions.inline).
  */
 export async function cleanupAfterExit(id: string, opts: { fromMonitor?: boolean; inline?: boolean } = {}): Promise<void> {
+  let removed: string | undefined;
   await withContainerLock(id, async () => {
     const v = await readContainer(id);
     if (!v || v.status === 'running') return false;
@@ -192,7 +194,9 @@ export async function cleanupAfterExit(id: string, opts: { fromMonitor?: boolean
     // --rm: removed under the same lock, from the view just read (no second lookup and lock)
     await settleMonitor(v);
     await removeLocked(v, { force: false, volumes: true, networkDetached: true, inline: opts.fromMonitor || opts.inline });
+    removed = v.config.name;
   });
+  if (removed !== undefined) await releaseName(removed, id);
   mark('cleanup: removed');
 }
 
@@ -251,10 +255,12 @@ export async function removeContainer(ref: string, opts: RemoveOptions): Promise
     }
   }
   await settleMonitor(v);
-  await withContainerLock(id, async () => {
+  const removed = await withContainerLock(id, async () => {
     const cur = await readContainer(id);
     if (cur) await removeLocked(cur, opts); // else someone else removed it meanwhile
+    return cur?.config.name;
   });
+  if (removed !== undefined) await releaseName(removed, id);
   return id;
 }
 

@@ -1,6 +1,7 @@
 /** Ids and Docker-style generated names (adjective_scientist). */
 import { randomBytes, randomInt } from '../sys/random.js';
 import { TsdError } from '../sys/errors.js';
+import { NAME_RE } from '../state/names.js';
 
 const LEFT = [
   'admiring', 'bold', 'brave', 'calm', 'clever', 'eager', 'elegant', 'focused', 'gallant', 'happy',
@@ -17,15 +18,14 @@ export function newContainerId(): string {
   return randomBytes(32).toString('hex');
 }
 
-export function generateName(taken: ReadonlySet<string> | Map<string, string>): string {
+/** A name `taken` does not have (the names index under the containers lock, in create). */
+export function generateName(taken: { has(name: string): boolean }): string {
   for (let i = 0; i < 1000; i++) {
     const name = `${LEFT[randomInt(LEFT.length)]}_${RIGHT[randomInt(RIGHT.length)]}${i > 10 ? randomInt(100) : ''}`;
     if (!taken.has(name)) return name;
   }
   return `tsd_${randomBytes(6).toString('hex')}`;
 }
-
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export function validateName(name: string): string {
   const n = name.replace(/^\//, '');

@@ -17,6 +17,7 @@ import { kill as sendSignal } from '../native/index.js';
 import { TsdError, errorMessage } from '../sys/errors.js';
 import { runAll } from '../sys/undo.js';
 import { releaseContainerResources } from './hooks.js';
+import { releaseNamesOf } from '../state/names.js';
 
 /** Monitors (run and exec) of the container: tsd-monitor processes whose spec lies in its directory. */
 export function monitorsOf(id: string): number[] {
@@ -74,6 +75,7 @@ export async function removeUnreadable(e: Exclude<ContainerEntry, { view: unknow
       });
     }
     await removeByDerivedNames(e.id, opts.volumes);
+    await releaseNamesOf(e.id); // its name is unknown: whatever entry points to it
     return;
   }
   await removeIncomplete(e.id);
@@ -90,6 +92,7 @@ export async function removeIncomplete(id: string): Promise<boolean> {
       return false; // the create finished meanwhile
     } catch {
       await removeByDerivedNames(id, true);
+      await releaseNamesOf(id, { locked: true }); // a create killed after its name entry
       return true;
     }
   });

@@ -6,7 +6,7 @@
  * running only while its recorded pid is alive with the recorded start time, so a reused
  * pid or a dead monitor can never make it look alive.
  */
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { paths } from './paths.js';
 import { readJsonIfExistsSync, writeJsonAtomic } from '../sys/fs.js';
@@ -274,30 +274,15 @@ export async function listContainers(entries?: ContainerEntry[]): Promise<Contai
   return views.sort((a, b) => (a.config.created < b.config.created ? 1 : a.config.created > b.config.created ? -1 : 0));
 }
 
-/** Names of every container, from their config files (for uniqueness checks under the lock). */
-export function containerNames(): Map<string, string> {
-  const names = new Map<string, string>();
-  for (const id of listContainerIds()) {
-    let cfg: ContainerConfig | undefined;
-    try {
-      cfg = readJsonIfExistsSync<ContainerConfig>(containerFiles.config(id));
-    } catch (err) {
-      if (isCorruptRecord(err)) continue; // reported by the listings; its name is unknown
-      throw err;
-    }
-    if (cfg && typeof cfg.name === 'string') names.set(cfg.name, id);
-  }
-  return names;
-}
-
 /**
  * The id of the container named `name`: the configs are read until it is found (names are
- * unique). A config whose text holds neither the name as JSON writes it nor an escape is not
+ * unique), the one the names index points to first. A config whose text holds neither the name as JSON writes it nor an escape is not
  * parsed: `inspect NAME` among 200 containers parses one config, not a hundred.
  */
 function idOfName(name: string, ids: string[]): string | undefined {
   const quoted = JSON.stringify(name);
-  for (const id of ids) {
+  const hint = indexedId(name);
+  for (const id of hint !== undefined && ids.includes(hint) ? [hint, ...ids] : ids) {
     let text: string;
     try {
       text = readFileSync(containerFiles.config(id), 'utf8');
@@ -315,6 +300,15 @@ function idOfName(name: string, ids: string[]): string | undefined {
     if (cfg?.name === name) return id;
   }
   return undefined;
+}
+
+/** The names index's entry for `name` (state/names.ts): a hint, checked as any config is. */
+function indexedId(name: string): string | undefined {
+  try {
+    return readlinkSync(paths.name(name));
+  } catch {
+    return undefined; // no entry, no index, or not a link
+  }
 }
 
 function notFound(ref: string): TsdError {

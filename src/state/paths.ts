@@ -5,6 +5,7 @@
  *
  *   <root>/images/            image store (image/store.ts owns the inside)
  *   <root>/containers/<id>/   config.json, state.json, exit.json, upper/, work/, rootfs/, etc/, ctr.log
+ *   <root>/names/<name>       the names index: a symlink to the id of the container of that name (state/names.ts)
  *   <root>/networks/          network records and IPAM leases (net/ owns the inside)
  *   <root>/volumes/<name>/    named volumes
  *   <root>/locks/             lock files (state/lock.ts)
@@ -46,6 +47,9 @@ export const paths = {
   /** compiled seccomp filters, by the hash of their text (native/src/seccomp.c) */
   seccompCache: () => join(root, 'cache', 'seccomp'),
   container: (id: string) => `${containersDir()}/${id}`,
+  /** the names index (state/names.ts); never made by ensureLayout: its absence means "rebuild it" */
+  names: () => join(root, 'names'),
+  name: (name: string) => join(root, 'names', name),
   networks: () => join(root, 'networks'),
   volumes: () => join(root, 'volumes'),
   volume: (name: string) => join(root, 'volumes', name),

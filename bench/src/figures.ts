@@ -25,7 +25,10 @@ export function figureDefs(s: Scale): FigureDef[] {
     { id: 'count.bridge.procs', label: 'per start, default bridge: processes exec\'d', unit: 'count', better: 'lower' },
     { id: 'count.bridge.syscalls', label: 'per start, default bridge: syscalls (all tasks)', unit: 'count', better: 'lower' },
     { id: 'count.bridge.helpers', label: 'per start, default bridge: helper execs (not the CLI, monitor or `true`)', unit: 'count', better: 'lower' },
-    ...s.levels.map((n) => start(`start.with${n}`, `bridge, ${n} others running`)),
+    ...s.levels.flatMap((n) => [
+      start(`start.with${n}`, `bridge, ${n} others running`),
+      start(`start.ref${n}`, `bridge, empty host (a second instance), interleaved with the ${n}-running figure`),
+    ]),
     ...opsFigureDefs(s.levels),
     ...apiFigureDefs(),
     { id: 'burst.wall', label: `${s.burst} \`run -d\` at once: wall time until all answer`, unit: 'ms', better: 'lower' },

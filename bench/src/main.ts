@@ -40,7 +40,7 @@ const helpers = join(repo, 'bench', 'helpers');
 /** Closers of whatever is open now, so that Ctrl-C still stops dockerd and ends sandboxes. */
 const open = new Set<() => Promise<unknown>>();
 
-async function measureRuntime(res: Results, opts: Options, rt: Runtime): Promise<void> {
+async function measureRuntime(res: Results, opts: Options, rt: Runtime, opener: () => Promise<Runtime>): Promise<void> {
   const c = rt.name;
   await attempt(res, ['start.none'], c, async () => put(res, 'start.none', c, await startLatency(rt, opts.start, 'none')));
   await attempt(res, ['start.bridge'], c, async () => put(res, 'start.bridge', c, await startLatency(rt, opts.start, 'bridge')));
@@ -49,7 +49,16 @@ async function measureRuntime(res: Results, opts: Options, rt: Runtime): Promise
   await apiFigures(res, rt, opts.start);
   await netFigures(res, rt, opts.net);
   await burstFigures(res, rt, opts.scale.burst, helpers);
-  await scaleFigures(res, rt, opts.scale.levels, opts.loaded);
+  // a second instance of the runtime, opened beside it: the empty host of the N-running ratio
+  await scaleFigures(res, rt, opts.scale.levels, opts.loaded, async () => {
+    const empty = await opener();
+    open.add(empty.close);
+    const close = async (): Promise<string[]> => {
+      open.delete(empty.close);
+      return empty.close();
+    };
+    return { ...empty, close };
+  });
 }
 
 /** strace counts of tsdocker's starts (the CLI of Docker/Podman is a client: its counts would say nothing) */
@@ -81,7 +90,7 @@ async function withRuntime(res: Results, opts: Options, name: string, opener: ()
   const closer = (): Promise<string[]> => rt.close();
   open.add(closer);
   try {
-    await measureRuntime(res, opts, rt);
+    await measureRuntime(res, opts, rt, opener);
     // the same daemon with another OCI runtime (docker run --runtime tsdocker): start only
     for (const v of rt.variants ?? []) {
       await attempt(res, ['start.none'], v.name, async () => put(res, 'start.none', v.name, await startLatency(v, opts.start, 'none')));

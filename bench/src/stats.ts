@@ -44,6 +44,26 @@ export async function sample(label: string, plan: Plan, once: () => Promise<numb
   return s;
 }
 
+/**
+ * `sample` of several measures at once, interleaved: each round runs every one once (in
+ * turn, the order reversed every other round), so drift of the machine (other work, the
+ * page cache, a writeback) reaches them alike and their ratio holds. Rounds: as `sample`.
+ */
+export async function sampleInterleaved(labels: readonly string[], plan: Plan, onces: readonly (() => Promise<number>)[], unit = 'ms'): Promise<Summary[]> {
+  const order = (round: number) => (round % 2 ? [...onces.keys()].reverse() : [...onces.keys()]);
+  for (let i = 0; i < plan.warmup; i++) for (const k of order(i)) await onces[k]!();
+  const values: number[][] = onces.map(() => []);
+  const t0 = Date.now();
+  for (let round = 0; round < plan.maxRuns && (round < plan.minRuns || Date.now() - t0 < plan.minMs); round++) {
+    for (const k of order(round)) values[k]!.push(await onces[k]!());
+  }
+  return values.map((v, k) => {
+    const s = summarize(v, unit);
+    log(`${labels[k]}: median ${fmt(s.median)} ${unit} (${fmt(s.min)}–${fmt(s.max)}, n=${s.n})`);
+    return s;
+  });
+}
+
 export function fmt(x: number): string {
   if (!Number.isFinite(x)) return '—';
   const a = Math.abs(x);

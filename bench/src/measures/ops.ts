@@ -3,8 +3,9 @@
  * `exec NAME true` into one of them (spawn to exit: the CLI, the join of the container's
  * namespaces and cgroup, `true`, the exit status back), and `ps` (the CLI listing every
  * container). Docker's figures include its daemon's work; tsdocker has none, so its CLI
- * does the same work itself. And the start latency at N as a multiple of the empty host's
- * (the target: a start does not slow down with the number of containers).
+ * does the same work itself. And the start latency at N as a multiple of the empty host's,
+ * both measured in the same minutes, interleaved (the target: a start does not slow down
+ * with the number of containers).
  */
 import { timed } from '../proc.js';
 import { put, type Results } from '../results.js';
@@ -16,7 +17,7 @@ export function opsFigureDefs(levels: number[]): FigureDef[] {
   return [
     ...levels.map((n): FigureDef => ({ id: `exec.with${n}`, label: `\`exec\` of \`true\` into a running container, ${n} running`, unit: 'ms', better: 'lower' })),
     ...levels.map((n): FigureDef => ({ id: `ps.with${n}`, label: `\`ps\` with ${n} containers running`, unit: 'ms', better: 'lower' })),
-    ...levels.map((n): FigureDef => ({ id: `start.rel${n}`, label: `start with ${n} others running / start on the empty host (medians, same column)`, unit: 'x', better: 'lower' })),
+    ...levels.map((n): FigureDef => ({ id: `start.rel${n}`, label: `start with ${n} others running / start on the empty host (medians, same column, interleaved)`, unit: 'x', better: 'lower' })),
   ];
 }
 
@@ -28,13 +29,13 @@ export async function opsAt(res: Results, rt: Runtime, plan: Plan, n: number, na
   put(res, `ps.with${n}`, rt.name, await sample(`${rt.name} ps (${n} running)`, plan, () => timed(cli(['ps']), { timeoutMs: 60_000 })));
 }
 
-/** start.with<n> over start.bridge, once both are measured. */
+/** start.with<n> over start.ref<n>: the empty host's starts, interleaved with those at n (scale.ts). */
 export function startRelative(res: Results, rt: Runtime, n: number): void {
   const cell = (id: string) => {
     const c = res.figures.find((f) => f.id === id)?.cells[rt.name];
     return c && 'summary' in c ? c.summary.median : undefined;
   };
-  const base = cell('start.bridge');
+  const base = cell(`start.ref${n}`);
   const at = cell(`start.with${n}`);
   if (base && at) put(res, `start.rel${n}`, rt.name, summarize([at / base], 'x'));
 }

@@ -1,24 +1,37 @@
 /**
  * Many idle detached containers on the default bridge: start latency with N others
- * running, and the memory of the runtime's own processes (monitors, shims, conmon,
+ * running (interleaved with starts on an empty instance of the same runtime), and the memory of the runtime's own processes (monitors, shims, conmon,
  * daemons; never the containers' processes) per container, (PSS(N) − PSS(0)) / N.
  */
-import { log } from '../log.js';
+import { log, reasonOf } from '../log.js';
 import { failure, pool, run, sleep } from '../proc.js';
 import { memSum, sandboxTree } from '../procfs.js';
-import { attempt, put, type Results } from '../results.js';
+import { attempt, put, skip, type Results } from '../results.js';
 import type { Runtime } from '../runtimes/types.js';
-import { summarize, type Plan } from '../stats.js';
+import { sampleInterleaved, summarize, type Plan } from '../stats.js';
 import { removeAll } from './containers.js';
 import { describe, settle, snapshot } from './leftovers.js';
-import { startLatency } from './start.js';
+import { startLatency, startOnce } from './start.js';
 import { opsAt, startRelative } from './ops.js';
 
 const MiB = 1024;
 
-export async function scaleFigures(res: Results, rt: Runtime, levels: number[], plan: Plan): Promise<void> {
+/**
+ * `openEmpty` opens a second instance of the runtime (its own sandbox and state, no
+ * container): the empty host whose starts are interleaved with those at each level, so the
+ * ratio of the two is taken in the same minutes (the start on the empty host measured at the
+ * beginning of the column, start.bridge, is minutes older: drift of the machine entered it).
+ */
+export async function scaleFigures(res: Results, rt: Runtime, levels: number[], plan: Plan, openEmpty: () => Promise<Runtime>): Promise<void> {
   const col = rt.name;
   const names: string[] = [];
+  let empty: Runtime | undefined;
+  let emptySkip = '';
+  try {
+    empty = await openEmpty();
+  } catch (err) {
+    emptySkip = `no second, empty instance: ${reasonOf(err)}`;
+  }
   const before = await snapshot(rt.sandbox);
   const base = memSum(sandboxTree(rt.sandbox.pid).runtime);
   put(res, 'mem.base', col, summarize([base.pssKiB / MiB], 'MiB'));
@@ -41,8 +54,15 @@ export async function scaleFigures(res: Results, rt: Runtime, levels: number[], 
         perPss.push((m.pssKiB - base.pssKiB) / MiB / n);
         perRss.push((m.rssKiB - base.rssKiB) / MiB / n);
         log(`${col}: ${n} idle: runtime PSS ${(m.pssKiB / MiB).toFixed(1)} MiB, ${perPss.at(-1)?.toFixed(2)} MiB per container`);
-        put(res, `start.with${n}`, col, await startLatency(rt, plan, 'bridge'));
-        startRelative(res, rt, n);
+        if (empty) {
+          const [at, ref] = await sampleInterleaved([`${col} start bridge (${n} running)`, `${col} start bridge (empty host, interleaved)`], plan, [startOnce(rt, 'bridge', false), startOnce(empty, 'bridge', false)]);
+          put(res, `start.with${n}`, col, at!);
+          put(res, `start.ref${n}`, col, ref!);
+          startRelative(res, rt, n);
+        } else {
+          put(res, `start.with${n}`, col, await startLatency(rt, plan, 'bridge'));
+          skip(res, [`start.ref${n}`, `start.rel${n}`], col, emptySkip);
+        }
         await attempt(res, [`exec.with${n}`, `ps.with${n}`], col, () => opsAt(res, rt, plan, n, names[0]!));
       });
       if (!ok) break;
@@ -52,6 +72,8 @@ export async function scaleFigures(res: Results, rt: Runtime, levels: number[], 
       put(res, 'mem.rss', col, summarize(perRss, 'MiB'));
     }
   } finally {
+    const left = await empty?.close().catch((err: unknown) => [`closing the empty instance: ${reasonOf(err)}`]);
+    if (left?.length) res.notes.push(`${col}: the empty instance left ${left.length} process(es): ${left.slice(0, 5).join(', ')}`);
     await attempt(res, ['teardown.rmAll'], col, async () => {
       if (!perPss.length) {
         await removeAll(rt, names).catch(() => undefined);

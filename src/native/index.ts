@@ -130,6 +130,7 @@ export function spawnDetached(req: SpawnRequest): number {
   return check(l.tsd_spawn(req.path, [...req.argv, null], [...req.env, null], [...req.fds], req.fds.length), `spawn ${req.path}`);
 }
 
+export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
 export const LOCK_UN = 8;

@@ -11,7 +11,7 @@ import { promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { containerFiles, type ContainerEntry } from '../state/containers.js';
-import { withDirLock, withLock } from '../state/lock.js';
+import { markerHeld, withDirLock, withLock } from '../state/lock.js';
 import { detachNetwork } from '../net/index.js';
 import { kill as sendSignal } from '../native/index.js';
 import { TsdError, errorMessage } from '../sys/errors.js';
@@ -82,8 +82,9 @@ export async function removeUnreadable(e: Exclude<ContainerEntry, { view: unknow
 }
 
 /**
- * An incomplete directory: `create` writes config.json under the containers lock, so a
- * directory still without one while we hold that lock was left by a create that died.
+ * An incomplete directory: `create` makes the directory and its `.creating` marker under the
+ * containers lock and holds the marker until config.json is written, so a directory without
+ * one and without a held marker while we hold that lock was left by a create that died.
  */
 export async function removeIncomplete(id: string): Promise<boolean> {
   return withLock('containers', async () => {
@@ -91,6 +92,7 @@ export async function removeIncomplete(id: string): Promise<boolean> {
       await fsp.access(containerFiles.config(id));
       return false; // the create finished meanwhile
     } catch {
+      if (markerHeld(containerFiles.creating(id))) return false; // a create under way
       await removeByDerivedNames(id, true);
       await releaseNamesOf(id, { locked: true }); // a create killed after its name entry
       return true;

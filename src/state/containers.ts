@@ -123,6 +123,8 @@ export const containerFiles = {
   spec: (id: string) => `${paths.container(id)}/spec.bin`,
   /** the published ports' IPv6 side, written before `go`, read by the monitor (native/src/proxy6.c) */
   proxy6: (id: string) => `${paths.container(id)}/proxy6`,
+  /** held by a `create` from its directory's mkdir until its config.json is written (runtime/create.ts) */
+  creating: (id: string) => `${paths.container(id)}/.creating`,
   /** held (flock) by a `run --rm` until its start is over (state/lock.ts holdMarker) */
   starting: (id: string) => `${paths.container(id)}/.starting`,
   /** held by a `restart` between its stop and its start: a --rm container stays (as Docker) */

@@ -8,11 +8,20 @@ import { openSync, closeSync, constants, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { paths } from './paths.js';
-import { flock, LOCK_EX, LOCK_NB, LOCK_UN } from '../native/index.js';
+import { flock, LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN } from '../native/index.js';
 import { TsdError, isErrno } from '../sys/errors.js';
 
 export async function withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   return withLockFile(paths.lock(name), name, fn, timeoutMs);
+}
+
+/**
+ * The named lock shared (LOCK_SH): holders of it run together, a `withLock` of the same name
+ * waits for them all and they for it. (`create` holds the images lock so while its record
+ * appears, which `rmi` checks under the lock: creates need not wait for one another there.)
+ */
+export async function withSharedLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  return withLockFd(openSync(paths.lock(name), 'a', 0o600), name, fn, timeoutMs, LOCK_SH);
 }
 
 /**
@@ -25,11 +34,11 @@ export async function withLockFile<T>(path: string, name: string, fn: () => Prom
 }
 
 /** flock `fd` (closed afterwards), polling with LOCK_NB so the event loop keeps running. */
-async function withLockFd<T>(fd: number, name: string, fn: () => Promise<T>, timeoutMs: number): Promise<T> {
+async function withLockFd<T>(fd: number, name: string, fn: () => Promise<T>, timeoutMs: number, mode = LOCK_EX): Promise<T> {
   try {
     const deadline = Date.now() + timeoutMs;
     let wait = 1;
-    while (!flock(fd, LOCK_EX | LOCK_NB)) {
+    while (!flock(fd, mode | LOCK_NB)) {
       if (Date.now() > deadline) {
         throw new TsdError('STATE', `timed out waiting for the ${name} lock`, {
           hint: 'another tsdocker command holds it; retry when it has finished',
@@ -85,16 +94,25 @@ export function holdMarker(path: string): () => void {
 }
 
 export function markerAbandoned(path: string): boolean {
+  return markerState(path) === 'abandoned';
+}
+
+/** The marker at `path` exists and its holder is alive (a create under way: runtime/create.ts). */
+export function markerHeld(path: string): boolean {
+  return markerState(path) === 'held';
+}
+
+function markerState(path: string): 'none' | 'held' | 'abandoned' {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch {
-    return false; // no marker, or released
+    return 'none'; // no marker, or released
   }
   try {
-    if (!flock(fd, LOCK_EX | LOCK_NB)) return false;
+    if (!flock(fd, LOCK_EX | LOCK_NB)) return 'held';
     flock(fd, LOCK_UN);
-    return true;
+    return 'abandoned';
   } finally {
     closeSync(fd);
   }

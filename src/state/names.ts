@@ -25,7 +25,7 @@ import { paths } from './paths.js';
 import { containerFiles, listContainerIds, type ContainerConfig } from './containers.js';
 import { isCorruptRecord } from './records.js';
 import { readJsonIfExistsSync, unlinkIfExistsSync } from '../sys/fs.js';
-import { withLock } from './lock.js';
+import { markerHeld, withLock } from './lock.js';
 import { isErrno } from '../sys/errors.js';
 
 /** Docker's container names (daemon/names.go): also what keeps an index entry a plain file name. */
@@ -52,11 +52,15 @@ function configOf(id: string): ContainerConfig | undefined {
   }
 }
 
-/** The container that has `name`: the entry's target, when its config.json says so. */
+/**
+ * The container that has `name`: the entry's target, when its config.json says so, or while
+ * the create that made the entry is still writing the record (its `.creating` marker held).
+ */
 export function ownerOf(name: string): string | undefined {
   const id = linkedId(name);
   if (id === undefined) return undefined;
   const cfg = configOf(id);
+  if (cfg === undefined && markerHeld(containerFiles.creating(id))) return id;
   return cfg?.id === id && cfg.name === name ? id : undefined;
 }
 
@@ -84,6 +88,9 @@ export interface NameIndex {
 function release(name: string, id: string): void {
   if (linkedId(name) === id) unlinkIfExistsSync(paths.name(name));
 }
+
+/** Remove the entry for `name` if it points to `id`; call with the containers lock held. */
+export const releaseIndexed = release;
 
 /** Call with the containers lock held. */
 export function nameIndex(): NameIndex {

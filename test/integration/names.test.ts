@@ -6,8 +6,9 @@
  * and the index true after every writer, after a crash, and after it is removed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { flock, LOCK_EX, LOCK_NB } from '../../src/native/index.js';
 import { BUSYBOX_TAR, createSandbox, hostSnapshot, type RunResult, type Sandbox } from '../helpers/sandbox.js';
 
 let sb: Sandbox;
@@ -122,6 +123,31 @@ describe('the names index', () => {
     expect([linked('broken'), linked('broken-too')]).toEqual([c2, undefined]);
     await ok(['rm', c2]);
     expect(readdirSync(names())).toEqual([]);
+  });
+
+  it('a create under way (its .creating marker held, no record yet) holds its name and its directory', async () => {
+    // the state a create is in between the containers lock and its record (runtime/create.ts)
+    const busy = 'e'.repeat(64);
+    const dir = join(sb.root, 'containers', busy);
+    mkdirSync(dir);
+    mkdirSync(names(), { recursive: true });
+    symlinkSync(busy, entry('inflight'));
+    // held as a live create holds it: an flock on the open file (closing it = the holder died)
+    const fd = openSync(join(dir, '.creating'), 'w');
+    expect(flock(fd, LOCK_EX | LOCK_NB)).toBe(true);
+    try {
+      conflict(await sb.tsd(['create', '--name', 'inflight', 'busybox', 'true']), 'inflight', busy);
+      await ok(['ps', '-a']); // the listing's reconcile leaves it alone
+      expect(existsSync(dir)).toBe(true);
+    } finally {
+      closeSync(fd);
+    }
+    // its holder died: a dead create, whose name is free and whose directory the next listing removes
+    const taken = await ok(['create', '--name', 'inflight', 'busybox', 'true']);
+    await ok(['ps', '-a']);
+    expect(existsSync(dir)).toBe(false);
+    expect(linked('inflight')).toBe(taken);
+    await ok(['rm', taken]);
   });
 
   it('a run --rm killed after its record: the next ps removes it and frees its name', async () => {

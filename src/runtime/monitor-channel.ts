@@ -8,7 +8,9 @@
  * container. A long-lived server (`tsdocker serve`, with one channel per exec it runs) would
  * run out of threads, so it asks for sockets on the event loop instead (socketChannels).
  * close() shuts the socket down, so the pending read returns at once; the descriptor is
- * closed only then, never under a read in flight.
+ * closed only then, never under a read in flight. At process exit every channel still open is
+ * shut down too: Node joins its pool's threads as it exits, and one blocked in a read of a
+ * monitor that lives on (an OCI container's, a detached run's) would hold the exit forever.
  */
 import { closeSync, read, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,6 +22,9 @@ export interface Channel {
 }
 
 let sockets = false;
+/** the descriptors of the pool channels still open */
+const open = new Set<number>();
+let exitHook = false;
 
 /** A server process: channels on the event loop (net.Socket), not on the thread pool. */
 export function socketChannels(): void {
@@ -49,11 +54,19 @@ function poolChannel(fd: number, onLine: (line: string) => void, onClose: () => 
   const buf = Buffer.allocUnsafe(4096);
   const take = lineSplitter(onLine);
   let writable = true;
+  open.add(fd);
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const d of open) shutdownFd(d);
+    });
+  }
   const next = (): void =>
     read(fd, buf, 0, buf.length, null, (err, n) => {
       if (err?.code === 'EINTR' || err?.code === 'EAGAIN') return next();
       if (err || n === 0) {
         writable = false;
+        open.delete(fd);
         closeSync(fd);
         onClose();
         return;

@@ -14,7 +14,7 @@ import { mark, printTrace } from '../sys/trace.js';
 import { basename } from 'node:path';
 import { normalizeArgv } from './argv.js';
 import { expandGroups } from './groups.js';
-import { exitWhenDrained, hookStdout } from './stdout.js';
+import { hookStdout, whenDrained } from './stdout.js';
 
 /** The CLI; with argv, only the commands argv can reach are registered (see commands/index.ts). */
 export async function buildProgram(argv?: readonly string[]): Promise<Command> {
@@ -99,12 +99,12 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 mark('cli loaded');
-hookStdout();
+hookStdout((code) => process.exit(code));
 // bin/tsdocker-oci (a link to bin/tsdocker) is the OCI runtime front end on the same core
 // (loaded only there: the OCI lifecycle is not what `tsdocker` commands run)
 const frontEnd = basename(process.argv[1] ?? '') === 'tsdocker-oci' ? async (argv: string[]) => (await import('./oci.js')).ociMain(argv) : main;
 void frontEnd(process.argv).then((code) => {
   mark('done');
   printTrace();
-  exitWhenDrained(code);
+  whenDrained(() => process.exit(code));
 });

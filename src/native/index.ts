@@ -34,6 +34,7 @@ interface Lib {
   tsd_guard_unbind: (brTable: string, hostIf: string, chain: string) => number;
   tsd_rmtree: (path: string) => number;
   tsd_exit_watch: (pids: number[], n: number) => number;
+  tsd_port_probe: (ip: string, port: number, udp: number) => number;
 }
 
 let lib: Lib | undefined;
@@ -90,6 +91,7 @@ function load(): Lib {
     tsd_nft_forward_drops: handle.func('int tsd_nft_forward_drops(void)'),
     tsd_guard_unbind: handle.func('long long tsd_guard_unbind(const char *br_table, const char *host_if, const char *chain)'),
     tsd_exit_watch: handle.func('int tsd_exit_watch(const int *pids, int n)'),
+    tsd_port_probe: handle.func('int tsd_port_probe(const char *ip, int port, int udp)'),
   };
   const v = l.tsd_proto_version();
   if (v !== PROTO_VERSION) {
@@ -231,6 +233,14 @@ export function exitWatch(pids: readonly number[]): { fd: number } | 'gone' | 'u
   if (rc === -osConstants.errno.ESRCH) return 'gone';
   if (rc === -osConstants.errno.ENOSYS) return 'unsupported';
   return { fd: check(rc, `watch the exit of ${pids.join(', ')}`) };
+}
+
+/**
+ * Whether `ip`:`port` can be bound for `proto` in our namespace (native/src/portprobe.c: a bind
+ * as Go's listeners make it, closed at once): 0 when free, else the errno (EADDRINUSE: taken).
+ */
+export function portProbe(ip: string, port: number, proto: 'tcp' | 'udp'): number {
+  return -load().tsd_port_probe(ip, port, proto === 'udp' ? 1 : 0);
 }
 
 export function kill(pid: number, sig: number): boolean {

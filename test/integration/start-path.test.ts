@@ -137,14 +137,19 @@ describe('no work without a purpose', () => {
     expect(t.lines.filter((l) => l.includes('"/proc/self/limits"')).length).toBe(1);
   });
 
-  it('the host port tables are read only when a port is published', async () => {
-    const plain = await traced(['run', '--rm', 'busybox', 'true'], 'open,openat');
+  it('the host port tables are never read: a published port is probed by a bind, as Docker\'s proxy finds it taken', async () => {
+    const plain = await traced(['run', '--rm', 'busybox', 'true'], 'open,openat,bind');
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.lines.some((l) => l.includes('tsdocker.cjs'))).toBe(true);
     expect(plain.lines.filter((l) => /\/proc\/net\/(tcp|udp)/.test(l))).toEqual([]);
-    const published = await traced(['run', '--rm', '-p', '18080:80', 'busybox', 'true'], 'open,openat');
+    expect(plain.lines.filter((l) => /bind\(.*htons\(/.test(l))).toEqual([]);
+    const published = await traced(['run', '--rm', '-p', '18080:80', 'busybox', 'true'], 'open,openat,bind');
     expect(published.code, published.stderr).toBe(0);
-    expect(published.lines.some((l) => l.includes('/proc/net/tcp'))).toBe(true);
+    expect(published.lines.filter((l) => /\/proc\/net\/(tcp|udp)/.test(l))).toEqual([]);
+    // 0.0.0.0 and [::] (the sandbox has IPv6), once when planned and once under the lock
+    const probes = published.lines.filter((l) => /bind\(.*sin6?_port=htons\(18080\)/.test(l));
+    expect(probes.filter((l) => l.includes('AF_INET6')).length).toBeGreaterThanOrEqual(2);
+    expect(probes.filter((l) => !l.includes('AF_INET6')).length).toBe(2);
     // the port records exist now: a start and removal that publish nothing do not read them
     const again = await traced(['run', '--rm', 'busybox', 'true'], 'open,openat');
     expect(again.code, again.stderr).toBe(0);

@@ -113,7 +113,7 @@ export async function disconnectContainer(netRef: string, ctrRef: string): Promi
   if (v.status === 'running' && v.state && ep) await removeContainerIf(v.state.pid, ep.ifname);
   if (ep?.ifname === 'eth0' && ns.ports?.length) {
     // the published ports pointed at this address
-    await teardownContainerRules(id);
+    await teardownContainerRules(id, [], ns.ports);
     releasePorts(id);
   }
   await releaseEndpoint(id, net.id);

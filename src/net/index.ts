@@ -275,7 +275,8 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
       ports = await withLock(NET_LOCK, async () => reservePorts(ctx.containerId, p.publish));
       mark('net: ports reserved');
       undo.push('ports', () => releasePorts(ctx.containerId));
-      undo.push('port rules', () => teardownContainerRules(ctx.containerId));
+      const reserved = ports;
+      undo.push('port rules', () => teardownContainerRules(ctx.containerId, [], reserved));
       writeProxy6(ctx.containerId, ports, ip);
       return containerPortsScript(ctx.containerId, ports.map((x) => ({ ...x, containerIp: ip })));
     };
@@ -347,8 +348,10 @@ export async function detachNetwork(
   const noPorts = state?.mode !== undefined && (state.mode !== 'bridge' || (Array.isArray(state.ports) && state.ports.length === 0));
   // with port rules to remove, the ports' bindings go in the same nft batch
   const bindings = noPorts ? [] : nets.flatMap((n) => dropGuardScript(hostIfname(containerId, n.id)));
+  // the recorded ports name its rules: removed by name, without listing the table
+  const known = !noPorts && Array.isArray(state?.ports) ? state.ports : undefined;
   await runAll([
-    ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId, bindings))],
+    ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId, bindings, known))],
     ['host ports', () => (noPorts ? undefined : releasePorts(containerId))],
     ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone, !noPorts, n)] as const),
     ['dns', () => (nets.some((n) => n.dns) ? pokeDns() : undefined)],

@@ -10,9 +10,10 @@
  *                         iifname/oifname vmap @netnat -> nat-<id12> (masquerade out, hairpin)
  *
  * A network's chains are net-<12 hex of its id> and nat-<…>; a container's DNAT chain is
- * ctr-<12 hex of its id>. Teardown lists the table once and removes exactly what carries
- * those names (map elements first, then the chains), so it works after a crash, twice, or
- * when part of it is already gone. Nothing outside our table is touched; the base chains
+ * ctr-<12 hex of its id>. A container's teardown removes the chain and the entries of the
+ * ports its state names, by name; without a state, or when that fails, and for a network's,
+ * it lists the table once and removes exactly what carries those names (map elements first,
+ * then the chains), so it works after a crash, twice, or when part of it is already gone. Nothing outside our table is touched; the base chains
  * accept by default, so another program's traffic never changes fate because of us.
  */
 import { exec } from '../sys/exec.js';
@@ -197,12 +198,41 @@ function dropChainScript(view: TableView, chain: string): string[] {
   return lines;
 }
 
+/** What names a published port's dispatch entry: `proto . hostPort` in the ports map (IPv4 sides only: IPv6 is relayed). */
+export type PortKey = Pick<PortRule, 'proto' | 'hostIp' | 'hostPort'>;
+
 /**
- * Remove a container's DNAT chain and its port dispatch entries: idempotent. `alsoLines`
- * (its ports' bindings) share the batch; should they fail (their table is gone), ours go alone.
+ * Remove exactly a container's DNAT chain and the dispatch entries of `ports` (what its state
+ * says it published): no listing. One transaction: it fails (ENOENT, EBUSY) and changes
+ * nothing when one of them is not there or another entry still jumps to the chain. So it
+ * never takes the entry of a successor that took over a port of a container that stopped
+ * without its cleanup: that container's entries and chain went together before (its
+ * teardown by staleOwners, one batch), and the missing chain fails this batch.
  */
-export async function teardownContainerRules(ctrId: string, alsoLines: string[] = []): Promise<void> {
+export function dropContainerScript(ctrId: string, ports: PortKey[]): string[] {
+  const keys = [...new Set(ports.filter((p) => !p.hostIp.includes(':')).map((p) => `${p.proto} . ${p.hostPort}`))];
+  const cc = ctrChain(ctrId);
+  // no IPv4 side: containerPortsScript made no chain
+  if (keys.length === 0) return [];
+  return [`delete element ${T()} ports { ${keys.join(', ')} }`, `flush chain ${T()} ${cc}`, `delete chain ${T()} ${cc}`];
+}
+
+/**
+ * Remove a container's DNAT chain and its port dispatch entries: idempotent. `known`: the ports
+ * its state says it published and it still holds; they go by name in one batch, without
+ * listing the table (which grows with every container that publishes). The table is listed
+ * only without a record (a crash before the state was written) or when that batch fails
+ * because something is not there (a removal half done before). `alsoLines` (its ports'
+ * bindings) share the batch; should they fail (their table is gone), ours go alone.
+ */
+export async function teardownContainerRules(ctrId: string, alsoLines: string[] = [], known?: PortKey[]): Promise<void> {
   // a container's removal: in process (compat.ts, NftVia)
+  if (known) {
+    const direct = [...dropContainerScript(ctrId, known), ...alsoLines];
+    if (direct.length === 0) return;
+    if ((await nftScript(direct.join('\n') + '\n', [0, 1], 'lib')).code === 0) return;
+    flog.debug({ ctr: ctrId }, 'removing the port rules by name failed: listing the table');
+  }
   const view = await readTable('lib');
   const own = view ? dropChainScript(view, ctrChain(ctrId)) : [];
   if (alsoLines.length === 0) return nftApply(own, 'lib');

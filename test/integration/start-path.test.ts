@@ -252,9 +252,12 @@ describe('no helper processes on the start path', () => {
     const rules = async () => (await sb.sh(['nft', 'list', 'ruleset'])).stdout;
     expect(await rules()).toContain(`tcp . 18282 : jump ctr-${id.slice(0, 12)}`);
     expect(await rules()).toMatch(/chain ep-[0-9a-f]{12} \{[^}]*ether saddr != 02:42:ac:11:/);
-    const rm = await traced(['rm', '-f', 'pub'], 'execve');
+    const rm = await traced(['rm', '-f', 'pub'], 'execve,sendto,sendmsg');
     expect(rm.code, rm.stderr).toBe(0);
     expect(ran(rm.lines, 'nft')).toBe(0);
+    // its state names its ports: the chain and map entries go by name, the table is not listed
+    expect(rm.lines.some((l) => l.includes('NFT_MSG_DELSETELEM'))).toBe(true); // the trace sees the batch
+    expect(rm.lines.filter((l) => /NFT_MSG_GET(RULE|SETELEM)\b/.test(l))).toEqual([]);
     expect(await rules()).not.toContain('18282');
     expect(await rules()).not.toMatch(/chain ep-/);
   });

@@ -34,7 +34,7 @@ import { findContainer } from '../state/containers.js';
 import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
 import { attachEndpoint, networksOf, releaseEndpoint, rewriteContainerFile, type EndpointState } from './endpoint.js';
 import { checkPorts, parsePublish, releasePorts, reservePorts, staleOwners, writeProxy6, type PortSpec, type PublishedPort } from './ports.js';
-import { containerPortsScript, teardownContainerRules } from './nft.js';
+import { dropContainerRules, teardownContainerRules, type ContainerPorts } from './nft.js';
 import { dropGuardScript } from './guard.js';
 import { hostIfname } from './bridge.js';
 import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';
@@ -262,12 +262,12 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
   try {
     const endpoints: EndpointState[] = [];
     let ports: PublishedPort[] = [];
-    // the DNAT rules go into the endpoint's nft batch (one nft run per start)
-    const portRules = async (ip: string): Promise<string[]> => {
-      if (!p.publish.length) return [];
+    // the DNAT rules go into the endpoint's transaction (its binding's: one per start)
+    const portRules = async (ip: string): Promise<ContainerPorts | undefined> => {
+      if (!p.publish.length) return undefined;
       const net = lookupNetwork(p.network);
       // Docker publishes nothing from an --internal network
-      if (net?.internal) return [];
+      if (net?.internal) return undefined;
       checkHostAddresses(p.publish, p.containerName, net?.id ?? '', ctx.containerId);
       // a container that stopped without its cleanup (monitor killed) still has port records
       // and DNAT rules: take them down first, or its rules would shadow ours
@@ -276,9 +276,9 @@ export async function attachNetwork(plan: NetworkPlan, ctx: AttachContext): Prom
       mark('net: ports reserved');
       undo.push('ports', () => releasePorts(ctx.containerId));
       const reserved = ports;
-      undo.push('port rules', () => teardownContainerRules(ctx.containerId, [], reserved));
+      undo.push('port rules', () => dropContainerRules(ctx.containerId, reserved));
       writeProxy6(ctx.containerId, ports, ip);
-      return containerPortsScript(ctx.containerId, ports.map((x) => ({ ...x, containerIp: ip })));
+      return { ctrId: ctx.containerId, rules: ports.map((x) => ({ ...x, containerIp: ip })) };
     };
     if (!p.primaryDisconnected) {
       const ep = await attachEndpoint(
@@ -346,14 +346,16 @@ export async function detachNetwork(
   // port records; without a record (crash before it was written) the table is searched for
   // the container's chain and every port record is looked at
   const noPorts = state?.mode !== undefined && (state.mode !== 'bridge' || (Array.isArray(state.ports) && state.ports.length === 0));
-  // with port rules to remove, the ports' bindings go in the same nft batch
-  const bindings = noPorts ? [] : nets.flatMap((n) => dropGuardScript(hostIfname(containerId, n.id)));
-  // the recorded ports name its rules: removed by name, without listing the table
+  // the recorded ports name its rules: removed by name in a transaction of our own, and each
+  // port's binding with its endpoint, without listing the table; without a record the table is
+  // listed, and the ports' bindings go in the same batch
   const known = !noPorts && Array.isArray(state?.ports) ? state.ports : undefined;
+  const listed = !noPorts && !known;
+  const bindings = listed ? nets.flatMap((n) => dropGuardScript(hostIfname(containerId, n.id))) : [];
   await runAll([
-    ['port rules', () => (noPorts ? undefined : teardownContainerRules(containerId, bindings, known))],
+    ['port rules', () => (known ? dropContainerRules(containerId, known) : listed ? teardownContainerRules(containerId, bindings) : undefined)],
     ['host ports', () => (noPorts ? undefined : releasePorts(containerId))],
-    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone, !noPorts, n)] as const),
+    ...nets.map((n) => [`endpoint on ${n.name}`, () => releaseEndpoint(containerId, n.id, containerGone, listed, n)] as const),
     ['dns', () => (nets.some((n) => n.dns) ? pokeDns() : undefined)],
   ]);
 }

@@ -1,6 +1,7 @@
 /**
  * The firewall: one nftables table that tsdocker owns, `table inet tsdocker`, changed only by
- * atomic `nft -f -` batches. Dispatch is by verdict maps, so nothing ever needs a rule handle:
+ * atomic batches (`nft -f -` scripts; a container's ports as the same messages of our own,
+ * native/src/nftports.c). Dispatch is by verdict maps, so nothing ever needs a rule handle:
  *
  *   forward (filter):     ct status dnat accept; iifname/oifname vmap @netfwd -> net-<id12>
  *   input (filter):       from a bridge to 127.0.0.0/8: replies only (counter localnet);
@@ -13,14 +14,17 @@
  * ctr-<12 hex of its id>. A container's teardown removes the chain and the entries of the
  * ports its state names, by name; without a state, or when that fails, and for a network's,
  * it lists the table once and removes exactly what carries those names (map elements first,
- * then the chains), so it works after a crash, twice, or when part of it is already gone. Nothing outside our table is touched; the base chains
+ * then the chains), so it works after a crash, twice, or when part of it is already gone.
+ * Nothing outside our table is touched; the base chains
  * accept by default, so another program's traffic never changes fate because of us.
  */
 import { exec } from '../sys/exec.js';
 import { log } from '../sys/log.js';
 import { DEFAULT_ROOT, rootDir } from '../state/paths.js';
 import { shortHash, type NetworkRecord } from './store.js';
-import { nftBatch, nftScript, type NftVia } from './compat.js';
+import { constants as osConstants } from 'node:os';
+import { portsUnbind, type NativePorts } from '../native/index.js';
+import { after, carryForwardCheck, native, nftBatch, nftScript, type NftVia } from './compat.js';
 
 /**
  * The table of this root: `tsdocker` for the default root, `tsdocker-<8 hex>` for any other
@@ -119,9 +123,28 @@ export interface PortRule {
   containerPort: number;
 }
 
+/** A container's published ports, for the transaction of its first endpoint (its binding's). */
+export interface ContainerPorts {
+  ctrId: string;
+  rules: PortRule[];
+}
+
+/** A port's IPv6 side is the monitor's relay (native/src/proxy6.c), never DNAT. */
+const dnatRules = (all: PortRule[]): PortRule[] => all.filter((r) => !r.hostIp.includes(':'));
+
+/**
+ * containerPortsScript for native/src/nftports.c, which sends the messages nft makes of it:
+ * undefined when there is no IPv4 side (no chain then).
+ */
+export function containerPortsNative(p: ContainerPorts): NativePorts | undefined {
+  const rules = dnatRules(p.rules);
+  if (rules.length === 0) return undefined;
+  const lines = rules.map((r) => `${r.proto} ${r.hostIp || '0.0.0.0'} ${r.hostPort} ${r.containerIp} ${r.containerPort}\n`);
+  return { chain: ctrChain(p.ctrId), lines: lines.join('') };
+}
+
 export function containerPortsScript(ctrId: string, all: PortRule[]): string[] {
-  // a port's IPv6 side is the monitor's relay (native/src/proxy6.c), never DNAT
-  const rules = all.filter((r) => !r.hostIp.includes(':'));
+  const rules = dnatRules(all);
   if (rules.length === 0) return [];
   const cc = ctrChain(ctrId);
   const lines = [`add chain ${T()} ${cc}`, `flush chain ${T()} ${cc}`];
@@ -201,6 +224,9 @@ function dropChainScript(view: TableView, chain: string): string[] {
 /** What names a published port's dispatch entry: `proto . hostPort` in the ports map (IPv4 sides only: IPv6 is relayed). */
 export type PortKey = Pick<PortRule, 'proto' | 'hostIp' | 'hostPort'>;
 
+const portKeys = (ports: PortKey[]): PortKey[] =>
+  ports.filter((p, i) => !p.hostIp.includes(':') && ports.findIndex((q) => q.proto === p.proto && q.hostPort === p.hostPort && !q.hostIp.includes(':')) === i);
+
 /**
  * Remove exactly a container's DNAT chain and the dispatch entries of `ports` (what its state
  * says it published): no listing. One transaction: it fails (ENOENT, EBUSY) and changes
@@ -210,7 +236,7 @@ export type PortKey = Pick<PortRule, 'proto' | 'hostIp' | 'hostPort'>;
  * teardown by staleOwners, one batch), and the missing chain fails this batch.
  */
 export function dropContainerScript(ctrId: string, ports: PortKey[]): string[] {
-  const keys = [...new Set(ports.filter((p) => !p.hostIp.includes(':')).map((p) => `${p.proto} . ${p.hostPort}`))];
+  const keys = portKeys(ports).map((p) => `${p.proto} . ${p.hostPort}`);
   const cc = ctrChain(ctrId);
   // no IPv4 side: containerPortsScript made no chain
   if (keys.length === 0) return [];
@@ -218,21 +244,35 @@ export function dropContainerScript(ctrId: string, ports: PortKey[]): string[] {
 }
 
 /**
- * Remove a container's DNAT chain and its port dispatch entries: idempotent. `known`: the ports
- * its state says it published and it still holds; they go by name in one batch, without
- * listing the table (which grows with every container that publishes). The table is listed
- * only without a record (a crash before the state was written) or when that batch fails
- * because something is not there (a removal half done before). `alsoLines` (its ports'
- * bindings) share the batch; should they fail (their table is gone), ours go alone.
+ * Remove a container's DNAT chain and its port dispatch entries by name, from `ports`, the
+ * ports its state says it published: dropContainerScript as a transaction of our own
+ * (native/src/nftports.c: no libnftables, no cache), through libnftables without the native
+ * library. Without listing the table, which grows with every container that publishes. When
+ * something is not there (a removal half done before, a crash), the table is listed
+ * (teardownContainerRules).
  */
-export async function teardownContainerRules(ctrId: string, alsoLines: string[] = [], known?: PortKey[]): Promise<void> {
-  // a container's removal: in process (compat.ts, NftVia)
-  if (known) {
-    const direct = [...dropContainerScript(ctrId, known), ...alsoLines];
-    if (direct.length === 0) return;
-    if ((await nftScript(direct.join('\n') + '\n', [0, 1], 'lib')).code === 0) return;
-    flog.debug({ ctr: ctrId }, 'removing the port rules by name failed: listing the table');
+export async function dropContainerRules(ctrId: string, ports: PortKey[]): Promise<void> {
+  const keys = portKeys(ports).map((p) => `${p.proto} ${p.hostPort}\n`);
+  if (keys.length === 0) return;
+  const rc = native(() => portsUnbind(tableName(), ctrChain(ctrId), keys.join('')));
+  if (rc !== undefined && rc >= 0) {
+    carryForwardCheck(rc, after(rc));
+    return;
   }
+  const { ENOENT, EBUSY } = osConstants.errno;
+  const missing = rc === -ENOENT || rc === -EBUSY;
+  if (!missing && (await nftScript(dropContainerScript(ctrId, ports).join('\n') + '\n', [0, 1], 'lib')).code === 0) return;
+  flog.debug({ ctr: ctrId }, 'removing the port rules by name failed: listing the table');
+  await teardownContainerRules(ctrId);
+}
+
+/**
+ * Remove a container's DNAT chain and its port dispatch entries, found by listing the table:
+ * idempotent, needs no record. `alsoLines` (its ports' bindings) share the batch; should they
+ * fail (their table is gone), ours go alone.
+ */
+export async function teardownContainerRules(ctrId: string, alsoLines: string[] = []): Promise<void> {
+  // a container's removal: in process (compat.ts, NftVia)
   const view = await readTable('lib');
   const own = view ? dropChainScript(view, ctrChain(ctrId)) : [];
   if (alsoLines.length === 0) return nftApply(own, 'lib');

@@ -288,6 +288,46 @@ describe('no helper processes on the start path', () => {
     expect((await sb.sh(['nft', 'list', 'ruleset'])).stdout).not.toContain(chain!);
   });
 
+  it('a start with -p and its removal load no libnftables: the DNAT chain and map entries are our own transaction, the rules nft makes of them', async () => {
+    const start = await traced(['run', '--rm', '-p', '18383:80', 'busybox', 'true'], 'openat');
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.lines.some((l) => l.includes('libtsdocker.so'))).toBe(true); // the trace sees the CLI
+    expect(start.lines.filter((l) => l.includes('libnftables'))).toEqual([]);
+    // every kind of rule: any address, a loopback one (fib saddr type local), another address of the host; tcp and udp
+    await sb.sh(['ip', 'addr', 'add', '198.51.100.1/32', 'dev', 'lo']);
+    try {
+      const ports = ['-p', '18384:80', '-p', '127.0.0.1:18385:53/udp', '-p', '198.51.100.1:18386:443', '-p', '18387-18388:81-82'];
+      expect((await sb.tsd(['run', '-d', '--name', 'dnat', ...ports, 'busybox', 'sleep', '60'])).code).toBe(0);
+      const id = (await sb.tsd(['inspect', '-f', '{{.Id}}', 'dnat'])).stdout.trim();
+      const table = /table inet (\S+) \{/.exec((await sb.sh(['nft', 'list', 'ruleset'])).stdout)![1]!;
+      // the kernel's view of the chain (expressions, minus handles) and of the map's elements (in any order)
+      const bytecode = async () => {
+        const chain = (await sb.sh(['nft', '--debug=netlink', 'list', 'chain', 'inet', table, `ctr-${id.slice(0, 12)}`])).stdout;
+        const map = (await sb.sh(['nft', '--debug=netlink', 'list', 'map', 'inet', table, 'ports'])).stdout;
+        const elements = /@ports\n((?:\telement .*\n)+)/.exec(map)?.[1]?.split('\n').sort().join('\n');
+        // (the listing prints every set of the table first: the chain's rules start at its name)
+        const rules = chain.slice(chain.indexOf(`inet ${table} ctr-`)).split('\ntable ')[0]!;
+        return rules.replace(/^(inet \S+ \S+)( \d+)+$/gm, '$1') + (elements ?? '');
+      };
+      const ours = await bytecode();
+      expect(ours).toContain('[ fib saddr type => reg 1 ]'); // the loopback rule
+      expect(ours).toContain('[ cmp eq reg 1 0x016433c6 ]'); // ip daddr 198.51.100.1
+      expect(ours).toContain('element 00000011 0000d147 '); // udp . 18385
+      expect(ours.match(/\[ nat dnat ip /g)).toHaveLength(5);
+      // `network reload` on an empty ruleset makes them again through nft, from containerPortsScript
+      await sb.sh(['nft', 'flush', 'ruleset']);
+      expect((await sb.tsd(['network', 'reload'])).code).toBe(0);
+      expect(await bytecode()).toBe(ours);
+      const rm = await traced(['rm', '-f', 'dnat'], 'openat');
+      expect(rm.code, rm.stderr).toBe(0);
+      expect(rm.lines.filter((l) => l.includes('libnftables'))).toEqual([]);
+      expect((await sb.sh(['nft', 'list', 'ruleset'])).stdout).not.toMatch(/ctr-|1838\d/);
+    } finally {
+      await sb.tsd(['rm', '-f', 'dnat']);
+      await sb.sh(['ip', 'addr', 'del', '198.51.100.1/32', 'dev', 'lo']);
+    }
+  });
+
   it('a bridge run --rm reads the network records three times: to plan, to lease under the lock, to clean up', async () => {
     const t = await traced(['run', '--rm', 'busybox', 'true'], 'openat');
     expect(t.code, t.stderr).toBe(0);

@@ -105,6 +105,16 @@ static void ifkey(struct batch *b, uint16_t type, const char *name) {
   value(b, type, k, sizeof k);
 }
 
+/* a verdict map element's data: `jump chain` */
+void jump_data(struct batch *b, const char *chain) {
+  size_t d = nest(b, NFTA_SET_ELEM_DATA);
+  size_t v = nest(b, NFTA_DATA_VERDICT);
+  u32(b, NFTA_VERDICT_CODE, (uint32_t)NFT_JUMP);
+  str(b, NFTA_VERDICT_CHAIN, chain);
+  done(b, v);
+  done(b, d);
+}
+
 /* one element of an `ifname : verdict` map (`jump` to `chain`), or of the key alone (`chain` NULL) */
 static void elem_list(struct batch *b, uint16_t type, uint8_t family, const char *table, const char *set, const char *key,
                       const char *chain) {
@@ -114,14 +124,7 @@ static void elem_list(struct batch *b, uint16_t type, uint8_t family, const char
   size_t l = nest(b, NFTA_SET_ELEM_LIST_ELEMENTS);
   size_t e = nest(b, NFTA_LIST_ELEM);
   ifkey(b, NFTA_SET_ELEM_KEY, key);
-  if (chain) {
-    size_t d = nest(b, NFTA_SET_ELEM_DATA);
-    size_t v = nest(b, NFTA_DATA_VERDICT);
-    u32(b, NFTA_VERDICT_CODE, (uint32_t)NFT_JUMP);
-    str(b, NFTA_VERDICT_CHAIN, chain);
-    done(b, v);
-    done(b, d);
-  }
+  if (chain) jump_data(b, chain);
   done(b, e);
   done(b, l);
   msg_end(b);

@@ -41,6 +41,9 @@ void expr_end(struct batch *b, struct expr x);
 void payload(struct batch *b, uint32_t base, uint32_t offset, uint32_t len);
 void cmp(struct batch *b, uint32_t op, const void *data, size_t len);
 
+/* a verdict map element's data: `jump chain` */
+void jump_data(struct batch *b, const char *chain);
+
 /* NEWCHAIN (add), DELRULE of the whole chain (flush) or DELCHAIN, in `family` */
 void chain_msg(struct batch *b, uint16_t type, uint8_t family, const char *table, const char *chain);
 /* a NEWRULE appended to `chain`: returns where its expressions start, for rule_close */

@@ -96,14 +96,7 @@ static void port_elems(struct batch *b, uint16_t type, const char *table, const 
     if (seen) continue;
     size_t e = nest(b, NFTA_LIST_ELEM);
     port_key(b, r[i].proto, r[i].port);
-    if (chain) {
-      size_t d = nest(b, NFTA_SET_ELEM_DATA);
-      size_t v = nest(b, NFTA_DATA_VERDICT);
-      u32(b, NFTA_VERDICT_CODE, (uint32_t)NFT_JUMP);
-      str(b, NFTA_VERDICT_CHAIN, chain);
-      done(b, v);
-      done(b, d);
-    }
+    if (chain) jump_data(b, chain);
     done(b, e);
   }
   done(b, l);

@@ -33,6 +33,16 @@ async function release(p: ChildProcess): Promise<void> {
   await new Promise((res) => (p.exitCode !== null || p.signalCode !== null ? res(undefined) : p.once('exit', res)));
 }
 
+/** `checks` while a host socket holds the port (hold's arguments), released after */
+async function whileHeld(held: Parameters<typeof hold>, checks: () => Promise<void>): Promise<void> {
+  const p = await hold(...held);
+  try {
+    await checks();
+  } finally {
+    await release(p);
+  }
+}
+
 /** `run --rm -p SPEC busybox true`: exit code and stderr */
 const publish = (spec: string) => sb.tsd(['run', '--rm', '-p', spec, 'busybox', 'true']);
 
@@ -61,48 +71,36 @@ describe('a host port in use is found by binding it', () => {
 
   it('a listener on 0.0.0.0, and a dual-stack one on [::], refuse every IPv4 side of the port', async () => {
     for (const host of ['0.0.0.0', '::']) {
-      const p = await hold('tcp', host, 9101);
-      try {
+      await whileHeld(['tcp', host, 9101], async () => {
         await refused('9101:80', /^tsdocker: Bind for 0\.0\.0\.0:9101 failed: port is already allocated \(by a process on the host\)$/);
         await refused('127.0.0.1:9101:80', /Bind for 127\.0\.0\.1:9101 failed: port is already allocated \(by a process on the host\)/);
-      } finally {
-        await release(p);
-      }
+      });
     }
     await accepted('9101:80'); // free again at once: the probes left nothing behind
   });
 
   it('a listener on [::] alone refuses a plain -p (its IPv6 side) but not -p 0.0.0.0:P', async () => {
-    const p = await hold('tcp', '::', 9102, true);
-    try {
+    await whileHeld(['tcp', '::', 9102, true], async () => {
       await refused('9102:80', /Error starting userland proxy: listen tcp6 \[::\]:9102: bind: address already in use/);
       await accepted('0.0.0.0:9102:80'); // Docker publishes 0.0.0.0 alone then
-    } finally {
-      await release(p);
-    }
+    });
   });
 
   it('a listener on 127.0.0.1 refuses -p 127.0.0.1:P, not a port on another address of the host', async () => {
-    const p = await hold('tcp', '127.0.0.1', 9103);
-    try {
+    await whileHeld(['tcp', '127.0.0.1', 9103], async () => {
       await refused('127.0.0.1:9103:80', /Bind for 127\.0\.0\.1:9103 failed: port is already allocated \(by a process on the host\)/);
       await refused('9103:80', /Bind for 0\.0\.0\.0:9103 failed/);
       await ok(['run', '-d', '--name', 'other-addr', '-p', '198.51.100.1:9103:80', 'busybox', 'sh', '-c', 'echo other >/tmp/index.html; exec httpd -f -p 80 -h /tmp']);
       expect(await httpGet(sb, 'http://198.51.100.1:9103/')).toBe('other\n');
       await ok(['rm', '-f', 'other-addr']);
-    } finally {
-      await release(p);
-    }
+    });
   });
 
   it('a bound UDP socket refuses the UDP port, not the TCP one', async () => {
-    const p = await hold('udp', '0.0.0.0', 9104);
-    try {
+    await whileHeld(['udp', '0.0.0.0', 9104], async () => {
       await refused('9104:80/udp', /Bind for 0\.0\.0\.0:9104 failed: port is already allocated \(by a process on the host\)/);
       await accepted('9104:80');
-    } finally {
-      await release(p);
-    }
+    });
     await accepted('9104:80/udp');
   });
 });

@@ -216,6 +216,10 @@ int tsd_kill(int pid, int sig) { return kill(pid, sig) < 0 ? -errno : 0; }
 
 int tsd_close(int fd) { return close(fd) < 0 ? -errno : 0; }
 
+/* shutdown(2) both ways: a thread blocked reading the socket (Node's thread pool) gets EOF at
+   once, where close(2) would leave it blocked on a descriptor number that may be reused. */
+int tsd_shutdown(int fd) { return shutdown(fd, SHUT_RDWR) < 0 ? -errno : 0; }
+
 /*
  * Open `path` inside the directory `root` as if `root` were "/" (openat2 RESOLVE_IN_ROOT):
  * no symlink or ".." leaves it, magic links (/proc/self/...) and mount crossings are

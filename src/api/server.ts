@@ -18,6 +18,7 @@ import { log } from '../sys/log.js';
 import { runDir } from '../state/paths.js';
 import { dispatch } from './router.js';
 import { handleUpgrade } from './attach.js';
+import { socketChannels } from '../runtime/monitor-channel.js';
 
 const lg = log.child({ mod: 'api' });
 
@@ -130,6 +131,8 @@ function makeServer(tls: TlsFiles | undefined, handler: Parameters<typeof create
 }
 
 export async function serve(where: Listen, opts: { idleTimeoutSec?: number; tls?: TlsFiles } = {}): Promise<Serving> {
+  // one monitor channel per exec it runs: on the event loop, not each on a thread of the pool
+  socketChannels();
   let open = 0;
   let idleTimer: NodeJS.Timeout | undefined;
   if (opts.tls && where.kind !== 'tcp') throw new TsdError('BAD_ARGS', 'TLS is for TCP listeners: give -H tcp://HOST:PORT');

@@ -14,6 +14,7 @@ import { mark, printTrace } from '../sys/trace.js';
 import { basename } from 'node:path';
 import { normalizeArgv } from './argv.js';
 import { expandGroups } from './groups.js';
+import { hookStdout, whenDrained } from './stdout.js';
 
 /** The CLI; with argv, only the commands argv can reach are registered (see commands/index.ts). */
 export async function buildProgram(argv?: readonly string[]): Promise<Command> {
@@ -98,20 +99,12 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 mark('cli loaded');
-// `tsdocker ... | head`: a reader that left is the end of our output, not a crash
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code !== 'EPIPE') throw err;
-  process.exit(0);
-});
+hookStdout((code) => process.exit(code));
 // bin/tsdocker-oci (a link to bin/tsdocker) is the OCI runtime front end on the same core
 // (loaded only there: the OCI lifecycle is not what `tsdocker` commands run)
 const frontEnd = basename(process.argv[1] ?? '') === 'tsdocker-oci' ? async (argv: string[]) => (await import('./oci.js')).ociMain(argv) : main;
 void frontEnd(process.argv).then((code) => {
   mark('done');
   printTrace();
-  // a pipe takes 64 KiB at once and Node queues the rest: exit once it has drained, or a long
-  // `inspect` or `ps --format json` read through a pipe loses its end
-  // (the callback of a write comes once everything before it is written)
-  if (process.stdout.writableLength > 0) process.stdout.write('', () => process.exit(code));
-  else process.exit(code);
+  whenDrained(() => process.exit(code));
 });

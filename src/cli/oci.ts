@@ -14,6 +14,7 @@ import { defaultSpec, features } from '../runtime/oci/defaults.js';
 import { createContainer, deleteContainer, killContainer, startContainer } from '../runtime/oci/lifecycle.js';
 import { execProcess, pauseContainer, psContainer, runContainer, updateContainer } from '../runtime/oci/ops.js';
 import { listIds, readRecord, stateJson } from '../runtime/oci/state.js';
+import { writeOut } from './stdout.js';
 
 export const OCI_CLI_VERSION = '0.1.0';
 export const OCI_SPEC_VERSION = '1.0.2-dev';
@@ -26,7 +27,7 @@ interface Globals {
   systemdCgroup?: boolean;
 }
 
-const out = (s: string) => void process.stdout.write(s);
+const out = (s: string) => void writeOut(s);
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 function program(): Command {

@@ -24,6 +24,7 @@ interface Lib {
   tsd_lsetxattr: (path: string, name: string, value: Buffer, len: number) => number;
   tsd_kill: (pid: number, sig: number) => number;
   tsd_close: (fd: number) => number;
+  tsd_shutdown: (fd: number) => number;
   tsd_open_in_root: (root: string, path: string, flags: number) => number;
   tsd_open_across: (root: string, path: string, flags: number) => number;
   tsd_lgetxattr: (path: string, name: string, buf: Buffer, len: number) => number;
@@ -78,6 +79,7 @@ function load(): Lib {
     tsd_lsetxattr: handle.func('int tsd_lsetxattr(const char *path, const char *name, const uint8_t *value, int len)'),
     tsd_kill: handle.func('int tsd_kill(int pid, int sig)'),
     tsd_close: handle.func('int tsd_close(int fd)'),
+    tsd_shutdown: handle.func('int tsd_shutdown(int fd)'),
     tsd_open_in_root: handle.func('int tsd_open_in_root(const char *root, const char *path, int flags)'),
     tsd_open_across: handle.func('int tsd_open_across(const char *root, const char *path, int flags)'),
     tsd_lgetxattr: handle.func('int tsd_lgetxattr(const char *path, const char *name, _Out_ uint8_t *buf, int len)'),
@@ -293,6 +295,11 @@ export function lgetxattr(path: string, name: string): Buffer | undefined {
 
 export function closeFd(fd: number): void {
   load().tsd_close(fd);
+}
+
+/** shutdown(2) both ways: a read blocked on the socket returns 0 (EOF). */
+export function shutdownFd(fd: number): void {
+  load().tsd_shutdown(fd);
 }
 
 /**

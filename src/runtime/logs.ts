@@ -41,7 +41,7 @@ export interface LogOptions {
   write(stream: 'stdout' | 'stderr', text: string): void;
 }
 
-const DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ns|us|\u00b5s|ms|s|m|h))+$/;
 const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
 
 /**
@@ -51,7 +51,7 @@ const UNIT_NS: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 
 export function parseLogTime(flag: string, value: string, nowMs = Date.now()): bigint {
   if (DURATION.test(value)) {
     let ns = 0;
-    for (const m of value.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ns += Number(m[1]) * UNIT_NS[m[2]!]!;
+    for (const m of value.matchAll(/(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/g)) ns += Number(m[1]) * UNIT_NS[m[2]!]!;
     return BigInt(nowMs) * 1_000_000n - BigInt(Math.round(ns));
   }
   const unix = /^(\d+)(?:\.(\d{1,9}))?$/.exec(value);

@@ -4,13 +4,13 @@
  * socketpair as its fd 3, and turns the text lines it sends into promises:
  *   pid <n>  -> handle.pid      ok / error ... -> handle.started      exit <n> -> handle.exit
  */
-import net from 'node:net';
 import { basename } from 'node:path';
 import { spawnDetached, socketpair, closeFd } from '../native/index.js';
 import { monitorPath } from '../native/paths.js';
 import { TsdError, errorMessage } from '../sys/errors.js';
 import { writeFileAtomic } from '../sys/fs.js';
 import { renderSpec, type ContainerSpec } from './spec.js';
+import { openChannel } from './monitor-channel.js';
 
 export interface MonitorOptions {
   spec: ContainerSpec;
@@ -111,34 +111,21 @@ export async function startMonitor(opts: MonitorOptions): Promise<MonitorHandle>
   const exit = deferred<number>();
   const detachedByKeys = deferred<void>();
   let detached = false;
-  const sock = new net.Socket({ fd: ours, readable: true, writable: true });
-  sock.setEncoding('utf8');
-  let buf = '';
-
   const fail = (e: Error): void => {
     pid.reject(e);
     started.reject(e);
     exit.reject(e);
   };
 
-  sock.on('data', (chunk: string) => {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      const { kind, args, rest } = parseLine(line);
-      if (kind === 'pid') pid.resolve(Number(args[0]));
-      else if (kind === 'ok') started.resolve();
-      else if (kind === 'error') fail(monitorError(Number(args[0]), Number(args[1]), rest));
-      else if (kind === 'exit') exit.resolve(Number(args[0]));
-      else if (kind === 'detached') detachedByKeys.resolve();
-    }
-  });
-  sock.on('error', () => {
-    /* EPIPE/ECONNRESET: reported through 'close' below */
-  });
-  sock.on('close', () => {
+  const onLine = (line: string): void => {
+    const { kind, args, rest } = parseLine(line);
+    if (kind === 'pid') pid.resolve(Number(args[0]));
+    else if (kind === 'ok') started.resolve();
+    else if (kind === 'error') fail(monitorError(Number(args[0]), Number(args[1]), rest));
+    else if (kind === 'exit') exit.resolve(Number(args[0]));
+    else if (kind === 'detached') detachedByKeys.resolve();
+  };
+  const onClose = (): void => {
     const name = basename(opts.specPath);
     if (detached) {
       fail(new TsdError('STATE', 'detached from the monitor'));
@@ -153,11 +140,9 @@ export async function startMonitor(opts: MonitorOptions): Promise<MonitorHandle>
     } else {
       exit.reject(new TsdError('STATE', `the container monitor (pid ${monitorPid}) went away before the container exited`));
     }
-  });
-
-  const send = (line: string): void => {
-    if (!sock.destroyed && sock.writable) sock.write(`${line}\n`);
   };
+  const channel = openChannel(ours, onLine, onClose);
+  const send = (line: string): void => channel.send(line);
   return {
     monitorPid,
     pid: pid.promise,
@@ -170,7 +155,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<MonitorHandle>
     resize: (rows, cols) => send(`resize ${Math.trunc(rows)} ${Math.trunc(cols)}`),
     detach: () => {
       detached = true;
-      sock.destroy();
+      channel.close();
     },
   };
 }

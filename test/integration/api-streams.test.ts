@@ -59,7 +59,7 @@ afterAll(async () => {
 
 const dockerArgv = (args: string[]) => [...sb.enter, 'env', `DOCKER_CONFIG=${dockerConfig}`, DOCKER, '-H', `unix://${sock}`, ...args];
 
-function docker(args: string[], opts: { input?: string } = {}): Promise<RunResult> {
+function docker(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return sb.sh(dockerArgv(args).slice(sb.enter.length), opts);
 }
 
@@ -104,6 +104,20 @@ describe('API exec', () => {
     await until('exec -d ran', async () => (await docker(['exec', 'ex', 'cat', '/tmp/bg'])).stdout === 'bg\n');
     const missing = await docker(['exec', 'ex', 'nosuchcmd']);
     expect(missing.code).toBe(126);
+  });
+
+  it('execs the server keeps running hold no thread of its pool: docker logs (file reads on the pool) still answers', async () => {
+    // Node's pool has 4 threads; a channel to a monitor read there would hold one per exec
+    const held = ['held1', 'held2', 'held3', 'held4', 'held5'];
+    for (const h of held) expect((await docker(['exec', '-d', 'ex', 'sh', '-c', `echo > /tmp/${h}; exec sleep 120`])).code).toBe(0);
+    await until('the execs run', async () => (await docker(['exec', 'ex', 'sh', '-c', `ls /tmp | grep -c held`])).stdout.trim() === '5');
+    expect((await docker(['run', '-d', '--name', 'talker', 'busybox', 'echo', 'spoken'])).code).toBe(0);
+    await until('talker exited', async () => (await docker(['inspect', '-f', '{{.State.Status}}', 'talker'])).stdout.trim() === 'exited');
+    // (a stalled pool answers only when the sleeps end, minutes later)
+    const logs = await docker(['logs', 'talker'], { timeoutMs: 15_000 });
+    expect(logs.stdout).toBe('spoken\n');
+    expect((await docker(['rm', 'talker'])).code).toBe(0);
+    await docker(['exec', 'ex', 'pkill', '-f', '^sleep 120$']);
   });
 
   it('docker exec -it: a pty resized to the terminal, an interactive shell, its exit code', async () => {

@@ -1,6 +1,7 @@
 /** Helpers shared by command modules: repeatable flags, root check, output. */
 import { readSync } from 'node:fs';
 import { ExitError, TsdError, errorMessage, fromSystemError } from '../../sys/errors.js';
+import { writeOut } from '../stdout.js';
 
 /** commander collector for repeatable options (-e A -e B). */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -30,7 +31,7 @@ export function parseLabels(list: string[]): Record<string, string> {
 }
 
 export function out(line: string): void {
-  process.stdout.write(`${line}\n`);
+  writeOut(`${line}\n`);
 }
 
 /** One failed argument of a multi-argument command: its error line (and hint); the others go on. */
@@ -90,7 +91,7 @@ function readLine(): string {
 /** Docker's PromptForConfirmation: the warning, "[y/N]", and only "y" goes on (-f skips it). */
 export function confirm(warning: string, force: boolean | undefined): boolean {
   if (force) return true;
-  process.stdout.write(`${warning}\nAre you sure you want to continue? [y/N] `);
+  writeOut(`${warning}\nAre you sure you want to continue? [y/N] `);
   return readLine().trim().toLowerCase() === 'y';
 }
 

@@ -4,6 +4,7 @@ import { collect, confirm, eachRef, out, parseIntArg, requireRoot } from './comm
 import { ExitError, TsdError, errorMessage } from '../../sys/errors.js';
 import { humanSize } from '../format.js';
 import { mark } from '../../sys/trace.js';
+import { writeOut } from '../stdout.js';
 
 export function register(program: Command): void {
   program
@@ -40,7 +41,7 @@ export function register(program: Command): void {
       const sizes = f.size ? await (await import('../../runtime/disk-usage.js')).containerSizes(views) : undefined;
       const rows = views.map((v) => containerRow(v, f.trunc, sizes?.get(v.config.id)));
       mark('ps: rows');
-      process.stdout.write(formatList(format, rows, PS_SPEC));
+      writeOut(formatList(format, rows, PS_SPEC));
       mark('ps: written');
     });
 

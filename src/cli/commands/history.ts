@@ -1,6 +1,7 @@
 /** `tsdocker history IMAGE`: the image config's history, as docker history prints it. */
 import { Option, type Command } from 'commander';
 import { requireRoot } from './common.js';
+import { writeOut } from '../stdout.js';
 
 export function register(program: Command): void {
   program
@@ -20,6 +21,6 @@ export function register(program: Command): void {
       const human = f.human !== false; // --no-human (from --human=false) is the only way to false
       const spec = human ? HISTORY_SPEC : { ...HISTORY_SPEC, table: HISTORY_TABLE_NON_HUMAN };
       const rows = (await imageHistory(ref)).map((h) => historyRow(h, { trunc: f.trunc, human }));
-      process.stdout.write(formatList(chooseFormat(f.format, !!f.quiet, spec), rows, spec));
+      writeOut(formatList(chooseFormat(f.format, !!f.quiet, spec), rows, spec));
     });
 }

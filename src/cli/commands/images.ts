@@ -1,6 +1,7 @@
 /** `tsdocker images`: the image list as docker/cli prints it (table, -q, --format TEMPLATE|json, --filter). */
 import type { Command } from 'commander';
 import { collect, requireRoot } from './common.js';
+import { writeOut } from '../stdout.js';
 
 export function register(program: Command): void {
   program
@@ -26,9 +27,9 @@ export function register(program: Command): void {
       if (f.quiet) {
         // -q lists each image once
         const seen = new Set<string>();
-        for (const r of rows) if (!seen.has(r.ID)) process.stdout.write(`${r.ID}\n`), seen.add(r.ID);
+        for (const r of rows) if (!seen.has(r.ID)) writeOut(`${r.ID}\n`), seen.add(r.ID);
         return;
       }
-      process.stdout.write(formatList(chooseFormat(f.format, false, spec), rows, spec));
+      writeOut(formatList(chooseFormat(f.format, false, spec), rows, spec));
     });
 }

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { out, requireRoot } from './common.js';
 import { ExitError, TsdError } from '../../sys/errors.js';
+import { writeOut } from '../stdout.js';
 
 type Kind = 'container' | 'image' | 'network' | 'volume';
 const KINDS: Kind[] = ['container', 'image', 'network', 'volume'];
@@ -24,7 +25,7 @@ export async function writeInspect(refs: string[], format: string | undefined, f
   }
   if (format) {
     const { formatInspect } = await import('../template/index.js');
-    process.stdout.write(formatInspect(format, found));
+    writeOut(formatInspect(format, found));
   } else out(JSON.stringify(found, null, 4));
   for (const e of errors) process.stderr.write(`Error: ${e}\n`);
   if (errors.length) throw new ExitError(1);

@@ -1,6 +1,7 @@
 /** Commands on a container that exists: rename, pause, unpause, top, restart. */
 import type { Command } from 'commander';
 import { eachRef, parseIntArg, requireRoot } from './common.js';
+import { writeOut } from '../stdout.js';
 
 export function register(program: Command): void {
   program
@@ -42,7 +43,7 @@ export function register(program: Command): void {
       const { tabwrite } = await import('../template/tabwriter.js');
       const list = await topContainer(ref, psArgs);
       const text = [list.titles, ...list.processes].map((row) => `${row.join('\t')}\n`).join('');
-      process.stdout.write(tabwrite(text, { minWidth: 20, padding: 3 }));
+      writeOut(tabwrite(text, { minWidth: 20, padding: 3 }));
     });
 
   program

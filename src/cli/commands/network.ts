@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { TsdError } from '../../sys/errors.js';
 import { collect, confirm, out, requireRoot } from './common.js';
+import { writeOut } from '../stdout.js';
 
 function parseOpts(list: string[]): Record<string, string> {
   const o: Record<string, string> = {};
@@ -81,7 +82,7 @@ export function register(program: Command): void {
       const { chooseFormat, formatList } = await import('../template/index.js');
       const filters = parseFilters(f.filter, NETWORK_FILTERS);
       const format = chooseFormat(f.format, Boolean(f.quiet), NETWORK_SPEC);
-      process.stdout.write(formatList(format, filterNetworks(await networkSummaries(), filters).map((n) => networkRow(n, f.trunc)), NETWORK_SPEC));
+      writeOut(formatList(format, filterNetworks(await networkSummaries(), filters).map((n) => networkRow(n, f.trunc)), NETWORK_SPEC));
     });
 
   net

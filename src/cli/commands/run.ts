@@ -1,10 +1,10 @@
-/** `tsdocker run` and `tsdocker create`. */
+/** `tsdocker run`, and the flags it shares with `tsdocker create` (create.ts). */
 import { Option, type Command } from 'commander';
 import { checkTty, collect, parseIntArg, parseLabels, requireRoot, out } from './common.js';
 import type { RunOptions } from '../../runtime/types.js';
 import { TsdError } from '../../sys/errors.js';
 
-interface RunFlags {
+export interface RunFlags {
   name?: string;
   rm?: boolean;
   detach?: boolean;
@@ -145,7 +145,7 @@ function streamOptions(f: RunFlags): Partial<RunOptions> {
   };
 }
 
-function declareCreateFlags(cmd: Command): Command {
+export function declareCreateFlags(cmd: Command): Command {
   return cmd
     .helpOption('--help', 'display help for command')
     .argument('<image>', 'image name[:tag] or id')
@@ -228,7 +228,7 @@ function declareCreateFlags(cmd: Command): Command {
  * image is not there (so a stored image costs nothing extra); `never` does not pull. Pull
  * progress goes to stderr, as Docker's does for run.
  */
-async function withPull<T>(image: string, f: { pull: string; quiet?: boolean; platform?: string }, fn: () => Promise<T>): Promise<T> {
+export async function withPull<T>(image: string, f: { pull: string; quiet?: boolean; platform?: string }, fn: () => Promise<T>): Promise<T> {
   const policy = f.pull;
   const pull = async (): Promise<void> => {
     const { pullForRun } = await import('../../image/registry/index.js');
@@ -273,22 +273,4 @@ export function register(program: Command): void {
       throw err;
     }
   });
-
-  declareCreateFlags(program.command('create').description('Create a new container without starting it')).action(
-    async (image: string, command: string[], flags: RunFlags) => {
-      requireRoot();
-      const { createContainer } = await import('../../runtime/create.js');
-      const { openCidFile } = await import('../cidfile.js');
-      const opts = toRunOptions(image, command, flags);
-      const cid = openCidFile(flags.cidfile);
-      try {
-        const config = await withPull(image, flags, () => createContainer(opts));
-        cid.write(config.id);
-        out(config.id);
-      } catch (err) {
-        cid.abort();
-        throw err;
-      }
-    },
-  );
 }

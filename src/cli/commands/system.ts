@@ -4,6 +4,7 @@ import { collect, confirm, out, requireRoot } from './common.js';
 import type { Keep } from '../../runtime/prune.js';
 import { groupCommand } from '../groups.js';
 import { addEventsCommand } from './events.js';
+import { writeOut } from '../stdout.js';
 
 function addInfoCommand(parent: Command, name: string): void {
   parent
@@ -17,10 +18,10 @@ function addInfoCommand(parent: Command, name: string): void {
       const info = await engineInfo();
       if (f.format) {
         const { formatInspect } = await import('../template/index.js');
-        process.stdout.write(formatInspect(f.format === 'json' ? '{{json .}}' : f.format, [infoRow(info)]));
+        writeOut(formatInspect(f.format === 'json' ? '{{json .}}' : f.format, [infoRow(info)]));
         return;
       }
-      process.stdout.write(infoText(info));
+      writeOut(infoText(info));
       for (const w of (info.Warnings as string[] | undefined) ?? []) process.stderr.write(`${w}\n`);
     });
 }
@@ -38,10 +39,10 @@ export function register(program: Command): void {
       const server = engineVersion();
       if (f.format) {
         const { formatInspect } = await import('../template/index.js');
-        process.stdout.write(formatInspect(f.format === 'json' ? '{{json .}}' : f.format, [versionRow(server)]));
+        writeOut(formatInspect(f.format === 'json' ? '{{json .}}' : f.format, [versionRow(server)]));
         return;
       }
-      process.stdout.write(versionText(server));
+      writeOut(versionText(server));
     });
 
   const system = program.command('system').description('Manage tsdocker: disk usage, prune, info, events');
@@ -55,9 +56,9 @@ export function register(program: Command): void {
       const { systemDiskUsage } = await import('../../runtime/disk-usage.js');
       const { DF_SPEC, dfRows, dfVerbose } = await import('../lists/disk-usage.js');
       const du = await systemDiskUsage();
-      if (f.verbose) return void process.stdout.write(dfVerbose(du));
+      if (f.verbose) return void writeOut(dfVerbose(du));
       const { chooseFormat, formatList } = await import('../template/index.js');
-      process.stdout.write(formatList(chooseFormat(f.format, false, DF_SPEC), dfRows(du), DF_SPEC));
+      writeOut(formatList(chooseFormat(f.format, false, DF_SPEC), dfRows(du), DF_SPEC));
     });
 
   system

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { collect, confirm, eachRef, out, parseLabels, requireRoot } from './common.js';
 import { humanSize } from '../format.js';
 import { TsdError } from '../../sys/errors.js';
+import { writeOut } from '../stdout.js';
 
 export function register(program: Command): void {
   const volume = program.command('volume').description('Manage volumes');
@@ -40,7 +41,7 @@ export function register(program: Command): void {
       const format = chooseFormat(f.format, Boolean(f.quiet), VOLUME_SPEC);
       const users = await volumeUsers();
       const vols = filterVolumes(await listVolumes(), filters, (n) => Boolean(users.get(n)?.length));
-      process.stdout.write(formatList(format, vols.map(volumeRow), VOLUME_SPEC));
+      writeOut(formatList(format, vols.map(volumeRow), VOLUME_SPEC));
     });
 
   volume

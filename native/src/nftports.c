@@ -1,5 +1,5 @@
 /*
- * A container's published ports (src/net/nft.ts containerPortsScript) as nf_tables messages
+ * A container's published ports (src/net/dnat.ts containerPortsScript) as nf_tables messages
  * of our own: its DNAT chain ctr-<id>, one rule per IPv4 port, and its entries in the
  * `ports` verdict map. The same messages `nft -f -` sends for that script (checked against
  * what nft makes of it by test/integration/start-path.test.ts), so a start with -p and its

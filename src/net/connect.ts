@@ -10,7 +10,7 @@ import { findContainer, writeConfig, writeState } from '../state/containers.js';
 import { TsdError } from '../sys/errors.js';
 import { attachEndpoint, releaseEndpoint, type EndpointState } from './endpoint.js';
 import { removeContainerIf } from './bridge.js';
-import { dropContainerRules } from './nft.js';
+import { dropContainerRules } from './dnat.js';
 import { releasePorts } from './ports.js';
 import { pokeDns } from './dns.js';
 import { DEFAULT_NETWORK, findNetwork, listEndpoints } from './store.js';

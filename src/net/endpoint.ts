@@ -20,7 +20,8 @@ import { hasJoiners } from './joined.js';
 import { ensureDns } from './dns.js';
 import { defaultNetworkLocked, ensureInfra, liveEndpoints, othersInUse } from './networks.js';
 import { bindPortRepairing, rebuildAll, repairNetworkLocked } from './reload.js';
-import { tablesPresent, type ContainerPorts } from './nft.js';
+import { tablesPresent } from './nft.js';
+import type { ContainerPorts } from './dnat.js';
 import { DEFAULT_NETWORK, NET_LOCK, findNetwork, listNetworks, netFiles, readEndpoint, removeEndpoint, saveEndpoint, type NetworkRecord } from './store.js';
 import { TsdError, isErrno } from '../sys/errors.js';
 

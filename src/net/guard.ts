@@ -17,7 +17,8 @@
 import { constants as osConstants } from 'node:os';
 import { exec } from '../sys/exec.js';
 import { guardBind, guardUnbind } from '../native/index.js';
-import { containerPortsNative, netChain, tableName, type ContainerPorts } from './nft.js';
+import { netChain, tableName } from './nft.js';
+import { containerPortsNative, type ContainerPorts } from './dnat.js';
 import { after, carryForwardCheck, native, nftBatch, type ForwardSeen } from './compat.js';
 import type { NetworkRecord } from './store.js';
 

@@ -12,7 +12,7 @@
  * Modes: `bridge` (default) and user-defined networks (bridge or overlay), `none`, `host`,
  * `container:X`.
  * Layout, each layer importing only those before it: ipv4, dnswire, resolv (pure) -> store
- * (records) -> ipam, pool, ports (allocation) -> bridge (links), nft + compat (firewall),
+ * (records) -> ipam, pool, ports (allocation) -> bridge (links), nft, dnat + compat (firewall),
  * guard (anti-spoofing), dns (starts the embedded resolver, dnsd, a program of its own) ->
  * drivers/ (bridge, overlay: the links of one kind of network; overlay/ holds the VXLAN data
  * plane, the etcd control plane and the agent) -> networks (network objects) -> endpoint (one
@@ -34,7 +34,7 @@ import { findContainer } from '../state/containers.js';
 import { contains, first, last, parseCidr, parseIp } from './ipv4.js';
 import { attachEndpoint, networksOf, releaseEndpoint, rewriteContainerFile, type EndpointState } from './endpoint.js';
 import { checkPorts, parsePublish, releasePorts, reservePorts, staleOwners, writeProxy6, type PortSpec, type PublishedPort } from './ports.js';
-import { dropContainerRules, teardownContainerRules, type ContainerPorts } from './nft.js';
+import { dropContainerRules, teardownContainerRules, type ContainerPorts } from './dnat.js';
 import { dropGuardScript } from './guard.js';
 import { hostIfname } from './bridge.js';
 import { hostResolvConf, hostNameservers, parseAddHosts, renderHosts, renderResolvConf, validateDns } from './resolv.js';

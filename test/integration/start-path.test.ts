@@ -142,15 +142,18 @@ describe('no work without a purpose', () => {
     expect(t.lines.filter((l) => l.includes('"/proc/self/limits"')).length).toBe(1);
   });
 
-  it('the host port tables are never read: a published port is probed by a bind, as Docker\'s proxy finds it taken', async () => {
+  it('the host port tables are never read: a published port is probed by a bind, as Docker\'s proxy finds it taken; no address dump for 0.0.0.0', async () => {
     const plain = await traced(['run', '--rm', 'busybox', 'true'], 'open,openat,bind');
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.lines.some((l) => l.includes('tsdocker.cjs'))).toBe(true);
     expect(plain.lines.filter((l) => /\/proc\/net\/(tcp|udp)/.test(l))).toEqual([]);
     expect(plain.lines.filter((l) => /bind\(.*htons\(/.test(l))).toEqual([]);
-    const published = await traced(['run', '--rm', '-p', '18080:80', 'busybox', 'true'], 'open,openat,bind');
+    const published = await traced(['run', '--rm', '-p', '18080:80', 'busybox', 'true'], 'open,openat,bind,sendto,sendmsg');
     expect(published.code, published.stderr).toBe(0);
     expect(published.lines.filter((l) => /\/proc\/net\/(tcp|udp)/.test(l))).toEqual([]);
+    // the host's addresses are asked (a netlink dump) only for a port published on one of them
+    expect(published.lines.some((l) => /RTM_[A-Z]+LINK/.test(l))).toBe(true); // the trace sees rtnetlink (the veth)
+    expect(published.lines.filter((l) => l.includes('RTM_GETADDR'))).toEqual([]);
     // 0.0.0.0 and [::] (the sandbox has IPv6), once when planned and once under the lock
     const probes = published.lines.filter((l) => /bind\(.*sin6?_port=htons\(18080\)/.test(l));
     expect(probes.filter((l) => l.includes('AF_INET6')).length).toBeGreaterThanOrEqual(2);

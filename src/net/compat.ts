@@ -140,8 +140,8 @@ export async function allowBridgeThroughForward(br: string, callerHoldsNetLock =
  * Where an nft script runs. `lib`: libnftables in this process (src/native/nftables.ts), for
  * what a start and removal of a container does when its own transactions cannot (guard.ts
  * `bindPort`, dnat.ts `dropContainerRules`: no native library; a removal without a record,
- * which lists the table): no helper process on those paths. `nft`: the command, for the rest (network
- * create and rm, `network reload`, the overlay agent, repairs): once per network or per
+ * which lists the table): no helper process on those paths. `nft`: the command, for the rest
+ * (network create and rm, `network reload`, the overlay agent, repairs): once per network or per
  * repair, never per container, where a process costs nobody a wait and the command is the
  * one an administrator reproduces by hand.
  */

@@ -1,6 +1,7 @@
 /*
- * A bridge port's binding (anti-spoofing, src/net/guard.ts) as one nf_tables transaction over
- * NETLINK_NETFILTER, without libnftables: the same messages `nft -f -` sends for
+ * A bridge port's binding (anti-spoofing, src/net/guard.ts), and with it the container's
+ * published ports (nftports.c), as one nf_tables transaction over NETLINK_NETFILTER, without
+ * libnftables: the same messages `nft -f -` sends for
  * portGuardScript / dropGuardScript (checked against what nft makes of them by
  * test/integration/start-path.test.ts), so a plain bridge start and its removal load no
  * nft library, fill no rule cache (nft dumps every table, chain, set and object first) and
@@ -29,22 +30,14 @@
 #include <unistd.h>
 
 #include "tsd.h"
+#include "nftmsg.h"
 
 long long tsd_guard_bind(const char *inet_table, const char *bridge, const char *net_chain, const char *br_table,
-                         const char *host_if, const char *chain, const char *mac, const char *ip, int *forward);
+                         const char *host_if, const char *chain, const char *mac, const char *ip, const char *ctr_chain,
+                         const char *ports, int *forward);
 long long tsd_guard_unbind(const char *br_table, const char *host_if, const char *chain);
 int tsd_nft_forward_drops(void);
 long long tsd_nft_genid(void);
-
-#define NFT(msg) ((NFNL_SUBSYS_NFTABLES << 8) | (msg))
-
-struct batch {
-  char buf[6144] __attribute__((aligned(NLMSG_ALIGNTO)));
-  size_t len;    /* bytes used */
-  size_t msg;    /* offset of the message being built */
-  uint32_t seq;  /* seq of the last message */
-  int overflow;
-};
 
 static void *room(struct batch *b, size_t n) {
   if (b->len + NLA_ALIGN(n) > sizeof b->buf) {
@@ -57,12 +50,12 @@ static void *room(struct batch *b, size_t n) {
   return p;
 }
 
-static void msg_end(struct batch *b) {
+void msg_end(struct batch *b) {
   if (b->overflow) return;
   ((struct nlmsghdr *)(b->buf + b->msg))->nlmsg_len = (uint32_t)(b->len - b->msg);
 }
 
-static void msg_begin(struct batch *b, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id) {
+void msg_begin(struct batch *b, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id) {
   b->msg = b->len;
   struct nlmsghdr *nh = room(b, NLMSG_HDRLEN);
   struct nfgenmsg *g = room(b, sizeof *g);
@@ -75,7 +68,7 @@ static void msg_begin(struct batch *b, uint16_t type, uint16_t flags, uint8_t fa
   g->res_id = htons(res_id);
 }
 
-static size_t attr(struct batch *b, uint16_t type, const void *data, size_t len) {
+size_t attr(struct batch *b, uint16_t type, const void *data, size_t len) {
   size_t at = b->len;
   struct nlattr *a = room(b, NLA_HDRLEN + len);
   if (!a) return at;
@@ -85,21 +78,21 @@ static size_t attr(struct batch *b, uint16_t type, const void *data, size_t len)
   return at;
 }
 
-static void str(struct batch *b, uint16_t type, const char *s) { attr(b, type, s, strlen(s) + 1); }
+void str(struct batch *b, uint16_t type, const char *s) { attr(b, type, s, strlen(s) + 1); }
 
-static void u32(struct batch *b, uint16_t type, uint32_t v) {
+void u32(struct batch *b, uint16_t type, uint32_t v) {
   uint32_t be = htonl(v);
   attr(b, type, &be, 4);
 }
 
-static size_t nest(struct batch *b, uint16_t type) { return attr(b, (uint16_t)(type | NLA_F_NESTED), NULL, 0); }
+size_t nest(struct batch *b, uint16_t type) { return attr(b, (uint16_t)(type | NLA_F_NESTED), NULL, 0); }
 
-static void done(struct batch *b, size_t at) {
+void done(struct batch *b, size_t at) {
   if (!b->overflow) ((struct nlattr *)(b->buf + at))->nla_len = (uint16_t)(b->len - at);
 }
 
 /* NFTA_DATA_VALUE inside a nest of `type` */
-static void value(struct batch *b, uint16_t type, const void *data, size_t len) {
+void value(struct batch *b, uint16_t type, const void *data, size_t len) {
   size_t n = nest(b, type);
   attr(b, NFTA_DATA_VALUE, data, len);
   done(b, n);
@@ -112,6 +105,16 @@ static void ifkey(struct batch *b, uint16_t type, const char *name) {
   value(b, type, k, sizeof k);
 }
 
+/* a verdict map element's data: `jump chain` */
+void jump_data(struct batch *b, const char *chain) {
+  size_t d = nest(b, NFTA_SET_ELEM_DATA);
+  size_t v = nest(b, NFTA_DATA_VERDICT);
+  u32(b, NFTA_VERDICT_CODE, (uint32_t)NFT_JUMP);
+  str(b, NFTA_VERDICT_CHAIN, chain);
+  done(b, v);
+  done(b, d);
+}
+
 /* one element of an `ifname : verdict` map (`jump` to `chain`), or of the key alone (`chain` NULL) */
 static void elem_list(struct batch *b, uint16_t type, uint8_t family, const char *table, const char *set, const char *key,
                       const char *chain) {
@@ -121,32 +124,21 @@ static void elem_list(struct batch *b, uint16_t type, uint8_t family, const char
   size_t l = nest(b, NFTA_SET_ELEM_LIST_ELEMENTS);
   size_t e = nest(b, NFTA_LIST_ELEM);
   ifkey(b, NFTA_SET_ELEM_KEY, key);
-  if (chain) {
-    size_t d = nest(b, NFTA_SET_ELEM_DATA);
-    size_t v = nest(b, NFTA_DATA_VERDICT);
-    u32(b, NFTA_VERDICT_CODE, (uint32_t)NFT_JUMP);
-    str(b, NFTA_VERDICT_CHAIN, chain);
-    done(b, v);
-    done(b, d);
-  }
+  if (chain) jump_data(b, chain);
   done(b, e);
   done(b, l);
   msg_end(b);
 }
 
 /* NEWCHAIN (add: no EXCL), DELRULE of the whole chain (flush) or DELCHAIN */
-static void chain_msg(struct batch *b, uint16_t type, const char *table, const char *chain) {
-  msg_begin(b, NFT(type), type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0, NFPROTO_BRIDGE, 0);
+void chain_msg(struct batch *b, uint16_t type, uint8_t family, const char *table, const char *chain) {
+  msg_begin(b, NFT(type), type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0, family, 0);
   str(b, type == NFT_MSG_DELRULE ? NFTA_RULE_TABLE : NFTA_CHAIN_TABLE, table);
   str(b, type == NFT_MSG_DELRULE ? NFTA_RULE_CHAIN : NFTA_CHAIN_NAME, chain);
   msg_end(b);
 }
 
-struct expr {
-  size_t elem, data;
-};
-
-static struct expr expr_begin(struct batch *b, const char *name) {
+struct expr expr_begin(struct batch *b, const char *name) {
   struct expr x;
   x.elem = nest(b, NFTA_LIST_ELEM);
   str(b, NFTA_EXPR_NAME, name);
@@ -154,12 +146,12 @@ static struct expr expr_begin(struct batch *b, const char *name) {
   return x;
 }
 
-static void expr_end(struct batch *b, struct expr x) {
+void expr_end(struct batch *b, struct expr x) {
   done(b, x.data);
   done(b, x.elem);
 }
 
-static void payload(struct batch *b, uint32_t base, uint32_t offset, uint32_t len) {
+void payload(struct batch *b, uint32_t base, uint32_t offset, uint32_t len) {
   struct expr e = expr_begin(b, "payload");
   u32(b, NFTA_PAYLOAD_DREG, NFT_REG_1);
   u32(b, NFTA_PAYLOAD_BASE, base);
@@ -168,7 +160,7 @@ static void payload(struct batch *b, uint32_t base, uint32_t offset, uint32_t le
   expr_end(b, e);
 }
 
-static void cmp(struct batch *b, uint32_t op, const void *data, size_t len) {
+void cmp(struct batch *b, uint32_t op, const void *data, size_t len) {
   struct expr e = expr_begin(b, "cmp");
   u32(b, NFTA_CMP_SREG, NFT_REG_1);
   u32(b, NFTA_CMP_OP, op);
@@ -192,17 +184,24 @@ static void count_drop(struct batch *b) {
   expr_end(b, e);
 }
 
-static size_t rule_begin(struct batch *b, const char *table, const char *chain) {
-  msg_begin(b, NFT(NFT_MSG_NEWRULE), NLM_F_CREATE | NLM_F_APPEND, NFPROTO_BRIDGE, 0);
+/* a NEWRULE appended to `chain`: the offset of its expression list, for rule_close */
+size_t rule_open(struct batch *b, uint8_t family, const char *table, const char *chain) {
+  msg_begin(b, NFT(NFT_MSG_NEWRULE), NLM_F_CREATE | NLM_F_APPEND, family, 0);
   str(b, NFTA_RULE_TABLE, table);
   str(b, NFTA_RULE_CHAIN, chain);
   return nest(b, NFTA_RULE_EXPRESSIONS);
 }
 
-static void rule_end(struct batch *b, size_t exprs) {
-  count_drop(b);
+void rule_close(struct batch *b, size_t exprs) {
   done(b, exprs);
   msg_end(b);
+}
+
+static size_t rule_begin(struct batch *b, const char *table, const char *chain) { return rule_open(b, NFPROTO_BRIDGE, table, chain); }
+
+static void rule_end(struct batch *b, size_t exprs) {
+  count_drop(b);
+  rule_close(b, exprs);
 }
 
 static const uint8_t ETH_ARP[2] = { 0x08, 0x06 }, ETH_IP[2] = { 0x08, 0x00 };
@@ -407,11 +406,9 @@ int tsd_nft_forward_drops(void) {
   return fd < 0 ? fd : forward_drops(fd);
 }
 
-typedef void (*build_fn)(struct batch *b, const void *arg);
-
 /* GETGEN, then the batch at that generation; again while another commit slipped in between */
 /* `forward` (may be NULL): after a commit, forward_drops on the same socket */
-static long long transact(build_fn build, const void *arg, int *forward) {
+long long transact(build_fn build, const void *arg, int *forward) {
   long long rc = -EAGAIN;
   int fd = -1;
   for (int attempt = 0; attempt < 8 && rc == -EAGAIN; attempt++) {
@@ -448,6 +445,7 @@ struct bind_args {
   const char *inet_table, *bridge, *net_chain, *br_table, *host_if, *chain;
   uint8_t mac[6];
   uint8_t ip[4];
+  const struct port_rules *ports; /* the container's published ports, in the same transaction (nftports.c) */
 };
 
 /* `arp saddr ether|ip != value`: ether type arp (nft's dependency), then the sender field at `offset` */
@@ -464,8 +462,8 @@ static void arp_sender_rule(struct batch *b, const struct bind_args *a, uint32_t
 static void build_bind(struct batch *b, const void *arg) {
   const struct bind_args *a = arg;
   elem_list(b, NFT_MSG_NEWSETELEM, NFPROTO_INET, a->inet_table, "netfwd", a->bridge, a->net_chain);
-  chain_msg(b, NFT_MSG_NEWCHAIN, a->br_table, a->chain);
-  chain_msg(b, NFT_MSG_DELRULE, a->br_table, a->chain);
+  chain_msg(b, NFT_MSG_NEWCHAIN, NFPROTO_BRIDGE, a->br_table, a->chain);
+  chain_msg(b, NFT_MSG_DELRULE, NFPROTO_BRIDGE, a->br_table, a->chain);
   /* ether saddr != MAC */
   size_t r = rule_begin(b, a->br_table, a->chain);
   payload(b, NFT_PAYLOAD_LL_HEADER, 6, 6);
@@ -495,36 +493,47 @@ static void build_bind(struct batch *b, const void *arg) {
   cmp(b, NFT_CMP_NEQ, a->ip, 4);
   rule_end(b, r);
   elem_list(b, NFT_MSG_NEWSETELEM, NFPROTO_BRIDGE, a->br_table, "guard", a->host_if, a->chain);
+  if (a->ports) build_ports(b, a->ports);
 }
 
 /* dropGuardScript: add, then delete, so it succeeds whether or not the binding is there */
 static void build_unbind(struct batch *b, const void *arg) {
   const struct bind_args *a = arg;
-  chain_msg(b, NFT_MSG_NEWCHAIN, a->br_table, a->chain);
-  chain_msg(b, NFT_MSG_DELRULE, a->br_table, a->chain);
+  chain_msg(b, NFT_MSG_NEWCHAIN, NFPROTO_BRIDGE, a->br_table, a->chain);
+  chain_msg(b, NFT_MSG_DELRULE, NFPROTO_BRIDGE, a->br_table, a->chain);
   elem_list(b, NFT_MSG_NEWSETELEM, NFPROTO_BRIDGE, a->br_table, "guard", a->host_if, a->chain);
   elem_list(b, NFT_MSG_DELSETELEM, NFPROTO_BRIDGE, a->br_table, "guard", a->host_if, NULL);
-  chain_msg(b, NFT_MSG_DELCHAIN, a->br_table, a->chain);
+  chain_msg(b, NFT_MSG_DELCHAIN, NFPROTO_BRIDGE, a->br_table, a->chain);
 }
 
 static int names_ok(const char *host_if, const char *chain) {
   return strlen(host_if) < IFNAMSIZ && strlen(chain) < NFT_CHAIN_MAXNAMELEN;
 }
 
+/* `ports` (may be NULL or empty): lines "tcp|udp HOSTIP HOSTPORT CTRIP CTRPORT" of the container's
+   IPv4 ports, its DNAT chain `ctr_chain`, made in the same transaction as the binding */
 long long tsd_guard_bind(const char *inet_table, const char *bridge, const char *net_chain, const char *br_table,
-                         const char *host_if, const char *chain, const char *mac, const char *ip, int *forward) {
-  struct bind_args a = { inet_table, bridge, net_chain, br_table, host_if, chain, { 0 }, { 0 } };
+                         const char *host_if, const char *chain, const char *mac, const char *ip, const char *ctr_chain,
+                         const char *ports, int *forward) {
+  struct bind_args a = { inet_table, bridge, net_chain, br_table, host_if, chain, { 0 }, { 0 }, NULL };
   unsigned int m[6];
   if (forward) *forward = -EINVAL;
   if (!names_ok(host_if, chain) || strlen(bridge) >= IFNAMSIZ) return -EINVAL;
   if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6) return -EINVAL;
   for (int i = 0; i < 6; i++) a.mac[i] = (uint8_t)m[i];
   if (inet_pton(AF_INET, ip, a.ip) != 1) return -EINVAL;
+  struct port_rules p = { .table = inet_table, .chain = ctr_chain, .n = 0 };
+  if (ports && *ports) {
+    if (!ctr_chain || strlen(ctr_chain) >= NFT_CHAIN_MAXNAMELEN) return -EINVAL;
+    int rc = ports_parse(ports, &p);
+    if (rc < 0) return rc;
+    a.ports = &p;
+  }
   return transact(build_bind, &a, forward);
 }
 
 long long tsd_guard_unbind(const char *br_table, const char *host_if, const char *chain) {
-  struct bind_args a = { NULL, NULL, NULL, br_table, host_if, chain, { 0 }, { 0 } };
+  struct bind_args a = { NULL, NULL, NULL, br_table, host_if, chain, { 0 }, { 0 }, NULL };
   if (!names_ok(host_if, chain)) return -EINVAL;
   return transact(build_unbind, &a, NULL);
 }

@@ -30,11 +30,13 @@ interface Lib {
   tsd_lgetxattr: (path: string, name: string, buf: Buffer, len: number) => number;
   tsd_nft_genid: () => number;
   tsd_veth_attach: (hostIf: string, peerIf: string, peerMac: string, mtu: number, pid: number, bridge: string, hairpin: number) => number;
-  tsd_guard_bind: (inetTable: string, bridge: string, netChain: string, brTable: string, hostIf: string, chain: string, mac: string, ip: string, forward: number[]) => number;
+  tsd_guard_bind: (inetTable: string, bridge: string, netChain: string, brTable: string, hostIf: string, chain: string, mac: string, ip: string, ctrChain: string | null, ports: string | null, forward: number[]) => number;
   tsd_nft_forward_drops: () => number;
   tsd_guard_unbind: (brTable: string, hostIf: string, chain: string) => number;
   tsd_rmtree: (path: string) => number;
   tsd_exit_watch: (pids: number[], n: number) => number;
+  tsd_port_probe: (ip: string, port: number, udp: number) => number;
+  tsd_ports_unbind: (inetTable: string, chain: string, keys: string) => number;
 }
 
 let lib: Lib | undefined;
@@ -87,11 +89,13 @@ function load(): Lib {
       'int tsd_veth_attach(const char *host_if, const char *peer_if, const char *peer_mac, int mtu, int pid, const char *bridge, int hairpin)',
     ),
     tsd_guard_bind: handle.func(
-      'long long tsd_guard_bind(const char *inet_table, const char *bridge, const char *net_chain, const char *br_table, const char *host_if, const char *chain, const char *mac, const char *ip, _Out_ int *forward)',
+      'long long tsd_guard_bind(const char *inet_table, const char *bridge, const char *net_chain, const char *br_table, const char *host_if, const char *chain, const char *mac, const char *ip, const char *ctr_chain, const char *ports, _Out_ int *forward)',
     ),
     tsd_nft_forward_drops: handle.func('int tsd_nft_forward_drops(void)'),
     tsd_guard_unbind: handle.func('long long tsd_guard_unbind(const char *br_table, const char *host_if, const char *chain)'),
     tsd_exit_watch: handle.func('int tsd_exit_watch(const int *pids, int n)'),
+    tsd_port_probe: handle.func('int tsd_port_probe(const char *ip, int port, int udp)'),
+    tsd_ports_unbind: handle.func('long long tsd_ports_unbind(const char *inet_table, const char *chain, const char *keys)'),
   };
   const v = l.tsd_proto_version();
   if (v !== PROTO_VERSION) {
@@ -198,16 +202,27 @@ export interface GuardNames {
   chain: string;
 }
 
+/** A container's IPv4 published ports (native/src/nftports.c): its DNAT chain, lines `PROTO HOSTIP HOSTPORT CTRIP CTRPORT`. */
+export interface NativePorts {
+  chain: string;
+  lines: string;
+}
+
 /**
- * Bind `hostIf` to (mac, ip). `gen`: the generation the transaction committed from (it made
- * exactly G+1: nothing else came between), or -errno of the kernel's refusal (ENOENT: a table,
- * chain, set or counter of ours is gone; nothing was changed). `forwardDrops`: asked right
- * after the commit, as nftForwardDrops.
+ * Bind `hostIf` to (mac, ip), and make `ports` in the same transaction. `gen`: the generation
+ * the transaction committed from (it made exactly G+1: nothing else came between), or -errno
+ * of the kernel's refusal (ENOENT: a table, chain, set or counter of ours is gone; nothing was
+ * changed). `forwardDrops`: asked right after the commit, as nftForwardDrops.
  */
-export function guardBind(n: GuardNames, mac: string, ip: string): { gen: number; forwardDrops: boolean | undefined } {
+export function guardBind(n: GuardNames, mac: string, ip: string, ports?: NativePorts): { gen: number; forwardDrops: boolean | undefined } {
   const out = [0];
-  const gen = Number(load().tsd_guard_bind(n.table, n.bridge, n.netChain, n.table, n.hostIf, n.chain, mac, ip, out));
+  const gen = Number(load().tsd_guard_bind(n.table, n.bridge, n.netChain, n.table, n.hostIf, n.chain, mac, ip, ports?.chain ?? null, ports?.lines ?? null, out));
   return { gen, forwardDrops: out[0]! < 0 ? undefined : out[0] === 1 };
+}
+
+/** Remove a container's DNAT chain and its `keys` (lines `PROTO HOSTPORT`) from the ports map: as guardBind's gen (ENOENT, EBUSY: nothing changed). */
+export function portsUnbind(table: string, chain: string, keys: string): number {
+  return Number(load().tsd_ports_unbind(table, chain, keys));
 }
 
 /**
@@ -234,6 +249,14 @@ export function exitWatch(pids: readonly number[]): { fd: number } | 'gone' | 'u
   if (rc === -osConstants.errno.ESRCH) return 'gone';
   if (rc === -osConstants.errno.ENOSYS) return 'unsupported';
   return { fd: check(rc, `watch the exit of ${pids.join(', ')}`) };
+}
+
+/**
+ * Whether `ip`:`port` can be bound for `proto` in our namespace (native/src/portprobe.c: a bind
+ * as Go's listeners make it, closed at once): 0 when free, else the errno (EADDRINUSE: taken).
+ */
+export function portProbe(ip: string, port: number, proto: 'tcp' | 'udp'): number {
+  return -load().tsd_port_probe(ip, port, proto === 'udp' ? 1 : 0);
 }
 
 export function kill(pid: number, sig: number): boolean {

@@ -1,6 +1,6 @@
 /**
- * libnftables in the CLI's own process: the nft batches of a start (a port's binding, its
- * published ports) and of a removal, with no `nft` process. The library is nft itself (the
+ * libnftables in the CLI's own process: the nft batches of a start and of a removal where our
+ * own transactions (native/src/nftguard.c, nftports.c) cannot, with no `nft` process. The library is nft itself (the
  * same parser, cache and error texts: `nft` is a thin main() around it), so the scripts stay
  * nft's language; Debian's nftables package depends on it, so where `nft` is, it is.
  *

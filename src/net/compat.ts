@@ -138,10 +138,10 @@ export async function allowBridgeThroughForward(br: string, callerHoldsNetLock =
 
 /**
  * Where an nft script runs. `lib`: libnftables in this process (src/native/nftables.ts), for
- * what a start and removal of a container does beyond its port's binding (published ports,
- * their removal; the binding alone is guard.ts `bindPort`): no helper process on those
- * paths. `nft`: the command, for the rest (network
- * create and rm, `network reload`, the overlay agent, repairs): once per network or per
+ * what a start and removal of a container does when its own transactions cannot (guard.ts
+ * `bindPort`, dnat.ts `dropContainerRules`: no native library; a removal without a record,
+ * which lists the table): no helper process on those paths. `nft`: the command, for the rest
+ * (network create and rm, `network reload`, the overlay agent, repairs): once per network or per
  * repair, never per container, where a process costs nobody a wait and the command is the
  * one an administrator reproduces by hand.
  */
@@ -178,6 +178,18 @@ export async function nftBatch(input: string, okCodes: number[] = [0], via: NftV
   if (g1 === g0 + 1 && r.code === 0) carryForwardCheck(g0, g1);
   return r;
 }
+
+/** A native call's result (a transaction of native/src/nftguard.c), or undefined without the native library (a unit context: nft's way then). */
+export function native(call: () => number): number | undefined {
+  try {
+    return call();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The generation after G (the kernel skips 0 when it wraps). */
+export const after = (g: number): number => (g + 1) % 2 ** 32 || 1;
 
 /**
  * Our commit took the ruleset from generation g0 to g1 = g0 + 1, the only change between: a

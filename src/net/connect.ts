@@ -10,7 +10,7 @@ import { findContainer, writeConfig, writeState } from '../state/containers.js';
 import { TsdError } from '../sys/errors.js';
 import { attachEndpoint, releaseEndpoint, type EndpointState } from './endpoint.js';
 import { removeContainerIf } from './bridge.js';
-import { teardownContainerRules } from './nft.js';
+import { dropContainerRules } from './dnat.js';
 import { releasePorts } from './ports.js';
 import { pokeDns } from './dns.js';
 import { DEFAULT_NETWORK, findNetwork, listEndpoints } from './store.js';
@@ -113,7 +113,7 @@ export async function disconnectContainer(netRef: string, ctrRef: string): Promi
   if (v.status === 'running' && v.state && ep) await removeContainerIf(v.state.pid, ep.ifname);
   if (ep?.ifname === 'eth0' && ns.ports?.length) {
     // the published ports pointed at this address
-    await teardownContainerRules(id);
+    await dropContainerRules(id, ns.ports);
     releasePorts(id);
   }
   await releaseEndpoint(id, net.id);

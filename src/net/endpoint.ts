@@ -14,13 +14,14 @@ import { mark } from '../sys/trace.js';
 import { hostIfname, linkExists } from './bridge.js';
 import { driverOf } from './drivers/index.js';
 import { allocate, release } from './ipam.js';
-import { dropGuard, macFor, portGuardScript } from './guard.js';
+import { dropGuard, macFor } from './guard.js';
 import { allowBridgeThroughForward } from './compat.js';
 import { hasJoiners } from './joined.js';
 import { ensureDns } from './dns.js';
 import { defaultNetworkLocked, ensureInfra, liveEndpoints, othersInUse } from './networks.js';
-import { bindPortRepairing, nftApplyRepairing, rebuildAll, repairNetworkLocked } from './reload.js';
+import { bindPortRepairing, rebuildAll, repairNetworkLocked } from './reload.js';
 import { tablesPresent } from './nft.js';
+import type { ContainerPorts } from './dnat.js';
 import { DEFAULT_NETWORK, NET_LOCK, findNetwork, listNetworks, netFiles, readEndpoint, removeEndpoint, saveEndpoint, type NetworkRecord } from './store.js';
 import { TsdError, isErrno } from '../sys/errors.js';
 
@@ -133,8 +134,8 @@ async function reserve(req: EndpointRequest): Promise<Reserved> {
   });
 }
 
-/** The caller's rules for the endpoint's nft batch, given the leased address (published ports). */
-export type EndpointRules = (ip: string) => Promise<string[]>;
+/** The caller's rules for the endpoint's transaction, given the leased address: the container's published ports. */
+export type EndpointRules = (ip: string) => Promise<ContainerPorts | undefined>;
 
 export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointRules): Promise<EndpointState> {
   const undo = createUndoStack();
@@ -144,11 +145,11 @@ export async function attachEndpoint(req: EndpointRequest, moreRules?: EndpointR
     undo.push(`release ${net.name} endpoint`, () => unreserve(req.containerId, net.id, ifname, ip));
     if (tablesGone) await rebuildAll(); // this network's bridge too: its endpoint record is written
     const mac = req.mac ?? macFor(ip);
-    // one nft batch: the port's binding to (MAC, IP) and the caller's rules, while the veth is
-    // made; the binding alone (no published ports) is a transaction of our own, with no libnftables
+    // one transaction of our own, with no libnftables: the port's binding to (MAC, IP) and the
+    // caller's published ports, while the veth is made
     const guarded = { net, hostIf, ip, mac };
-    const more = moreRules ? await moreRules(ip) : [];
-    const batch = more.length ? nftApplyRepairing([...portGuardScript(guarded), ...more]).then(() => undefined) : bindPortRepairing(guarded);
+    const ports = moreRules ? await moreRules(ip) : undefined;
+    const batch = bindPortRepairing(guarded, ports);
     // in process: its own trace step, as the nft process it replaced was seen
     const firewall = batch.then((seen) => {
       mark('net: firewall applied');

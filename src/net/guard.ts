@@ -18,7 +18,8 @@ import { constants as osConstants } from 'node:os';
 import { exec } from '../sys/exec.js';
 import { guardBind, guardUnbind } from '../native/index.js';
 import { netChain, tableName } from './nft.js';
-import { carryForwardCheck, nftBatch, type ForwardSeen } from './compat.js';
+import { containerPortsNative, type ContainerPorts } from './dnat.js';
+import { after, carryForwardCheck, native, nftBatch, type ForwardSeen } from './compat.js';
 import type { NetworkRecord } from './store.js';
 
 const B = () => `bridge ${tableName()}`;
@@ -72,31 +73,21 @@ export function portGuardScript(g: GuardedPort): string[] {
   ];
 }
 
-/** A native call's result, or undefined without the native library (a unit context: nft's way then). */
-function native(call: () => number): number | undefined {
-  try {
-    return call();
-  } catch {
-    return undefined;
-  }
-}
-
-/** The generation after G (the kernel skips 0 when it wraps). */
-const after = (g: number): number => (g + 1) % 2 ** 32 || 1;
-
 /**
- * A port's binding as one transaction of our own (native/src/nftguard.c sends the messages
- * nft makes of portGuardScript, with no libnftables in the process, no cache to fill): what
- * the FORWARD check needs next (our commit was the only change). 'gone': a table, chain, set
- * or counter of ours is missing, nothing was changed, the caller repairs (as the nft batch's
- * ENOENT says). undefined: this way could not (no native library, another refusal): the
- * caller runs portGuardScript through nft, which says what is wrong in nft's words.
+ * A port's binding, and the container's published ports with it (`ports`), as one transaction
+ * of our own (native/src/nftguard.c and nftports.c send the messages nft makes of
+ * portGuardScript and containerPortsScript, with no libnftables in the process, no cache to
+ * fill): what the FORWARD check needs next (our commit was the only change). 'gone': a table,
+ * chain, set or counter of ours is missing, nothing was changed, the caller repairs (as the nft
+ * batch's ENOENT says). undefined: this way could not (no native library, another refusal):
+ * the caller runs the scripts through nft, which says what is wrong in nft's words.
  */
-export function bindPort(g: GuardedPort): ForwardSeen | 'gone' | undefined {
+export function bindPort(g: GuardedPort, ports?: ContainerPorts): ForwardSeen | 'gone' | undefined {
   const names = { table: tableName(), bridge: g.net.bridge, netChain: netChain(g.net.id), hostIf: g.hostIf, chain: guardChain(g.hostIf) };
+  const dnat = ports ? containerPortsNative(ports) : undefined;
   let forwardDrops: boolean | undefined;
   const rc = native(() => {
-    const r = guardBind(names, g.mac, g.ip);
+    const r = guardBind(names, g.mac, g.ip, dnat);
     forwardDrops = r.forwardDrops;
     return r.gen;
   });

@@ -1,6 +1,7 @@
 /**
  * The firewall: one nftables table that tsdocker owns, `table inet tsdocker`, changed only by
- * atomic `nft -f -` batches. Dispatch is by verdict maps, so nothing ever needs a rule handle:
+ * atomic batches (`nft -f -` scripts; a container's ports as the same messages of our own,
+ * native/src/nftports.c). Dispatch is by verdict maps, so nothing ever needs a rule handle:
  *
  *   forward (filter):     ct status dnat accept; iifname/oifname vmap @netfwd -> net-<id12>
  *   input (filter):       from a bridge to 127.0.0.0/8: replies only (counter localnet);
@@ -10,9 +11,11 @@
  *                         iifname/oifname vmap @netnat -> nat-<id12> (masquerade out, hairpin)
  *
  * A network's chains are net-<12 hex of its id> and nat-<…>; a container's DNAT chain is
- * ctr-<12 hex of its id>. Teardown lists the table once and removes exactly what carries
- * those names (map elements first, then the chains), so it works after a crash, twice, or
- * when part of it is already gone. Nothing outside our table is touched; the base chains
+ * ctr-<12 hex of its id> (its rules: dnat.ts). A container's teardown removes the chain and the entries of the
+ * ports its state names, by name; without a state, or when that fails, and for a network's,
+ * it lists the table once and removes exactly what carries those names (map elements first,
+ * then the chains), so it works after a crash, twice, or when part of it is already gone.
+ * Nothing outside our table is touched; the base chains
  * accept by default, so another program's traffic never changes fate because of us.
  */
 import { exec } from '../sys/exec.js';
@@ -110,35 +113,6 @@ export function networkScript(net: NetworkRecord, allBridges: string[]): string[
   return lines;
 }
 
-export interface PortRule {
-  proto: 'tcp' | 'udp';
-  hostIp: string;
-  hostPort: number;
-  containerIp: string;
-  containerPort: number;
-}
-
-export function containerPortsScript(ctrId: string, all: PortRule[]): string[] {
-  // a port's IPv6 side is the monitor's relay (native/src/proxy6.c), never DNAT
-  const rules = all.filter((r) => !r.hostIp.includes(':'));
-  if (rules.length === 0) return [];
-  const cc = ctrChain(ctrId);
-  const lines = [`add chain ${T()} ${cc}`, `flush chain ${T()} ${cc}`];
-  const keys = new Set<string>();
-  for (const r of rules) {
-    // a port published on a loopback address answers only the host itself: a neighbour that
-    // sends packets for 127.0.0.1 to our MAC must not reach it (moby#45610)
-    const loop = r.hostIp.startsWith('127.') ? 'fib saddr type local ' : '';
-    const dst = r.hostIp && r.hostIp !== '0.0.0.0' ? `ip daddr ${r.hostIp} ${loop}` : '';
-    lines.push(
-      `add rule ${T()} ${cc} ${dst}meta l4proto ${r.proto} th dport ${r.hostPort} dnat ip to ${r.containerIp}:${r.containerPort}`,
-    );
-    keys.add(`${r.proto} . ${r.hostPort}`);
-  }
-  lines.push(`add element ${T()} ports { ${[...keys].map((k) => `${k} : jump ${cc}`).join(', ')} }`);
-  return lines;
-}
-
 /** Whether both of this root's tables (inet, and bridge for the port bindings) exist: one `nft list tables`. */
 export async function tablesPresent(): Promise<boolean> {
   const r = await exec(['nft', 'list', 'tables'], { okCodes: [0, 1] });
@@ -151,7 +125,7 @@ export async function nftApply(lines: string[], via: NftVia = 'nft'): Promise<vo
   await nftBatch(lines.join('\n') + '\n', [0], via);
 }
 
-interface TableView {
+export interface TableView {
   chains: Set<string>;
   /** map name -> [key expression as nft text, verdict target] */
   elems: Map<string, { key: string; target: string }[]>;
@@ -187,7 +161,7 @@ export async function readTable(via: NftVia = 'nft'): Promise<TableView | undefi
   return view;
 }
 
-function dropChainScript(view: TableView, chain: string): string[] {
+export function dropChainScript(view: TableView, chain: string): string[] {
   const lines: string[] = [];
   for (const [map, list] of view.elems) {
     const keys = list.filter((e) => e.target === chain).map((e) => e.key);
@@ -195,19 +169,6 @@ function dropChainScript(view: TableView, chain: string): string[] {
   }
   if (view.chains.has(chain)) lines.push(`flush chain ${T()} ${chain}`, `delete chain ${T()} ${chain}`);
   return lines;
-}
-
-/**
- * Remove a container's DNAT chain and its port dispatch entries: idempotent. `alsoLines`
- * (its ports' bindings) share the batch; should they fail (their table is gone), ours go alone.
- */
-export async function teardownContainerRules(ctrId: string, alsoLines: string[] = []): Promise<void> {
-  // a container's removal: in process (compat.ts, NftVia)
-  const view = await readTable('lib');
-  const own = view ? dropChainScript(view, ctrChain(ctrId)) : [];
-  if (alsoLines.length === 0) return nftApply(own, 'lib');
-  const r = await nftScript([...own, ...alsoLines].join('\n') + '\n', [0, 1], 'lib');
-  if (r.code !== 0) await nftApply(own, 'lib');
 }
 
 /**

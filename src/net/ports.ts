@@ -2,19 +2,23 @@
  * Published ports: parsing `-p`, the host-port registry, and formatting for `port` and `ps`.
  *
  * A host port is taken when another container holds it (networks/ports/<proto>-<port>,
- * one O_EXCL file per port, like IPAM leases) or when a socket of the host listens on it
- * (/proc/net/{tcp,tcp6,udp,udp6} of the namespace we run in, which is the host's). Both are
- * checked under the `net` lock before the container runs. IPv4 is DNAT only, so a listening
- * check is the only way to see the host's own users of a port. Containers have IPv4 only, so
- * a port's IPv6 side (`-p [::]:P:C`, `-p [::1]:P:C`, and a plain `-p P:C` when the host has
- * IPv6, as Docker 20.10 publishes it) is relayed by the container's monitor
+ * one O_EXCL file per port, like IPAM leases) or when a socket of the host holds it: asked
+ * the way Docker's proxy finds out, by binding the address and port (native/src/portprobe.c,
+ * in the namespace we run in, which is the host's), closed at once. Both are checked under
+ * the `net` lock before the container runs, and once when the container is planned, so that
+ * a taken port is refused before anything is made (a probe is four syscalls). IPv4 is DNAT
+ * only, so a bind is the only way to see the host's own users of a port. Containers have
+ * IPv4 only, so a port's IPv6 side (`-p [::]:P:C`, `-p [::1]:P:C`, and a plain `-p P:C` when
+ * the host has IPv6, as Docker 20.10 publishes it) is relayed by the container's monitor
  * (native/src/proxy6.c) from the listeners named in the file writeProxy6 leaves for it.
  */
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { paths } from '../state/paths.js';
 import { isErrno, TsdError } from '../sys/errors.js';
+import { portProbe } from '../native/index.js';
 import { parseIp } from './ipv4.js';
 import { netFiles } from './store.js';
 
@@ -96,27 +100,6 @@ export function parsePublish(spec: string): PortSpec[] {
   return Array.from({ length: count }, (_, i) => ({ hostIp, hostPort: h1 + i, containerPort: c1 + i, proto, ...dual }));
 }
 
-/** Ports the host itself listens on (TCP LISTEN, any bound UDP), from /proc/net of our namespace. */
-export function hostListening(proto: Proto): Set<number> {
-  const out = new Set<number>();
-  for (const file of [`/proc/net/${proto}`, `/proc/net/${proto}6`]) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 4) continue;
-      const port = parseInt(f[1]!.split(':')[1] ?? '', 16);
-      const state = f[3];
-      if (proto === 'tcp' ? state === '0A' : true) out.add(port);
-    }
-  }
-  return out;
-}
-
 /**
  * The container holding a port file is running: its recorded pid is alive with its start
  * time. A corrupt state.json tells nothing: the port stays held (never two owners).
@@ -161,38 +144,56 @@ export function staleOwners(): string[] {
   return [...ids];
 }
 
-function inUse(proto: Proto, port: number, listening: Set<number>, self?: string): string | undefined {
-  const o = owner(proto, port);
-  if (o && o !== self) return `a container (${o.slice(0, 12)})`;
-  if (listening.has(port)) return 'a process on the host';
-  return undefined;
-}
-
 function portTaken(spec: PortSpec, port: number, why: string): TsdError {
   return new TsdError('PORT_IN_USE', `Bind for ${spec.hostIp}:${port} failed: port is already allocated (by ${why})`, {
     hint: 'choose another host port, or -p CONTAINERPORT to get a free one',
   });
 }
 
-/** hostListening per protocol, read on first use only */
-function listeningTables(): (proto: Proto) => Set<number> {
-  const seen = new Map<Proto, Set<number>>();
-  return (proto) => {
-    let set = seen.get(proto);
-    if (!set) seen.set(proto, (set = hostListening(proto)));
-    return set;
-  };
+/** An IPv6 side the host holds: what the monitor's relay would say when it binds (proxy6.c), as Docker's proxy does. */
+function relayCannotBind(proto: Proto, ip6: string, port: number): TsdError {
+  return new TsdError('PORT_IN_USE', `Error starting userland proxy: listen ${proto}6 [${ip6}]:${port}: bind: address already in use`, {
+    hint: 'choose another host port, or -p CONTAINERPORT to get a free one',
+  });
 }
 
-/** Read-only check (planNetwork): explicit ports that are visibly taken. */
+/**
+ * The addresses a spec binds on the host: its own, and [::] too for a plain -p on a host with
+ * IPv6 (`v6`, asked on first need). A 0.0.0.0 probe also meets a dual-stack [::] socket.
+ */
+function sides(s: PortSpec, v6: () => boolean): string[] {
+  return s.dual && !s.hostIp.includes(':') && v6() ? [s.hostIp, '::'] : [s.hostIp];
+}
+
+/**
+ * Why `port` cannot be given to spec `s` (for the container `self`, whose own record does not
+ * count): another running container's record, or a socket of the host that a bind meets.
+ * Any other refusal of the probe (EADDRNOTAVAIL: not an address of this host) is left to the
+ * step that says it in Docker's words (checkHostAddresses, the relay's bind).
+ */
+function holder(s: PortSpec, port: number, v6: () => boolean, self?: string): TsdError | undefined {
+  const o = owner(s.proto, port);
+  if (o && o !== self) return portTaken(s, port, `a container (${o.slice(0, 12)})`);
+  for (const ip of sides(s, v6)) {
+    if (portProbe(ip, port, s.proto) !== osConstants.errno.EADDRINUSE) continue;
+    return ip.includes(':') ? relayCannotBind(s.proto, ip, port) : portTaken(s, port, 'a process on the host');
+  }
+  return undefined;
+}
+
+/** hostHasIpv6, read on first need only */
+function ipv6Once(): () => boolean {
+  let v6: boolean | undefined;
+  return () => (v6 ??= hostHasIpv6());
+}
+
+/** Read-only check (planNetwork): explicit ports that are visibly taken, refused before anything is made. */
 export function checkPorts(specs: PortSpec[]): void {
-  // each /proc/net/{tcp,udp}{,6} read walks the kernel's whole socket hash (3-5 ms even when
-  // empty): read a table only for a protocol that has an explicit port to check
-  const listening = listeningTables();
+  const v6 = ipv6Once();
   for (const s of specs) {
     if (s.hostPort === 0 || s.hostPortEnd !== undefined) continue;
-    const why = inUse(s.proto, s.hostPort, listening(s.proto));
-    if (why) throw portTaken(s, s.hostPort, why);
+    const taken = holder(s, s.hostPort, v6);
+    if (taken) throw taken;
   }
 }
 
@@ -242,8 +243,7 @@ export function hostHasIpv6(): boolean {
 
 /** Reserve host ports for every spec (caller holds the `net` lock); all or nothing. */
 export function reservePorts(ctr: string, specs: PortSpec[]): PublishedPort[] {
-  const listening = listeningTables();
-  let v6: boolean | undefined;
+  const v6 = ipv6Once();
   const done: PublishedPort[] = [];
   try {
     for (const s of specs) {
@@ -252,17 +252,18 @@ export function reservePorts(ctr: string, specs: PortSpec[]): PublishedPort[] {
         const [lo, hi] = s.hostPort ? [s.hostPort, s.hostPortEnd ?? s.hostPort] : ephemeralRange();
         for (let p = lo; p <= hi && !chosen; p++) {
           if (done.some((d) => d.proto === s.proto && d.hostPort === p)) continue;
-          if (!inUse(s.proto, p, listening(s.proto), ctr) && claim(s.proto, p, ctr, s.hostIp)) chosen = p;
+          if (!holder(s, p, v6, ctr) && claim(s.proto, p, ctr, s.hostIp)) chosen = p;
         }
         if (!chosen) throw portTaken(s, lo, `others: no free port in ${lo}-${hi}`);
       } else {
-        const why = inUse(s.proto, s.hostPort, listening(s.proto), ctr);
-        if (why || !claim(s.proto, s.hostPort, ctr, s.hostIp)) throw portTaken(s, s.hostPort, why ?? 'a container');
+        const taken = holder(s, s.hostPort, v6, ctr);
+        if (taken) throw taken;
+        if (!claim(s.proto, s.hostPort, ctr, s.hostIp)) throw portTaken(s, s.hostPort, 'a container');
         chosen = s.hostPort;
       }
       done.push({ hostIp: s.hostIp, hostPort: chosen, containerPort: s.containerPort, proto: s.proto });
       // the IPv6 side of a plain -p
-      if (s.dual && (v6 ??= hostHasIpv6())) done.push({ hostIp: '::', hostPort: chosen, containerPort: s.containerPort, proto: s.proto });
+      if (s.dual && v6()) done.push({ hostIp: '::', hostPort: chosen, containerPort: s.containerPort, proto: s.proto });
     }
   } catch (err) {
     releasePorts(ctr);

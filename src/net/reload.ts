@@ -15,7 +15,8 @@ import { exec } from '../sys/exec.js';
 import { TsdError } from '../sys/errors.js';
 import { log } from '../sys/log.js';
 import { listContainers } from '../state/containers.js';
-import { containerPortsScript, nftApply, tableName } from './nft.js';
+import { nftApply, tableName } from './nft.js';
+import { containerPortsScript, type ContainerPorts } from './dnat.js';
 import { nftBatch, type ForwardSeen } from './compat.js';
 import { bindPort, portGuardScript, type GuardedPort } from './guard.js';
 import { superviseDns } from './dns.js';
@@ -84,13 +85,15 @@ export async function nftApplyRepairing(lines: string[]): Promise<void> {
 }
 
 /**
- * A port's binding (guard.ts `bindPort`), repaired as nftApplyRepairing does when our tables
- * are gone; through nft when the native way cannot. What the FORWARD check needs next, when known.
+ * A port's binding and the container's published ports (guard.ts `bindPort`), repaired as
+ * nftApplyRepairing does when our tables are gone; through libnftables when the native way
+ * cannot. What the FORWARD check needs next, when known.
  */
-export async function bindPortRepairing(g: GuardedPort): Promise<ForwardSeen | undefined> {
-  const r = bindPort(g);
-  if (r === 'gone') await rebuildAll(() => nftApply(portGuardScript(g)));
-  else if (r === undefined) await nftApplyRepairing(portGuardScript(g));
+export async function bindPortRepairing(g: GuardedPort, ports?: ContainerPorts): Promise<ForwardSeen | undefined> {
+  const r = bindPort(g, ports);
+  const lines = (): string[] => [...portGuardScript(g), ...(ports ? containerPortsScript(ports.ctrId, ports.rules) : [])];
+  if (r === 'gone') await rebuildAll(() => nftApply(lines()));
+  else if (r === undefined) await nftApplyRepairing(lines());
   else return r;
   return undefined;
 }

@@ -169,7 +169,11 @@ describe('default bridge', () => {
     await ok(['run', '-d', '--name', 'successor', '-p', '8082:80', 'busybox', 'sh', '-c', 'echo new >/tmp/index.html; exec httpd -f -p 80 -h /tmp']);
     expect(await until(() => world.sh(['busybox', 'wget', '-qO-', 'http://203.0.113.1:8082/']), 'new\n')).toBe('new\n');
     expect((await sb.sh(['nft', 'list', 'ruleset'])).stdout).not.toContain(`ctr-${old.slice(0, 12)}`);
-    await ok(['rm', '-f', 'crashed', 'successor']);
+    // the crashed one's state still names 8082: its removal must not take the successor's entry
+    await ok(['rm', '-f', 'crashed']);
+    expect((await sb.sh(['nft', 'list', 'ruleset'])).stdout).toMatch(/tcp \. 8082 : jump ctr-/);
+    expect((await world.sh(['busybox', 'wget', '-qO-', 'http://203.0.113.1:8082/'])).stdout).toBe('new\n');
+    await ok(['rm', '-f', 'successor']);
   });
 
   it('publishes a UDP port: from the outside and from the host via 127.0.0.1', async () => {

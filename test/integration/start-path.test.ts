@@ -142,14 +142,22 @@ describe('no work without a purpose', () => {
     expect(t.lines.filter((l) => l.includes('"/proc/self/limits"')).length).toBe(1);
   });
 
-  it('the host port tables are read only when a port is published', async () => {
-    const plain = await traced(['run', '--rm', 'busybox', 'true'], 'open,openat');
+  it('the host port tables are never read: a published port is probed by a bind, as Docker\'s proxy finds it taken; no address dump for 0.0.0.0', async () => {
+    const plain = await traced(['run', '--rm', 'busybox', 'true'], 'open,openat,bind');
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.lines.some((l) => l.includes('tsdocker.cjs'))).toBe(true);
     expect(plain.lines.filter((l) => /\/proc\/net\/(tcp|udp)/.test(l))).toEqual([]);
-    const published = await traced(['run', '--rm', '-p', '18080:80', 'busybox', 'true'], 'open,openat');
+    expect(plain.lines.filter((l) => /bind\(.*htons\(/.test(l))).toEqual([]);
+    const published = await traced(['run', '--rm', '-p', '18080:80', 'busybox', 'true'], 'open,openat,bind,sendto,sendmsg');
     expect(published.code, published.stderr).toBe(0);
-    expect(published.lines.some((l) => l.includes('/proc/net/tcp'))).toBe(true);
+    expect(published.lines.filter((l) => /\/proc\/net\/(tcp|udp)/.test(l))).toEqual([]);
+    // the host's addresses are asked (a netlink dump) only for a port published on one of them
+    expect(published.lines.some((l) => /RTM_[A-Z]+LINK/.test(l))).toBe(true); // the trace sees rtnetlink (the veth)
+    expect(published.lines.filter((l) => l.includes('RTM_GETADDR'))).toEqual([]);
+    // 0.0.0.0 and [::] (the sandbox has IPv6), once when planned and once under the lock
+    const probes = published.lines.filter((l) => /bind\(.*sin6?_port=htons\(18080\)/.test(l));
+    expect(probes.filter((l) => l.includes('AF_INET6')).length).toBeGreaterThanOrEqual(2);
+    expect(probes.filter((l) => !l.includes('AF_INET6')).length).toBe(2);
     // the port records exist now: a start and removal that publish nothing do not read them
     const again = await traced(['run', '--rm', 'busybox', 'true'], 'open,openat');
     expect(again.code, again.stderr).toBe(0);
@@ -252,9 +260,12 @@ describe('no helper processes on the start path', () => {
     const rules = async () => (await sb.sh(['nft', 'list', 'ruleset'])).stdout;
     expect(await rules()).toContain(`tcp . 18282 : jump ctr-${id.slice(0, 12)}`);
     expect(await rules()).toMatch(/chain ep-[0-9a-f]{12} \{[^}]*ether saddr != 02:42:ac:11:/);
-    const rm = await traced(['rm', '-f', 'pub'], 'execve');
+    const rm = await traced(['rm', '-f', 'pub'], 'execve,sendto,sendmsg');
     expect(rm.code, rm.stderr).toBe(0);
     expect(ran(rm.lines, 'nft')).toBe(0);
+    // its state names its ports: the chain and map entries go by name, the table is not listed
+    expect(rm.lines.some((l) => l.includes('NFT_MSG_DELSETELEM'))).toBe(true); // the trace sees the batch
+    expect(rm.lines.filter((l) => /NFT_MSG_GET(RULE|SETELEM)\b/.test(l))).toEqual([]);
     expect(await rules()).not.toContain('18282');
     expect(await rules()).not.toMatch(/chain ep-/);
   });
@@ -283,6 +294,46 @@ describe('no helper processes on the start path', () => {
     expect(rm.code, rm.stderr).toBe(0);
     expect(rm.lines.filter((l) => l.includes('libnftables'))).toEqual([]);
     expect((await sb.sh(['nft', 'list', 'ruleset'])).stdout).not.toContain(chain!);
+  });
+
+  it('a start with -p and its removal load no libnftables: the DNAT chain and map entries are our own transaction, the rules nft makes of them', async () => {
+    const start = await traced(['run', '--rm', '-p', '18383:80', 'busybox', 'true'], 'openat');
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.lines.some((l) => l.includes('libtsdocker.so'))).toBe(true); // the trace sees the CLI
+    expect(start.lines.filter((l) => l.includes('libnftables'))).toEqual([]);
+    // every kind of rule: any address, a loopback one (fib saddr type local), another address of the host; tcp and udp
+    await sb.sh(['ip', 'addr', 'add', '198.51.100.1/32', 'dev', 'lo']);
+    try {
+      const ports = ['-p', '18384:80', '-p', '127.0.0.1:18385:53/udp', '-p', '198.51.100.1:18386:443', '-p', '18387-18388:81-82'];
+      expect((await sb.tsd(['run', '-d', '--name', 'dnat', ...ports, 'busybox', 'sleep', '60'])).code).toBe(0);
+      const id = (await sb.tsd(['inspect', '-f', '{{.Id}}', 'dnat'])).stdout.trim();
+      const table = /table inet (\S+) \{/.exec((await sb.sh(['nft', 'list', 'ruleset'])).stdout)![1]!;
+      // the kernel's view of the chain (expressions, minus handles) and of the map's elements (in any order)
+      const bytecode = async () => {
+        const chain = (await sb.sh(['nft', '--debug=netlink', 'list', 'chain', 'inet', table, `ctr-${id.slice(0, 12)}`])).stdout;
+        const map = (await sb.sh(['nft', '--debug=netlink', 'list', 'map', 'inet', table, 'ports'])).stdout;
+        const elements = /@ports\n((?:\telement .*\n)+)/.exec(map)?.[1]?.split('\n').sort().join('\n');
+        // (the listing prints every set of the table first: the chain's rules start at its name)
+        const rules = chain.slice(chain.indexOf(`inet ${table} ctr-`)).split('\ntable ')[0]!;
+        return rules.replace(/^(inet \S+ \S+)( \d+)+$/gm, '$1') + (elements ?? '');
+      };
+      const ours = await bytecode();
+      expect(ours).toContain('[ fib saddr type => reg 1 ]'); // the loopback rule
+      expect(ours).toContain('[ cmp eq reg 1 0x016433c6 ]'); // ip daddr 198.51.100.1
+      expect(ours).toContain('element 00000011 0000d147 '); // udp . 18385
+      expect(ours.match(/\[ nat dnat ip /g)).toHaveLength(5);
+      // `network reload` on an empty ruleset makes them again through nft, from containerPortsScript
+      await sb.sh(['nft', 'flush', 'ruleset']);
+      expect((await sb.tsd(['network', 'reload'])).code).toBe(0);
+      expect(await bytecode()).toBe(ours);
+      const rm = await traced(['rm', '-f', 'dnat'], 'openat');
+      expect(rm.code, rm.stderr).toBe(0);
+      expect(rm.lines.filter((l) => l.includes('libnftables'))).toEqual([]);
+      expect((await sb.sh(['nft', 'list', 'ruleset'])).stdout).not.toMatch(/ctr-|1838\d/);
+    } finally {
+      await sb.tsd(['rm', '-f', 'dnat']);
+      await sb.sh(['ip', 'addr', 'del', '198.51.100.1/32', 'dev', 'lo']);
+    }
   });
 
   it('a bridge run --rm reads the network records three times: to plan, to lease under the lock, to clean up', async () => {

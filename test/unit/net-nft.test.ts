@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { baseScript, containerPortsScript, ctrChain, natChain, netChain, networkScript } from '../../src/net/nft.js';
+import { baseScript, ctrChain, natChain, netChain, networkScript } from '../../src/net/nft.js';
+import { containerPortsScript } from '../../src/net/dnat.js';
 import type { NetworkRecord } from '../../src/net/store.js';
 
 const net: NetworkRecord = {

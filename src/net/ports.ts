@@ -13,18 +13,18 @@
  * (native/src/proxy6.c) from the listeners named in the file writeProxy6 leaves for it.
  */
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { paths } from '../state/paths.js';
 import { isErrno, TsdError } from '../sys/errors.js';
 import { portProbe } from '../native/index.js';
+import { nodeNet } from '../sys/lazy-net.js';
 import { parseIp } from './ipv4.js';
 import { netFiles } from './store.js';
 
 // node:net only for an IPv6 host address in -p: every command that reads ports (ps, inspect,
 // rm) would otherwise load the whole socket module (~1-2 ms) for this one check
-const isIPv6 = (s: string): boolean => (createRequire(import.meta.url)('node:net') as typeof import('node:net')).isIPv6(s);
+const isIPv6 = (s: string): boolean => nodeNet().isIPv6(s);
 import { containerFiles, isRunningSync } from '../state/containers.js';
 
 export type Proto = 'tcp' | 'udp';

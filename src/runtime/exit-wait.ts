@@ -4,7 +4,7 @@
  * native/src/exitwatch.c), and inotify when the monitor has put the exit record in place. A
  * polling loop answered 5-50 ms late and woke up for nothing.
  */
-import { createRequire } from 'node:module';
+import { nodeNet } from '../sys/lazy-net.js';
 import { rmSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,8 +30,7 @@ function watchExit(procs: readonly WatchedProcess[]): Watch | 'exited' | undefin
   if (w === 'unsupported') return undefined;
   if (w === 'gone') return 'exited';
   // node:net on first use only: every start loads this module, few watch an exit
-  const net = createRequire(import.meta.url)('node:net') as typeof import('node:net');
-  const stream = new net.Socket({ fd: w.fd, readable: true, writable: false });
+  const stream = new (nodeNet().Socket)({ fd: w.fd, readable: true, writable: false });
   // the pidfds were opened after the caller looked: if a pid was reused meanwhile, the
   // process the caller saw has exited (and the watch would wait on a stranger)
   if (!procs.every((p) => isSameProcess(p.pid, p.startTime))) {

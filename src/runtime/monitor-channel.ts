@@ -13,8 +13,8 @@
  * monitor that lives on (an OCI container's, a detached run's) would hold the exit forever.
  */
 import { closeSync, read, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { shutdownFd } from '../native/index.js';
+import { nodeNet } from '../sys/lazy-net.js';
 
 export interface Channel {
   send(line: string): void;
@@ -93,8 +93,7 @@ function poolChannel(fd: number, onLine: (line: string) => void, onClose: () => 
 }
 
 function socketChannel(fd: number, onLine: (line: string) => void, onClose: () => void): Channel {
-  const net = createRequire(import.meta.url)('node:net') as typeof import('node:net');
-  const sock = new net.Socket({ fd, readable: true, writable: true });
+  const sock = new (nodeNet().Socket)({ fd, readable: true, writable: true });
   const take = lineSplitter(onLine);
   sock.on('data', (chunk: Buffer) => take(chunk));
   sock.on('error', () => {

@@ -142,7 +142,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<MonitorHandle>
     }
   };
   const channel = openChannel(ours, onLine, onClose);
-  const send = (line: string): void => channel.send(line);
+  const send = channel.send;
   return {
     monitorPid,
     pid: pid.promise,
